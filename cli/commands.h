@@ -1,0 +1,11 @@
+// Sub-commands of the izwi CLI. Each registers itself on the app; the command
+// bodies only call the public API in include/izwi/.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace izwi::cli {
+
+void register_codec(CLI::App& app);
+
+}  // namespace izwi::cli

@@ -1,0 +1,30 @@
+// izwi — errors raised by the library.
+//
+// Every failure the user can cause (a missing file, a malformed checkpoint, bad
+// codes, wrong audio) is reported as an izwi::Error whose message says what was
+// expected and what arrived. The library never calls exit().
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace izwi {
+
+enum class ErrorKind {
+  kInvalidArgument,  // bad input from the caller: codes out of range, empty audio, ...
+  kNotFound,         // a file, tensor or config key that does not exist
+  kInvalidFormat,    // a file that exists but is malformed or truncated
+  kIo,               // the operating system refused a read or write
+  kInternal,         // a bug in izwi
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const noexcept { return kind_; }
+
+ private:
+  ErrorKind kind_;
+};
+
+}  // namespace izwi

@@ -1,0 +1,14 @@
+// izwi — local voice-cloning text-to-speech. The whole public API.
+#pragma once
+
+#include "izwi/error.h"
+#include "izwi/audio.h"
+#include "izwi/npy.h"
+#include "izwi/speech_tokenizer.h"
+
+namespace izwi {
+
+// "0.1.0"
+const char* version();
+
+}  // namespace izwi

@@ -1,0 +1,179 @@
+#include "izwi/npy.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include "core/error.h"
+
+namespace izwi {
+
+int64_t NpyArray::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+namespace {
+
+size_t type_size(NpyArray::Type t) {
+  switch (t) {
+    case NpyArray::Type::kF32: return 4;
+    case NpyArray::Type::kF64: return 8;
+    case NpyArray::Type::kI16: return 2;
+    case NpyArray::Type::kI32: return 4;
+    case NpyArray::Type::kI64: return 8;
+  }
+  return 0;
+}
+
+template <typename T>
+T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+}  // namespace
+
+std::vector<float> NpyArray::as_f32() const {
+  const int64_t n = numel();
+  std::vector<float> out(static_cast<size_t>(n));
+  const uint8_t* p = bytes.data();
+  for (int64_t i = 0; i < n; ++i) {
+    switch (type) {
+      case Type::kF32: out[i] = load<float>(p + 4 * i); break;
+      case Type::kF64: out[i] = static_cast<float>(load<double>(p + 8 * i)); break;
+      case Type::kI16: out[i] = load<int16_t>(p + 2 * i) / 32768.0f; break;
+      case Type::kI32: out[i] = static_cast<float>(load<int32_t>(p + 4 * i)); break;
+      case Type::kI64: out[i] = static_cast<float>(load<int64_t>(p + 8 * i)); break;
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> NpyArray::as_i64() const {
+  const int64_t n = numel();
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  const uint8_t* p = bytes.data();
+  for (int64_t i = 0; i < n; ++i) {
+    switch (type) {
+      case Type::kI16: out[i] = load<int16_t>(p + 2 * i); break;
+      case Type::kI32: out[i] = load<int32_t>(p + 4 * i); break;
+      case Type::kI64: out[i] = load<int64_t>(p + 8 * i); break;
+      default: fail(ErrorKind::kInvalidArgument, "expected an integer .npy array, got a float one");
+    }
+  }
+  return out;
+}
+
+NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& what) {
+  static const uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  if (size < 10 || std::memcmp(data, kMagic, 6) != 0)
+    fail(ErrorKind::kInvalidFormat, "'", what, "' is not a .npy file (bad magic)");
+  const int major = data[6];
+  size_t header_len, header_start;
+  if (major == 1) {
+    header_len = data[8] | (data[9] << 8);
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) fail(ErrorKind::kInvalidFormat, "'", what, "' is truncated");
+    header_len = load<uint32_t>(data + 8);
+    header_start = 12;
+  } else {
+    fail(ErrorKind::kInvalidFormat, "'", what, "' has unsupported .npy version ", major);
+  }
+  if (header_start + header_len > size) fail(ErrorKind::kInvalidFormat, "'", what, "' is truncated");
+  const std::string header(reinterpret_cast<const char*>(data + header_start), header_len);
+
+  std::smatch m;
+  NpyArray arr;
+  if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")))
+    fail(ErrorKind::kInvalidFormat, "'", what, "': .npy header has no 'descr'");
+  const std::string descr = m[1];
+  if (descr == "<f4") arr.type = NpyArray::Type::kF32;
+  else if (descr == "<f8") arr.type = NpyArray::Type::kF64;
+  else if (descr == "<i2") arr.type = NpyArray::Type::kI16;
+  else if (descr == "<i4") arr.type = NpyArray::Type::kI32;
+  else if (descr == "<i8") arr.type = NpyArray::Type::kI64;
+  else
+    fail(ErrorKind::kInvalidFormat, "'", what, "' has element type '", descr,
+         "'; expected float32 (<f4), float64, int16, int32 or int64 (little endian)");
+  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
+    fail(ErrorKind::kInvalidFormat, "'", what, "' is in Fortran order; save it in C order");
+  if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
+    fail(ErrorKind::kInvalidFormat, "'", what, "': .npy header has no 'shape'");
+  const std::string dims = m[1];
+  std::regex num("\\d+");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
+    arr.shape.push_back(std::stoll(it->str()));
+  const size_t payload = static_cast<size_t>(arr.numel()) * type_size(arr.type);
+  const size_t begin = header_start + header_len;
+  if (size - begin < payload)
+    fail(ErrorKind::kInvalidFormat, "'", what, "' is truncated: shape ", shape_str(arr.shape),
+         " needs ", payload, " bytes of data, the file has ", size - begin);
+  arr.bytes.assign(data + begin, data + begin + payload);
+  return arr;
+}
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorKind::kNotFound, "cannot open '", path, "'");
+  std::vector<uint8_t> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_npy(buf.data(), buf.size(), path);
+}
+
+namespace {
+
+void write_raw(const std::string& path, const std::vector<int64_t>& shape, const char* descr,
+               const void* data, size_t elem) {
+  std::string dims;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    dims += std::to_string(d) + ", ";
+    n *= d;
+  }
+  if (shape.size() > 1) dims.erase(dims.size() - 2);  // "(3,)" keeps its comma, "(3, 4)" does not
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
+                       dims + "), }";
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(ErrorKind::kIo, "cannot create '", path, "'");
+    const uint8_t pre[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    out.write(reinterpret_cast<const char*>(pre), 8);
+    const uint16_t len = static_cast<uint16_t>(header.size());
+    out.write(reinterpret_cast<const char*>(&len), 2);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n * elem));
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      fail(ErrorKind::kIo, "writing '", path, "' failed (disk full?)");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail(ErrorKind::kIo, "cannot write '", path, "': ", ec.message());
+}
+
+}  // namespace
+
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
+  write_raw(path, shape, "<f4", data, 4);
+}
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const int32_t* data) {
+  write_raw(path, shape, "<i4", data, 4);
+}
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const int64_t* data) {
+  write_raw(path, shape, "<i8", data, 8);
+}
+
+}  // namespace izwi

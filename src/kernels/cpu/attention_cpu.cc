@@ -1,0 +1,111 @@
+// CPU attention: rotary embedding and causal (optionally sliding-window) softmax
+// attention for the codec transformers (T up to a few hundred per chunk).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/vec.h"
+#include "kernels/ops.h"
+
+namespace izwi::ops {
+
+void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int64_t first_pos,
+                      float theta) {
+  const int64_t half = head_dim / 2;
+  // Frequencies in float32, as the reference computes them.
+  std::vector<float> inv_freq(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i)
+    inv_freq[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+  std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
+  for (int64_t t = 0; t < T; ++t) {
+    const float pos = static_cast<float>(first_pos + t);
+    for (int64_t i = 0; i < half; ++i) {
+      const float a = pos * inv_freq[i];
+      cs[i] = std::cos(a);
+      sn[i] = std::sin(a);
+    }
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = x + (t * heads + h) * head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = v[i], b = v[i + half];
+        v[i] = a * cs[i] - b * sn[i];
+        v[i + half] = b * cs[i] + a * sn[i];
+      }
+    }
+  }
+}
+
+namespace {
+
+void check_heads(int64_t n_heads, int64_t n_kv_heads) {
+  if (n_kv_heads <= 0 || n_heads % n_kv_heads != 0)
+    fail(ErrorKind::kInvalidArgument, "attention: ", n_heads, " query heads are not a multiple of ",
+         n_kv_heads, " KV heads");
+}
+
+}  // namespace
+
+void attention_causal(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
+                      int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t window,
+                      float* out) {
+  check_heads(n_heads, n_kv_heads);
+  const auto& vk = cpu::vec_kernels();
+  const int64_t group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
+  parallel_for(pool, n_heads * T, 16, [&](int64_t w0, int64_t w1) {
+    std::vector<float> score(static_cast<size_t>(T));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t h = w / T, i = w % T, kh = h / group;
+      const int64_t j0 = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
+      const float* qi = q + i * qs + h * head_dim;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = j0; j <= i; ++j) {
+        score[j] = vk.dot_f32(qi, k + j * ks + kh * head_dim, head_dim) * scale;
+        mx = std::max(mx, score[j]);
+      }
+      float sum = 0;
+      for (int64_t j = j0; j <= i; ++j) {
+        score[j] = std::exp(score[j] - mx);
+        sum += score[j];
+      }
+      float* o = out + i * qs + h * head_dim;
+      std::fill_n(o, head_dim, 0.0f);
+      for (int64_t j = j0; j <= i; ++j) vk.axpy(o, v + j * ks + kh * head_dim, score[j] / sum, head_dim);
+    }
+  });
+}
+
+void attention_causal_ref(const float* q, const float* k, const float* v, int64_t T,
+                          int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t window,
+                          float* out) {
+  check_heads(n_heads, n_kv_heads);
+  const int64_t group = n_heads / n_kv_heads;
+  const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
+  std::vector<double> score(static_cast<size_t>(T));
+  for (int64_t h = 0; h < n_heads; ++h) {
+    const int64_t kh = h / group;
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t j0 = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
+      double mx = -1e300, sum = 0;
+      for (int64_t j = j0; j <= i; ++j) {
+        double s = 0;
+        for (int64_t d = 0; d < head_dim; ++d)
+          s += static_cast<double>(q[i * qs + h * head_dim + d]) * k[j * ks + kh * head_dim + d];
+        score[j] = s / std::sqrt(static_cast<double>(head_dim));
+        mx = std::max(mx, score[j]);
+      }
+      for (int64_t j = j0; j <= i; ++j) sum += (score[j] = std::exp(score[j] - mx));
+      for (int64_t d = 0; d < head_dim; ++d) {
+        double o = 0;
+        for (int64_t j = j0; j <= i; ++j) o += score[j] / sum * v[j * ks + kh * head_dim + d];
+        out[i * qs + h * head_dim + d] = static_cast<float>(o);
+      }
+    }
+  }
+}
+
+}  // namespace izwi::ops

@@ -1,0 +1,170 @@
+// CPU convolutions over [channels, time]: im2col + BLAS GEMM, tiled along time
+// so the column buffer stays a few MB even for 576,000-sample decoder outputs.
+#include <cblas.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/ops.h"
+
+namespace izwi::ops {
+
+namespace {
+
+constexpr int64_t kColumnBudget = 1 << 21;  // floats in one im2col tile (8 MB)
+
+// Input sample at padded position `pos` of channel row `row` (length T).
+inline float padded_at(const float* row, int64_t T, int64_t pos, int64_t pad_left, PadMode mode) {
+  const int64_t src = pos - pad_left;
+  if (src >= 0 && src < T) return row[src];
+  if (mode == PadMode::kZeros || T == 0) return 0.0f;
+  return src < 0 ? row[0] : row[T - 1];
+}
+
+void check_conv(int64_t Cin, int64_t Cout, int K, const Conv1dParams& p) {
+  if (K <= 0 || p.stride <= 0 || p.dilation <= 0 || p.pad_left < 0 || p.pad_right < 0)
+    fail(ErrorKind::kInvalidArgument, "conv1d: invalid kernel/stride/dilation/padding");
+  if (p.groups != 1 && !(p.groups == Cin && p.groups == Cout))
+    fail(ErrorKind::kInvalidArgument, "conv1d: groups must be 1 or depthwise (", Cin,
+         "), got ", p.groups);
+}
+
+}  // namespace
+
+int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
+  const int64_t span = static_cast<int64_t>(p.dilation) * (kernel - 1) + 1;
+  const int64_t padded = T + p.pad_left + p.pad_right;
+  return padded < span ? 0 : (padded - span) / p.stride + 1;
+}
+
+void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
+            int K, const float* bias, const Conv1dParams& p, float* y) {
+  check_conv(Cin, Cout, K, p);
+  const int64_t To = conv1d_out_len(T, K, p);
+  if (To == 0) return;
+
+  if (p.groups != 1) {  // depthwise: each channel its own K-tap filter
+    parallel_for(pool, Cout, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const float* xr = x + c * T;
+        const float* w = W + c * K;
+        float* yr = y + c * To;
+        for (int64_t t = 0; t < To; ++t) {
+          float s = bias ? bias[c] : 0.0f;
+          for (int k = 0; k < K; ++k)
+            s += w[k] * padded_at(xr, T, t * p.stride + static_cast<int64_t>(k) * p.dilation, p.pad_left, p.pad_mode);
+          yr[t] = s;
+        }
+      }
+    });
+    return;
+  }
+
+  const int64_t rows = Cin * K;
+  if (K == 1 && p.stride == 1 && p.pad_left == 0 && p.pad_right == 0) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout), static_cast<int>(T),
+                static_cast<int>(Cin), 1.0f, W, static_cast<int>(Cin), x, static_cast<int>(T), 0.0f, y,
+                static_cast<int>(T));
+  } else {
+    const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
+    std::vector<float> cols(static_cast<size_t>(rows * tile));
+    for (int64_t t0 = 0; t0 < To; t0 += tile) {
+      const int64_t nt = std::min(tile, To - t0);
+      parallel_for(pool, rows, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t ci = r / K, k = r % K;
+          const float* xr = x + ci * T;
+          float* out = cols.data() + r * nt;
+          const int64_t off = k * p.dilation;
+          for (int64_t t = 0; t < nt; ++t) {
+            const int64_t pos = (t0 + t) * p.stride + off;
+            const int64_t src = pos - p.pad_left;
+            out[t] = (src >= 0 && src < T) ? xr[src] : padded_at(xr, T, pos, p.pad_left, p.pad_mode);
+          }
+        }
+      });
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout), static_cast<int>(nt),
+                  static_cast<int>(rows), 1.0f, W, static_cast<int>(rows), cols.data(),
+                  static_cast<int>(nt), 0.0f, y + t0, static_cast<int>(To));
+    }
+  }
+  if (bias) {
+    parallel_for(pool, Cout, 8, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t t = 0; t < To; ++t) y[c * To + t] += bias[c];
+    });
+  }
+}
+
+void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout, int K,
+                const float* bias, const Conv1dParams& p, float* y) {
+  check_conv(Cin, Cout, K, p);
+  const int64_t To = conv1d_out_len(T, K, p);
+  const int64_t cin_per_group = p.groups == 1 ? Cin : 1;
+  for (int64_t co = 0; co < Cout; ++co) {
+    for (int64_t t = 0; t < To; ++t) {
+      double s = bias ? bias[co] : 0.0;
+      for (int64_t j = 0; j < cin_per_group; ++j) {
+        const int64_t ci = p.groups == 1 ? j : co;
+        for (int k = 0; k < K; ++k) {
+          const float v = padded_at(x + ci * T, T, t * p.stride + static_cast<int64_t>(k) * p.dilation,
+                                    p.pad_left, p.pad_mode);
+          s += static_cast<double>(W[(co * cin_per_group + j) * K + k]) * v;
+        }
+      }
+      y[co * To + t] = static_cast<float>(s);
+    }
+  }
+}
+
+void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
+                      int64_t Cout, int K, int stride, const float* bias, int64_t trim_right,
+                      float* y) {
+  const int64_t full = (T - 1) * stride + K;
+  const int64_t To = full - trim_right;
+  if (T <= 0 || To <= 0) return;
+  parallel_for(pool, Cout, 8, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) std::fill_n(y + c * To, To, bias ? bias[c] : 0.0f);
+  });
+  // cols[(co, k), t] = sum_ci W[ci, co, k] * x[ci, t]; then y[co, t*stride + k] += cols.
+  const int64_t rows = Cout * K;
+  const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(T, kColumnBudget / rows));
+  std::vector<float> cols(static_cast<size_t>(rows * tile));
+  for (int64_t t0 = 0; t0 < T; t0 += tile) {
+    const int64_t nt = std::min(tile, T - t0);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(nt),
+                static_cast<int>(Cin), 1.0f, W, static_cast<int>(rows), x + t0, static_cast<int>(T), 0.0f,
+                cols.data(), static_cast<int>(nt));
+    parallel_for(pool, Cout, 4, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        float* yr = y + c * To;
+        for (int k = 0; k < K; ++k) {
+          const float* cr = cols.data() + (c * K + k) * nt;
+          for (int64_t t = 0; t < nt; ++t) {
+            const int64_t pos = (t0 + t) * stride + k;
+            if (pos < To) yr[pos] += cr[t];
+          }
+        }
+      }
+    });
+  }
+}
+
+void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
+                          int K, int stride, const float* bias, int64_t trim_right, float* y) {
+  const int64_t To = (T - 1) * stride + K - trim_right;
+  std::vector<double> acc(static_cast<size_t>(Cout * std::max<int64_t>(To, 0)));
+  for (int64_t ci = 0; ci < Cin; ++ci)
+    for (int64_t co = 0; co < Cout; ++co)
+      for (int k = 0; k < K; ++k)
+        for (int64_t t = 0; t < T; ++t) {
+          const int64_t pos = t * stride + k;
+          if (pos < To) acc[co * To + pos] += static_cast<double>(W[(ci * Cout + co) * K + k]) * x[ci * T + t];
+        }
+  for (int64_t co = 0; co < Cout; ++co)
+    for (int64_t t = 0; t < To; ++t) y[co * To + t] = static_cast<float>(acc[co * To + t] + (bias ? bias[co] : 0.0f));
+}
+
+}  // namespace izwi::ops

@@ -1,0 +1,153 @@
+// CPU implementations of the dense, normalisation and activation ops.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/vec.h"
+#include "kernels/ops.h"
+
+namespace izwi::ops {
+
+namespace {
+
+void check_weight(const Tensor& W, int64_t K, const char* op) {
+  if (W.shape.size() != 2 || W.shape[1] != K)
+    fail(ErrorKind::kInvalidArgument, op, ": expected a weight of shape [N, ", K, "], got ",
+         shape_str(W.shape));
+  if (W.dtype != DType::kF32 && W.dtype != DType::kBF16 && W.dtype != DType::kF16)
+    fail(ErrorKind::kInvalidArgument, op, ": weight dtype ", dtype_name(W.dtype), " is not supported");
+}
+
+// One weight row, converted to f32.
+void row_to_f32(const Tensor& W, int64_t row, int64_t K, float* out) {
+  if (W.dtype == DType::kF32) {
+    std::copy_n(static_cast<const float*>(W.data) + row * K, K, out);
+    return;
+  }
+  const uint16_t* p = static_cast<const uint16_t*>(W.data) + row * K;
+  if (W.dtype == DType::kBF16)
+    for (int64_t i = 0; i < K; ++i) out[i] = bf16_to_f32(p[i]);
+  else
+    for (int64_t i = 0; i < K; ++i) out[i] = f16_to_f32(p[i]);
+}
+
+}  // namespace
+
+void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
+            const float* bias, float* y) {
+  check_weight(W, K, "linear");
+  const int64_t N = W.shape[0];
+  if (M == 1) {
+    // GEMV: weight traffic dominates; one dot product per output, split over threads.
+    const auto& vk = cpu::vec_kernels();
+    parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        float s;
+        if (W.dtype == DType::kF32) s = vk.dot_f32(static_cast<const float*>(W.data) + n * K, x, K);
+        else if (W.dtype == DType::kBF16) s = vk.dot_bf16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
+        else s = vk.dot_f16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
+        y[n] = bias ? s + bias[n] : s;
+      }
+    });
+    return;
+  }
+  if (W.dtype == DType::kF32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), 1.0f, x, static_cast<int>(K), static_cast<const float*>(W.data),
+                static_cast<int>(K), 0.0f, y, static_cast<int>(N));
+  } else {
+    // Half-precision weights: widen a block of rows at a time, then GEMM.
+    const int64_t block = std::max<int64_t>(16, std::min<int64_t>(N, (1 << 20) / K));
+    std::vector<float> wf(static_cast<size_t>(block * K));
+    for (int64_t n0 = 0; n0 < N; n0 += block) {
+      const int64_t nb = std::min(block, N - n0);
+      parallel_for(pool, nb, 8, [&](int64_t a, int64_t b) {
+        for (int64_t r = a; r < b; ++r) row_to_f32(W, n0 + r, K, wf.data() + r * K);
+      });
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(nb),
+                  static_cast<int>(K), 1.0f, x, static_cast<int>(K), wf.data(), static_cast<int>(K),
+                  0.0f, y + n0, static_cast<int>(N));
+    }
+  }
+  if (bias)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+}
+
+void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y) {
+  check_weight(W, K, "linear_ref");
+  const int64_t N = W.shape[0];
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int64_t n = 0; n < N; ++n) {
+    row_to_f32(W, n, K, row.data());
+    for (int64_t m = 0; m < M; ++m) {
+      double s = bias ? bias[n] : 0.0;
+      for (int64_t k = 0; k < K; ++k) s += static_cast<double>(x[m * K + k]) * row[k];
+      y[m * N + n] = static_cast<float>(s);
+    }
+  }
+}
+
+void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,
+                float eps, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    double mean = 0;
+    for (int64_t i = 0; i < dim; ++i) mean += xr[i];
+    mean /= static_cast<double>(dim);
+    double var = 0;
+    for (int64_t i = 0; i < dim; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    var /= static_cast<double>(dim);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < dim; ++i) {
+      float v = static_cast<float>((xr[i] - mean) * inv);
+      if (weight) v *= weight[i];
+      if (bias) v += bias[i];
+      yr[i] = v;
+    }
+  }
+}
+
+void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, float eps, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
+    for (int64_t i = 0; i < dim; ++i) yr[i] = (weight ? weight[i] : 1.0f) * (xr[i] * inv);
+  }
+}
+
+void gelu_erf(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
+void silu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+void elu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] < 0) x[i] = std::expm1(x[i]);
+}
+
+void snake_beta(ThreadPool* pool, float* x, int64_t C, int64_t T, const float* alpha,
+                const float* inv_beta) {
+  const auto& vk = cpu::vec_kernels();
+  parallel_for(pool, C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) vk.snake(x + c * T, T, alpha[c], inv_beta[c]);
+  });
+}
+
+void snake_beta_ref(float* x, int64_t C, int64_t T, const float* alpha, const float* inv_beta) {
+  const auto& vk = cpu::vec_kernels_scalar();
+  for (int64_t c = 0; c < C; ++c) vk.snake(x + c * T, T, alpha[c], inv_beta[c]);
+}
+
+}  // namespace izwi::ops

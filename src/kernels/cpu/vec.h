@@ -1,0 +1,40 @@
+// Vector kernels with one implementation per instruction set.
+//
+// Each entry has a scalar reference (vec_scalar.cc) and AVX2 / AVX-512 versions
+// (vec_avx2.cc, vec_avx512.cc, each compiled for its own ISA). The variant is
+// chosen once at run time from the CPU's features (cpu_features.cc); unit tests
+// run every variant the machine supports against the scalar one.
+#pragma once
+
+#include <cstdint>
+
+namespace izwi::cpu {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+const char* isa_name(Isa isa);
+
+struct VecKernels {
+  Isa isa;
+  // sum_i a[i] * b[i]
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  // sum_i w[i] * x[i] with w stored as bf16 / f16 bits.
+  float (*dot_bf16)(const uint16_t* w, const float* x, int64_t n);
+  float (*dot_f16)(const uint16_t* w, const float* x, int64_t n);
+  // SnakeBeta on one channel row: x[i] += inv_beta * sin(alpha * x[i])^2
+  void (*snake)(float* x, int64_t n, float alpha, float inv_beta);
+  // y[i] += a * x[i]
+  void (*axpy)(float* y, const float* x, float a, int64_t n);
+};
+
+// Best variant for this CPU (IZWI_ISA=scalar|avx2|avx512 forces a lower one).
+const VecKernels& vec_kernels();
+// A specific variant, or nullptr if this CPU cannot run it.
+const VecKernels* vec_kernels_for(Isa isa);
+bool cpu_supports(Isa isa);
+
+// Per-ISA tables (defined in the vec_*.cc files).
+const VecKernels& vec_kernels_scalar();
+const VecKernels& vec_kernels_avx2();
+const VecKernels& vec_kernels_avx512();
+
+}  // namespace izwi::cpu

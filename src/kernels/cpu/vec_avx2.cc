@@ -1,0 +1,140 @@
+// AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/cpu/simd_sin.h"
+#include "kernels/cpu/vec.h"
+
+namespace izwi::cpu {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+inline __m256 load_bf16(const uint16_t* p) {
+  __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+inline __m256 load_f16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  float s = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+float dot_half(const uint16_t* w, const float* x, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(Load(w + i), _mm256_loadu_ps(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(Load(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(Load(w + i), _mm256_loadu_ps(x + i), acc0);
+  float s = hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += Scalar(w[i]) * x[i];
+  return s;
+}
+
+float bf16_scalar(uint16_t v) {
+  uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+float f16_scalar(uint16_t v) { return _cvtsh_ss(v); }
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+  return dot_half<load_bf16, bf16_scalar>(w, x, n);
+}
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+  return dot_half<load_f16, f16_scalar>(w, x, n);
+}
+
+// sin of 8 lanes; see simd_sin.h.
+inline __m256 sin8(__m256 x) {
+  using namespace simd_sin;
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  __m256 sign = _mm256_and_ps(x, sign_mask);
+  x = _mm256_andnot_ps(sign_mask, x);
+  __m256i j = _mm256_cvttps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(kFourOverPi)));
+  j = _mm256_and_si256(_mm256_add_epi32(j, _mm256_set1_epi32(1)), _mm256_set1_epi32(~1));
+  const __m256 y = _mm256_cvtepi32_ps(j);
+  const __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, _mm256_set1_epi32(4)), 29));
+  const __m256 use_cos = _mm256_castsi256_ps(
+      _mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), _mm256_set1_epi32(2)));
+  sign = _mm256_xor_ps(sign, swap);
+  x = _mm256_fnmadd_ps(y, _mm256_set1_ps(kDp1), x);
+  x = _mm256_fnmadd_ps(y, _mm256_set1_ps(kDp2), x);
+  x = _mm256_fnmadd_ps(y, _mm256_set1_ps(kDp3), x);
+  const __m256 z = _mm256_mul_ps(x, x);
+  __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(kCos0), z, _mm256_set1_ps(kCos1));
+  c = _mm256_fmadd_ps(c, z, _mm256_set1_ps(kCos2));
+  c = _mm256_mul_ps(_mm256_mul_ps(c, z), z);
+  c = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, c);
+  c = _mm256_add_ps(c, _mm256_set1_ps(1.0f));
+  __m256 s = _mm256_fmadd_ps(_mm256_set1_ps(kSin0), z, _mm256_set1_ps(kSin1));
+  s = _mm256_fmadd_ps(s, z, _mm256_set1_ps(kSin2));
+  s = _mm256_fmadd_ps(_mm256_mul_ps(s, z), x, x);
+  return _mm256_xor_ps(_mm256_blendv_ps(s, c, use_cos), sign);
+}
+
+void snake(float* x, int64_t n, float alpha, float inv_beta) {
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(inv_beta);
+  const __m256 limit = _mm256_set1_ps(simd_sin::kMaxArg);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 arg = _mm256_mul_ps(v, va);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(arg, abs_mask), limit, _CMP_GT_OQ)) != 0 ||
+        _mm256_movemask_ps(_mm256_cmp_ps(arg, arg, _CMP_UNORD_Q)) != 0) {
+      for (int k = 0; k < 8; ++k) {
+        const float s = std::sin(x[i + k] * alpha);
+        x[i + k] += inv_beta * s * s;
+      }
+      continue;
+    }
+    const __m256 s = sin8(arg);
+    _mm256_storeu_ps(x + i, _mm256_fmadd_ps(vb, _mm256_mul_ps(s, s), v));
+  }
+  for (; i < n; ++i) {
+    const float s = std::sin(x[i] * alpha);
+    x[i] += inv_beta * s * s;
+  }
+}
+
+void axpy(float* y, const float* x, float a, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+const VecKernels& vec_kernels_avx2() {
+  static const VecKernels k{Isa::kAvx2, dot_f32, dot_bf16, dot_f16, snake, axpy};
+  return k;
+}
+
+}  // namespace izwi::cpu

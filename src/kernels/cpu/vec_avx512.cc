@@ -1,0 +1,132 @@
+// AVX-512 (F, BW, VL, DQ) kernels (compiled with -mavx512f ... -mf16c).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/cpu/simd_sin.h"
+#include "kernels/cpu/vec.h"
+
+namespace izwi::cpu {
+namespace {
+
+inline __m512 load_bf16(const uint16_t* p) {
+  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+inline __m512 load_f16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  acc0 = _mm512_add_ps(acc0, acc1);
+  if (i < n) {  // masked tail: no scalar loop
+    for (; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+    }
+  }
+  return _mm512_reduce_add_ps(acc0);
+}
+
+float bf16_scalar(uint16_t v) {
+  uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+float f16_scalar(uint16_t v) { return _cvtsh_ss(v); }
+
+template <__m512 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+float dot_half(const uint16_t* w, const float* x, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(Load(w + i), _mm512_loadu_ps(x + i), acc0);
+    acc1 = _mm512_fmadd_ps(Load(w + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
+  }
+  for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(Load(w + i), _mm512_loadu_ps(x + i), acc0);
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += Scalar(w[i]) * x[i];
+  return s;
+}
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+  return dot_half<load_bf16, bf16_scalar>(w, x, n);
+}
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+  return dot_half<load_f16, f16_scalar>(w, x, n);
+}
+
+// sin of 16 lanes; see simd_sin.h.
+inline __m512 sin16(__m512 x) {
+  using namespace simd_sin;
+  const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), sign_bit);
+  x = _mm512_abs_ps(x);
+  __m512i j = _mm512_cvttps_epi32(_mm512_mul_ps(x, _mm512_set1_ps(kFourOverPi)));
+  j = _mm512_and_si512(_mm512_add_epi32(j, _mm512_set1_epi32(1)), _mm512_set1_epi32(~1));
+  const __m512 y = _mm512_cvtepi32_ps(j);
+  sign = _mm512_xor_si512(sign, _mm512_slli_epi32(_mm512_and_si512(j, _mm512_set1_epi32(4)), 29));
+  const __mmask16 use_cos = _mm512_test_epi32_mask(j, _mm512_set1_epi32(2));
+  x = _mm512_fnmadd_ps(y, _mm512_set1_ps(kDp1), x);
+  x = _mm512_fnmadd_ps(y, _mm512_set1_ps(kDp2), x);
+  x = _mm512_fnmadd_ps(y, _mm512_set1_ps(kDp3), x);
+  const __m512 z = _mm512_mul_ps(x, x);
+  __m512 c = _mm512_fmadd_ps(_mm512_set1_ps(kCos0), z, _mm512_set1_ps(kCos1));
+  c = _mm512_fmadd_ps(c, z, _mm512_set1_ps(kCos2));
+  c = _mm512_mul_ps(_mm512_mul_ps(c, z), z);
+  c = _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), z, c);
+  c = _mm512_add_ps(c, _mm512_set1_ps(1.0f));
+  __m512 s = _mm512_fmadd_ps(_mm512_set1_ps(kSin0), z, _mm512_set1_ps(kSin1));
+  s = _mm512_fmadd_ps(s, z, _mm512_set1_ps(kSin2));
+  s = _mm512_fmadd_ps(_mm512_mul_ps(s, z), x, x);
+  const __m512 r = _mm512_mask_blend_ps(use_cos, s, c);
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign));
+}
+
+void snake(float* x, int64_t n, float alpha, float inv_beta) {
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(inv_beta);
+  const __m512 limit = _mm512_set1_ps(simd_sin::kMaxArg);
+  int64_t i = 0;
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 arg = _mm512_mul_ps(v, va);
+    // Outside the polynomial's range (or NaN): exact libm on those lanes.
+    const __mmask16 bad = _mm512_cmp_ps_mask(_mm512_abs_ps(arg), limit, _CMP_NLE_UQ) & m;
+    if (bad) {
+      for (int k = 0; k < 16 && i + k < n; ++k) {
+        const float s = std::sin(x[i + k] * alpha);
+        x[i + k] += inv_beta * s * s;
+      }
+      continue;
+    }
+    const __m512 s = sin16(arg);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_fmadd_ps(vb, _mm512_mul_ps(s, s), v));
+  }
+}
+
+void axpy(float* y, const float* x, float a, int64_t n) {
+  const __m512 va = _mm512_set1_ps(a);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+}  // namespace
+
+const VecKernels& vec_kernels_avx512() {
+  static const VecKernels k{Isa::kAvx512, dot_f32, dot_bf16, dot_f16, snake, axpy};
+  return k;
+}
+
+}  // namespace izwi::cpu

@@ -1,0 +1,85 @@
+// The operator interface used by every model component.
+//
+// Activations are contiguous f32 buffers; shapes are given explicitly and
+// documented per op. Weights are Tensors in their checkpoint dtype. The CPU
+// implementations live in src/kernels/cpu/ (ops_cpu.cc, conv_cpu.cc,
+// attention_cpu.cc); a GPU backend implements the same functions. Each op has a
+// `_ref` scalar reference used by the unit tests.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace izwi {
+class ThreadPool;
+}
+
+namespace izwi::ops {
+
+// ---- dense ------------------------------------------------------------------
+// y: [M, N] = x: [M, K] · W: [N, K]^T (+ bias: [N], may be null).
+// W may be F32, BF16 or F16; large M goes through BLAS, M == 1 through our GEMV.
+void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
+            const float* bias, float* y);
+void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y);
+
+// ---- convolutions over [channels, time] ------------------------------------------
+enum class PadMode { kZeros, kReplicate };
+
+struct Conv1dParams {
+  int stride = 1;
+  int dilation = 1;
+  int groups = 1;  // 1, or == in_channels == out_channels (depthwise)
+  int64_t pad_left = 0;
+  int64_t pad_right = 0;
+  PadMode pad_mode = PadMode::kZeros;
+};
+
+int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p);
+
+// y: [Cout, T_out] = conv(x: [Cin, T], W: [Cout, Cin/groups, K]) + bias: [Cout] (may be null).
+void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
+            int K, const float* bias, const Conv1dParams& p, float* y);
+void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout, int K,
+                const float* bias, const Conv1dParams& p, float* y);
+
+// y: [Cout, (T-1)*stride + K - trim_right] = conv_transpose(x: [Cin, T], W: [Cin, Cout, K]) + bias.
+void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
+                      int64_t Cout, int K, int stride, const float* bias, int64_t trim_right,
+                      float* y);
+void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
+                          int K, int stride, const float* bias, int64_t trim_right, float* y);
+
+// ---- normalisation (over the last dimension of [rows, dim]) ----------------------------
+void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,
+                float eps, float* y);
+void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, float eps, float* y);
+
+// ---- activations (in place) ------------------------------------------------------
+void gelu_erf(float* x, int64_t n);  // exact GELU, 0.5 x (1 + erf(x / sqrt 2))
+void silu(float* x, int64_t n);
+void elu(float* x, int64_t n);  // alpha = 1
+// SnakeBeta on x: [C, T]: x += inv_beta[c] * sin(alpha[c] * x)^2, with alpha = exp(log_alpha)
+// and inv_beta = 1 / (exp(log_beta) + 1e-9) precomputed by the caller.
+void snake_beta(ThreadPool* pool, float* x, int64_t C, int64_t T, const float* alpha,
+                const float* inv_beta);
+void snake_beta_ref(float* x, int64_t C, int64_t T, const float* alpha, const float* inv_beta);
+
+// ---- attention --------------------------------------------------------------------
+// Rotary embedding, "rotate half" layout (pairs i and i + head_dim/2), in place on
+// x: [T, heads, head_dim]; row t has position first_pos + t.
+void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int64_t first_pos,
+                      float theta);
+
+// Causal self-attention with grouped KV heads and an optional sliding window
+// (query i sees keys max(0, i - window + 1) .. i; window <= 0: all of 0 .. i).
+// q: [T, n_heads * head_dim], k, v: [T, n_kv_heads * head_dim], out: [T, n_heads * head_dim].
+void attention_causal(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
+                      int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t window,
+                      float* out);
+void attention_causal_ref(const float* q, const float* k, const float* v, int64_t T,
+                          int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t window,
+                          float* out);
+
+}  // namespace izwi::ops

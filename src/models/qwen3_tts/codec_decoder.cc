@@ -1,0 +1,215 @@
+#include "models/qwen3_tts/codec_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace izwi::codec {
+
+namespace {
+
+std::vector<float> load_vec(WeightSource& w, const std::string& name, int n) {
+  return to_vector_f32(w.get(name, {n}));
+}
+
+void scale_add(float* residual, const float* update, const std::vector<float>& scale, int64_t T, int64_t C) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t c = 0; c < C; ++c) residual[t * C + c] += scale[c] * update[t * C + c];
+}
+
+}  // namespace
+
+CodecDecoder::CodecDecoder(const CodecDecoderConfig& config, WeightSource& w) : cfg_(config) {
+  const int half = cfg_.codebook_dim / 2;
+  // Split RVQ: level 0 in rvq_first, levels 1.. in rvq_rest.
+  for (int q = 0; q < cfg_.num_quantizers; ++q) {
+    const std::string base = q == 0 ? "decoder.quantizer.rvq_first.vq.layers.0"
+                                    : "decoder.quantizer.rvq_rest.vq.layers." + std::to_string(q - 1);
+    const auto usage = to_vector_f32(w.get(base + "._codebook.cluster_usage", {cfg_.codebook_size}));
+    auto embed = to_vector_f32(w.get(base + "._codebook.embedding_sum", {cfg_.codebook_size, half}));
+    for (int i = 0; i < cfg_.codebook_size; ++i) {
+      const float u = std::max(usage[i], 1e-5f);
+      for (int d = 0; d < half; ++d) embed[static_cast<size_t>(i) * half + d] /= u;
+    }
+    codebooks_.push_back(std::move(embed));
+  }
+  rvq_first_out.load(w, "decoder.quantizer.rvq_first.output_proj", half, cfg_.codebook_dim, 1, 1, 1, 1, false);
+  rvq_rest_out.load(w, "decoder.quantizer.rvq_rest.output_proj", half, cfg_.codebook_dim, 1, 1, 1, 1, false);
+  pre_conv.load(w, "decoder.pre_conv.conv", cfg_.codebook_dim, cfg_.latent_dim, 3);
+
+  const std::string tp = "decoder.pre_transformer.";
+  input_proj.load(w, tp + "input_proj", cfg_.latent_dim, cfg_.hidden_size, true);
+  output_proj.load(w, tp + "output_proj", cfg_.hidden_size, cfg_.latent_dim, true);
+  for (int l = 0; l < cfg_.num_hidden_layers; ++l) {
+    const std::string p = tp + "layers." + std::to_string(l) + ".";
+    DecoderTransformerLayer L;
+    L.input_layernorm = load_vec(w, p + "input_layernorm.weight", cfg_.hidden_size);
+    L.self_attn.load(w, p + "self_attn", cfg_.hidden_size, cfg_.num_attention_heads, cfg_.num_key_value_heads,
+                     cfg_.head_dim, cfg_.rope_theta, cfg_.sliding_window);
+    L.self_attn_layer_scale = load_vec(w, p + "self_attn_layer_scale.scale", cfg_.hidden_size);
+    L.post_attention_layernorm = load_vec(w, p + "post_attention_layernorm.weight", cfg_.hidden_size);
+    L.gate_proj.load(w, p + "mlp.gate_proj", cfg_.hidden_size, cfg_.intermediate_size, false);
+    L.up_proj.load(w, p + "mlp.up_proj", cfg_.hidden_size, cfg_.intermediate_size, false);
+    L.down_proj.load(w, p + "mlp.down_proj", cfg_.intermediate_size, cfg_.hidden_size, false);
+    L.mlp_layer_scale = load_vec(w, p + "mlp_layer_scale.scale", cfg_.hidden_size);
+    layers_.push_back(std::move(L));
+  }
+  final_norm_ = load_vec(w, tp + "norm.weight", cfg_.hidden_size);
+
+  const int latent = cfg_.latent_dim;
+  for (size_t i = 0; i < cfg_.upsampling_ratios.size(); ++i) {
+    const std::string p = "decoder.upsample." + std::to_string(i) + ".";
+    const int f = cfg_.upsampling_ratios[i];
+    ConvTranspose1d up;
+    up.load(w, p + "0.conv", latent, latent, f, f);
+    ConvNeXtBlock cn;
+    cn.dwconv.load(w, p + "1.dwconv.conv", latent, latent, 7, 1, 1, latent);
+    cn.norm_w = load_vec(w, p + "1.norm.weight", latent);
+    cn.norm_b = load_vec(w, p + "1.norm.bias", latent);
+    cn.pwconv1.load(w, p + "1.pwconv1", latent, 4 * latent, true);
+    cn.pwconv2.load(w, p + "1.pwconv2", 4 * latent, latent, true);
+    cn.gamma = load_vec(w, p + "1.gamma", latent);
+    upsample_.emplace_back(std::move(up), std::move(cn));
+  }
+
+  first_conv_.load(w, "decoder.decoder.0.conv", latent, cfg_.decoder_dim, 7);
+  for (size_t i = 0; i < cfg_.upsample_rates.size(); ++i) {
+    const std::string p = "decoder.decoder." + std::to_string(i + 1) + ".block.";
+    const int in_dim = cfg_.decoder_dim >> i, out_dim = cfg_.decoder_dim >> (i + 1);
+    const int rate = cfg_.upsample_rates[i];
+    DecoderBlock b;
+    b.snake.load(w, p + "0", in_dim);
+    b.upsample.load(w, p + "1.conv", in_dim, out_dim, 2 * rate, rate);
+    const int dilations[3] = {1, 3, 9};
+    for (int u = 0; u < 3; ++u) {
+      const std::string up = p + std::to_string(u + 2) + ".";
+      ResidualUnit ru;
+      ru.act1.load(w, up + "act1", out_dim);
+      ru.conv1.load(w, up + "conv1.conv", out_dim, out_dim, 7, 1, dilations[u]);
+      ru.act2.load(w, up + "act2", out_dim);
+      ru.conv2.load(w, up + "conv2.conv", out_dim, out_dim, 1);
+      b.units.push_back(std::move(ru));
+    }
+    blocks_.push_back(std::move(b));
+  }
+  const int out_dim = cfg_.decoder_dim >> cfg_.upsample_rates.size();
+  const std::string last = std::to_string(cfg_.upsample_rates.size() + 1);
+  final_snake_.load(w, "decoder.decoder." + last, out_dim);
+  final_conv_.load(w, "decoder.decoder." + std::to_string(cfg_.upsample_rates.size() + 2) + ".conv", out_dim, 1, 7);
+}
+
+Signal CodecDecoder::dequantize(const int32_t* codes, int64_t frames) const {
+  const int half = cfg_.codebook_dim / 2;
+  const int nq = cfg_.num_quantizers;
+  // Sum the codewords of each group in [half, T], then project each group.
+  Signal first(half, frames), rest(half, frames);
+  for (int64_t t = 0; t < frames; ++t) {
+    for (int q = 0; q < nq; ++q) {
+      const float* e = codebooks_[q].data() + static_cast<size_t>(codes[t * nq + q]) * half;
+      Signal& dst = q == 0 ? first : rest;
+      for (int d = 0; d < half; ++d) dst.data[d * frames + t] += e[d];
+    }
+  }
+  Signal a = rvq_first_out.causal(nullptr, first);
+  Signal b = rvq_rest_out.causal(nullptr, rest);
+  for (size_t i = 0; i < a.data.size(); ++i) a.data[i] += b.data[i];
+  return a;
+}
+
+void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t T) const {
+  const int64_t H = cfg_.hidden_size, I = cfg_.intermediate_size;
+  std::vector<float> h(static_cast<size_t>(T * H));
+  input_proj.apply(pool, x.data(), T, h.data());
+  std::vector<float> normed(h.size()), attn(h.size()), gate(static_cast<size_t>(T * I)), up(gate.size());
+  for (const auto& L : layers_) {
+    ops::rms_norm(h.data(), T, H, L.input_layernorm.data(), cfg_.rms_norm_eps, normed.data());
+    L.self_attn.apply(pool, normed.data(), T, attn.data());
+    scale_add(h.data(), attn.data(), L.self_attn_layer_scale, T, H);
+    ops::rms_norm(h.data(), T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps, normed.data());
+    L.gate_proj.apply(pool, normed.data(), T, gate.data());
+    L.up_proj.apply(pool, normed.data(), T, up.data());
+    ops::silu(gate.data(), T * I);
+    for (size_t i = 0; i < gate.size(); ++i) gate[i] *= up[i];
+    L.down_proj.apply(pool, gate.data(), T, attn.data());
+    scale_add(h.data(), attn.data(), L.mlp_layer_scale, T, H);
+  }
+  ops::rms_norm(h.data(), T, H, final_norm_.data(), cfg_.rms_norm_eps, normed.data());
+  x.assign(static_cast<size_t>(T * cfg_.latent_dim), 0.0f);
+  output_proj.apply(pool, normed.data(), T, x.data());
+}
+
+std::vector<float> CodecDecoder::forward(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                                         const Trace& trace) const {
+  auto record = [&](const std::string& stage, const Signal& s) {
+    if (trace) trace(stage, {s.channels, s.frames}, s.data.data());
+  };
+  Signal q = dequantize(codes, frames);
+  record("quantizer_out", q);
+  Signal x = pre_conv.causal(pool, q);
+  record("pre_conv_out", x);
+
+  std::vector<float> tf = to_time_first(x);
+  transformer(pool, tf, frames);
+  if (trace) trace("pre_transformer_out", {frames, cfg_.latent_dim}, tf.data());
+  x = to_channels_first(tf.data(), frames, cfg_.latent_dim);
+
+  for (size_t i = 0; i < upsample_.size(); ++i) {
+    const auto& [up, cn] = upsample_[i];
+    x = up.causal(pool, x);
+    // ConvNeXt: depthwise conv, then per-time-step LayerNorm + MLP, scaled residual.
+    Signal dw = cn.dwconv.causal(pool, x);
+    const int64_t T = dw.frames, C = dw.channels;
+    std::vector<float> tfirst = to_time_first(dw);
+    ops::layer_norm(tfirst.data(), T, C, cn.norm_w.data(), cn.norm_b.data(), 1e-6f, tfirst.data());
+    std::vector<float> hidden(static_cast<size_t>(T * 4 * C));
+    cn.pwconv1.apply(pool, tfirst.data(), T, hidden.data());
+    ops::gelu_erf(hidden.data(), T * 4 * C);
+    cn.pwconv2.apply(pool, hidden.data(), T, tfirst.data());
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t t = 0; t < T; ++t) x.data[c * T + t] += cn.gamma[c] * tfirst[t * C + c];
+    record("upsample" + std::to_string(i) + "_out", x);
+  }
+
+  x = first_conv_.causal(pool, x);
+  record("decoder0_out", x);
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const DecoderBlock& b = blocks_[i];
+    b.snake.apply(pool, x);
+    x = b.upsample.causal(pool, x);
+    for (const ResidualUnit& ru : b.units) {
+      Signal h = x;
+      ru.act1.apply(pool, h);
+      h = ru.conv1.causal(pool, h);
+      ru.act2.apply(pool, h);
+      h = ru.conv2.causal(pool, h);
+      for (size_t k = 0; k < x.data.size(); ++k) x.data[k] += h.data[k];
+    }
+    record("decoder" + std::to_string(i + 1) + "_out", x);
+  }
+  final_snake_.apply(pool, x);
+  record("decoder" + std::to_string(blocks_.size() + 1) + "_out", x);
+  x = final_conv_.causal(pool, x);
+  record("decoder" + std::to_string(blocks_.size() + 2) + "_out", x);
+  for (float& v : x.data) v = std::clamp(v, -1.0f, 1.0f);
+  return std::move(x.data);
+}
+
+std::vector<float> CodecDecoder::decode(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                                        int64_t chunk, int64_t left_context) const {
+  const int64_t hop = cfg_.total_upsample();
+  const int nq = cfg_.num_quantizers;
+  std::vector<float> wav;
+  wav.reserve(static_cast<size_t>(frames * hop));
+  for (int64_t start = 0; start < frames;) {
+    const int64_t end = std::min(start + chunk, frames);
+    const int64_t ctx = start - left_context > 0 ? left_context : start;
+    std::vector<float> part = forward(pool, codes + (start - ctx) * nq, end - start + ctx);
+    wav.insert(wav.end(), part.begin() + ctx * hop, part.end());
+    start = end;
+  }
+  return wav;
+}
+
+}  // namespace izwi::codec

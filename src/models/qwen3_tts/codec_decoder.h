@@ -1,0 +1,87 @@
+// Codec decoder of the 12 Hz speech tokenizer: codes [frames, 16] -> 24 kHz audio.
+//
+//   split RVQ dequantisation (1 semantic + 15 acoustic codebooks)    [codebook_dim, T]
+//   pre_conv (causal, k=3)                                           [latent, T]
+//   pre_transformer (sliding-window causal, RMSNorm, SwiGLU)         [latent, T]
+//   upsample: 2 x (causal transposed conv, ConvNeXt block)           [latent, 4T]
+//   decoder: conv k=7 -> 4 x (SnakeBeta, transposed conv, 3 residual
+//            units with dilations 1, 3, 9) -> SnakeBeta -> conv to 1  [1, 1920 T]
+//   clamp to [-1, 1]
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/qwen3_tts/codec_config.h"
+#include "models/qwen3_tts/codec_layers.h"
+
+namespace izwi::codec {
+
+// decoder.pre_transformer.layers.*
+struct DecoderTransformerLayer {
+  std::vector<float> input_layernorm;           // [hidden]
+  SelfAttention self_attn;                      // .self_attn.{q,k,v,o}_proj, window = sliding_window
+  std::vector<float> self_attn_layer_scale;     // .self_attn_layer_scale.scale [hidden]
+  std::vector<float> post_attention_layernorm;  // [hidden]
+  Linear gate_proj, up_proj, down_proj;         // .mlp.*: [inter, hidden], [inter, hidden], [hidden, inter]
+  std::vector<float> mlp_layer_scale;           // .mlp_layer_scale.scale [hidden]
+};
+
+// decoder.upsample.*.1: ConvNeXt block
+struct ConvNeXtBlock {
+  Conv1d dwconv;                   // .dwconv.conv: depthwise [dim, 1, 7]
+  std::vector<float> norm_w, norm_b;  // .norm: LayerNorm(dim, eps 1e-6)
+  Linear pwconv1, pwconv2;         // [4 dim, dim], [dim, 4 dim]
+  std::vector<float> gamma;        // [dim]
+};
+
+// decoder.decoder.{1..4}.block.{2,3,4}
+struct ResidualUnit {
+  SnakeBeta act1, act2;
+  Conv1d conv1;  // k=7, dilation 1/3/9
+  Conv1d conv2;  // k=1
+};
+
+// decoder.decoder.{1..4}
+struct DecoderBlock {
+  SnakeBeta snake;                // .block.0
+  ConvTranspose1d upsample;       // .block.1.conv: [in, out, 2 rate], stride rate
+  std::vector<ResidualUnit> units;  // .block.2 .. .block.4
+};
+
+class CodecDecoder {
+ public:
+  CodecDecoder(const CodecDecoderConfig& config, WeightSource& weights);
+
+  const CodecDecoderConfig& config() const { return cfg_; }
+
+  // One decoder call on codes [frames, num_quantizers] (row-major, values already
+  // validated): returns frames * total_upsample samples, clamped to [-1, 1].
+  std::vector<float> forward(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                             const Trace& trace = nullptr) const;
+
+  // The official chunked decode: chunks of `chunk` frames, each prefixed with up
+  // to `left_context` earlier frames whose output is dropped.
+  std::vector<float> decode(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                            int64_t chunk = 300, int64_t left_context = 25) const;
+
+ private:
+  Signal dequantize(const int32_t* codes, int64_t frames) const;
+  void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T) const;
+
+  CodecDecoderConfig cfg_;
+  // decoder.quantizer.rvq_first / rvq_rest: codebook = embedding_sum / clamp(cluster_usage, 1e-5)
+  std::vector<std::vector<float>> codebooks_;  // [num_quantizers][codebook_size * codebook_dim/2]
+  Conv1d rvq_first_out, rvq_rest_out;          // .output_proj: [codebook_dim, codebook_dim/2, 1]
+  Conv1d pre_conv;                             // decoder.pre_conv.conv [latent, codebook_dim, 3]
+  Linear input_proj, output_proj;              // decoder.pre_transformer.{input,output}_proj
+  std::vector<DecoderTransformerLayer> layers_;
+  std::vector<float> final_norm_;              // decoder.pre_transformer.norm.weight
+  std::vector<std::pair<ConvTranspose1d, ConvNeXtBlock>> upsample_;  // decoder.upsample.*
+  Conv1d first_conv_;                          // decoder.decoder.0.conv [decoder_dim, latent, 7]
+  std::vector<DecoderBlock> blocks_;           // decoder.decoder.1 .. 4
+  SnakeBeta final_snake_;                      // decoder.decoder.5
+  Conv1d final_conv_;                          // decoder.decoder.6.conv [1, out_dim, 7]
+};
+
+}  // namespace izwi::codec

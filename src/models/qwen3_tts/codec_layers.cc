@@ -1,0 +1,139 @@
+#include "models/qwen3_tts/codec_layers.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace izwi::codec {
+
+void Conv1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
+                  int stride_, int dilation_, int groups_, bool has_bias) {
+  in = in_ch;
+  out = out_ch;
+  kernel = k;
+  stride = stride_;
+  dilation = dilation_;
+  groups = groups_;
+  weight = w.get(prefix + ".weight", {out_ch, in_ch / groups_, k});
+  if (weight.dtype != DType::kF32) weight = weight.to_f32();
+  if (has_bias) {
+    bias = w.get(prefix + ".bias", {out_ch});
+    if (bias.dtype != DType::kF32) bias = bias.to_f32();
+  }
+}
+
+Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) const {
+  IZWI_ASSERT(x.channels == in);
+  const int64_t span = static_cast<int64_t>(kernel - 1) * dilation + 1;
+  const int64_t pad_left = span - stride;
+  // Extra right padding: enough for ceil((T - span + pad_left) / stride) + 1 windows.
+  const int64_t T = x.frames;
+  const int64_t n_windows = static_cast<int64_t>(
+      std::ceil(static_cast<double>(T - span + pad_left) / stride + 1.0));
+  const int64_t ideal = (n_windows - 1) * stride + (span - pad_left);
+  const int64_t pad_right = std::max<int64_t>(0, ideal - T);
+  ops::Conv1dParams p;
+  p.stride = stride;
+  p.dilation = dilation;
+  p.groups = groups;
+  p.pad_left = pad_left;
+  p.pad_right = pad_right;
+  p.pad_mode = mode;
+  Signal y(out, ops::conv1d_out_len(T, kernel, p));
+  ops::conv1d(pool, x.data.data(), in, T, weight.f32(), out, kernel, bias.empty() ? nullptr : bias.f32(),
+              p, y.data.data());
+  return y;
+}
+
+void ConvTranspose1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
+                           int stride_, bool has_bias) {
+  in = in_ch;
+  out = out_ch;
+  kernel = k;
+  stride = stride_;
+  weight = w.get(prefix + ".weight", {in_ch, out_ch, k});
+  if (weight.dtype != DType::kF32) weight = weight.to_f32();
+  if (has_bias) {
+    bias = w.get(prefix + ".bias", {out_ch});
+    if (bias.dtype != DType::kF32) bias = bias.to_f32();
+  }
+}
+
+Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {
+  IZWI_ASSERT(x.channels == in);
+  const int64_t trim = kernel - stride;
+  Signal y(out, (x.frames - 1) * stride + kernel - trim);
+  ops::conv_transpose1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel, stride,
+                        bias.empty() ? nullptr : bias.f32(), trim, y.data.data());
+  return y;
+}
+
+void SnakeBeta::load(WeightSource& w, const std::string& prefix, int channels) {
+  alpha = to_vector_f32(w.get(prefix + ".alpha", {channels}));
+  const std::vector<float> beta = to_vector_f32(w.get(prefix + ".beta", {channels}));
+  inv_beta.resize(beta.size());
+  for (size_t c = 0; c < beta.size(); ++c) {
+    alpha[c] = std::exp(alpha[c]);
+    inv_beta[c] = 1.0f / (std::exp(beta[c]) + 1e-9f);
+  }
+}
+
+void SnakeBeta::apply(ThreadPool* pool, Signal& x) const {
+  IZWI_ASSERT(x.channels == static_cast<int64_t>(alpha.size()));
+  ops::snake_beta(pool, x.data.data(), x.channels, x.frames, alpha.data(), inv_beta.data());
+}
+
+void Linear::load(WeightSource& w, const std::string& prefix, int in_f, int out_f, bool has_bias) {
+  in = in_f;
+  out = out_f;
+  weight = w.get(prefix + ".weight", {out_f, in_f});
+  if (has_bias) bias = to_vector_f32(w.get(prefix + ".bias", {out_f}));
+}
+
+void Linear::apply(ThreadPool* pool, const float* x, int64_t rows, float* y) const {
+  ops::linear(pool, x, rows, in, weight, bias.empty() ? nullptr : bias.data(), y);
+}
+
+void SelfAttention::load(WeightSource& w, const std::string& prefix, int hidden, int heads,
+                         int kv_heads, int hdim, float theta, int sliding_window) {
+  n_heads = heads;
+  n_kv_heads = kv_heads;
+  head_dim = hdim;
+  rope_theta = theta;
+  window = sliding_window;
+  q_proj.load(w, prefix + ".q_proj", hidden, heads * hdim, false);
+  k_proj.load(w, prefix + ".k_proj", hidden, kv_heads * hdim, false);
+  v_proj.load(w, prefix + ".v_proj", hidden, kv_heads * hdim, false);
+  o_proj.load(w, prefix + ".o_proj", heads * hdim, hidden, false);
+}
+
+void SelfAttention::apply(ThreadPool* pool, const float* x, int64_t T, float* out) const {
+  std::vector<float> q(static_cast<size_t>(T * n_heads * head_dim));
+  std::vector<float> k(static_cast<size_t>(T * n_kv_heads * head_dim));
+  std::vector<float> v(k.size()), ctx(q.size());
+  q_proj.apply(pool, x, T, q.data());
+  k_proj.apply(pool, x, T, k.data());
+  v_proj.apply(pool, x, T, v.data());
+  ops::rope_rotate_half(q.data(), T, n_heads, head_dim, 0, rope_theta);
+  ops::rope_rotate_half(k.data(), T, n_kv_heads, head_dim, 0, rope_theta);
+  ops::attention_causal(pool, q.data(), k.data(), v.data(), T, n_heads, n_kv_heads, head_dim, window,
+                        ctx.data());
+  o_proj.apply(pool, ctx.data(), T, out);
+}
+
+Signal to_channels_first(const float* x, int64_t T, int64_t C) {
+  Signal s(C, T);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t c = 0; c < C; ++c) s.data[c * T + t] = x[t * C + c];
+  return s;
+}
+
+std::vector<float> to_time_first(const Signal& s) {
+  std::vector<float> out(s.data.size());
+  for (int64_t c = 0; c < s.channels; ++c)
+    for (int64_t t = 0; t < s.frames; ++t) out[t * s.channels + c] = s.data[c * s.frames + t];
+  return out;
+}
+
+}  // namespace izwi::codec

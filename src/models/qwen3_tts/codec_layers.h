@@ -1,0 +1,95 @@
+// Building blocks shared by the codec encoder and decoder: convolutions,
+// SnakeBeta, linear layers and the attention sub-block. Weights are plain
+// structs loaded once; the forward functions keep no state between calls.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/ops.h"
+#include "models/qwen3_tts/weights.h"
+
+namespace izwi {
+class ThreadPool;
+}
+
+namespace izwi::codec {
+
+// Activations over [channels, time], row-major.
+struct Signal {
+  int64_t channels = 0;
+  int64_t frames = 0;
+  std::vector<float> data;
+
+  Signal() = default;
+  Signal(int64_t c, int64_t t) : channels(c), frames(t), data(static_cast<size_t>(c * t)) {}
+  float* row(int64_t c) { return data.data() + c * frames; }
+};
+
+// Optional observer of named intermediate tensors (golden tests, debugging).
+using Trace = std::function<void(const std::string& stage, const std::vector<int64_t>& shape,
+                                 const float* data)>;
+
+// Conv1d: `<prefix>.weight` [out, in/groups, k], `<prefix>.bias` [out] (optional).
+struct Conv1d {
+  Tensor weight, bias;
+  int in = 0, out = 0, kernel = 0, stride = 1, dilation = 1, groups = 1;
+
+  void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_ = 1,
+            int dilation_ = 1, int groups_ = 1, bool has_bias = true);
+  // Causal convolution as both official implementations define it: left pad of
+  // (effective kernel - stride), and right padding so the last partial window
+  // is covered; padding with zeros or by replicating the edge sample.
+  Signal causal(ThreadPool* pool, const Signal& x, ops::PadMode mode = ops::PadMode::kZeros) const;
+};
+
+// ConvTranspose1d: `<prefix>.weight` [in, out, k], `<prefix>.bias` [out]; the
+// causal form trims (kernel - stride) samples on the right.
+struct ConvTranspose1d {
+  Tensor weight, bias;
+  int in = 0, out = 0, kernel = 0, stride = 1;
+
+  void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_,
+            bool has_bias = true);
+  Signal causal(ThreadPool* pool, const Signal& x) const;
+};
+
+// SnakeBeta: `<prefix>.alpha`, `<prefix>.beta` [channels] (log scale in the checkpoint).
+struct SnakeBeta {
+  std::vector<float> alpha, inv_beta;  // exp(alpha), 1 / (exp(beta) + 1e-9)
+  void load(WeightSource& w, const std::string& prefix, int channels);
+  void apply(ThreadPool* pool, Signal& x) const;
+};
+
+// Linear: `<prefix>.weight` [out, in], `<prefix>.bias` [out] (optional).
+struct Linear {
+  Tensor weight;
+  std::vector<float> bias;
+  int in = 0, out = 0;
+  void load(WeightSource& w, const std::string& prefix, int in_f, int out_f, bool has_bias);
+  // y: [rows, out] = x: [rows, in] W^T + b
+  void apply(ThreadPool* pool, const float* x, int64_t rows, float* y) const;
+};
+
+// Self-attention sub-block without biases: q/k/v/o projections, rotary
+// embedding ("rotate half"), causal softmax attention with optional window.
+struct SelfAttention {
+  Linear q_proj, k_proj, v_proj, o_proj;
+  int n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  float rope_theta = 10000.0f;
+  int window = 0;  // 0: full causal
+
+  void load(WeightSource& w, const std::string& prefix, int hidden, int heads, int kv_heads, int hdim,
+            float theta, int sliding_window);
+  // x: [T, hidden] -> out: [T, hidden]
+  void apply(ThreadPool* pool, const float* x, int64_t T, float* out) const;
+};
+
+// Copies `x` ([T, C], time-major) into a [C, T] signal, and back.
+Signal to_channels_first(const float* x, int64_t T, int64_t C);
+std::vector<float> to_time_first(const Signal& s);
+
+}  // namespace izwi::codec

@@ -1,0 +1,58 @@
+// Where model components get their weights from.
+//
+// Components ask for each tensor by its checkpoint name and expected shape.
+// CheckpointWeights reads a real (memory-mapped) checkpoint; RandomWeights
+// invents plausible values for the same names and shapes and remembers them, so
+// a tool can write a real-size random checkpoint from any config.json and the
+// real loader can read it back. There is one loading path for both.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/safetensors.h"
+#include "core/tensor.h"
+
+namespace izwi {
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual Tensor get(const std::string& name, const std::vector<int64_t>& shape) = 0;
+  virtual bool contains(const std::string& name) const = 0;
+};
+
+class CheckpointWeights : public WeightSource {
+ public:
+  explicit CheckpointWeights(Checkpoint ck) : ck_(std::move(ck)) {}
+  Tensor get(const std::string& name, const std::vector<int64_t>& shape) override {
+    return ck_.get(name, shape);
+  }
+  bool contains(const std::string& name) const override { return ck_.contains(name); }
+  const Checkpoint& checkpoint() const { return ck_; }
+
+ private:
+  Checkpoint ck_;
+};
+
+class RandomWeights : public WeightSource {
+ public:
+  // `dtype`: the dtype of the weights written (F32 for the codec, BF16 for the talker).
+  RandomWeights(uint64_t seed, DType dtype) : rng_(seed), dtype_(dtype) {}
+  Tensor get(const std::string& name, const std::vector<int64_t>& shape) override;
+  bool contains(const std::string&) const override { return true; }
+  const std::vector<std::pair<std::string, Tensor>>& tensors() const { return made_; }
+
+ private:
+  std::mt19937_64 rng_;
+  DType dtype_;
+  std::vector<std::pair<std::string, Tensor>> made_;
+};
+
+// Helpers for components: small parameter vectors copied out as f32.
+std::vector<float> to_vector_f32(const Tensor& t);
+
+}  // namespace izwi

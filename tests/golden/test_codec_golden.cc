@@ -1,0 +1,182 @@
+// The speech tokenizer against the official implementation's golden vectors
+// (tests/data/golden, see its README): decoder stage by stage and the chunked
+// 330-frame decode; encoder intermediates and exact codes.
+#include <map>
+
+#include "core/thread_pool.h"
+#include "izwi/speech_tokenizer.h"
+#include "models/qwen3_tts/codec_decoder.h"
+#include "models/qwen3_tts/codec_encoder.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::load_f32;
+using test::load_i64;
+using test::within_golden_tolerance;
+
+struct Stage {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+class CodecGolden : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string dir = test::golden_model() + "/speech_tokenizer";
+    config_ = new SpeechTokenizerConfig(SpeechTokenizerConfig::load(dir + "/config.json"));
+    CheckpointWeights w(Checkpoint::open(dir));
+    decoder_ = new codec::CodecDecoder(config_->decoder, w);
+    encoder_ = new codec::CodecEncoder(config_->encoder, config_->encode_downsample_rate,
+                                       config_->encoder.num_quantizers, w);
+    pool_ = new ThreadPool(2);
+  }
+  static void TearDownTestSuite() {
+    delete decoder_;
+    delete encoder_;
+    delete config_;
+    delete pool_;
+  }
+
+  static std::vector<int32_t> codes_of(const std::string& name, int64_t* frames) {
+    std::vector<int64_t> shape;
+    auto v = load_i64(name, &shape);
+    *frames = shape[0];
+    return std::vector<int32_t>(v.begin(), v.end());
+  }
+
+  static codec::Trace recorder(std::map<std::string, Stage>& out) {
+    return [&out](const std::string& stage, const std::vector<int64_t>& shape, const float* data) {
+      int64_t n = 1;
+      for (auto d : shape) n *= d;
+      out[stage] = Stage{shape, std::vector<float>(data, data + n)};
+    };
+  }
+
+  static inline SpeechTokenizerConfig* config_ = nullptr;
+  static inline codec::CodecDecoder* decoder_ = nullptr;
+  static inline codec::CodecEncoder* encoder_ = nullptr;
+  static inline ThreadPool* pool_ = nullptr;
+};
+
+TEST_F(CodecGolden, DecoderMatchesEveryStage) {
+  int64_t frames;
+  auto codes = codes_of("dec_ref_codes", &frames);
+  std::map<std::string, Stage> stages;
+  auto wav = decoder_->forward(pool_, codes.data(), frames, recorder(stages));
+  for (const char* name : {"quantizer_out", "pre_conv_out", "pre_transformer_out", "upsample0_out",
+                           "upsample1_out", "decoder0_out", "decoder1_out", "decoder2_out", "decoder3_out",
+                           "decoder4_out", "decoder5_out", "decoder6_out"}) {
+    SCOPED_TRACE(name);
+    std::vector<int64_t> shape;
+    auto ref = load_f32(std::string("dec_ref_") + name, &shape);
+    ASSERT_TRUE(stages.count(name));
+    EXPECT_EQ(stages[name].shape, shape);
+    EXPECT_TRUE(within_golden_tolerance(stages[name].data, ref));
+  }
+  EXPECT_TRUE(within_golden_tolerance(wav, load_f32("dec_ref_wav")));
+}
+
+TEST_F(CodecGolden, ChunkedDecodeOf330FramesMatches) {
+  int64_t frames;
+  auto codes = codes_of("dec_long330_codes", &frames);
+  ASSERT_EQ(frames, 330);
+  auto wav = decoder_->decode(pool_, codes.data(), frames);
+  EXPECT_EQ(wav.size(), 330u * 1920u);
+  EXPECT_TRUE(within_golden_tolerance(wav, load_f32("dec_long330_wav")));
+}
+
+void check_encode_case(codec::CodecEncoder& enc, ThreadPool* pool, const std::string& name) {
+  SCOPED_TRACE(name);
+  auto wav = load_f32("enc_" + name + "_in_wav");
+  std::map<std::string, Stage> stages;
+  auto codes = enc.encode(pool, wav.data(), static_cast<int64_t>(wav.size()), [&](auto& s, auto& shape, const float* d) {
+    int64_t n = 1;
+    for (auto x : shape) n *= x;
+    stages[s] = Stage{shape, std::vector<float>(d, d + n)};
+  });
+  for (const char* stage : {"conv_out", "transformer_out", "downsample_out"}) {
+    SCOPED_TRACE(stage);
+    std::vector<int64_t> shape;
+    auto ref = load_f32("enc_" + name + "_" + stage, &shape);
+    EXPECT_EQ(stages[stage].shape, shape);
+    EXPECT_TRUE(within_golden_tolerance(stages[stage].data, ref));
+  }
+  // All 32 RVQ levels [32, frames] (levels 16..31 are computed but unused by Qwen3-TTS).
+  std::vector<int64_t> shape;
+  auto all = load_i64("enc_" + name + "_all_codes", &shape);
+  const int64_t frames = shape[1];
+  ASSERT_EQ(static_cast<int64_t>(codes.size()), frames * 32);
+  int mismatches_first16 = 0, mismatches_rest = 0;
+  for (int64_t q = 0; q < 32; ++q)
+    for (int64_t f = 0; f < frames; ++f)
+      if (codes[f * 32 + q] != all[q * frames + f]) (q < 16 ? mismatches_first16 : mismatches_rest)++;
+  EXPECT_EQ(mismatches_first16, 0);
+  EXPECT_EQ(mismatches_rest, 0);
+}
+
+TEST_F(CodecGolden, EncoderMatchesIntermediatesAndAllCodes) {
+  check_encode_case(*encoder_, pool_, "ref");
+  check_encode_case(*encoder_, pool_, "exact15");
+}
+
+TEST(CodecGoldenApi, PublicApiEncodesExactlyAndDecodesWithinTolerance) {
+  auto codec = SpeechTokenizer::load(test::golden_model());
+  EXPECT_EQ(codec->num_codebooks(), 16);
+  EXPECT_EQ(codec->samples_per_frame(), 1920);
+  for (const char* name : {"ref", "exact15"}) {
+    SCOPED_TRACE(name);
+    auto wav = load_f32(std::string("enc_") + name + "_in_wav");
+    AudioCodes codes = codec->encode(wav.data(), wav.size(), 24000);
+    std::vector<int64_t> shape;
+    auto ref = load_i64(std::string("enc_") + name + "_codes", &shape);
+    ASSERT_EQ(codes.frames, shape[0]);  // 31200 samples -> 17 frames (partial last), 28800 -> 15
+    EXPECT_EQ(std::vector<int64_t>(codes.values.begin(), codes.values.end()), ref);
+  }
+  std::vector<int64_t> shape;
+  auto ref_codes = load_i64("dec_ref_codes", &shape);
+  AudioCodes codes{shape[0], 16, std::vector<int32_t>(ref_codes.begin(), ref_codes.end())};
+  EXPECT_TRUE(within_golden_tolerance(codec->decode(codes), load_f32("dec_ref_wav")));
+}
+
+TEST(CodecGoldenApi, RejectsBadInput) {
+  auto codec = SpeechTokenizer::load(test::golden_model());
+  std::vector<float> wav(4800, 0.1f);
+  EXPECT_THROW(codec->encode(wav.data(), wav.size(), 16000), Error);
+  EXPECT_THROW(codec->encode(wav.data(), 0, 24000), Error);
+  wav[7] = NAN;
+  EXPECT_THROW(codec->encode(wav.data(), wav.size(), 24000), Error);
+  AudioCodes bad{2, 16, std::vector<int32_t>(32, 0)};
+  bad.values[20] = 256;  // codebook size of the tiny model
+  try {
+    codec->decode(bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "code 256 at frame 1, codebook 4 is out of range [0, 256)");
+  }
+  bad.values[20] = -1;
+  EXPECT_THROW(codec->decode(bad), Error);
+  EXPECT_THROW(codec->decode(AudioCodes{2, 8, std::vector<int32_t>(16, 0)}), Error);
+  EXPECT_THROW(codec->decode(AudioCodes{0, 16, {}}), Error);
+  EXPECT_THROW(codec->decode(AudioCodes{3, 16, std::vector<int32_t>(32, 0)}), Error);
+}
+
+TEST(CodecGoldenApi, LoadErrorsAreClear) {
+  test::TempDir dir;
+  try {
+    SpeechTokenizer::load(dir.file("nope"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
+  }
+  try {
+    SpeechTokenizer::load(dir.path().string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Qwen3-TTS checkpoint"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace izwi

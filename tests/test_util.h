@@ -1,0 +1,84 @@
+// Helpers shared by the tests: data paths, .npy loading, golden tolerances.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "izwi/error.h"
+#include "izwi/npy.h"
+
+namespace izwi::test {
+
+inline std::string data_path(const std::string& rel) { return std::string(IZWI_TEST_DATA) + "/" + rel; }
+inline std::string golden_vec(const std::string& name) { return data_path("golden/vectors/" + name + ".npy"); }
+inline std::string golden_model() { return data_path("golden/model"); }
+
+inline std::vector<float> load_f32(const std::string& name, std::vector<int64_t>* shape = nullptr) {
+  NpyArray a = read_npy(golden_vec(name));
+  if (shape) *shape = a.shape;
+  return a.as_f32();
+}
+
+inline std::vector<int64_t> load_i64(const std::string& name, std::vector<int64_t>* shape = nullptr) {
+  NpyArray a = read_npy(golden_vec(name));
+  if (shape) *shape = a.shape;
+  return a.as_i64();
+}
+
+// The golden README's bound: max|ours - ref| <= 1e-4 * max(1, max|ref|).
+inline ::testing::AssertionResult within_golden_tolerance(const std::vector<float>& ours,
+                                                          const std::vector<float>& ref) {
+  if (ours.size() != ref.size())
+    return ::testing::AssertionFailure() << "size " << ours.size() << " vs reference " << ref.size();
+  double max_ref = 0, max_err = 0;
+  size_t worst = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    max_ref = std::max(max_ref, std::abs(static_cast<double>(ref[i])));
+    const double e = std::abs(static_cast<double>(ours[i]) - ref[i]);
+    if (!(e <= max_err)) {  // also catches NaN
+      max_err = std::isnan(e) ? INFINITY : e;
+      worst = i;
+    }
+  }
+  const double tol = 1e-4 * std::max(1.0, max_ref);
+  if (max_err <= tol) return ::testing::AssertionSuccess() << "max err " << max_err << " <= " << tol;
+  return ::testing::AssertionFailure() << "max err " << max_err << " > tol " << tol << " at index " << worst
+                                       << " (ours " << ours[worst] << ", ref " << ref[worst] << ")";
+}
+
+// A fresh temporary directory, removed when the object dies.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("izwi-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+}  // namespace izwi::test

@@ -1,0 +1,197 @@
+// Checkpoint, .npy and config loading: good files load, bad files fail with an
+// error that names the problem.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/safetensors.h"
+#include "core/safetensors_writer.h"
+#include "izwi/npy.h"
+#include "models/qwen3_tts/codec_config.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+#define EXPECT_ERROR_CONTAINS(stmt, text)                                  \
+  do {                                                                    \
+    const std::string msg_ = error_of([&] { stmt; });                     \
+    EXPECT_NE(msg_.find(text), std::string::npos) << "error was: " << msg_; \
+  } while (0)
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(Safetensors, ReadsGoldenSpeechTokenizer) {
+  Checkpoint ck = Checkpoint::open(test::golden_model() + "/speech_tokenizer");
+  EXPECT_EQ(ck.names().size(), 358u);
+  Tensor t = ck.get("decoder.pre_conv.conv.weight", {64, 32, 3});
+  EXPECT_EQ(t.dtype, DType::kF32);
+  EXPECT_EQ(t.numel(), 64 * 32 * 3);
+}
+
+TEST(Safetensors, ShapeMismatchNamesBothShapes) {
+  Checkpoint ck = Checkpoint::open(test::golden_model() + "/speech_tokenizer");
+  EXPECT_ERROR_CONTAINS(ck.get("decoder.pre_conv.conv.weight", {64, 32, 5}),
+                        "expected shape [64, 32, 5], got [64, 32, 3]");
+  EXPECT_ERROR_CONTAINS(ck.get("decoder.no_such_tensor"), "tensor 'decoder.no_such_tensor' not found");
+}
+
+TEST(Safetensors, RoundTripsAllDtypesThroughWriter) {
+  TempDir dir;
+  Tensor a = Tensor::owned_f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  auto half = std::make_shared<std::vector<uint16_t>>(std::vector<uint16_t>{f32_to_bf16(1.5f), f32_to_bf16(-2.0f)});
+  Tensor b;
+  b.dtype = DType::kBF16;
+  b.shape = {2};
+  b.data = half->data();
+  b.owner = std::shared_ptr<const void>(half, half->data());
+  write_safetensors(dir.file("m.safetensors"), {{"z.a", a}, {"b", b}});
+  SafetensorsFile f(dir.file("m.safetensors"));
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"b", "z.a"}));
+  EXPECT_EQ(f.get("z.a").f32()[5], 6.0f);
+  EXPECT_EQ(f.get("b").to_f32().f32()[1], -2.0f);
+  // Header length is padded to a multiple of 8, as the format asks.
+  const std::string raw = read_bytes(dir.file("m.safetensors"));
+  uint64_t hlen;
+  std::memcpy(&hlen, raw.data(), 8);
+  EXPECT_EQ(hlen % 8, 0u);
+}
+
+TEST(Safetensors, ShardedIndexIsReadAsOneCheckpoint) {
+  TempDir dir;
+  write_safetensors(dir.file("model-00001-of-00002.safetensors"), {{"a", Tensor::owned_f32({1}, {1})}});
+  write_safetensors(dir.file("model-00002-of-00002.safetensors"), {{"b", Tensor::owned_f32({2}, {2, 3})}});
+  nlohmann::json idx = {{"weight_map", {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
+  write_bytes(dir.file("model.safetensors.index.json"), idx.dump());
+  Checkpoint ck = Checkpoint::open(dir.path().string());
+  EXPECT_EQ(ck.get("b", {2}).f32()[1], 3.0f);
+  EXPECT_EQ(ck.get("a", {1}).f32()[0], 1.0f);
+}
+
+TEST(Safetensors, BadFilesGiveClearErrors) {
+  TempDir dir;
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("missing.safetensors")), "cannot open");
+  write_bytes(dir.file("tiny"), "abc");
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("tiny")), "fewer than the 8-byte header length");
+  write_bytes(dir.file("huge_header"), std::string("\xff\xff\xff\xff\x00\x00\x00\x00", 8) + "{}");
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("huge_header")), "does not fit");
+  std::string garbage(8, '\0');
+  garbage[0] = 4;
+  write_bytes(dir.file("garbage"), garbage + "nope");
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("garbage")), "malformed safetensors header");
+
+  // Truncated: cut the golden file in half.
+  const std::string full = read_bytes(test::golden_model() + "/speech_tokenizer/model.safetensors");
+  write_bytes(dir.file("cut.safetensors"), full.substr(0, full.size() / 2));
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("cut.safetensors")), "truncated");
+
+  // A dtype izwi cannot read.
+  const std::string h = R"({"x":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})";
+  std::string bytes(8, '\0');
+  bytes[0] = static_cast<char>(h.size());
+  write_bytes(dir.file("f8"), bytes + h + "x");
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("f8")), "has dtype F8_E4M3");
+
+  // Offsets that disagree with the shape.
+  const std::string h2 = R"({"x":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}})";
+  bytes[0] = static_cast<char>(h2.size());
+  write_bytes(dir.file("short"), bytes + h2 + std::string(8, '\0'));
+  EXPECT_ERROR_CONTAINS(SafetensorsFile(dir.file("short")), "needs 16");
+
+  EXPECT_ERROR_CONTAINS(Checkpoint::open(dir.path().string()), "no 'model.safetensors'");
+}
+
+TEST(Npy, RoundTripsAndReadsGolden) {
+  TempDir dir;
+  const std::vector<int64_t> codes = {1, 2, 3, 4, 5, 6};
+  write_npy(dir.file("c.npy"), {3, 2}, codes.data());
+  NpyArray a = read_npy(dir.file("c.npy"));
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(a.as_i64(), codes);
+  const std::vector<float> f = {0.5f, -1.0f};
+  write_npy(dir.file("f.npy"), {2}, f.data());
+  EXPECT_EQ(read_npy(dir.file("f.npy")).as_f32(), f);
+  const std::vector<int32_t> i32 = {7};
+  write_npy(dir.file("i.npy"), {1}, i32.data());
+  EXPECT_EQ(read_npy(dir.file("i.npy")).as_i64(), std::vector<int64_t>{7});
+
+  NpyArray g = read_npy(test::golden_vec("dec_ref_codes"));
+  EXPECT_EQ(g.shape, (std::vector<int64_t>{17, 16}));
+  EXPECT_EQ(g.type, NpyArray::Type::kI64);
+}
+
+TEST(Npy, BadFilesGiveClearErrors) {
+  TempDir dir;
+  write_bytes(dir.file("x.npy"), "hello world");
+  EXPECT_ERROR_CONTAINS(read_npy(dir.file("x.npy")), "not a .npy file");
+  const std::string good = read_bytes(test::golden_vec("dec_ref_codes"));
+  write_bytes(dir.file("cut.npy"), good.substr(0, good.size() - 10));
+  EXPECT_ERROR_CONTAINS(read_npy(dir.file("cut.npy")), "truncated");
+  std::string u8 = good;
+  u8.replace(u8.find("<i8"), 3, "|u1");
+  write_bytes(dir.file("u8.npy"), u8);
+  EXPECT_ERROR_CONTAINS(read_npy(dir.file("u8.npy")), "element type '|u1'");
+  EXPECT_ERROR_CONTAINS(read_npy(test::golden_vec("dec_ref_wav")).as_i64(), "integer");
+}
+
+TEST(CodecConfig, ParsesGoldenAndReleasedConfigs) {
+  auto tiny = SpeechTokenizerConfig::load(test::golden_model() + "/speech_tokenizer/config.json");
+  EXPECT_EQ(tiny.decoder.latent_dim, 64);
+  EXPECT_EQ(tiny.decoder.sliding_window, 8);
+  EXPECT_EQ(tiny.encoder.frame_rate, 12.5f);  // tiny spelling "frame_rate"
+  EXPECT_EQ(tiny.encoder.downsample_kernel(), 4);
+  auto real = SpeechTokenizerConfig::load(
+      test::data_path("qwen3-tts/Qwen3-TTS-12Hz-1.7B-Base/speech_tokenizer/config.json"));
+  EXPECT_EQ(real.encoder.frame_rate, 12.5f);  // released spelling "_frame_rate"
+  EXPECT_EQ(real.decoder.decoder_dim, 1536);
+  EXPECT_EQ(real.decoder.total_upsample(), 1920);
+  EXPECT_EQ(real.encoder.codebook_dim, 256);
+}
+
+TEST(CodecConfig, BadConfigsNameTheKey) {
+  TempDir dir;
+  nlohmann::json j = nlohmann::json::parse(read_bytes(test::golden_model() + "/speech_tokenizer/config.json"));
+  auto write = [&](const nlohmann::json& v) {
+    write_bytes(dir.file("config.json"), v.dump());
+    return dir.file("config.json");
+  };
+  auto bad = j;
+  bad.erase("decoder_config");
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "missing key 'decoder_config'");
+  bad = j;
+  bad["decoder_config"]["latent_dim"] = "big";
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "key 'latent_dim' has an unexpected type");
+  bad = j;
+  bad["decoder_config"]["upsample_rates"] = {8, 5, 4, 4};
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "decode_upsample_rate is 1920");
+  bad = j;
+  bad["model_type"] = "mimi";
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "expected 'qwen3_tts_tokenizer_12hz'");
+  bad = j;
+  bad["decoder_config"]["num_hidden_layers"] = -1;
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "must be a positive integer");
+  write_bytes(dir.file("config.json"), "{ not json");
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(dir.file("config.json")), "is not valid JSON");
+}
+
+}  // namespace
+}  // namespace izwi

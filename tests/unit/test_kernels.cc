@@ -1,0 +1,267 @@
+// Every kernel against its scalar reference, for every instruction set this CPU
+// runs, over sizes that exercise the vector bodies and the tails.
+#include <cmath>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/cpu/vec.h"
+#include "kernels/ops.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::random_vector;
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
+  return m;
+}
+
+class VecKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
+
+// The kernels of the ISA under test; skips when this CPU cannot run them.
+#define ISA_KERNELS(v)                                                   \
+  const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());           \
+  if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam())
+
+TEST_P(VecKernelTest, DotF32MatchesReference) {
+  ISA_KERNELS(v);
+  for (int n : {1, 7, 8, 15, 16, 17, 31, 33, 64, 100, 1024, 1031}) {
+    auto a = random_vector(n, 1 + n), b = random_vector(n, 2 + n);
+    const float ref = cpu::vec_kernels_scalar().dot_f32(a.data(), b.data(), n);
+    EXPECT_NEAR(v->dot_f32(a.data(), b.data(), n), ref, 1e-5 * std::sqrt(n)) << "n=" << n;
+  }
+}
+
+TEST_P(VecKernelTest, DotHalfPrecisionWeightsMatchReference) {
+  ISA_KERNELS(v);
+  for (int n : {3, 16, 33, 128, 1000, 2048}) {
+    auto wf = random_vector(n, 3 + n), x = random_vector(n, 4 + n);
+    std::vector<uint16_t> wb(n), wh(n);
+    for (int i = 0; i < n; ++i) {
+      wb[i] = f32_to_bf16(wf[i]);
+      wh[i] = f32_to_f16(wf[i]);
+    }
+    EXPECT_NEAR(v->dot_bf16(wb.data(), x.data(), n), cpu::vec_kernels_scalar().dot_bf16(wb.data(), x.data(), n),
+                1e-5 * std::sqrt(n));
+    EXPECT_NEAR(v->dot_f16(wh.data(), x.data(), n), cpu::vec_kernels_scalar().dot_f16(wh.data(), x.data(), n),
+                1e-5 * std::sqrt(n));
+  }
+}
+
+TEST_P(VecKernelTest, SnakeMatchesReferenceIncludingLargeArguments) {
+  ISA_KERNELS(v);
+  for (int n : {1, 5, 16, 37, 1000}) {
+    for (float alpha : {0.5f, 1.0f, 7.3f, 5000.0f}) {  // 5000: past the polynomial range -> libm path
+      auto x = random_vector(n, 5 + n, -4.0f, 4.0f);
+      auto ref = x;
+      cpu::vec_kernels_scalar().snake(ref.data(), n, alpha, 0.8f);
+      v->snake(x.data(), n, alpha, 0.8f);
+      EXPECT_LT(max_abs_diff(x, ref), 2e-6) << "n=" << n << " alpha=" << alpha;
+    }
+  }
+}
+
+TEST_P(VecKernelTest, AxpyMatchesReference) {
+  ISA_KERNELS(v);
+  for (int n : {1, 9, 16, 40}) {
+    auto x = random_vector(n, 6), y = random_vector(n, 7), ref = y;
+    cpu::vec_kernels_scalar().axpy(ref.data(), x.data(), 0.37f, n);
+    v->axpy(y.data(), x.data(), 0.37f, n);
+    EXPECT_LT(max_abs_diff(y, ref), 1e-6);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, VecKernelTest,
+                         ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
+                         [](const auto& param_info) { return std::string(cpu::isa_name(param_info.param)); });
+
+TEST(HalfConversion, RoundTripsAndRoundsToNearestEven) {
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f)), 1.0f);
+  EXPECT_EQ(f16_to_f32(f32_to_f16(-2.5f)), -2.5f);
+  EXPECT_EQ(f16_to_f32(f32_to_f16(65504.0f)), 65504.0f);
+  EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+  EXPECT_NEAR(f16_to_f32(f32_to_f16(1e-6f)), 1e-6f, 1e-7f);  // subnormal
+  // 1 + 2^-8 is halfway between two bf16 values: ties go to the even one (1.0).
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f + 1.0f / 256)), 1.0f);
+}
+
+Tensor make_weight(DType dt, int64_t N, int64_t K, uint32_t seed) {
+  Tensor t = Tensor::owned_f32({N, K}, random_vector(static_cast<size_t>(N * K), seed));
+  if (dt == DType::kF32) return t;
+  auto half = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(N * K));
+  for (int64_t i = 0; i < N * K; ++i)
+    (*half)[i] = dt == DType::kBF16 ? f32_to_bf16(t.f32()[i]) : f32_to_f16(t.f32()[i]);
+  Tensor h;
+  h.dtype = dt;
+  h.shape = {N, K};
+  h.data = half->data();
+  h.owner = std::shared_ptr<const void>(half, half->data());
+  return h;
+}
+
+TEST(Linear, MatchesReferenceForAllDtypesAndBatchSizes) {
+  ThreadPool pool(2);
+  for (DType dt : {DType::kF32, DType::kBF16, DType::kF16}) {
+    for (int64_t M : {1, 3, 40}) {
+      const int64_t N = 70, K = 93;
+      Tensor W = make_weight(dt, N, K, 11);
+      auto x = random_vector(static_cast<size_t>(M * K), 12), bias = random_vector(N, 13);
+      std::vector<float> y(M * N), ref(M * N);
+      ops::linear(&pool, x.data(), M, K, W, bias.data(), y.data());
+      ops::linear_ref(x.data(), M, K, W, bias.data(), ref.data());
+      EXPECT_LT(max_abs_diff(y, ref), 2e-5) << dtype_name(dt) << " M=" << M;
+    }
+  }
+}
+
+TEST(Linear, RejectsWeightOfWrongShape) {
+  Tensor W = make_weight(DType::kF32, 4, 5, 1);
+  std::vector<float> x(6), y(4);
+  try {
+    ops::linear(nullptr, x.data(), 1, 6, W, nullptr, y.data());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected a weight of shape [N, 6], got [4, 5]"), std::string::npos)
+        << e.what();
+  }
+}
+
+struct ConvCase {
+  int64_t cin, cout, T;
+  int K, stride, dilation, groups;
+  int64_t pl, pr;
+  ops::PadMode mode;
+};
+
+TEST(Conv1d, MatchesReference) {
+  ThreadPool pool(2);
+  const ConvCase cases[] = {
+      {3, 5, 50, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},
+      {8, 16, 123, 8, 4, 1, 1, 4, 3, ops::PadMode::kZeros},     // strided
+      {6, 6, 77, 7, 1, 9, 1, 54, 0, ops::PadMode::kZeros},      // dilated causal
+      {4, 4, 33, 4, 2, 1, 1, 2, 1, ops::PadMode::kReplicate},   // replicate padding
+      {12, 12, 90, 7, 1, 1, 12, 6, 0, ops::PadMode::kZeros},    // depthwise
+      {10, 7, 64, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},      // pointwise
+      {2, 3, 5000, 3, 1, 1, 1, 2, 0, ops::PadMode::kZeros},     // several time tiles
+  };
+  for (const auto& c : cases) {
+    ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};
+    auto x = random_vector(static_cast<size_t>(c.cin * c.T), 21);
+    auto w = random_vector(static_cast<size_t>(c.cout * (c.cin / c.groups) * c.K), 22);
+    auto b = random_vector(static_cast<size_t>(c.cout), 23);
+    const int64_t To = ops::conv1d_out_len(c.T, c.K, p);
+    std::vector<float> y(c.cout * To), ref(c.cout * To);
+    ops::conv1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, y.data());
+    ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, ref.data());
+    EXPECT_LT(max_abs_diff(y, ref), 1e-4) << "cin=" << c.cin << " K=" << c.K << " groups=" << c.groups;
+  }
+}
+
+TEST(Conv1d, OutputLengthFollowsPaddingStrideAndDilation) {
+  EXPECT_EQ(ops::conv1d_out_len(100, 7, {1, 1, 1, 6, 0, ops::PadMode::kZeros}), 100);
+  EXPECT_EQ(ops::conv1d_out_len(100, 8, {4, 1, 1, 4, 0, ops::PadMode::kZeros}), 25);
+  EXPECT_EQ(ops::conv1d_out_len(10, 7, {1, 9, 1, 0, 0, ops::PadMode::kZeros}), 0);
+}
+
+TEST(ConvTranspose1d, MatchesReference) {
+  ThreadPool pool(2);
+  struct Case { int64_t cin, cout, T; int K, stride; int64_t trim; };
+  for (const Case& c : {Case{5, 4, 30, 16, 8, 8}, Case{6, 6, 17, 2, 2, 0}, Case{3, 2, 3000, 6, 3, 3}}) {
+    auto x = random_vector(static_cast<size_t>(c.cin * c.T), 31);
+    auto w = random_vector(static_cast<size_t>(c.cin * c.cout * c.K), 32);
+    auto b = random_vector(static_cast<size_t>(c.cout), 33);
+    const int64_t To = (c.T - 1) * c.stride + c.K - c.trim;
+    std::vector<float> y(c.cout * To), ref(c.cout * To);
+    ops::conv_transpose1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(), c.trim, y.data());
+    ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(), c.trim, ref.data());
+    EXPECT_LT(max_abs_diff(y, ref), 1e-4) << "K=" << c.K;
+  }
+}
+
+TEST(SnakeBeta, ThreadedMatchesReference) {
+  ThreadPool pool(2);
+  const int64_t C = 9, T = 301;
+  auto x = random_vector(static_cast<size_t>(C * T), 41, -3, 3), ref = x;
+  auto alpha = random_vector(C, 42, 0.2f, 3.0f), inv_beta = random_vector(C, 43, 0.5f, 2.0f);
+  ops::snake_beta(&pool, x.data(), C, T, alpha.data(), inv_beta.data());
+  ops::snake_beta_ref(ref.data(), C, T, alpha.data(), inv_beta.data());
+  EXPECT_LT(max_abs_diff(x, ref), 5e-6);
+}
+
+TEST(Attention, MatchesReferenceWithWindowAndGroupedHeads) {
+  ThreadPool pool(2);
+  for (int64_t window : {0, 1, 8, 72}) {
+    const int64_t T = 40, H = 4, KV = 2, D = 16;
+    auto q = random_vector(static_cast<size_t>(T * H * D), 51), k = random_vector(static_cast<size_t>(T * KV * D), 52),
+         v = random_vector(static_cast<size_t>(T * KV * D), 53);
+    std::vector<float> out(T * H * D), ref(T * H * D);
+    ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, window, out.data());
+    ops::attention_causal_ref(q.data(), k.data(), v.data(), T, H, KV, D, window, ref.data());
+    EXPECT_LT(max_abs_diff(out, ref), 1e-5) << "window=" << window;
+  }
+}
+
+TEST(Attention, WindowOfOneReturnsOwnValue) {
+  const int64_t T = 5, D = 4;
+  auto q = random_vector(T * D, 1), k = random_vector(T * D, 2), v = random_vector(T * D, 3);
+  std::vector<float> out(T * D);
+  ops::attention_causal(nullptr, q.data(), k.data(), v.data(), T, 1, 1, D, 1, out.data());
+  EXPECT_LT(max_abs_diff(out, v), 1e-7);
+}
+
+TEST(Norms, LayerNormAndRmsNormMatchDefinitions) {
+  const std::vector<float> x = {1, 2, 3, 4};
+  const std::vector<float> w = {1, 1, 2, 1}, b = {0, 0, 0, 1};
+  std::vector<float> y(4);
+  ops::layer_norm(x.data(), 1, 4, w.data(), b.data(), 0.0f, y.data());
+  const float sd = std::sqrt(1.25f);
+  EXPECT_NEAR(y[0], -1.5f / sd, 1e-6);
+  EXPECT_NEAR(y[2], 2 * 0.5f / sd, 1e-6);
+  EXPECT_NEAR(y[3], 1.5f / sd + 1, 1e-6);
+  ops::rms_norm(x.data(), 1, 4, w.data(), 0.0f, y.data());
+  const float rms = std::sqrt(30.0f / 4);
+  EXPECT_NEAR(y[1], 2 / rms, 1e-6);
+  EXPECT_NEAR(y[2], 6 / rms, 1e-6);
+}
+
+TEST(Activations, MatchClosedForms) {
+  std::vector<float> x = {-2.0f, -0.5f, 0.0f, 1.5f};
+  auto g = x, s = x, e = x;
+  ops::gelu_erf(g.data(), 4);
+  ops::silu(s.data(), 4);
+  ops::elu(e.data(), 4);
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(g[i], 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0))), 1e-6);
+    EXPECT_NEAR(s[i], x[i] / (1 + std::exp(-x[i])), 1e-6);
+    EXPECT_NEAR(e[i], x[i] < 0 ? std::expm1(x[i]) : x[i], 1e-6);
+  }
+}
+
+TEST(Rope, RotateHalfPreservesNormAndMatchesFormula) {
+  const int64_t D = 8;
+  auto x = random_vector(D, 61), orig = x;
+  ops::rope_rotate_half(x.data(), 1, 1, D, 3, 10000.0f);
+  for (int i = 0; i < D / 2; ++i) {
+    const double ang = 3.0 / std::pow(10000.0, 2.0 * i / D);
+    EXPECT_NEAR(x[i], orig[i] * std::cos(ang) - orig[i + D / 2] * std::sin(ang), 1e-5);
+    EXPECT_NEAR(x[i + D / 2], orig[i + D / 2] * std::cos(ang) + orig[i] * std::sin(ang), 1e-5);
+  }
+}
+
+TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
+  ThreadPool pool(3);
+  for (int64_t n : {1, 2, 5, 1000}) {
+    std::vector<int> hits(n, 0);
+    pool.parallel_for(n, 1, [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) hits[i]++;
+    });
+    for (int h : hits) EXPECT_EQ(h, 1);
+  }
+}
+
+}  // namespace
+}  // namespace izwi
