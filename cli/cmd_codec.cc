@@ -42,11 +42,12 @@ void run_encode(const CodecArgs& a) {
   auto codec = SpeechTokenizer::load(a.model, CodecOptions{a.threads});
   if (audio.sample_rate != codec->sample_rate())
     throw Error(ErrorKind::kInvalidArgument,
-                "'" + a.input + "' is " + std::to_string(audio.sample_rate) + " Hz; the codec needs " +
-                    std::to_string(codec->sample_rate()) + " Hz (convert it, e.g. `sox " + a.input +
-                    " -r 24000 out.wav`)");
+                "'" + a.input + "' is " + std::to_string(audio.sample_rate) +
+                    " Hz; the codec needs " + std::to_string(codec->sample_rate()) +
+                    " Hz (convert it, e.g. `sox " + a.input + " -r 24000 out.wav`)");
   const auto t0 = std::chrono::steady_clock::now();
-  const AudioCodes codes = codec->encode(audio.samples.data(), audio.samples.size(), audio.sample_rate);
+  const AudioCodes codes =
+      codec->encode(audio.samples.data(), audio.samples.size(), audio.sample_rate);
   std::vector<int64_t> wide(codes.values.begin(), codes.values.end());
   write_npy(a.output, {codes.frames, codes.num_codebooks}, wide.data());
   std::fprintf(stderr, "encoded %.2f s of audio into %lld frames x %d codebooks in %.2f s -> %s\n",
@@ -62,12 +63,13 @@ void run_decode(const CodecArgs& a) {
                 "output '" + a.output + "' must end in .wav, .flac or .npy");
   const NpyArray arr = read_npy(a.input);
   if (arr.type == NpyArray::Type::kF32 || arr.type == NpyArray::Type::kF64)
-    throw Error(ErrorKind::kInvalidArgument, "'" + a.input + "' holds floats; codes must be integers");
+    throw Error(ErrorKind::kInvalidArgument,
+                "'" + a.input + "' holds floats; codes must be integers");
   auto codec = SpeechTokenizer::load(a.model, CodecOptions{a.threads});
   if (arr.shape.size() != 2 || arr.shape[1] != codec->num_codebooks())
-    throw Error(ErrorKind::kInvalidArgument,
-                "'" + a.input + "' must hold codes of shape [frames, " +
-                    std::to_string(codec->num_codebooks()) + "]");
+    throw Error(ErrorKind::kInvalidArgument, "'" + a.input +
+                                                 "' must hold codes of shape [frames, " +
+                                                 std::to_string(codec->num_codebooks()) + "]");
   AudioCodes codes;
   codes.frames = arr.shape[0];
   codes.num_codebooks = static_cast<int>(arr.shape[1]);
@@ -84,7 +86,8 @@ void run_decode(const CodecArgs& a) {
   if (out_ext == ".npy") {
     write_npy(a.output, {static_cast<int64_t>(audio.samples.size())}, audio.samples.data());
   } else {
-    write_audio(a.output, audio, a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16);
+    write_audio(a.output, audio,
+                a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16);
   }
   const double secs = static_cast<double>(audio.samples.size()) / audio.sample_rate;
   std::fprintf(stderr, "decoded %lld frames into %.2f s of audio in %.2f s (RTF %.3f) -> %s\n",
@@ -94,25 +97,38 @@ void run_decode(const CodecArgs& a) {
 }  // namespace
 
 void register_codec(CLI::App& app) {
-  CLI::App* codec = app.add_subcommand("codec", "Speech tokenizer: audio <-> codes (16 codebooks, 12.5 frames/s)");
+  CLI::App* codec = app.add_subcommand(
+      "codec", "Speech tokenizer: audio <-> codes (16 codebooks, 12.5 frames/s)");
   codec->require_subcommand(1);
   auto args = std::make_shared<CodecArgs>();
 
-  CLI::App* enc = codec->add_subcommand("encode", "Encode 24 kHz audio (.wav/.flac/.ogg or .npy float32) into codes");
-  enc->add_option("input", args->input, "Audio file (24 kHz) or .npy of float32 samples")->required()->check(CLI::ExistingFile);
-  enc->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")->required();
-  enc->add_option("-o,--output", args->output, "Output .npy of int64 codes [frames, 16]")->required();
-  enc->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  CLI::App* enc = codec->add_subcommand(
+      "encode", "Encode 24 kHz audio (.wav/.flac/.ogg or .npy float32) into codes");
+  enc->add_option("input", args->input, "Audio file (24 kHz) or .npy of float32 samples")
+      ->required()
+      ->check(CLI::ExistingFile);
+  enc->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")
+      ->required();
+  enc->add_option("-o,--output", args->output, "Output .npy of int64 codes [frames, 16]")
+      ->required();
+  enc->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
   enc->callback([args] { run_encode(*args); });
 
   CLI::App* dec = codec->add_subcommand("decode", "Decode codes [frames, 16] into 24 kHz audio");
-  dec->add_option("input", args->input, ".npy of integer codes [frames, 16]")->required()->check(CLI::ExistingFile);
-  dec->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")->required();
-  dec->add_option("-o,--output", args->output, "Output .wav, .flac (24 kHz) or .npy (float32 samples)")->required();
+  dec->add_option("input", args->input, ".npy of integer codes [frames, 16]")
+      ->required()
+      ->check(CLI::ExistingFile);
+  dec->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")
+      ->required();
+  dec->add_option("-o,--output", args->output,
+                  "Output .wav, .flac (24 kHz) or .npy (float32 samples)")
+      ->required();
   dec->add_option("--sample-format", args->sample_format, "WAV sample format")
       ->check(CLI::IsMember({"pcm16", "f32"}))
       ->capture_default_str();
-  dec->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  dec->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
   dec->callback([args] { run_decode(*args); });
 }
 

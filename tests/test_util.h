@@ -17,9 +17,15 @@
 
 namespace izwi::test {
 
-inline std::string data_path(const std::string& rel) { return std::string(IZWI_TEST_DATA) + "/" + rel; }
-inline std::string golden_vec(const std::string& name) { return data_path("golden/vectors/" + name + ".npy"); }
-inline std::string golden_model() { return data_path("golden/model"); }
+inline std::string data_path(const std::string& rel) {
+  return std::string(IZWI_TEST_DATA) + "/" + rel;
+}
+inline std::string golden_vec(const std::string& name) {
+  return data_path("golden/vectors/" + name + ".npy");
+}
+inline std::string golden_model() {
+  return data_path("golden/model");
+}
 
 inline std::vector<float> load_f32(const std::string& name, std::vector<int64_t>* shape = nullptr) {
   NpyArray a = read_npy(golden_vec(name));
@@ -27,7 +33,8 @@ inline std::vector<float> load_f32(const std::string& name, std::vector<int64_t>
   return a.as_f32();
 }
 
-inline std::vector<int64_t> load_i64(const std::string& name, std::vector<int64_t>* shape = nullptr) {
+inline std::vector<int64_t> load_i64(const std::string& name,
+                                     std::vector<int64_t>* shape = nullptr) {
   NpyArray a = read_npy(golden_vec(name));
   if (shape) *shape = a.shape;
   return a.as_i64();
@@ -37,7 +44,8 @@ inline std::vector<int64_t> load_i64(const std::string& name, std::vector<int64_
 inline ::testing::AssertionResult within_golden_tolerance(const std::vector<float>& ours,
                                                           const std::vector<float>& ref) {
   if (ours.size() != ref.size())
-    return ::testing::AssertionFailure() << "size " << ours.size() << " vs reference " << ref.size();
+    return ::testing::AssertionFailure()
+           << "size " << ours.size() << " vs reference " << ref.size();
   double max_ref = 0, max_err = 0;
   size_t worst = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -49,9 +57,11 @@ inline ::testing::AssertionResult within_golden_tolerance(const std::vector<floa
     }
   }
   const double tol = 1e-4 * std::max(1.0, max_ref);
-  if (max_err <= tol) return ::testing::AssertionSuccess() << "max err " << max_err << " <= " << tol;
-  return ::testing::AssertionFailure() << "max err " << max_err << " > tol " << tol << " at index " << worst
-                                       << " (ours " << ours[worst] << ", ref " << ref[worst] << ")";
+  if (max_err <= tol)
+    return ::testing::AssertionSuccess() << "max err " << max_err << " <= " << tol;
+  return ::testing::AssertionFailure()
+         << "max err " << max_err << " > tol " << tol << " at index " << worst << " (ours "
+         << ours[worst] << ", ref " << ref[worst] << ")";
 }
 
 // A fresh temporary directory, removed when the object dies.
@@ -59,7 +69,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("izwi-test-" + std::to_string(rd()) + std::to_string(rd()));
+    path_ = std::filesystem::temp_directory_path() /
+            ("izwi-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -73,7 +84,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f,
+                                        float hi = 1.0f) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> v(n);

@@ -1,8 +1,8 @@
 // izwi — local voice-cloning text-to-speech. The whole public API.
 #pragma once
 
-#include "izwi/error.h"
 #include "izwi/audio.h"
+#include "izwi/error.h"
 #include "izwi/npy.h"
 #include "izwi/speech_tokenizer.h"
 

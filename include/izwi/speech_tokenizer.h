@@ -35,7 +35,8 @@ class SpeechTokenizer {
  public:
   // `path`: a checkpoint directory holding `speech_tokenizer/`, or the
   // speech_tokenizer directory itself (config.json + model.safetensors).
-  static std::unique_ptr<SpeechTokenizer> load(const std::string& path, const CodecOptions& options = {});
+  static std::unique_ptr<SpeechTokenizer> load(const std::string& path,
+                                               const CodecOptions& options = {});
   ~SpeechTokenizer();
 
   int sample_rate() const;        // 24000

@@ -18,7 +18,8 @@ using SndHandle = std::unique_ptr<SNDFILE, SndCloser>;
 
 std::string lower_ext(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext;
 }
 
@@ -26,7 +27,8 @@ std::string lower_ext(const std::string& path) {
 
 Audio read_audio(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist");
+  if (!std::filesystem::exists(path, ec))
+    fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist");
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) {
@@ -34,8 +36,8 @@ Audio read_audio(const std::string& path) {
          " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
   }
   if (info.channels <= 0 || info.samplerate <= 0)
-    fail(ErrorKind::kInvalidFormat, "'", path, "' declares ", info.channels, " channels at ", info.samplerate,
-         " Hz");
+    fail(ErrorKind::kInvalidFormat, "'", path, "' declares ", info.channels, " channels at ",
+         info.samplerate, " Hz");
   if (info.frames <= 0) fail(ErrorKind::kInvalidArgument, "'", path, "' contains no audio samples");
   if (info.frames > static_cast<sf_count_t>(24000) * 3600 * 4)
     fail(ErrorKind::kInvalidArgument, "'", path, "' is longer than 4 hours of audio");
@@ -48,7 +50,8 @@ Audio read_audio(const std::string& path) {
   a.samples.resize(static_cast<size_t>(got));
   for (sf_count_t i = 0; i < got; ++i) {
     double s = 0;
-    for (int c = 0; c < info.channels; ++c) s += interleaved[static_cast<size_t>(i) * info.channels + c];
+    for (int c = 0; c < info.channels; ++c)
+      s += interleaved[static_cast<size_t>(i) * info.channels + c];
     a.samples[i] = static_cast<float>(s / info.channels);
   }
   return a;
@@ -60,14 +63,16 @@ void write_audio(const std::string& path, const Audio& audio, SampleFormat forma
   info.channels = 1;
   info.samplerate = audio.sample_rate;
   if (ext == ".wav") {
-    info.format = SF_FORMAT_WAV | (format == SampleFormat::kFloat32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
+    info.format =
+        SF_FORMAT_WAV | (format == SampleFormat::kFloat32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
   } else if (ext == ".flac") {
     info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
   } else {
     fail(ErrorKind::kInvalidArgument, "cannot write '", path, "': unknown audio extension '", ext,
          "' (use .wav or .flac)");
   }
-  if (audio.sample_rate <= 0) fail(ErrorKind::kInvalidArgument, "cannot write audio with sample rate ", audio.sample_rate);
+  if (audio.sample_rate <= 0)
+    fail(ErrorKind::kInvalidArgument, "cannot write audio with sample rate ", audio.sample_rate);
   const std::string tmp = path + ".partial" + ext;
   {
     SndHandle f(sf_open(tmp.c_str(), SFM_WRITE, &info));

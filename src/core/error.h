@@ -39,9 +39,9 @@ std::string shape_str(const Container& shape) {
 }  // namespace izwi
 
 // Internal invariant: a failure here is a bug in izwi, not bad input.
-#define IZWI_ASSERT(cond)                                                                    \
-  do {                                                                                       \
-    if (!(cond))                                                                             \
+#define IZWI_ASSERT(cond)                                                                  \
+  do {                                                                                     \
+    if (!(cond))                                                                           \
       ::izwi::fail(::izwi::ErrorKind::kInternal, "internal error: ", #cond, " failed at ", \
-                   __FILE__, ":", __LINE__);                                                 \
+                   __FILE__, ":", __LINE__);                                               \
   } while (0)

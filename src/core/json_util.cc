@@ -17,7 +17,8 @@ nlohmann::json load_json_file(const std::string& path) {
 int JsonView::positive_int(const std::string& key) const {
   const auto v = get<int64_t>(key);
   if (v <= 0 || v > (1 << 30))
-    fail(ErrorKind::kInvalidFormat, where_, ": key '", key, "' must be a positive integer, got ", v);
+    fail(ErrorKind::kInvalidFormat, where_, ": key '", key, "' must be a positive integer, got ",
+         v);
   return static_cast<int>(v);
 }
 

@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <regex>
 
 #include "core/error.h"
 
@@ -21,11 +20,16 @@ namespace {
 
 size_t type_size(NpyArray::Type t) {
   switch (t) {
-    case NpyArray::Type::kF32: return 4;
-    case NpyArray::Type::kF64: return 8;
-    case NpyArray::Type::kI16: return 2;
-    case NpyArray::Type::kI32: return 4;
-    case NpyArray::Type::kI64: return 8;
+    case NpyArray::Type::kF32:
+      return 4;
+    case NpyArray::Type::kF64:
+      return 8;
+    case NpyArray::Type::kI16:
+      return 2;
+    case NpyArray::Type::kI32:
+      return 4;
+    case NpyArray::Type::kI64:
+      return 8;
   }
   return 0;
 }
@@ -45,11 +49,21 @@ std::vector<float> NpyArray::as_f32() const {
   const uint8_t* p = bytes.data();
   for (int64_t i = 0; i < n; ++i) {
     switch (type) {
-      case Type::kF32: out[i] = load<float>(p + 4 * i); break;
-      case Type::kF64: out[i] = static_cast<float>(load<double>(p + 8 * i)); break;
-      case Type::kI16: out[i] = load<int16_t>(p + 2 * i) / 32768.0f; break;
-      case Type::kI32: out[i] = static_cast<float>(load<int32_t>(p + 4 * i)); break;
-      case Type::kI64: out[i] = static_cast<float>(load<int64_t>(p + 8 * i)); break;
+      case Type::kF32:
+        out[i] = load<float>(p + 4 * i);
+        break;
+      case Type::kF64:
+        out[i] = static_cast<float>(load<double>(p + 8 * i));
+        break;
+      case Type::kI16:
+        out[i] = load<int16_t>(p + 2 * i) / 32768.0f;
+        break;
+      case Type::kI32:
+        out[i] = static_cast<float>(load<int32_t>(p + 4 * i));
+        break;
+      case Type::kI64:
+        out[i] = static_cast<float>(load<int64_t>(p + 8 * i));
+        break;
     }
   }
   return out;
@@ -61,10 +75,17 @@ std::vector<int64_t> NpyArray::as_i64() const {
   const uint8_t* p = bytes.data();
   for (int64_t i = 0; i < n; ++i) {
     switch (type) {
-      case Type::kI16: out[i] = load<int16_t>(p + 2 * i); break;
-      case Type::kI32: out[i] = load<int32_t>(p + 4 * i); break;
-      case Type::kI64: out[i] = load<int64_t>(p + 8 * i); break;
-      default: fail(ErrorKind::kInvalidArgument, "expected an integer .npy array, got a float one");
+      case Type::kI16:
+        out[i] = load<int16_t>(p + 2 * i);
+        break;
+      case Type::kI32:
+        out[i] = load<int32_t>(p + 4 * i);
+        break;
+      case Type::kI64:
+        out[i] = load<int64_t>(p + 8 * i);
+        break;
+      default:
+        fail(ErrorKind::kInvalidArgument, "expected an integer .npy array, got a float one");
     }
   }
   return out;
@@ -86,30 +107,60 @@ NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& what) {
   } else {
     fail(ErrorKind::kInvalidFormat, "'", what, "' has unsupported .npy version ", major);
   }
-  if (header_start + header_len > size) fail(ErrorKind::kInvalidFormat, "'", what, "' is truncated");
+  if (header_start + header_len > size)
+    fail(ErrorKind::kInvalidFormat, "'", what, "' is truncated");
   const std::string header(reinterpret_cast<const char*>(data + header_start), header_len);
 
-  std::smatch m;
   NpyArray arr;
-  if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")))
-    fail(ErrorKind::kInvalidFormat, "'", what, "': .npy header has no 'descr'");
-  const std::string descr = m[1];
-  if (descr == "<f4") arr.type = NpyArray::Type::kF32;
-  else if (descr == "<f8") arr.type = NpyArray::Type::kF64;
-  else if (descr == "<i2") arr.type = NpyArray::Type::kI16;
-  else if (descr == "<i4") arr.type = NpyArray::Type::kI32;
-  else if (descr == "<i8") arr.type = NpyArray::Type::kI64;
+  // The header is a Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4),
+  // }
+  auto value_after = [&](const std::string& key) -> std::string {
+    const size_t k = header.find("'" + key + "'");
+    if (k == std::string::npos)
+      fail(ErrorKind::kInvalidFormat, "'", what, "': .npy header has no '", key, "'");
+    const size_t colon = header.find(':', k);
+    if (colon == std::string::npos)
+      fail(ErrorKind::kInvalidFormat, "'", what, "': malformed .npy header");
+    return header.substr(colon + 1);
+  };
+  std::string descr = value_after("descr");
+  const size_t q1 = descr.find('\''), q2 = q1 == std::string::npos ? q1 : descr.find('\'', q1 + 1);
+  if (q2 == std::string::npos) fail(ErrorKind::kInvalidFormat, "'", what, "': malformed 'descr'");
+  descr = descr.substr(q1 + 1, q2 - q1 - 1);
+  if (descr == "<f4")
+    arr.type = NpyArray::Type::kF32;
+  else if (descr == "<f8")
+    arr.type = NpyArray::Type::kF64;
+  else if (descr == "<i2")
+    arr.type = NpyArray::Type::kI16;
+  else if (descr == "<i4")
+    arr.type = NpyArray::Type::kI32;
+  else if (descr == "<i8")
+    arr.type = NpyArray::Type::kI64;
   else
     fail(ErrorKind::kInvalidFormat, "'", what, "' has element type '", descr,
          "'; expected float32 (<f4), float64, int16, int32 or int64 (little endian)");
-  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
+  const std::string order = value_after("fortran_order");
+  if (order.compare(order.find_first_not_of(' '), 4, "True") == 0)
     fail(ErrorKind::kInvalidFormat, "'", what, "' is in Fortran order; save it in C order");
-  if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-    fail(ErrorKind::kInvalidFormat, "'", what, "': .npy header has no 'shape'");
-  const std::string dims = m[1];
-  std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
-    arr.shape.push_back(std::stoll(it->str()));
+  const std::string shape = value_after("shape");
+  const size_t open = shape.find('('), close = shape.find(')');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    fail(ErrorKind::kInvalidFormat, "'", what, "': malformed 'shape'");
+  int64_t dim = -1;
+  for (size_t i = open + 1; i <= close; ++i) {
+    const char ch = shape[i];
+    if (ch >= '0' && ch <= '9') {
+      dim = (dim < 0 ? 0 : dim) * 10 + (ch - '0');
+      if (dim > (int64_t{1} << 40))
+        fail(ErrorKind::kInvalidFormat, "'", what, "': dimension too large");
+    } else if (ch == ',' || ch == ')') {
+      if (dim >= 0) arr.shape.push_back(dim);
+      dim = -1;
+    } else if (ch != ' ') {
+      fail(ErrorKind::kInvalidFormat, "'", what, "': malformed 'shape'");
+    }
+  }
   const size_t payload = static_cast<size_t>(arr.numel()) * type_size(arr.type);
   const size_t begin = header_start + header_len;
   if (size - begin < payload)
@@ -137,8 +188,8 @@ void write_raw(const std::string& path, const std::vector<int64_t>& shape, const
     n *= d;
   }
   if (shape.size() > 1) dims.erase(dims.size() - 2);  // "(3,)" keeps its comma, "(3, 4)" does not
-  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                       dims + "), }";
+  std::string header =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');

@@ -92,7 +92,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   } catch (const json::exception& e) {
     fail(ErrorKind::kInvalidFormat, "'", path, "' has a malformed safetensors header: ", e.what());
   }
-  if (!header.is_object()) fail(ErrorKind::kInvalidFormat, "'", path, "': header is not a JSON object");
+  if (!header.is_object())
+    fail(ErrorKind::kInvalidFormat, "'", path, "': header is not a JSON object");
   data_ = file_->data() + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
 
@@ -135,7 +136,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
 
 Tensor SafetensorsFile::get(const std::string& name) const {
   auto it = tensors_.find(name);
-  if (it == tensors_.end()) fail(ErrorKind::kNotFound, "tensor '", name, "' not found in '", path_, "'");
+  if (it == tensors_.end())
+    fail(ErrorKind::kNotFound, "tensor '", name, "' not found in '", path_, "'");
   Tensor t;
   t.dtype = it->second.dtype;
   t.shape = it->second.shape;
@@ -203,8 +205,8 @@ bool Checkpoint::contains(const std::string& name) const {
 Tensor Checkpoint::get(const std::string& name) const {
   auto it = index_.find(name);
   if (it == index_.end() || !files_[it->second]->contains(name)) {
-    fail(ErrorKind::kNotFound, "tensor '", name, "' not found in checkpoint '", description_,
-         "' (", index_.size(), " tensors): is this the right model directory?");
+    fail(ErrorKind::kNotFound, "tensor '", name, "' not found in checkpoint '", description_, "' (",
+         index_.size(), " tensors): is this the right model directory?");
   }
   return files_[it->second]->get(name);
 }

@@ -8,22 +8,32 @@ namespace izwi {
 
 size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return 4;
-    case DType::kF16: return 2;
-    case DType::kBF16: return 2;
-    case DType::kI32: return 4;
-    case DType::kI64: return 8;
+    case DType::kF32:
+      return 4;
+    case DType::kF16:
+      return 2;
+    case DType::kBF16:
+      return 2;
+    case DType::kI32:
+      return 4;
+    case DType::kI64:
+      return 8;
   }
   return 0;
 }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return "F32";
-    case DType::kF16: return "F16";
-    case DType::kBF16: return "BF16";
-    case DType::kI32: return "I32";
-    case DType::kI64: return "I64";
+    case DType::kF32:
+      return "F32";
+    case DType::kF16:
+      return "F16";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kI32:
+      return "I32";
+    case DType::kI64:
+      return "I64";
   }
   return "?";
 }
@@ -35,7 +45,8 @@ int64_t Tensor::numel() const {
 }
 
 const float* Tensor::f32() const {
-  if (dtype != DType::kF32) fail(ErrorKind::kInvalidArgument, "expected an F32 tensor, got ", dtype_name(dtype));
+  if (dtype != DType::kF32)
+    fail(ErrorKind::kInvalidArgument, "expected an F32 tensor, got ", dtype_name(dtype));
   return static_cast<const float*>(data);
 }
 
@@ -54,7 +65,9 @@ Tensor Tensor::to_f32() const {
   const int64_t n = numel();
   std::vector<float> out(static_cast<size_t>(n));
   switch (dtype) {
-    case DType::kF32: std::memcpy(out.data(), data, n * sizeof(float)); break;
+    case DType::kF32:
+      std::memcpy(out.data(), data, n * sizeof(float));
+      break;
     case DType::kBF16: {
       auto* p = static_cast<const uint16_t*>(data);
       for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(p[i]);
@@ -65,7 +78,8 @@ Tensor Tensor::to_f32() const {
       for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
       break;
     }
-    default: fail(ErrorKind::kInvalidArgument, "cannot convert a ", dtype_name(dtype), " tensor to F32");
+    default:
+      fail(ErrorKind::kInvalidArgument, "cannot convert a ", dtype_name(dtype), " tensor to F32");
   }
   return owned_f32(shape, std::move(out));
 }
@@ -118,7 +132,8 @@ uint16_t f32_to_f16(float v) {
   const uint32_t sign = (bits >> 16) & 0x8000u;
   const int32_t exp = static_cast<int32_t>((bits >> 23) & 0xffu) - 127 + 15;
   uint32_t mant = bits & 0x7fffffu;
-  if (((bits >> 23) & 0xffu) == 0xffu) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0));
+  if (((bits >> 23) & 0xffu) == 0xffu)
+    return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0));
   if (exp >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00u);
   if (exp <= 0) {
     if (exp < -10) return static_cast<uint16_t>(sign);

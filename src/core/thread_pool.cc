@@ -5,7 +5,8 @@
 namespace izwi {
 
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0)
+    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -29,7 +30,8 @@ void ThreadPool::worker_loop(int index) {
       if (stop_) return;
       seen = generation_;
       job = job_;
-      range = index < static_cast<int>(ranges_.size()) ? ranges_[index] : std::make_pair(int64_t{0}, int64_t{0});
+      range = index < static_cast<int>(ranges_.size()) ? ranges_[index]
+                                                       : std::make_pair(int64_t{0}, int64_t{0});
     }
     if (range.second > range.first) (*job)(range.first, range.second);
     {
@@ -67,8 +69,10 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
 
 void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool) pool->parallel_for(n, grain, fn);
-  else if (n > 0) fn(0, n);
+  if (pool)
+    pool->parallel_for(n, grain, fn);
+  else if (n > 0)
+    fn(0, n);
 }
 
 }  // namespace izwi

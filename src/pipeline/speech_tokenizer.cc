@@ -8,14 +8,16 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "core/thread_pool.h"
+#include "models/qwen3_tts/codec_config.h"
 #include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/codec_encoder.h"
-#include "models/qwen3_tts/codec_config.h"
 #include "models/qwen3_tts/weights.h"
 
 namespace izwi {
 
-const char* version() { return "0.1.0"; }
+const char* version() {
+  return "0.1.0";
+}
 
 struct SpeechTokenizer::Impl {
   SpeechTokenizerConfig config;
@@ -31,14 +33,16 @@ std::string find_tokenizer_dir(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(ErrorKind::kNotFound, "model path '", path, "' does not exist");
   if (!fs::is_directory(path, ec))
-    fail(ErrorKind::kInvalidArgument, "model path '", path, "' is not a directory; pass a checkpoint directory");
+    fail(ErrorKind::kInvalidArgument, "model path '", path,
+         "' is not a directory; pass a checkpoint directory");
   const fs::path sub = fs::path(path) / "speech_tokenizer";
   if (fs::is_directory(sub / "", ec) && fs::exists(sub / "config.json")) return sub.string();
   if (fs::exists(fs::path(path) / "config.json")) {
     // Either the speech tokenizer directory itself, or a checkpoint without one.
     return path;
   }
-  fail(ErrorKind::kNotFound, "'", path, "' has neither speech_tokenizer/config.json nor config.json: ",
+  fail(ErrorKind::kNotFound, "'", path,
+       "' has neither speech_tokenizer/config.json nor config.json: ",
        "is it a Qwen3-TTS checkpoint directory?");
 }
 
@@ -47,7 +51,8 @@ std::string find_tokenizer_dir(const std::string& path) {
 SpeechTokenizer::SpeechTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SpeechTokenizer::~SpeechTokenizer() = default;
 
-std::unique_ptr<SpeechTokenizer> SpeechTokenizer::load(const std::string& path, const CodecOptions& options) {
+std::unique_ptr<SpeechTokenizer> SpeechTokenizer::load(const std::string& path,
+                                                       const CodecOptions& options) {
   const std::string dir = find_tokenizer_dir(path);
   auto impl = std::make_unique<Impl>();
   impl->config = SpeechTokenizerConfig::load((std::filesystem::path(dir) / "config.json").string());
@@ -60,16 +65,25 @@ std::unique_ptr<SpeechTokenizer> SpeechTokenizer::load(const std::string& path, 
   return std::unique_ptr<SpeechTokenizer>(new SpeechTokenizer(std::move(impl)));
 }
 
-int SpeechTokenizer::sample_rate() const { return impl_->config.input_sample_rate; }
-int SpeechTokenizer::samples_per_frame() const { return impl_->config.decode_upsample_rate; }
-int SpeechTokenizer::num_codebooks() const { return impl_->config.decoder.num_quantizers; }
-int SpeechTokenizer::codebook_size() const { return impl_->config.decoder.codebook_size; }
+int SpeechTokenizer::sample_rate() const {
+  return impl_->config.input_sample_rate;
+}
+int SpeechTokenizer::samples_per_frame() const {
+  return impl_->config.decode_upsample_rate;
+}
+int SpeechTokenizer::num_codebooks() const {
+  return impl_->config.decoder.num_quantizers;
+}
+int SpeechTokenizer::codebook_size() const {
+  return impl_->config.decoder.codebook_size;
+}
 
 AudioCodes SpeechTokenizer::encode(const float* samples, size_t n, int sr) const {
   if (sr != sample_rate())
     fail(ErrorKind::kInvalidArgument, "the speech tokenizer expects ", sample_rate(),
          " Hz audio, got ", sr, " Hz; resample it first");
-  if (n == 0 || samples == nullptr) fail(ErrorKind::kInvalidArgument, "cannot encode empty audio (0 samples)");
+  if (n == 0 || samples == nullptr)
+    fail(ErrorKind::kInvalidArgument, "cannot encode empty audio (0 samples)");
   for (size_t i = 0; i < n; ++i)
     if (!std::isfinite(samples[i]))
       fail(ErrorKind::kInvalidArgument, "audio sample ", i, " is not a finite number");

@@ -33,7 +33,8 @@ const std::string kModel = "--model '" + test::golden_model() + "'";
 
 TEST(CliCodec, EncodeReproducesGoldenCodesFromNpyAndWav) {
   test::TempDir dir;
-  auto r = run("codec encode '" + test::golden_vec("enc_ref_in_wav") + "' " + kModel + " -o " + dir.file("c.npy"));
+  auto r = run("codec encode '" + test::golden_vec("enc_ref_in_wav") + "' " + kModel + " -o " +
+               dir.file("c.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   NpyArray codes = read_npy(dir.file("c.npy"));
   EXPECT_EQ(codes.shape, (std::vector<int64_t>{17, 16}));
@@ -49,19 +50,22 @@ TEST(CliCodec, EncodeReproducesGoldenCodesFromNpyAndWav) {
 
 TEST(CliCodec, DecodeReproducesGoldenWaveformAsNpyAndWav) {
   test::TempDir dir;
-  auto r = run("codec decode '" + test::golden_vec("dec_long330_codes") + "' " + kModel + " -o " + dir.file("w.npy"));
+  auto r = run("codec decode '" + test::golden_vec("dec_long330_codes") + "' " + kModel + " -o " +
+               dir.file("w.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("RTF"), std::string::npos);
-  EXPECT_TRUE(test::within_golden_tolerance(read_npy(dir.file("w.npy")).as_f32(), test::load_f32("dec_long330_wav")));
+  EXPECT_TRUE(test::within_golden_tolerance(read_npy(dir.file("w.npy")).as_f32(),
+                                            test::load_f32("dec_long330_wav")));
 
-  r = run("codec decode '" + test::golden_vec("dec_ref_codes") + "' " + kModel + " --sample-format f32 -o " +
-          dir.file("w.wav"));
+  r = run("codec decode '" + test::golden_vec("dec_ref_codes") + "' " + kModel +
+          " --sample-format f32 -o " + dir.file("w.wav"));
   ASSERT_EQ(r.status, 0) << r.output;
   Audio a = read_audio(dir.file("w.wav"));
   EXPECT_EQ(a.sample_rate, 24000);
   EXPECT_TRUE(test::within_golden_tolerance(a.samples, test::load_f32("dec_ref_wav")));
 
-  r = run("codec decode '" + test::golden_vec("dec_ref_codes") + "' " + kModel + " -o " + dir.file("p.wav"));
+  r = run("codec decode '" + test::golden_vec("dec_ref_codes") + "' " + kModel + " -o " +
+          dir.file("p.wav"));
   ASSERT_EQ(r.status, 0) << r.output;
   Audio p = read_audio(dir.file("p.wav"));  // PCM16: within one quantisation step
   ASSERT_EQ(p.samples.size(), 17u * 1920u);
@@ -86,14 +90,21 @@ TEST(CliCodec, BadInputFailsCleanly) {
   std::vector<float> floats(32, 1.0f);
   write_npy(dir.file("floats.npy"), {2, 16}, floats.data());
   const Case cases[] = {
-      {"codec decode " + dir.file("big.npy") + " " + kModel + " -o " + dir.file("o.wav"), "out of range [0, 256)"},
-      {"codec decode " + dir.file("eight.npy") + " " + kModel + " -o " + dir.file("o.wav"), "[frames, 16]"},
-      {"codec decode " + dir.file("floats.npy") + " " + kModel + " -o " + dir.file("o.wav"), "must be integers"},
-      {"codec decode " + dir.file("empty.npy") + " " + kModel + " -o " + dir.file("o.wav"), "not a .npy file"},
-      {"codec decode " + codes + " " + kModel + " -o " + dir.file("o.mp4"), "must end in .wav, .flac or .npy"},
+      {"codec decode " + dir.file("big.npy") + " " + kModel + " -o " + dir.file("o.wav"),
+       "out of range [0, 256)"},
+      {"codec decode " + dir.file("eight.npy") + " " + kModel + " -o " + dir.file("o.wav"),
+       "[frames, 16]"},
+      {"codec decode " + dir.file("floats.npy") + " " + kModel + " -o " + dir.file("o.wav"),
+       "must be integers"},
+      {"codec decode " + dir.file("empty.npy") + " " + kModel + " -o " + dir.file("o.wav"),
+       "not a .npy file"},
+      {"codec decode " + codes + " " + kModel + " -o " + dir.file("o.mp4"),
+       "must end in .wav, .flac or .npy"},
       {"codec decode " + codes + " --model /nonexistent -o " + dir.file("o.wav"), "does not exist"},
-      {"codec encode " + dir.file("text.wav") + " " + kModel + " -o " + dir.file("c.npy"), "cannot read"},
-      {"codec encode " + dir.file("44k.wav") + " " + kModel + " -o " + dir.file("c.npy"), "44100 Hz"},
+      {"codec encode " + dir.file("text.wav") + " " + kModel + " -o " + dir.file("c.npy"),
+       "cannot read"},
+      {"codec encode " + dir.file("44k.wav") + " " + kModel + " -o " + dir.file("c.npy"),
+       "44100 Hz"},
       {"codec encode /nonexistent.wav " + kModel + " -o " + dir.file("c.npy"), "does not exist"},
   };
   for (const auto& c : cases) {

@@ -66,8 +66,8 @@ TEST_F(CodecGolden, DecoderMatchesEveryStage) {
   std::map<std::string, Stage> stages;
   auto wav = decoder_->forward(pool_, codes.data(), frames, recorder(stages));
   for (const char* name : {"quantizer_out", "pre_conv_out", "pre_transformer_out", "upsample0_out",
-                           "upsample1_out", "decoder0_out", "decoder1_out", "decoder2_out", "decoder3_out",
-                           "decoder4_out", "decoder5_out", "decoder6_out"}) {
+                           "upsample1_out", "decoder0_out", "decoder1_out", "decoder2_out",
+                           "decoder3_out", "decoder4_out", "decoder5_out", "decoder6_out"}) {
     SCOPED_TRACE(name);
     std::vector<int64_t> shape;
     auto ref = load_f32(std::string("dec_ref_") + name, &shape);
@@ -91,11 +91,12 @@ void check_encode_case(codec::CodecEncoder& enc, ThreadPool* pool, const std::st
   SCOPED_TRACE(name);
   auto wav = load_f32("enc_" + name + "_in_wav");
   std::map<std::string, Stage> stages;
-  auto codes = enc.encode(pool, wav.data(), static_cast<int64_t>(wav.size()), [&](auto& s, auto& shape, const float* d) {
-    int64_t n = 1;
-    for (auto x : shape) n *= x;
-    stages[s] = Stage{shape, std::vector<float>(d, d + n)};
-  });
+  auto codes = enc.encode(pool, wav.data(), static_cast<int64_t>(wav.size()),
+                          [&](auto& s, auto& shape, const float* d) {
+                            int64_t n = 1;
+                            for (auto x : shape) n *= x;
+                            stages[s] = Stage{shape, std::vector<float>(d, d + n)};
+                          });
   for (const char* stage : {"conv_out", "transformer_out", "downsample_out"}) {
     SCOPED_TRACE(stage);
     std::vector<int64_t> shape;
@@ -111,7 +112,8 @@ void check_encode_case(codec::CodecEncoder& enc, ThreadPool* pool, const std::st
   int mismatches_first16 = 0, mismatches_rest = 0;
   for (int64_t q = 0; q < 32; ++q)
     for (int64_t f = 0; f < frames; ++f)
-      if (codes[f * 32 + q] != all[q * frames + f]) (q < 16 ? mismatches_first16 : mismatches_rest)++;
+      if (codes[f * 32 + q] != all[q * frames + f])
+        (q < 16 ? mismatches_first16 : mismatches_rest)++;
   EXPECT_EQ(mismatches_first16, 0);
   EXPECT_EQ(mismatches_rest, 0);
 }

@@ -39,8 +39,8 @@ TEST(CodecRealSize, EveryReleasedConfigParses) {
 
 TEST(CodecRealSize, RandomWeightCheckpointLoadsAndRuns) {
   test::TempDir dir;
-  const std::string cmd = std::string(IZWI_RANDOM_CHECKPOINT) + " --config '" + released_configs()[0] +
-                          "' --out '" + dir.path().string() + "' --seed 7";
+  const std::string cmd = std::string(IZWI_RANDOM_CHECKPOINT) + " --config '" +
+                          released_configs()[0] + "' --out '" + dir.path().string() + "' --seed 7";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   EXPECT_GT(fs::file_size(dir.path() / "model.safetensors"), 600u * 1000 * 1000);  // ~680 MB of f32
 
@@ -48,7 +48,8 @@ TEST(CodecRealSize, RandomWeightCheckpointLoadsAndRuns) {
   EXPECT_EQ(codec->codebook_size(), 2048);
   // 3 frames decode to 3 * 1920 finite samples in [-1, 1].
   AudioCodes codes{3, 16, std::vector<int32_t>(48)};
-  for (size_t i = 0; i < codes.values.size(); ++i) codes.values[i] = static_cast<int32_t>((i * 131) % 2048);
+  for (size_t i = 0; i < codes.values.size(); ++i)
+    codes.values[i] = static_cast<int32_t>((i * 131) % 2048);
   auto wav = codec->decode(codes);
   ASSERT_EQ(wav.size(), 3u * 1920u);
   for (float v : wav) ASSERT_TRUE(std::isfinite(v) && v >= -1.0f && v <= 1.0f);

@@ -25,9 +25,9 @@ std::string error_of(const std::function<void()>& fn) {
   return "<no error>";
 }
 
-#define EXPECT_ERROR_CONTAINS(stmt, text)                                  \
-  do {                                                                    \
-    const std::string msg_ = error_of([&] { stmt; });                     \
+#define EXPECT_ERROR_CONTAINS(stmt, text)                                   \
+  do {                                                                      \
+    const std::string msg_ = error_of([&] { stmt; });                       \
     EXPECT_NE(msg_.find(text), std::string::npos) << "error was: " << msg_; \
   } while (0)
 
@@ -52,13 +52,15 @@ TEST(Safetensors, ShapeMismatchNamesBothShapes) {
   Checkpoint ck = Checkpoint::open(test::golden_model() + "/speech_tokenizer");
   EXPECT_ERROR_CONTAINS(ck.get("decoder.pre_conv.conv.weight", {64, 32, 5}),
                         "expected shape [64, 32, 5], got [64, 32, 3]");
-  EXPECT_ERROR_CONTAINS(ck.get("decoder.no_such_tensor"), "tensor 'decoder.no_such_tensor' not found");
+  EXPECT_ERROR_CONTAINS(ck.get("decoder.no_such_tensor"),
+                        "tensor 'decoder.no_such_tensor' not found");
 }
 
 TEST(Safetensors, RoundTripsAllDtypesThroughWriter) {
   TempDir dir;
   Tensor a = Tensor::owned_f32({2, 3}, {1, 2, 3, 4, 5, 6});
-  auto half = std::make_shared<std::vector<uint16_t>>(std::vector<uint16_t>{f32_to_bf16(1.5f), f32_to_bf16(-2.0f)});
+  auto half = std::make_shared<std::vector<uint16_t>>(
+      std::vector<uint16_t>{f32_to_bf16(1.5f), f32_to_bf16(-2.0f)});
   Tensor b;
   b.dtype = DType::kBF16;
   b.shape = {2};
@@ -78,9 +80,13 @@ TEST(Safetensors, RoundTripsAllDtypesThroughWriter) {
 
 TEST(Safetensors, ShardedIndexIsReadAsOneCheckpoint) {
   TempDir dir;
-  write_safetensors(dir.file("model-00001-of-00002.safetensors"), {{"a", Tensor::owned_f32({1}, {1})}});
-  write_safetensors(dir.file("model-00002-of-00002.safetensors"), {{"b", Tensor::owned_f32({2}, {2, 3})}});
-  nlohmann::json idx = {{"weight_map", {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
+  write_safetensors(dir.file("model-00001-of-00002.safetensors"),
+                    {{"a", Tensor::owned_f32({1}, {1})}});
+  write_safetensors(dir.file("model-00002-of-00002.safetensors"),
+                    {{"b", Tensor::owned_f32({2}, {2, 3})}});
+  nlohmann::json idx = {
+      {"weight_map",
+       {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
   write_bytes(dir.file("model.safetensors.index.json"), idx.dump());
   Checkpoint ck = Checkpoint::open(dir.path().string());
   EXPECT_EQ(ck.get("b", {2}).f32()[1], 3.0f);
@@ -150,6 +156,10 @@ TEST(Npy, BadFilesGiveClearErrors) {
   u8.replace(u8.find("<i8"), 3, "|u1");
   write_bytes(dir.file("u8.npy"), u8);
   EXPECT_ERROR_CONTAINS(read_npy(dir.file("u8.npy")), "element type '|u1'");
+  std::string fortran = good;
+  fortran.replace(fortran.find("False"), 5, "True ");
+  write_bytes(dir.file("f.npy"), fortran);
+  EXPECT_ERROR_CONTAINS(read_npy(dir.file("f.npy")), "Fortran order");
   EXPECT_ERROR_CONTAINS(read_npy(test::golden_vec("dec_ref_wav")).as_i64(), "integer");
 }
 
@@ -169,7 +179,8 @@ TEST(CodecConfig, ParsesGoldenAndReleasedConfigs) {
 
 TEST(CodecConfig, BadConfigsNameTheKey) {
   TempDir dir;
-  nlohmann::json j = nlohmann::json::parse(read_bytes(test::golden_model() + "/speech_tokenizer/config.json"));
+  nlohmann::json j =
+      nlohmann::json::parse(read_bytes(test::golden_model() + "/speech_tokenizer/config.json"));
   auto write = [&](const nlohmann::json& v) {
     write_bytes(dir.file("config.json"), v.dump());
     return dir.file("config.json");
@@ -179,13 +190,15 @@ TEST(CodecConfig, BadConfigsNameTheKey) {
   EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "missing key 'decoder_config'");
   bad = j;
   bad["decoder_config"]["latent_dim"] = "big";
-  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "key 'latent_dim' has an unexpected type");
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)),
+                        "key 'latent_dim' has an unexpected type");
   bad = j;
   bad["decoder_config"]["upsample_rates"] = {8, 5, 4, 4};
   EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "decode_upsample_rate is 1920");
   bad = j;
   bad["model_type"] = "mimi";
-  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "expected 'qwen3_tts_tokenizer_12hz'");
+  EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)),
+                        "expected 'qwen3_tts_tokenizer_12hz'");
   bad = j;
   bad["decoder_config"]["num_hidden_layers"] = -1;
   EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "must be a positive integer");

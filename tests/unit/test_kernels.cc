@@ -23,8 +23,8 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 class VecKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
 
 // The kernels of the ISA under test; skips when this CPU cannot run them.
-#define ISA_KERNELS(v)                                                   \
-  const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());           \
+#define ISA_KERNELS(v)                                         \
+  const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam()); \
   if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam())
 
 TEST_P(VecKernelTest, DotF32MatchesReference) {
@@ -45,17 +45,18 @@ TEST_P(VecKernelTest, DotHalfPrecisionWeightsMatchReference) {
       wb[i] = f32_to_bf16(wf[i]);
       wh[i] = f32_to_f16(wf[i]);
     }
-    EXPECT_NEAR(v->dot_bf16(wb.data(), x.data(), n), cpu::vec_kernels_scalar().dot_bf16(wb.data(), x.data(), n),
-                1e-5 * std::sqrt(n));
-    EXPECT_NEAR(v->dot_f16(wh.data(), x.data(), n), cpu::vec_kernels_scalar().dot_f16(wh.data(), x.data(), n),
-                1e-5 * std::sqrt(n));
+    EXPECT_NEAR(v->dot_bf16(wb.data(), x.data(), n),
+                cpu::vec_kernels_scalar().dot_bf16(wb.data(), x.data(), n), 1e-5 * std::sqrt(n));
+    EXPECT_NEAR(v->dot_f16(wh.data(), x.data(), n),
+                cpu::vec_kernels_scalar().dot_f16(wh.data(), x.data(), n), 1e-5 * std::sqrt(n));
   }
 }
 
 TEST_P(VecKernelTest, SnakeMatchesReferenceIncludingLargeArguments) {
   ISA_KERNELS(v);
   for (int n : {1, 5, 16, 37, 1000}) {
-    for (float alpha : {0.5f, 1.0f, 7.3f, 5000.0f}) {  // 5000: past the polynomial range -> libm path
+    for (float alpha :
+         {0.5f, 1.0f, 7.3f, 5000.0f}) {  // 5000: past the polynomial range -> libm path
       auto x = random_vector(n, 5 + n, -4.0f, 4.0f);
       auto ref = x;
       cpu::vec_kernels_scalar().snake(ref.data(), n, alpha, 0.8f);
@@ -77,7 +78,9 @@ TEST_P(VecKernelTest, AxpyMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, VecKernelTest,
                          ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
-                         [](const auto& param_info) { return std::string(cpu::isa_name(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(cpu::isa_name(param_info.param));
+                         });
 
 TEST(HalfConversion, RoundTripsAndRoundsToNearestEven) {
   EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.0f)), 1.0f);
@@ -125,7 +128,8 @@ TEST(Linear, RejectsWeightOfWrongShape) {
     ops::linear(nullptr, x.data(), 1, 6, W, nullptr, y.data());
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected a weight of shape [N, 6], got [4, 5]"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("expected a weight of shape [N, 6], got [4, 5]"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -141,12 +145,12 @@ TEST(Conv1d, MatchesReference) {
   ThreadPool pool(2);
   const ConvCase cases[] = {
       {3, 5, 50, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},
-      {8, 16, 123, 8, 4, 1, 1, 4, 3, ops::PadMode::kZeros},     // strided
-      {6, 6, 77, 7, 1, 9, 1, 54, 0, ops::PadMode::kZeros},      // dilated causal
-      {4, 4, 33, 4, 2, 1, 1, 2, 1, ops::PadMode::kReplicate},   // replicate padding
-      {12, 12, 90, 7, 1, 1, 12, 6, 0, ops::PadMode::kZeros},    // depthwise
-      {10, 7, 64, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},      // pointwise
-      {2, 3, 5000, 3, 1, 1, 1, 2, 0, ops::PadMode::kZeros},     // several time tiles
+      {8, 16, 123, 8, 4, 1, 1, 4, 3, ops::PadMode::kZeros},    // strided
+      {6, 6, 77, 7, 1, 9, 1, 54, 0, ops::PadMode::kZeros},     // dilated causal
+      {4, 4, 33, 4, 2, 1, 1, 2, 1, ops::PadMode::kReplicate},  // replicate padding
+      {12, 12, 90, 7, 1, 1, 12, 6, 0, ops::PadMode::kZeros},   // depthwise
+      {10, 7, 64, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},     // pointwise
+      {2, 3, 5000, 3, 1, 1, 1, 2, 0, ops::PadMode::kZeros},    // several time tiles
   };
   for (const auto& c : cases) {
     ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};
@@ -157,7 +161,8 @@ TEST(Conv1d, MatchesReference) {
     std::vector<float> y(c.cout * To), ref(c.cout * To);
     ops::conv1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, y.data());
     ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, ref.data());
-    EXPECT_LT(max_abs_diff(y, ref), 1e-4) << "cin=" << c.cin << " K=" << c.K << " groups=" << c.groups;
+    EXPECT_LT(max_abs_diff(y, ref), 1e-4)
+        << "cin=" << c.cin << " K=" << c.K << " groups=" << c.groups;
   }
 }
 
@@ -169,15 +174,22 @@ TEST(Conv1d, OutputLengthFollowsPaddingStrideAndDilation) {
 
 TEST(ConvTranspose1d, MatchesReference) {
   ThreadPool pool(2);
-  struct Case { int64_t cin, cout, T; int K, stride; int64_t trim; };
-  for (const Case& c : {Case{5, 4, 30, 16, 8, 8}, Case{6, 6, 17, 2, 2, 0}, Case{3, 2, 3000, 6, 3, 3}}) {
+  struct Case {
+    int64_t cin, cout, T;
+    int K, stride;
+    int64_t trim;
+  };
+  for (const Case& c :
+       {Case{5, 4, 30, 16, 8, 8}, Case{6, 6, 17, 2, 2, 0}, Case{3, 2, 3000, 6, 3, 3}}) {
     auto x = random_vector(static_cast<size_t>(c.cin * c.T), 31);
     auto w = random_vector(static_cast<size_t>(c.cin * c.cout * c.K), 32);
     auto b = random_vector(static_cast<size_t>(c.cout), 33);
     const int64_t To = (c.T - 1) * c.stride + c.K - c.trim;
     std::vector<float> y(c.cout * To), ref(c.cout * To);
-    ops::conv_transpose1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(), c.trim, y.data());
-    ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(), c.trim, ref.data());
+    ops::conv_transpose1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(),
+                          c.trim, y.data());
+    ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(),
+                              c.trim, ref.data());
     EXPECT_LT(max_abs_diff(y, ref), 1e-4) << "K=" << c.K;
   }
 }
@@ -196,7 +208,8 @@ TEST(Attention, MatchesReferenceWithWindowAndGroupedHeads) {
   ThreadPool pool(2);
   for (int64_t window : {0, 1, 8, 72}) {
     const int64_t T = 40, H = 4, KV = 2, D = 16;
-    auto q = random_vector(static_cast<size_t>(T * H * D), 51), k = random_vector(static_cast<size_t>(T * KV * D), 52),
+    auto q = random_vector(static_cast<size_t>(T * H * D), 51),
+         k = random_vector(static_cast<size_t>(T * KV * D), 52),
          v = random_vector(static_cast<size_t>(T * KV * D), 53);
     std::vector<float> out(T * H * D), ref(T * H * D);
     ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, window, out.data());

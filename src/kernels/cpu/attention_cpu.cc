@@ -74,7 +74,8 @@ void attention_causal(ThreadPool* pool, const float* q, const float* k, const fl
       }
       float* o = out + i * qs + h * head_dim;
       std::fill_n(o, head_dim, 0.0f);
-      for (int64_t j = j0; j <= i; ++j) vk.axpy(o, v + j * ks + kh * head_dim, score[j] / sum, head_dim);
+      for (int64_t j = j0; j <= i; ++j)
+        vk.axpy(o, v + j * ks + kh * head_dim, score[j] / sum, head_dim);
     }
   });
 }

@@ -27,8 +27,8 @@ void check_conv(int64_t Cin, int64_t Cout, int K, const Conv1dParams& p) {
   if (K <= 0 || p.stride <= 0 || p.dilation <= 0 || p.pad_left < 0 || p.pad_right < 0)
     fail(ErrorKind::kInvalidArgument, "conv1d: invalid kernel/stride/dilation/padding");
   if (p.groups != 1 && !(p.groups == Cin && p.groups == Cout))
-    fail(ErrorKind::kInvalidArgument, "conv1d: groups must be 1 or depthwise (", Cin,
-         "), got ", p.groups);
+    fail(ErrorKind::kInvalidArgument, "conv1d: groups must be 1 or depthwise (", Cin, "), got ",
+         p.groups);
 }
 
 }  // namespace
@@ -54,7 +54,8 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
         for (int64_t t = 0; t < To; ++t) {
           float s = bias ? bias[c] : 0.0f;
           for (int k = 0; k < K; ++k)
-            s += w[k] * padded_at(xr, T, t * p.stride + static_cast<int64_t>(k) * p.dilation, p.pad_left, p.pad_mode);
+            s += w[k] * padded_at(xr, T, t * p.stride + static_cast<int64_t>(k) * p.dilation,
+                                  p.pad_left, p.pad_mode);
           yr[t] = s;
         }
       }
@@ -64,9 +65,9 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
 
   const int64_t rows = Cin * K;
   if (K == 1 && p.stride == 1 && p.pad_left == 0 && p.pad_right == 0) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout), static_cast<int>(T),
-                static_cast<int>(Cin), 1.0f, W, static_cast<int>(Cin), x, static_cast<int>(T), 0.0f, y,
-                static_cast<int>(T));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout),
+                static_cast<int>(T), static_cast<int>(Cin), 1.0f, W, static_cast<int>(Cin), x,
+                static_cast<int>(T), 0.0f, y, static_cast<int>(T));
   } else {
     const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
     std::vector<float> cols(static_cast<size_t>(rows * tile));
@@ -81,13 +82,14 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
           for (int64_t t = 0; t < nt; ++t) {
             const int64_t pos = (t0 + t) * p.stride + off;
             const int64_t src = pos - p.pad_left;
-            out[t] = (src >= 0 && src < T) ? xr[src] : padded_at(xr, T, pos, p.pad_left, p.pad_mode);
+            out[t] =
+                (src >= 0 && src < T) ? xr[src] : padded_at(xr, T, pos, p.pad_left, p.pad_mode);
           }
         }
       });
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout), static_cast<int>(nt),
-                  static_cast<int>(rows), 1.0f, W, static_cast<int>(rows), cols.data(),
-                  static_cast<int>(nt), 0.0f, y + t0, static_cast<int>(To));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout),
+                  static_cast<int>(nt), static_cast<int>(rows), 1.0f, W, static_cast<int>(rows),
+                  cols.data(), static_cast<int>(nt), 0.0f, y + t0, static_cast<int>(To));
     }
   }
   if (bias) {
@@ -109,8 +111,9 @@ void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t 
       for (int64_t j = 0; j < cin_per_group; ++j) {
         const int64_t ci = p.groups == 1 ? j : co;
         for (int k = 0; k < K; ++k) {
-          const float v = padded_at(x + ci * T, T, t * p.stride + static_cast<int64_t>(k) * p.dilation,
-                                    p.pad_left, p.pad_mode);
+          const float v =
+              padded_at(x + ci * T, T, t * p.stride + static_cast<int64_t>(k) * p.dilation,
+                        p.pad_left, p.pad_mode);
           s += static_cast<double>(W[(co * cin_per_group + j) * K + k]) * v;
         }
       }
@@ -134,9 +137,9 @@ void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, 
   std::vector<float> cols(static_cast<size_t>(rows * tile));
   for (int64_t t0 = 0; t0 < T; t0 += tile) {
     const int64_t nt = std::min(tile, T - t0);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(nt),
-                static_cast<int>(Cin), 1.0f, W, static_cast<int>(rows), x + t0, static_cast<int>(T), 0.0f,
-                cols.data(), static_cast<int>(nt));
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows),
+                static_cast<int>(nt), static_cast<int>(Cin), 1.0f, W, static_cast<int>(rows),
+                x + t0, static_cast<int>(T), 0.0f, cols.data(), static_cast<int>(nt));
     parallel_for(pool, Cout, 4, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         float* yr = y + c * To;
@@ -161,10 +164,12 @@ void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W
       for (int k = 0; k < K; ++k)
         for (int64_t t = 0; t < T; ++t) {
           const int64_t pos = t * stride + k;
-          if (pos < To) acc[co * To + pos] += static_cast<double>(W[(ci * Cout + co) * K + k]) * x[ci * T + t];
+          if (pos < To)
+            acc[co * To + pos] += static_cast<double>(W[(ci * Cout + co) * K + k]) * x[ci * T + t];
         }
   for (int64_t co = 0; co < Cout; ++co)
-    for (int64_t t = 0; t < To; ++t) y[co * To + t] = static_cast<float>(acc[co * To + t] + (bias ? bias[co] : 0.0f));
+    for (int64_t t = 0; t < To; ++t)
+      y[co * To + t] = static_cast<float>(acc[co * To + t] + (bias ? bias[co] : 0.0f));
 }
 
 }  // namespace izwi::ops

@@ -1,6 +1,6 @@
 #include <cstdlib>
-#include <initializer_list>
 #include <cstring>
+#include <initializer_list>
 
 #include "kernels/cpu/vec.h"
 
@@ -8,9 +8,12 @@ namespace izwi::cpu {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -18,7 +21,8 @@ const char* isa_name(Isa isa) {
 bool cpu_supports(Isa isa) {
   __builtin_cpu_init();
   switch (isa) {
-    case Isa::kScalar: return true;
+    case Isa::kScalar:
+      return true;
     case Isa::kAvx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
              __builtin_cpu_supports("f16c");
@@ -33,9 +37,12 @@ bool cpu_supports(Isa isa) {
 const VecKernels* vec_kernels_for(Isa isa) {
   if (!cpu_supports(isa)) return nullptr;
   switch (isa) {
-    case Isa::kScalar: return &vec_kernels_scalar();
-    case Isa::kAvx2: return &vec_kernels_avx2();
-    case Isa::kAvx512: return &vec_kernels_avx512();
+    case Isa::kScalar:
+      return &vec_kernels_scalar();
+    case Isa::kAvx2:
+      return &vec_kernels_avx2();
+    case Isa::kAvx512:
+      return &vec_kernels_avx512();
   }
   return nullptr;
 }
@@ -45,8 +52,10 @@ namespace {
 const VecKernels& choose() {
   Isa cap = Isa::kAvx512;
   if (const char* env = std::getenv("IZWI_ISA")) {
-    if (std::strcmp(env, "scalar") == 0) cap = Isa::kScalar;
-    else if (std::strcmp(env, "avx2") == 0) cap = Isa::kAvx2;
+    if (std::strcmp(env, "scalar") == 0)
+      cap = Isa::kScalar;
+    else if (std::strcmp(env, "avx2") == 0)
+      cap = Isa::kAvx2;
   }
   for (Isa isa : {Isa::kAvx512, Isa::kAvx2}) {
     if (static_cast<int>(isa) <= static_cast<int>(cap))

@@ -19,7 +19,8 @@ void check_weight(const Tensor& W, int64_t K, const char* op) {
     fail(ErrorKind::kInvalidArgument, op, ": expected a weight of shape [N, ", K, "], got ",
          shape_str(W.shape));
   if (W.dtype != DType::kF32 && W.dtype != DType::kBF16 && W.dtype != DType::kF16)
-    fail(ErrorKind::kInvalidArgument, op, ": weight dtype ", dtype_name(W.dtype), " is not supported");
+    fail(ErrorKind::kInvalidArgument, op, ": weight dtype ", dtype_name(W.dtype),
+         " is not supported");
 }
 
 // One weight row, converted to f32.
@@ -47,9 +48,12 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
         float s;
-        if (W.dtype == DType::kF32) s = vk.dot_f32(static_cast<const float*>(W.data) + n * K, x, K);
-        else if (W.dtype == DType::kBF16) s = vk.dot_bf16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
-        else s = vk.dot_f16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
+        if (W.dtype == DType::kF32)
+          s = vk.dot_f32(static_cast<const float*>(W.data) + n * K, x, K);
+        else if (W.dtype == DType::kBF16)
+          s = vk.dot_bf16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
+        else
+          s = vk.dot_f16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
         y[n] = bias ? s + bias[n] : s;
       }
     });
@@ -57,8 +61,9 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   }
   if (W.dtype == DType::kF32) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
-                static_cast<int>(K), 1.0f, x, static_cast<int>(K), static_cast<const float*>(W.data),
-                static_cast<int>(K), 0.0f, y, static_cast<int>(N));
+                static_cast<int>(K), 1.0f, x, static_cast<int>(K),
+                static_cast<const float*>(W.data), static_cast<int>(K), 0.0f, y,
+                static_cast<int>(N));
   } else {
     // Half-precision weights: widen a block of rows at a time, then GEMM.
     const int64_t block = std::max<int64_t>(16, std::min<int64_t>(N, (1 << 20) / K));
@@ -68,9 +73,9 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
       parallel_for(pool, nb, 8, [&](int64_t a, int64_t b) {
         for (int64_t r = a; r < b; ++r) row_to_f32(W, n0 + r, K, wf.data() + r * K);
       });
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(nb),
-                  static_cast<int>(K), 1.0f, x, static_cast<int>(K), wf.data(), static_cast<int>(K),
-                  0.0f, y + n0, static_cast<int>(N));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M),
+                  static_cast<int>(nb), static_cast<int>(K), 1.0f, x, static_cast<int>(K),
+                  wf.data(), static_cast<int>(K), 0.0f, y + n0, static_cast<int>(N));
     }
   }
   if (bias)
@@ -78,7 +83,8 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
       for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
 }
 
-void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y) {
+void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias,
+                float* y) {
   check_weight(W, K, "linear_ref");
   const int64_t N = W.shape[0];
   std::vector<float> row(static_cast<size_t>(K));
@@ -125,7 +131,8 @@ void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, fl
 }
 
 void gelu_erf(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
 }
 
 void silu(float* x, int64_t n) {

@@ -34,7 +34,8 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  for (; i + 8 <= n; i += 8)
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
   float s = hsum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
@@ -60,7 +61,9 @@ float bf16_scalar(uint16_t v) {
   __builtin_memcpy(&f, &bits, 4);
   return f;
 }
-float f16_scalar(uint16_t v) { return _cvtsh_ss(v); }
+float f16_scalar(uint16_t v) {
+  return _cvtsh_ss(v);
+}
 
 float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
   return dot_half<load_bf16, bf16_scalar>(w, x, n);
@@ -78,7 +81,8 @@ inline __m256 sin8(__m256 x) {
   __m256i j = _mm256_cvttps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(kFourOverPi)));
   j = _mm256_and_si256(_mm256_add_epi32(j, _mm256_set1_epi32(1)), _mm256_set1_epi32(~1));
   const __m256 y = _mm256_cvtepi32_ps(j);
-  const __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, _mm256_set1_epi32(4)), 29));
+  const __m256 swap =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, _mm256_set1_epi32(4)), 29));
   const __m256 use_cos = _mm256_castsi256_ps(
       _mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), _mm256_set1_epi32(2)));
   sign = _mm256_xor_ps(sign, swap);

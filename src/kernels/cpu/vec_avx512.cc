@@ -29,7 +29,8 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   if (i < n) {  // masked tail: no scalar loop
     for (; i < n; i += 16) {
       const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-      acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+      acc0 =
+          _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
     }
   }
   return _mm512_reduce_add_ps(acc0);
@@ -41,7 +42,9 @@ float bf16_scalar(uint16_t v) {
   __builtin_memcpy(&f, &bits, 4);
   return f;
 }
-float f16_scalar(uint16_t v) { return _cvtsh_ss(v); }
+float f16_scalar(uint16_t v) {
+  return _cvtsh_ss(v);
+}
 
 template <__m512 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
 float dot_half(const uint16_t* w, const float* x, int64_t n) {
@@ -117,8 +120,9 @@ void axpy(float* y, const float* x, float a, int64_t n) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, m,
-                          _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    _mm512_mask_storeu_ps(
+        y + i, m,
+        _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
 

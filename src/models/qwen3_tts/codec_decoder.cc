@@ -14,7 +14,8 @@ std::vector<float> load_vec(WeightSource& w, const std::string& name, int n) {
   return to_vector_f32(w.get(name, {n}));
 }
 
-void scale_add(float* residual, const float* update, const std::vector<float>& scale, int64_t T, int64_t C) {
+void scale_add(float* residual, const float* update, const std::vector<float>& scale, int64_t T,
+               int64_t C) {
   for (int64_t t = 0; t < T; ++t)
     for (int64_t c = 0; c < C; ++c) residual[t * C + c] += scale[c] * update[t * C + c];
 }
@@ -25,18 +26,23 @@ CodecDecoder::CodecDecoder(const CodecDecoderConfig& config, WeightSource& w) : 
   const int half = cfg_.codebook_dim / 2;
   // Split RVQ: level 0 in rvq_first, levels 1.. in rvq_rest.
   for (int q = 0; q < cfg_.num_quantizers; ++q) {
-    const std::string base = q == 0 ? "decoder.quantizer.rvq_first.vq.layers.0"
-                                    : "decoder.quantizer.rvq_rest.vq.layers." + std::to_string(q - 1);
-    const auto usage = to_vector_f32(w.get(base + "._codebook.cluster_usage", {cfg_.codebook_size}));
-    auto embed = to_vector_f32(w.get(base + "._codebook.embedding_sum", {cfg_.codebook_size, half}));
+    const std::string base = q == 0
+                                 ? "decoder.quantizer.rvq_first.vq.layers.0"
+                                 : "decoder.quantizer.rvq_rest.vq.layers." + std::to_string(q - 1);
+    const auto usage =
+        to_vector_f32(w.get(base + "._codebook.cluster_usage", {cfg_.codebook_size}));
+    auto embed =
+        to_vector_f32(w.get(base + "._codebook.embedding_sum", {cfg_.codebook_size, half}));
     for (int i = 0; i < cfg_.codebook_size; ++i) {
       const float u = std::max(usage[i], 1e-5f);
       for (int d = 0; d < half; ++d) embed[static_cast<size_t>(i) * half + d] /= u;
     }
     codebooks_.push_back(std::move(embed));
   }
-  rvq_first_out.load(w, "decoder.quantizer.rvq_first.output_proj", half, cfg_.codebook_dim, 1, 1, 1, 1, false);
-  rvq_rest_out.load(w, "decoder.quantizer.rvq_rest.output_proj", half, cfg_.codebook_dim, 1, 1, 1, 1, false);
+  rvq_first_out.load(w, "decoder.quantizer.rvq_first.output_proj", half, cfg_.codebook_dim, 1, 1, 1,
+                     1, false);
+  rvq_rest_out.load(w, "decoder.quantizer.rvq_rest.output_proj", half, cfg_.codebook_dim, 1, 1, 1,
+                    1, false);
   pre_conv.load(w, "decoder.pre_conv.conv", cfg_.codebook_dim, cfg_.latent_dim, 3);
 
   const std::string tp = "decoder.pre_transformer.";
@@ -46,10 +52,11 @@ CodecDecoder::CodecDecoder(const CodecDecoderConfig& config, WeightSource& w) : 
     const std::string p = tp + "layers." + std::to_string(l) + ".";
     DecoderTransformerLayer L;
     L.input_layernorm = load_vec(w, p + "input_layernorm.weight", cfg_.hidden_size);
-    L.self_attn.load(w, p + "self_attn", cfg_.hidden_size, cfg_.num_attention_heads, cfg_.num_key_value_heads,
-                     cfg_.head_dim, cfg_.rope_theta, cfg_.sliding_window);
+    L.self_attn.load(w, p + "self_attn", cfg_.hidden_size, cfg_.num_attention_heads,
+                     cfg_.num_key_value_heads, cfg_.head_dim, cfg_.rope_theta, cfg_.sliding_window);
     L.self_attn_layer_scale = load_vec(w, p + "self_attn_layer_scale.scale", cfg_.hidden_size);
-    L.post_attention_layernorm = load_vec(w, p + "post_attention_layernorm.weight", cfg_.hidden_size);
+    L.post_attention_layernorm =
+        load_vec(w, p + "post_attention_layernorm.weight", cfg_.hidden_size);
     L.gate_proj.load(w, p + "mlp.gate_proj", cfg_.hidden_size, cfg_.intermediate_size, false);
     L.up_proj.load(w, p + "mlp.up_proj", cfg_.hidden_size, cfg_.intermediate_size, false);
     L.down_proj.load(w, p + "mlp.down_proj", cfg_.intermediate_size, cfg_.hidden_size, false);
@@ -97,7 +104,8 @@ CodecDecoder::CodecDecoder(const CodecDecoderConfig& config, WeightSource& w) : 
   const int out_dim = cfg_.decoder_dim >> cfg_.upsample_rates.size();
   const std::string last = std::to_string(cfg_.upsample_rates.size() + 1);
   final_snake_.load(w, "decoder.decoder." + last, out_dim);
-  final_conv_.load(w, "decoder.decoder." + std::to_string(cfg_.upsample_rates.size() + 2) + ".conv", out_dim, 1, 7);
+  final_conv_.load(w, "decoder.decoder." + std::to_string(cfg_.upsample_rates.size() + 2) + ".conv",
+                   out_dim, 1, 7);
 }
 
 Signal CodecDecoder::dequantize(const int32_t* codes, int64_t frames) const {
@@ -122,12 +130,14 @@ void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t 
   const int64_t H = cfg_.hidden_size, I = cfg_.intermediate_size;
   std::vector<float> h(static_cast<size_t>(T * H));
   input_proj.apply(pool, x.data(), T, h.data());
-  std::vector<float> normed(h.size()), attn(h.size()), gate(static_cast<size_t>(T * I)), up(gate.size());
+  std::vector<float> normed(h.size()), attn(h.size()), gate(static_cast<size_t>(T * I)),
+      up(gate.size());
   for (const auto& L : layers_) {
     ops::rms_norm(h.data(), T, H, L.input_layernorm.data(), cfg_.rms_norm_eps, normed.data());
     L.self_attn.apply(pool, normed.data(), T, attn.data());
     scale_add(h.data(), attn.data(), L.self_attn_layer_scale, T, H);
-    ops::rms_norm(h.data(), T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps, normed.data());
+    ops::rms_norm(h.data(), T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps,
+                  normed.data());
     L.gate_proj.apply(pool, normed.data(), T, gate.data());
     L.up_proj.apply(pool, normed.data(), T, up.data());
     ops::silu(gate.data(), T * I);

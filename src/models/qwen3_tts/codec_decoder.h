@@ -19,20 +19,21 @@ namespace izwi::codec {
 
 // decoder.pre_transformer.layers.*
 struct DecoderTransformerLayer {
-  std::vector<float> input_layernorm;           // [hidden]
-  SelfAttention self_attn;                      // .self_attn.{q,k,v,o}_proj, window = sliding_window
-  std::vector<float> self_attn_layer_scale;     // .self_attn_layer_scale.scale [hidden]
+  std::vector<float> input_layernorm;        // [hidden]
+  SelfAttention self_attn;                   // .self_attn.{q,k,v,o}_proj, window = sliding_window
+  std::vector<float> self_attn_layer_scale;  // .self_attn_layer_scale.scale [hidden]
   std::vector<float> post_attention_layernorm;  // [hidden]
-  Linear gate_proj, up_proj, down_proj;         // .mlp.*: [inter, hidden], [inter, hidden], [hidden, inter]
-  std::vector<float> mlp_layer_scale;           // .mlp_layer_scale.scale [hidden]
+  Linear gate_proj, up_proj,
+      down_proj;                       // .mlp.*: [inter, hidden], [inter, hidden], [hidden, inter]
+  std::vector<float> mlp_layer_scale;  // .mlp_layer_scale.scale [hidden]
 };
 
 // decoder.upsample.*.1: ConvNeXt block
 struct ConvNeXtBlock {
-  Conv1d dwconv;                   // .dwconv.conv: depthwise [dim, 1, 7]
+  Conv1d dwconv;                      // .dwconv.conv: depthwise [dim, 1, 7]
   std::vector<float> norm_w, norm_b;  // .norm: LayerNorm(dim, eps 1e-6)
-  Linear pwconv1, pwconv2;         // [4 dim, dim], [dim, 4 dim]
-  std::vector<float> gamma;        // [dim]
+  Linear pwconv1, pwconv2;            // [4 dim, dim], [dim, 4 dim]
+  std::vector<float> gamma;           // [dim]
 };
 
 // decoder.decoder.{1..4}.block.{2,3,4}
@@ -44,8 +45,8 @@ struct ResidualUnit {
 
 // decoder.decoder.{1..4}
 struct DecoderBlock {
-  SnakeBeta snake;                // .block.0
-  ConvTranspose1d upsample;       // .block.1.conv: [in, out, 2 rate], stride rate
+  SnakeBeta snake;                  // .block.0
+  ConvTranspose1d upsample;         // .block.1.conv: [in, out, 2 rate], stride rate
   std::vector<ResidualUnit> units;  // .block.2 .. .block.4
 };
 
@@ -76,12 +77,12 @@ class CodecDecoder {
   Conv1d pre_conv;                             // decoder.pre_conv.conv [latent, codebook_dim, 3]
   Linear input_proj, output_proj;              // decoder.pre_transformer.{input,output}_proj
   std::vector<DecoderTransformerLayer> layers_;
-  std::vector<float> final_norm_;              // decoder.pre_transformer.norm.weight
+  std::vector<float> final_norm_;  // decoder.pre_transformer.norm.weight
   std::vector<std::pair<ConvTranspose1d, ConvNeXtBlock>> upsample_;  // decoder.upsample.*
-  Conv1d first_conv_;                          // decoder.decoder.0.conv [decoder_dim, latent, 7]
-  std::vector<DecoderBlock> blocks_;           // decoder.decoder.1 .. 4
-  SnakeBeta final_snake_;                      // decoder.decoder.5
-  Conv1d final_conv_;                          // decoder.decoder.6.conv [1, out_dim, 7]
+  Conv1d first_conv_;                 // decoder.decoder.0.conv [decoder_dim, latent, 7]
+  std::vector<DecoderBlock> blocks_;  // decoder.decoder.1 .. 4
+  SnakeBeta final_snake_;             // decoder.decoder.5
+  Conv1d final_conv_;                 // decoder.decoder.6.conv [1, out_dim, 7]
 };
 
 }  // namespace izwi::codec

@@ -42,8 +42,8 @@ void load_rvq(WeightSource& w, const std::string& prefix, int levels, const Code
 
 }  // namespace
 
-CodecEncoder::CodecEncoder(const CodecEncoderConfig& config, int samples_per_frame, int num_quantizers,
-                           WeightSource& w)
+CodecEncoder::CodecEncoder(const CodecEncoderConfig& config, int samples_per_frame,
+                           int num_quantizers, WeightSource& w)
     : cfg_(config), samples_per_frame_(samples_per_frame), n_q_(num_quantizers) {
   if (n_q_ < cfg_.num_semantic_quantizers || n_q_ > cfg_.num_quantizers)
     fail(ErrorKind::kInvalidArgument, "encoder: ", n_q_, " quantizers asked, the model has ",
@@ -52,7 +52,8 @@ CodecEncoder::CodecEncoder(const CodecEncoderConfig& config, int samples_per_fra
   int idx = 0;
   int scale = 1;
   Conv1d first;
-  first.load(w, p + std::to_string(idx++) + ".conv", cfg_.audio_channels, cfg_.num_filters, cfg_.kernel_size);
+  first.load(w, p + std::to_string(idx++) + ".conv", cfg_.audio_channels, cfg_.num_filters,
+             cfg_.kernel_size);
   convs_.push_back(std::move(first));
   for (auto it = cfg_.upsampling_ratios.rbegin(); it != cfg_.upsampling_ratios.rend(); ++it) {
     const int ratio = *it;
@@ -104,7 +105,8 @@ CodecEncoder::CodecEncoder(const CodecEncoderConfig& config, int samples_per_fra
   }
   const int n_sem = cfg_.num_semantic_quantizers;
   load_rvq(w, "encoder.quantizer.semantic_residual_vector_quantizer", n_sem, cfg_, semantic_);
-  load_rvq(w, "encoder.quantizer.acoustic_residual_vector_quantizer", n_q_ - n_sem, cfg_, acoustic_);
+  load_rvq(w, "encoder.quantizer.acoustic_residual_vector_quantizer", n_q_ - n_sem, cfg_,
+           acoustic_);
 }
 
 void CodecEncoder::quantize(ThreadPool* pool, const Signal& x, const RvqGroup& g, int first_level,
@@ -115,7 +117,8 @@ void CodecEncoder::quantize(ThreadPool* pool, const Signal& x, const RvqGroup& g
   std::vector<float> residual;
   if (!g.input_proj.empty()) {
     Signal proj(dim, T);
-    ops::conv1d(pool, x.data.data(), x.channels, T, g.input_proj.f32(), dim, 1, nullptr, {}, proj.data.data());
+    ops::conv1d(pool, x.data.data(), x.channels, T, g.input_proj.f32(), dim, 1, nullptr, {},
+                proj.data.data());
     residual = to_time_first(proj);
   } else {
     residual = to_time_first(x);
@@ -125,8 +128,8 @@ void CodecEncoder::quantize(ThreadPool* pool, const Signal& x, const RvqGroup& g
     const std::vector<float>& cb = g.codebooks[l];
     const std::vector<double>& norms = g.norms[l];
     // scores[t, k] = residual[t] . codeword[k]
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(T), K, dim, 1.0f, residual.data(),
-                dim, cb.data(), dim, 0.0f, scores.data(), K);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(T), K, dim, 1.0f,
+                residual.data(), dim, cb.data(), dim, 0.0f, scores.data(), K);
     for (int64_t t = 0; t < T; ++t) {
       float* r = residual.data() + t * dim;
       const float* s = scores.data() + t * K;
@@ -164,7 +167,8 @@ std::vector<int32_t> CodecEncoder::encode(ThreadPool* pool, const float* wav, in
   if (n <= 0) fail(ErrorKind::kInvalidArgument, "cannot encode empty audio (0 samples)");
   Signal x(1, n);
   std::copy_n(wav, n, x.data.begin());
-  const ops::PadMode pad = cfg_.pad_mode == "replicate" ? ops::PadMode::kReplicate : ops::PadMode::kZeros;
+  const ops::PadMode pad =
+      cfg_.pad_mode == "replicate" ? ops::PadMode::kReplicate : ops::PadMode::kZeros;
   x = convs_[0].causal(pool, x, pad);
   for (size_t s = 0; s < res_.size(); ++s) {
     for (const SeanetResBlock& b : res_[s]) {

@@ -59,10 +59,10 @@ class CodecEncoder {
   CodecEncoderConfig cfg_;
   int samples_per_frame_;
   int n_q_;
-  std::vector<Conv1d> convs_;               // layers.0, the strided convs, the last conv (in order)
+  std::vector<Conv1d> convs_;  // layers.0, the strided convs, the last conv (in order)
   std::vector<std::vector<SeanetResBlock>> res_;  // per ratio stage
   std::vector<EncoderTransformerLayer> layers_;
-  Conv1d downsample_;                       // encoder.downsample.conv (no bias)
+  Conv1d downsample_;  // encoder.downsample.conv (no bias)
   bool has_downsample_ = false;
   RvqGroup semantic_, acoustic_;
 };

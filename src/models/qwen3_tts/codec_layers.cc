@@ -29,8 +29,8 @@ Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) cons
   const int64_t pad_left = span - stride;
   // Extra right padding: enough for ceil((T - span + pad_left) / stride) + 1 windows.
   const int64_t T = x.frames;
-  const int64_t n_windows = static_cast<int64_t>(
-      std::ceil(static_cast<double>(T - span + pad_left) / stride + 1.0));
+  const int64_t n_windows =
+      static_cast<int64_t>(std::ceil(static_cast<double>(T - span + pad_left) / stride + 1.0));
   const int64_t ideal = (n_windows - 1) * stride + (span - pad_left);
   const int64_t pad_right = std::max<int64_t>(0, ideal - T);
   ops::Conv1dParams p;
@@ -41,8 +41,8 @@ Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) cons
   p.pad_right = pad_right;
   p.pad_mode = mode;
   Signal y(out, ops::conv1d_out_len(T, kernel, p));
-  ops::conv1d(pool, x.data.data(), in, T, weight.f32(), out, kernel, bias.empty() ? nullptr : bias.f32(),
-              p, y.data.data());
+  ops::conv1d(pool, x.data.data(), in, T, weight.f32(), out, kernel,
+              bias.empty() ? nullptr : bias.f32(), p, y.data.data());
   return y;
 }
 
@@ -117,8 +117,8 @@ void SelfAttention::apply(ThreadPool* pool, const float* x, int64_t T, float* ou
   v_proj.apply(pool, x, T, v.data());
   ops::rope_rotate_half(q.data(), T, n_heads, head_dim, 0, rope_theta);
   ops::rope_rotate_half(k.data(), T, n_kv_heads, head_dim, 0, rope_theta);
-  ops::attention_causal(pool, q.data(), k.data(), v.data(), T, n_heads, n_kv_heads, head_dim, window,
-                        ctx.data());
+  ops::attention_causal(pool, q.data(), k.data(), v.data(), T, n_heads, n_kv_heads, head_dim,
+                        window, ctx.data());
   o_proj.apply(pool, ctx.data(), T, out);
 }
 

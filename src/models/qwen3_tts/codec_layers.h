@@ -38,8 +38,8 @@ struct Conv1d {
   Tensor weight, bias;
   int in = 0, out = 0, kernel = 0, stride = 1, dilation = 1, groups = 1;
 
-  void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_ = 1,
-            int dilation_ = 1, int groups_ = 1, bool has_bias = true);
+  void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
+            int stride_ = 1, int dilation_ = 1, int groups_ = 1, bool has_bias = true);
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
   // is covered; padding with zeros or by replicating the edge sample.
@@ -82,8 +82,8 @@ struct SelfAttention {
   float rope_theta = 10000.0f;
   int window = 0;  // 0: full causal
 
-  void load(WeightSource& w, const std::string& prefix, int hidden, int heads, int kv_heads, int hdim,
-            float theta, int sliding_window);
+  void load(WeightSource& w, const std::string& prefix, int hidden, int heads, int kv_heads,
+            int hdim, float theta, int sliding_window);
   // x: [T, hidden] -> out: [T, hidden]
   void apply(ThreadPool* pool, const float* x, int64_t T, float* out) const;
 };

@@ -1,0 +1,88 @@
+// Speech-tokenizer speed on a real-size checkpoint: decode 10 s of codes and
+// encode 10 s of audio. With IZWI_BENCH_MODEL unset, a random-weight checkpoint
+// is written from the released config (as izwi-random-checkpoint does) and read
+// back through the ordinary loader.
+//
+//   build/release/bench/bench_codec [--benchmark_repetitions=3]
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/safetensors_writer.h"
+#include "izwi/speech_tokenizer.h"
+#include "models/qwen3_tts/codec_config.h"
+#include "models/qwen3_tts/codec_decoder.h"
+#include "models/qwen3_tts/codec_encoder.h"
+#include "models/qwen3_tts/weights.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string model_dir() {
+  if (const char* env = std::getenv("IZWI_BENCH_MODEL")) return env;
+  const fs::path dir = fs::temp_directory_path() / "izwi-bench-speech-tokenizer";
+  if (!fs::exists(dir / "model.safetensors")) {
+    const std::string cfg_path =
+        std::string(IZWI_SOURCE_DIR) +
+        "/tests/data/qwen3-tts/Qwen3-TTS-12Hz-0.6B-Base/speech_tokenizer/config.json";
+    const auto cfg = izwi::SpeechTokenizerConfig::load(cfg_path);
+    izwi::RandomWeights w(1, izwi::DType::kF32);
+    izwi::codec::CodecEncoder enc(cfg.encoder, cfg.encode_downsample_rate,
+                                  cfg.encoder_valid_num_quantizers, w);
+    izwi::codec::CodecDecoder dec(cfg.decoder, w);
+    fs::create_directories(dir);
+    fs::copy_file(cfg_path, dir / "config.json", fs::copy_options::overwrite_existing);
+    izwi::write_safetensors((dir / "model.safetensors").string(), w.tensors());
+  }
+  return dir.string();
+}
+
+izwi::SpeechTokenizer& codec() {
+  static auto c = izwi::SpeechTokenizer::load(model_dir());
+  return *c;
+}
+
+void report_rss(benchmark::State& state) {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  state.counters["peak_rss_MB"] = static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+// Real-time factor: wall seconds of work per second of audio (< 1 is faster than real time).
+// Benchmarks run with UseRealTime(), so iterations/time rate is wall-clock based.
+void set_rtf(benchmark::State& state, double audio_seconds) {
+  state.counters["RTF"] = benchmark::Counter(
+      audio_seconds, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void BM_Decode10s(benchmark::State& state) {
+  auto& c = codec();
+  izwi::AudioCodes codes{125, 16, std::vector<int32_t>(125 * 16)};  // 125 frames = 10 s
+  for (size_t i = 0; i < codes.values.size(); ++i)
+    codes.values[i] = static_cast<int32_t>((i * 7919) % 2048);
+  for (auto _ : state) benchmark::DoNotOptimize(c.decode(codes));
+  set_rtf(state, 10.0);
+  report_rss(state);
+}
+
+void BM_Encode10s(benchmark::State& state) {
+  auto& c = codec();
+  std::vector<float> wav(240000);
+  for (size_t i = 0; i < wav.size(); ++i)
+    wav[i] =
+        0.3f * std::sin(0.03f * i) + 0.1f * std::sin(0.171f * i + 0.5f * std::sin(0.0007f * i));
+  for (auto _ : state) benchmark::DoNotOptimize(c.encode(wav.data(), wav.size(), 24000));
+  set_rtf(state, 10.0);
+  report_rss(state);
+}
+
+BENCHMARK(BM_Decode10s)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
+BENCHMARK(BM_Encode10s)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
