@@ -22,7 +22,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 struct CodecArgs {
-  std::string input, model, output, sample_format = "pcm16";
+  std::string input, model, output, sample_format = "pcm16", format;
   int threads = 0;
 };
 
@@ -57,10 +57,10 @@ void run_encode(const CodecArgs& a) {
 }
 
 void run_decode(const CodecArgs& a) {
-  const std::string out_ext = lower_extension(a.output);
-  if (out_ext != ".wav" && out_ext != ".flac" && out_ext != ".npy")
-    throw Error(ErrorKind::kInvalidArgument,
-                "output '" + a.output + "' must end in .wav, .flac or .npy");
+  const bool to_npy = a.format.empty() ? lower_extension(a.output) == ".npy" : a.format == "npy";
+  const AudioFormat format =
+      to_npy ? AudioFormat::kWav
+             : (a.format.empty() ? audio_format_from_path(a.output) : parse_audio_format(a.format));
   const NpyArray arr = read_npy(a.input);
   if (arr.type == NpyArray::Type::kF32 || arr.type == NpyArray::Type::kF64)
     throw Error(ErrorKind::kInvalidArgument,
@@ -83,10 +83,10 @@ void run_decode(const CodecArgs& a) {
   audio.samples = codec->decode(codes);
   audio.sample_rate = codec->sample_rate();
   const double took = seconds_since(t0);
-  if (out_ext == ".npy") {
+  if (to_npy) {
     write_npy(a.output, {static_cast<int64_t>(audio.samples.size())}, audio.samples.data());
   } else {
-    write_audio(a.output, audio,
+    write_audio(a.output, audio, format,
                 a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16);
   }
   const double secs = static_cast<double>(audio.samples.size()) / audio.sample_rate;
@@ -121,10 +121,14 @@ void register_codec(CLI::App& app) {
       ->check(CLI::ExistingFile);
   dec->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")
       ->required();
-  dec->add_option("-o,--output", args->output,
-                  "Output .wav, .flac (24 kHz) or .npy (float32 samples)")
+  dec->add_option(
+         "-o,--output", args->output,
+         "Output audio (.wav .flac .ogg .opus .mp3 .raw, 24 kHz) or .npy (float32 samples)")
       ->required();
-  dec->add_option("--sample-format", args->sample_format, "WAV sample format")
+  dec->add_option("--format", args->format, "Output format, when the extension does not say")
+      ->check(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}));
+  dec->add_option("--sample-format", args->sample_format,
+                  "WAV/raw sample format: 16-bit PCM or 32-bit float")
       ->check(CLI::IsMember({"pcm16", "f32"}))
       ->capture_default_str();
   dec->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")

@@ -7,5 +7,7 @@
 namespace izwi::cli {
 
 void register_codec(CLI::App& app);
+void register_voice(CLI::App& app);
+void register_speaker(CLI::App& app);
 
 }  // namespace izwi::cli

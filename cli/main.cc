@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("izwi ") + izwi::version());
   app.require_subcommand(1);
   izwi::cli::register_codec(app);
+  izwi::cli::register_voice(app);
+  izwi::cli::register_speaker(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

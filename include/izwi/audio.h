@@ -1,9 +1,11 @@
-// izwi — audio files.
+// izwi — audio files and resampling.
 //
-// Reading goes through libsndfile (WAV, FLAC, OGG, ...); channels are mixed to
-// mono. Writing picks the container from the file extension.
+// Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC,
+// OGG/Vorbis, Opus, MP3, ...), from a path or from bytes in memory; channels
+// are mixed to mono. Resampling uses libsoxr at high quality.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -12,16 +14,36 @@ namespace izwi {
 struct Audio {
   std::vector<float> samples;  // mono, nominally in [-1, 1]
   int sample_rate = 0;
-  int source_channels = 0;  // channel count of the file before the mono mix
+  int source_channels = 1;  // channel count of the file before the mono mix
+  double duration() const {
+    return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
+  }
 };
 
+enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw };
 enum class SampleFormat { kPcm16, kFloat32 };
 
-// Throws izwi::Error naming the file and what is wrong (not audio, truncated, empty).
+// Throws izwi::Error naming the file and what is wrong (not audio, truncated, empty, ...).
 Audio read_audio(const std::string& path);
+// Same, from the bytes of a file (e.g. an HTTP upload); `name` is used in errors.
+Audio read_audio_memory(const void* data, size_t size, const std::string& name = "<memory>");
 
-// `.wav` (PCM16 or float32), `.flac` (PCM16; float is written as PCM16).
+// The format for a file name: .wav .flac .ogg .opus .mp3 .raw/.pcm; throws for others.
+AudioFormat audio_format_from_path(const std::string& path);
+// "wav", "flac", "ogg", "opus", "mp3", "raw"; throws for others.
+AudioFormat parse_audio_format(const std::string& name);
+const char* audio_format_name(AudioFormat format);
+
+// Writes mono audio through a temporary file renamed into place. `sample_format`
+// applies to WAV and raw (16-bit PCM or 32-bit float little endian); FLAC is
+// 16-bit; OGG/Vorbis, Opus and MP3 are lossy. Opus needs 8/12/16/24/48 kHz.
+void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
+                 SampleFormat sample_format = SampleFormat::kPcm16);
+// Format chosen from the extension.
 void write_audio(const std::string& path, const Audio& audio,
-                 SampleFormat format = SampleFormat::kPcm16);
+                 SampleFormat sample_format = SampleFormat::kPcm16);
+
+// High-quality resampling (libsoxr, HQ); returns `audio` unchanged if the rate matches.
+Audio resample(const Audio& audio, int target_rate);
 
 }  // namespace izwi

@@ -4,6 +4,8 @@
 #include "izwi/audio.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
+#include "izwi/reference.h"
+#include "izwi/speaker_encoder.h"
 #include "izwi/speech_tokenizer.h"
 
 namespace izwi {

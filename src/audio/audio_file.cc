@@ -1,8 +1,12 @@
+// Audio file reading and writing through libsndfile.
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "core/error.h"
 #include "izwi/audio.h"
@@ -16,11 +20,74 @@ struct SndCloser {
 };
 using SndHandle = std::unique_ptr<SNDFILE, SndCloser>;
 
-std::string lower_ext(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext;
+constexpr sf_count_t kMaxFrames = static_cast<sf_count_t>(48000) * 3600 * 2;  // 2 h at 48 kHz
+
+// libsndfile virtual I/O over a read-only buffer.
+struct MemoryReader {
+  const unsigned char* data;
+  sf_count_t size;
+  sf_count_t pos = 0;
+
+  static sf_count_t get_len(void* self) { return static_cast<MemoryReader*>(self)->size; }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+    auto* m = static_cast<MemoryReader*>(self);
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->size;
+    const sf_count_t p = base + offset;
+    if (p < 0 || p > m->size) return -1;
+    m->pos = p;
+    return m->pos;
+  }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) {
+    auto* m = static_cast<MemoryReader*>(self);
+    const sf_count_t n = std::max<sf_count_t>(0, std::min(count, m->size - m->pos));
+    std::memcpy(dst, m->data + m->pos, static_cast<size_t>(n));
+    m->pos += n;
+    return n;
+  }
+  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }
+  static sf_count_t tell(void* self) { return static_cast<MemoryReader*>(self)->pos; }
+};
+
+Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& name) {
+  if (info.channels <= 0 || info.channels > 64)
+    fail(ErrorKind::kInvalidFormat, "'", name, "' declares ", info.channels, " audio channels");
+  if (info.samplerate < 1000 || info.samplerate > 768000)
+    fail(ErrorKind::kInvalidFormat, "'", name, "' declares an implausible sample rate of ",
+         info.samplerate, " Hz");
+  if (info.frames > kMaxFrames)
+    fail(ErrorKind::kInvalidArgument, "'", name,
+         "' is too long (over 2 hours); use a clip of 5-30 seconds");
+  Audio a;
+  a.sample_rate = info.samplerate;
+  a.source_channels = info.channels;
+  // Read in blocks: the frame count in a header may be wrong (truncated files,
+  // streams), so trust what actually decodes.
+  constexpr sf_count_t kBlock = 1 << 15;
+  std::vector<float> block(static_cast<size_t>(kBlock) * info.channels);
+  for (;;) {
+    const sf_count_t got = sf_readf_float(f, block.data(), kBlock);
+    if (got <= 0) break;
+    for (sf_count_t i = 0; i < got; ++i) {
+      double s = 0;
+      for (int c = 0; c < info.channels; ++c)
+        s += block[static_cast<size_t>(i) * info.channels + c];
+      a.samples.push_back(static_cast<float>(s / info.channels));
+    }
+    if (static_cast<sf_count_t>(a.samples.size()) > kMaxFrames)
+      fail(ErrorKind::kInvalidArgument, "'", name,
+           "' is too long (over 2 hours); use a clip of 5-30 seconds");
+  }
+  if (a.samples.empty())
+    fail(ErrorKind::kInvalidArgument, "'", name, "' contains no audio samples");
+  for (float& s : a.samples)
+    if (!std::isfinite(s))
+      s = 0.0f;  // float WAVs can carry NaN/Inf; never let them reach the model
+  return a;
+}
+
+[[noreturn]] void unreadable(const std::string& name, SNDFILE* f) {
+  fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: ", sf_strerror(f),
+       " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
 }
 
 }  // namespace
@@ -29,51 +96,98 @@ Audio read_audio(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist");
+  if (std::filesystem::is_directory(path, ec))
+    fail(ErrorKind::kInvalidArgument, "'", path, "' is a directory, not an audio file");
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) {
-    fail(ErrorKind::kInvalidFormat, "cannot read '", path, "' as audio: ", sf_strerror(nullptr),
-         " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
-  }
-  if (info.channels <= 0 || info.samplerate <= 0)
-    fail(ErrorKind::kInvalidFormat, "'", path, "' declares ", info.channels, " channels at ",
-         info.samplerate, " Hz");
-  if (info.frames <= 0) fail(ErrorKind::kInvalidArgument, "'", path, "' contains no audio samples");
-  if (info.frames > static_cast<sf_count_t>(24000) * 3600 * 4)
-    fail(ErrorKind::kInvalidArgument, "'", path, "' is longer than 4 hours of audio");
-  std::vector<float> interleaved(static_cast<size_t>(info.frames) * info.channels);
-  const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), info.frames);
-  if (got <= 0) fail(ErrorKind::kInvalidFormat, "'", path, "': no samples could be decoded");
-  Audio a;
-  a.sample_rate = info.samplerate;
-  a.source_channels = info.channels;
-  a.samples.resize(static_cast<size_t>(got));
-  for (sf_count_t i = 0; i < got; ++i) {
-    double s = 0;
-    for (int c = 0; c < info.channels; ++c)
-      s += interleaved[static_cast<size_t>(i) * info.channels + c];
-    a.samples[i] = static_cast<float>(s / info.channels);
-  }
-  return a;
+  if (!f) unreadable(path, nullptr);
+  return decode(f.get(), info, path);
 }
 
-void write_audio(const std::string& path, const Audio& audio, SampleFormat format) {
-  const std::string ext = lower_ext(path);
+Audio read_audio_memory(const void* data, size_t size, const std::string& name) {
+  if (size == 0) fail(ErrorKind::kInvalidArgument, "'", name, "' is empty (0 bytes)");
+  MemoryReader m{static_cast<const unsigned char*>(data), static_cast<sf_count_t>(size)};
+  SF_VIRTUAL_IO io{MemoryReader::get_len, MemoryReader::seek, MemoryReader::read,
+                   MemoryReader::write, MemoryReader::tell};
+  SF_INFO info{};
+  SndHandle f(sf_open_virtual(&io, SFM_READ, &info, &m));
+  if (!f) unreadable(name, nullptr);
+  return decode(f.get(), info, name);
+}
+
+AudioFormat parse_audio_format(const std::string& name) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!n.empty() && n[0] == '.') n.erase(0, 1);
+  if (n == "wav") return AudioFormat::kWav;
+  if (n == "flac") return AudioFormat::kFlac;
+  if (n == "ogg" || n == "vorbis") return AudioFormat::kOgg;
+  if (n == "opus") return AudioFormat::kOpus;
+  if (n == "mp3") return AudioFormat::kMp3;
+  if (n == "raw" || n == "pcm") return AudioFormat::kRaw;
+  fail(ErrorKind::kInvalidArgument, "unknown audio format '", name,
+       "' (use wav, flac, ogg, opus, mp3 or raw)");
+}
+
+AudioFormat audio_format_from_path(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext.empty())
+    fail(ErrorKind::kInvalidArgument, "'", path,
+         "' has no extension; name it .wav, .flac, .ogg, .opus, .mp3 or .raw");
+  return parse_audio_format(ext);
+}
+
+const char* audio_format_name(AudioFormat format) {
+  switch (format) {
+    case AudioFormat::kWav:
+      return "wav";
+    case AudioFormat::kFlac:
+      return "flac";
+    case AudioFormat::kOgg:
+      return "ogg";
+    case AudioFormat::kOpus:
+      return "opus";
+    case AudioFormat::kMp3:
+      return "mp3";
+    case AudioFormat::kRaw:
+      return "raw";
+  }
+  return "?";
+}
+
+void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
+                 SampleFormat sample_format) {
+  if (audio.sample_rate <= 0)
+    fail(ErrorKind::kInvalidArgument, "cannot write audio with sample rate ", audio.sample_rate);
   SF_INFO info{};
   info.channels = 1;
   info.samplerate = audio.sample_rate;
-  if (ext == ".wav") {
-    info.format =
-        SF_FORMAT_WAV | (format == SampleFormat::kFloat32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16);
-  } else if (ext == ".flac") {
-    info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-  } else {
-    fail(ErrorKind::kInvalidArgument, "cannot write '", path, "': unknown audio extension '", ext,
-         "' (use .wav or .flac)");
+  const int pcm = sample_format == SampleFormat::kFloat32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16;
+  switch (format) {
+    case AudioFormat::kWav:
+      info.format = SF_FORMAT_WAV | pcm;
+      break;
+    case AudioFormat::kFlac:
+      info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+      break;
+    case AudioFormat::kOgg:
+      info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+      break;
+    case AudioFormat::kOpus:
+      info.format = SF_FORMAT_OGG | SF_FORMAT_OPUS;
+      break;
+    case AudioFormat::kMp3:
+      info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+      break;
+    case AudioFormat::kRaw:
+      info.format = SF_FORMAT_RAW | pcm | SF_ENDIAN_LITTLE;
+      break;
   }
-  if (audio.sample_rate <= 0)
-    fail(ErrorKind::kInvalidArgument, "cannot write audio with sample rate ", audio.sample_rate);
-  const std::string tmp = path + ".partial" + ext;
+  if (!sf_format_check(&info))
+    fail(ErrorKind::kInvalidArgument, "cannot write ", audio_format_name(format), " at ",
+         audio.sample_rate, " Hz",
+         format == AudioFormat::kOpus ? " (Opus supports 8, 12, 16, 24 and 48 kHz)" : "");
+  const std::string tmp = path + ".partial";
   {
     SndHandle f(sf_open(tmp.c_str(), SFM_WRITE, &info));
     if (!f) fail(ErrorKind::kIo, "cannot create '", path, "': ", sf_strerror(nullptr));
@@ -86,6 +200,7 @@ void write_audio(const std::string& path, const Audio& audio, SampleFormat forma
       std::remove(tmp.c_str());
       fail(ErrorKind::kIo, "writing '", path, "' failed: ", why, " (disk full?)");
     }
+    sf_write_sync(f.get());
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
@@ -93,6 +208,10 @@ void write_audio(const std::string& path, const Audio& audio, SampleFormat forma
     std::remove(tmp.c_str());
     fail(ErrorKind::kIo, "cannot write '", path, "': ", ec.message());
   }
+}
+
+void write_audio(const std::string& path, const Audio& audio, SampleFormat sample_format) {
+  write_audio(path, audio, audio_format_from_path(path), sample_format);
 }
 
 }  // namespace izwi

@@ -25,7 +25,9 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y);
 
 // ---- convolutions over [channels, time] ------------------------------------------
-enum class PadMode { kZeros, kReplicate };
+// kReflect mirrors without repeating the edge (x[-1] = x[1]); the padding must be
+// shorter than the input.
+enum class PadMode { kZeros, kReplicate, kReflect };
 
 struct Conv1dParams {
   int stride = 1;

@@ -99,7 +99,7 @@ TEST(CliCodec, BadInputFailsCleanly) {
       {"codec decode " + dir.file("empty.npy") + " " + kModel + " -o " + dir.file("o.wav"),
        "not a .npy file"},
       {"codec decode " + codes + " " + kModel + " -o " + dir.file("o.mp4"),
-       "must end in .wav, .flac or .npy"},
+       "unknown audio format '.mp4'"},
       {"codec decode " + codes + " --model /nonexistent -o " + dir.file("o.wav"), "does not exist"},
       {"codec encode " + dir.file("text.wav") + " " + kModel + " -o " + dir.file("c.npy"),
        "cannot read"},

@@ -166,6 +166,18 @@ TEST(Conv1d, MatchesReference) {
   }
 }
 
+TEST(Conv1d, ReflectPaddingMirrorsWithoutRepeatingTheEdge) {
+  // Identity kernel tap at k = 0 reads the padded input directly: [x2 x1 | x0 x1 x2 x3 | x2 x1].
+  const std::vector<float> x = {10, 11, 12, 13}, w = {1, 0, 0, 0, 0};
+  ops::Conv1dParams p{1, 1, 1, 2, 2, ops::PadMode::kReflect};
+  std::vector<float> y(4);
+  ops::conv1d(nullptr, x.data(), 1, 4, w.data(), 1, 5, nullptr, p, y.data());
+  EXPECT_EQ(y, (std::vector<float>{12, 11, 10, 11}));
+  ops::Conv1dParams too_long{1, 1, 1, 4, 4, ops::PadMode::kReflect};
+  EXPECT_THROW(ops::conv1d(nullptr, x.data(), 1, 4, w.data(), 1, 5, nullptr, too_long, y.data()),
+               Error);
+}
+
 TEST(Conv1d, OutputLengthFollowsPaddingStrideAndDilation) {
   EXPECT_EQ(ops::conv1d_out_len(100, 7, {1, 1, 1, 6, 0, ops::PadMode::kZeros}), 100);
   EXPECT_EQ(ops::conv1d_out_len(100, 8, {4, 1, 1, 4, 0, ops::PadMode::kZeros}), 25);

@@ -20,12 +20,17 @@ inline float padded_at(const float* row, int64_t T, int64_t pos, int64_t pad_lef
   const int64_t src = pos - pad_left;
   if (src >= 0 && src < T) return row[src];
   if (mode == PadMode::kZeros || T == 0) return 0.0f;
-  return src < 0 ? row[0] : row[T - 1];
+  if (mode == PadMode::kReplicate) return src < 0 ? row[0] : row[T - 1];
+  const int64_t r = src < 0 ? -src : 2 * (T - 1) - src;  // reflect
+  return row[std::clamp<int64_t>(r, 0, T - 1)];
 }
 
-void check_conv(int64_t Cin, int64_t Cout, int K, const Conv1dParams& p) {
+void check_conv(int64_t Cin, int64_t T, int64_t Cout, int K, const Conv1dParams& p) {
   if (K <= 0 || p.stride <= 0 || p.dilation <= 0 || p.pad_left < 0 || p.pad_right < 0)
     fail(ErrorKind::kInvalidArgument, "conv1d: invalid kernel/stride/dilation/padding");
+  if (p.pad_mode == PadMode::kReflect && (p.pad_left >= T || p.pad_right >= T))
+    fail(ErrorKind::kInvalidArgument, "conv1d: reflect padding of ",
+         std::max(p.pad_left, p.pad_right), " needs an input longer than that, got ", T, " steps");
   if (p.groups != 1 && !(p.groups == Cin && p.groups == Cout))
     fail(ErrorKind::kInvalidArgument, "conv1d: groups must be 1 or depthwise (", Cin, "), got ",
          p.groups);
@@ -41,7 +46,7 @@ int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
 
 void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
             int K, const float* bias, const Conv1dParams& p, float* y) {
-  check_conv(Cin, Cout, K, p);
+  check_conv(Cin, T, Cout, K, p);
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
 
@@ -102,7 +107,7 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
 
 void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout, int K,
                 const float* bias, const Conv1dParams& p, float* y) {
-  check_conv(Cin, Cout, K, p);
+  check_conv(Cin, T, Cout, K, p);
   const int64_t To = conv1d_out_len(T, K, p);
   const int64_t cin_per_group = p.groups == 1 ? Cin : 1;
   for (int64_t co = 0; co < Cout; ++co) {
