@@ -1,33 +1,18 @@
 // End to end through the izwi binary: `izwi codec encode|decode` on files
 // reproduce the golden results, and bad input fails with a message and a
 // non-zero exit status (never a crash).
-#include <sys/wait.h>
-
-#include <array>
 #include <cstdio>
 #include <fstream>
 
+#include "cli_run.h"
 #include "izwi/audio.h"
 #include "test_util.h"
 
 namespace izwi {
 namespace {
 
-struct RunResult {
-  int status;
-  std::string output;  // stdout + stderr
-};
-
-RunResult run(const std::string& args) {
-  const std::string cmd = std::string(IZWI_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
+using test::run_izwi;
+const auto run = run_izwi;
 
 const std::string kModel = "--model '" + test::golden_model() + "'";
 

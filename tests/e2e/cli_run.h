@@ -1,0 +1,28 @@
+// Runs the izwi binary and captures its output and exit status.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace izwi::test {
+
+struct RunResult {
+  int status;          // exit code; 128 + signal if it crashed
+  std::string output;  // stdout + stderr
+};
+
+inline RunResult run_izwi(const std::string& args) {
+  const std::string cmd = std::string(IZWI_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+}  // namespace izwi::test

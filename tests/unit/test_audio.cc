@@ -1,0 +1,331 @@
+// Audio input/output, resampling and reference checks on real files made at
+// test time by real tools (sox, espeak-ng), synthetic clips, and broken files.
+#include <cmath>
+#include <complex>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "izwi/audio.h"
+#include "izwi/reference.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::TempDir;
+
+void sh(const std::string& cmd) { ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd; }
+
+bool have(const char* tool) { return std::system((std::string("command -v ") + tool + " >/dev/null").c_str()) == 0; }
+
+// Power of a sinusoid at `hz` (Goertzel-style single-bin DFT), as an amplitude.
+double tone_amplitude(const std::vector<float>& x, int rate, double hz, size_t begin, size_t end) {
+  std::complex<double> acc = 0;
+  for (size_t i = begin; i < end; ++i) acc += static_cast<double>(x[i]) * std::polar(1.0, -2 * M_PI * hz * static_cast<double>(i) / rate);
+  return 2.0 * std::abs(acc) / static_cast<double>(end - begin);
+}
+
+// Best alignment of b against a within +-max_lag samples, then SNR of a vs b (dB) over the middle.
+double aligned_snr_db(const std::vector<float>& a, const std::vector<float>& b, int max_lag) {
+  const size_t margin = 2400, len = std::min(a.size(), b.size()) - 2 * margin - max_lag;
+  double best = -1e9;
+  for (int lag = -max_lag; lag <= max_lag; ++lag) {
+    double sig = 0, err = 0;
+    for (size_t i = margin; i < margin + len; ++i) {
+      const double ref = a[i], got = b[static_cast<size_t>(static_cast<int64_t>(i) + lag)];
+      sig += ref * ref;
+      err += (ref - got) * (ref - got);
+    }
+    best = std::max(best, 10 * std::log10(sig / (err + 1e-30)));
+  }
+  return best;
+}
+
+std::vector<float> read_24k(const std::string& path) { return resample(read_audio(path), 24000).samples; }
+
+TEST(AudioFiles, EveryFormatDecodesToTheSameSignal) {
+  if (!have("sox")) GTEST_SKIP() << "sox is not installed (scripts/install-deps.sh installs it)";
+  TempDir d;
+  // A stereo 48 kHz float master: two band-limited tone mixes, one per channel.
+  sh("sox -n -r 48000 -c 2 -b 32 -e floating-point " + d.file("master.wav") +
+     " synth 3 sine 220 sine 1330 synth 3 sine amod 3 0.6 gain -4 2>/dev/null");
+  const Audio master = read_audio(d.file("master.wav"));
+  EXPECT_EQ(master.sample_rate, 48000);
+  EXPECT_EQ(master.source_channels, 2);
+  const std::vector<float> ref = resample(master, 24000).samples;
+  ASSERT_NEAR(static_cast<double>(ref.size()), 72000, 1);
+
+  struct Case {
+    std::string name, sox_args;
+    double min_snr_db;
+    int max_lag;
+  };
+  const Case cases[] = {
+      {"pcm16.wav", "-b 16", 70, 0},         {"pcm24.wav", "-b 24", 90, 0},
+      {"pcm32.wav", "-b 32 -e signed", 90, 0}, {"pcm8.wav", "-b 8", 30, 0},
+      {"r44100.wav", "-r 44100 -b 24", 60, 1}, {"r16000.wav", "-r 16000 -b 24", 50, 1},
+      {"mono.wav", "-c 1 -b 24", 90, 0},     {"flac.flac", "-b 16", 70, 0},
+      {"vorbis.ogg", "-C 6", 15, 4},           {"lame.mp3", "-C 256", 15, 2000},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    sh("sox " + d.file("master.wav") + " " + c.sox_args + " " + d.file(c.name) + " 2>/dev/null");
+    const std::vector<float> got = read_24k(d.file(c.name));
+    ASSERT_GT(got.size(), ref.size() - 2000);
+    const double snr = aligned_snr_db(ref, got, c.max_lag);
+    EXPECT_GT(snr, c.min_snr_db);
+    std::printf("  %-12s %6.1f dB (%zu samples)\n", c.name.c_str(), snr, got.size());
+  }
+}
+
+TEST(AudioFiles, ReadsFromMemoryLikeFromDisk) {
+  TempDir d;
+  Audio a{test::random_vector(4800, 1, -0.5f, 0.5f), 16000, 1};
+  write_audio(d.file("x.flac"), a);
+  std::ifstream in(d.file("x.flac"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Audio m = read_audio_memory(bytes.data(), bytes.size(), "upload.flac");
+  const Audio f = read_audio(d.file("x.flac"));
+  EXPECT_EQ(m.sample_rate, 16000);
+  EXPECT_EQ(m.samples, f.samples);
+  for (size_t i = 0; i < a.samples.size(); ++i) ASSERT_NEAR(m.samples[i], a.samples[i], 1.0 / 32768 + 1e-6);
+}
+
+TEST(AudioFiles, WritesEveryOutputFormat) {
+  TempDir d;
+  Audio a;
+  a.sample_rate = 24000;
+  for (int i = 0; i < 24000; ++i) a.samples.push_back(0.4f * std::sin(2 * M_PI * 440 * i / 24000.0));
+  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3"}) {
+    SCOPED_TRACE(name);
+    write_audio(d.file(name), a);
+    const Audio back = read_audio(d.file(name));
+    const auto got = resample(back, 24000).samples;
+    ASSERT_GT(got.size(), 20000u);
+    // The tone survives every codec at about its amplitude.
+    EXPECT_NEAR(tone_amplitude(got, 24000, 440, 4800, 19200), 0.4, 0.03);
+  }
+  // Float WAV keeps samples exactly; raw PCM16 is headerless little-endian.
+  write_audio(d.file("f.wav"), a, SampleFormat::kFloat32);
+  EXPECT_EQ(read_audio(d.file("f.wav")).samples, a.samples);
+  write_audio(d.file("p.pcm"), a, AudioFormat::kRaw, SampleFormat::kPcm16);
+  EXPECT_EQ(std::filesystem::file_size(d.file("p.pcm")), 48000u);
+  EXPECT_THROW(write_audio(d.file("x.aiff"), a), Error);
+  Audio odd = a;
+  odd.sample_rate = 22050;
+  EXPECT_THROW(write_audio(d.file("x.opus"), odd), Error);  // Opus has fixed rates
+}
+
+TEST(Resample, SoxrKeepsThePassbandAndRemovesAliases) {
+  const int in_rate = 48000;
+  Audio in;
+  in.sample_rate = in_rate;
+  for (int i = 0; i < in_rate * 2; ++i)
+    in.samples.push_back(static_cast<float>(0.5 * std::sin(2 * M_PI * 1000 * i / in_rate) +
+                                            0.5 * std::sin(2 * M_PI * 15000 * i / in_rate)));
+  const Audio out = resample(in, 24000);
+  ASSERT_EQ(out.samples.size(), 48000u);
+  const size_t b = 2400, e = 45600;
+  EXPECT_NEAR(tone_amplitude(out.samples, 24000, 1000, b, e), 0.5, 0.005);
+  // 15 kHz is above the new Nyquist (12 kHz); an alias would land at 9 kHz.
+  const double alias = tone_amplitude(out.samples, 24000, 9000, b, e);
+  EXPECT_LT(20 * std::log10(alias / 0.5 + 1e-12), -60.0);
+  // Nothing but the 1 kHz tone is left: residual below -60 dB.
+  double resid = 0;
+  for (size_t i = b; i < e; ++i) {
+    const double r = out.samples[i] - 0.5 * std::sin(2 * M_PI * 1000 * i / 24000.0);
+    resid += r * r;
+  }
+  EXPECT_LT(10 * std::log10(resid / static_cast<double>(e - b) / 0.125), -60.0);
+  EXPECT_EQ(resample(out, 24000).samples, out.samples);  // same rate: unchanged
+}
+
+// ---- reference checks ---------------------------------------------------------------
+
+Audio tone_clip(double seconds, double amp, int rate = 24000) {
+  Audio a;
+  a.sample_rate = rate;
+  for (int i = 0; i < static_cast<int>(seconds * rate); ++i) {
+    const double t = static_cast<double>(i) / rate;
+    // Syllable-like bursts: a tone with a 4 Hz envelope that never fully closes.
+    a.samples.push_back(static_cast<float>(amp * (0.6 + 0.4 * std::sin(2 * M_PI * 4 * t)) *
+                                           std::sin(2 * M_PI * (180 + 40 * std::sin(2 * M_PI * 3 * t)) * t)));
+  }
+  return a;
+}
+
+std::vector<std::string> codes_of(const ReferenceReport& r) {
+  std::vector<std::string> c;
+  for (const auto& i : r.issues) c.push_back(i.code);
+  return c;
+}
+
+bool has(const ReferenceReport& r, const std::string& code) {
+  const auto c = codes_of(r);
+  return std::find(c.begin(), c.end(), code) != c.end();
+}
+
+TEST(Reference, CleanSpeechFromEspeakHasNoIssues) {
+  if (!have("espeak-ng")) GTEST_SKIP() << "espeak-ng is not installed";
+  TempDir d;
+  sh("espeak-ng -w " + d.file("clean.wav") +
+     " 'The quick brown fox jumps over the lazy dog. A clear voice, recorded in a quiet room, "
+     "makes the best reference for cloning.' 2>/dev/null");
+  const Audio a = read_audio(d.file("clean.wav"));
+  const ReferenceReport r = inspect_reference(a);
+  EXPECT_TRUE(r.issues.empty()) << r.to_text();
+  EXPECT_GT(r.speech_s, 3.0);
+  EXPECT_GT(r.snr_db, 30.0);
+  const PreparedReference p = prepare_reference(a);
+  EXPECT_EQ(p.audio.sample_rate, 24000);
+  EXPECT_NEAR(p.audio.duration(), r.duration_s - r.leading_silence_s - r.trailing_silence_s, 0.3);
+}
+
+TEST(Reference, SilenceIsAnError) {
+  Audio a{std::vector<float>(24000 * 5, 0.0f), 24000, 1};
+  const ReferenceReport r = inspect_reference(a);
+  EXPECT_FALSE(r.usable());
+  EXPECT_TRUE(has(r, "too_little_speech"));
+  try {
+    prepare_reference(a);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("record 5-30 seconds"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Reference, ClippedAudioWarnsAboutGain) {
+  Audio a = tone_clip(6, 3.0);
+  for (float& s : a.samples) s = std::clamp(s, -1.0f, 1.0f);
+  const ReferenceReport r = inspect_reference(a);
+  EXPECT_TRUE(r.usable());
+  ASSERT_TRUE(has(r, "clipping")) << r.to_text();
+  EXPECT_GT(r.clipping_ratio, 0.1);
+  EXPECT_NE(r.to_text().find("lower input gain"), std::string::npos);
+}
+
+TEST(Reference, WhiteNoiseWarnsAboutBackground) {
+  Audio a{test::random_vector(24000 * 6, 9, -0.3f, 0.3f), 24000, 1};
+  const ReferenceReport r = inspect_reference(a);
+  EXPECT_TRUE(has(r, "noisy")) << r.to_text();
+  EXPECT_LT(r.snr_db, 15.0);
+}
+
+TEST(Reference, ShortAndLongClips) {
+  const ReferenceReport s = inspect_reference(tone_clip(2, 0.3));
+  EXPECT_TRUE(s.usable());
+  EXPECT_TRUE(has(s, "short")) << s.to_text();
+
+  const Audio long_clip = tone_clip(40, 0.3);
+  const ReferenceReport l = inspect_reference(long_clip);
+  EXPECT_TRUE(has(l, "long"));
+  const PreparedReference p = prepare_reference(long_clip);
+  EXPECT_NEAR(p.audio.duration(), 30.0, 1e-3);
+  ASSERT_FALSE(p.changes.empty());
+  EXPECT_NE(p.changes.back().find("cut to the best 30 s"), std::string::npos);
+
+  const ReferenceReport tiny = inspect_reference(tone_clip(0.5, 0.3));
+  EXPECT_FALSE(tiny.usable());
+}
+
+TEST(Reference, NearSilenceWarnsItIsQuiet) {
+  const ReferenceReport r = inspect_reference(tone_clip(6, 0.002));
+  EXPECT_TRUE(r.usable());
+  EXPECT_TRUE(has(r, "quiet")) << r.to_text();
+}
+
+TEST(Reference, LongestWindowPicksTheSpeech) {
+  // 20 s of silence, then 30 s of speech, then 5 s of silence: the cut keeps the speech.
+  Audio a{std::vector<float>(24000 * 20, 0.0f), 24000, 1};
+  const Audio speech = tone_clip(30, 0.3);
+  a.samples.insert(a.samples.end(), speech.samples.begin(), speech.samples.end());
+  a.samples.insert(a.samples.end(), 24000 * 5, 0.0f);
+  const PreparedReference p = prepare_reference(a);
+  EXPECT_LE(p.audio.duration(), 30.0 + 1e-6);
+  EXPECT_GT(p.audio.duration(), 29.5);
+  EXPECT_NEAR(p.report.leading_silence_s, 20.0, 0.05);
+}
+
+TEST(Reference, TrimsSilenceButPassesCleanClipsUnchanged) {
+  const Audio clean = tone_clip(5, 0.3);
+  const PreparedReference p = prepare_reference(clean);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_EQ(p.audio.samples, clean.samples);  // bit-identical: the official model sees the same input
+
+  Audio padded{std::vector<float>(24000, 0.0f), 24000, 1};
+  padded.samples.insert(padded.samples.end(), clean.samples.begin(), clean.samples.end());
+  padded.samples.insert(padded.samples.end(), 36000, 0.0f);
+  const PreparedReference q = prepare_reference(padded);
+  EXPECT_NEAR(q.audio.duration(), 5.2, 0.05);  // 0.1 s margin each side
+  EXPECT_EQ(q.changes.size(), 2u);
+
+  ReferenceOptions raw;
+  raw.preprocess = false;
+  const PreparedReference r = prepare_reference(padded, raw);
+  EXPECT_EQ(r.audio.samples, padded.samples);  // --no-preprocess: untouched
+  EXPECT_TRUE(r.changes.empty());
+}
+
+TEST(Reference, JsonReportIsComplete) {
+  const auto j = nlohmann::json::parse(inspect_reference(tone_clip(6, 0.3)).to_json());
+  for (const char* key : {"usable", "duration_s", "speech_s", "peak_dbfs", "clipping_ratio", "rms_dbfs",
+                          "loudness_lufs", "snr_db", "dc_offset", "leading_silence_s", "issues"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_TRUE(j["usable"].get<bool>());
+  EXPECT_NEAR(j["duration_s"].get<double>(), 6.0, 1e-9);
+}
+
+// ---- broken files ----------------------------------------------------------------
+
+std::string wav_header(uint16_t channels, uint32_t rate, uint32_t data_bytes, uint32_t riff_bytes) {
+  std::string h = "RIFF";
+  auto u32 = [&](uint32_t v) { h.append(reinterpret_cast<const char*>(&v), 4); };
+  auto u16 = [&](uint16_t v) { h.append(reinterpret_cast<const char*>(&v), 2); };
+  u32(riff_bytes);
+  h += "WAVEfmt ";
+  u32(16);
+  u16(1);
+  u16(channels);
+  u32(rate);
+  u32(rate * channels * 2);
+  u16(static_cast<uint16_t>(channels * 2));
+  u16(16);
+  h += "data";
+  u32(data_bytes);
+  return h;
+}
+
+TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
+  TempDir d;
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(d.file(name), std::ios::binary) << bytes;
+    return d.file(name);
+  };
+  std::string good_data(9600, '\0');
+  std::string noise;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 4096; ++i) noise.push_back(static_cast<char>(rng()));
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"empty.wav", ""},
+      {"text.wav", "this is a text file, not audio"},
+      {"noise.bin", noise},
+      {"zero_channels.wav", wav_header(0, 24000, 9600, 9636) + good_data},
+      {"zero_rate.wav", wav_header(1, 0, 9600, 9636) + good_data},
+      {"huge_header.wav", wav_header(1, 24000, 0xFFFFFFF0u, 0xFFFFFFFFu)},
+      {"truncated_header.wav", wav_header(1, 24000, 9600, 9636).substr(0, 20)},
+      {"no_samples.wav", wav_header(1, 24000, 0, 36)},
+  };
+  for (const auto& [name, bytes] : files) {
+    SCOPED_TRACE(name);
+    EXPECT_THROW(read_audio(write(name, bytes)), Error);
+    EXPECT_THROW(read_audio_memory(bytes.data(), bytes.size(), name), Error);
+  }
+  // A header that claims more data than the file holds still reads what is there.
+  const Audio partial = read_audio(write("short_data.wav", wav_header(1, 24000, 96000, 96036) + good_data));
+  EXPECT_EQ(partial.samples.size(), 4800u);
+  EXPECT_THROW(read_audio(d.file("missing.wav")), Error);
+  EXPECT_THROW(read_audio(d.path().string()), Error);
+}
+
+}  // namespace
+}  // namespace izwi
