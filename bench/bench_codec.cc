@@ -11,12 +11,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/safetensors_writer.h"
 #include "izwi/speech_tokenizer.h"
-#include "models/qwen3_tts/codec_config.h"
-#include "models/qwen3_tts/codec_decoder.h"
-#include "models/qwen3_tts/codec_encoder.h"
-#include "models/qwen3_tts/weights.h"
+#include "models/qwen3_tts/random_checkpoint.h"
 
 namespace {
 
@@ -25,19 +21,11 @@ namespace fs = std::filesystem;
 std::string model_dir() {
   if (const char* env = std::getenv("IZWI_BENCH_MODEL")) return env;
   const fs::path dir = fs::temp_directory_path() / "izwi-bench-speech-tokenizer";
-  if (!fs::exists(dir / "model.safetensors")) {
-    const std::string cfg_path =
+  if (!fs::exists(dir / "model.safetensors"))
+    izwi::write_random_checkpoint(
         std::string(IZWI_SOURCE_DIR) +
-        "/tests/data/qwen3-tts/Qwen3-TTS-12Hz-0.6B-Base/speech_tokenizer/config.json";
-    const auto cfg = izwi::SpeechTokenizerConfig::load(cfg_path);
-    izwi::RandomWeights w(1, izwi::DType::kF32);
-    izwi::codec::CodecEncoder enc(cfg.encoder, cfg.encode_downsample_rate,
-                                  cfg.encoder_valid_num_quantizers, w);
-    izwi::codec::CodecDecoder dec(cfg.decoder, w);
-    fs::create_directories(dir);
-    fs::copy_file(cfg_path, dir / "config.json", fs::copy_options::overwrite_existing);
-    izwi::write_safetensors((dir / "model.safetensors").string(), w.tensors());
-  }
+            "/tests/data/qwen3-tts/Qwen3-TTS-12Hz-0.6B-Base/speech_tokenizer",
+        dir.string(), 1);
   return dir.string();
 }
 

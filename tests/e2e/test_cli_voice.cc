@@ -38,10 +38,11 @@ TEST(CliSpeaker, EmbedReproducesTheGoldenXVector) {
   write_audio(d.file("ref.wav"), ref, SampleFormat::kFloat32);
   for (const char* flags : {"", "--no-preprocess"}) {
     SCOPED_TRACE(flags);
-    auto r = run_izwi("speaker embed " + d.file("ref.wav") + " -m " + test::golden_model() + " -o " +
-                      d.file("x.npy") + " " + flags);
+    auto r = run_izwi("speaker embed " + d.file("ref.wav") + " -m " + test::golden_model() +
+                      " -o " + d.file("x.npy") + " " + flags);
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_TRUE(test::within_golden_tolerance(read_npy(d.file("x.npy")).as_f32(), test::load_f32("spk_embedding")));
+    EXPECT_TRUE(test::within_golden_tolerance(read_npy(d.file("x.npy")).as_f32(),
+                                              test::load_f32("spk_embedding")));
   }
 }
 
@@ -51,7 +52,8 @@ TEST(CliSpeaker, EmbedResamplesAndMixesOtherFormats) {
   Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
   Audio hi = resample(ref, 48000);
   write_audio(d.file("ref48.flac"), hi);
-  auto r = run_izwi("speaker embed " + d.file("ref48.flac") + " -m " + test::golden_model() + " -o " + d.file("x.npy"));
+  auto r = run_izwi("speaker embed " + d.file("ref48.flac") + " -m " + test::golden_model() +
+                    " -o " + d.file("x.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resampled from 48000 Hz to 24000 Hz"), std::string::npos) << r.output;
   const auto x = read_npy(d.file("x.npy")).as_f32();
@@ -70,14 +72,17 @@ TEST(CliSpeaker, EmbedResamplesAndMixesOtherFormats) {
 TEST(CliSpeaker, ErrorsSayWhatToDo) {
   test::TempDir d;
   std::filesystem::create_directories(d.file("cv"));
-  std::filesystem::copy_file(test::data_path("qwen3-tts/Qwen3-TTS-12Hz-0.6B-CustomVoice/config.json"),
-                             d.file("cv/config.json"));
+  std::filesystem::copy_file(
+      test::data_path("qwen3-tts/Qwen3-TTS-12Hz-0.6B-CustomVoice/config.json"),
+      d.file("cv/config.json"));
   write_audio(d.file("ref.wav"), Audio{test::load_f32("spk_in_wav"), 24000, 1});
-  auto r = run_izwi("speaker embed " + d.file("ref.wav") + " -m " + d.file("cv") + " -o " + d.file("x.npy"));
+  auto r = run_izwi("speaker embed " + d.file("ref.wav") + " -m " + d.file("cv") + " -o " +
+                    d.file("x.npy"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("needs a Base checkpoint"), std::string::npos) << r.output;
   std::ofstream(d.file("notes.txt")) << "hello";
-  r = run_izwi("speaker embed " + d.file("notes.txt") + " -m " + test::golden_model() + " -o " + d.file("x.npy"));
+  r = run_izwi("speaker embed " + d.file("notes.txt") + " -m " + test::golden_model() + " -o " +
+               d.file("x.npy"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("cannot read"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(d.file("x.npy")));

@@ -39,8 +39,9 @@ TEST(CodecRealSize, EveryReleasedConfigParses) {
 
 TEST(CodecRealSize, RandomWeightCheckpointLoadsAndRuns) {
   test::TempDir dir;
-  const std::string cmd = std::string(IZWI_RANDOM_CHECKPOINT) + " --config '" +
-                          released_configs()[0] + "' --out '" + dir.path().string() + "' --seed 7";
+  const std::string from = fs::path(released_configs()[0]).parent_path().string();
+  const std::string cmd = std::string(IZWI_RANDOM_CHECKPOINT) + " --from '" + from + "' --out '" +
+                          dir.path().string() + "' --seed 7";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   EXPECT_GT(fs::file_size(dir.path() / "model.safetensors"), 600u * 1000 * 1000);  // ~680 MB of f32
 

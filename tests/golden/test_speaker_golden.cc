@@ -1,5 +1,6 @@
 // Speaker encoder against the official golden vectors: log-mel features, every
 // ECAPA-TDNN stage and the x-vector.
+#include <cmath>
 #include <map>
 
 #include "audio/mel.h"
@@ -95,6 +96,30 @@ TEST(SpeakerGolden, ReleasedBaseConfigsGiveTalkerSizedXVectors) {
       ModelConfig::load(test::data_path("qwen3-tts/Qwen3-TTS-12Hz-1.7B-Base/config.json"));
   EXPECT_EQ(big.speaker_encoder->enc_dim, 2048);
   EXPECT_EQ(big.speaker_encoder->channels, (std::vector<int>{512, 512, 512, 512, 1536}));
+}
+
+}  // namespace
+}  // namespace izwi
+
+namespace izwi {
+namespace {
+
+TEST(SpeakerRealSize, RandomBf16CheckpointOfTheReleasedConfigLoadsAndEmbeds) {
+  test::TempDir d;
+  std::filesystem::create_directories(d.file("from"));
+  std::filesystem::copy_file(test::data_path("qwen3-tts/Qwen3-TTS-12Hz-1.7B-Base/config.json"),
+                             d.file("from/config.json"));
+  const std::string cmd =
+      std::string(IZWI_RANDOM_CHECKPOINT) + " --from " + d.file("from") + " --out " + d.file("ck");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  EXPECT_EQ(Checkpoint::open(d.file("ck")).get("speaker_encoder.fc.weight").dtype, DType::kBF16);
+  auto enc = SpeakerEncoder::load(d.file("ck"));
+  ASSERT_EQ(enc->embedding_size(), 2048);
+  std::vector<float> wav(24000 * 3);
+  for (size_t i = 0; i < wav.size(); ++i) wav[i] = 0.3f * std::sin(0.07f * static_cast<float>(i));
+  const auto x = enc->embed(wav.data(), wav.size(), 24000);
+  ASSERT_EQ(x.size(), 2048u);
+  for (float v : x) ASSERT_TRUE(std::isfinite(v));
 }
 
 }  // namespace

@@ -14,14 +14,20 @@ namespace {
 
 using test::TempDir;
 
-void sh(const std::string& cmd) { ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd; }
+void sh(const std::string& cmd) {
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
 
-bool have(const char* tool) { return std::system((std::string("command -v ") + tool + " >/dev/null").c_str()) == 0; }
+bool have(const char* tool) {
+  return std::system((std::string("command -v ") + tool + " >/dev/null").c_str()) == 0;
+}
 
 // Power of a sinusoid at `hz` (Goertzel-style single-bin DFT), as an amplitude.
 double tone_amplitude(const std::vector<float>& x, int rate, double hz, size_t begin, size_t end) {
   std::complex<double> acc = 0;
-  for (size_t i = begin; i < end; ++i) acc += static_cast<double>(x[i]) * std::polar(1.0, -2 * M_PI * hz * static_cast<double>(i) / rate);
+  for (size_t i = begin; i < end; ++i)
+    acc +=
+        static_cast<double>(x[i]) * std::polar(1.0, -2 * M_PI * hz * static_cast<double>(i) / rate);
   return 2.0 * std::abs(acc) / static_cast<double>(end - begin);
 }
 
@@ -41,7 +47,9 @@ double aligned_snr_db(const std::vector<float>& a, const std::vector<float>& b, 
   return best;
 }
 
-std::vector<float> read_24k(const std::string& path) { return resample(read_audio(path), 24000).samples; }
+std::vector<float> read_24k(const std::string& path) {
+  return resample(read_audio(path), 24000).samples;
+}
 
 TEST(AudioFiles, EveryFormatDecodesToTheSameSignal) {
   if (!have("sox")) GTEST_SKIP() << "sox is not installed (scripts/install-deps.sh installs it)";
@@ -61,10 +69,10 @@ TEST(AudioFiles, EveryFormatDecodesToTheSameSignal) {
     int max_lag;
   };
   const Case cases[] = {
-      {"pcm16.wav", "-b 16", 70, 0},         {"pcm24.wav", "-b 24", 90, 0},
+      {"pcm16.wav", "-b 16", 70, 0},           {"pcm24.wav", "-b 24", 90, 0},
       {"pcm32.wav", "-b 32 -e signed", 90, 0}, {"pcm8.wav", "-b 8", 30, 0},
       {"r44100.wav", "-r 44100 -b 24", 60, 1}, {"r16000.wav", "-r 16000 -b 24", 50, 1},
-      {"mono.wav", "-c 1 -b 24", 90, 0},     {"flac.flac", "-b 16", 70, 0},
+      {"mono.wav", "-c 1 -b 24", 90, 0},       {"flac.flac", "-b 16", 70, 0},
       {"vorbis.ogg", "-C 6", 15, 4},           {"lame.mp3", "-C 256", 15, 2000},
   };
   for (const Case& c : cases) {
@@ -88,14 +96,16 @@ TEST(AudioFiles, ReadsFromMemoryLikeFromDisk) {
   const Audio f = read_audio(d.file("x.flac"));
   EXPECT_EQ(m.sample_rate, 16000);
   EXPECT_EQ(m.samples, f.samples);
-  for (size_t i = 0; i < a.samples.size(); ++i) ASSERT_NEAR(m.samples[i], a.samples[i], 1.0 / 32768 + 1e-6);
+  for (size_t i = 0; i < a.samples.size(); ++i)
+    ASSERT_NEAR(m.samples[i], a.samples[i], 1.0 / 32768 + 1e-6);
 }
 
 TEST(AudioFiles, WritesEveryOutputFormat) {
   TempDir d;
   Audio a;
   a.sample_rate = 24000;
-  for (int i = 0; i < 24000; ++i) a.samples.push_back(0.4f * std::sin(2 * M_PI * 440 * i / 24000.0));
+  for (int i = 0; i < 24000; ++i)
+    a.samples.push_back(0.4f * std::sin(2 * M_PI * 440 * i / 24000.0));
   for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3"}) {
     SCOPED_TRACE(name);
     write_audio(d.file(name), a);
@@ -148,8 +158,9 @@ Audio tone_clip(double seconds, double amp, int rate = 24000) {
   for (int i = 0; i < static_cast<int>(seconds * rate); ++i) {
     const double t = static_cast<double>(i) / rate;
     // Syllable-like bursts: a tone with a 4 Hz envelope that never fully closes.
-    a.samples.push_back(static_cast<float>(amp * (0.6 + 0.4 * std::sin(2 * M_PI * 4 * t)) *
-                                           std::sin(2 * M_PI * (180 + 40 * std::sin(2 * M_PI * 3 * t)) * t)));
+    a.samples.push_back(
+        static_cast<float>(amp * (0.6 + 0.4 * std::sin(2 * M_PI * 4 * t)) *
+                           std::sin(2 * M_PI * (180 + 40 * std::sin(2 * M_PI * 3 * t)) * t)));
   }
   return a;
 }
@@ -250,7 +261,8 @@ TEST(Reference, TrimsSilenceButPassesCleanClipsUnchanged) {
   const Audio clean = tone_clip(5, 0.3);
   const PreparedReference p = prepare_reference(clean);
   EXPECT_TRUE(p.changes.empty());
-  EXPECT_EQ(p.audio.samples, clean.samples);  // bit-identical: the official model sees the same input
+  EXPECT_EQ(p.audio.samples,
+            clean.samples);  // bit-identical: the official model sees the same input
 
   Audio padded{std::vector<float>(24000, 0.0f), 24000, 1};
   padded.samples.insert(padded.samples.end(), clean.samples.begin(), clean.samples.end());
@@ -268,8 +280,9 @@ TEST(Reference, TrimsSilenceButPassesCleanClipsUnchanged) {
 
 TEST(Reference, JsonReportIsComplete) {
   const auto j = nlohmann::json::parse(inspect_reference(tone_clip(6, 0.3)).to_json());
-  for (const char* key : {"usable", "duration_s", "speech_s", "peak_dbfs", "clipping_ratio", "rms_dbfs",
-                          "loudness_lufs", "snr_db", "dc_offset", "leading_silence_s", "issues"})
+  for (const char* key :
+       {"usable", "duration_s", "speech_s", "peak_dbfs", "clipping_ratio", "rms_dbfs",
+        "loudness_lufs", "snr_db", "dc_offset", "leading_silence_s", "issues"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_TRUE(j["usable"].get<bool>());
   EXPECT_NEAR(j["duration_s"].get<double>(), 6.0, 1e-9);
@@ -321,7 +334,8 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
     EXPECT_THROW(read_audio_memory(bytes.data(), bytes.size(), name), Error);
   }
   // A header that claims more data than the file holds still reads what is there.
-  const Audio partial = read_audio(write("short_data.wav", wav_header(1, 24000, 96000, 96036) + good_data));
+  const Audio partial =
+      read_audio(write("short_data.wav", wav_header(1, 24000, 96000, 96036) + good_data));
   EXPECT_EQ(partial.samples.size(), 4800u);
   EXPECT_THROW(read_audio(d.file("missing.wav")), Error);
   EXPECT_THROW(read_audio(d.path().string()), Error);
