@@ -9,5 +9,6 @@ namespace izwi::cli {
 void register_codec(CLI::App& app);
 void register_voice(CLI::App& app);
 void register_speaker(CLI::App& app);
+void register_tokenize(CLI::App& app);
 
 }  // namespace izwi::cli

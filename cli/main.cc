@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   izwi::cli::register_codec(app);
   izwi::cli::register_voice(app);
   izwi::cli::register_speaker(app);
+  izwi::cli::register_tokenize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,78 @@
+// `izwi tokenize`: text <-> Qwen2 token ids, as JSON.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "izwi/izwi.h"
+
+namespace izwi::cli {
+
+namespace {
+
+struct TokenizeArgs {
+  std::string text, model;
+  bool decode = false;
+};
+
+std::vector<int32_t> parse_ids(const std::string& s) {
+  // A JSON array, or ids separated by spaces/commas.
+  std::string body = s;
+  if (body.find('[') != std::string::npos) {
+    try {
+      return nlohmann::json::parse(body).get<std::vector<int32_t>>();
+    } catch (const nlohmann::json::exception&) {
+      throw Error(ErrorKind::kInvalidArgument,
+                  "--decode expects a JSON array of integer ids, got: " + s);
+    }
+  }
+  std::vector<int32_t> ids;
+  std::string cur;
+  for (char c : body + " ") {
+    if (c == ' ' || c == ',' || c == '\n' || c == '\t') {
+      if (cur.empty()) continue;
+      try {
+        size_t used = 0;
+        const long v = std::stol(cur, &used);
+        if (used != cur.size() || v < INT32_MIN || v > INT32_MAX) throw std::invalid_argument(cur);
+        ids.push_back(static_cast<int32_t>(v));
+      } catch (const std::exception&) {
+        throw Error(ErrorKind::kInvalidArgument, "'" + cur + "' is not a token id");
+      }
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return ids;
+}
+
+void run_tokenize(const TokenizeArgs& a) {
+  std::string input = a.text;
+  if (input == "-")
+    input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  auto tok = TextTokenizer::load(a.model);
+  if (a.decode) {
+    std::printf("%s\n", tok->decode(parse_ids(input)).c_str());
+  } else {
+    std::printf("%s\n", nlohmann::json(tok->encode(input)).dump().c_str());
+  }
+}
+
+}  // namespace
+
+void register_tokenize(CLI::App& app) {
+  auto args = std::make_shared<TokenizeArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("tokenize", "Text to Qwen2 token ids (a JSON array), or ids back to text");
+  cmd->add_option("text", args->text, "Text to tokenize ('-' reads stdin); with --decode, the ids")
+      ->required();
+  cmd->add_option("-m,--model", args->model,
+                  "Checkpoint or tokenizer directory (vocab.json + merges.txt)")
+      ->required();
+  cmd->add_flag("--decode", args->decode, "Decode ids (JSON array or space-separated) to text");
+  cmd->callback([args] { run_tokenize(*args); });
+}
+
+}  // namespace izwi::cli
