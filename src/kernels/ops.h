@@ -74,6 +74,22 @@ void snake_beta_ref(float* x, int64_t C, int64_t T, const float* alpha, const fl
 void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int64_t first_pos,
                       float theta);
 
+// Same, with an explicit position per row (positions: [T]).
+void rope_rotate_half_at(float* x, int64_t T, int64_t heads, int64_t head_dim,
+                         const int64_t* positions, float theta);
+
+// Attention of T new queries against a KV cache (the one-token attention of
+// decoding when T == 1). q: [T, n_heads * head_dim]; k, v: [S, n_kv_heads * head_dim]
+// with the new keys already appended at rows S - T .. S - 1; query t sees keys
+// 0 .. S - T + t whose `key_valid` entry is non-zero (null: all valid). A query
+// with no valid key gets zeros.
+void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
+                      int64_t S, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                      const uint8_t* key_valid, float* out);
+void attention_cached_ref(const float* q, const float* k, const float* v, int64_t T, int64_t S,
+                          int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                          const uint8_t* key_valid, float* out);
+
 // Causal self-attention with grouped KV heads and an optional sliding window
 // (query i sees keys max(0, i - window + 1) .. i; window <= 0: all of 0 .. i).
 // q: [T, n_heads * head_dim], k, v: [T, n_kv_heads * head_dim], out: [T, n_heads * head_dim].

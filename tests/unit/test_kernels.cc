@@ -230,6 +230,31 @@ TEST(Attention, MatchesReferenceWithWindowAndGroupedHeads) {
   }
 }
 
+TEST(Attention, CachedMatchesReferenceWithMaskAndGroups) {
+  ThreadPool pool(2);
+  const int64_t S = 37, H = 8, KV = 2, D = 32;
+  auto k = random_vector(static_cast<size_t>(S * KV * D), 71),
+       v = random_vector(static_cast<size_t>(S * KV * D), 72);
+  std::vector<uint8_t> valid(S, 1);
+  valid[0] = valid[1] = valid[2] = 0;  // left padding
+  for (int64_t T : {1, 4}) {
+    auto q = random_vector(static_cast<size_t>(T * H * D), 73);
+    std::vector<float> out(T * H * D), ref(T * H * D);
+    ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, valid.data(),
+                          out.data());
+    ops::attention_cached_ref(q.data(), k.data(), v.data(), T, S, H, KV, D, valid.data(),
+                              ref.data());
+    EXPECT_LT(max_abs_diff(out, ref), 1e-5) << "T=" << T;
+  }
+  // Prefill through the cache equals plain causal attention.
+  const int64_t T = S;
+  auto q = random_vector(static_cast<size_t>(T * H * D), 74);
+  std::vector<float> a(T * H * D), b(T * H * D);
+  ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, nullptr, a.data());
+  ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, 0, b.data());
+  EXPECT_LT(max_abs_diff(a, b), 1e-6);
+}
+
 TEST(Attention, WindowOfOneReturnsOwnValue) {
   const int64_t T = 5, D = 4;
   auto q = random_vector(T * D, 1), k = random_vector(T * D, 2), v = random_vector(T * D, 3);

@@ -14,6 +14,13 @@ namespace izwi::ops {
 
 void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int64_t first_pos,
                       float theta) {
+  std::vector<int64_t> pos(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) pos[t] = first_pos + t;
+  rope_rotate_half_at(x, T, heads, head_dim, pos.data(), theta);
+}
+
+void rope_rotate_half_at(float* x, int64_t T, int64_t heads, int64_t head_dim,
+                         const int64_t* positions, float theta) {
   const int64_t half = head_dim / 2;
   // Frequencies in float32, as the reference computes them.
   std::vector<float> inv_freq(static_cast<size_t>(half));
@@ -21,7 +28,7 @@ void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int6
     inv_freq[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
   std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
   for (int64_t t = 0; t < T; ++t) {
-    const float pos = static_cast<float>(first_pos + t);
+    const float pos = static_cast<float>(positions[t]);
     for (int64_t i = 0; i < half; ++i) {
       const float a = pos * inv_freq[i];
       cs[i] = std::cos(a);
@@ -47,6 +54,77 @@ void check_heads(int64_t n_heads, int64_t n_kv_heads) {
 }
 
 }  // namespace
+
+void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
+                      int64_t S, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                      const uint8_t* key_valid, float* out) {
+  check_heads(n_heads, n_kv_heads);
+  if (T > S)
+    fail(ErrorKind::kInvalidArgument, "attention: ", T, " queries but only ", S, " cached keys");
+  const auto& vk = cpu::vec_kernels();
+  const int64_t group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
+  parallel_for(pool, n_heads * T, 1, [&](int64_t w0, int64_t w1) {
+    std::vector<float> score(static_cast<size_t>(S));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t h = w % n_heads, t = w / n_heads, kh = h / group;
+      const int64_t last = S - T + t;
+      const float* qi = q + t * qs + h * head_dim;
+      float* o = out + t * qs + h * head_dim;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j <= last; ++j) {
+        if (key_valid && !key_valid[j]) continue;
+        score[j] = vk.dot_f32(qi, k + j * ks + kh * head_dim, head_dim) * scale;
+        mx = std::max(mx, score[j]);
+      }
+      std::fill_n(o, head_dim, 0.0f);
+      if (mx == -std::numeric_limits<float>::infinity()) continue;  // no visible key
+      float sum = 0;
+      for (int64_t j = 0; j <= last; ++j) {
+        if (key_valid && !key_valid[j]) continue;
+        sum += (score[j] = std::exp(score[j] - mx));
+      }
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j <= last; ++j) {
+        if (key_valid && !key_valid[j]) continue;
+        vk.axpy(o, v + j * ks + kh * head_dim, score[j] * inv, head_dim);
+      }
+    }
+  });
+}
+
+void attention_cached_ref(const float* q, const float* k, const float* v, int64_t T, int64_t S,
+                          int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                          const uint8_t* key_valid, float* out) {
+  check_heads(n_heads, n_kv_heads);
+  const int64_t group = n_heads / n_kv_heads;
+  const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const int64_t kh = h / group, last = S - T + t;
+      std::vector<double> score;
+      std::vector<int64_t> idx;
+      double mx = -1e300;
+      for (int64_t j = 0; j <= last; ++j) {
+        if (key_valid && !key_valid[j]) continue;
+        double s = 0;
+        for (int64_t d = 0; d < head_dim; ++d)
+          s += static_cast<double>(q[t * qs + h * head_dim + d]) * k[j * ks + kh * head_dim + d];
+        score.push_back(s / std::sqrt(static_cast<double>(head_dim)));
+        idx.push_back(j);
+        mx = std::max(mx, score.back());
+      }
+      double sum = 0;
+      for (double& s : score) sum += (s = std::exp(s - mx));
+      for (int64_t d = 0; d < head_dim; ++d) {
+        double o = 0;
+        for (size_t n = 0; n < idx.size(); ++n)
+          o += score[n] / sum * v[idx[n] * ks + kh * head_dim + d];
+        out[t * qs + h * head_dim + d] = idx.empty() ? 0.0f : static_cast<float>(o);
+      }
+    }
+}
 
 void attention_causal(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
                       int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t window,

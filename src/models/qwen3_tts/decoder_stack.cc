@@ -1,0 +1,137 @@
+#include "models/qwen3_tts/decoder_stack.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace izwi::tts {
+
+DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const std::string& prefix)
+    : cfg_(c) {
+  const int H = c.hidden_size, D = c.head_dim;
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = prefix + ".layers." + std::to_string(l) + ".";
+    DecoderLayer L;
+    L.input_layernorm = to_vector_f32(w.get(p + "input_layernorm.weight", {H}));
+    L.q_proj.load(w, p + "self_attn.q_proj", H, c.num_attention_heads * D, false);
+    L.k_proj.load(w, p + "self_attn.k_proj", H, c.num_key_value_heads * D, false);
+    L.v_proj.load(w, p + "self_attn.v_proj", H, c.num_key_value_heads * D, false);
+    L.o_proj.load(w, p + "self_attn.o_proj", c.num_attention_heads * D, H, false);
+    L.q_norm = to_vector_f32(w.get(p + "self_attn.q_norm.weight", {D}));
+    L.k_norm = to_vector_f32(w.get(p + "self_attn.k_norm.weight", {D}));
+    L.post_attention_layernorm = to_vector_f32(w.get(p + "post_attention_layernorm.weight", {H}));
+    L.gate_proj.load(w, p + "mlp.gate_proj", H, c.intermediate_size, false);
+    L.up_proj.load(w, p + "mlp.up_proj", H, c.intermediate_size, false);
+    L.down_proj.load(w, p + "mlp.down_proj", c.intermediate_size, H, false);
+    layers_.push_back(std::move(L));
+  }
+  final_norm_ = to_vector_f32(w.get(prefix + ".norm.weight", {H}));
+}
+
+DecoderState DecoderStack::new_state(int64_t capacity) const {
+  DecoderState s;
+  s.k.resize(layers_.size());
+  s.v.resize(layers_.size());
+  reserve(s, std::max<int64_t>(capacity, 1));
+  return s;
+}
+
+void DecoderStack::reserve(DecoderState& s, int64_t needed) const {
+  if (needed <= s.capacity) return;
+  const int64_t cap = std::max(needed, s.capacity * 2);
+  const size_t width = static_cast<size_t>(cfg_.num_key_value_heads) * cfg_.head_dim;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    s.k[l].resize(static_cast<size_t>(cap) * width);
+    s.v[l].resize(static_cast<size_t>(cap) * width);
+  }
+  s.valid.resize(static_cast<size_t>(cap), 1);
+  s.capacity = cap;
+}
+
+void DecoderStack::forward(ThreadPool* pool, const float* x, int64_t T, const int64_t* positions,
+                           const uint8_t* valid, DecoderState& s, float* out,
+                           const codec::Trace& trace) const {
+  const int64_t H = cfg_.hidden_size, D = cfg_.head_dim, I = cfg_.intermediate_size;
+  const int64_t nq = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
+  reserve(s, s.length + T);
+  const int64_t base = s.length;
+  const int64_t S = base + T;
+  for (int64_t t = 0; t < T; ++t) s.valid[base + t] = valid ? valid[t] : 1;
+  auto sized = [](std::vector<float>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+    return v.data();
+  };
+  float* h = sized(s.h, T * H);
+  float* normed = sized(s.normed, T * H);
+  float* q = sized(s.q, T * nq * D);
+  float* kn = sized(s.kn, T * nkv * D);
+  float* vn = sized(s.vn, T * nkv * D);
+  float* ctx = sized(s.ctx, T * nq * D);
+  float* gate = sized(s.gate, T * I);
+  float* up = sized(s.up, T * I);
+  float* tmp = sized(s.tmp, T * H);
+  std::copy_n(x, T * H, h);
+
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const DecoderLayer& L = layers_[l];
+    if (trace) trace("hidden" + std::to_string(l), {T, H}, h);
+    ops::rms_norm(h, T, H, L.input_layernorm.data(), cfg_.rms_norm_eps, normed);
+    L.q_proj.apply(pool, normed, T, q);
+    L.k_proj.apply(pool, normed, T, kn);
+    L.v_proj.apply(pool, normed, T, vn);
+    ops::rms_norm(q, T * nq, D, L.q_norm.data(), cfg_.rms_norm_eps, q);
+    ops::rms_norm(kn, T * nkv, D, L.k_norm.data(), cfg_.rms_norm_eps, kn);
+    ops::rope_rotate_half_at(q, T, nq, D, positions, cfg_.rope_theta);
+    ops::rope_rotate_half_at(kn, T, nkv, D, positions, cfg_.rope_theta);
+    std::copy_n(kn, T * nkv * D, s.k[l].data() + base * nkv * D);
+    std::copy_n(vn, T * nkv * D, s.v[l].data() + base * nkv * D);
+    ops::attention_cached(pool, q, s.k[l].data(), s.v[l].data(), T, S, nq, nkv, D, s.valid.data(),
+                          ctx);
+    L.o_proj.apply(pool, ctx, T, tmp);
+    for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
+    ops::rms_norm(h, T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps, normed);
+    L.gate_proj.apply(pool, normed, T, gate);
+    L.up_proj.apply(pool, normed, T, up);
+    ops::silu(gate, T * I);
+    for (int64_t i = 0; i < T * I; ++i) gate[i] *= up[i];
+    L.down_proj.apply(pool, gate, T, tmp);
+    for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
+  }
+  ops::rms_norm(h, T, H, final_norm_.data(), cfg_.rms_norm_eps, out);
+  if (trace) trace("final_norm", {T, H}, out);
+  s.length = S;
+}
+
+void embedding_row(const Tensor& table, int64_t row, float* out) {
+  IZWI_ASSERT(table.shape.size() == 2);
+  const int64_t rows = table.shape[0], dim = table.shape[1];
+  if (row < 0 || row >= rows)
+    fail(ErrorKind::kInvalidArgument, "embedding id ", row, " is out of range [0, ", rows, ")");
+  switch (table.dtype) {
+    case DType::kF32:
+      std::memcpy(out, static_cast<const float*>(table.data) + row * dim, dim * sizeof(float));
+      break;
+    case DType::kBF16: {
+      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
+      for (int64_t i = 0; i < dim; ++i) out[i] = bf16_to_f32(p[i]);
+      break;
+    }
+    case DType::kF16: {
+      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
+      for (int64_t i = 0; i < dim; ++i) out[i] = f16_to_f32(p[i]);
+      break;
+    }
+    default:
+      fail(ErrorKind::kInvalidFormat, "embedding table has dtype ", dtype_name(table.dtype));
+  }
+}
+
+void add_embedding_row(const Tensor& table, int64_t row, float* out) {
+  std::vector<float> tmp(static_cast<size_t>(table.shape.at(1)));
+  embedding_row(table, row, tmp.data());
+  for (size_t i = 0; i < tmp.size(); ++i) out[i] += tmp[i];
+}
+
+}  // namespace izwi::tts

@@ -1,0 +1,68 @@
+// A Qwen3 decoder stack, shared by the talker and the code predictor:
+// per layer RMSNorm -> attention (q/k/v projections, per-head q/k RMSNorm,
+// rotary embedding, GQA over a KV cache) -> residual -> RMSNorm -> SwiGLU MLP
+// -> residual; a final RMSNorm. No biases.
+//
+// The weights are shared and immutable; everything a request changes lives in
+// its DecoderState (KV cache and scratch), so one model serves many requests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/qwen3_tts/codec_layers.h"
+#include "models/qwen3_tts/model_config.h"
+
+namespace izwi::tts {
+
+// <prefix>.layers.*
+struct DecoderLayer {
+  std::vector<float> input_layernorm;  // [hidden]
+  codec::Linear q_proj, k_proj, v_proj,
+      o_proj;                         // [heads*hd, hidden], [kv*hd, hidden] x2, [hidden, heads*hd]
+  std::vector<float> q_norm, k_norm;  // .self_attn.{q,k}_norm [head_dim]
+  std::vector<float> post_attention_layernorm;  // [hidden]
+  codec::Linear gate_proj, up_proj, down_proj;  // .mlp: [inter, hidden] x2, [hidden, inter]
+};
+
+// Per-request state: the KV cache (f32, grows by doubling) and scratch buffers.
+struct DecoderState {
+  int64_t length = 0;  // cached positions
+  int64_t capacity = 0;
+  std::vector<std::vector<float>> k, v;  // per layer [capacity, kv_heads * head_dim]
+  std::vector<uint8_t> valid;            // per position: attendable (left padding is not)
+  std::vector<float> h, normed, q, kn, vn, ctx, gate, up, tmp;  // scratch, reused across steps
+
+  void clear() { length = 0; }
+};
+
+class DecoderStack {
+ public:
+  DecoderStack(const DecoderStackConfig& config, WeightSource& weights, const std::string& prefix);
+
+  const DecoderStackConfig& config() const { return cfg_; }
+  DecoderState new_state(int64_t capacity) const;
+
+  // x: [T, hidden] input embeddings at `positions` [T]; `valid` [T] marks padded
+  // rows (null: all valid). Appends T positions to the cache and writes the
+  // final-normed hidden states to out: [T, hidden]. Trace stages: "hidden<l>"
+  // (input of layer l) and "final_norm".
+  void forward(ThreadPool* pool, const float* x, int64_t T, const int64_t* positions,
+               const uint8_t* valid, DecoderState& state, float* out,
+               const codec::Trace& trace = nullptr) const;
+
+ private:
+  void reserve(DecoderState& state, int64_t needed) const;
+
+  DecoderStackConfig cfg_;
+  std::vector<DecoderLayer> layers_;
+  std::vector<float> final_norm_;  // <prefix>.norm.weight
+};
+
+// Row `row` of an embedding table [rows, dim] (any float dtype) as f32; bounds-checked.
+void embedding_row(const Tensor& table, int64_t row, float* out);
+// out += row
+void add_embedding_row(const Tensor& table, int64_t row, float* out);
+
+}  // namespace izwi::tts

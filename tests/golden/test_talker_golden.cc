@@ -1,0 +1,127 @@
+// Talker and code predictor against the official golden vectors.
+#include <map>
+
+#include "core/thread_pool.h"
+#include "models/qwen3_tts/code_predictor.h"
+#include "models/qwen3_tts/sampler.h"
+#include "models/qwen3_tts/talker.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::load_f32;
+using test::load_i64;
+using test::within_golden_tolerance;
+
+struct TinyModel {
+  ModelConfig config = ModelConfig::load(test::golden_model() + "/config.json");
+  CheckpointWeights weights{Checkpoint::open(test::golden_model())};
+  tts::Talker talker{config, weights};
+  tts::CodePredictor cp{config.code_predictor, config.talker.stack.hidden_size, weights};
+  ThreadPool pool{2};
+};
+
+TinyModel& tiny() {
+  static TinyModel m;
+  return m;
+}
+
+TEST(TalkerGolden, ForwardMatchesEveryLayerInputAndLogits) {
+  auto& m = tiny();
+  std::vector<int64_t> shape;
+  const auto x = load_f32("talker_fwd_in_embeds", &shape);
+  const int64_t T = shape[0], H = shape[1];
+  std::vector<int64_t> pos(T);
+  for (int64_t t = 0; t < T; ++t) pos[t] = t;
+  std::map<std::string, std::vector<float>> rec;
+  auto state = m.talker.new_state(T);
+  std::vector<float> hidden(T * H), logits(T * m.talker.vocab());
+  m.talker.forward(&m.pool, x.data(), T, pos.data(), nullptr, state, hidden.data(),
+                   [&](const std::string& name, const std::vector<int64_t>&, const float* d) {
+                     rec[name] = std::vector<float>(d, d + T * H);
+                   });
+  m.talker.logits(&m.pool, hidden.data(), T, logits.data());
+  EXPECT_TRUE(within_golden_tolerance(rec["hidden0"], load_f32("talker_fwd_hidden0")));
+  EXPECT_TRUE(within_golden_tolerance(rec["hidden1"], load_f32("talker_fwd_hidden1")));
+  EXPECT_TRUE(within_golden_tolerance(hidden, load_f32("talker_fwd_final_norm")));
+  EXPECT_TRUE(within_golden_tolerance(logits, load_f32("talker_fwd_logits")));
+}
+
+TEST(TalkerGolden, LeftPaddedBatchMatchesOnUnmaskedRows) {
+  auto& m = tiny();
+  std::vector<int64_t> shape;
+  const auto x = load_f32("talker_lp_in_embeds", &shape);
+  const auto mask = load_i64("talker_lp_mask");
+  const auto ref = load_f32("talker_lp_logits");
+  const int64_t B = shape[0], T = shape[1], H = shape[2], V = m.talker.vocab();
+  for (int64_t b = 0; b < B; ++b) {
+    SCOPED_TRACE(b);
+    // Positions: cumsum(mask) - 1, padded positions set to 1.
+    std::vector<int64_t> pos(T);
+    std::vector<uint8_t> valid(T);
+    int64_t c = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      valid[t] = mask[b * T + t] != 0;
+      c += valid[t];
+      pos[t] = valid[t] ? c - 1 : 1;
+    }
+    auto state = m.talker.new_state(T);
+    std::vector<float> hidden(T * H), logits(T * V);
+    m.talker.forward(&m.pool, x.data() + b * T * H, T, pos.data(), valid.data(), state,
+                     hidden.data());
+    m.talker.logits(&m.pool, hidden.data(), T, logits.data());
+    std::vector<float> ours, want;
+    for (int64_t t = 0; t < T; ++t)
+      if (valid[t]) {
+        ours.insert(ours.end(), logits.begin() + t * V, logits.begin() + (t + 1) * V);
+        want.insert(want.end(), ref.begin() + (b * T + t) * V, ref.begin() + (b * T + t + 1) * V);
+      }
+    EXPECT_FALSE(ours.empty());
+    EXPECT_TRUE(within_golden_tolerance(ours, want));
+  }
+}
+
+TEST(CodePredictorGolden, GreedyCodesAndLogitsMatch) {
+  auto& m = tiny();
+  const auto hidden = load_f32("cp_in_past_hidden");
+  const auto code0 = load_i64("cp_in_code0");
+  std::vector<float> e0(m.talker.hidden());
+  m.talker.embed_codec(static_cast<int32_t>(code0[0]), e0.data());
+  auto state = m.cp.new_state();
+  std::vector<int32_t> codes(15);
+  std::vector<float> logits(15 * m.cp.vocab());
+  m.cp.predict(
+      &m.pool, hidden.data(), e0.data(), state, [](int, float* l) { return tts::argmax(l, 256); },
+      codes.data(), logits.data());
+  EXPECT_TRUE(within_golden_tolerance(logits, load_f32("cp_logits")));
+  const auto want = load_i64("cp_codes");
+  EXPECT_EQ(std::vector<int64_t>(codes.begin(), codes.end()), want);
+  // The state is reused frame after frame: a second run gives the same codes.
+  std::vector<int32_t> again(15);
+  m.cp.predict(
+      &m.pool, hidden.data(), e0.data(), state, [](int, float* l) { return tts::argmax(l, 256); },
+      again.data());
+  EXPECT_EQ(again, codes);
+}
+
+TEST(CodePredictorGolden, TeacherForcedLogitsMatch) {
+  auto& m = tiny();
+  std::vector<int64_t> shape;
+  const auto ids = load_i64("cptf_in_codec_ids", &shape);
+  const auto hidden = load_f32("cptf_in_hidden");
+  const auto ref = load_f32("cptf_logits");
+  const int64_t N = shape[0], G = shape[1], H = m.talker.hidden(), V = m.cp.vocab();
+  std::vector<float> ours;
+  for (int64_t n = 0; n < N; ++n) {
+    std::vector<int32_t> codes(ids.begin() + n * G, ids.begin() + (n + 1) * G);
+    std::vector<float> e0(H), logits((G - 1) * V);
+    m.talker.embed_codec(codes[0], e0.data());
+    m.cp.teacher_forced(&m.pool, hidden.data() + n * H, e0.data(), codes.data(), logits.data());
+    ours.insert(ours.end(), logits.begin(), logits.end());
+  }
+  EXPECT_TRUE(within_golden_tolerance(ours, ref));
+}
+
+}  // namespace
+}  // namespace izwi
