@@ -1,0 +1,23 @@
+#include "pipeline/audio_out.h"
+
+#include "core/error.h"
+
+namespace izwi::pipeline {
+
+std::vector<float> decode_output(ThreadPool* pool, const codec::CodecDecoder& decoder,
+                                 const int32_t* ref_codes, int64_t ref_frames, const int32_t* codes,
+                                 int64_t frames) {
+  const int64_t G = decoder.config().num_quantizers;
+  if (frames <= 0) return {};
+  if (!ref_codes || ref_frames <= 0) return decoder.decode(pool, codes, frames);
+  std::vector<int32_t> all(ref_codes, ref_codes + ref_frames * G);
+  all.insert(all.end(), codes, codes + frames * G);
+  std::vector<float> wav = decoder.decode(pool, all.data(), ref_frames + frames);
+  const int64_t total = ref_frames + frames;
+  const auto cut =
+      static_cast<int64_t>(static_cast<double>(ref_frames) / static_cast<double>(total) *
+                           static_cast<double>(wav.size()));
+  return std::vector<float>(wav.begin() + cut, wav.end());
+}
+
+}  // namespace izwi::pipeline

@@ -1,0 +1,18 @@
+// From generated codes to the waveform the official generate returns.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/qwen3_tts/codec_decoder.h"
+
+namespace izwi::pipeline {
+
+// Decodes `codes` [frames, groups]; in ICL cloning the reference codes are
+// decoded in front of them (as the official code does) and the reference part
+// is cut: cut = int(ref_frames / total_frames * samples), computed in double.
+std::vector<float> decode_output(ThreadPool* pool, const codec::CodecDecoder& decoder,
+                                 const int32_t* ref_codes, int64_t ref_frames, const int32_t* codes,
+                                 int64_t frames);
+
+}  // namespace izwi::pipeline
