@@ -10,5 +10,6 @@ void register_codec(CLI::App& app);
 void register_voice(CLI::App& app);
 void register_speaker(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_tts(CLI::App& app);
 
 }  // namespace izwi::cli

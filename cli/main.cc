@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"izwi — local voice-cloning text-to-speech (Qwen3-TTS 12 Hz)"};
   app.set_version_flag("--version", std::string("izwi ") + izwi::version());
   app.require_subcommand(1);
+  izwi::cli::register_tts(app);
   izwi::cli::register_codec(app);
   izwi::cli::register_voice(app);
   izwi::cli::register_speaker(app);

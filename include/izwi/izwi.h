@@ -8,6 +8,7 @@
 #include "izwi/speaker_encoder.h"
 #include "izwi/speech_tokenizer.h"
 #include "izwi/tokenizer.h"
+#include "izwi/tts.h"
 
 namespace izwi {
 

@@ -41,6 +41,7 @@ struct TalkerConfig {
   int text_vocab_size = 151936;
   int text_hidden_size = 2048;
   int num_code_groups = 16;
+  int max_position_embeddings = 32768;
   int codec_pad_id = 2148, codec_bos_id = 2149, codec_eos_id = 2150;
   int codec_think_id = 2154, codec_nothink_id = 2155, codec_think_bos_id = 2156,
       codec_think_eos_id = 2157;

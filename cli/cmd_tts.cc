@@ -1,0 +1,195 @@
+// `izwi tts`: speak a text in a cloned or preset voice.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+
+#include "commands.h"
+#include "izwi/izwi.h"
+
+namespace izwi::cli {
+
+namespace {
+
+struct TtsArgs {
+  std::string text, model, speaker, reference_text, language = "auto", instruct, output, codes_out,
+                                                    format, sample_format = "pcm16";
+  std::optional<uint64_t> seed;
+  std::optional<float> temperature, top_p, repetition_penalty;
+  std::optional<int> top_k;
+  bool greedy = false, non_streaming = false, streaming_text = false, no_preprocess = false,
+       x_vector_only = false, quiet = false;
+  int max_new_tokens = 0, threads = 0;
+  double max_seconds = 0;
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// -s takes a reference audio path or a preset speaker name.
+Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
+  std::error_code ec;
+  const bool is_file = std::filesystem::is_regular_file(a.speaker, ec);
+  const auto presets = model.speakers();
+  const bool is_preset =
+      std::find(presets.begin(), presets.end(), lower(a.speaker)) != presets.end();
+  if (is_file && is_preset)
+    throw Error(ErrorKind::kInvalidArgument, "'" + a.speaker +
+                                                 "' is both a file and a preset speaker; write ./" +
+                                                 a.speaker + " for the file");
+  if (is_preset) {
+    if (!a.reference_text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "--reference-text goes with reference audio, not a preset speaker");
+    return model.preset_voice(a.speaker);
+  }
+  if (!is_file) {
+    std::string msg =
+        "'" + a.speaker + "' is neither an audio file nor a preset speaker of this model";
+    if (!presets.empty()) {
+      msg += "; presets: ";
+      for (size_t i = 0; i < presets.size(); ++i) msg += (i ? ", " : "") + presets[i];
+    }
+    throw Error(ErrorKind::kInvalidArgument, msg);
+  }
+  if (a.x_vector_only && !a.reference_text.empty())
+    throw Error(ErrorKind::kInvalidArgument,
+                "--x-vector-only ignores the transcript; drop --reference-text");
+  ReferenceOptions ro;
+  ro.preprocess = !a.no_preprocess;
+  Voice v = model.clone_voice(read_audio(a.speaker), a.reference_text, ro);
+  for (const auto& issue : v.report.issues)
+    std::fprintf(stderr, "warning: %s: %s\n", issue.message.c_str(), issue.fix.c_str());
+  for (const auto& c : v.changes) std::fprintf(stderr, "note: reference audio %s\n", c.c_str());
+  return v;
+}
+
+void run_tts(const TtsArgs& a) {
+  std::string text = a.text;
+  if (text == "-")
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  std::string ext = std::filesystem::path(a.output).extension().string();
+  ext = lower(ext);
+  const bool to_npy = a.format.empty() ? ext == ".npy" : a.format == "npy";
+  const AudioFormat format =
+      to_npy ? AudioFormat::kWav
+             : (a.format.empty() ? audio_format_from_path(a.output) : parse_audio_format(a.format));
+  if (a.non_streaming && a.streaming_text)
+    throw Error(ErrorKind::kInvalidArgument,
+                "--non-streaming and --streaming-text exclude each other");
+
+  const auto t_load = std::chrono::steady_clock::now();
+  auto model = TtsModel::load(a.model, ModelOptions{a.threads});
+  const Voice voice = resolve_voice(*model, a);
+
+  SynthesisOptions o;
+  o.language = a.language;
+  o.instruct = a.instruct;
+  if (a.non_streaming) o.non_streaming = true;
+  if (a.streaming_text) o.non_streaming = false;
+  o.greedy = a.greedy;
+  o.temperature = a.temperature;
+  o.top_k = a.top_k;
+  o.top_p = a.top_p;
+  o.repetition_penalty = a.repetition_penalty;
+  o.seed = a.seed;
+  o.max_new_tokens = a.max_new_tokens;
+  o.max_seconds = a.max_seconds;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double first_frame_s = -1;
+  o.on_frame = [&](const FrameProgress& p) {
+    if (first_frame_s < 0)
+      first_frame_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!a.quiet && tty)
+      std::fprintf(stderr, "\rgenerating: %.2f s of audio", p.audio_seconds);
+    else if (!a.quiet && (p.frame + 1) % 25 == 0)
+      std::fprintf(stderr, "generating: %.1f s of audio\n", p.audio_seconds);
+    return true;
+  };
+  const SynthesisResult r = model->synthesize(text, voice, o);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.quiet && tty) std::fprintf(stderr, "\r\033[K");
+
+  if (to_npy)
+    write_npy(a.output, {static_cast<int64_t>(r.samples.size())}, r.samples.data());
+  else
+    write_audio(a.output, Audio{r.samples, r.sample_rate, 1}, format,
+                a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16);
+  if (!a.codes_out.empty()) {
+    std::vector<int64_t> wide(r.codes.values.begin(), r.codes.values.end());
+    write_npy(a.codes_out, {r.codes.frames, r.codes.num_codebooks}, wide.data());
+  }
+  const double load_s = std::chrono::duration<double>(t0 - t_load).count();
+  std::fprintf(
+      stderr,
+      "%s: %.2f s of audio in %.2f s (RTF %.2f, first frame %.2f s, load %.1f s)%s, seed %llu\n",
+      a.output.c_str(), r.seconds(), wall, r.seconds() > 0 ? wall / r.seconds() : 0.0,
+      first_frame_s < 0 ? 0.0 : first_frame_s, load_s,
+      r.stopped_on_eos ? "" : " [stopped at the length limit]",
+      static_cast<unsigned long long>(r.seed));
+}
+
+}  // namespace
+
+void register_tts(CLI::App& app) {
+  auto a = std::make_shared<TtsArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "tts", "Speak a text in a cloned voice (reference audio) or a preset speaker");
+  cmd->add_option("text", a->text, "The text to speak ('-' reads stdin)")->required();
+  cmd->add_option("-m,--model", a->model, "Checkpoint directory")->required();
+  cmd->add_option("-s,--speaker", a->speaker,
+                  "Reference audio to clone (5-30 s of clear speech), or a preset speaker name "
+                  "(CustomVoice)")
+      ->required();
+  cmd->add_option("-o,--output", a->output,
+                  "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32)")
+      ->required();
+  cmd->add_option(
+      "--reference-text", a->reference_text,
+      "Transcript of the reference audio: clones from audio + text (ICL), closer to the voice");
+  cmd->add_flag("--x-vector-only", a->x_vector_only,
+                "Clone from the speaker embedding only (no transcript)");
+  cmd->add_option("-l,--language", a->language,
+                  "auto, english, chinese, german, italian, portuguese, spanish, "
+                  "japanese, korean, french, russian")
+      ->capture_default_str();
+  cmd->add_option("--instruct", a->instruct,
+                  "Style instruction (CustomVoice 1.7B / VoiceDesign models)");
+  cmd->add_option("--seed", a->seed, "Random seed: the same seed gives the same audio");
+  cmd->add_flag("--greedy", a->greedy, "No sampling: always the most likely code");
+  cmd->add_option("--temperature", a->temperature,
+                  "Sampling temperature (default from generation_config.json)");
+  cmd->add_option("--top-k", a->top_k, "Top-k sampling (0 = off)");
+  cmd->add_option("--top-p", a->top_p, "Top-p (nucleus) sampling");
+  cmd->add_option("--repetition-penalty", a->repetition_penalty, "Penalty on repeated first codes");
+  cmd->add_option("--max-new-tokens", a->max_new_tokens,
+                  "Talker steps at most (the last yields no frame)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-seconds", a->max_seconds, "Stop after this much audio")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--non-streaming", a->non_streaming,
+                "Put the whole text in the prompt (default for presets)");
+  cmd->add_flag("--streaming-text", a->streaming_text,
+                "Feed the text along with the audio (default for cloning)");
+  cmd->add_flag("--no-preprocess", a->no_preprocess,
+                "Use the reference audio as it is (no silence trimming / 30 s cut)");
+  cmd->add_option("--codes-out", a->codes_out,
+                  "Also write the generated codes [frames, 16] as .npy");
+  cmd->add_option("--format", a->format, "Output format when the extension does not say")
+      ->check(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}));
+  cmd->add_option("--sample-format", a->sample_format, "WAV/raw samples: pcm16 or f32")
+      ->check(CLI::IsMember({"pcm16", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
+  cmd->callback([a] { run_tts(*a); });
+}
+
+}  // namespace izwi::cli

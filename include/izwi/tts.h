@@ -1,0 +1,117 @@
+// izwi — text-to-speech with cloned or preset voices.
+//
+//   auto model = izwi::TtsModel::load("Qwen3-TTS-12Hz-0.6B-Base");
+//   izwi::Voice voice = model->clone_voice(izwi::read_audio("ref.wav"), "transcript of ref.wav");
+//   izwi::SynthesisResult out = model->synthesize("Hello there.", voice);
+//   izwi::write_audio("hello.wav", {out.samples, out.sample_rate});
+//
+// A loaded model is immutable and thread-safe: build a Voice once, reuse it for
+// many texts, from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "izwi/audio.h"
+#include "izwi/reference.h"
+#include "izwi/speech_tokenizer.h"
+#include "izwi/tokenizer.h"
+
+namespace izwi {
+
+struct ModelOptions {
+  int n_threads = 0;  // 0 = one per hardware thread
+};
+
+// What the talker is conditioned on. Plain data, so it can be stored and reused.
+struct Voice {
+  std::string speaker;         // a preset speaker (CustomVoice); empty for a cloned voice
+  std::vector<float> xvector;  // cloned voice: speaker embedding [talker hidden]
+  AudioCodes reference_codes;  // cloned voice in ICL mode: codes of the reference audio
+  std::string reference_text;  // ... and its transcript
+  std::vector<int32_t> reference_text_ids;  // ... tokenized in the reference template
+  ReferenceReport report;                   // measurements of the reference clip
+  std::vector<std::string> changes;         // what preprocessing did to the clip
+
+  bool is_preset() const { return !speaker.empty(); }
+  bool icl() const { return reference_codes.frames > 0; }  // else x-vector-only cloning
+};
+
+struct FrameProgress {
+  int64_t frame = 0;     // index of the frame just generated
+  const int32_t* codes;  // its codes [num_codebooks]
+  int num_codebooks = 16;
+  double audio_seconds;  // audio generated so far
+};
+
+struct SynthesisOptions {
+  std::string language = "auto";  // "auto", or one of TtsModel::languages()
+  std::string instruct;           // style instruction (CustomVoice 1.7B, VoiceDesign)
+  // Text in the prompt at once (true) or fed along with the audio (false).
+  // Default as the official code: false for cloned voices, true for presets.
+  std::optional<bool> non_streaming;
+  // Sampling; unset values come from generation_config.json.
+  bool greedy = false;  // argmax for both the talker and the code predictor
+  std::optional<float> temperature, top_p, repetition_penalty;
+  std::optional<int> top_k;
+  std::optional<float> subtalker_temperature, subtalker_top_p;
+  std::optional<int> subtalker_top_k;
+  std::optional<uint64_t> seed;  // same seed, same options -> same output; unset: random
+  int max_new_tokens =
+      0;  // talker steps (the official meaning; the last yields no frame); 0: model default
+  double max_seconds = 0;  // stop after this much audio; 0: no limit
+  // Called for every generated frame; return false to stop early.
+  std::function<bool(const FrameProgress&)> on_frame;
+};
+
+struct SynthesisResult {
+  std::vector<float> samples;  // 24 kHz mono in [-1, 1]
+  int sample_rate = 24000;
+  AudioCodes codes;               // generated codes [frames, 16]
+  std::vector<int32_t> text_ids;  // the templated text token ids fed to the talker
+  int64_t talker_steps = 0;
+  bool stopped_on_eos = false;  // false: a length limit ended it
+  uint64_t seed = 0;            // the seed used
+  double seconds() const {
+    return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
+  }
+};
+
+class TtsModel {
+ public:
+  // `dir`: a Qwen3-TTS checkpoint directory (config.json, model.safetensors,
+  // tokenizer files, speech_tokenizer/).
+  static std::unique_ptr<TtsModel> load(const std::string& dir, const ModelOptions& options = {});
+  ~TtsModel();
+
+  std::string model_type() const;              // "base", "custom_voice" or "voice_design"
+  bool can_clone() const;                      // has a speaker encoder (Base checkpoints)
+  std::vector<std::string> speakers() const;   // preset speakers (CustomVoice)
+  std::vector<std::string> languages() const;  // "auto" and the named languages
+  int sample_rate() const;
+
+  // A cloned voice from reference audio (any rate/channels; checked and
+  // prepared with `reference`). With a transcript: ICL cloning (reference codes
+  // + text); without: x-vector-only cloning.
+  Voice clone_voice(const Audio& reference, const std::string& transcript = "",
+                    const ReferenceOptions& reference_options = {}) const;
+  // A preset speaker by name (case-insensitive); the error lists the valid names.
+  Voice preset_voice(const std::string& name) const;
+
+  SynthesisResult synthesize(const std::string& text, const Voice& voice,
+                             const SynthesisOptions& options = {}) const;
+
+  const TextTokenizer& tokenizer() const;
+
+  struct Impl;
+
+ private:
+  explicit TtsModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace izwi

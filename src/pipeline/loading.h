@@ -1,0 +1,41 @@
+// Loading model parts from a checkpoint directory, shared by the public classes
+// (SpeechTokenizer, SpeakerEncoder, TtsModel).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/mel.h"
+#include "models/qwen3_tts/codec_decoder.h"
+#include "models/qwen3_tts/codec_encoder.h"
+#include "models/qwen3_tts/model_config.h"
+#include "models/qwen3_tts/speaker_encoder.h"
+
+namespace izwi::pipeline {
+
+// `path`: a checkpoint directory with speech_tokenizer/, or that directory itself.
+std::string find_speech_tokenizer_dir(const std::string& path);
+
+struct Codec {
+  SpeechTokenizerConfig config;
+  std::unique_ptr<codec::CodecEncoder> encoder;
+  std::unique_ptr<codec::CodecDecoder> decoder;
+};
+Codec load_codec(const std::string& path);
+
+// Codes [frames, n_q] of 24 kHz samples, with the API-boundary checks.
+std::vector<int32_t> encode_audio(ThreadPool* pool, const Codec& codec, const float* samples, size_t n, int sample_rate);
+
+struct Speaker {
+  SpeakerEncoderConfig config;
+  std::unique_ptr<audio::MelSpectrogram> mel;
+  std::unique_ptr<speaker::SpeakerEncoder> encoder;
+};
+// Throws a clear error for checkpoints without a speaker encoder (CustomVoice, VoiceDesign).
+void require_speaker_encoder(const std::string& model_dir, const ModelConfig& config);
+Speaker load_speaker(const std::string& model_dir, const ModelConfig& config, WeightSource& weights);
+std::vector<float> embed_speaker(ThreadPool* pool, const Speaker& speaker, const float* samples, size_t n,
+                                 int sample_rate);
+
+}  // namespace izwi::pipeline

@@ -1,0 +1,301 @@
+// Public TtsModel: text + voice -> codes -> audio.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <random>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "izwi/tts.h"
+#include "models/qwen3_tts/generator.h"
+#include "pipeline/audio_out.h"
+#include "pipeline/loading.h"
+
+namespace izwi {
+
+namespace fs = std::filesystem;
+
+struct TtsModel::Impl {
+  std::string dir;
+  ModelConfig config;
+  GenerationConfig generation;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<TextTokenizer> tokenizer;
+  std::unique_ptr<tts::Talker> talker;
+  std::unique_ptr<tts::CodePredictor> code_predictor;
+  std::optional<pipeline::Speaker> speaker;
+  pipeline::Codec codec;
+};
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n\f\v";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Tokenizes a chat template and checks the role prefix and tail came out as the
+// official code's slicing assumes ([3 role] ... [tail]).
+std::vector<int32_t> templated_ids(const TtsModel::Impl& m, const std::string& templated,
+                                   size_t tail, const char* what) {
+  std::vector<int32_t> ids = m.tokenizer->encode(templated);
+  const ModelConfig& c = m.config;
+  const std::optional<int32_t> nl = m.tokenizer->token_id("\xc4\x8a");  // byte-level "\n"
+  const bool ok = ids.size() >= 3 + tail + 1 && ids[0] == c.im_start_token_id &&
+                  ids[1] == c.assistant_token_id && nl && ids[2] == *nl &&
+                  ids[ids.size() - tail] == c.im_end_token_id;
+  if (!ok)
+    fail(ErrorKind::kInvalidArgument, "the ", what,
+         " could not be placed in the model's chat template; ",
+         "remove special tokens such as <|im_start|> from it");
+  return ids;
+}
+
+}  // namespace
+
+TtsModel::TtsModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TtsModel::~TtsModel() = default;
+
+std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    fail(ErrorKind::kNotFound, "model directory '", dir, "' does not exist");
+  auto m = std::make_unique<Impl>();
+  m->dir = dir;
+  m->config = ModelConfig::load((fs::path(dir) / "config.json").string());
+  m->generation = GenerationConfig::load((fs::path(dir) / "generation_config.json").string());
+  m->pool = std::make_unique<ThreadPool>(options.n_threads);
+  m->tokenizer = TextTokenizer::load(dir);
+  CheckpointWeights weights(Checkpoint::open(dir, "model"));
+  m->talker = std::make_unique<tts::Talker>(m->config, weights);
+  m->code_predictor = std::make_unique<tts::CodePredictor>(
+      m->config.code_predictor, m->config.talker.stack.hidden_size, weights);
+  if (m->config.speaker_encoder) m->speaker = pipeline::load_speaker(dir, m->config, weights);
+  m->codec = pipeline::load_codec(dir);
+  if (m->codec.config.decoder.num_quantizers != m->config.talker.num_code_groups)
+    fail(ErrorKind::kInvalidFormat, "'", dir, "': the speech tokenizer has ",
+         m->codec.config.decoder.num_quantizers, " codebooks but the talker predicts ",
+         m->config.talker.num_code_groups);
+  if (m->codec.config.decoder.codebook_size != m->config.code_predictor.vocab_size)
+    fail(ErrorKind::kInvalidFormat, "'", dir,
+         "': codebook sizes of the speech tokenizer and the code predictor differ");
+  return std::unique_ptr<TtsModel>(new TtsModel(std::move(m)));
+}
+
+std::string TtsModel::model_type() const {
+  return impl_->config.tts_model_type;
+}
+bool TtsModel::can_clone() const {
+  return impl_->speaker.has_value();
+}
+int TtsModel::sample_rate() const {
+  return impl_->codec.config.output_sample_rate;
+}
+const TextTokenizer& TtsModel::tokenizer() const {
+  return *impl_->tokenizer;
+}
+
+std::vector<std::string> TtsModel::speakers() const {
+  std::vector<std::string> out;
+  for (const auto& [name, id] : impl_->config.talker.spk_id) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> TtsModel::languages() const {
+  std::vector<std::string> out = {"auto"};
+  for (const auto& [name, id] : impl_->config.talker.codec_language_id)
+    if (name.find("dialect") == std::string::npos) out.push_back(name);
+  return out;
+}
+
+Voice TtsModel::clone_voice(const Audio& reference, const std::string& transcript,
+                            const ReferenceOptions& ro) const {
+  if (!impl_->speaker) pipeline::require_speaker_encoder(impl_->dir, impl_->config);
+  ReferenceOptions opt = ro;
+  opt.target_sample_rate = impl_->speaker->config.sample_rate;
+  const PreparedReference ref = prepare_reference(reference, opt);
+  Voice v;
+  v.report = ref.report;
+  v.changes = ref.changes;
+  v.xvector = pipeline::embed_speaker(impl_->pool.get(), *impl_->speaker, ref.audio.samples.data(),
+                                      ref.audio.samples.size(), ref.audio.sample_rate);
+  const std::string text = trim(transcript);
+  if (!text.empty()) {
+    const Audio at_codec = resample(ref.audio, impl_->codec.config.input_sample_rate);
+    v.reference_codes.num_codebooks = impl_->codec.encoder->num_quantizers();
+    v.reference_codes.values =
+        pipeline::encode_audio(impl_->pool.get(), impl_->codec, at_codec.samples.data(),
+                               at_codec.samples.size(), at_codec.sample_rate);
+    v.reference_codes.frames =
+        static_cast<int64_t>(v.reference_codes.values.size()) / v.reference_codes.num_codebooks;
+    v.reference_text = text;
+    v.reference_text_ids =
+        templated_ids(*impl_, tts::reference_template(text), 2, "reference transcript");
+  }
+  return v;
+}
+
+Voice TtsModel::preset_voice(const std::string& name) const {
+  const auto& spk = impl_->config.talker.spk_id;
+  if (spk.empty())
+    fail(ErrorKind::kInvalidArgument, "this ", model_type(),
+         " model has no preset speakers; give a reference audio file",
+         " to clone a voice, or use a CustomVoice model for presets");
+  const std::string key = lower(name);
+  if (!spk.count(key))
+    fail(ErrorKind::kInvalidArgument, "unknown speaker '", name,
+         "'; this model's speakers are: ", join(speakers()));
+  Voice v;
+  v.speaker = key;
+  return v;
+}
+
+SynthesisResult TtsModel::synthesize(const std::string& raw_text, const Voice& voice,
+                                     const SynthesisOptions& o) const {
+  const Impl& m = *impl_;
+  const TalkerConfig& tc = m.config.talker;
+  const std::string text = trim(raw_text);
+  if (text.empty()) fail(ErrorKind::kInvalidArgument, "there is no text to speak");
+
+  tts::PromptSpec spec;
+  spec.text_ids = templated_ids(m, tts::target_template(text), 5, "text");
+
+  // Voice: preset speaker, cloned voice (x-vector, optionally ICL), or none (VoiceDesign).
+  const std::string type = model_type();
+  if (voice.is_preset()) {
+    auto it = tc.spk_id.find(lower(voice.speaker));
+    if (it == tc.spk_id.end())
+      fail(ErrorKind::kInvalidArgument, "speaker '", voice.speaker,
+           "' is not a preset of this model",
+           speakers().empty() ? std::string(" (it has none)")
+                              : "; its speakers are: " + join(speakers()));
+    spec.speaker_id = it->second;
+  } else if (!voice.xvector.empty()) {
+    if (type != "base")
+      fail(ErrorKind::kInvalidArgument, "cloned voices need a Base model; this is a ", type,
+           " model");
+    if (static_cast<int>(voice.xvector.size()) != tc.stack.hidden_size)
+      fail(ErrorKind::kInvalidArgument, "the voice's speaker embedding has ", voice.xvector.size(),
+           " values but this model expects ", tc.stack.hidden_size,
+           " (was it made with another model size?)");
+    spec.xvector = voice.xvector.data();
+    if (voice.icl()) {
+      if (voice.reference_codes.num_codebooks != m.code_predictor->groups())
+        fail(ErrorKind::kInvalidArgument, "the voice's reference codes have ",
+             voice.reference_codes.num_codebooks, " codebooks, expected ",
+             m.code_predictor->groups());
+      for (int32_t c : voice.reference_codes.values)
+        if (c < 0 || c >= m.code_predictor->vocab())
+          fail(ErrorKind::kInvalidArgument, "the voice's reference codes hold ", c,
+               ", outside [0, ", m.code_predictor->vocab(), ")");
+      spec.ref_ids = voice.reference_text_ids;
+      spec.ref_codes = voice.reference_codes.values.data();
+      spec.ref_frames = voice.reference_codes.frames;
+    }
+  } else if (type != "voice_design") {
+    fail(
+        ErrorKind::kInvalidArgument, "no voice given: pass reference audio to clone",
+        speakers().empty() ? std::string() : " or one of the preset speakers: " + join(speakers()));
+  }
+
+  // Language, with the official dialect rule for preset speakers.
+  const std::string lang = lower(o.language.empty() ? "auto" : o.language);
+  if (lang != "auto") {
+    auto it = tc.codec_language_id.find(lang);
+    if (it == tc.codec_language_id.end() || lang.find("dialect") != std::string::npos)
+      fail(ErrorKind::kInvalidArgument, "unknown language '", o.language,
+           "'; choose one of: ", join(languages()));
+    spec.language_id = it->second;
+  }
+  if (voice.is_preset() && (lang == "chinese" || lang == "auto")) {
+    auto d = tc.spk_is_dialect.find(lower(voice.speaker));
+    if (d != tc.spk_is_dialect.end() && !d->second.empty())
+      spec.language_id = tc.codec_language_id.at(d->second);
+  }
+
+  if (!trim(o.instruct).empty()) {
+    if (type == "base")
+      fail(ErrorKind::kInvalidArgument,
+           "instructions need a CustomVoice 1.7B or VoiceDesign model; this is a Base model");
+    if (m.config.tts_model_size == "0b6")
+      fail(ErrorKind::kInvalidArgument, "the 0.6B ", type,
+           " model does not follow instructions (use the 1.7B one)");
+    spec.instruct_ids = m.tokenizer->encode(tts::instruct_template(o.instruct));
+  }
+  spec.non_streaming = o.non_streaming.value_or(type != "base");
+
+  const tts::Prompt prompt =
+      tts::build_prompt(m.pool.get(), m.config, *m.talker, *m.code_predictor, spec);
+
+  // Lengths: the official max_new_tokens, optionally capped by --max-seconds and
+  // always by the talker's position range.
+  const double frame_rate =
+      static_cast<double>(sample_rate()) / m.codec.config.decode_upsample_rate;
+  int64_t max_new = o.max_new_tokens > 0 ? o.max_new_tokens : m.generation.max_new_tokens;
+  if (o.max_seconds > 0)
+    max_new =
+        std::min<int64_t>(max_new, static_cast<int64_t>(std::ceil(o.max_seconds * frame_rate)) + 1);
+  const int64_t room = tc.max_position_embeddings - prompt.length;
+  if (room < 2)
+    fail(ErrorKind::kInvalidArgument, "the text is too long (", prompt.length,
+         " prompt positions; the model takes ", tc.max_position_embeddings,
+         "); split it into shorter pieces");
+  max_new = std::min(max_new, room);
+
+  tts::GenerateOptions g;
+  const GenerationConfig& d = m.generation;
+  g.talker = {!o.greedy && d.do_sample, o.temperature.value_or(d.temperature),
+              o.top_k.value_or(d.top_k), o.top_p.value_or(d.top_p)};
+  g.subtalker = {
+      !o.greedy && d.subtalker_dosample, o.subtalker_temperature.value_or(d.subtalker_temperature),
+      o.subtalker_top_k.value_or(d.subtalker_top_k), o.subtalker_top_p.value_or(d.subtalker_top_p)};
+  for (const auto* p : {&g.talker, &g.subtalker}) {
+    if (p->do_sample && !(p->temperature > 0))
+      fail(ErrorKind::kInvalidArgument, "temperature must be positive");
+    if (p->top_p <= 0 || p->top_p > 1)
+      fail(ErrorKind::kInvalidArgument, "top-p must be in (0, 1], got ", p->top_p);
+    if (p->top_k < 0)
+      fail(ErrorKind::kInvalidArgument, "top-k must be 0 (off) or positive, got ", p->top_k);
+  }
+  g.repetition_penalty = o.repetition_penalty.value_or(d.repetition_penalty);
+  if (!(g.repetition_penalty > 0))
+    fail(ErrorKind::kInvalidArgument, "repetition penalty must be positive");
+  g.max_new_tokens = static_cast<int>(max_new);
+  g.seed = o.seed ? *o.seed : std::random_device{}();
+  if (o.on_frame)
+    g.on_frame = [&](int64_t frame, const int32_t* codes) {
+      return o.on_frame(FrameProgress{frame, codes, m.code_predictor->groups(),
+                                      static_cast<double>(frame + 1) / frame_rate});
+    };
+
+  const tts::Generated gen = tts::generate(m.pool.get(), *m.talker, *m.code_predictor, prompt, g);
+
+  SynthesisResult r;
+  r.text_ids = spec.text_ids;
+  r.talker_steps = static_cast<int64_t>(gen.talker_sequence.size());
+  r.stopped_on_eos = gen.stopped_on_eos;
+  r.seed = g.seed;
+  r.sample_rate = sample_rate();
+  r.codes.frames = gen.frames;
+  r.codes.num_codebooks = m.code_predictor->groups();
+  r.codes.values = gen.codes;
+  r.samples = pipeline::decode_output(m.pool.get(), *m.codec.decoder, spec.ref_codes,
+                                      spec.ref_frames, gen.codes.data(), gen.frames);
+  return r;
+}
+
+}  // namespace izwi

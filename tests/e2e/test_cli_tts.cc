@@ -1,0 +1,101 @@
+// `izwi tts` end to end: the golden generate_text_* cases from their real
+// strings (tokenizer -> prompt -> talker -> code predictor -> codec), and the
+// same cases through the library API for the token ids.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli_run.h"
+#include "izwi/izwi.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::load_f32;
+using test::load_i64;
+using test::run_izwi;
+using test::within_golden_tolerance;
+
+struct TextCase {
+  std::string name, language;
+  bool icl;
+};
+
+nlohmann::json manifest_case(const std::string& name) {
+  const auto m = nlohmann::json::parse(std::ifstream(test::data_path("golden/manifest.json")));
+  return m["cases"]["generate_text_" + name];
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class TtsTextGolden : public ::testing::TestWithParam<TextCase> {
+ protected:
+  void SetUp() override {
+    Audio ref{load_f32("spk_in_wav"), 24000, 1};
+    write_audio(dir_.file("ref.wav"), ref, SampleFormat::kFloat32);
+  }
+  test::TempDir dir_;
+};
+
+TEST_P(TtsTextGolden, BinaryReproducesCodesAndWaveform) {
+  const TextCase c = GetParam();
+  const auto m = manifest_case(c.name);
+  std::string args = "tts " + quote(m["text"].get<std::string>()) + " -m " + test::golden_model() +
+                     " -s " + dir_.file("ref.wav") + " --language " + c.language +
+                     " --greedy --max-new-tokens 12 -o " + dir_.file("out.npy") + " --codes-out " +
+                     dir_.file("codes.npy");
+  if (c.icl) args += " --reference-text " + quote(m["ref_text"].get<std::string>());
+  const auto r = run_izwi(args);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("RTF"), std::string::npos);
+  const std::string p = "gen_text_" + c.name + "_";
+  EXPECT_EQ(read_npy(dir_.file("codes.npy")).as_i64(), load_i64(p + "codes"));
+  EXPECT_TRUE(
+      within_golden_tolerance(read_npy(dir_.file("out.npy")).as_f32(), load_f32(p + "wav")));
+}
+
+TEST_P(TtsTextGolden, ApiUsesTheOfficialTokenIds) {
+  const TextCase c = GetParam();
+  const auto m = manifest_case(c.name);
+  auto model = TtsModel::load(test::golden_model());
+  const Voice v = model->clone_voice(read_audio(dir_.file("ref.wav")),
+                                     c.icl ? m["ref_text"].get<std::string>() : "");
+  const std::string p = "gen_text_" + c.name + "_";
+  EXPECT_TRUE(within_golden_tolerance(v.xvector, load_f32(p + "spk_embedding")));
+  if (c.icl) {
+    EXPECT_EQ(std::vector<int64_t>(v.reference_text_ids.begin(), v.reference_text_ids.end()),
+              load_i64(p + "ref_ids"));
+    EXPECT_EQ(
+        std::vector<int64_t>(v.reference_codes.values.begin(), v.reference_codes.values.end()),
+        load_i64(p + "ref_code"));
+  }
+  SynthesisOptions o;
+  o.language = c.language;
+  o.greedy = true;
+  o.max_new_tokens = 12;
+  int frames_seen = 0;
+  o.on_frame = [&](const FrameProgress& f) {
+    EXPECT_EQ(f.frame, frames_seen++);
+    return true;
+  };
+  const SynthesisResult r = model->synthesize(m["text"].get<std::string>(), v, o);
+  EXPECT_EQ(std::vector<int64_t>(r.text_ids.begin(), r.text_ids.end()), load_i64(p + "input_ids"));
+  EXPECT_EQ(std::vector<int64_t>(r.codes.values.begin(), r.codes.values.end()),
+            load_i64(p + "codes"));
+  EXPECT_EQ(frames_seen, r.codes.frames);
+  EXPECT_EQ(r.talker_steps, 12);
+  EXPECT_FALSE(r.stopped_on_eos);
+}
+
+INSTANTIATE_TEST_SUITE_P(TextCases, TtsTextGolden,
+                         ::testing::Values(TextCase{"xvec", "english", false},
+                                           TextCase{"icl", "english", true},
+                                           TextCase{"auto", "auto", false}),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+}  // namespace
+}  // namespace izwi
