@@ -19,9 +19,14 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("--out", out, "Output directory")->required();
   app.add_option("--seed", seed, "Random seed")->capture_default_str();
+  std::string tokenizer;
+  app.add_option("--tokenizer", tokenizer,
+                 "Folder with vocab.json + merges.txt to include (e.g. "
+                 "tests/data/qwen3-tts/text-tokenizer)")
+      ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
   try {
-    const auto r = izwi::write_random_checkpoint(from, out, seed);
+    const auto r = izwi::write_random_checkpoint(from, out, seed, tokenizer);
     std::fprintf(stderr, "wrote %zu tensors (%.1f MB) to %s\n", r.tensors,
                  static_cast<double>(r.bytes) / 1e6, out.c_str());
   } catch (const std::exception& e) {

@@ -5,11 +5,13 @@
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/safetensors_writer.h"
+#include "models/qwen3_tts/code_predictor.h"
 #include "models/qwen3_tts/codec_config.h"
 #include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/codec_encoder.h"
 #include "models/qwen3_tts/model_config.h"
 #include "models/qwen3_tts/speaker_encoder.h"
+#include "models/qwen3_tts/talker.h"
 #include "models/qwen3_tts/weights.h"
 
 namespace izwi {
@@ -49,7 +51,8 @@ RandomCheckpointReport write_speech_tokenizer(const fs::path& from, const fs::pa
 }  // namespace
 
 RandomCheckpointReport write_random_checkpoint(const std::string& from_dir,
-                                               const std::string& out_dir, uint64_t seed) {
+                                               const std::string& out_dir, uint64_t seed,
+                                               const std::string& tokenizer_dir) {
   const fs::path from(from_dir), out(out_dir);
   const nlohmann::json j = load_json_file((from / "config.json").string());
   const std::string type = j.value("model_type", "");
@@ -60,7 +63,15 @@ RandomCheckpointReport write_random_checkpoint(const std::string& from_dir,
   const ModelConfig mc = ModelConfig::load((from / "config.json").string());
   RandomWeights w(seed, DType::kBF16);  // released talker/speaker weights are bf16
   if (mc.speaker_encoder) speaker::SpeakerEncoder enc(*mc.speaker_encoder, w);
+  tts::Talker talker(mc, w);
+  tts::CodePredictor cp(mc.code_predictor, mc.talker.stack.hidden_size, w);
   copy_json_files(from, out);
+  if (!tokenizer_dir.empty())
+    for (const char* f : {"vocab.json", "merges.txt"}) {
+      if (!fs::exists(fs::path(tokenizer_dir) / f))
+        fail(ErrorKind::kNotFound, "'", tokenizer_dir, "' has no ", f);
+      fs::copy_file(fs::path(tokenizer_dir) / f, out / f, fs::copy_options::overwrite_existing);
+    }
   RandomCheckpointReport r = finish(w, out / "model.safetensors");
   if (fs::exists(from / "speech_tokenizer" / "config.json")) {
     const auto st =

@@ -15,8 +15,11 @@ struct RandomCheckpointReport {
 
 // `from`: a checkpoint directory (config.json with model_type qwen3_tts, and
 // optionally speech_tokenizer/config.json) or a speech_tokenizer directory.
-// Writes config files and model.safetensors files under `out`.
+// Writes config files and model.safetensors files under `out`; `tokenizer_dir`
+// (optional) supplies vocab.json and merges.txt, which released config folders
+// do not carry.
 RandomCheckpointReport write_random_checkpoint(const std::string& from, const std::string& out,
-                                               uint64_t seed);
+                                               uint64_t seed,
+                                               const std::string& tokenizer_dir = "");
 
 }  // namespace izwi
