@@ -20,6 +20,8 @@ struct TtsArgs {
   std::optional<uint64_t> seed;
   std::optional<float> temperature, top_p, repetition_penalty;
   std::optional<int> top_k;
+  std::optional<float> cp_temperature, cp_top_p;
+  std::optional<int> cp_top_k;
   bool greedy = false, non_streaming = false, streaming_text = false, no_preprocess = false,
        x_vector_only = false, quiet = false;
   int max_new_tokens = 0, threads = 0;
@@ -97,6 +99,9 @@ void run_tts(const TtsArgs& a) {
   o.top_k = a.top_k;
   o.top_p = a.top_p;
   o.repetition_penalty = a.repetition_penalty;
+  o.subtalker_temperature = a.cp_temperature;
+  o.subtalker_top_k = a.cp_top_k;
+  o.subtalker_top_p = a.cp_top_p;
   o.seed = a.seed;
   o.max_new_tokens = a.max_new_tokens;
   o.max_seconds = a.max_seconds;
@@ -168,6 +173,10 @@ void register_tts(CLI::App& app) {
   cmd->add_option("--top-k", a->top_k, "Top-k sampling (0 = off)");
   cmd->add_option("--top-p", a->top_p, "Top-p (nucleus) sampling");
   cmd->add_option("--repetition-penalty", a->repetition_penalty, "Penalty on repeated first codes");
+  cmd->add_option("--cp-temperature", a->cp_temperature,
+                  "Code predictor (codebooks 1-15) sampling temperature");
+  cmd->add_option("--cp-top-k", a->cp_top_k, "Code predictor top-k (0 = off)");
+  cmd->add_option("--cp-top-p", a->cp_top_p, "Code predictor top-p");
   cmd->add_option("--max-new-tokens", a->max_new_tokens,
                   "Talker steps at most (the last yields no frame)")
       ->check(CLI::NonNegativeNumber);
