@@ -44,14 +44,27 @@ void CodePredictor::project(ThreadPool* pool, const float* x, int64_t rows, floa
     std::copy_n(x, rows * talker_hidden_, out);
 }
 
+CodePredictorState CodePredictor::new_state() const {
+  CodePredictorState s;
+  s.decoder = stack_.new_state(cfg_.num_code_groups + 1);
+  s.in.resize(static_cast<size_t>(2 * talker_hidden_));
+  s.x.resize(static_cast<size_t>(2 * cfg_.stack.hidden_size));
+  s.hidden.resize(static_cast<size_t>(2 * cfg_.stack.hidden_size));
+  s.logits.resize(static_cast<size_t>(cfg_.vocab_size));
+  return s;
+}
+
 void CodePredictor::predict(ThreadPool* pool, const float* talker_hidden, const float* code0_embed,
-                            DecoderState& state, const Pick& pick, int32_t* codes,
+                            CodePredictorState& st, const Pick& pick, int32_t* codes,
                             float* logits_out) const {
   const int64_t TH = talker_hidden_, H = cfg_.stack.hidden_size, V = cfg_.vocab_size;
+  // Buffers of the request's state: no allocation per frame.
+  DecoderState& state = st.decoder;
   state.clear();
-  std::vector<float> in(static_cast<size_t>(2 * TH)), x(static_cast<size_t>(2 * H)),
-      hidden(static_cast<size_t>(2 * H));
-  std::vector<float> logits(static_cast<size_t>(V));
+  std::vector<float>& in = st.in;
+  std::vector<float>& x = st.x;
+  std::vector<float>& hidden = st.hidden;
+  std::vector<float>& logits = st.logits;
   std::copy_n(talker_hidden, TH, in.begin());
   std::copy_n(code0_embed, TH, in.begin() + TH);
   project(pool, in.data(), 2, x.data());

@@ -13,13 +13,19 @@
 
 namespace izwi::tts {
 
+// Per-request state: the decoder's KV cache (one frame long) and input buffers.
+struct CodePredictorState {
+  DecoderState decoder;
+  std::vector<float> in, x, hidden, logits;
+};
+
 class CodePredictor {
  public:
   CodePredictor(const CodePredictorConfig& config, int talker_hidden, WeightSource& weights);
 
   int groups() const { return cfg_.num_code_groups; }  // 16: code 0 + 15 residual codes
   int vocab() const { return cfg_.vocab_size; }
-  DecoderState new_state() const { return stack_.new_state(cfg_.num_code_groups + 1); }
+  CodePredictorState new_state() const;
 
   // codec_embedding[group - 1](code) for group 1..15: out [talker_hidden]; add_embed adds it.
   void embed(int group, int32_t code, float* out) const;
@@ -31,7 +37,7 @@ class CodePredictor {
   // codes[0 .. 14] = codes 1..15 of the frame. logits_out, if given, receives the
   // raw logits [15, vocab].
   void predict(ThreadPool* pool, const float* talker_hidden, const float* code0_embed,
-               DecoderState& state, const Pick& pick, int32_t* codes,
+               CodePredictorState& state, const Pick& pick, int32_t* codes,
                float* logits_out = nullptr) const;
 
   // One causal pass over [hidden, emb(code0), emb_1(code1) .. emb_14(code14)] for

@@ -129,9 +129,29 @@ void embedding_row(const Tensor& table, int64_t row, float* out) {
 }
 
 void add_embedding_row(const Tensor& table, int64_t row, float* out) {
-  std::vector<float> tmp(static_cast<size_t>(table.shape.at(1)));
-  embedding_row(table, row, tmp.data());
-  for (size_t i = 0; i < tmp.size(); ++i) out[i] += tmp[i];
+  IZWI_ASSERT(table.shape.size() == 2);
+  const int64_t rows = table.shape[0], dim = table.shape[1];
+  if (row < 0 || row >= rows)
+    fail(ErrorKind::kInvalidArgument, "embedding id ", row, " is out of range [0, ", rows, ")");
+  switch (table.dtype) {
+    case DType::kF32: {
+      const float* p = static_cast<const float*>(table.data) + row * dim;
+      for (int64_t i = 0; i < dim; ++i) out[i] += p[i];
+      break;
+    }
+    case DType::kBF16: {
+      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
+      for (int64_t i = 0; i < dim; ++i) out[i] += bf16_to_f32(p[i]);
+      break;
+    }
+    case DType::kF16: {
+      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
+      for (int64_t i = 0; i < dim; ++i) out[i] += f16_to_f32(p[i]);
+      break;
+    }
+    default:
+      fail(ErrorKind::kInvalidFormat, "embedding table has dtype ", dtype_name(table.dtype));
+  }
 }
 
 }  // namespace izwi::tts

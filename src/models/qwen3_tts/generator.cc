@@ -14,7 +14,7 @@ Generated generate(ThreadPool* pool, const Talker& talker, const CodePredictor& 
   Sampler sampler(opt.seed);
   DecoderState talker_state =
       talker.new_state(prompt.length + std::min(opt.max_new_tokens, 4096) + 1);
-  DecoderState cp_state = cp.new_state();
+  CodePredictorState cp_state = cp.new_state();
 
   std::vector<float> hidden(static_cast<size_t>(prompt.length * H)), logits(static_cast<size_t>(V));
   std::vector<int64_t> positions(static_cast<size_t>(prompt.length));

@@ -78,7 +78,8 @@ TalkerConfig parse_talker(const JsonView& v) {
   c.text_vocab_size = v.positive_int("text_vocab_size");
   c.text_hidden_size = v.positive_int("text_hidden_size");
   c.num_code_groups = v.positive_int_or("num_code_groups", c.num_code_groups);
-  c.max_position_embeddings = v.positive_int_or("max_position_embeddings", c.max_position_embeddings);
+  c.max_position_embeddings =
+      v.positive_int_or("max_position_embeddings", c.max_position_embeddings);
   c.codec_pad_id = v.get<int>("codec_pad_id");
   c.codec_bos_id = v.get<int>("codec_bos_id");
   c.codec_eos_id = v.get<int>("codec_eos_token_id");

@@ -36,7 +36,8 @@ int32_t Sampler::pick(float* logits, int64_t n, const SamplingParams& p) {
   for (int64_t i = 0; i < n; ++i) logits[i] /= p.temperature;
   if (p.top_k > 0 && p.top_k < n) {
     // Keep the k largest (and anything tied with the k-th).
-    std::vector<float> sorted(logits, logits + n);
+    std::vector<float>& sorted = sorted_;
+    sorted.assign(logits, logits + n);
     std::nth_element(sorted.begin(), sorted.begin() + (p.top_k - 1), sorted.end(),
                      std::greater<float>());
     const float kth = sorted[p.top_k - 1];
@@ -45,7 +46,8 @@ int32_t Sampler::pick(float* logits, int64_t n, const SamplingParams& p) {
   }
   const float mx = *std::max_element(logits, logits + n);
   if (mx == kNegInf) fail(ErrorKind::kInternal, "every token was filtered out before sampling");
-  std::vector<double> prob(static_cast<size_t>(n));
+  std::vector<double>& prob = prob_;
+  prob.assign(static_cast<size_t>(n), 0.0);
   double sum = 0;
   for (int64_t i = 0; i < n; ++i)
     sum += (prob[i] = logits[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(logits[i] - mx)));
@@ -53,7 +55,8 @@ int32_t Sampler::pick(float* logits, int64_t n, const SamplingParams& p) {
   if (p.top_p < 1.0f) {
     // Drop the least likely tokens whose cumulative probability stays <= 1 - top_p
     // (ascending order, as the reference warper does); the most likely always stays.
-    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::vector<int64_t>& order = order_;
+    order.resize(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t a, int64_t b) { return logits[a] < logits[b]; });

@@ -28,6 +28,9 @@ class Sampler {
 
  private:
   std::mt19937_64 rng_;
+  std::vector<float> sorted_;  // scratch, reused across picks
+  std::vector<double> prob_;
+  std::vector<int64_t> order_;
 };
 
 int32_t argmax(const float* logits, int64_t n);
