@@ -96,7 +96,7 @@ void run_decode(const CodecArgs& a) {
 
 }  // namespace
 
-void register_codec(CLI::App& app) {
+void register_codec(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* codec = app.add_subcommand(
       "codec", "Speech tokenizer: audio <-> codes (16 codebooks, 12.5 frames/s)");
   codec->require_subcommand(1);
@@ -107,19 +107,23 @@ void register_codec(CLI::App& app) {
   enc->add_option("input", args->input, "Audio file (24 kHz) or .npy of float32 samples")
       ->required()
       ->check(CLI::ExistingFile);
-  enc->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")
+  enc->add_option("-m,--model", args->model, "Model name or checkpoint directory")
       ->required();
   enc->add_option("-o,--output", args->output, "Output .npy of int64 codes [frames, 16]")
       ->required();
   enc->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
-  enc->callback([args] { run_encode(*args); });
+  enc->callback([args, ctx] {
+    CodecArgs a = *args;
+    a.model = resolve_model(*ctx, a.model);
+    run_encode(a);
+  });
 
   CLI::App* dec = codec->add_subcommand("decode", "Decode codes [frames, 16] into 24 kHz audio");
   dec->add_option("input", args->input, ".npy of integer codes [frames, 16]")
       ->required()
       ->check(CLI::ExistingFile);
-  dec->add_option("-m,--model", args->model, "Checkpoint directory (with speech_tokenizer/)")
+  dec->add_option("-m,--model", args->model, "Model name or checkpoint directory")
       ->required();
   dec->add_option(
          "-o,--output", args->output,
@@ -133,7 +137,11 @@ void register_codec(CLI::App& app) {
       ->capture_default_str();
   dec->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
-  dec->callback([args] { run_decode(*args); });
+  dec->callback([args, ctx] {
+    CodecArgs a = *args;
+    a.model = resolve_model(*ctx, a.model);
+    run_decode(a);
+  });
 }
 
 }  // namespace izwi::cli

@@ -1,5 +1,6 @@
 // `izwi tokenize`: text <-> Qwen2 token ids, as JSON.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -62,7 +63,7 @@ void run_tokenize(const TokenizeArgs& a) {
 
 }  // namespace
 
-void register_tokenize(CLI::App& app) {
+void register_tokenize(CLI::App& app, const ContextPtr& ctx) {
   auto args = std::make_shared<TokenizeArgs>();
   CLI::App* cmd =
       app.add_subcommand("tokenize", "Text to Qwen2 token ids (a JSON array), or ids back to text");
@@ -72,7 +73,13 @@ void register_tokenize(CLI::App& app) {
                   "Checkpoint or tokenizer directory (vocab.json + merges.txt)")
       ->required();
   cmd->add_flag("--decode", args->decode, "Decode ids (JSON array or space-separated) to text");
-  cmd->callback([args] { run_tokenize(*args); });
+  cmd->callback([args, ctx] {
+    TokenizeArgs a = *args;
+    std::error_code ec;
+    // A tokenizer-only folder has no config.json: directories are taken as they are.
+    if (!std::filesystem::is_directory(a.model, ec)) a.model = resolve_model(*ctx, a.model);
+    run_tokenize(a);
+  });
 }
 
 }  // namespace izwi::cli

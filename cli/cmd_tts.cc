@@ -71,7 +71,8 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
   return v;
 }
 
-void run_tts(const TtsArgs& a) {
+void run_tts(const TtsArgs& a, const Context& ctx_ref) {
+  const Context* ctx = &ctx_ref;
   std::string text = a.text;
   if (text == "-")
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -86,7 +87,11 @@ void run_tts(const TtsArgs& a) {
                 "--non-streaming and --streaming-text exclude each other");
 
   const auto t_load = std::chrono::steady_clock::now();
-  auto model = TtsModel::load(a.model, ModelOptions{a.threads});
+  // A CustomVoice name clones with its Base companion; presets use the name itself.
+  std::error_code fec;
+  const bool cloning = std::filesystem::is_regular_file(a.speaker, fec);
+  const std::string model_dir = resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model, cloning);
+  auto model = TtsModel::load(model_dir, ModelOptions{a.threads});
   const Voice voice = resolve_voice(*model, a);
 
   SynthesisOptions o;
@@ -142,12 +147,14 @@ void run_tts(const TtsArgs& a) {
 
 }  // namespace
 
-void register_tts(CLI::App& app) {
+void register_tts(CLI::App& app, const ContextPtr& ctx) {
   auto a = std::make_shared<TtsArgs>();
   CLI::App* cmd = app.add_subcommand(
       "tts", "Speak a text in a cloned voice (reference audio) or a preset speaker");
   cmd->add_option("text", a->text, "The text to speak ('-' reads stdin)")->required();
-  cmd->add_option("-m,--model", a->model, "Checkpoint directory")->required();
+  cmd->add_option("-m,--model", a->model,
+                  "Model name (izwi list) or checkpoint directory; default qwen3-tts-0.6b-base (IZWI_DEFAULT_MODEL), "
+                  "pulled on first use");
   cmd->add_option("-s,--speaker", a->speaker,
                   "Reference audio to clone (5-30 s of clear speech), or a preset speaker name "
                   "(CustomVoice)")
@@ -198,7 +205,7 @@ void register_tts(CLI::App& app) {
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
-  cmd->callback([a] { run_tts(*a); });
+  cmd->callback([a, ctx] { run_tts(*a, *ctx); });
 }
 
 }  // namespace izwi::cli

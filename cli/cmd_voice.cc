@@ -48,7 +48,7 @@ void run_embed(const EmbedArgs& a) {
 
 }  // namespace
 
-void register_voice(CLI::App& app) {
+void register_voice(CLI::App& app, const ContextPtr&) {
   CLI::App* voice =
       app.add_subcommand("voice", "Reference audio: check a clip before cloning from it");
   voice->require_subcommand(1);
@@ -62,14 +62,14 @@ void register_voice(CLI::App& app) {
   inspect->callback([args] { run_inspect(*args); });
 }
 
-void register_speaker(CLI::App& app) {
+void register_speaker(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* speaker = app.add_subcommand("speaker", "Speaker embeddings (x-vectors)");
   speaker->require_subcommand(1);
   auto args = std::make_shared<EmbedArgs>();
   CLI::App* embed = speaker->add_subcommand("embed", "Compute the x-vector of a reference clip");
   embed->add_option("audio", args->input, "Reference audio (any rate and channel count)")
       ->required();
-  embed->add_option("-m,--model", args->model, "Base checkpoint directory")->required();
+  embed->add_option("-m,--model", args->model, "Model name or Base checkpoint directory")->required();
   embed->add_option("-o,--output", args->output, "Output .npy (float32 [hidden])")->required();
   embed->add_flag(
       "--no-preprocess", args->no_preprocess,
@@ -77,7 +77,11 @@ void register_speaker(CLI::App& app) {
       "resampled to 24 kHz)");
   embed->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
-  embed->callback([args] { run_embed(*args); });
+  embed->callback([args, ctx] {
+    EmbedArgs a = *args;
+    a.model = resolve_model(*ctx, a.model, /*cloning=*/true);
+    run_embed(a);
+  });
 }
 
 }  // namespace izwi::cli

@@ -3,13 +3,28 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
 
 namespace izwi::cli {
 
-void register_codec(CLI::App& app);
-void register_voice(CLI::App& app);
-void register_speaker(CLI::App& app);
-void register_tokenize(CLI::App& app);
-void register_tts(CLI::App& app);
+// Settings shared by every command (global flags).
+struct Context {
+  bool offline = false;  // --offline / IZWI_OFFLINE=1: never download
+  bool quiet = false;    // -q: no progress output
+};
+using ContextPtr = std::shared_ptr<Context>;
+
+// A --model value (a name or a checkpoint directory) as a directory; pulls a
+// missing model with a progress bar unless offline. `cloning`: a CustomVoice
+// name resolves to its Base companion (which has the speaker encoder).
+std::string resolve_model(const Context& ctx, const std::string& value, bool cloning = false);
+
+void register_tts(CLI::App& app, const ContextPtr& ctx);
+void register_models(CLI::App& app, const ContextPtr& ctx);
+void register_codec(CLI::App& app, const ContextPtr& ctx);
+void register_voice(CLI::App& app, const ContextPtr& ctx);
+void register_speaker(CLI::App& app, const ContextPtr& ctx);
+void register_tokenize(CLI::App& app, const ContextPtr& ctx);
 
 }  // namespace izwi::cli

@@ -7,6 +7,7 @@
 #include "izwi/reference.h"
 #include "izwi/speaker_encoder.h"
 #include "izwi/speech_tokenizer.h"
+#include "izwi/store.h"
 #include "izwi/tokenizer.h"
 #include "izwi/tts.h"
 
