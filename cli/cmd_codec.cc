@@ -107,8 +107,7 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   enc->add_option("input", args->input, "Audio file (24 kHz) or .npy of float32 samples")
       ->required()
       ->check(CLI::ExistingFile);
-  enc->add_option("-m,--model", args->model, "Model name or checkpoint directory")
-      ->required();
+  enc->add_option("-m,--model", args->model, "Model name or checkpoint directory")->required();
   enc->add_option("-o,--output", args->output, "Output .npy of int64 codes [frames, 16]")
       ->required();
   enc->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
@@ -123,8 +122,7 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   dec->add_option("input", args->input, ".npy of integer codes [frames, 16]")
       ->required()
       ->check(CLI::ExistingFile);
-  dec->add_option("-m,--model", args->model, "Model name or checkpoint directory")
-      ->required();
+  dec->add_option("-m,--model", args->model, "Model name or checkpoint directory")->required();
   dec->add_option(
          "-o,--output", args->output,
          "Output audio (.wav .flac .ogg .opus .mp3 .raw, 24 kHz) or .npy (float32 samples)")

@@ -13,18 +13,25 @@ namespace {
 
 std::string human(double bytes) {
   char buf[32];
-  if (bytes >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
-  else if (bytes >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.0f kB", bytes / 1e3);
+  if (bytes >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
+  else if (bytes >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f kB", bytes / 1e3);
   return buf;
 }
 
 std::string eta(double s) {
   if (s < 0) return "--";
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%ds", static_cast<int>(s));
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s / 3600),
+                  static_cast<int>(s / 60) % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ds", static_cast<int>(s));
   return buf;
 }
 
@@ -42,20 +49,23 @@ std::function<void(const PullProgress&)> progress_printer(const Context& ctx) {
       *last_draw = now;
       const int width = 30, filled = static_cast<int>(frac * width);
       std::fprintf(stderr, "\r\033[Kpulling %s [%s%s] %3.0f%% %s/%s %s/s ETA %s", p.model.c_str(),
-                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), frac * 100,
-                   human(static_cast<double>(p.done)).c_str(), human(static_cast<double>(p.total)).c_str(),
-                   human(p.bytes_per_second).c_str(), eta(p.eta_seconds).c_str());
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                   frac * 100, human(static_cast<double>(p.done)).c_str(),
+                   human(static_cast<double>(p.total)).c_str(), human(p.bytes_per_second).c_str(),
+                   eta(p.eta_seconds).c_str());
       if (p.done == p.total && p.file_finished) std::fprintf(stderr, "\n");
     } else {
       const int decile = static_cast<int>(frac * 10);
       if (p.file_finished) {
-        std::fprintf(stderr, "pulling %s: %s done (%.0f%%, %s of %s)\n", p.model.c_str(), p.file.c_str(), frac * 100,
-                     human(static_cast<double>(p.done)).c_str(), human(static_cast<double>(p.total)).c_str());
+        std::fprintf(stderr, "pulling %s: %s done (%.0f%%, %s of %s)\n", p.model.c_str(),
+                     p.file.c_str(), frac * 100, human(static_cast<double>(p.done)).c_str(),
+                     human(static_cast<double>(p.total)).c_str());
       } else if (decile != *last_decile) {
         *last_decile = decile;
-        std::fprintf(stderr, "pulling %s: %.0f%% (%s of %s, %s/s, ETA %s)\n", p.model.c_str(), frac * 100,
-                     human(static_cast<double>(p.done)).c_str(), human(static_cast<double>(p.total)).c_str(),
-                     human(p.bytes_per_second).c_str(), eta(p.eta_seconds).c_str());
+        std::fprintf(stderr, "pulling %s: %.0f%% (%s of %s, %s/s, ETA %s)\n", p.model.c_str(),
+                     frac * 100, human(static_cast<double>(p.done)).c_str(),
+                     human(static_cast<double>(p.total)).c_str(), human(p.bytes_per_second).c_str(),
+                     eta(p.eta_seconds).c_str());
       }
     }
   };
@@ -77,18 +87,21 @@ std::string resolve_model(const Context& ctx, const std::string& value, bool clo
 void register_models(CLI::App& app, const ContextPtr& ctx) {
   auto name = std::make_shared<std::string>();
 
-  CLI::App* pull = app.add_subcommand("pull", "Download a model into the local store (resumes an interrupted pull)");
-  pull->add_option("model", *name, "A model name (see `izwi list`) or a Hugging Face id org/repo")->required();
+  CLI::App* pull = app.add_subcommand(
+      "pull", "Download a model into the local store (resumes an interrupted pull)");
+  pull->add_option("model", *name, "A model name (see `izwi list`) or a Hugging Face id org/repo")
+      ->required();
   pull->add_flag("-q,--quiet", ctx->quiet, "No progress output");
   pull->callback([ctx, name] {
     ModelStore store = make_store(*ctx);
     const ModelInfo before = store.info(*name);
     store.pull(*name, progress_printer(*ctx));
     const ModelInfo m = store.info(*name);
-    std::printf("%s %s (%s) in %s\n", before.installed ? "already have" : "installed", m.name.c_str(),
-                human(static_cast<double>(m.size_bytes)).c_str(), m.path.c_str());
+    std::printf("%s %s (%s) in %s\n", before.installed ? "already have" : "installed",
+                m.name.c_str(), human(static_cast<double>(m.size_bytes)).c_str(), m.path.c_str());
     if (!m.companion.empty())
-      std::printf("voice cloning with %s uses %s, installed alongside\n", m.name.c_str(), m.companion.c_str());
+      std::printf("voice cloning with %s uses %s, installed alongside\n", m.name.c_str(),
+                  m.companion.c_str());
   });
 
   CLI::App* list = app.add_subcommand("list", "Models you can pull and models you have");
@@ -97,7 +110,8 @@ void register_models(CLI::App& app, const ContextPtr& ctx) {
     std::printf("%-28s %-10s %-18s %s\n", "MODEL", "STATUS", "SIZE", "DESCRIPTION");
     for (const ModelInfo& m : store.list())
       std::printf("%-28s %-10s %-18s %s\n", m.name.c_str(), m.installed ? "installed" : "-",
-                  m.installed ? human(static_cast<double>(m.size_bytes)).c_str() : ("~" + m.approx_size).c_str(),
+                  m.installed ? human(static_cast<double>(m.size_bytes)).c_str()
+                              : ("~" + m.approx_size).c_str(),
                   m.description.c_str());
     std::printf("\nstore: %s\n", store.root().c_str());
   });
@@ -115,10 +129,15 @@ void register_models(CLI::App& app, const ContextPtr& ctx) {
   info->callback([ctx, name] {
     ModelStore store = make_store(*ctx);
     const ModelInfo m = store.info(*name);
-    std::printf("name:        %s\nrepository:  %s\ndescription: %s\nstatus:      %s\n", m.name.c_str(), m.repo.c_str(),
-                m.description.c_str(), m.installed ? "installed" : "not installed");
-    if (m.installed) std::printf("path:        %s\nsize:        %s\n", m.path.c_str(), human(static_cast<double>(m.size_bytes)).c_str());
-    else std::printf("size:        ~%s (izwi pull %s)\n", m.approx_size.empty() ? "?" : m.approx_size.c_str(), m.name.c_str());
+    std::printf("name:        %s\nrepository:  %s\ndescription: %s\nstatus:      %s\n",
+                m.name.c_str(), m.repo.c_str(), m.description.c_str(),
+                m.installed ? "installed" : "not installed");
+    if (m.installed)
+      std::printf("path:        %s\nsize:        %s\n", m.path.c_str(),
+                  human(static_cast<double>(m.size_bytes)).c_str());
+    else
+      std::printf("size:        ~%s (izwi pull %s)\n",
+                  m.approx_size.empty() ? "?" : m.approx_size.c_str(), m.name.c_str());
     if (!m.companion.empty()) std::printf("clones with: %s\n", m.companion.c_str());
   });
 }

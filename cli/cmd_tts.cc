@@ -90,7 +90,8 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   // A CustomVoice name clones with its Base companion; presets use the name itself.
   std::error_code fec;
   const bool cloning = std::filesystem::is_regular_file(a.speaker, fec);
-  const std::string model_dir = resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model, cloning);
+  const std::string model_dir =
+      resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model, cloning);
   auto model = TtsModel::load(model_dir, ModelOptions{a.threads});
   const Voice voice = resolve_voice(*model, a);
 
@@ -153,7 +154,8 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       "tts", "Speak a text in a cloned voice (reference audio) or a preset speaker");
   cmd->add_option("text", a->text, "The text to speak ('-' reads stdin)")->required();
   cmd->add_option("-m,--model", a->model,
-                  "Model name (izwi list) or checkpoint directory; default qwen3-tts-0.6b-base (IZWI_DEFAULT_MODEL), "
+                  "Model name (izwi list) or checkpoint directory; default qwen3-tts-0.6b-base "
+                  "(IZWI_DEFAULT_MODEL), "
                   "pulled on first use");
   cmd->add_option("-s,--speaker", a->speaker,
                   "Reference audio to clone (5-30 s of clear speech), or a preset speaker name "

@@ -69,7 +69,8 @@ void register_speaker(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* embed = speaker->add_subcommand("embed", "Compute the x-vector of a reference clip");
   embed->add_option("audio", args->input, "Reference audio (any rate and channel count)")
       ->required();
-  embed->add_option("-m,--model", args->model, "Model name or Base checkpoint directory")->required();
+  embed->add_option("-m,--model", args->model, "Model name or Base checkpoint directory")
+      ->required();
   embed->add_option("-o,--output", args->output, "Output .npy (float32 [hidden])")->required();
   embed->add_flag(
       "--no-preprocess", args->no_preprocess,

@@ -6,17 +6,19 @@
 #include "izwi/izwi.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"izwi — local voice cloning text-to-speech (Qwen3-TTS 12 Hz)\n\n"
-               "  izwi pull qwen3-tts-0.6b-base\n"
-               "  izwi tts \"Hello\" --speaker ref.wav --output hello.wav\n"
-               "  izwi voices add me --audio ref.wav --text \"what ref.wav says\"\n"
-               "  izwi tts \"Hello again\" --voice me --output again.wav\n"};
+  CLI::App app{
+      "izwi — local voice cloning text-to-speech (Qwen3-TTS 12 Hz)\n\n"
+      "  izwi pull qwen3-tts-0.6b-base\n"
+      "  izwi tts \"Hello\" --speaker ref.wav --output hello.wav\n"
+      "  izwi voices add me --audio ref.wav --text \"what ref.wav says\"\n"
+      "  izwi tts \"Hello again\" --voice me --output again.wav\n"};
   app.set_version_flag("--version", std::string("izwi ") + izwi::version());
   app.require_subcommand(1);
   app.fallthrough();
   auto ctx = std::make_shared<izwi::cli::Context>();
   ctx->offline = izwi::store_options_from_env().offline;
-  app.add_flag("--offline", ctx->offline, "Never download; a missing model is an error (also IZWI_OFFLINE=1)");
+  app.add_flag("--offline", ctx->offline,
+               "Never download; a missing model is an error (also IZWI_OFFLINE=1)");
   izwi::cli::register_tts(app, ctx);
   izwi::cli::register_models(app, ctx);
   izwi::cli::register_codec(app, ctx);

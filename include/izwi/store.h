@@ -32,7 +32,8 @@ struct StoreOptions {
   std::function<uint64_t(const std::string& path)> free_space;
 };
 
-// Options from the environment: IZWI_MODELS_DIR, XDG_DATA_HOME, HF_ENDPOINT, HF_TOKEN, IZWI_OFFLINE.
+// Options from the environment: IZWI_MODELS_DIR, XDG_DATA_HOME, HF_ENDPOINT, HF_TOKEN,
+// IZWI_OFFLINE.
 StoreOptions store_options_from_env();
 
 struct ModelInfo {
@@ -48,9 +49,9 @@ struct ModelInfo {
 
 struct PullProgress {
   std::string model;
-  std::string file;        // path inside the repository
-  uint64_t done = 0;       // bytes of the model downloaded so far (resumed bytes included)
-  uint64_t total = 0;      // bytes of the model
+  std::string file;    // path inside the repository
+  uint64_t done = 0;   // bytes of the model downloaded so far (resumed bytes included)
+  uint64_t total = 0;  // bytes of the model
   double bytes_per_second = 0;
   double eta_seconds = -1;  // -1: unknown
   bool file_finished = false;
@@ -70,14 +71,16 @@ class ModelStore {
   static bool is_model_name(const std::string& s);  // registry name or org/repo spelling
 
   // Downloads and installs `name` (and its companion); already installed files are kept.
-  void pull(const std::string& name, const std::function<void(const PullProgress&)>& progress = nullptr);
+  void pull(const std::string& name,
+            const std::function<void(const PullProgress&)>& progress = nullptr);
   // Removes an installed model (and any unfinished download of it).
   void remove(const std::string& name);
 
   // The checkpoint directory for a --model value: an existing directory is used
   // as it is; a name must be installed (or is pulled when `pull_if_missing` and
   // not offline). `cloning`: a CustomVoice name gives its Base companion.
-  std::string resolve(const std::string& name_or_dir, bool cloning = false, bool pull_if_missing = false,
+  std::string resolve(const std::string& name_or_dir, bool cloning = false,
+                      bool pull_if_missing = false,
                       const std::function<void(const PullProgress&)>& progress = nullptr);
 
  private:

@@ -31,7 +31,8 @@ struct SlistDeleter {
 std::string escape_path(const std::string& p) {
   std::string out;
   for (unsigned char c : p) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~')
+      out.push_back(static_cast<char>(c));
     else {
       char buf[4];
       std::snprintf(buf, sizeof buf, "%%%02X", c);
@@ -42,11 +43,14 @@ std::string escape_path(const std::string& p) {
 }
 
 // Turns an HTTP status into the message a user can act on.
-[[noreturn]] void http_fail(long code, const std::string& repo, const std::string& what, const std::string& endpoint) {
+[[noreturn]] void http_fail(long code, const std::string& repo, const std::string& what,
+                            const std::string& endpoint) {
   if (code == 401 || code == 403)
     fail(ErrorKind::kIo, "access to ", repo, " was refused (HTTP ", code,
          "): set HF_TOKEN to a Hugging Face token that can read it");
-  if (code == 404) fail(ErrorKind::kNotFound, what, " was not found on ", endpoint, " (HTTP 404): check the model name");
+  if (code == 404)
+    fail(ErrorKind::kNotFound, what, " was not found on ", endpoint,
+         " (HTTP 404): check the model name");
   fail(ErrorKind::kIo, "the hub answered HTTP ", code, " for ", what, "; try again later");
 }
 
@@ -100,11 +104,13 @@ size_t capture_next(char* p, size_t size, size_t n, void* out) {
 
 }  // namespace
 
-HubClient::HubClient(std::string endpoint, std::string token) : endpoint_(std::move(endpoint)), token_(std::move(token)) {
+HubClient::HubClient(std::string endpoint, std::string token)
+    : endpoint_(std::move(endpoint)), token_(std::move(token)) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
 }
 
-std::vector<HubFile> HubClient::list_files(const std::string& repo, const std::string& revision) const {
+std::vector<HubFile> HubClient::list_files(const std::string& repo,
+                                           const std::string& revision) const {
   std::vector<HubFile> files;
   std::string url = endpoint_ + "/api/models/" + repo + "/tree/" + revision + "?recursive=true";
   for (int page = 0; !url.empty() && page < 100; ++page) {
@@ -116,7 +122,8 @@ std::vector<HubFile> HubClient::list_files(const std::string& repo, const std::s
     curl_easy_setopt(e.h.get(), CURLOPT_HEADERDATA, &next);
     const CURLcode rc = curl_easy_perform(e.h.get());
     if (rc != CURLE_OK)
-      fail(ErrorKind::kIo, "cannot reach ", endpoint_, ": ", e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc),
+      fail(ErrorKind::kIo, "cannot reach ", endpoint_, ": ",
+           e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc),
            " (check the network, or set HF_ENDPOINT to a mirror)");
     if (e.status() >= 400) http_fail(e.status(), repo, "repository " + repo, endpoint_);
     nlohmann::json j;
@@ -125,7 +132,8 @@ std::vector<HubFile> HubClient::list_files(const std::string& repo, const std::s
     } catch (const nlohmann::json::exception&) {
       fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not JSON");
     }
-    if (!j.is_array()) fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not a list");
+    if (!j.is_array())
+      fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not a list");
     for (const auto& item : j) {
       if (item.value("type", "") != "file") continue;
       HubFile f;
@@ -136,8 +144,10 @@ std::vector<HubFile> HubClient::list_files(const std::string& repo, const std::s
         f.size = item["lfs"].value("size", f.size);
       }
       // Refuse paths that would escape the model folder.
-      if (f.path.empty() || f.path[0] == '/' || f.path.find("..") != std::string::npos || f.path.find('\\') != std::string::npos)
-        fail(ErrorKind::kInvalidFormat, "the hub listed an unsafe file path '", f.path, "' in ", repo);
+      if (f.path.empty() || f.path[0] == '/' || f.path.find("..") != std::string::npos ||
+          f.path.find('\\') != std::string::npos)
+        fail(ErrorKind::kInvalidFormat, "the hub listed an unsafe file path '", f.path, "' in ",
+             repo);
       files.push_back(std::move(f));
     }
     url = next;
@@ -189,7 +199,8 @@ size_t write_body(char* p, size_t size, size_t n, void* userdata) {
 }  // namespace
 
 void HubClient::download(const std::string& repo, const std::string& revision, const HubFile& file,
-                         const std::string& part, const std::function<void(uint64_t)>& on_bytes) const {
+                         const std::string& part,
+                         const std::function<void(uint64_t)>& on_bytes) const {
   struct stat st {};
   uint64_t have = ::stat(part.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   if (have > file.size) {  // larger than it should be: start over
@@ -201,36 +212,42 @@ void HubClient::download(const std::string& repo, const std::string& revision, c
     std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(part.c_str(), "rb"), &std::fclose);
     std::vector<char> buf(1 << 20);
     size_t n;
-    while (in && (n = std::fread(buf.data(), 1, buf.size(), in.get())) > 0) hash.update(buf.data(), n);
+    while (in && (n = std::fread(buf.data(), 1, buf.size(), in.get())) > 0)
+      hash.update(buf.data(), n);
   }
   if (have < file.size || file.size == 0) {
-    std::unique_ptr<FILE, decltype(&std::fclose)> out(std::fopen(part.c_str(), have > 0 ? "ab" : "wb"), &std::fclose);
+    std::unique_ptr<FILE, decltype(&std::fclose)> out(
+        std::fopen(part.c_str(), have > 0 ? "ab" : "wb"), &std::fclose);
     if (!out) fail(ErrorKind::kIo, "cannot write '", part, "'");
     Easy e(endpoint_ + "/" + repo + "/resolve/" + revision + "/" + escape_path(file.path), token_);
     Sink sink{out.get(), &hash, have, have, e.h.get(), false, false, &on_bytes, part};
     curl_easy_setopt(e.h.get(), CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(e.h.get(), CURLOPT_WRITEDATA, &sink);
-    if (have > 0) curl_easy_setopt(e.h.get(), CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
+    if (have > 0)
+      curl_easy_setopt(e.h.get(), CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
     const CURLcode rc = curl_easy_perform(e.h.get());
     if (std::fflush(out.get()) != 0) sink.write_failed = true;
     if (sink.write_failed)
-      fail(ErrorKind::kIo, "writing '", part, "' failed (disk full?); free some space and pull again to resume");
+      fail(ErrorKind::kIo, "writing '", part,
+           "' failed (disk full?); free some space and pull again to resume");
     if (e.status() >= 400) http_fail(e.status(), repo, file.path + " of " + repo, endpoint_);
     if (rc != CURLE_OK)
-      fail(ErrorKind::kIo, "downloading ", file.path, " of ", repo, " broke off: ",
-           e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc), " (pull again to resume)");
+      fail(ErrorKind::kIo, "downloading ", file.path, " of ", repo,
+           " broke off: ", e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc),
+           " (pull again to resume)");
     fsync(fileno(out.get()));
     have = sink.have;
   }
   if (have != file.size) {
-    fail(ErrorKind::kIo, file.path, " of ", repo, ": expected ", file.size, " bytes, got ", have, " (pull again to resume)");
+    fail(ErrorKind::kIo, file.path, " of ", repo, ": expected ", file.size, " bytes, got ", have,
+         " (pull again to resume)");
   }
   if (!file.sha256.empty()) {
     const std::string got = hash.hex();
     if (got != file.sha256) {
       std::remove(part.c_str());
-      fail(ErrorKind::kInvalidFormat, file.path, " of ", repo, " is corrupt: SHA-256 ", got, ", expected ",
-           file.sha256, " (the download was removed; pull again)");
+      fail(ErrorKind::kInvalidFormat, file.path, " of ", repo, " is corrupt: SHA-256 ", got,
+           ", expected ", file.sha256, " (the download was removed; pull again)");
     }
   }
 }

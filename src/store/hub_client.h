@@ -10,7 +10,7 @@
 namespace izwi::store {
 
 struct HubFile {
-  std::string path;    // inside the repository, '/'-separated
+  std::string path;  // inside the repository, '/'-separated
   uint64_t size = 0;
   std::string sha256;  // LFS files: the hub's SHA-256 id; empty for small git files
 };
@@ -25,8 +25,8 @@ class HubClient {
   // Downloads {endpoint}/{repo}/resolve/{revision}/{file.path} into `part`,
   // continuing from the bytes already there (HTTP Range). `on_bytes` receives
   // the bytes of the file present so far. Checks size and SHA-256 at the end.
-  void download(const std::string& repo, const std::string& revision, const HubFile& file, const std::string& part,
-                const std::function<void(uint64_t)>& on_bytes) const;
+  void download(const std::string& repo, const std::string& revision, const HubFile& file,
+                const std::string& part, const std::function<void(uint64_t)>& on_bytes) const;
 
  private:
   std::string endpoint_, token_;

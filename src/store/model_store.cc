@@ -30,15 +30,18 @@ struct RegistryEntry {
 };
 
 constexpr RegistryEntry kRegistry[] = {
-    {"qwen3-tts-0.6b-base", "Qwen/Qwen3-TTS-12Hz-0.6B-Base", "0.6B: clones a voice from reference audio", "", "2.5 GB"},
-    {"qwen3-tts-1.7b-base", "Qwen/Qwen3-TTS-12Hz-1.7B-Base", "1.7B: clones a voice from reference audio", "", "4.6 GB"},
+    {"qwen3-tts-0.6b-base", "Qwen/Qwen3-TTS-12Hz-0.6B-Base",
+     "0.6B: clones a voice from reference audio", "", "2.5 GB"},
+    {"qwen3-tts-1.7b-base", "Qwen/Qwen3-TTS-12Hz-1.7B-Base",
+     "1.7B: clones a voice from reference audio", "", "4.6 GB"},
     {"qwen3-tts-0.6b-customvoice", "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice",
-     "0.6B: 9 preset speakers; clones with qwen3-tts-0.6b-base", "qwen3-tts-0.6b-base", "2.5 GB + 2.5 GB"},
+     "0.6B: 9 preset speakers; clones with qwen3-tts-0.6b-base", "qwen3-tts-0.6b-base",
+     "2.5 GB + 2.5 GB"},
     {"qwen3-tts-1.7b-customvoice", "Qwen/Qwen3-TTS-12Hz-1.7B-CustomVoice",
-     "1.7B: 9 preset speakers, instructions; clones with qwen3-tts-1.7b-base", "qwen3-tts-1.7b-base",
-     "4.6 GB + 4.6 GB"},
-    {"qwen3-tts-1.7b-voicedesign", "Qwen/Qwen3-TTS-12Hz-1.7B-VoiceDesign", "1.7B: voices designed from a description",
-     "", "4.6 GB"},
+     "1.7B: 9 preset speakers, instructions; clones with qwen3-tts-1.7b-base",
+     "qwen3-tts-1.7b-base", "4.6 GB + 4.6 GB"},
+    {"qwen3-tts-1.7b-voicedesign", "Qwen/Qwen3-TTS-12Hz-1.7B-VoiceDesign",
+     "1.7B: voices designed from a description", "", "4.6 GB"},
 };
 
 constexpr const char* kManifest = ".izwi-model.json";
@@ -68,7 +71,8 @@ uint64_t statvfs_free(const std::string& path) {
 uint64_t dir_size(const fs::path& p) {
   uint64_t total = 0;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+  for (auto it = fs::recursive_directory_iterator(p, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
     if (it->is_regular_file(ec)) total += it->file_size(ec);
   return total;
 }
@@ -87,7 +91,8 @@ class FileLock {
     if (fd_ < 0) fail(ErrorKind::kIo, "cannot create lock file '", path, "'");
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd_);
-      fail(ErrorKind::kIo, "another izwi is already pulling this model (lock '", path, "'); wait for it to finish");
+      fail(ErrorKind::kIo, "another izwi is already pulling this model (lock '", path,
+           "'); wait for it to finish");
     }
   }
   ~FileLock() {
@@ -109,7 +114,9 @@ StoreOptions store_options_from_env() {
   if (o.models_dir.empty()) {
     const std::string xdg = env("XDG_DATA_HOME");
     const std::string home = env("HOME");
-    o.models_dir = !xdg.empty() ? xdg + "/izwi/models" : (home.empty() ? ".izwi/models" : home + "/.local/share/izwi/models");
+    o.models_dir = !xdg.empty()
+                       ? xdg + "/izwi/models"
+                       : (home.empty() ? ".izwi/models" : home + "/.local/share/izwi/models");
   }
   o.endpoint = env("HF_ENDPOINT");
   o.token = env("HF_TOKEN");
@@ -130,7 +137,9 @@ ModelStore::ModelStore(StoreOptions options) : options_(std::move(options)) {
   root_ = options_.models_dir;
 }
 
-bool ModelStore::is_model_name(const std::string& s) { return find_entry(s) || is_repo_id(s); }
+bool ModelStore::is_model_name(const std::string& s) {
+  return find_entry(s) || is_repo_id(s);
+}
 
 std::string ModelStore::dir_of(const std::string& name) const {
   std::string d = name;
@@ -153,8 +162,10 @@ ModelInfo ModelStore::info(const std::string& name) const {
     m.description = "Hugging Face repository " + name;
   } else {
     std::string names;
-    for (const auto& entry : kRegistry) names += std::string(names.empty() ? "" : ", ") + entry.name;
-    fail(ErrorKind::kNotFound, "unknown model '", name, "'; known models: ", names, " (or a Hugging Face id org/repo)");
+    for (const auto& entry : kRegistry)
+      names += std::string(names.empty() ? "" : ", ") + entry.name;
+    fail(ErrorKind::kNotFound, "unknown model '", name, "'; known models: ", names,
+         " (or a Hugging Face id org/repo)");
   }
   const fs::path dir = dir_of(name);
   std::error_code ec;
@@ -170,7 +181,8 @@ std::vector<ModelInfo> ModelStore::list() const {
   std::vector<ModelInfo> out;
   for (const auto& e : kRegistry) out.push_back(info(e.name));
   std::error_code ec;
-  for (auto it = fs::directory_iterator(root_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::directory_iterator(root_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     if (!fs::exists(it->path() / kManifest)) continue;
     try {
       const auto j = nlohmann::json::parse(std::ifstream(it->path() / kManifest));
@@ -182,25 +194,30 @@ std::vector<ModelInfo> ModelStore::list() const {
   return out;
 }
 
-void ModelStore::pull(const std::string& name, const std::function<void(const PullProgress&)>& progress) {
+void ModelStore::pull(const std::string& name,
+                      const std::function<void(const PullProgress&)>& progress) {
   const ModelInfo m = info(name);
   pull_one(m, progress);
   if (!m.companion.empty()) pull_one(info(m.companion), progress);
 }
 
-void ModelStore::pull_one(const ModelInfo& m, const std::function<void(const PullProgress&)>& progress) {
+void ModelStore::pull_one(const ModelInfo& m,
+                          const std::function<void(const PullProgress&)>& progress) {
   if (m.installed) return;
   if (options_.offline)
-    fail(ErrorKind::kInvalidArgument, "model ", m.name, " is not installed and downloads are off (offline mode); ",
-         "run `izwi pull ", m.name, "` when online");
+    fail(ErrorKind::kInvalidArgument, "model ", m.name,
+         " is not installed and downloads are off (offline mode); ", "run `izwi pull ", m.name,
+         "` when online");
   const fs::path final_dir = dir_of(m.name);
   std::error_code ec;
   if (fs::exists(final_dir, ec))
-    fail(ErrorKind::kIo, "'", final_dir.string(), "' exists but is not a complete model; remove it and pull again");
+    fail(ErrorKind::kIo, "'", final_dir.string(),
+         "' exists but is not a complete model; remove it and pull again");
   const fs::path staging = fs::path(root_) / ".partial" / final_dir.filename();
   fs::create_directories(staging, ec);
   if (ec) fail(ErrorKind::kIo, "cannot create '", staging.string(), "': ", ec.message());
-  FileLock lock((fs::path(root_) / ".partial" / (final_dir.filename().string() + ".lock")).string());
+  FileLock lock(
+      (fs::path(root_) / ".partial" / (final_dir.filename().string() + ".lock")).string());
 
   store::HubClient hub(options_.endpoint, options_.token);
   const std::vector<store::HubFile> files = hub.list_files(m.repo, options_.revision);
@@ -208,13 +225,16 @@ void ModelStore::pull_one(const ModelInfo& m, const std::function<void(const Pul
   for (const auto& f : files) {
     total += f.size;
     const fs::path done = staging / f.path, part = staging / (f.path + ".part");
-    if (fs::exists(done, ec) && fs::file_size(done, ec) == f.size) have += f.size;
-    else if (fs::exists(part, ec)) have += std::min<uint64_t>(fs::file_size(part, ec), f.size);
+    if (fs::exists(done, ec) && fs::file_size(done, ec) == f.size)
+      have += f.size;
+    else if (fs::exists(part, ec))
+      have += std::min<uint64_t>(fs::file_size(part, ec), f.size);
   }
   const uint64_t free_bytes = options_.free_space(root_);
   if (free_bytes < total - have)
-    fail(ErrorKind::kIo, "not enough disk space in ", root_, ": ", m.name, " needs ", gb(total - have), " more, ",
-         gb(free_bytes), " is free; free some space or set IZWI_MODELS_DIR to a larger disk");
+    fail(ErrorKind::kIo, "not enough disk space in ", root_, ": ", m.name, " needs ",
+         gb(total - have), " more, ", gb(free_bytes),
+         " is free; free some space or set IZWI_MODELS_DIR to a larger disk");
 
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t start_have = have;
@@ -227,7 +247,8 @@ void ModelStore::pull_one(const ModelInfo& m, const std::function<void(const Pul
     p.done = now_done;
     p.total = total;
     p.file_finished = finished;
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (secs > 0.2 && now_done > start_have) {
       p.bytes_per_second = static_cast<double>(now_done - start_have) / secs;
       p.eta_seconds = static_cast<double>(total - now_done) / p.bytes_per_second;
@@ -240,15 +261,18 @@ void ModelStore::pull_one(const ModelInfo& m, const std::function<void(const Pul
     if (fs::exists(dest, ec) && fs::file_size(dest, ec) == f.size) continue;  // finished earlier
     fs::create_directories(dest.parent_path(), ec);
     const std::string part = dest.string() + ".part";
-    uint64_t before = fs::exists(part, ec) ? std::min<uint64_t>(fs::file_size(part, ec), f.size) : 0;
+    uint64_t before =
+        fs::exists(part, ec) ? std::min<uint64_t>(fs::file_size(part, ec), f.size) : 0;
     const uint64_t base = done_bytes - before;
     // A dropped connection is retried (resuming) a few times before giving up.
     for (int attempt = 0;; ++attempt) {
       try {
-        hub.download(m.repo, options_.revision, f, part, [&](uint64_t file_bytes) { report(f.path, base + file_bytes, false); });
+        hub.download(m.repo, options_.revision, f, part,
+                     [&](uint64_t file_bytes) { report(f.path, base + file_bytes, false); });
         break;
       } catch (const Error& e) {
-        const bool transient = e.kind() == ErrorKind::kIo && std::string(e.what()).find("broke off") != std::string::npos;
+        const bool transient = e.kind() == ErrorKind::kIo &&
+                               std::string(e.what()).find("broke off") != std::string::npos;
         if (!transient || attempt >= 2) throw;
       }
     }
@@ -258,12 +282,18 @@ void ModelStore::pull_one(const ModelInfo& m, const std::function<void(const Pul
     report(f.path, done_bytes, true);
   }
 
-  nlohmann::json manifest = {{"name", m.name}, {"repo", m.repo}, {"revision", options_.revision}, {"files", nlohmann::json::array()}};
-  for (const auto& f : files) manifest["files"].push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+  nlohmann::json manifest = {{"name", m.name},
+                             {"repo", m.repo},
+                             {"revision", options_.revision},
+                             {"files", nlohmann::json::array()}};
+  for (const auto& f : files)
+    manifest["files"].push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   {
     std::ofstream out(staging / kManifest);
     out << manifest.dump(2);
-    if (!out) fail(ErrorKind::kIo, "cannot write the model manifest in '", staging.string(), "' (disk full?)");
+    if (!out)
+      fail(ErrorKind::kIo, "cannot write the model manifest in '", staging.string(),
+           "' (disk full?)");
   }
   fs::rename(staging, final_dir, ec);  // the one step that makes the model visible
   if (ec) fail(ErrorKind::kIo, "cannot install '", final_dir.string(), "': ", ec.message());
@@ -286,7 +316,8 @@ std::string ModelStore::resolve(const std::string& value, bool cloning, bool pul
   std::error_code ec;
   if (fs::is_directory(value, ec) && fs::exists(fs::path(value) / "config.json", ec)) return value;
   if (!is_model_name(value)) {
-    if (fs::exists(value, ec)) fail(ErrorKind::kInvalidArgument, "'", value, "' is not a model directory (no config.json)");
+    if (fs::exists(value, ec))
+      fail(ErrorKind::kInvalidArgument, "'", value, "' is not a model directory (no config.json)");
     if (value.find('/') != std::string::npos)
       fail(ErrorKind::kNotFound, "model directory '", value, "' does not exist");
     (void)info(value);  // throws, listing the known names
@@ -298,8 +329,8 @@ std::string ModelStore::resolve(const std::string& value, bool cloning, bool pul
     pull_one(m, progress);
     return info(m.name).path;
   }
-  fail(ErrorKind::kNotFound, "model ", m.name, " is not installed", options_.offline ? " (offline mode)" : "",
-       "; run: izwi pull ", value);
+  fail(ErrorKind::kNotFound, "model ", m.name, " is not installed",
+       options_.offline ? " (offline mode)" : "", "; run: izwi pull ", value);
 }
 
 }  // namespace izwi

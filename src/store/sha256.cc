@@ -20,9 +20,13 @@ Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
 }
 Sha256::~Sha256() = default;
 
-void Sha256::reset() { EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr); }
+void Sha256::reset() {
+  EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr);
+}
 
-void Sha256::update(const void* data, size_t n) { EVP_DigestUpdate(ctx_->md, data, n); }
+void Sha256::update(const void* data, size_t n) {
+  EVP_DigestUpdate(ctx_->md, data, n);
+}
 
 std::string Sha256::hex() {
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -14,7 +14,7 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void update(const void* data, size_t n);
-  void reset();  // start a new digest
+  void reset();       // start a new digest
   std::string hex();  // finishes; lower-case hex digest
 
  private:

@@ -14,8 +14,8 @@ struct RunResult {
   std::string output;  // stdout + stderr
 };
 
-inline RunResult run_izwi(const std::string& args) {
-  const std::string cmd = std::string(IZWI_BINARY) + " " + args + " 2>&1";
+inline RunResult run_izwi_env(const std::string& env, const std::string& args) {
+  const std::string cmd = env + std::string(IZWI_BINARY) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf{};
@@ -23,6 +23,10 @@ inline RunResult run_izwi(const std::string& args) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   const int st = pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+inline RunResult run_izwi(const std::string& args) {
+  return run_izwi_env("", args);
 }
 
 }  // namespace izwi::test

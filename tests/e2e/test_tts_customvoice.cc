@@ -11,8 +11,12 @@
 namespace izwi {
 namespace {
 
-std::string cv_model() { return test::data_path("golden-customvoice/model"); }
-std::string cv_vec(const std::string& name) { return test::data_path("golden-customvoice/vectors/" + name + ".npy"); }
+std::string cv_model() {
+  return test::data_path("golden-customvoice/model");
+}
+std::string cv_vec(const std::string& name) {
+  return test::data_path("golden-customvoice/vectors/" + name + ".npy");
+}
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -24,7 +28,8 @@ class CustomVoiceGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CustomVoiceGolden, ApiReproducesTheOfficialCodes) {
   const std::string name = GetParam();
-  const auto m = nlohmann::json::parse(std::ifstream(test::data_path("golden-customvoice/manifest.json")));
+  const auto m =
+      nlohmann::json::parse(std::ifstream(test::data_path("golden-customvoice/manifest.json")));
   const auto c = m["cases"]["generate_" + name];
   auto model = TtsModel::load(cv_model());
   EXPECT_EQ(model->model_type(), "custom_voice");
@@ -37,29 +42,35 @@ TEST_P(CustomVoiceGolden, ApiReproducesTheOfficialCodes) {
   o.max_new_tokens = c["max_new_tokens"];
   const SynthesisResult r = model->synthesize(c["text"], model->preset_voice(c["speaker"]), o);
   const std::string p = "gen_" + name + "_";
-  EXPECT_EQ(std::vector<int64_t>(r.text_ids.begin(), r.text_ids.end()), read_npy(cv_vec(p + "input_ids")).as_i64());
-  EXPECT_EQ(std::vector<int64_t>(r.codes.values.begin(), r.codes.values.end()), read_npy(cv_vec(p + "codes")).as_i64());
+  EXPECT_EQ(std::vector<int64_t>(r.text_ids.begin(), r.text_ids.end()),
+            read_npy(cv_vec(p + "input_ids")).as_i64());
+  EXPECT_EQ(std::vector<int64_t>(r.codes.values.begin(), r.codes.values.end()),
+            read_npy(cv_vec(p + "codes")).as_i64());
   EXPECT_TRUE(test::within_golden_tolerance(r.samples, read_npy(cv_vec(p + "wav")).as_f32()));
 }
 
 TEST_P(CustomVoiceGolden, BinaryTakesThePresetName) {
   const std::string name = GetParam();
-  const auto m = nlohmann::json::parse(std::ifstream(test::data_path("golden-customvoice/manifest.json")));
+  const auto m =
+      nlohmann::json::parse(std::ifstream(test::data_path("golden-customvoice/manifest.json")));
   const auto c = m["cases"]["generate_" + name];
   test::TempDir d;
-  std::string args = "tts " + quote(c["text"]) + " -m " + cv_model() + " -s " + c["speaker"].get<std::string>() +
-                     " --language " + c["language"].get<std::string>() + " --greedy --max-new-tokens 12 -o " +
-                     d.file("out.wav") + " --codes-out " + d.file("codes.npy") +
-                     (c["non_streaming_mode"].get<bool>() ? " --non-streaming" : " --streaming-text");
+  std::string args =
+      "tts " + quote(c["text"]) + " -m " + cv_model() + " -s " + c["speaker"].get<std::string>() +
+      " --language " + c["language"].get<std::string>() + " --greedy --max-new-tokens 12 -o " +
+      d.file("out.wav") + " --codes-out " + d.file("codes.npy") +
+      (c["non_streaming_mode"].get<bool>() ? " --non-streaming" : " --streaming-text");
   if (!c["instruct"].is_null()) args += " --instruct " + quote(c["instruct"]);
   const auto r = test::run_izwi(args);
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(read_npy(d.file("codes.npy")).as_i64(), read_npy(cv_vec("gen_" + name + "_codes")).as_i64());
+  EXPECT_EQ(read_npy(d.file("codes.npy")).as_i64(),
+            read_npy(cv_vec("gen_" + name + "_codes")).as_i64());
   EXPECT_EQ(read_audio(d.file("out.wav")).sample_rate, 24000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, CustomVoiceGolden,
-                         ::testing::Values("cv_speaker", "cv_dialect", "cv_instruct", "cv_instruct_stream"));
+                         ::testing::Values("cv_speaker", "cv_dialect", "cv_instruct",
+                                           "cv_instruct_stream"));
 
 TEST(CustomVoice, WrongUsesSayWhatIsValid) {
   auto model = TtsModel::load(cv_model());
@@ -77,7 +88,8 @@ TEST(CustomVoice, WrongUsesSayWhatIsValid) {
     model->synthesize("hi", model->preset_voice("serena"), o);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("auto, chinese, english, spanish"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("auto, chinese, english, spanish"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(model->clone_voice(Audio{std::vector<float>(48000, 0.1f), 24000, 1}), Error);
   EXPECT_THROW(model->synthesize("   ", model->preset_voice("serena")), Error);

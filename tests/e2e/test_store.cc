@@ -1,0 +1,231 @@
+// The model store against a real HTTP server on loopback that serves the hub's
+// URL layout with the tiny golden checkpoints: pull, resume, checksum
+// mismatch, 401/404, a full disk, offline mode; and the CLI using names.
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli_run.h"
+#include "fake_hub.h"
+#include "izwi/izwi.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct StoreFixture : ::testing::Test {
+  test::TempDir dir;
+  test::FakeHub hub{
+      {{"test/tiny", test::golden_model()},
+       {"test/private", test::golden_model()},
+       {"Qwen/Qwen3-TTS-12Hz-0.6B-Base", test::golden_model()},
+       {"Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice", test::data_path("golden-customvoice/model")}}};
+
+  StoreOptions options() const {
+    StoreOptions o;
+    o.models_dir = dir.file("models");
+    o.endpoint = hub.endpoint();
+    return o;
+  }
+  std::string env() const {
+    return "IZWI_MODELS_DIR=" + dir.file("models") + " HF_ENDPOINT=" + hub.endpoint() +
+           " IZWI_OFFLINE= HF_TOKEN= ";
+  }
+  test::RunResult izwi(const std::string& args) const { return test::run_izwi_env(env(), args); }
+};
+
+bool same_tree(const fs::path& a, const fs::path& b) {
+  for (const auto& e : fs::recursive_directory_iterator(a)) {
+    if (!e.is_regular_file()) continue;
+    const fs::path other = b / fs::relative(e.path(), a);
+    if (!fs::exists(other) || test::FakeHub::sha256sum(e.path()) != test::FakeHub::sha256sum(other))
+      return false;
+  }
+  return true;
+}
+
+TEST_F(StoreFixture, PullInstallsAnExactCopyAndListsIt) {
+  ModelStore store(options());
+  EXPECT_FALSE(store.info("test/tiny").installed);
+  std::vector<PullProgress> seen;
+  store.pull("test/tiny", [&](const PullProgress& p) { seen.push_back(p); });
+  const ModelInfo m = store.info("test/tiny");
+  ASSERT_TRUE(m.installed);
+  EXPECT_TRUE(same_tree(test::golden_model(), m.path));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().done, seen.back().total);
+  EXPECT_GT(seen.back().total, 7u * 1000 * 1000);
+  bool listed = false;
+  for (const auto& x : store.list()) listed |= x.name == "test/tiny" && x.installed;
+  EXPECT_TRUE(listed);
+  EXPECT_FALSE(fs::exists(dir.file("models/.partial/hub--test-tiny")));
+  // The pulled model works.
+  auto model = TtsModel::load(m.path);
+  EXPECT_TRUE(model->can_clone());
+  store.pull("test/tiny");  // already installed: nothing to do
+  store.remove("test/tiny");
+  EXPECT_FALSE(store.info("test/tiny").installed);
+  EXPECT_THROW(store.remove("test/tiny"), Error);
+}
+
+TEST_F(StoreFixture, ADroppedConnectionIsResumedWithARangeRequest) {
+  hub.cut_file = "model.safetensors";
+  hub.cut_at_bytes = 1 << 20;
+  hub.cuts_remaining = 10;  // more than the automatic retries: the first pull fails
+  ModelStore store(options());
+  try {
+    store.pull("test/tiny");
+    FAIL() << "expected the pull to fail";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pull again to resume"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(store.info("test/tiny").installed);  // nothing that looks complete
+  EXPECT_FALSE(fs::exists(dir.file("models/hub--test-tiny")));
+  const fs::path part = dir.file("models/.partial/hub--test-tiny/model.safetensors.part");
+  ASSERT_TRUE(fs::exists(part));
+  EXPECT_GE(fs::file_size(part), 1u << 20);
+
+  hub.cuts_remaining = 0;
+  store.pull("test/tiny");
+  ASSERT_TRUE(store.info("test/tiny").installed);
+  EXPECT_TRUE(same_tree(test::golden_model(), store.info("test/tiny").path));
+  bool resumed = false;
+  for (const auto& r : hub.requests())
+    resumed |= r.rfind("model.safetensors bytes=", 0) == 0 && r != "model.safetensors bytes=0-";
+  EXPECT_TRUE(resumed) << "no Range request was made";
+}
+
+TEST_F(StoreFixture, OneCutIsRetriedWithinTheSamePull) {
+  hub.cut_file = "speech_tokenizer/model.safetensors";
+  hub.cuts_remaining = 1;
+  ModelStore store(options());
+  store.pull("test/tiny");
+  EXPECT_TRUE(same_tree(test::golden_model(), store.info("test/tiny").path));
+}
+
+TEST_F(StoreFixture, ChecksumMismatchInstallsNothing) {
+  hub.corrupt.insert("model.safetensors");
+  ModelStore store(options());
+  try {
+    store.pull("test/tiny");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is corrupt: SHA-256"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(store.info("test/tiny").installed);
+  EXPECT_FALSE(fs::exists(dir.file("models/.partial/hub--test-tiny/model.safetensors.part")));
+  EXPECT_FALSE(fs::exists(dir.file("models/.partial/hub--test-tiny/model.safetensors")));
+}
+
+TEST_F(StoreFixture, PrivateRepositoriesNeedAToken) {
+  hub.private_repo = "test/private";
+  hub.token = "secret";
+  ModelStore store(options());
+  try {
+    store.pull("test/private");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("set HF_TOKEN"), std::string::npos) << e.what();
+  }
+  StoreOptions with_token = options();
+  with_token.token = "secret";
+  ModelStore authed(with_token);
+  authed.pull("test/private");
+  EXPECT_TRUE(authed.info("test/private").installed);
+}
+
+TEST_F(StoreFixture, UnknownRepositoryAndUnknownName) {
+  ModelStore store(options());
+  try {
+    store.pull("test/missing");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("HTTP 404"), std::string::npos) << e.what();
+  }
+  try {
+    store.info("qwen3-tts-9b");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("known models: qwen3-tts-0.6b-base"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(StoreFixture, AFullDiskStopsThePullBeforeItStarts) {
+  StoreOptions o = options();
+  o.free_space = [](const std::string&) -> uint64_t { return 1000; };
+  ModelStore store(o);
+  try {
+    store.pull("test/tiny");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not enough disk space"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(store.info("test/tiny").installed);
+  EXPECT_TRUE(hub.requests().empty());  // no file was downloaded
+}
+
+TEST_F(StoreFixture, OfflineModeSaysWhichPullToRun) {
+  StoreOptions o = options();
+  o.offline = true;
+  ModelStore store(o);
+  try {
+    store.resolve("qwen3-tts-0.6b-base", false, true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("run: izwi pull qwen3-tts-0.6b-base"), std::string::npos)
+        << e.what();
+  }
+  const auto r = izwi("--offline tts hi -s x.wav -o " + dir.file("o.wav"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("izwi pull qwen3-tts-0.6b-base"), std::string::npos) << r.output;
+}
+
+TEST_F(StoreFixture, CliPullListInfoRm) {
+  auto r = izwi("pull qwen3-tts-0.6b-base");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("installed qwen3-tts-0.6b-base"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pulling qwen3-tts-0.6b-base"), std::string::npos)
+      << r.output;  // plain progress lines
+  r = izwi("list");
+  EXPECT_NE(r.output.find("qwen3-tts-0.6b-base          installed"), std::string::npos) << r.output;
+  r = izwi("info qwen3-tts-0.6b-base");
+  EXPECT_NE(r.output.find("Qwen/Qwen3-TTS-12Hz-0.6B-Base"), std::string::npos) << r.output;
+  r = izwi("rm qwen3-tts-0.6b-base");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = izwi("rm qwen3-tts-0.6b-base");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("not installed"), std::string::npos);
+}
+
+// The product page's commands, as written: pull a CustomVoice name, then clone
+// with it from reference audio (its Base companion does the cloning).
+TEST_F(StoreFixture, TheProductPageCommandsWork) {
+  Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+  write_audio(dir.file("reference.wav"), ref);
+  auto r = izwi("pull qwen3-tts-0.6b-customvoice");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("uses qwen3-tts-0.6b-base"), std::string::npos) << r.output;
+  r = izwi("tts \"Hello, this is my cloned voice\" --model qwen3-tts-0.6b-customvoice --speaker " +
+           dir.file("reference.wav") + " --output " + dir.file("cloned.wav") + " --max-seconds 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GT(read_audio(dir.file("cloned.wav")).samples.size(), 0u);
+  // The same name with a preset speaker uses the CustomVoice checkpoint.
+  r = izwi("tts Hello --model qwen3-tts-0.6b-customvoice --speaker serena --output " +
+           dir.file("serena.wav") + " --max-seconds 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+}
+
+TEST_F(StoreFixture, TheDefaultModelIsPulledOnFirstUse) {
+  Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+  write_audio(dir.file("ref.wav"), ref);
+  const auto r = izwi("tts Hello -s " + dir.file("ref.wav") + " -o " + dir.file("out.wav") +
+                      " --max-seconds 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("pulling qwen3-tts-0.6b-base"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir.file("models/qwen3-tts-0.6b-base/.izwi-model.json")));
+}
+
+}  // namespace
+}  // namespace izwi
