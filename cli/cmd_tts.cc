@@ -15,8 +15,8 @@ namespace izwi::cli {
 namespace {
 
 struct TtsArgs {
-  std::string text, model, speaker, reference_text, language = "auto", instruct, output, codes_out,
-                                                    format, sample_format = "pcm16";
+  std::string text, model, speaker, voice, reference_text,
+      language = "auto", instruct, output, codes_out, format, sample_format = "pcm16";
   std::optional<uint64_t> seed;
   std::optional<float> temperature, top_p, repetition_penalty;
   std::optional<int> top_k;
@@ -35,15 +35,30 @@ std::string lower(std::string s) {
 
 // -s takes a reference audio path or a preset speaker name.
 Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
+  VoiceStore saved;
+  if (!a.voice.empty()) {
+    if (!a.reference_text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "a saved voice keeps its own transcript; drop --reference-text");
+    return saved.load(a.voice, model);
+  }
   std::error_code ec;
   const bool is_file = std::filesystem::is_regular_file(a.speaker, ec);
   const auto presets = model.speakers();
   const bool is_preset =
       std::find(presets.begin(), presets.end(), lower(a.speaker)) != presets.end();
-  if (is_file && is_preset)
-    throw Error(ErrorKind::kInvalidArgument, "'" + a.speaker +
-                                                 "' is both a file and a preset speaker; write ./" +
-                                                 a.speaker + " for the file");
+  const bool is_saved = !is_file && saved.contains(a.speaker);
+  if (int(is_file) + int(is_preset) + int(is_saved) > 1)
+    throw Error(ErrorKind::kInvalidArgument, "'" + a.speaker + "' is ambiguous: it is " +
+                                                 (is_file ? "a file" : "a saved voice") +
+                                                 " and a preset speaker; write ./" + a.speaker +
+                                                 " for a file or --voice for a saved voice");
+  if (is_saved) {
+    if (!a.reference_text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "a saved voice keeps its own transcript; drop --reference-text");
+    return saved.load(a.speaker, model);
+  }
   if (is_preset) {
     if (!a.reference_text.empty())
       throw Error(ErrorKind::kInvalidArgument,
@@ -51,8 +66,9 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
     return model.preset_voice(a.speaker);
   }
   if (!is_file) {
-    std::string msg =
-        "'" + a.speaker + "' is neither an audio file nor a preset speaker of this model";
+    std::string msg = "'" + a.speaker +
+                      "' is not an audio file, a saved voice (izwi voices list) or a preset "
+                      "speaker of this model";
     if (!presets.empty()) {
       msg += "; presets: ";
       for (size_t i = 0; i < presets.size(); ++i) msg += (i ? ", " : "") + presets[i];
@@ -89,7 +105,8 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   const auto t_load = std::chrono::steady_clock::now();
   // A CustomVoice name clones with its Base companion; presets use the name itself.
   std::error_code fec;
-  const bool cloning = std::filesystem::is_regular_file(a.speaker, fec);
+  const bool cloning = std::filesystem::is_regular_file(a.speaker, fec) || !a.voice.empty() ||
+                       VoiceStore().contains(a.speaker);
   const std::string model_dir =
       resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model, cloning);
   auto model = TtsModel::load(model_dir, ModelOptions{a.threads});
@@ -157,10 +174,13 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
                   "Model name (izwi list) or checkpoint directory; default qwen3-tts-0.6b-base "
                   "(IZWI_DEFAULT_MODEL), "
                   "pulled on first use");
-  cmd->add_option("-s,--speaker", a->speaker,
-                  "Reference audio to clone (5-30 s of clear speech), or a preset speaker name "
-                  "(CustomVoice)")
-      ->required();
+  auto* speaker_opt =
+      cmd->add_option("-s,--speaker", a->speaker,
+                      "Reference audio to clone (5-30 s of clear speech), a saved voice, or a "
+                      "preset speaker name (CustomVoice)");
+  auto* voice_opt =
+      cmd->add_option("--voice", a->voice, "A saved voice (izwi voices add NAME --audio ref.wav)");
+  speaker_opt->excludes(voice_opt);
   cmd->add_option("-o,--output", a->output,
                   "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32)")
       ->required();
@@ -207,7 +227,13 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
-  cmd->callback([a, ctx] { run_tts(*a, *ctx); });
+  cmd->callback([a, ctx] {
+    if (a->speaker.empty() && a->voice.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "say whose voice to use: --speaker ref.wav (clone), --voice NAME (saved) or "
+                  "--speaker PRESET");
+    run_tts(*a, *ctx);
+  });
 }
 
 }  // namespace izwi::cli

@@ -22,6 +22,7 @@ std::string resolve_model(const Context& ctx, const std::string& value, bool clo
 
 void register_tts(CLI::App& app, const ContextPtr& ctx);
 void register_models(CLI::App& app, const ContextPtr& ctx);
+void register_voices(CLI::App& app, const ContextPtr& ctx);
 void register_codec(CLI::App& app, const ContextPtr& ctx);
 void register_voice(CLI::App& app, const ContextPtr& ctx);
 void register_speaker(CLI::App& app, const ContextPtr& ctx);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
                "Never download; a missing model is an error (also IZWI_OFFLINE=1)");
   izwi::cli::register_tts(app, ctx);
   izwi::cli::register_models(app, ctx);
+  izwi::cli::register_voices(app, ctx);
   izwi::cli::register_codec(app, ctx);
   izwi::cli::register_voice(app, ctx);
   izwi::cli::register_speaker(app, ctx);

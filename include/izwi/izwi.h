@@ -10,6 +10,7 @@
 #include "izwi/store.h"
 #include "izwi/tokenizer.h"
 #include "izwi/tts.h"
+#include "izwi/voices.h"
 
 namespace izwi {
 

@@ -34,8 +34,9 @@ struct Voice {
   AudioCodes reference_codes;  // cloned voice in ICL mode: codes of the reference audio
   std::string reference_text;  // ... and its transcript
   std::vector<int32_t> reference_text_ids;  // ... tokenized in the reference template
-  ReferenceReport report;                   // measurements of the reference clip
-  std::vector<std::string> changes;         // what preprocessing did to the clip
+  Audio reference_audio;             // cloned voice: the prepared clip (24 kHz mono) it came from
+  ReferenceReport report;            // measurements of the reference clip
+  std::vector<std::string> changes;  // what preprocessing did to the clip
 
   bool is_preset() const { return !speaker.empty(); }
   bool icl() const { return reference_codes.frames > 0; }  // else x-vector-only cloning
@@ -93,6 +94,7 @@ class TtsModel {
   std::vector<std::string> speakers() const;   // preset speakers (CustomVoice)
   std::vector<std::string> languages() const;  // "auto" and the named languages
   int sample_rate() const;
+  std::string model_size() const;  // "0b6", "1b7" (tts_model_size); x-vectors differ between sizes
 
   // A cloned voice from reference audio (any rate/channels; checked and
   // prepared with `reference`). With a transcript: ICL cloning (reference codes

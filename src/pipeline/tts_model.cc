@@ -105,6 +105,9 @@ bool TtsModel::can_clone() const {
 int TtsModel::sample_rate() const {
   return impl_->codec.config.output_sample_rate;
 }
+std::string TtsModel::model_size() const {
+  return impl_->config.tts_model_size;
+}
 const TextTokenizer& TtsModel::tokenizer() const {
   return *impl_->tokenizer;
 }
@@ -131,6 +134,7 @@ Voice TtsModel::clone_voice(const Audio& reference, const std::string& transcrip
   Voice v;
   v.report = ref.report;
   v.changes = ref.changes;
+  v.reference_audio = ref.audio;
   v.xvector = pipeline::embed_speaker(impl_->pool.get(), *impl_->speaker, ref.audio.samples.data(),
                                       ref.audio.samples.size(), ref.audio.sample_rate);
   const std::string text = trim(transcript);

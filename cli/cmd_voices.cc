@@ -1,0 +1,128 @@
+// `izwi voices add|list|show|rm|export|import`: saved voice profiles.
+#include <cstdio>
+
+#include "commands.h"
+#include "izwi/izwi.h"
+
+namespace izwi::cli {
+
+namespace {
+
+struct VoicesArgs {
+  std::string name, audio, text, consent, model, file, new_name;
+  bool force = false, json = false, no_preprocess = false;
+  int threads = 0;
+};
+
+void print_profile(const VoiceProfile& p) {
+  std::string sizes;
+  for (const auto& s : p.model_sizes) sizes += (sizes.empty() ? "" : ", ") + s;
+  std::printf(
+      "name:        %s\ncreated:     %s\nconsent:     %s\ntranscript:  %s\nmode:        %s\n"
+      "audio:       %.2f s, %s\nembeddings:  %s\n",
+      p.name.c_str(), p.created_at.c_str(),
+      p.consent.empty() ? "(not recorded)" : p.consent.c_str(),
+      p.transcript.empty() ? "(none)" : p.transcript.c_str(),
+      p.transcript.empty() ? "x-vector only" : "reference audio + transcript (ICL)", p.duration_s,
+      p.audio_path.c_str(), sizes.c_str());
+}
+
+}  // namespace
+
+void register_voices(CLI::App& app, const ContextPtr& ctx) {
+  auto a = std::make_shared<VoicesArgs>();
+  CLI::App* voices =
+      app.add_subcommand("voices", "Saved voice profiles: clone once, reuse with --voice NAME");
+  voices->require_subcommand(1);
+
+  CLI::App* add =
+      voices->add_subcommand("add", "Check a reference clip, clone it and save the voice");
+  add->add_option("name", a->name, "Name of the voice (letters, digits, '_', '-', '.')")
+      ->required();
+  add->add_option("--audio", a->audio, "Reference audio: 5-30 s of clear speech by one speaker")
+      ->required();
+  add->add_option("--text", a->text,
+                  "Transcript of the reference audio (clones closer to the voice)");
+  add->add_option("--consent", a->consent, "Who agreed to the cloning, and when");
+  add->add_option("-m,--model", a->model, "Model to clone with (default qwen3-tts-0.6b-base)");
+  add->add_flag("--force", a->force, "Replace a voice of the same name");
+  add->add_flag("--no-preprocess", a->no_preprocess,
+                "Keep the clip as it is (no silence trimming or 30 s cut)");
+  add->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
+  add->callback([a, ctx] {
+    VoiceStore store;
+    VoiceStore::check_name(a->name);
+    if (store.contains(a->name) && !a->force)
+      throw Error(ErrorKind::kInvalidArgument,
+                  "a voice named '" + a->name + "' already exists; use --force to replace it");
+    const Audio audio = read_audio(a->audio);
+    auto model = TtsModel::load(
+        resolve_model(*ctx, a->model.empty() ? default_model_name() : a->model, true),
+        ModelOptions{a->threads});
+    ReferenceOptions ro;
+    ro.preprocess = !a->no_preprocess;
+    const Voice v = model->clone_voice(audio, a->text, ro);
+    for (const auto& i : v.report.issues)
+      std::fprintf(stderr, "warning: %s: %s\n", i.message.c_str(), i.fix.c_str());
+    for (const auto& c : v.changes) std::fprintf(stderr, "note: reference audio %s\n", c.c_str());
+    const VoiceProfile p = store.save(a->name, *model, v, a->consent, a->force);
+    std::printf("saved voice '%s' (%.1f s, %s) in %s\nuse it with: izwi tts \"...\" --voice %s\n",
+                p.name.c_str(), p.duration_s,
+                p.transcript.empty() ? "x-vector only" : "with transcript", store.dir().c_str(),
+                p.name.c_str());
+  });
+
+  CLI::App* list = voices->add_subcommand("list", "Saved voices");
+  list->callback([] {
+    VoiceStore store;
+    const auto all = store.list();
+    if (all.empty())
+      std::printf("no saved voices (add one with: izwi voices add NAME --audio ref.wav)\n");
+    for (const auto& p : all)
+      std::printf("%-24s %6.1f s  %-14s %s\n", p.name.c_str(), p.duration_s,
+                  p.transcript.empty() ? "x-vector only" : "+ transcript", p.created_at.c_str());
+  });
+
+  CLI::App* show = voices->add_subcommand("show", "Details of a saved voice");
+  show->add_option("name", a->name, "Voice name")->required();
+  show->add_flag("--json", a->json, "The reference report as JSON");
+  show->callback([a] {
+    VoiceStore store;
+    const VoiceProfile p = store.get(a->name);
+    if (a->json)
+      std::printf("%s\n", p.report_json.c_str());
+    else
+      print_profile(p);
+  });
+
+  CLI::App* rm = voices->add_subcommand("rm", "Delete a saved voice");
+  rm->add_option("name", a->name, "Voice name")->required();
+  rm->callback([a] {
+    VoiceStore store;
+    store.remove(a->name);
+    std::printf("deleted voice '%s'\n", a->name.c_str());
+  });
+
+  CLI::App* exp = voices->add_subcommand("export", "Write a voice to one self-contained file");
+  exp->add_option("name", a->name, "Voice name")->required();
+  exp->add_option("file", a->file, "Output file (e.g. NAME.izwi-voice.json)")->required();
+  exp->callback([a] {
+    VoiceStore store;
+    store.export_file(a->name, a->file);
+    std::printf("exported voice '%s' to %s\n", a->name.c_str(), a->file.c_str());
+  });
+
+  CLI::App* imp = voices->add_subcommand("import", "Add a voice from an exported file");
+  imp->add_option("file", a->file, "A file written by `izwi voices export`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  imp->add_option("--name", a->new_name, "Save it under another name");
+  imp->add_flag("--force", a->force, "Replace a voice of the same name");
+  imp->callback([a] {
+    VoiceStore store;
+    const std::string name = store.import_file(a->file, a->new_name, a->force);
+    std::printf("imported voice '%s'\n", name.c_str());
+  });
+}
+
+}  // namespace izwi::cli

@@ -1,0 +1,76 @@
+// izwi — saved voice profiles.
+//
+// A profile keeps everything cloning needs, so reuse skips all reference
+// processing: the prepared reference audio (24 kHz mono), its codec codes, the
+// transcript and its token ids, and the speaker embedding for each model size
+// (computed the first time a profile is used with another size). Profiles live
+// in IZWI_DATA_DIR, else $XDG_DATA_HOME/izwi, else ~/.local/share/izwi:
+// `voices.db` (SQLite, WAL) and `voices/<name>/reference.wav` beside it.
+// Writes are ordered so that a crash at any point loses nothing acknowledged
+// and never leaves a half-written profile.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "izwi/reference.h"
+#include "izwi/tts.h"
+
+namespace izwi {
+
+struct VoiceProfile {
+  std::string name;
+  std::string created_at;                // UTC, ISO 8601
+  std::string consent;                   // who agreed, when (free text)
+  std::string transcript;                // empty: x-vector-only cloning
+  double duration_s = 0;                 // of the stored reference audio
+  std::vector<std::string> model_sizes;  // sizes with a stored speaker embedding
+  std::string audio_path;                // the stored reference audio
+  std::string report_json;               // ReferenceReport of the original clip
+};
+
+class VoiceStore {
+ public:
+  // `data_dir` empty: from the environment (see above).
+  explicit VoiceStore(const std::string& data_dir = "");
+  ~VoiceStore();
+  VoiceStore(const VoiceStore&) = delete;
+  VoiceStore& operator=(const VoiceStore&) = delete;
+
+  const std::string& dir() const;
+
+  // Names: 1-64 characters of letters, digits, '_', '-', '.', starting with a
+  // letter or digit. An existing name is an error unless `replace`.
+  static void check_name(const std::string& name);
+
+  // Checks and prepares the clip, clones it with `model` (a Base model) and saves it.
+  VoiceProfile add(const std::string& name, const TtsModel& model, const Audio& audio,
+                   const std::string& transcript, const std::string& consent, bool replace = false,
+                   const ReferenceOptions& reference = {});
+  // Saves an already cloned voice (made by `model`).
+  VoiceProfile save(const std::string& name, const TtsModel& model, const Voice& voice,
+                    const std::string& consent, bool replace = false);
+
+  bool contains(const std::string& name) const;
+  std::vector<VoiceProfile> list() const;
+  VoiceProfile get(const std::string& name) const;
+  void remove(const std::string& name);
+
+  // The voice for `model`: stored codes and ids, and the stored embedding for
+  // its size, computed from the stored audio (and saved) the first time.
+  Voice load(const std::string& name, const TtsModel& model);
+
+  // One self-contained file (JSON; format in README) that `import_file` reads
+  // back on any machine. Returns the imported name.
+  void export_file(const std::string& name, const std::string& path) const;
+  std::string import_file(const std::string& path, const std::string& new_name = "",
+                          bool replace = false);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace izwi
