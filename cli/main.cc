@@ -13,6 +13,18 @@ int main(int argc, char** argv) {
       "  izwi voices add me --audio ref.wav --text \"what ref.wav says\"\n"
       "  izwi tts \"Hello again\" --voice me --output again.wav\n"};
   app.set_version_flag("--version", std::string("izwi ") + izwi::version());
+  app.footer(
+      "Environment:\n"
+      "  IZWI_MODELS_DIR     where models are stored (default $XDG_DATA_HOME/izwi/models or "
+      "~/.local/share/izwi/models)\n"
+      "  IZWI_DATA_DIR       where saved voices are stored (default $XDG_DATA_HOME/izwi or "
+      "~/.local/share/izwi)\n"
+      "  IZWI_DEFAULT_MODEL  the model used without --model (default qwen3-tts-0.6b-base)\n"
+      "  IZWI_OFFLINE=1      never download (same as --offline)\n"
+      "  HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)\n"
+      "  HF_TOKEN            token for gated or private repositories\n"
+      "  IZWI_ISA            cap the CPU kernels: scalar, avx2 or avx512\n\n"
+      "Run `izwi COMMAND --help` for the options of a command.");
   app.require_subcommand(1);
   app.fallthrough();
   auto ctx = std::make_shared<izwi::cli::Context>();
