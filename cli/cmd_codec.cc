@@ -107,14 +107,15 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   enc->add_option("input", args->input, "Audio file (24 kHz) or .npy of float32 samples")
       ->required()
       ->check(CLI::ExistingFile);
-  enc->add_option("-m,--model", args->model, "Model name or checkpoint directory")->required();
+  enc->add_option("-m,--model", args->model,
+                  "Model name or checkpoint directory (default: the default model)");
   enc->add_option("-o,--output", args->output, "Output .npy of int64 codes [frames, 16]")
       ->required();
   enc->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   enc->callback([args, ctx] {
     CodecArgs a = *args;
-    a.model = resolve_model(*ctx, a.model);
+    a.model = resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model);
     run_encode(a);
   });
 
@@ -122,7 +123,8 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   dec->add_option("input", args->input, ".npy of integer codes [frames, 16]")
       ->required()
       ->check(CLI::ExistingFile);
-  dec->add_option("-m,--model", args->model, "Model name or checkpoint directory")->required();
+  dec->add_option("-m,--model", args->model,
+                  "Model name or checkpoint directory (default: the default model)");
   dec->add_option(
          "-o,--output", args->output,
          "Output audio (.wav .flac .ogg .opus .mp3 .raw, 24 kHz) or .npy (float32 samples)")
@@ -137,7 +139,7 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::NonNegativeNumber);
   dec->callback([args, ctx] {
     CodecArgs a = *args;
-    a.model = resolve_model(*ctx, a.model);
+    a.model = resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model);
     run_decode(a);
   });
 }

@@ -70,13 +70,14 @@ void register_tokenize(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("text", args->text, "Text to tokenize ('-' reads stdin); with --decode, the ids")
       ->required();
   cmd->add_option("-m,--model", args->model,
-                  "Checkpoint or tokenizer directory (vocab.json + merges.txt)")
-      ->required();
+                  "Model name, checkpoint or tokenizer directory (vocab.json + merges.txt); "
+                  "default: the default model");
   cmd->add_flag("--decode", args->decode, "Decode ids (JSON array or space-separated) to text");
   cmd->callback([args, ctx] {
     TokenizeArgs a = *args;
     std::error_code ec;
     // A tokenizer-only folder has no config.json: directories are taken as they are.
+    if (a.model.empty()) a.model = default_model_name();
     if (!std::filesystem::is_directory(a.model, ec)) a.model = resolve_model(*ctx, a.model);
     run_tokenize(a);
   });

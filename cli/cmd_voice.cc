@@ -69,8 +69,8 @@ void register_speaker(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* embed = speaker->add_subcommand("embed", "Compute the x-vector of a reference clip");
   embed->add_option("audio", args->input, "Reference audio (any rate and channel count)")
       ->required();
-  embed->add_option("-m,--model", args->model, "Model name or Base checkpoint directory")
-      ->required();
+  embed->add_option("-m,--model", args->model,
+                    "Model name or Base checkpoint directory (default: the default model)");
   embed->add_option("-o,--output", args->output, "Output .npy (float32 [hidden])")->required();
   embed->add_flag(
       "--no-preprocess", args->no_preprocess,
@@ -80,7 +80,8 @@ void register_speaker(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::NonNegativeNumber);
   embed->callback([args, ctx] {
     EmbedArgs a = *args;
-    a.model = resolve_model(*ctx, a.model, /*cloning=*/true);
+    a.model =
+        resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model, /*cloning=*/true);
     run_embed(a);
   });
 }

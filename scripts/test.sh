@@ -2,8 +2,8 @@
 # Installs dependencies, builds, and runs every test. This is the README's test
 # command and exactly what CI runs.
 #   1. the whole suite on the optimised build;
-#   2. the input-parsing tests (audio files, checkpoints, .npy, text, the CLI on
-#      bad input) again under AddressSanitizer + UBSan.
+#   2. the input-parsing tests (audio files, checkpoints, .npy, text, hub answers,
+#      voice files, the CLI on bad input) again under AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,5 +12,5 @@ cmake --build --preset release
 ctest --preset release
 
 cmake --preset asan
-cmake --build --preset asan --target izwi_cli test_core test_audio test_tokenizer test_cli_codec test_cli_voice test_cli_tokenize
-ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -R '^(AudioFiles|Resample|Reference|Safetensors|Npy|CodecConfig|Tokenizer|Bpe|Cli)'
+cmake --build --preset asan --target izwi_cli test_core test_audio test_tokenizer test_store test_voices test_cli_codec test_cli_voice test_cli_tokenize
+ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -R '^(AudioFiles|Resample|Reference|Safetensors|Npy|CodecConfig|Tokenizer|Bpe|StoreFixture|VoicesFixture|Cli)'
