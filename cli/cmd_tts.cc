@@ -81,9 +81,7 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
   ReferenceOptions ro;
   ro.preprocess = !a.no_preprocess;
   Voice v = model.clone_voice(read_audio(a.speaker), a.reference_text, ro);
-  for (const auto& issue : v.report.issues)
-    std::fprintf(stderr, "warning: %s: %s\n", issue.message.c_str(), issue.fix.c_str());
-  for (const auto& c : v.changes) std::fprintf(stderr, "note: reference audio %s\n", c.c_str());
+  print_reference_notes(v);
   return v;
 }
 
@@ -164,6 +162,12 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
 }
 
 }  // namespace
+
+void print_reference_notes(const Voice& voice) {
+  for (const auto& issue : voice.report.issues)
+    std::fprintf(stderr, "warning: %s: %s\n", issue.message.c_str(), issue.fix.c_str());
+  for (const auto& c : voice.changes) std::fprintf(stderr, "note: reference audio %s\n", c.c_str());
+}
 
 void register_tts(CLI::App& app, const ContextPtr& ctx) {
   auto a = std::make_shared<TtsArgs>();

@@ -62,9 +62,7 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
     ReferenceOptions ro;
     ro.preprocess = !a->no_preprocess;
     const Voice v = model->clone_voice(audio, a->text, ro);
-    for (const auto& i : v.report.issues)
-      std::fprintf(stderr, "warning: %s: %s\n", i.message.c_str(), i.fix.c_str());
-    for (const auto& c : v.changes) std::fprintf(stderr, "note: reference audio %s\n", c.c_str());
+    print_reference_notes(v);
     const VoiceProfile p = store.save(a->name, *model, v, a->consent, a->force);
     std::printf("saved voice '%s' (%.1f s, %s) in %s\nuse it with: izwi tts \"...\" --voice %s\n",
                 p.name.c_str(), p.duration_s,

@@ -6,6 +6,10 @@
 #include <memory>
 #include <string>
 
+namespace izwi {
+struct Voice;
+}
+
 namespace izwi::cli {
 
 // Settings shared by every command (global flags).
@@ -19,6 +23,9 @@ using ContextPtr = std::shared_ptr<Context>;
 // missing model with a progress bar unless offline. `cloning`: a CustomVoice
 // name resolves to its Base companion (which has the speaker encoder).
 std::string resolve_model(const Context& ctx, const std::string& value, bool cloning = false);
+
+// Prints a cloned voice's reference warnings and preprocessing notes to stderr.
+void print_reference_notes(const Voice& voice);
 
 void register_tts(CLI::App& app, const ContextPtr& ctx);
 void register_models(CLI::App& app, const ContextPtr& ctx);

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "core/file_util.h"
 
 namespace izwi {
 
@@ -193,26 +194,12 @@ void write_raw(const std::string& path, const std::vector<int64_t>& shape, const
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(ErrorKind::kIo, "cannot create '", path, "'");
-    const uint8_t pre[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-    out.write(reinterpret_cast<const char*>(pre), 8);
-    const uint16_t len = static_cast<uint16_t>(header.size());
-    out.write(reinterpret_cast<const char*>(&len), 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n * elem));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      fail(ErrorKind::kIo, "writing '", path, "' failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail(ErrorKind::kIo, "cannot write '", path, "': ", ec.message());
+  std::string bytes = {static_cast<char>(0x93), 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  bytes.append(reinterpret_cast<const char*>(&len), 2);
+  bytes += header;
+  bytes.append(static_cast<const char*>(data), static_cast<size_t>(n) * elem);
+  write_file_atomic(path, bytes);
 }
 
 }  // namespace

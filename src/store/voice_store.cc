@@ -20,6 +20,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/file_util.h"
 #include "izwi/voices.h"
 
 namespace izwi {
@@ -451,20 +452,7 @@ void VoiceStore::export_file(const std::string& name, const std::string& path) c
                                {"dim", e.size()},
                                {"float32_le_base64", base64(to_blob(e))}});
   }
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << j.dump(1);
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      fail(ErrorKind::kIo, "writing '", path, "' failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) fail(ErrorKind::kIo, "cannot write '", path, "': ", ec.message());
+  write_file_atomic(path, j.dump(1));
 }
 
 std::string VoiceStore::import_file(const std::string& path, const std::string& new_name,

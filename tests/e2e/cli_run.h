@@ -29,4 +29,11 @@ inline RunResult run_izwi(const std::string& args) {
   return run_izwi_env("", args);
 }
 
+// Single-quotes a string for the shell.
+inline std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 }  // namespace izwi::test

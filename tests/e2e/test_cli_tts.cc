@@ -26,12 +26,6 @@ nlohmann::json manifest_case(const std::string& name) {
   return m["cases"]["generate_text_" + name];
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 class TtsTextGolden : public ::testing::TestWithParam<TextCase> {
  protected:
   void SetUp() override {
@@ -44,11 +38,11 @@ class TtsTextGolden : public ::testing::TestWithParam<TextCase> {
 TEST_P(TtsTextGolden, BinaryReproducesCodesAndWaveform) {
   const TextCase c = GetParam();
   const auto m = manifest_case(c.name);
-  std::string args = "tts " + quote(m["text"].get<std::string>()) + " -m " + test::golden_model() +
-                     " -s " + dir_.file("ref.wav") + " --language " + c.language +
-                     " --greedy --max-new-tokens 12 -o " + dir_.file("out.npy") + " --codes-out " +
-                     dir_.file("codes.npy");
-  if (c.icl) args += " --reference-text " + quote(m["ref_text"].get<std::string>());
+  std::string args = "tts " + test::shell_quote(m["text"].get<std::string>()) + " -m " +
+                     test::golden_model() + " -s " + dir_.file("ref.wav") + " --language " +
+                     c.language + " --greedy --max-new-tokens 12 -o " + dir_.file("out.npy") +
+                     " --codes-out " + dir_.file("codes.npy");
+  if (c.icl) args += " --reference-text " + test::shell_quote(m["ref_text"].get<std::string>());
   const auto r = run_izwi(args);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("RTF"), std::string::npos);

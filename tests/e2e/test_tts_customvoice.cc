@@ -18,12 +18,6 @@ std::string cv_vec(const std::string& name) {
   return test::data_path("golden-customvoice/vectors/" + name + ".npy");
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 class CustomVoiceGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CustomVoiceGolden, ApiReproducesTheOfficialCodes) {
@@ -56,11 +50,12 @@ TEST_P(CustomVoiceGolden, BinaryTakesThePresetName) {
   const auto c = m["cases"]["generate_" + name];
   test::TempDir d;
   std::string args =
-      "tts " + quote(c["text"]) + " -m " + cv_model() + " -s " + c["speaker"].get<std::string>() +
-      " --language " + c["language"].get<std::string>() + " --greedy --max-new-tokens 12 -o " +
-      d.file("out.wav") + " --codes-out " + d.file("codes.npy") +
+      "tts " + test::shell_quote(c["text"]) + " -m " + cv_model() + " -s " +
+      c["speaker"].get<std::string>() + " --language " + c["language"].get<std::string>() +
+      " --greedy --max-new-tokens 12 -o " + d.file("out.wav") + " --codes-out " +
+      d.file("codes.npy") +
       (c["non_streaming_mode"].get<bool>() ? " --non-streaming" : " --streaming-text");
-  if (!c["instruct"].is_null()) args += " --instruct " + quote(c["instruct"]);
+  if (!c["instruct"].is_null()) args += " --instruct " + test::shell_quote(c["instruct"]);
   const auto r = test::run_izwi(args);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_npy(d.file("codes.npy")).as_i64(),

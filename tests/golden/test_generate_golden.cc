@@ -6,6 +6,7 @@
 #include "models/qwen3_tts/generator.h"
 #include "pipeline/audio_out.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
 namespace izwi {
 namespace {
@@ -14,22 +15,7 @@ using test::load_f32;
 using test::load_i64;
 using test::within_golden_tolerance;
 
-struct TinyModel {
-  ModelConfig config = ModelConfig::load(test::golden_model() + "/config.json");
-  CheckpointWeights weights{Checkpoint::open(test::golden_model())};
-  tts::Talker talker{config, weights};
-  tts::CodePredictor cp{config.code_predictor, config.talker.stack.hidden_size, weights};
-  SpeechTokenizerConfig codec_config =
-      SpeechTokenizerConfig::load(test::golden_model() + "/speech_tokenizer/config.json");
-  CheckpointWeights codec_weights{Checkpoint::open(test::golden_model() + "/speech_tokenizer")};
-  codec::CodecDecoder decoder{codec_config.decoder, codec_weights};
-  ThreadPool pool{2};
-};
-
-TinyModel& tiny() {
-  static TinyModel m;
-  return m;
-}
+using test::tiny;
 
 std::vector<int32_t> i32(const std::vector<int64_t>& v) {
   return std::vector<int32_t>(v.begin(), v.end());

@@ -6,6 +6,7 @@
 #include "models/qwen3_tts/sampler.h"
 #include "models/qwen3_tts/talker.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
 namespace izwi {
 namespace {
@@ -14,18 +15,7 @@ using test::load_f32;
 using test::load_i64;
 using test::within_golden_tolerance;
 
-struct TinyModel {
-  ModelConfig config = ModelConfig::load(test::golden_model() + "/config.json");
-  CheckpointWeights weights{Checkpoint::open(test::golden_model())};
-  tts::Talker talker{config, weights};
-  tts::CodePredictor cp{config.code_predictor, config.talker.stack.hidden_size, weights};
-  ThreadPool pool{2};
-};
-
-TinyModel& tiny() {
-  static TinyModel m;
-  return m;
-}
+using test::tiny;
 
 TEST(TalkerGolden, ForwardMatchesEveryLayerInputAndLogits) {
   auto& m = tiny();
