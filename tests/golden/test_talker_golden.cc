@@ -115,3 +115,24 @@ TEST(CodePredictorGolden, TeacherForcedLogitsMatch) {
 
 }  // namespace
 }  // namespace izwi
+
+namespace izwi {
+namespace {
+
+TEST(TalkerState, AGrowingKvCacheGivesTheSameStepsAsAPreallocatedOne) {
+  auto& m = test::tiny();
+  const int64_t H = m.talker.hidden(), steps = 40;
+  const auto x = test::random_vector(static_cast<size_t>(steps * H), 17);
+  auto small = m.talker.new_state(1), big = m.talker.new_state(steps);
+  std::vector<float> a(static_cast<size_t>(H)), b(static_cast<size_t>(H));
+  for (int64_t t = 0; t < steps; ++t) {
+    m.talker.forward(&m.pool, x.data() + t * H, 1, &t, nullptr, small, a.data());
+    m.talker.forward(&m.pool, x.data() + t * H, 1, &t, nullptr, big, b.data());
+    ASSERT_EQ(a, b) << "step " << t;
+  }
+  EXPECT_GE(small.capacity, steps);
+  EXPECT_EQ(small.length, steps);
+}
+
+}  // namespace
+}  // namespace izwi

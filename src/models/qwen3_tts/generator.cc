@@ -13,7 +13,7 @@ Generated generate(ThreadPool* pool, const Talker& talker, const CodePredictor& 
   if (opt.max_new_tokens <= 0) fail(ErrorKind::kInvalidArgument, "max_new_tokens must be positive");
   Sampler sampler(opt.seed);
   DecoderState talker_state =
-      talker.new_state(prompt.length + std::min(opt.max_new_tokens, 4096) + 1);
+      talker.new_state(prompt.length + std::min(opt.max_new_tokens, 256) + 1);
   CodePredictorState cp_state = cp.new_state();
 
   std::vector<float> hidden(static_cast<size_t>(prompt.length * H)), logits(static_cast<size_t>(V));
