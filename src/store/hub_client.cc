@@ -167,7 +167,6 @@ struct Sink {
   bool checked_status = false;
   bool write_failed = false;
   const std::function<void(uint64_t)>* on_bytes;
-  std::string path;
 };
 
 size_t write_body(char* p, size_t size, size_t n, void* userdata) {
@@ -220,7 +219,7 @@ void HubClient::download(const std::string& repo, const std::string& revision, c
         std::fopen(part.c_str(), have > 0 ? "ab" : "wb"), &std::fclose);
     if (!out) fail(ErrorKind::kIo, "cannot write '", part, "'");
     Easy e(endpoint_ + "/" + repo + "/resolve/" + revision + "/" + escape_path(file.path), token_);
-    Sink sink{out.get(), &hash, have, have, e.h.get(), false, false, &on_bytes, part};
+    Sink sink{out.get(), &hash, have, have, e.h.get(), false, false, &on_bytes};
     curl_easy_setopt(e.h.get(), CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(e.h.get(), CURLOPT_WRITEDATA, &sink);
     if (have > 0)

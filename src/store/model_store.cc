@@ -189,6 +189,7 @@ std::vector<ModelInfo> ModelStore::list() const {
       const std::string name = j.value("name", "");
       if (!name.empty() && !find_entry(name) && is_repo_id(name)) out.push_back(info(name));
     } catch (...) {
+      // An unreadable manifest: not a model izwi installed; leave it out of the list.
     }
   }
   return out;

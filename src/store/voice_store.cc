@@ -411,7 +411,6 @@ Voice VoiceStore::load(const std::string& name, const TtsModel& model) {
   v.reference_codes.frames = r->frames;
   v.reference_codes.num_codebooks = r->codebooks;
   v.reference_codes.values = r->codes;
-  if (!r->report_json.empty()) v.changes = {};
   if (auto e = impl_->embedding(name, size_key(model))) {
     v.xvector = std::move(*e);
   } else {
