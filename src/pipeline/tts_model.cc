@@ -177,6 +177,13 @@ SynthesisResult TtsModel::synthesize(const std::string& raw_text, const Voice& v
 
   tts::PromptSpec spec;
   spec.text_ids = templated_ids(m, tts::target_template(text), 5, "text");
+  // Each text token takes at least one 80 ms frame to speak: past this a single
+  // request runs for many minutes, which is better split by the caller.
+  constexpr size_t kMaxTextTokens = 4096;
+  if (spec.text_ids.size() - 8 > kMaxTextTokens)
+    fail(ErrorKind::kInvalidArgument, "the text is too long for one request (",
+         spec.text_ids.size() - 8, " tokens, at most ", kMaxTextTokens,
+         "); split it into paragraphs and synthesize them one by one");
 
   // Voice: preset speaker, cloned voice (x-vector, optionally ICL), or none (VoiceDesign).
   const std::string type = model_type();

@@ -85,6 +85,28 @@ TEST_P(TtsTextGolden, ApiUsesTheOfficialTokenIds) {
   EXPECT_FALSE(r.stopped_on_eos);
 }
 
+TEST(CliTts, ReadsTextFromStdinAndRefusesTooLongText) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  std::ofstream(d.file("text.txt")) << "Hello from a file.";
+  const std::string base = "tts - -m " + test::golden_model() + " -s " + d.file("ref.wav") +
+                           " --language english --greedy --max-new-tokens 6 -o " +
+                           d.file("out.wav");
+  auto r = test::run_izwi(base + " < " + d.file("text.txt"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GT(read_audio(d.file("out.wav")).samples.size(), 0u);
+  std::string long_text;
+  for (int i = 0; i < 2000; ++i) long_text += "many words here. ";
+  std::ofstream(d.file("long.txt")) << long_text;
+  r = test::run_izwi(base + " < " + d.file("long.txt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("split it into paragraphs"), std::string::npos) << r.output;
+  std::ofstream(d.file("empty.txt")) << "  \n ";
+  r = test::run_izwi(base + " < " + d.file("empty.txt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no text to speak"), std::string::npos) << r.output;
+}
+
 INSTANTIATE_TEST_SUITE_P(TextCases, TtsTextGolden,
                          ::testing::Values(TextCase{"xvec", "english", false},
                                            TextCase{"icl", "english", true},
