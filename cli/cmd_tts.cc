@@ -35,6 +35,8 @@ std::string lower(std::string s) {
 
 // -s takes a reference audio path or a preset speaker name.
 Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
+  if (a.speaker.empty() && a.voice.empty())
+    return Voice{};  // VoiceDesign: the instruction is the voice
   VoiceStore saved;
   if (!a.voice.empty()) {
     if (!a.reference_text.empty())
@@ -232,10 +234,11 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
   cmd->callback([a, ctx] {
-    if (a->speaker.empty() && a->voice.empty())
+    if (a->speaker.empty() && a->voice.empty() && a->instruct.empty())
       throw Error(ErrorKind::kInvalidArgument,
-                  "say whose voice to use: --speaker ref.wav (clone), --voice NAME (saved) or "
-                  "--speaker PRESET");
+                  "say whose voice to use: --speaker ref.wav (clone), --voice NAME (saved), "
+                  "--speaker PRESET, "
+                  "or --instruct \"a description\" with a VoiceDesign model");
     run_tts(*a, *ctx);
   });
 }

@@ -1,6 +1,7 @@
 // CustomVoice: preset speakers, a dialect speaker, instructions, streaming and
 // non-streaming text, against the official generate_custom_voice
 // (tests/data/golden-customvoice). Codes exact, prompt and waveform within tolerance.
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -91,6 +92,39 @@ TEST(CustomVoice, WrongUsesSayWhatIsValid) {
   const auto r = test::run_izwi("tts hi -m " + cv_model() + " -s nobody -o /tmp/x.wav");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("presets: dylan, eric, serena"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace izwi
+
+namespace izwi {
+namespace {
+
+// VoiceDesign: no speaker at all; the instruction describes the voice. No golden
+// vectors exist for it, so this checks the behaviour: it speaks, deterministically,
+// and other model types refuse a voice-less request.
+TEST(VoiceDesign, SpeaksFromAnInstructionAlone) {
+  test::TempDir d;
+  std::filesystem::copy(cv_model(), d.file("vd"), std::filesystem::copy_options::recursive);
+  auto cfg = nlohmann::json::parse(std::ifstream(d.file("vd/config.json")));
+  cfg["tts_model_type"] = "voice_design";
+  std::ofstream(d.file("vd/config.json")) << cfg.dump();
+  auto model = TtsModel::load(d.file("vd"));
+  EXPECT_EQ(model->model_type(), "voice_design");
+  SynthesisOptions o;
+  o.language = "english";
+  o.instruct = "A calm, low voice.";
+  o.greedy = true;
+  o.max_new_tokens = 8;
+  const auto a = model->synthesize("Hello there.", Voice{}, o);
+  EXPECT_GT(a.codes.frames, 0);
+  EXPECT_EQ(a.codes.values, model->synthesize("Hello there.", Voice{}, o).codes.values);
+  auto r = test::run_izwi("tts 'Hello there.' -m " + d.file("vd") +
+                          " --instruct 'A calm, low voice.' --greedy " + "--max-new-tokens 8 -o " +
+                          d.file("vd.wav"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto cv = TtsModel::load(cv_model());
+  EXPECT_THROW(cv->synthesize("Hello there.", Voice{}, o), Error);
 }
 
 }  // namespace
