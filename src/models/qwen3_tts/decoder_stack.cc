@@ -104,31 +104,11 @@ void DecoderStack::forward(ThreadPool* pool, const float* x, int64_t T, const in
   s.length = S;
 }
 
-void embedding_row(const Tensor& table, int64_t row, float* out) {
-  IZWI_ASSERT(table.shape.size() == 2);
-  const int64_t rows = table.shape[0], dim = table.shape[1];
-  if (row < 0 || row >= rows)
-    fail(ErrorKind::kInvalidArgument, "embedding id ", row, " is out of range [0, ", rows, ")");
-  switch (table.dtype) {
-    case DType::kF32:
-      std::memcpy(out, static_cast<const float*>(table.data) + row * dim, dim * sizeof(float));
-      break;
-    case DType::kBF16: {
-      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) out[i] = bf16_to_f32(p[i]);
-      break;
-    }
-    case DType::kF16: {
-      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) out[i] = f16_to_f32(p[i]);
-      break;
-    }
-    default:
-      fail(ErrorKind::kInvalidFormat, "embedding table has dtype ", dtype_name(table.dtype));
-  }
-}
+namespace {
 
-void add_embedding_row(const Tensor& table, int64_t row, float* out) {
+// Calls f(i, value) for each element of row `row` of an embedding table [rows, dim].
+template <typename F>
+void for_each_in_row(const Tensor& table, int64_t row, F&& f) {
   IZWI_ASSERT(table.shape.size() == 2);
   const int64_t rows = table.shape[0], dim = table.shape[1];
   if (row < 0 || row >= rows)
@@ -136,22 +116,32 @@ void add_embedding_row(const Tensor& table, int64_t row, float* out) {
   switch (table.dtype) {
     case DType::kF32: {
       const float* p = static_cast<const float*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) out[i] += p[i];
+      for (int64_t i = 0; i < dim; ++i) f(i, p[i]);
       break;
     }
     case DType::kBF16: {
       const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) out[i] += bf16_to_f32(p[i]);
+      for (int64_t i = 0; i < dim; ++i) f(i, bf16_to_f32(p[i]));
       break;
     }
     case DType::kF16: {
       const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) out[i] += f16_to_f32(p[i]);
+      for (int64_t i = 0; i < dim; ++i) f(i, f16_to_f32(p[i]));
       break;
     }
     default:
       fail(ErrorKind::kInvalidFormat, "embedding table has dtype ", dtype_name(table.dtype));
   }
+}
+
+}  // namespace
+
+void embedding_row(const Tensor& table, int64_t row, float* out) {
+  for_each_in_row(table, row, [out](int64_t i, float v) { out[i] = v; });
+}
+
+void add_embedding_row(const Tensor& table, int64_t row, float* out) {
+  for_each_in_row(table, row, [out](int64_t i, float v) { out[i] += v; });
 }
 
 }  // namespace izwi::tts
