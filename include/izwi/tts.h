@@ -5,6 +5,14 @@
 //   izwi::SynthesisResult out = model->synthesize("Hello there.", voice);
 //   izwi::write_audio("hello.wav", {out.samples, out.sample_rate});
 //
+// Streaming: start() returns a session that runs one step at a time (the
+// prompt, then one 80 ms frame per step) and hands out audio while it runs:
+//
+//   izwi::SynthesisOptions o;
+//   o.on_audio = [&](const float* s, int64_t n) { play(s, n); return true; };
+//   auto session = model->start("Hello there.", voice, o);
+//   while (session->step()) {}      // or session->finish(); cancel() from any thread
+//
 // A loaded model is immutable and thread-safe: build a Voice once, reuse it for
 // many texts, from several threads at once.
 #pragma once
@@ -23,6 +31,8 @@
 
 namespace izwi {
 
+struct VoiceCache;  // derived per-voice state (see Voice::cache)
+
 struct ModelOptions {
   int n_threads = 0;  // 0 = one per hardware thread
 };
@@ -37,6 +47,10 @@ struct Voice {
   Audio reference_audio;             // cloned voice: the prepared clip (24 kHz mono) it came from
   ReferenceReport report;            // measurements of the reference clip
   std::vector<std::string> changes;  // what preprocessing did to the clip
+  // State derived from the voice once and reused by every request that speaks
+  // with it (the codec decoder's state after the reference codes, for streaming
+  // ICL voices). Shared by copies; filled on first use; may be null.
+  std::shared_ptr<VoiceCache> cache;
 
   bool is_preset() const { return !speaker.empty(); }
   bool icl() const { return reference_codes.frames > 0; }  // else x-vector-only cloning
@@ -67,6 +81,16 @@ struct SynthesisOptions {
   double max_seconds = 0;  // stop after this much audio; 0: no limit
   // Called for every generated frame; return false to stop early.
   std::function<bool(const FrameProgress&)> on_frame;
+
+  // Streaming audio. With `on_audio` set (or `stream_audio`), audio is decoded
+  // while frames are generated: a first block after `first_block_frames` frames,
+  // then one every `block_frames`, and the rest at the end. Blocks are 24 kHz
+  // mono samples; together they are the whole clip. Return false to stop.
+  // Without streaming the clip is decoded once at the end (the official decode).
+  std::function<bool(const float* samples, int64_t count)> on_audio;
+  bool stream_audio = false;  // stream without a callback: take blocks with take_audio()
+  int first_block_frames = 4;  // 320 ms of audio
+  int block_frames = 12;       // 960 ms
 };
 
 struct SynthesisResult {
@@ -77,9 +101,37 @@ struct SynthesisResult {
   int64_t talker_steps = 0;
   bool stopped_on_eos = false;  // false: a length limit ended it
   uint64_t seed = 0;            // the seed used
+  bool cancelled = false;       // cancel() or a callback stopped it early
   double seconds() const {
     return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
   }
+};
+
+// One synthesis request, run step by step. Owns all its state (KV caches,
+// sampler, codec decoder state); the model is shared. step() and finish() are
+// for one thread at a time; cancel() may come from any thread.
+class SynthesisSession {
+ public:
+  ~SynthesisSession();
+  // Runs the next step: the prompt (prefill) first, then one frame per call,
+  // decoding and handing out an audio block when one is due. Returns false once
+  // the session is over (end of speech, a limit, cancel, or a callback's stop).
+  bool step();
+  // Stops at the next step boundary; audio already decoded is kept.
+  void cancel();
+  bool done() const;
+  int64_t frames() const;        // frames generated so far
+  double audio_seconds() const;  // their duration
+  // Streamed audio not taken yet (pull style; with `stream_audio`).
+  std::vector<float> take_audio();
+  // Runs to the end and returns the result (samples: the whole clip).
+  SynthesisResult finish();
+
+  struct Impl;
+  explicit SynthesisSession(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 class TtsModel {
@@ -104,6 +156,11 @@ class TtsModel {
   // A preset speaker by name (case-insensitive); the error lists the valid names.
   Voice preset_voice(const std::string& name) const;
 
+  // Starts a request (checks everything and builds the prompt; the model's
+  // work happens in step()). The voice is copied; the model must outlive it.
+  std::unique_ptr<SynthesisSession> start(const std::string& text, const Voice& voice,
+                                          const SynthesisOptions& options = {}) const;
+  // start() + finish().
   SynthesisResult synthesize(const std::string& text, const Voice& voice,
                              const SynthesisOptions& options = {}) const;
 

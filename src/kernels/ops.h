@@ -81,14 +81,15 @@ void rope_rotate_half_at(float* x, int64_t T, int64_t heads, int64_t head_dim,
 // Attention of T new queries against a KV cache (the one-token attention of
 // decoding when T == 1). q: [T, n_heads * head_dim]; k, v: [S, n_kv_heads * head_dim]
 // with the new keys already appended at rows S - T .. S - 1; query t sees keys
-// 0 .. S - T + t whose `key_valid` entry is non-zero (null: all valid). A query
-// with no valid key gets zeros.
+// 0 .. S - T + t whose `key_valid` entry is non-zero (null: all valid), and with
+// `window` > 0 only the last `window` of those (itself included). A query with no
+// valid key gets zeros. No allocation per call (scores live in a per-thread buffer).
 void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
                       int64_t S, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-                      const uint8_t* key_valid, float* out);
+                      const uint8_t* key_valid, float* out, int64_t window = 0);
 void attention_cached_ref(const float* q, const float* k, const float* v, int64_t T, int64_t S,
                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-                          const uint8_t* key_valid, float* out);
+                          const uint8_t* key_valid, float* out, int64_t window = 0);
 
 // Causal self-attention with grouped KV heads and an optional sliding window
 // (query i sees keys max(0, i - window + 1) .. i; window <= 0: all of 0 .. i).

@@ -11,22 +11,14 @@
 #include "models/qwen3_tts/generator.h"
 #include "pipeline/audio_out.h"
 #include "pipeline/loading.h"
+#include "pipeline/session.h"
+#include "pipeline/voice_cache.h"
 
 namespace izwi {
 
 namespace fs = std::filesystem;
 
-struct TtsModel::Impl {
-  std::string dir;
-  ModelConfig config;
-  GenerationConfig generation;
-  std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<TextTokenizer> tokenizer;
-  std::unique_ptr<tts::Talker> talker;
-  std::unique_ptr<tts::CodePredictor> code_predictor;
-  std::optional<pipeline::Speaker> speaker;
-  pipeline::Codec codec;
-};
+
 
 namespace {
 
@@ -135,6 +127,7 @@ Voice TtsModel::clone_voice(const Audio& reference, const std::string& transcrip
   v.report = ref.report;
   v.changes = ref.changes;
   v.reference_audio = ref.audio;
+  v.cache = std::make_shared<VoiceCache>();
   v.xvector = pipeline::embed_speaker(impl_->pool.get(), *impl_->speaker, ref.audio.samples.data(),
                                       ref.audio.samples.size(), ref.audio.sample_rate);
   const std::string text = trim(transcript);
@@ -168,14 +161,17 @@ Voice TtsModel::preset_voice(const std::string& name) const {
   return v;
 }
 
-SynthesisResult TtsModel::synthesize(const std::string& raw_text, const Voice& voice,
-                                     const SynthesisOptions& o) const {
+std::unique_ptr<SynthesisSession> TtsModel::start(const std::string& raw_text,
+                                                  const Voice& voice_in,
+                                                  const SynthesisOptions& o) const {
   const Impl& m = *impl_;
+  auto session = std::make_unique<SynthesisSession::Impl>(m, voice_in, o);
+  const Voice& voice = session->voice;  // the session's copy: spec points into it
+  tts::PromptSpec& spec = session->spec;
   const TalkerConfig& tc = m.config.talker;
   const std::string text = trim(raw_text);
   if (text.empty()) fail(ErrorKind::kInvalidArgument, "there is no text to speak");
 
-  tts::PromptSpec spec;
   spec.text_ids = templated_ids(m, tts::target_template(text), 5, "text");
   // Each text token takes at least one 80 ms frame to speak: past this a single
   // request runs for many minutes, which is better split by the caller.
@@ -249,8 +245,8 @@ SynthesisResult TtsModel::synthesize(const std::string& raw_text, const Voice& v
   }
   spec.non_streaming = o.non_streaming.value_or(type != "base");
 
-  const tts::Prompt prompt =
-      tts::build_prompt(m.pool.get(), m.config, *m.talker, *m.code_predictor, spec);
+  session->prompt = tts::build_prompt(m.pool.get(), m.config, *m.talker, *m.code_predictor, spec);
+  const tts::Prompt& prompt = session->prompt;
 
   // Lengths: the official max_new_tokens, optionally capped by --max-seconds and
   // always by the talker's position range.
@@ -267,7 +263,7 @@ SynthesisResult TtsModel::synthesize(const std::string& raw_text, const Voice& v
          "); split it into shorter pieces");
   max_new = std::min(max_new, room);
 
-  tts::GenerateOptions g;
+  tts::GenerateOptions& g = session->generate;
   const GenerationConfig& d = m.generation;
   g.talker = {!o.greedy && d.do_sample, o.temperature.value_or(d.temperature),
               o.top_k.value_or(d.top_k), o.top_p.value_or(d.top_p)};
@@ -287,26 +283,16 @@ SynthesisResult TtsModel::synthesize(const std::string& raw_text, const Voice& v
     fail(ErrorKind::kInvalidArgument, "repetition penalty must be positive");
   g.max_new_tokens = static_cast<int>(max_new);
   g.seed = o.seed ? *o.seed : std::random_device{}();
-  if (o.on_frame)
-    g.on_frame = [&](int64_t frame, const int32_t* codes) {
-      return o.on_frame(FrameProgress{frame, codes, m.code_predictor->groups(),
-                                      static_cast<double>(frame + 1) / frame_rate});
-    };
+  if (o.first_block_frames < 1 || o.block_frames < 1)
+    fail(ErrorKind::kInvalidArgument, "audio blocks must be at least one frame long, got ",
+         o.first_block_frames, " and ", o.block_frames);
+  session->frame_rate = frame_rate;
+  return std::make_unique<SynthesisSession>(std::move(session));
+}
 
-  const tts::Generated gen = tts::generate(m.pool.get(), *m.talker, *m.code_predictor, prompt, g);
-
-  SynthesisResult r;
-  r.text_ids = spec.text_ids;
-  r.talker_steps = static_cast<int64_t>(gen.talker_sequence.size());
-  r.stopped_on_eos = gen.stopped_on_eos;
-  r.seed = g.seed;
-  r.sample_rate = sample_rate();
-  r.codes.frames = gen.frames;
-  r.codes.num_codebooks = m.code_predictor->groups();
-  r.codes.values = gen.codes;
-  r.samples = pipeline::decode_output(m.pool.get(), *m.codec.decoder, spec.ref_codes,
-                                      spec.ref_frames, gen.codes.data(), gen.frames);
-  return r;
+SynthesisResult TtsModel::synthesize(const std::string& text, const Voice& voice,
+                                     const SynthesisOptions& options) const {
+  return start(text, voice, options)->finish();
 }
 
 }  // namespace izwi

@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "izwi/voices.h"
+#include "pipeline/voice_cache.h"
 
 namespace izwi {
 
@@ -405,6 +406,7 @@ Voice VoiceStore::load(const std::string& name, const TtsModel& model) {
   const auto r = impl_->row(name);
   if (!r) fail(ErrorKind::kNotFound, "no saved voice named '", name, "' (see `izwi voices list`)");
   Voice v;
+  v.cache = std::make_shared<VoiceCache>();
   v.reference_audio = read_audio((fs::path(impl_->dir) / r->audio_file).string());
   v.reference_text = r->transcript;
   v.reference_text_ids = r->transcript_ids;

@@ -57,7 +57,7 @@ void check_heads(int64_t n_heads, int64_t n_kv_heads) {
 
 void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
                       int64_t S, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-                      const uint8_t* key_valid, float* out) {
+                      const uint8_t* key_valid, float* out, int64_t window) {
   check_heads(n_heads, n_kv_heads);
   if (T > S)
     fail(ErrorKind::kInvalidArgument, "attention: ", T, " queries but only ", S, " cached keys");
@@ -66,14 +66,17 @@ void attention_cached(ThreadPool* pool, const float* q, const float* k, const fl
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
   parallel_for(pool, n_heads * T, 1, [&](int64_t w0, int64_t w1) {
-    std::vector<float> score(static_cast<size_t>(S));
+    // Grows to the longest context seen by this thread, then is reused.
+    thread_local std::vector<float> score;
+    if (score.size() < static_cast<size_t>(S)) score.resize(static_cast<size_t>(S));
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w % n_heads, t = w / n_heads, kh = h / group;
       const int64_t last = S - T + t;
+      const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
       const float* qi = q + t * qs + h * head_dim;
       float* o = out + t * qs + h * head_dim;
       float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j <= last; ++j) {
+      for (int64_t j = first; j <= last; ++j) {
         if (key_valid && !key_valid[j]) continue;
         score[j] = vk.dot_f32(qi, k + j * ks + kh * head_dim, head_dim) * scale;
         mx = std::max(mx, score[j]);
@@ -81,12 +84,12 @@ void attention_cached(ThreadPool* pool, const float* q, const float* k, const fl
       std::fill_n(o, head_dim, 0.0f);
       if (mx == -std::numeric_limits<float>::infinity()) continue;  // no visible key
       float sum = 0;
-      for (int64_t j = 0; j <= last; ++j) {
+      for (int64_t j = first; j <= last; ++j) {
         if (key_valid && !key_valid[j]) continue;
         sum += (score[j] = std::exp(score[j] - mx));
       }
       const float inv = 1.0f / sum;
-      for (int64_t j = 0; j <= last; ++j) {
+      for (int64_t j = first; j <= last; ++j) {
         if (key_valid && !key_valid[j]) continue;
         vk.axpy(o, v + j * ks + kh * head_dim, score[j] * inv, head_dim);
       }
@@ -96,7 +99,7 @@ void attention_cached(ThreadPool* pool, const float* q, const float* k, const fl
 
 void attention_cached_ref(const float* q, const float* k, const float* v, int64_t T, int64_t S,
                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-                          const uint8_t* key_valid, float* out) {
+                          const uint8_t* key_valid, float* out, int64_t window) {
   check_heads(n_heads, n_kv_heads);
   const int64_t group = n_heads / n_kv_heads;
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
@@ -107,6 +110,7 @@ void attention_cached_ref(const float* q, const float* k, const float* v, int64_
       std::vector<int64_t> idx;
       double mx = -1e300;
       for (int64_t j = 0; j <= last; ++j) {
+        if (window > 0 && j <= last - window) continue;
         if (key_valid && !key_valid[j]) continue;
         double s = 0;
         for (int64_t d = 0; d < head_dim; ++d)

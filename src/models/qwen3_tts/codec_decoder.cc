@@ -126,15 +126,37 @@ Signal CodecDecoder::dequantize(const int32_t* codes, int64_t frames) const {
   return a;
 }
 
-void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t T) const {
+void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t T,
+                               DecoderStream& st) const {
   const int64_t H = cfg_.hidden_size, I = cfg_.intermediate_size;
+  const int64_t nq = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads, D = cfg_.head_dim;
+  const int64_t KW = nkv * D, window = cfg_.sliding_window;
   std::vector<float> h(static_cast<size_t>(T * H));
   input_proj.apply(pool, x.data(), T, h.data());
   std::vector<float> normed(h.size()), attn(h.size()), gate(static_cast<size_t>(T * I)),
-      up(gate.size());
-  for (const auto& L : layers_) {
+      up(gate.size()), q(static_cast<size_t>(T * nq * D)), ctx(q.size());
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const DecoderTransformerLayer& L = layers_[l];
+    const SelfAttention& A = L.self_attn;
     ops::rms_norm(h.data(), T, H, L.input_layernorm.data(), cfg_.rms_norm_eps, normed.data());
-    L.self_attn.apply(pool, normed.data(), T, attn.data());
+    // Keys and values of this block go behind the cached ones; positions continue.
+    std::vector<float>& kc = st.k[l];
+    std::vector<float>& vc = st.v[l];
+    const int64_t cached = static_cast<int64_t>(kc.size()) / KW;
+    kc.resize(static_cast<size_t>((cached + T) * KW));
+    vc.resize(kc.size());
+    A.q_proj.apply(pool, normed.data(), T, q.data());
+    A.k_proj.apply(pool, normed.data(), T, kc.data() + cached * KW);
+    A.v_proj.apply(pool, normed.data(), T, vc.data() + cached * KW);
+    ops::rope_rotate_half(q.data(), T, nq, D, st.frames, A.rope_theta);
+    ops::rope_rotate_half(kc.data() + cached * KW, T, nkv, D, st.frames, A.rope_theta);
+    ops::attention_cached(pool, q.data(), kc.data(), vc.data(), T, cached + T, nq, nkv, D, nullptr,
+                          ctx.data(), window);
+    A.o_proj.apply(pool, ctx.data(), T, attn.data());
+    // Keep only what later queries can see: the last window - 1 positions.
+    const int64_t keep = window > 0 ? std::min(cached + T, window - 1) : cached + T;
+    kc.erase(kc.begin(), kc.end() - keep * KW);
+    vc.erase(vc.begin(), vc.end() - keep * KW);
     scale_add(h.data(), attn.data(), L.self_attn_layer_scale, T, H);
     ops::rms_norm(h.data(), T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps,
                   normed.data());
@@ -150,26 +172,61 @@ void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t 
   output_proj.apply(pool, normed.data(), T, x.data());
 }
 
+DecoderStream CodecDecoder::new_stream() const {
+  auto zeros = [](int64_t channels, int64_t length) {
+    return std::vector<float>(static_cast<size_t>(channels * length), 0.0f);
+  };
+  DecoderStream s;
+  s.pre_conv = zeros(pre_conv.in, pre_conv.history_length());
+  s.k.resize(layers_.size());
+  s.v.resize(layers_.size());
+  for (const auto& [up, cn] : upsample_)
+    s.upsample_dw.push_back(zeros(cn.dwconv.in, cn.dwconv.history_length()));
+  s.first_conv = zeros(first_conv_.in, first_conv_.history_length());
+  for (const DecoderBlock& b : blocks_) {
+    DecoderStream::Block sb;
+    sb.upsample_tail = zeros(b.upsample.out, b.upsample.tail_length());
+    for (const ResidualUnit& ru : b.units)
+      sb.conv1.push_back(zeros(ru.conv1.in, ru.conv1.history_length()));
+    s.blocks.push_back(std::move(sb));
+  }
+  s.final_conv = zeros(final_conv_.in, final_conv_.history_length());
+  return s;
+}
+
 std::vector<float> CodecDecoder::forward(ThreadPool* pool, const int32_t* codes, int64_t frames,
                                          const Trace& trace) const {
+  DecoderStream s = new_stream();
+  std::vector<float> wav;
+  decode_stream(pool, codes, frames, s, wav, trace);
+  return wav;
+}
+
+void CodecDecoder::decode_stream(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                                 DecoderStream& st, std::vector<float>& out,
+                                 const Trace& trace) const {
+  if (frames <= 0) return;
   auto record = [&](const std::string& stage, const Signal& s) {
     if (trace) trace(stage, {s.channels, s.frames}, s.data.data());
   };
   Signal q = dequantize(codes, frames);
   record("quantizer_out", q);
-  Signal x = pre_conv.causal(pool, q);
+  Signal x = pre_conv.causal_step(pool, q, st.pre_conv);
   record("pre_conv_out", x);
 
   std::vector<float> tf = to_time_first(x);
-  transformer(pool, tf, frames);
+  transformer(pool, tf, frames, st);
   if (trace) trace("pre_transformer_out", {frames, cfg_.latent_dim}, tf.data());
   x = to_channels_first(tf.data(), frames, cfg_.latent_dim);
+  st.frames += frames;
 
   for (size_t i = 0; i < upsample_.size(); ++i) {
     const auto& [up, cn] = upsample_[i];
-    x = up.causal(pool, x);
+    IZWI_ASSERT(up.tail_length() == 0);  // kernel == stride: no overlap between frames
+    std::vector<float> no_tail;
+    x = up.causal_step(pool, x, no_tail);
     // ConvNeXt: depthwise conv, then per-time-step LayerNorm + MLP, scaled residual.
-    Signal dw = cn.dwconv.causal(pool, x);
+    Signal dw = cn.dwconv.causal_step(pool, x, st.upsample_dw[i]);
     const int64_t T = dw.frames, C = dw.channels;
     std::vector<float> tfirst = to_time_first(dw);
     ops::layer_norm(tfirst.data(), T, C, cn.norm_w.data(), cn.norm_b.data(), 1e-6f, tfirst.data());
@@ -182,16 +239,18 @@ std::vector<float> CodecDecoder::forward(ThreadPool* pool, const int32_t* codes,
     record("upsample" + std::to_string(i) + "_out", x);
   }
 
-  x = first_conv_.causal(pool, x);
+  x = first_conv_.causal_step(pool, x, st.first_conv);
   record("decoder0_out", x);
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const DecoderBlock& b = blocks_[i];
+    DecoderStream::Block& sb = st.blocks[i];
     b.snake.apply(pool, x);
-    x = b.upsample.causal(pool, x);
-    for (const ResidualUnit& ru : b.units) {
+    x = b.upsample.causal_step(pool, x, sb.upsample_tail);
+    for (size_t u = 0; u < b.units.size(); ++u) {
+      const ResidualUnit& ru = b.units[u];
       Signal h = x;
       ru.act1.apply(pool, h);
-      h = ru.conv1.causal(pool, h);
+      h = ru.conv1.causal_step(pool, h, sb.conv1[u]);
       ru.act2.apply(pool, h);
       h = ru.conv2.causal(pool, h);
       for (size_t k = 0; k < x.data.size(); ++k) x.data[k] += h.data[k];
@@ -200,10 +259,10 @@ std::vector<float> CodecDecoder::forward(ThreadPool* pool, const int32_t* codes,
   }
   final_snake_.apply(pool, x);
   record("decoder" + std::to_string(blocks_.size() + 1) + "_out", x);
-  x = final_conv_.causal(pool, x);
+  x = final_conv_.causal_step(pool, x, st.final_conv);
   record("decoder" + std::to_string(blocks_.size() + 2) + "_out", x);
-  for (float& v : x.data) v = std::clamp(v, -1.0f, 1.0f);
-  return std::move(x.data);
+  out.reserve(out.size() + x.data.size());
+  for (float v : x.data) out.push_back(std::clamp(v, -1.0f, 1.0f));
 }
 
 std::vector<float> CodecDecoder::decode(ThreadPool* pool, const int32_t* codes, int64_t frames,

@@ -50,6 +50,24 @@ struct DecoderBlock {
   std::vector<ResidualUnit> units;  // .block.2 .. .block.4
 };
 
+// Per-stream state of the streaming decoder: what a new block of frames needs
+// from the frames before it. Plain data, so it can be copied: a cloned voice's
+// state after its reference codes is computed once and copied into each request.
+struct DecoderStream {
+  int64_t frames = 0;                   // frames decoded = transformer position of the next one
+  std::vector<float> pre_conv;          // pre_conv input history [codebook_dim, 2]
+  std::vector<std::vector<float>> k, v;  // per transformer layer: the last < window keys/values
+                                         // [rows, kv_heads * head_dim], RoPE applied
+  std::vector<std::vector<float>> upsample_dw;  // per upsample stage: dwconv history [latent, 6]
+  std::vector<float> first_conv;                // decoder.decoder.0 history [latent, 6]
+  struct Block {
+    std::vector<float> upsample_tail;  // transposed-conv overlap [out_dim, rate]
+    std::vector<std::vector<float>> conv1;  // per residual unit: history [out_dim, 6 dilation]
+  };
+  std::vector<Block> blocks;
+  std::vector<float> final_conv;  // [out_dim, 6]
+};
+
 class CodecDecoder {
  public:
   CodecDecoder(const CodecDecoderConfig& config, WeightSource& weights);
@@ -61,6 +79,15 @@ class CodecDecoder {
   std::vector<float> forward(ThreadPool* pool, const int32_t* codes, int64_t frames,
                              const Trace& trace = nullptr) const;
 
+  // Streaming: a fresh stream, then any number of blocks of any size. Each block
+  // appends frames * total_upsample samples to `out`; together they equal one
+  // forward() over all frames (every layer is causal: convolutions keep their
+  // left context, transposed convolutions their overlap, the transformer its
+  // sliding-window KV), so each frame is decoded once.
+  DecoderStream new_stream() const;
+  void decode_stream(ThreadPool* pool, const int32_t* codes, int64_t frames, DecoderStream& stream,
+                     std::vector<float>& out, const Trace& trace = nullptr) const;
+
   // The official chunked decode: chunks of `chunk` frames, each prefixed with up
   // to `left_context` earlier frames whose output is dropped.
   std::vector<float> decode(ThreadPool* pool, const int32_t* codes, int64_t frames,
@@ -68,7 +95,8 @@ class CodecDecoder {
 
  private:
   Signal dequantize(const int32_t* codes, int64_t frames) const;
-  void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T) const;
+  void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T,
+                   DecoderStream& stream) const;
 
   CodecDecoderConfig cfg_;
   // decoder.quantizer.rvq_first / rvq_rest: codebook = embedding_sum / clamp(cluster_usage, 1e-5)

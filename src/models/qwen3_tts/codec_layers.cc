@@ -46,6 +46,26 @@ Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) cons
   return y;
 }
 
+Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history) const {
+  IZWI_ASSERT(x.channels == in && stride == 1);
+  const int64_t H = history_length(), T = x.frames, L = H + T;
+  IZWI_ASSERT(static_cast<int64_t>(history.size()) == in * H);
+  // [history | x] per channel, convolved without padding: T outputs.
+  Signal ext(in, L);
+  for (int64_t c = 0; c < in; ++c) {
+    std::copy_n(history.data() + c * H, H, ext.row(c));
+    std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
+  }
+  ops::Conv1dParams p;
+  p.dilation = dilation;
+  p.groups = groups;
+  Signal y(out, T);
+  ops::conv1d(pool, ext.data.data(), in, L, weight.f32(), out, kernel,
+              bias.empty() ? nullptr : bias.f32(), p, y.data.data());
+  for (int64_t c = 0; c < in; ++c) std::copy_n(ext.row(c) + T, H, history.data() + c * H);
+  return y;
+}
+
 void ConvTranspose1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
                            int stride_, bool has_bias) {
   in = in_ch;
@@ -66,6 +86,26 @@ Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {
   Signal y(out, (x.frames - 1) * stride + kernel - trim);
   ops::conv_transpose1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel, stride,
                         bias.empty() ? nullptr : bias.f32(), trim, y.data.data());
+  return y;
+}
+
+Signal ConvTranspose1d::causal_step(ThreadPool* pool, const Signal& x,
+                                    std::vector<float>& tail) const {
+  IZWI_ASSERT(x.channels == in && kernel >= stride && kernel - stride <= stride);
+  const int64_t R = tail_length(), T = x.frames, full = (T - 1) * stride + kernel;
+  IZWI_ASSERT(static_cast<int64_t>(tail.size()) == out * R);
+  Signal y_full(out, full);
+  ops::conv_transpose1d(pool, x.data.data(), in, T, weight.f32(), out, kernel, stride, nullptr, 0,
+                        y_full.data.data());
+  Signal y(out, T * stride);
+  for (int64_t c = 0; c < out; ++c) {
+    const float* src = y_full.row(c);
+    float* dst = y.row(c);
+    float* tc = tail.data() + c * R;
+    const float b = bias.empty() ? 0.0f : bias.f32()[c];
+    for (int64_t i = 0; i < T * stride; ++i) dst[i] = src[i] + (i < R ? tc[i] : 0.0f) + b;
+    std::copy_n(src + T * stride, R, tc);
+  }
   return y;
 }
 

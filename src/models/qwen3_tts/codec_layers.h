@@ -44,6 +44,13 @@ struct Conv1d {
   // (effective kernel - stride), and right padding so the last partial window
   // is covered; padding with zeros or by replicating the edge sample.
   Signal causal(ThreadPool* pool, const Signal& x, ops::PadMode mode = ops::PadMode::kZeros) const;
+
+  // The same causal convolution (stride 1, zero padding) over a stream cut into
+  // blocks: `history` [in, (kernel-1)*dilation] holds the last inputs of earlier
+  // blocks (all zeros at the start) and is updated. Blocks of any size give the
+  // output of one call on the whole signal.
+  Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history) const;
+  int64_t history_length() const { return static_cast<int64_t>(kernel - 1) * dilation; }
 };
 
 // ConvTranspose1d: `<prefix>.weight` [in, out, k], `<prefix>.bias` [out]; the
@@ -55,6 +62,11 @@ struct ConvTranspose1d {
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_,
             bool has_bias = true);
   Signal causal(ThreadPool* pool, const Signal& x) const;
+
+  // Streamed form: returns x.frames * stride samples; `tail` [out, kernel - stride]
+  // carries the overlap that later inputs add to (bias excluded), zeros at the start.
+  Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& tail) const;
+  int64_t tail_length() const { return kernel - stride; }
 };
 
 // SnakeBeta: `<prefix>.alpha`, `<prefix>.beta` [channels] (log scale in the checkpoint).

@@ -6,83 +6,116 @@
 
 namespace izwi::tts {
 
+Generation::Generation(ThreadPool* pool, const Talker& talker, const CodePredictor& cp,
+                       const Prompt& prompt, const GenerateOptions& opt, GenerateTrace* trace)
+    : pool_(pool),
+      talker_(talker),
+      cp_(cp),
+      prompt_(prompt),
+      opt_(opt),
+      trace_(trace),
+      sampler_(opt.seed) {
+  if (opt.max_new_tokens <= 0) fail(ErrorKind::kInvalidArgument, "max_new_tokens must be positive");
+  const int64_t H = talker.hidden();
+  pick_ = [this, CV = cp.vocab()](int, float* l) { return sampler_.pick(l, CV, opt_.subtalker); };
+  talker_state_ = talker.new_state(prompt.length + std::min(opt.max_new_tokens, 256) + 1);
+  cp_state_ = cp.new_state();
+  last_.resize(static_cast<size_t>(H));
+  logits_.resize(static_cast<size_t>(talker.vocab()));
+  code0_embed_.resize(static_cast<size_t>(H));
+  step_.resize(static_cast<size_t>(H));
+  if (trace) cp_logits_.resize(static_cast<size_t>((cp.groups() - 1) * cp.vocab()));
+  frame_.resize(static_cast<size_t>(cp.groups()));
+  // One token per step plus EOS: reserve so the loop itself never reallocates.
+  const auto steps = static_cast<size_t>(std::min(opt.max_new_tokens, 4096));
+  out_.talker_sequence.reserve(steps);
+  out_.codes.reserve(steps * frame_.size());
+  out_.hidden.reserve(steps * last_.size());
+}
+
+void Generation::prefill() {
+  if (prefilled_) return;
+  const int64_t H = talker_.hidden(), T = prompt_.length;
+  std::vector<float> hidden(static_cast<size_t>(T * H));
+  std::vector<int64_t> positions(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) positions[t] = t;
+  talker_.forward(pool_, prompt_.embeds.data(), T, positions.data(), nullptr, talker_state_,
+                  hidden.data());
+  std::copy(hidden.end() - H, hidden.end(), last_.begin());
+  next_pos_ = T;
+  prefilled_ = true;
+}
+
+// Code 0 from the talker logits: repetition penalty over this run's tokens,
+// special ids suppressed (except EOS), EOS forbidden before min_new_tokens.
+int32_t Generation::next_code0() {
+  const TalkerConfig& tc = talker_.config();
+  const int64_t V = talker_.vocab();
+  talker_.logits(pool_, last_.data(), 1, logits_.data());
+  if (trace_) {
+    trace_->talker_logits.insert(trace_->talker_logits.end(), logits_.begin(), logits_.end());
+    trace_->talker_last_hidden.insert(trace_->talker_last_hidden.end(), last_.begin(), last_.end());
+  }
+  apply_repetition_penalty(logits_.data(), V, out_.talker_sequence, opt_.repetition_penalty);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (int64_t i = V - 1024; i < V; ++i)
+    if (i != tc.codec_eos_id) logits_[i] = kNegInf;
+  if (n_ < opt_.min_new_tokens) logits_[tc.codec_eos_id] = kNegInf;
+  return sampler_.pick(logits_.data(), V, opt_.talker);
+}
+
+bool Generation::step() {
+  if (finished_) return false;
+  if (!prefilled_) prefill();
+  const int64_t H = talker_.hidden(), G = cp_.groups();
+  const int32_t code0 = next_code0();
+  out_.talker_sequence.push_back(code0);
+  const int64_t n = n_++;
+  if (code0 == talker_.config().codec_eos_id) {
+    out_.stopped_on_eos = true;
+    finished_ = true;
+    return false;
+  }
+  if (n + 1 >= opt_.max_new_tokens) {  // the last token gets no residual codes
+    finished_ = true;
+    return false;
+  }
+
+  // Residual codes of this frame.
+  frame_[0] = code0;
+  talker_.embed_codec(code0, code0_embed_.data());
+  cp_.predict(pool_, last_.data(), code0_embed_.data(), cp_state_, pick_, frame_.data() + 1,
+              trace_ ? cp_logits_.data() : nullptr);
+  if (trace_)
+    trace_->cp_logits.insert(trace_->cp_logits.end(), cp_logits_.begin(), cp_logits_.end());
+  out_.codes.insert(out_.codes.end(), frame_.begin(), frame_.end());
+  out_.hidden.insert(out_.hidden.end(), last_.begin(), last_.end());
+  ++out_.frames;
+  if (opt_.on_frame && !opt_.on_frame(out_.frames - 1, frame_.data())) {
+    out_.stopped_by_callback = true;
+    finished_ = true;
+    return true;
+  }
+
+  // Next talker input: the sum of the frame's 16 code embeddings plus the next
+  // trailing-text embedding (tts_pad once the text is used up).
+  step_ = code0_embed_;
+  for (int g = 1; g < G; ++g) cp_.add_embed(g, frame_[g], step_.data());
+  const float* text =
+      n < prompt_.trailing_length ? prompt_.trailing.data() + n * H : prompt_.tts_pad.data();
+  for (int64_t i = 0; i < H; ++i) step_[i] += text[i];
+  if (trace_) trace_->step_embeds.insert(trace_->step_embeds.end(), step_.begin(), step_.end());
+  talker_.forward(pool_, step_.data(), 1, &next_pos_, nullptr, talker_state_, last_.data());
+  ++next_pos_;
+  return true;
+}
+
 Generated generate(ThreadPool* pool, const Talker& talker, const CodePredictor& cp,
                    const Prompt& prompt, const GenerateOptions& opt, GenerateTrace* trace) {
-  const TalkerConfig& tc = talker.config();
-  const int64_t H = talker.hidden(), V = talker.vocab(), G = cp.groups(), CV = cp.vocab();
-  if (opt.max_new_tokens <= 0) fail(ErrorKind::kInvalidArgument, "max_new_tokens must be positive");
-  Sampler sampler(opt.seed);
-  DecoderState talker_state =
-      talker.new_state(prompt.length + std::min(opt.max_new_tokens, 256) + 1);
-  CodePredictorState cp_state = cp.new_state();
-
-  std::vector<float> hidden(static_cast<size_t>(prompt.length * H)), logits(static_cast<size_t>(V));
-  std::vector<int64_t> positions(static_cast<size_t>(prompt.length));
-  for (int64_t t = 0; t < prompt.length; ++t) positions[t] = t;
-  talker.forward(pool, prompt.embeds.data(), prompt.length, positions.data(), nullptr, talker_state,
-                 hidden.data());
-  std::vector<float> last(hidden.end() - H, hidden.end());
-  int64_t next_pos = prompt.length;
-
-  // Code 0 from the talker logits: repetition penalty over this run's tokens,
-  // special ids suppressed (except EOS), EOS forbidden before min_new_tokens.
-  Generated out;
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  auto next_code0 = [&](int64_t step) {
-    talker.logits(pool, last.data(), 1, logits.data());
-    if (trace) {
-      trace->talker_logits.insert(trace->talker_logits.end(), logits.begin(), logits.end());
-      trace->talker_last_hidden.insert(trace->talker_last_hidden.end(), last.begin(), last.end());
-    }
-    apply_repetition_penalty(logits.data(), V, out.talker_sequence, opt.repetition_penalty);
-    for (int64_t i = V - 1024; i < V; ++i)
-      if (i != tc.codec_eos_id) logits[i] = kNegInf;
-    if (step < opt.min_new_tokens) logits[tc.codec_eos_id] = kNegInf;
-    return sampler.pick(logits.data(), V, opt.talker);
-  };
-
-  CodePredictor::Pick pick_residual = [&](int, float* l) {
-    return sampler.pick(l, CV, opt.subtalker);
-  };
-  std::vector<float> code0_embed(static_cast<size_t>(H)), step(static_cast<size_t>(H));
-  std::vector<float> cp_logits(trace ? static_cast<size_t>((G - 1) * CV) : 0);
-  std::vector<int32_t> frame(static_cast<size_t>(G));
-
-  for (int64_t n = 0;; ++n) {
-    const int32_t code0 = next_code0(n);
-    out.talker_sequence.push_back(code0);
-    if (code0 == tc.codec_eos_id) {
-      out.stopped_on_eos = true;
-      break;
-    }
-    if (n + 1 >= opt.max_new_tokens) break;  // the last token gets no residual codes
-
-    // Residual codes of this frame.
-    frame[0] = code0;
-    talker.embed_codec(code0, code0_embed.data());
-    cp.predict(pool, last.data(), code0_embed.data(), cp_state, pick_residual, frame.data() + 1,
-               trace ? cp_logits.data() : nullptr);
-    if (trace) trace->cp_logits.insert(trace->cp_logits.end(), cp_logits.begin(), cp_logits.end());
-    out.codes.insert(out.codes.end(), frame.begin(), frame.end());
-    out.hidden.insert(out.hidden.end(), last.begin(), last.end());
-    ++out.frames;
-    if (opt.on_frame && !opt.on_frame(out.frames - 1, frame.data())) {
-      out.stopped_by_callback = true;
-      break;
-    }
-
-    // Next talker input: the sum of the frame's 16 code embeddings plus the next
-    // trailing-text embedding (tts_pad once the text is used up).
-    step = code0_embed;
-    for (int g = 1; g < G; ++g) cp.add_embed(g, frame[g], step.data());
-    const float* text =
-        n < prompt.trailing_length ? prompt.trailing.data() + n * H : prompt.tts_pad.data();
-    for (int64_t i = 0; i < H; ++i) step[i] += text[i];
-    if (trace) trace->step_embeds.insert(trace->step_embeds.end(), step.begin(), step.end());
-    talker.forward(pool, step.data(), 1, &next_pos, nullptr, talker_state, last.data());
-    ++next_pos;
-  }
-  return out;
+  Generation g(pool, talker, cp, prompt, opt, trace);
+  g.prefill();
+  while (!g.finished()) g.step();
+  return g.take();
 }
 
 }  // namespace izwi::tts

@@ -39,6 +39,49 @@ struct Generated {
   bool stopped_by_callback = false;
 };
 
+// The loop as an object with explicit steps, so a caller can interleave frames
+// with other work (decoding audio, other requests) and stop between frames.
+// Owns everything the run changes (sampler, KV caches, code-predictor state);
+// the talker, code predictor and prompt are shared and must outlive it.
+class Generation {
+ public:
+  Generation(ThreadPool* pool, const Talker& talker, const CodePredictor& cp, const Prompt& prompt,
+             const GenerateOptions& options, GenerateTrace* trace = nullptr);
+
+  // The talker pass over the whole prompt; runs once, before the first step.
+  void prefill();
+  // One talker token: unless it is EOS or the length limit, the frame's residual
+  // codes and the talker step that feeds it back. Returns true if a frame was
+  // added (last_frame()); false once the run is over.
+  bool step();
+
+  bool finished() const { return finished_; }
+  bool prefilled() const { return prefilled_; }
+  const int32_t* last_frame() const { return frame_.data(); }
+  const Generated& result() const { return out_; }
+  Generated take() { return std::move(out_); }
+
+ private:
+  int32_t next_code0();
+
+  ThreadPool* pool_;
+  const Talker& talker_;
+  const CodePredictor& cp_;
+  const Prompt& prompt_;
+  GenerateOptions opt_;
+  GenerateTrace* trace_;
+  Sampler sampler_;
+  CodePredictor::Pick pick_;  // residual codes through sampler_ with the subtalker params
+  DecoderState talker_state_;
+  CodePredictorState cp_state_;
+  std::vector<float> last_, logits_, code0_embed_, step_, cp_logits_;
+  std::vector<int32_t> frame_;
+  int64_t next_pos_ = 0, n_ = 0;
+  bool prefilled_ = false, finished_ = false;
+  Generated out_;
+};
+
+// Runs a Generation to the end.
 Generated generate(ThreadPool* pool, const Talker& talker, const CodePredictor& cp,
                    const Prompt& prompt, const GenerateOptions& options,
                    GenerateTrace* trace = nullptr);

@@ -1,0 +1,128 @@
+// SynthesisSession: one request run step by step (prefill, then frames), with
+// audio decoded block by block while it runs when streaming.
+#include "pipeline/session.h"
+
+#include "core/error.h"
+#include "pipeline/audio_out.h"
+#include "pipeline/voice_cache.h"
+
+namespace izwi {
+
+namespace {
+
+// The streaming codec state after the voice's reference codes (ICL), from the
+// voice's cache when it has one; a fresh state for other voices.
+pipeline::CodecStreamer codec_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
+                                     const Voice& voice) {
+  if (!voice.icl()) return pipeline::CodecStreamer(decoder);
+  const AudioCodes& ref = voice.reference_codes;
+  auto compute = [&] {
+    auto s = std::make_shared<pipeline::CodecStreamer>(decoder);
+    s->push(pool, ref.values.data(), ref.frames, nullptr);
+    return s;
+  };
+  if (!voice.cache) return *compute();
+  VoiceCache& cache = *voice.cache;
+  std::lock_guard<std::mutex> lock(cache.mu);  // concurrent first uses compute it once
+  for (const auto& p : cache.prefixes)
+    if (p.decoder == &decoder && p.codes == ref.values) return *p.state;
+  auto state = compute();
+  cache.prefixes.push_back({&decoder, ref.values, state});
+  return *state;
+}
+
+}  // namespace
+
+SynthesisSession::SynthesisSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SynthesisSession::~SynthesisSession() = default;
+
+void SynthesisSession::cancel() {
+  impl_->cancel_requested.store(true);
+}
+bool SynthesisSession::done() const {
+  return impl_->done;
+}
+int64_t SynthesisSession::frames() const {
+  return impl_->generation ? impl_->generation->result().frames : 0;
+}
+double SynthesisSession::audio_seconds() const {
+  return static_cast<double>(frames()) / impl_->frame_rate;
+}
+
+std::vector<float> SynthesisSession::take_audio() {
+  Impl& s = *impl_;
+  std::vector<float> out(s.audio.begin() + static_cast<std::ptrdiff_t>(s.taken), s.audio.end());
+  s.taken = s.audio.size();
+  return out;
+}
+
+bool SynthesisSession::step() {
+  Impl& s = *impl_;
+  if (s.done) return false;
+  if (s.cancel_requested.load()) {
+    s.cancelled = s.done = true;
+    return false;
+  }
+  const TtsModel::Impl& m = s.model;
+  ThreadPool* pool = m.pool.get();
+  if (!s.generation) {
+    s.generation = std::make_unique<tts::Generation>(pool, *m.talker, *m.code_predictor, s.prompt,
+                                                     s.generate);
+    s.generation->prefill();
+    if (s.streaming()) s.codec.emplace(codec_prefix(pool, *m.codec.decoder, s.voice));
+    return true;
+  }
+
+  tts::Generation& gen = *s.generation;
+  const bool produced = gen.step();
+  bool stop = false;
+  if (produced && s.options.on_frame) {
+    const int64_t frame = gen.result().frames - 1;
+    stop = !s.options.on_frame(FrameProgress{frame, gen.last_frame(), m.code_predictor->groups(),
+                                             static_cast<double>(frame + 1) / s.frame_rate});
+  }
+  const bool over = stop || gen.finished();
+  if (s.streaming()) {
+    const int64_t pending = gen.result().frames - s.decoded_frames;
+    const int64_t due = s.decoded_frames == 0 ? s.options.first_block_frames : s.options.block_frames;
+    if (pending > 0 && (pending >= due || over)) {
+      const int64_t G = m.code_predictor->groups();
+      const size_t before = s.audio.size();
+      s.codec->push(pool, gen.result().codes.data() + s.decoded_frames * G, pending, &s.audio);
+      s.decoded_frames += pending;
+      if (s.options.on_audio &&
+          !s.options.on_audio(s.audio.data() + before, static_cast<int64_t>(s.audio.size() - before)))
+        stop = true;
+    }
+  }
+  if (stop) s.cancelled = true;
+  if (over || stop) s.done = true;
+  return !s.done;
+}
+
+SynthesisResult SynthesisSession::finish() {
+  while (step()) {
+  }
+  Impl& s = *impl_;
+  const TtsModel::Impl& m = s.model;
+  SynthesisResult r;
+  r.text_ids = s.spec.text_ids;
+  r.seed = s.generate.seed;
+  r.sample_rate = m.codec.config.output_sample_rate;
+  r.cancelled = s.cancelled;
+  r.codes.num_codebooks = m.code_predictor->groups();
+  if (!s.generation) return r;
+  const tts::Generated& gen = s.generation->result();
+  r.talker_steps = static_cast<int64_t>(gen.talker_sequence.size());
+  r.stopped_on_eos = gen.stopped_on_eos;
+  r.codes.frames = gen.frames;
+  r.codes.values = gen.codes;
+  if (s.streaming())
+    r.samples = s.audio;
+  else
+    r.samples = pipeline::decode_output(m.pool.get(), *m.codec.decoder, s.spec.ref_codes,
+                                        s.spec.ref_frames, gen.codes.data(), gen.frames);
+  return r;
+}
+
+}  // namespace izwi

@@ -1,0 +1,39 @@
+// A synthesis request in progress (SynthesisSession::Impl): the checked
+// request, the generation stepper and the streaming codec state.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "izwi/tts.h"
+#include "models/qwen3_tts/generator.h"
+#include "pipeline/codec_stream.h"
+#include "pipeline/tts_model_impl.h"
+
+namespace izwi {
+
+struct SynthesisSession::Impl {
+  Impl(const TtsModel::Impl& model_, const Voice& voice_, const SynthesisOptions& options_)
+      : model(model_), voice(voice_), options(options_) {}
+
+  const TtsModel::Impl& model;
+  Voice voice;               // a copy: the prompt spec points into it
+  SynthesisOptions options;  // callbacks included
+  tts::PromptSpec spec;
+  tts::Prompt prompt;
+  tts::GenerateOptions generate;
+  double frame_rate = 12.5;
+
+  std::unique_ptr<tts::Generation> generation;  // created by the first step
+  std::optional<pipeline::CodecStreamer> codec;  // when streaming audio
+  int64_t decoded_frames = 0;                    // frames whose audio is out
+  std::vector<float> audio;                      // all streamed audio
+  size_t taken = 0;                              // audio handed out by take_audio()
+  std::atomic<bool> cancel_requested{false};
+  bool cancelled = false, done = false;
+
+  bool streaming() const { return options.stream_audio || static_cast<bool>(options.on_audio); }
+};
+
+}  // namespace izwi

@@ -1,0 +1,31 @@
+// What a loaded TtsModel holds: configuration, shared immutable weights, the
+// thread pool. Shared by tts_model.cc (loading, voices, request checks) and
+// session.cc (running requests).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/thread_pool.h"
+#include "izwi/tts.h"
+#include "models/qwen3_tts/code_predictor.h"
+#include "models/qwen3_tts/model_config.h"
+#include "models/qwen3_tts/talker.h"
+#include "pipeline/loading.h"
+
+namespace izwi {
+
+struct TtsModel::Impl {
+  std::string dir;
+  ModelConfig config;
+  GenerationConfig generation;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<TextTokenizer> tokenizer;
+  std::unique_ptr<tts::Talker> talker;
+  std::unique_ptr<tts::CodePredictor> code_predictor;
+  std::optional<pipeline::Speaker> speaker;
+  pipeline::Codec codec;
+};
+
+}  // namespace izwi

@@ -1,0 +1,27 @@
+// Voice::cache: state derived from a voice once and shared by its requests.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "izwi/tts.h"
+#include "pipeline/codec_stream.h"
+
+namespace izwi {
+
+struct VoiceCache {
+  // The codec decoder's streaming state after a cloned voice's reference codes
+  // (ICL): every streamed request would otherwise decode the reference first.
+  // Keyed by decoder and codes, so a copy of the voice with other codes, or a
+  // voice used with another model, never gets a stale state.
+  struct CodecPrefix {
+    const codec::CodecDecoder* decoder = nullptr;
+    std::vector<int32_t> codes;
+    std::shared_ptr<const pipeline::CodecStreamer> state;
+  };
+  std::mutex mu;
+  std::vector<CodecPrefix> prefixes;
+};
+
+}  // namespace izwi
