@@ -4,6 +4,12 @@
 
 namespace izwi::pipeline {
 
+int64_t official_cut(int64_t ref_frames, int64_t frames, int64_t hop) {
+  const int64_t total = ref_frames + frames;
+  return static_cast<int64_t>(static_cast<double>(ref_frames) / static_cast<double>(total) *
+                              static_cast<double>(total * hop));
+}
+
 std::vector<float> decode_output(ThreadPool* pool, const codec::CodecDecoder& decoder,
                                  const int32_t* ref_codes, int64_t ref_frames, const int32_t* codes,
                                  int64_t frames) {
@@ -13,10 +19,8 @@ std::vector<float> decode_output(ThreadPool* pool, const codec::CodecDecoder& de
   std::vector<int32_t> all(ref_codes, ref_codes + ref_frames * G);
   all.insert(all.end(), codes, codes + frames * G);
   std::vector<float> wav = decoder.decode(pool, all.data(), ref_frames + frames);
-  const int64_t total = ref_frames + frames;
-  const auto cut =
-      static_cast<int64_t>(static_cast<double>(ref_frames) / static_cast<double>(total) *
-                           static_cast<double>(wav.size()));
+  const int64_t cut =
+      official_cut(ref_frames, frames, static_cast<int64_t>(wav.size()) / (ref_frames + frames));
   return std::vector<float>(wav.begin() + cut, wav.end());
 }
 

@@ -11,6 +11,10 @@ namespace izwi::pipeline {
 // Decodes `codes` [frames, groups]; in ICL cloning the reference codes are
 // decoded in front of them (as the official code does) and the reference part
 // is cut: cut = int(ref_frames / total_frames * samples), computed in double.
+// The official cut for `ref_frames` of reference before `frames` generated ones
+// at `hop` samples per frame.
+int64_t official_cut(int64_t ref_frames, int64_t frames, int64_t hop);
+
 std::vector<float> decode_output(ThreadPool* pool, const codec::CodecDecoder& decoder,
                                  const int32_t* ref_codes, int64_t ref_frames, const int32_t* codes,
                                  int64_t frames);

@@ -11,24 +11,38 @@ namespace izwi {
 namespace {
 
 // The streaming codec state after the voice's reference codes (ICL), from the
-// voice's cache when it has one; a fresh state for other voices.
+// voice's cache when it has one; a fresh state for other voices. `tail` gets the
+// reference audio's last samples.
+constexpr int64_t kTailSamples = 8;
+
 pipeline::CodecStreamer codec_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
-                                     const Voice& voice) {
+                                     const Voice& voice, std::vector<float>& tail) {
   if (!voice.icl()) return pipeline::CodecStreamer(decoder);
   const AudioCodes& ref = voice.reference_codes;
   auto compute = [&] {
+    VoiceCache::CodecPrefix p{&decoder, ref.values, nullptr, {}};
     auto s = std::make_shared<pipeline::CodecStreamer>(decoder);
-    s->push(pool, ref.values.data(), ref.frames, nullptr);
-    return s;
+    std::vector<float> audio;
+    s->push(pool, ref.values.data(), ref.frames, &audio);
+    p.tail.assign(audio.end() - std::min<int64_t>(kTailSamples, audio.size()), audio.end());
+    p.state = std::move(s);
+    return p;
   };
-  if (!voice.cache) return *compute();
+  if (!voice.cache) {
+    const auto p = compute();
+    tail = p.tail;
+    return *p.state;
+  }
   VoiceCache& cache = *voice.cache;
   std::lock_guard<std::mutex> lock(cache.mu);  // concurrent first uses compute it once
   for (const auto& p : cache.prefixes)
-    if (p.decoder == &decoder && p.codes == ref.values) return *p.state;
-  auto state = compute();
-  cache.prefixes.push_back({&decoder, ref.values, state});
-  return *state;
+    if (p.decoder == &decoder && p.codes == ref.values) {
+      tail = p.tail;
+      return *p.state;
+    }
+  cache.prefixes.push_back(compute());
+  tail = cache.prefixes.back().tail;
+  return *cache.prefixes.back().state;
 }
 
 }  // namespace
@@ -69,7 +83,7 @@ bool SynthesisSession::step() {
     s.generation = std::make_unique<tts::Generation>(pool, *m.talker, *m.code_predictor, s.prompt,
                                                      s.generate);
     s.generation->prefill();
-    if (s.streaming()) s.codec.emplace(codec_prefix(pool, *m.codec.decoder, s.voice));
+    if (s.streaming()) s.codec.emplace(codec_prefix(pool, *m.codec.decoder, s.voice, s.reference_tail));
     return true;
   }
 
@@ -117,9 +131,18 @@ SynthesisResult SynthesisSession::finish() {
   r.stopped_on_eos = gen.stopped_on_eos;
   r.codes.frames = gen.frames;
   r.codes.values = gen.codes;
-  if (s.streaming())
-    r.samples = s.audio;
-  else
+  if (s.streaming()) {
+    // The official ICL cut, int(ref / total * samples) in double, can land a
+    // sample before the frame boundary the stream starts at; the result carries
+    // that sample too, so it equals the non-streamed output.
+    const int64_t hop = m.codec.config.decode_upsample_rate;
+    const int64_t missing = s.spec.ref_frames > 0 ? s.spec.ref_frames * hop -
+                                                        pipeline::official_cut(s.spec.ref_frames, gen.frames, hop)
+                                                  : 0;
+    IZWI_ASSERT(missing >= 0 && missing <= static_cast<int64_t>(s.reference_tail.size()));
+    r.samples.assign(s.reference_tail.end() - missing, s.reference_tail.end());
+    r.samples.insert(r.samples.end(), s.audio.begin(), s.audio.end());
+  } else
     r.samples = pipeline::decode_output(m.pool.get(), *m.codec.decoder, s.spec.ref_codes,
                                         s.spec.ref_frames, gen.codes.data(), gen.frames);
   return r;

@@ -29,6 +29,7 @@ struct SynthesisSession::Impl {
   std::optional<pipeline::CodecStreamer> codec;  // when streaming audio
   int64_t decoded_frames = 0;                    // frames whose audio is out
   std::vector<float> audio;                      // all streamed audio
+  std::vector<float> reference_tail;             // ICL: last samples of the reference's audio
   size_t taken = 0;                              // audio handed out by take_audio()
   std::atomic<bool> cancel_requested{false};
   bool cancelled = false, done = false;

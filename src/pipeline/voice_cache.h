@@ -19,6 +19,7 @@ struct VoiceCache {
     const codec::CodecDecoder* decoder = nullptr;
     std::vector<int32_t> codes;
     std::shared_ptr<const pipeline::CodecStreamer> state;
+    std::vector<float> tail;  // the reference audio's last samples (see SynthesisSession::finish)
   };
   std::mutex mu;
   std::vector<CodecPrefix> prefixes;

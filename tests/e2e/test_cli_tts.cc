@@ -83,6 +83,33 @@ TEST_P(TtsTextGolden, ApiUsesTheOfficialTokenIds) {
   EXPECT_EQ(frames_seen, r.codes.frames);
   EXPECT_EQ(r.talker_steps, 12);
   EXPECT_FALSE(r.stopped_on_eos);
+
+  // Streamed: the blocks, decoded while frames are generated (for ICL on the
+  // voice's cached codec state after its reference), are the official waveform.
+  for (int block : {1, 5}) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    SynthesisOptions so = o;
+    so.on_frame = nullptr;
+    so.first_block_frames = 2;
+    so.block_frames = block;
+    std::vector<float> streamed;
+    int blocks = 0;
+    so.on_audio = [&](const float* s, int64_t n) {
+      streamed.insert(streamed.end(), s, s + n);
+      ++blocks;
+      return true;
+    };
+    const SynthesisResult sr = model->synthesize(m["text"].get<std::string>(), v, so);
+    EXPECT_EQ(sr.codes.values, r.codes.values);
+    // The stream starts at the frame boundary; the official ICL cut can fall
+    // one sample earlier, and the result carries that sample.
+    ASSERT_GE(sr.samples.size(), streamed.size());
+    ASSERT_LE(sr.samples.size() - streamed.size(), 1u);
+    EXPECT_TRUE(std::equal(streamed.begin(), streamed.end(),
+                           sr.samples.end() - static_cast<std::ptrdiff_t>(streamed.size())));
+    EXPECT_EQ(blocks, 1 + (11 - 2 + block - 1) / block);  // 11 frames: 2, then blocks
+    EXPECT_TRUE(within_golden_tolerance(sr.samples, load_f32(p + "wav")));
+  }
 }
 
 TEST(CliTts, ReadsTextFromStdinAndRefusesTooLongText) {

@@ -1,0 +1,181 @@
+// Synthesis sessions on the tiny golden model: audio blocks while frames are
+// generated, pull-style streaming, cancel from another thread, concurrent
+// sessions, and no allocation per frame on the generation path.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <thread>
+
+#include "izwi/izwi.h"
+#include "test_util.h"
+
+// Counts every allocation in this test binary (operator new is replaceable).
+static std::atomic<int64_t> g_allocations{0};
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+namespace izwi {
+namespace {
+
+struct Tiny {
+  std::unique_ptr<TtsModel> model = TtsModel::load(test::golden_model());
+  Voice xvec = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1});
+  Voice icl = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1},
+                                 "A reference transcript.");
+};
+
+Tiny& tiny() {
+  static Tiny t;
+  return t;
+}
+
+SynthesisOptions fixed(int max_new_tokens) {
+  SynthesisOptions o;
+  o.language = "english";
+  o.seed = 7;
+  o.max_new_tokens = max_new_tokens;
+  return o;
+}
+
+TEST(Session, AudioBlocksComeWhileFramesAreGenerated) {
+  auto& t = tiny();
+  SynthesisOptions o = fixed(30);
+  o.first_block_frames = 3;
+  o.block_frames = 5;
+  int64_t frames = 0;
+  std::vector<int64_t> frames_at_block;
+  std::vector<float> audio;
+  o.on_frame = [&](const FrameProgress& f) {
+    frames = f.frame + 1;
+    return true;
+  };
+  o.on_audio = [&](const float* s, int64_t n) {
+    frames_at_block.push_back(frames);
+    audio.insert(audio.end(), s, s + n);
+    return true;
+  };
+  const SynthesisResult r = t.model->synthesize("Streaming in blocks.", t.xvec, o);
+  ASSERT_GE(r.codes.frames, 9);
+  ASSERT_GE(frames_at_block.size(), 2u);
+  EXPECT_EQ(frames_at_block[0], 3);  // the first block after three frames
+  EXPECT_EQ(frames_at_block[1], 8);  // then every five
+  EXPECT_EQ(audio, r.samples);
+  EXPECT_EQ(static_cast<int64_t>(audio.size()), r.codes.frames * 1920);
+
+  // The same seed without streaming: the same codes, and the official decode
+  // of them agrees with the streamed audio to rounding.
+  SynthesisOptions plain = fixed(30);
+  const SynthesisResult p = t.model->synthesize("Streaming in blocks.", t.xvec, plain);
+  EXPECT_EQ(p.codes.values, r.codes.values);
+  EXPECT_TRUE(test::within_golden_tolerance(r.samples, p.samples));
+}
+
+TEST(Session, PullStyleStepsAndTakeAudio) {
+  auto& t = tiny();
+  SynthesisOptions o = fixed(20);
+  o.stream_audio = true;
+  o.first_block_frames = 2;
+  o.block_frames = 4;
+  auto session = t.model->start("Pull the audio out.", t.icl, o);
+  EXPECT_FALSE(session->done());
+  EXPECT_EQ(session->frames(), 0);
+  std::vector<float> pulled;
+  int steps = 0;
+  while (session->step()) {
+    ++steps;
+    auto block = session->take_audio();
+    EXPECT_EQ(block.size() % 1920, 0u);
+    pulled.insert(pulled.end(), block.begin(), block.end());
+  }
+  auto rest = session->take_audio();
+  pulled.insert(pulled.end(), rest.begin(), rest.end());
+  EXPECT_TRUE(session->done());
+  EXPECT_FALSE(session->step());
+  const SynthesisResult r = session->finish();
+  EXPECT_EQ(steps, 1 + r.codes.frames);  // the prefill, one per frame; the last token ends it
+  ASSERT_LE(r.samples.size() - pulled.size(), 1u);  // ICL: see the official cut
+  EXPECT_TRUE(std::equal(pulled.begin(), pulled.end(),
+                         r.samples.end() - static_cast<std::ptrdiff_t>(pulled.size())));
+  EXPECT_DOUBLE_EQ(session->audio_seconds(), r.codes.frames / 12.5);
+}
+
+TEST(Session, CancelFromAnotherThreadStopsAtTheNextFrame) {
+  auto& t = tiny();
+  SynthesisOptions o = fixed(200);
+  o.greedy = false;
+  o.stream_audio = true;
+  auto session = t.model->start("Cancel me soon, please.", t.xvec, o);
+  std::atomic<int64_t> seen{0};
+  std::thread runner([&] {
+    while (session->step()) seen = session->frames();
+  });
+  while (seen.load() < 5) std::this_thread::yield();
+  session->cancel();
+  runner.join();
+  const SynthesisResult r = session->finish();
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.stopped_on_eos);
+  EXPECT_GE(r.codes.frames, 5);
+  EXPECT_LT(r.codes.frames, 199);
+  // Audio decoded before the cancel is kept, and only whole frames of it.
+  EXPECT_EQ(r.samples.size() % 1920, 0u);
+
+  // Cancelled before it started: nothing runs.
+  auto idle = t.model->start("Never spoken.", t.xvec, o);
+  idle->cancel();
+  EXPECT_FALSE(idle->step());
+  EXPECT_EQ(idle->finish().codes.frames, 0);
+}
+
+TEST(Session, ConcurrentStreamingSessionsAgreeWithSequentialOnes) {
+  auto& t = tiny();
+  SynthesisOptions o = fixed(16);
+  o.stream_audio = true;
+  const char* texts[2] = {"First concurrent voice.", "Second one, a bit longer."};
+  const Voice* voices[2] = {&t.xvec, &t.icl};
+  std::vector<float> sequential[2], parallel[2];
+  for (int i = 0; i < 2; ++i) sequential[i] = t.model->synthesize(texts[i], *voices[i], o).samples;
+  std::thread a([&] { parallel[0] = t.model->synthesize(texts[0], *voices[0], o).samples; });
+  std::thread b([&] { parallel[1] = t.model->synthesize(texts[1], *voices[1], o).samples; });
+  a.join();
+  b.join();
+  EXPECT_EQ(parallel[0], sequential[0]);
+  EXPECT_EQ(parallel[1], sequential[1]);
+}
+
+TEST(Session, NoAllocationPerFrameOnTheGenerationPath) {
+  auto& t = tiny();
+  for (const Voice* v : {&t.xvec, &t.icl}) {
+    SynthesisOptions o = fixed(40);
+    o.greedy = false;
+    std::vector<int64_t> count_at(64, -1);
+    o.on_frame = [&](const FrameProgress& f) {
+      if (f.frame < 64) count_at[f.frame] = g_allocations.load();
+      return true;
+    };
+    const SynthesisResult r = t.model->synthesize("Count the allocations, frame by frame.", *v, o);
+    ASSERT_GE(r.codes.frames, 12);
+    // From the third frame on (buffers have grown to their size), none.
+    EXPECT_EQ(count_at[r.codes.frames - 1] - count_at[2], 0)
+        << "allocations between frame 2 and frame " << r.codes.frames - 1;
+  }
+}
+
+TEST(Session, BadBlockSizesAreRejected) {
+  auto& t = tiny();
+  SynthesisOptions o = fixed(5);
+  o.block_frames = 0;
+  EXPECT_THROW(t.model->start("hi", t.xvec, o), Error);
+}
+
+}  // namespace
+}  // namespace izwi
