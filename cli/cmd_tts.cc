@@ -1,7 +1,10 @@
 // `izwi tts`: speak a text in a cloned or preset voice.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -23,9 +26,72 @@ struct TtsArgs {
   std::optional<float> cp_temperature, cp_top_p;
   std::optional<int> cp_top_k;
   bool greedy = false, non_streaming = false, streaming_text = false, no_preprocess = false,
-       x_vector_only = false, quiet = false;
+       x_vector_only = false, quiet = false, stream = false;
   int max_new_tokens = 0, threads = 0;
   double max_seconds = 0;
+};
+
+std::string fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// Writes audio blocks as they come: WAV (a streaming header, fixed up at the end
+// when the output is a file) or raw PCM, to stdout ("-") or a file (a temporary
+// name renamed into place at the end, so an interrupted run leaves no half file).
+class StreamWriter {
+ public:
+  StreamWriter(const std::string& path, AudioFormat format, SampleFormat sf, int rate)
+      : path_(path), wav_(format == AudioFormat::kWav), sf_(sf), rate_(rate) {
+    if (path == "-") {
+      std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error, not a kill
+      out_ = stdout;
+    } else {
+      tmp_ = path + ".part";
+      out_ = std::fopen(tmp_.c_str(), "wb");
+      if (!out_)
+        throw Error(ErrorKind::kIo, "cannot write '" + path + "': " + std::strerror(errno));
+    }
+    if (wav_) put(wav_stream_header(rate, sf));
+  }
+  ~StreamWriter() {
+    if (out_ && out_ != stdout) {
+      std::fclose(out_);
+      std::remove(tmp_.c_str());
+    }
+  }
+  bool write(const float* x, size_t n) {
+    samples_ += n;
+    return put(encode_samples(x, n, sf_)) && std::fflush(out_) == 0;
+  }
+  void close() {
+    if (ok_ && out_ != stdout && wav_) {
+      ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_));
+    }
+    if (!ok_ || std::fflush(out_) != 0)
+      throw Error(ErrorKind::kIo, path_ == "-" ? "writing audio to stdout failed (was the pipe closed?)"
+                                               : "writing '" + path_ + "' failed (disk full?)");
+    if (out_ != stdout) {
+      const bool closed = std::fclose(out_) == 0;
+      out_ = nullptr;
+      if (!closed || std::rename(tmp_.c_str(), path_.c_str()) != 0)
+        throw Error(ErrorKind::kIo, "cannot write '" + path_ + "': " + std::strerror(errno));
+    }
+  }
+
+ private:
+  bool put(const std::string& bytes) {
+    ok_ = ok_ && std::fwrite(bytes.data(), 1, bytes.size(), out_) == bytes.size();
+    return ok_;
+  }
+  std::string path_, tmp_;
+  bool wav_;
+  SampleFormat sf_;
+  int rate_;
+  FILE* out_ = nullptr;
+  size_t samples_ = 0;
+  bool ok_ = true;
 };
 
 std::string lower(std::string s) {
@@ -94,10 +160,19 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   std::string ext = std::filesystem::path(a.output).extension().string();
   ext = lower(ext);
+  const bool to_stdout = a.output == "-";
+  const bool stream = a.stream || to_stdout;
   const bool to_npy = a.format.empty() ? ext == ".npy" : a.format == "npy";
   const AudioFormat format =
       to_npy ? AudioFormat::kWav
-             : (a.format.empty() ? audio_format_from_path(a.output) : parse_audio_format(a.format));
+             : (!a.format.empty() ? parse_audio_format(a.format)
+                                  : (to_stdout ? AudioFormat::kWav : audio_format_from_path(a.output)));
+  if (stream && (to_npy || (format != AudioFormat::kWav && format != AudioFormat::kRaw)))
+    throw Error(ErrorKind::kInvalidArgument,
+                "--stream (and -o -) write WAV or raw PCM as the audio is made; use --format wav "
+                "or --format raw (or write a whole file without --stream)");
+  const SampleFormat sample_format =
+      a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16;
   if (a.non_streaming && a.streaming_text)
     throw Error(ErrorKind::kInvalidArgument,
                 "--non-streaming and --streaming-text exclude each other");
@@ -140,25 +215,38 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
       std::fprintf(stderr, "generating: %.1f s of audio\n", p.audio_seconds);
     return true;
   };
+  std::unique_ptr<StreamWriter> writer;
+  double first_audio_s = -1;
+  if (stream) {
+    writer = std::make_unique<StreamWriter>(a.output, format, sample_format, model->sample_rate());
+    o.on_audio = [&](const float* samples, int64_t n) {
+      if (first_audio_s < 0)
+        first_audio_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return writer->write(samples, static_cast<size_t>(n));
+    };
+  }
   const SynthesisResult r = model->synthesize(text, voice, o);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.quiet && tty) std::fprintf(stderr, "\r\033[K");
 
-  if (to_npy)
+  if (writer) {
+    writer->close();  // throws if the reader went away
+  } else if (to_npy)
     write_npy(a.output, {static_cast<int64_t>(r.samples.size())}, r.samples.data());
   else
-    write_audio(a.output, Audio{r.samples, r.sample_rate, 1}, format,
-                a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16);
+    write_audio(a.output, Audio{r.samples, r.sample_rate, 1}, format, sample_format);
   if (!a.codes_out.empty()) {
     std::vector<int64_t> wide(r.codes.values.begin(), r.codes.values.end());
     write_npy(a.codes_out, {r.codes.frames, r.codes.num_codebooks}, wide.data());
   }
   const double load_s = std::chrono::duration<double>(t0 - t_load).count();
-  std::fprintf(
-      stderr,
-      "%s: %.2f s of audio in %.2f s (RTF %.2f, first frame %.2f s, load %.1f s)%s, seed %llu\n",
-      a.output.c_str(), r.seconds(), wall, r.seconds() > 0 ? wall / r.seconds() : 0.0,
-      first_frame_s < 0 ? 0.0 : first_frame_s, load_s,
+  const std::string first =
+      stream ? "first audio " + fixed2(first_audio_s < 0 ? 0.0 : first_audio_s) + " s"
+             : "first frame " + fixed2(first_frame_s < 0 ? 0.0 : first_frame_s) + " s";
+  std::fprintf(stderr, "%s: %.2f s of audio in %.2f s (RTF %.2f, %s, load %.1f s)%s, seed %llu\n",
+      to_stdout ? "stdout" : a.output.c_str(), r.seconds(), wall,
+      r.seconds() > 0 ? wall / r.seconds() : 0.0, first.c_str(), load_s,
       r.stopped_on_eos ? "" : " [stopped at the length limit]",
       static_cast<unsigned long long>(r.seed));
 }
@@ -188,8 +276,12 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       cmd->add_option("--voice", a->voice, "A saved voice (izwi voices add NAME --audio ref.wav)");
   speaker_opt->excludes(voice_opt);
   cmd->add_option("-o,--output", a->output,
-                  "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32)")
+                  "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32); '-' streams "
+                  "WAV to stdout")
       ->required();
+  cmd->add_flag("--stream", a->stream,
+                "Write the audio while it is generated (WAV with a streaming header, or raw "
+                "PCM): izwi tts ... --stream -o - | aplay");
   cmd->add_option(
       "--reference-text", a->reference_text,
       "Transcript of the reference audio: clones from audio + text (ICL), closer to the voice");

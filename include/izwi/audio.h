@@ -43,6 +43,15 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
 void write_audio(const std::string& path, const Audio& audio,
                  SampleFormat sample_format = SampleFormat::kPcm16);
 
+// Streaming output (audio written while it is made, e.g. to a pipe or an HTTP
+// response). A WAV header for a mono stream of unknown length: the RIFF and data
+// sizes say "as long as it goes" (0xFFFFFFFF), which players and ffmpeg accept.
+std::string wav_stream_header(int sample_rate, SampleFormat sample_format);
+// The same header with the real sizes, for a stream of `samples` once it ended.
+std::string wav_header(int sample_rate, SampleFormat sample_format, size_t samples);
+// Samples as little-endian bytes: 16-bit PCM (clipped to [-1, 1], rounded) or float32.
+std::string encode_samples(const float* samples, size_t n, SampleFormat sample_format);
+
 // High-quality resampling (libsoxr, HQ); returns `audio` unchanged if the rate matches.
 Audio resample(const Audio& audio, int target_rate);
 

@@ -1,6 +1,8 @@
 // `izwi tts` end to end: the golden generate_text_* cases from their real
 // strings (tokenizer -> prompt -> talker -> code predictor -> codec), and the
 // same cases through the library API for the token ids.
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -132,6 +134,50 @@ TEST(CliTts, ReadsTextFromStdinAndRefusesTooLongText) {
   r = test::run_izwi(base + " < " + d.file("empty.txt"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("no text to speak"), std::string::npos) << r.output;
+}
+
+// --stream / -o -: audio written while it is generated, to a pipe or a file.
+TEST(CliTts, StreamsWavToStdoutAndToAFile) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  const std::string base = "tts 'Streaming to a pipe.' -m " + test::golden_model() + " -s " +
+                           d.file("ref.wav") +
+                           " --reference-text 'A reference.' --language english --seed 3 "
+                           "--max-new-tokens 14 --sample-format f32 ";
+  auto whole = test::run_izwi(base + "-o " + d.file("whole.wav"));
+  ASSERT_EQ(whole.status, 0) << whole.output;
+  // stdout through a pipe (cat), as `| aplay` would read it.
+  const std::string cmd = std::string(IZWI_BINARY) + " " + base + "-o - 2>" +
+                          d.file("err.txt") + " | cat > " + d.file("piped.wav");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(d.file("piped.wav"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 44u);
+  EXPECT_EQ(bytes.substr(0, 4), "RIFF");
+  EXPECT_EQ(bytes.substr(40, 4), std::string(4, '\xff'));  // data size: open-ended stream
+  std::vector<float> piped((bytes.size() - 44) / 4);
+  std::memcpy(piped.data(), bytes.data() + 44, piped.size() * 4);
+  const Audio ref = read_audio(d.file("whole.wav"));
+  // The stream starts at the frame boundary; the official ICL cut may keep one
+  // more leading sample.
+  ASSERT_LE(ref.samples.size() - piped.size(), 1u);
+  EXPECT_TRUE(within_golden_tolerance(
+      piped, std::vector<float>(ref.samples.end() - static_cast<std::ptrdiff_t>(piped.size()),
+                                ref.samples.end())));
+  std::ifstream err(d.file("err.txt"));
+  const std::string log((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("first audio"), std::string::npos) << log;
+
+  // --stream to a file: a complete WAV with the real sizes.
+  auto r = test::run_izwi(base + "--stream -o " + d.file("streamed.wav"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_audio(d.file("streamed.wav")).samples, piped);
+  EXPECT_FALSE(std::filesystem::exists(d.file("streamed.wav.part")));
+
+  // Formats that cannot be streamed are refused with the fix.
+  r = test::run_izwi(base + "--stream -o " + d.file("x.mp3"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--format wav"), std::string::npos) << r.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(TextCases, TtsTextGolden,
