@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   izwi::cli::register_voice(app, ctx);
   izwi::cli::register_speaker(app, ctx);
   izwi::cli::register_tokenize(app, ctx);
+  izwi::cli::register_bench(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

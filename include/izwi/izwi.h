@@ -4,6 +4,7 @@
 #include "izwi/audio.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
+#include "izwi/random_checkpoint.h"
 #include "izwi/reference.h"
 #include "izwi/speaker_encoder.h"
 #include "izwi/speech_tokenizer.h"

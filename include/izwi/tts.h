@@ -93,6 +93,16 @@ struct SynthesisOptions {
   int block_frames = 12;       // 960 ms
 };
 
+// Where a request's time went (wall clock, seconds).
+struct SynthesisTimings {
+  double prefill = 0;         // the talker over the prompt
+  double talker = 0;          // talker steps (one per frame) and sampling code 0
+  double code_predictor = 0;  // the 15 residual codes per frame
+  double codec = 0;           // decoding codes to audio (incl. an ICL reference's state)
+  double first_audio = 0;     // from the first step to the first audio block (streaming)
+  double total = 0;           // from the first step to the end
+};
+
 struct SynthesisResult {
   std::vector<float> samples;  // 24 kHz mono in [-1, 1]
   int sample_rate = 24000;
@@ -102,6 +112,7 @@ struct SynthesisResult {
   bool stopped_on_eos = false;  // false: a length limit ended it
   uint64_t seed = 0;            // the seed used
   bool cancelled = false;       // cancel() or a callback stopped it early
+  SynthesisTimings timings;
   double seconds() const {
     return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
   }
@@ -147,6 +158,16 @@ class TtsModel {
   std::vector<std::string> languages() const;  // "auto" and the named languages
   int sample_rate() const;
   std::string model_size() const;  // "0b6", "1b7" (tts_model_size); x-vectors differ between sizes
+  int threads() const;             // worker threads of the model's pool
+
+  // Bytes of the matrices each part multiplies with (embedding tables, read a
+  // row at a time, excluded). One frame reads the talker once, the code
+  // predictor's decoder stack 15 times and each of its heads once.
+  struct WeightBytes {
+    size_t talker = 0, code_predictor_stack = 0, code_predictor_heads = 0;
+    size_t per_frame() const { return talker + 15 * code_predictor_stack + code_predictor_heads; }
+  };
+  WeightBytes weight_bytes() const;
 
   // A cloned voice from reference audio (any rate/channels; checked and
   // prepared with `reference`). With a transcript: ICL cloning (reference codes

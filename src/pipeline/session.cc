@@ -79,11 +79,21 @@ bool SynthesisSession::step() {
   }
   const TtsModel::Impl& m = s.model;
   ThreadPool* pool = m.pool.get();
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   if (!s.generation) {
+    s.started = Clock::now();
     s.generation = std::make_unique<tts::Generation>(pool, *m.talker, *m.code_predictor, s.prompt,
                                                      s.generate);
     s.generation->prefill();
-    if (s.streaming()) s.codec.emplace(codec_prefix(pool, *m.codec.decoder, s.voice, s.reference_tail));
+    if (s.streaming()) {
+      const auto t0 = Clock::now();
+      s.codec.emplace(codec_prefix(pool, *m.codec.decoder, s.voice, s.reference_tail));
+      s.codec_s += seconds_since(t0);
+    }
+    s.total_s = seconds_since(s.started);
     return true;
   }
 
@@ -102,7 +112,10 @@ bool SynthesisSession::step() {
     if (pending > 0 && (pending >= due || over)) {
       const int64_t G = m.code_predictor->groups();
       const size_t before = s.audio.size();
+      const auto t0 = Clock::now();
       s.codec->push(pool, gen.result().codes.data() + s.decoded_frames * G, pending, &s.audio);
+      s.codec_s += seconds_since(t0);
+      if (s.decoded_frames == 0) s.first_audio_s = seconds_since(s.started);
       s.decoded_frames += pending;
       if (s.options.on_audio &&
           !s.options.on_audio(s.audio.data() + before, static_cast<int64_t>(s.audio.size() - before)))
@@ -111,6 +124,7 @@ bool SynthesisSession::step() {
   }
   if (stop) s.cancelled = true;
   if (over || stop) s.done = true;
+  s.total_s = seconds_since(s.started);
   return !s.done;
 }
 
@@ -131,6 +145,10 @@ SynthesisResult SynthesisSession::finish() {
   r.stopped_on_eos = gen.stopped_on_eos;
   r.codes.frames = gen.frames;
   r.codes.values = gen.codes;
+  r.timings.prefill = gen.timings.prefill;
+  r.timings.talker = gen.timings.talker;
+  r.timings.code_predictor = gen.timings.code_predictor;
+  r.timings.first_audio = s.first_audio_s;
   if (s.streaming()) {
     // The official ICL cut, int(ref / total * samples) in double, can land a
     // sample before the frame boundary the stream starts at; the result carries
@@ -142,9 +160,15 @@ SynthesisResult SynthesisSession::finish() {
     IZWI_ASSERT(missing >= 0 && missing <= static_cast<int64_t>(s.reference_tail.size()));
     r.samples.assign(s.reference_tail.end() - missing, s.reference_tail.end());
     r.samples.insert(r.samples.end(), s.audio.begin(), s.audio.end());
-  } else
+  } else {
+    const auto t0 = std::chrono::steady_clock::now();
     r.samples = pipeline::decode_output(m.pool.get(), *m.codec.decoder, s.spec.ref_codes,
                                         s.spec.ref_frames, gen.codes.data(), gen.frames);
+    s.codec_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+  }
+  r.timings.codec = s.codec_s;
+  r.timings.total = s.total_s;
   return r;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -32,6 +33,8 @@ struct SynthesisSession::Impl {
   std::vector<float> reference_tail;             // ICL: last samples of the reference's audio
   size_t taken = 0;                              // audio handed out by take_audio()
   std::atomic<bool> cancel_requested{false};
+  std::chrono::steady_clock::time_point started;
+  double codec_s = 0, first_audio_s = 0, total_s = 0;
   bool cancelled = false, done = false;
 
   bool streaming() const { return options.stream_audio || static_cast<bool>(options.on_audio); }

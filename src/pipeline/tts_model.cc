@@ -76,6 +76,16 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   m->talker = std::make_unique<tts::Talker>(m->config, weights);
   m->code_predictor = std::make_unique<tts::CodePredictor>(
       m->config.code_predictor, m->config.talker.stack.hidden_size, weights);
+  for (const std::string& name : weights.checkpoint().names()) {
+    const size_t bytes = weights.checkpoint().get(name).nbytes();
+    if (name.find("embedding") != std::string::npos) continue;  // read a row at a time
+    if (name.rfind("talker.code_predictor.lm_head.", 0) == 0)
+      m->weight_bytes.code_predictor_heads += bytes;
+    else if (name.rfind("talker.code_predictor.", 0) == 0)
+      m->weight_bytes.code_predictor_stack += bytes;
+    else if (name.rfind("talker.", 0) == 0)
+      m->weight_bytes.talker += bytes;
+  }
   if (m->config.speaker_encoder) m->speaker = pipeline::load_speaker(dir, m->config, weights);
   m->codec = pipeline::load_codec(dir);
   if (m->codec.config.decoder.num_quantizers != m->config.talker.num_code_groups)
@@ -99,6 +109,12 @@ int TtsModel::sample_rate() const {
 }
 std::string TtsModel::model_size() const {
   return impl_->config.tts_model_size;
+}
+int TtsModel::threads() const {
+  return impl_->pool->size();
+}
+TtsModel::WeightBytes TtsModel::weight_bytes() const {
+  return impl_->weight_bytes;
 }
 const TextTokenizer& TtsModel::tokenizer() const {
   return *impl_->tokenizer;

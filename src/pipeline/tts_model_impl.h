@@ -26,6 +26,7 @@ struct TtsModel::Impl {
   std::unique_ptr<tts::CodePredictor> code_predictor;
   std::optional<pipeline::Speaker> speaker;
   pipeline::Codec codec;
+  TtsModel::WeightBytes weight_bytes;  // from the checkpoint's tensor sizes
 };
 
 }  // namespace izwi

@@ -1,10 +1,17 @@
 #include "models/qwen3_tts/generator.h"
 
+#include <chrono>
 #include <limits>
 
 #include "core/error.h"
 
 namespace izwi::tts {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
 
 Generation::Generation(ThreadPool* pool, const Talker& talker, const CodePredictor& cp,
                        const Prompt& prompt, const GenerateOptions& opt, GenerateTrace* trace)
@@ -35,6 +42,7 @@ Generation::Generation(ThreadPool* pool, const Talker& talker, const CodePredict
 
 void Generation::prefill() {
   if (prefilled_) return;
+  const auto t0 = std::chrono::steady_clock::now();
   const int64_t H = talker_.hidden(), T = prompt_.length;
   std::vector<float> hidden(static_cast<size_t>(T * H));
   std::vector<int64_t> positions(static_cast<size_t>(T));
@@ -44,6 +52,7 @@ void Generation::prefill() {
   std::copy(hidden.end() - H, hidden.end(), last_.begin());
   next_pos_ = T;
   prefilled_ = true;
+  out_.timings.prefill += since(t0);
 }
 
 // Code 0 from the talker logits: repetition penalty over this run's tokens,
@@ -68,9 +77,11 @@ bool Generation::step() {
   if (finished_) return false;
   if (!prefilled_) prefill();
   const int64_t H = talker_.hidden(), G = cp_.groups();
+  auto t0 = std::chrono::steady_clock::now();
   const int32_t code0 = next_code0();
   out_.talker_sequence.push_back(code0);
   const int64_t n = n_++;
+  out_.timings.talker += since(t0);
   if (code0 == talker_.config().codec_eos_id) {
     out_.stopped_on_eos = true;
     finished_ = true;
@@ -82,10 +93,12 @@ bool Generation::step() {
   }
 
   // Residual codes of this frame.
+  t0 = std::chrono::steady_clock::now();
   frame_[0] = code0;
   talker_.embed_codec(code0, code0_embed_.data());
   cp_.predict(pool_, last_.data(), code0_embed_.data(), cp_state_, pick_, frame_.data() + 1,
               trace_ ? cp_logits_.data() : nullptr);
+  out_.timings.code_predictor += since(t0);
   if (trace_)
     trace_->cp_logits.insert(trace_->cp_logits.end(), cp_logits_.begin(), cp_logits_.end());
   out_.codes.insert(out_.codes.end(), frame_.begin(), frame_.end());
@@ -97,6 +110,7 @@ bool Generation::step() {
     return true;
   }
 
+  t0 = std::chrono::steady_clock::now();
   // Next talker input: the sum of the frame's 16 code embeddings plus the next
   // trailing-text embedding (tts_pad once the text is used up).
   step_ = code0_embed_;
@@ -107,6 +121,7 @@ bool Generation::step() {
   if (trace_) trace_->step_embeds.insert(trace_->step_embeds.end(), step_.begin(), step_.end());
   talker_.forward(pool_, step_.data(), 1, &next_pos_, nullptr, talker_state_, last_.data());
   ++next_pos_;
+  out_.timings.talker += since(t0);
   return true;
 }
 

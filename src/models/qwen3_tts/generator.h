@@ -30,6 +30,13 @@ struct GenerateTrace {
   std::vector<float> cp_logits;           // [frames, groups - 1, cp_vocab]
 };
 
+// Wall time spent in each part of the loop, seconds.
+struct GenerateTimings {
+  double prefill = 0;         // the talker over the prompt
+  double talker = 0;          // talker steps, logits, sampling code 0, embedding sums
+  double code_predictor = 0;  // the 15 residual codes of each frame
+};
+
 struct Generated {
   int64_t frames = 0;
   std::vector<int32_t> codes;            // [frames, groups]
@@ -37,6 +44,7 @@ struct Generated {
   std::vector<int32_t> talker_sequence;  // every code-0 token sampled, EOS included
   bool stopped_on_eos = false;
   bool stopped_by_callback = false;
+  GenerateTimings timings;
 };
 
 // The loop as an object with explicit steps, so a caller can interleave frames

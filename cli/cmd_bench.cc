@@ -1,0 +1,208 @@
+// `izwi bench`: speed of one model on this machine, stage by stage, next to
+// the memory bandwidth the machine gives a plain read loop.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "commands.h"
+#include "izwi/izwi.h"
+
+#ifndef IZWI_SOURCE_DIR
+#define IZWI_SOURCE_DIR "."
+#endif
+
+namespace izwi::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct BenchArgs {
+  std::string model, random, configs = std::string(IZWI_SOURCE_DIR) + "/tests/data/qwen3-tts";
+  int frames = 64, threads = 0;
+  bool json = false;
+};
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// GB/s that `threads` threads reach summing a 512 MB buffer (best of 3): the
+// ceiling for a loop that streams weights from memory.
+double read_loop_gbps(int threads) {
+  const size_t n = (512u << 20) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n, 1);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<uint64_t> sums(static_cast<size_t>(threads));
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        const size_t b = n * t / threads, e = n * (t + 1) / threads;
+        // Integer sums: the compiler vectorises them freely, so memory is the limit.
+        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        for (size_t i = b; i + 8 <= e; i += 8) {
+          s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+          s4 += buf[i + 4], s5 += buf[i + 5], s6 += buf[i + 6], s7 += buf[i + 7];
+        }
+        sums[t] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+      });
+    for (auto& th : pool) th.join();
+    best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / seconds_since(t0) / 1e9);
+    if (sums[0] != n / threads) std::fprintf(stderr, "read loop: unexpected sum\n");
+  }
+  return best;
+}
+
+std::string cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/izwi";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/izwi";
+  return (fs::temp_directory_path() / "izwi-cache").string();
+}
+
+// A random checkpoint of a released config, written once into the cache.
+std::string random_model(const BenchArgs& a) {
+  const std::string size = a.random == "0.6b" ? "0.6B" : "1.7B";
+  const fs::path from = fs::path(a.configs) / ("Qwen3-TTS-12Hz-" + size + "-Base");
+  const fs::path out = fs::path(cache_dir()) / ("random-" + a.random + "-base");
+  if (!fs::exists(out / "speech_tokenizer" / "model.safetensors")) {
+    if (!fs::exists(from / "config.json"))
+      throw Error(ErrorKind::kNotFound, "no released config at '" + from.string() +
+                                            "'; pass --configs DIR (izwi's tests/data/qwen3-tts)");
+    std::fprintf(stderr, "writing a random %s checkpoint to %s (once)...\n", size.c_str(),
+                 out.string().c_str());
+    fs::remove_all(out);
+    write_random_checkpoint(from.string(), out.string(), 1,
+                            (fs::path(a.configs) / "text-tokenizer").string());
+  }
+  return out.string();
+}
+
+double peak_rss_gb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
+}
+
+void run_bench(const BenchArgs& a, const Context& ctx) {
+  if (!a.model.empty() && !a.random.empty())
+    throw Error(ErrorKind::kInvalidArgument, "give a MODEL or --random, not both");
+  const std::string dir = !a.random.empty() ? random_model(a)
+                          : resolve_model(ctx, a.model.empty() ? default_model_name() : a.model,
+                                          true);
+  const auto t_load = Clock::now();
+  auto model = TtsModel::load(dir, ModelOptions{a.threads});
+  const double load_s = seconds_since(t_load);
+  const double read_gbps = read_loop_gbps(model->threads());
+
+  // An x-vector clone from a 5 s synthetic clip: a voiced, modulated tone.
+  Audio clip;
+  clip.sample_rate = 24000;
+  for (int i = 0; i < 24000 * 5; ++i)
+    clip.samples.push_back(0.3f * std::sin(0.05f * i) * (0.6f + 0.4f * std::sin(0.0008f * i)));
+  ReferenceOptions raw;
+  raw.preprocess = false;
+  const Voice voice = model->clone_voice(clip, "", raw);
+
+  // 1. Generation with streamed audio: stages, first audio, real-time factor.
+  SynthesisOptions o;
+  o.language = "english";
+  o.seed = 1;
+  o.max_new_tokens = a.frames + 1;
+  o.stream_audio = true;
+  const SynthesisResult r = model->synthesize(
+      "Hello, this is my cloned voice, speaking for a little while to measure the speed.", voice,
+      o);
+  const int64_t frames = std::max<int64_t>(1, r.codes.frames);
+  const SynthesisTimings& t = r.timings;
+
+  // 2. A 100-token prompt (text in the prompt): the prefill alone.
+  std::string words;
+  while (model->tokenizer().encode(words).size() < 100) words += "one more word, ";
+  SynthesisOptions p = o;
+  p.non_streaming = true;
+  auto session = model->start(words, voice, p);
+  session->step();
+  session->cancel();
+  const SynthesisResult pr = session->finish();
+  const int64_t prompt_tokens = static_cast<int64_t>(pr.text_ids.size()) - 8;
+
+  const auto wb = model->weight_bytes();
+  const double gen_per_frame = (t.talker + t.code_predictor) / frames;
+  nlohmann::ordered_json j;
+  j["model"] = dir;
+  j["threads"] = model->threads();
+  j["load_s"] = load_s;
+  j["frames"] = r.codes.frames;
+  j["audio_s"] = r.seconds();
+  j["prefill_ms"] = t.prefill * 1e3;
+  j["prefill_100_tokens_ms"] = pr.timings.prefill * 1e3;
+  j["prefill_100_tokens"] = prompt_tokens;
+  j["talker_ms_per_frame"] = t.talker / frames * 1e3;
+  j["code_predictor_ms_per_frame"] = t.code_predictor / frames * 1e3;
+  j["codec_ms_per_frame"] = t.codec / frames * 1e3;
+  j["weights_gb_per_frame"] = static_cast<double>(wb.per_frame()) / 1e9;
+  j["effective_gbps"] = static_cast<double>(wb.per_frame()) / gen_per_frame / 1e9;
+  j["read_loop_gbps"] = read_gbps;
+  j["first_audio_s"] = t.first_audio;
+  j["total_s"] = t.total;
+  j["rtf"] = r.seconds() > 0 ? t.total / r.seconds() : 0.0;
+  j["peak_rss_gb"] = peak_rss_gb();
+  if (a.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("model        %s (%d threads, loaded in %.1f s)\n", dir.c_str(), model->threads(),
+              load_s);
+  std::printf("prefill      %.0f ms (%s prompt); %lld-token text prompt: %.0f ms\n",
+              t.prefill * 1e3, "x-vector", static_cast<long long>(prompt_tokens),
+              pr.timings.prefill * 1e3);
+  std::printf("per frame    talker %.1f ms, code predictor %.1f ms, codec %.1f ms\n",
+              t.talker / frames * 1e3, t.code_predictor / frames * 1e3, t.codec / frames * 1e3);
+  std::printf("bandwidth    %.2f GB of weights per frame: %.1f GB/s effective; read loop %.1f GB/s\n",
+              static_cast<double>(wb.per_frame()) / 1e9, j["effective_gbps"].get<double>(),
+              read_gbps);
+  std::printf("end to end   %lld frames = %.2f s of audio in %.2f s: RTF %.2f, first audio %.3f s\n",
+              static_cast<long long>(r.codes.frames), r.seconds(), t.total, j["rtf"].get<double>(),
+              t.first_audio);
+  std::printf("memory       peak RSS %.2f GB\n", peak_rss_gb());
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, const ContextPtr& ctx) {
+  auto a = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Measure synthesis speed: prefill, talker, code predictor and codec per frame, "
+               "first audio, real-time factor, memory");
+  cmd->footer(
+      "Examples:\n"
+      "  izwi bench                       # the default model\n"
+      "  izwi bench --random 0.6b --json  # random weights of the released 0.6B config\n"
+      "RTF is time spent / audio length (below 1 is faster than real time).");
+  cmd->add_option("model", a->model, "Model name or checkpoint directory (default: izwi tts's)");
+  cmd->add_option("--random", a->random,
+                  "Random weights of a released config instead of a real model (written once to "
+                  "the cache directory)")
+      ->check(CLI::IsMember({"0.6b", "1.7b"}));
+  cmd->add_option("--configs", a->configs, "Folder with the released configs (for --random)")
+      ->capture_default_str();
+  cmd->add_option("--frames", a->frames, "Frames to generate (80 ms each)")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", a->json, "Print the numbers as JSON");
+  cmd->callback([a, ctx] { run_bench(*a, *ctx); });
+}
+
+}  // namespace izwi::cli
