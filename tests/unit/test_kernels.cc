@@ -52,6 +52,39 @@ TEST_P(VecKernelTest, DotHalfPrecisionWeightsMatchReference) {
   }
 }
 
+// Weights read once for 1..8 activation rows: every dtype, odd lengths (the
+// masked / scalar tails), rows with a stride, and guard values around the
+// outputs that must stay untouched.
+TEST_P(VecKernelTest, DotRowsMatchesReferenceForEveryDtypeAndRowCount) {
+  ISA_KERNELS(v);
+  const auto& ref = cpu::vec_kernels_scalar();
+  for (int n : {1, 7, 15, 16, 17, 33, 100, 1024, 1031}) {
+    const int64_t ldx = n + 5;
+    auto wf = random_vector(n, 11 + n), x = random_vector(cpu::kMaxDotRows * ldx, 12 + n);
+    std::vector<uint16_t> wb(n), wh(n);
+    for (int i = 0; i < n; ++i) {
+      wb[i] = f32_to_bf16(wf[i]);
+      wh[i] = f32_to_f16(wf[i]);
+    }
+    struct Case {
+      const void* w;
+      cpu::VecKernels::DotRows ours, theirs;
+    } cases[] = {{wf.data(), v->dot_rows_f32, ref.dot_rows_f32},
+                 {wb.data(), v->dot_rows_bf16, ref.dot_rows_bf16},
+                 {wh.data(), v->dot_rows_f16, ref.dot_rows_f16}};
+    for (const Case& c : cases)
+      for (int rows = 1; rows <= cpu::kMaxDotRows; ++rows) {
+        std::vector<float> got(rows + 2, 12345.0f), want(rows);
+        c.ours(c.w, x.data(), ldx, rows, n, got.data() + 1);
+        c.theirs(c.w, x.data(), ldx, rows, n, want.data());
+        EXPECT_EQ(got[0], 12345.0f);
+        EXPECT_EQ(got[rows + 1], 12345.0f);
+        for (int m = 0; m < rows; ++m)
+          EXPECT_NEAR(got[m + 1], want[m], 1e-5 * std::sqrt(n)) << "n=" << n << " rows=" << rows;
+      }
+  }
+}
+
 TEST_P(VecKernelTest, SnakeMatchesReferenceIncludingLargeArguments) {
   ISA_KERNELS(v);
   for (int n : {1, 5, 16, 37, 1000}) {
@@ -109,7 +142,7 @@ Tensor make_weight(DType dt, int64_t N, int64_t K, uint32_t seed) {
 TEST(Linear, MatchesReferenceForAllDtypesAndBatchSizes) {
   ThreadPool pool(2);
   for (DType dt : {DType::kF32, DType::kBF16, DType::kF16}) {
-    for (int64_t M : {1, 3, 40}) {
+    for (int64_t M : {1, 2, 3, 8, 9, 17, 40}) {  // GEMV, small-M, row groups + remainder
       const int64_t N = 70, K = 93;
       Tensor W = make_weight(dt, N, K, 11);
       auto x = random_vector(static_cast<size_t>(M * K), 12), bias = random_vector(N, 13);

@@ -42,9 +42,9 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
             const float* bias, float* y) {
   check_weight(W, K, "linear");
   const int64_t N = W.shape[0];
+  const auto& vk = cpu::vec_kernels();
   if (M == 1) {
     // GEMV: weight traffic dominates; one dot product per output, split over threads.
-    const auto& vk = cpu::vec_kernels();
     parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
         float s;
@@ -59,28 +59,41 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     });
     return;
   }
-  if (W.dtype == DType::kF32) {
+  if (W.dtype == DType::kF32 && M > cpu::kMaxDotRows) {
+    // f32 weights and many rows (the codec): one BLAS GEMM (threaded by OpenBLAS).
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
                 static_cast<int>(K), 1.0f, x, static_cast<int>(K),
                 static_cast<const float*>(W.data), static_cast<int>(K), 0.0f, y,
                 static_cast<int>(N));
-  } else {
-    // Half-precision weights: widen a block of rows at a time, then GEMM.
-    const int64_t block = std::max<int64_t>(16, std::min<int64_t>(N, (1 << 20) / K));
-    std::vector<float> wf(static_cast<size_t>(block * K));
-    for (int64_t n0 = 0; n0 < N; n0 += block) {
-      const int64_t nb = std::min(block, N - n0);
-      parallel_for(pool, nb, 8, [&](int64_t a, int64_t b) {
-        for (int64_t r = a; r < b; ++r) row_to_f32(W, n0 + r, K, wf.data() + r * K);
-      });
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M),
-                  static_cast<int>(nb), static_cast<int>(K), 1.0f, x, static_cast<int>(K),
-                  wf.data(), static_cast<int>(K), 0.0f, y + n0, static_cast<int>(N));
-    }
+    if (bias)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+    return;
   }
-  if (bias)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+  // Several rows with half-precision (or few rows with f32) weights: each
+  // weight row is widened in registers and used for up to 8 activation rows at
+  // a time; tiles of 16 weight rows stay in cache while all row groups pass, so
+  // the weights are read from memory once. No widened copy, no allocation.
+  const cpu::VecKernels::DotRows dot = W.dtype == DType::kF32    ? vk.dot_rows_f32
+                                       : W.dtype == DType::kBF16 ? vk.dot_rows_bf16
+                                                                 : vk.dot_rows_f16;
+  const size_t row_bytes = static_cast<size_t>(K) * dtype_size(W.dtype);
+  const auto* base = static_cast<const uint8_t*>(W.data);
+  constexpr int64_t kTile = 16;
+  parallel_for(pool, N, kTile, [&](int64_t n0, int64_t n1) {
+    float r[cpu::kMaxDotRows];
+    for (int64_t t0 = n0; t0 < n1; t0 += kTile) {
+      const int64_t t1 = std::min(n1, t0 + kTile);
+      for (int64_t m0 = 0; m0 < M; m0 += cpu::kMaxDotRows) {
+        const int rows = static_cast<int>(std::min<int64_t>(cpu::kMaxDotRows, M - m0));
+        for (int64_t n = t0; n < t1; ++n) {
+          dot(base + n * row_bytes, x + m0 * K, K, rows, K, r);
+          const float b = bias ? bias[n] : 0.0f;
+          for (int m = 0; m < rows; ++m) y[(m0 + m) * N + n] = r[m] + b;
+        }
+      }
+    }
+  });
 }
 
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias,

@@ -24,7 +24,13 @@ struct VecKernels {
   void (*snake)(float* x, int64_t n, float alpha, float inv_beta);
   // y[i] += a * x[i]
   void (*axpy)(float* y, const float* x, float a, int64_t n);
+  // One weight row against up to 8 activation rows, the weights read once:
+  // out[m] = sum_i w[i] * x[m * ldx + i] for m < rows (1..8); w as f32, bf16 or f16.
+  using DotRows = void (*)(const void* w, const float* x, int64_t ldx, int rows, int64_t n,
+                           float* out);
+  DotRows dot_rows_f32, dot_rows_bf16, dot_rows_f16;
 };
+constexpr int kMaxDotRows = 8;
 
 // Best variant for this CPU (IZWI_ISA=scalar|avx2|avx512 forces a lower one).
 const VecKernels& vec_kernels();

@@ -134,10 +134,69 @@ void axpy(float* y, const float* x, float a, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+inline __m256 w8_f32(const void* w, int64_t i) {
+  return _mm256_loadu_ps(static_cast<const float*>(w) + i);
+}
+inline __m256 w8_bf16(const void* w, int64_t i) {
+  return load_bf16(static_cast<const uint16_t*>(w) + i);
+}
+inline __m256 w8_f16(const void* w, int64_t i) {
+  return load_f16(static_cast<const uint16_t*>(w) + i);
+}
+float f32_scalar(const void* w, int64_t i) {
+  return static_cast<const float*>(w)[i];
+}
+float bf16_at(const void* w, int64_t i) {
+  return bf16_scalar(static_cast<const uint16_t*>(w)[i]);
+}
+float f16_at(const void* w, int64_t i) {
+  return f16_scalar(static_cast<const uint16_t*>(w)[i]);
+}
+
+// Each 8 weights are loaded and widened once, then multiplied into every row.
+template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int R>
+void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* out) {
+  __m256 acc[R];
+  for (int m = 0; m < R; ++m) acc[m] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 wv = Load(w, i);
+    for (int m = 0; m < R; ++m)
+      acc[m] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + m * ldx + i), acc[m]);
+  }
+  for (int m = 0; m < R; ++m) {
+    float s = hsum(acc[m]);
+    for (int64_t j = i; j < n; ++j) s += At(w, j) * x[m * ldx + j];
+    out[m] = s;
+  }
+}
+
+template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t)>
+void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
+  switch (rows) {
+    case 1: return dot_rows_n<Load, At, 1>(w, x, ldx, n, out);
+    case 2: return dot_rows_n<Load, At, 2>(w, x, ldx, n, out);
+    case 3: return dot_rows_n<Load, At, 3>(w, x, ldx, n, out);
+    case 4: return dot_rows_n<Load, At, 4>(w, x, ldx, n, out);
+    case 5: return dot_rows_n<Load, At, 5>(w, x, ldx, n, out);
+    case 6: return dot_rows_n<Load, At, 6>(w, x, ldx, n, out);
+    case 7: return dot_rows_n<Load, At, 7>(w, x, ldx, n, out);
+    default: return dot_rows_n<Load, At, 8>(w, x, ldx, n, out);
+  }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_avx2() {
-  static const VecKernels k{Isa::kAvx2, dot_f32, dot_bf16, dot_f16, snake, axpy};
+  static const VecKernels k{Isa::kAvx2,
+                            dot_f32,
+                            dot_bf16,
+                            dot_f16,
+                            snake,
+                            axpy,
+                            dot_rows<w8_f32, f32_scalar>,
+                            dot_rows<w8_bf16, bf16_at>,
+                            dot_rows<w8_f16, f16_at>};
   return k;
 }
 

@@ -126,10 +126,60 @@ void axpy(float* y, const float* x, float a, int64_t n) {
   }
 }
 
+// 16 weights as f32, all lanes or the first `mask` lanes (zeros elsewhere).
+inline __m512 w16_f32(const void* w, int64_t i, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, static_cast<const float*>(w) + i);
+}
+inline __m512 w16_bf16(const void* w, int64_t i, __mmask16 m) {
+  const __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(w) + i);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline __m512 w16_f16(const void* w, int64_t i, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(w) + i));
+}
+
+// Each 16 weights are loaded and widened once, then multiplied into every row.
+template <__m512 (*Load)(const void*, int64_t, __mmask16), int R>
+void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* out) {
+  __m512 acc[R];
+  for (int m = 0; m < R; ++m) acc[m] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 wv = Load(w, i, 0xffff);
+    for (int m = 0; m < R; ++m)
+      acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * ldx + i), acc[m]);
+  }
+  if (i < n) {
+    const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 wv = Load(w, i, mask);
+    for (int m = 0; m < R; ++m)
+      acc[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + m * ldx + i), acc[m]);
+  }
+  for (int m = 0; m < R; ++m) out[m] = _mm512_reduce_add_ps(acc[m]);
+}
+
+template <__m512 (*Load)(const void*, int64_t, __mmask16)>
+void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
+  switch (rows) {
+    case 1: return dot_rows_n<Load, 1>(w, x, ldx, n, out);
+    case 2: return dot_rows_n<Load, 2>(w, x, ldx, n, out);
+    case 3: return dot_rows_n<Load, 3>(w, x, ldx, n, out);
+    case 4: return dot_rows_n<Load, 4>(w, x, ldx, n, out);
+    case 5: return dot_rows_n<Load, 5>(w, x, ldx, n, out);
+    case 6: return dot_rows_n<Load, 6>(w, x, ldx, n, out);
+    case 7: return dot_rows_n<Load, 7>(w, x, ldx, n, out);
+    default: return dot_rows_n<Load, 8>(w, x, ldx, n, out);
+  }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_avx512() {
-  static const VecKernels k{Isa::kAvx512, dot_f32, dot_bf16, dot_f16, snake, axpy};
+  static const VecKernels k{Isa::kAvx512,           dot_f32,
+                            dot_bf16,               dot_f16,
+                            snake,                  axpy,
+                            dot_rows<w16_f32>,      dot_rows<w16_bf16>,
+                            dot_rows<w16_f16>};
   return k;
 }
 
