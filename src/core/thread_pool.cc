@@ -1,12 +1,21 @@
 #include "core/thread_pool.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 
 namespace izwi {
 
+namespace {
+// About 50-100 us of spinning: longer than the gap between two loops of one
+// decoding step, far shorter than the gap between requests.
+constexpr int kSpins = 20000;
+}  // namespace
+
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0)
     n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ranges_.assign(static_cast<size_t>(n_threads), {0, 0});
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -19,30 +28,40 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
-  for (;;) {
-    std::pair<int64_t, int64_t> range;
-    const std::function<void(int64_t, int64_t)>* job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_work_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      range = index < static_cast<int>(ranges_.size()) ? ranges_[index]
-                                                       : std::make_pair(int64_t{0}, int64_t{0});
-    }
-    if (range.second > range.first) (*job)(range.first, range.second);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) cv_done_.notify_one();
-    }
+void ThreadPool::run_range(Body fn, int64_t begin, int64_t end) {
+  if (end <= begin) return;
+  try {
+    fn(begin, end);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (!error_) error_ = std::current_exception();
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::worker_loop(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    // Spin for the next loop, then sleep until woken.
+    int spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load()) {
+      if (++spins < kSpins) {
+        _mm_pause();
+        continue;
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      ++sleepers_;
+      cv_work_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      --sleepers_;
+    }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const auto range = ranges_[static_cast<size_t>(index)];
+    run_range(*job_, range.first, range.second);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int64_t parts = std::min<int64_t>(size(), (n + grain - 1) / grain);
@@ -51,24 +70,26 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     return;
   }
   std::lock_guard<std::mutex> run_lock(run_mu_);
+  const int64_t chunk = (n + parts - 1) / parts;
+  for (int64_t p = 0; p < size(); ++p)
+    ranges_[p] = p < parts ? std::make_pair(p * chunk, std::min(n, (p + 1) * chunk))
+                           : std::make_pair(int64_t{0}, int64_t{0});
+  job_ = &fn;
+  error_ = nullptr;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
   {
+    // Publishing under the lock: a worker about to sleep sees the new generation.
     std::lock_guard<std::mutex> lock(mu_);
-    ranges_.assign(size(), {0, 0});
-    const int64_t chunk = (n + parts - 1) / parts;
-    for (int64_t p = 0; p < parts; ++p) ranges_[p] = {p * chunk, std::min(n, (p + 1) * chunk)};
-    job_ = &fn;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  cv_work_.notify_all();
-  fn(ranges_[0].first, ranges_[0].second);
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_done_.wait(lock, [&] { return pending_ == 0; });
+  if (sleepers_.load() > 0) cv_work_.notify_all();
+  run_range(fn, ranges_[0].first, ranges_[0].second);
+  while (pending_.load(std::memory_order_acquire) > 0) _mm_pause();
   job_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
 }
 
-void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
-                  const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, ThreadPool::Body fn) {
   if (pool)
     pool->parallel_for(n, grain, fn);
   else if (n > 0)

@@ -1,15 +1,22 @@
 // A fixed pool of worker threads for data-parallel loops.
 //
 // The hot loops split their outer dimension (channels, rows) into one range per
-// thread; the calling thread runs the first range itself.
+// thread; the calling thread runs the first range itself. Decoding runs
+// hundreds of short loops per frame, so a loop costs no allocation (the body is
+// passed by reference) and workers spin briefly on an atomic before sleeping,
+// instead of a condition-variable round trip per loop. An exception thrown by a
+// range is rethrown to the caller once every range has finished.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/function_ref.h"
 
 namespace izwi {
 
@@ -25,24 +32,28 @@ class ThreadPool {
 
   // Runs fn(begin, end) over [0, n) split into at most size() contiguous
   // ranges of at least `grain` items; returns when all are done.
-  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  using Body = FunctionRef<void(int64_t, int64_t)>;
+  void parallel_for(int64_t n, int64_t grain, Body fn);
 
  private:
   void worker_loop(int index);
+  void run_range(Body fn, int64_t begin, int64_t end);
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable cv_work_, cv_done_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  std::mutex mu_;  // guards sleeping and waking
+  std::condition_variable cv_work_;
+  Body* job_ = nullptr;
   std::vector<std::pair<int64_t, int64_t>> ranges_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> sleepers_{0};
+  std::exception_ptr error_;  // the first exception of the current loop
+  std::mutex error_mu_;
   std::mutex run_mu_;  // one parallel_for at a time per pool
 };
 
 // Runs on `pool` if given, else inline on the calling thread.
-void parallel_for(ThreadPool* pool, int64_t n, int64_t grain,
-                  const std::function<void(int64_t, int64_t)>& fn);
+void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, ThreadPool::Body fn);
 
 }  // namespace izwi

@@ -1,6 +1,9 @@
 // Every kernel against its scalar reference, for every instruction set this CPU
 // runs, over sizes that exercise the vector bodies and the tails.
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -344,6 +347,28 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
     });
     for (int h : hits) EXPECT_EQ(h, 1);
   }
+}
+
+// A throw inside any range reaches the caller (never std::terminate), after
+// every range has finished; the pool keeps working afterwards, also after its
+// workers went to sleep between loops.
+TEST(ThreadPool, ExceptionsReachTheCallerAndThePoolGoesOn) {
+  ThreadPool pool(2);
+  for (int64_t bad : {0, 999}) {  // in the caller's range and in a worker's
+    std::atomic<int64_t> done{0};
+    EXPECT_THROW(pool.parallel_for(1000, 1,
+                                   [&](int64_t a, int64_t b) {
+                                     if (bad >= a && bad < b) throw Error(ErrorKind::kInternal, "x");
+                                     done += b - a;
+                                   }),
+                 Error);
+    EXPECT_EQ(done.load(), 500);  // the other range ran to its end
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // workers fall asleep
+  std::atomic<int64_t> sum{0};
+  for (int rep = 0; rep < 1000; ++rep)
+    pool.parallel_for(64, 1, [&](int64_t a, int64_t b) { sum += b - a; });
+  EXPECT_EQ(sum.load(), 64000);
 }
 
 }  // namespace

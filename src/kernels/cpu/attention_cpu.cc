@@ -14,7 +14,8 @@ namespace izwi::ops {
 
 void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int64_t first_pos,
                       float theta) {
-  std::vector<int64_t> pos(static_cast<size_t>(T));
+  thread_local std::vector<int64_t> pos;  // reused: no allocation per call once grown
+  pos.resize(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t) pos[t] = first_pos + t;
   rope_rotate_half_at(x, T, heads, head_dim, pos.data(), theta);
 }
@@ -22,11 +23,21 @@ void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int6
 void rope_rotate_half_at(float* x, int64_t T, int64_t heads, int64_t head_dim,
                          const int64_t* positions, float theta) {
   const int64_t half = head_dim / 2;
-  // Frequencies in float32, as the reference computes them.
-  std::vector<float> inv_freq(static_cast<size_t>(half));
-  for (int64_t i = 0; i < half; ++i)
-    inv_freq[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
-  std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
+  // Frequencies in float32, as the reference computes them; recomputed only
+  // when theta or head_dim change. Buffers are per thread: no allocation per call.
+  thread_local std::vector<float> inv_freq, cs, sn;
+  thread_local float table_theta = 0;
+  thread_local int64_t table_dim = 0;
+  if (table_theta != theta || table_dim != head_dim) {
+    inv_freq.resize(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i)
+      inv_freq[i] =
+          1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+    cs.resize(static_cast<size_t>(half));
+    sn.resize(static_cast<size_t>(half));
+    table_theta = theta;
+    table_dim = head_dim;
+  }
   for (int64_t t = 0; t < T; ++t) {
     const float pos = static_cast<float>(positions[t]);
     for (int64_t i = 0; i < half; ++i) {
@@ -66,9 +77,11 @@ void attention_cached(ThreadPool* pool, const float* q, const float* k, const fl
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
   parallel_for(pool, n_heads * T, 1, [&](int64_t w0, int64_t w1) {
-    // Grows to the longest context seen by this thread, then is reused.
+    // Per thread, reused; sized for a long utterance at once so a growing KV
+    // cache does not reallocate it every few frames.
     thread_local std::vector<float> score;
-    if (score.size() < static_cast<size_t>(S)) score.resize(static_cast<size_t>(S));
+    if (score.size() < static_cast<size_t>(S))
+      score.resize(std::max<size_t>(static_cast<size_t>(S) * 2, 8192));
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w % n_heads, t = w / n_heads, kh = h / group;
       const int64_t last = S - T + t;

@@ -12,13 +12,17 @@ namespace izwi::tts {
 void apply_repetition_penalty(float* logits, int64_t n, const std::vector<int32_t>& previous,
                               float penalty) {
   if (penalty == 1.0f || previous.empty()) return;
-  std::vector<int32_t> ids(previous);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (int32_t id : ids) {
-    if (id < 0 || id >= n) continue;
+  // Each distinct id once: marks in a per-thread table (no allocation per call
+  // once grown), cleared again afterwards.
+  thread_local std::vector<uint8_t> seen;
+  if (static_cast<int64_t>(seen.size()) < n) seen.resize(static_cast<size_t>(n), 0);
+  for (int32_t id : previous) {
+    if (id < 0 || id >= n || seen[id]) continue;
+    seen[id] = 1;
     logits[id] = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty;
   }
+  for (int32_t id : previous)
+    if (id >= 0 && id < n) seen[id] = 0;
 }
 
 int32_t argmax(const float* logits, int64_t n) {
