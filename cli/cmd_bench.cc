@@ -96,9 +96,10 @@ double peak_rss_gb() {
 void run_bench(const BenchArgs& a, const Context& ctx) {
   if (!a.model.empty() && !a.random.empty())
     throw Error(ErrorKind::kInvalidArgument, "give a MODEL or --random, not both");
-  const std::string dir = !a.random.empty() ? random_model(a)
-                          : resolve_model(ctx, a.model.empty() ? default_model_name() : a.model,
-                                          true);
+  const std::string dir =
+      !a.random.empty()
+          ? random_model(a)
+          : resolve_model(ctx, a.model.empty() ? default_model_name() : a.model, true);
   const auto t_load = Clock::now();
   auto model = TtsModel::load(dir, ModelOptions{a.threads});
   const double load_s = seconds_since(t_load);
@@ -168,12 +169,13 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
               pr.timings.prefill * 1e3);
   std::printf("per frame    talker %.1f ms, code predictor %.1f ms, codec %.1f ms\n",
               t.talker / frames * 1e3, t.code_predictor / frames * 1e3, t.codec / frames * 1e3);
-  std::printf("bandwidth    %.2f GB of weights per frame: %.1f GB/s effective; read loop %.1f GB/s\n",
-              static_cast<double>(wb.per_frame()) / 1e9, j["effective_gbps"].get<double>(),
-              read_gbps);
-  std::printf("end to end   %lld frames = %.2f s of audio in %.2f s: RTF %.2f, first audio %.3f s\n",
-              static_cast<long long>(r.codes.frames), r.seconds(), t.total, j["rtf"].get<double>(),
-              t.first_audio);
+  std::printf(
+      "bandwidth    %.2f GB of weights per frame: %.1f GB/s effective; read loop %.1f GB/s\n",
+      static_cast<double>(wb.per_frame()) / 1e9, j["effective_gbps"].get<double>(), read_gbps);
+  std::printf(
+      "end to end   %lld frames = %.2f s of audio in %.2f s: RTF %.2f, first audio %.3f s\n",
+      static_cast<long long>(r.codes.frames), r.seconds(), t.total, j["rtf"].get<double>(),
+      t.first_audio);
   std::printf("memory       peak RSS %.2f GB\n", peak_rss_gb());
 }
 
@@ -182,8 +184,9 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
 void register_bench(CLI::App& app, const ContextPtr& ctx) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "Measure synthesis speed: prefill, talker, code predictor and codec per frame, "
-               "first audio, real-time factor, memory");
+      "bench",
+      "Measure synthesis speed: prefill, talker, code predictor and codec per frame, "
+      "first audio, real-time factor, memory");
   cmd->footer(
       "Examples:\n"
       "  izwi bench                       # the default model\n"

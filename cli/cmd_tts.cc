@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -70,8 +70,9 @@ class StreamWriter {
       ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_));
     }
     if (!ok_ || std::fflush(out_) != 0)
-      throw Error(ErrorKind::kIo, path_ == "-" ? "writing audio to stdout failed (was the pipe closed?)"
-                                               : "writing '" + path_ + "' failed (disk full?)");
+      throw Error(ErrorKind::kIo, path_ == "-"
+                                      ? "writing audio to stdout failed (was the pipe closed?)"
+                                      : "writing '" + path_ + "' failed (disk full?)");
     if (out_ != stdout) {
       const bool closed = std::fclose(out_) == 0;
       out_ = nullptr;
@@ -165,8 +166,9 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   const bool to_npy = a.format.empty() ? ext == ".npy" : a.format == "npy";
   const AudioFormat format =
       to_npy ? AudioFormat::kWav
-             : (!a.format.empty() ? parse_audio_format(a.format)
-                                  : (to_stdout ? AudioFormat::kWav : audio_format_from_path(a.output)));
+             : (!a.format.empty()
+                    ? parse_audio_format(a.format)
+                    : (to_stdout ? AudioFormat::kWav : audio_format_from_path(a.output)));
   if (stream && (to_npy || (format != AudioFormat::kWav && format != AudioFormat::kRaw)))
     throw Error(ErrorKind::kInvalidArgument,
                 "--stream (and -o -) write WAV or raw PCM as the audio is made; use --format wav "
@@ -245,10 +247,10 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
       stream ? "first audio " + fixed2(first_audio_s < 0 ? 0.0 : first_audio_s) + " s"
              : "first frame " + fixed2(first_frame_s < 0 ? 0.0 : first_frame_s) + " s";
   std::fprintf(stderr, "%s: %.2f s of audio in %.2f s (RTF %.2f, %s, load %.1f s)%s, seed %llu\n",
-      to_stdout ? "stdout" : a.output.c_str(), r.seconds(), wall,
-      r.seconds() > 0 ? wall / r.seconds() : 0.0, first.c_str(), load_s,
-      r.stopped_on_eos ? "" : " [stopped at the length limit]",
-      static_cast<unsigned long long>(r.seed));
+               to_stdout ? "stdout" : a.output.c_str(), r.seconds(), wall,
+               r.seconds() > 0 ? wall / r.seconds() : 0.0, first.c_str(), load_s,
+               r.stopped_on_eos ? "" : " [stopped at the length limit]",
+               static_cast<unsigned long long>(r.seed));
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ struct SynthesisOptions {
   // mono samples; together they are the whole clip. Return false to stop.
   // Without streaming the clip is decoded once at the end (the official decode).
   std::function<bool(const float* samples, int64_t count)> on_audio;
-  bool stream_audio = false;  // stream without a callback: take blocks with take_audio()
+  bool stream_audio = false;   // stream without a callback: take blocks with take_audio()
   int first_block_frames = 4;  // 320 ms of audio
   int block_frames = 12;       // 960 ms
 };

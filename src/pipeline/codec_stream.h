@@ -32,7 +32,7 @@ class CodecStreamer {
  private:
   const codec::CodecDecoder* decoder_;
   codec::DecoderStream stream_;
-  int64_t total_ = 0;           // frames pushed
+  int64_t total_ = 0;            // frames pushed
   std::vector<int32_t> recent_;  // the last kLeftContext frames of codes
   std::vector<float> scratch_;   // audio of context frames, dropped
 };

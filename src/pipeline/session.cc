@@ -85,8 +85,8 @@ bool SynthesisSession::step() {
   };
   if (!s.generation) {
     s.started = Clock::now();
-    s.generation = std::make_unique<tts::Generation>(pool, *m.talker, *m.code_predictor, s.prompt,
-                                                     s.generate);
+    s.generation =
+        std::make_unique<tts::Generation>(pool, *m.talker, *m.code_predictor, s.prompt, s.generate);
     s.generation->prefill();
     if (s.streaming()) {
       const auto t0 = Clock::now();
@@ -108,7 +108,8 @@ bool SynthesisSession::step() {
   const bool over = stop || gen.finished();
   if (s.streaming()) {
     const int64_t pending = gen.result().frames - s.decoded_frames;
-    const int64_t due = s.decoded_frames == 0 ? s.options.first_block_frames : s.options.block_frames;
+    const int64_t due =
+        s.decoded_frames == 0 ? s.options.first_block_frames : s.options.block_frames;
     if (pending > 0 && (pending >= due || over)) {
       const int64_t G = m.code_predictor->groups();
       const size_t before = s.audio.size();
@@ -117,8 +118,8 @@ bool SynthesisSession::step() {
       s.codec_s += seconds_since(t0);
       if (s.decoded_frames == 0) s.first_audio_s = seconds_since(s.started);
       s.decoded_frames += pending;
-      if (s.options.on_audio &&
-          !s.options.on_audio(s.audio.data() + before, static_cast<int64_t>(s.audio.size() - before)))
+      if (s.options.on_audio && !s.options.on_audio(s.audio.data() + before,
+                                                    static_cast<int64_t>(s.audio.size() - before)))
         stop = true;
     }
   }
@@ -154,9 +155,10 @@ SynthesisResult SynthesisSession::finish() {
     // sample before the frame boundary the stream starts at; the result carries
     // that sample too, so it equals the non-streamed output.
     const int64_t hop = m.codec.config.decode_upsample_rate;
-    const int64_t missing = s.spec.ref_frames > 0 ? s.spec.ref_frames * hop -
-                                                        pipeline::official_cut(s.spec.ref_frames, gen.frames, hop)
-                                                  : 0;
+    const int64_t missing =
+        s.spec.ref_frames > 0
+            ? s.spec.ref_frames * hop - pipeline::official_cut(s.spec.ref_frames, gen.frames, hop)
+            : 0;
     IZWI_ASSERT(missing >= 0 && missing <= static_cast<int64_t>(s.reference_tail.size()));
     r.samples.assign(s.reference_tail.end() - missing, s.reference_tail.end());
     r.samples.insert(r.samples.end(), s.audio.begin(), s.audio.end());

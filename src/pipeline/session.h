@@ -26,7 +26,7 @@ struct SynthesisSession::Impl {
   tts::GenerateOptions generate;
   double frame_rate = 12.5;
 
-  std::unique_ptr<tts::Generation> generation;  // created by the first step
+  std::unique_ptr<tts::Generation> generation;   // created by the first step
   std::optional<pipeline::CodecStreamer> codec;  // when streaming audio
   int64_t decoded_frames = 0;                    // frames whose audio is out
   std::vector<float> audio;                      // all streamed audio

@@ -18,8 +18,6 @@ namespace izwi {
 
 namespace fs = std::filesystem;
 
-
-
 namespace {
 
 std::string lower(std::string s) {

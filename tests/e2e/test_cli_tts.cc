@@ -147,8 +147,8 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   auto whole = test::run_izwi(base + "-o " + d.file("whole.wav"));
   ASSERT_EQ(whole.status, 0) << whole.output;
   // stdout through a pipe (cat), as `| aplay` would read it.
-  const std::string cmd = std::string(IZWI_BINARY) + " " + base + "-o - 2>" +
-                          d.file("err.txt") + " | cat > " + d.file("piped.wav");
+  const std::string cmd = std::string(IZWI_BINARY) + " " + base + "-o - 2>" + d.file("err.txt") +
+                          " | cat > " + d.file("piped.wav");
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream in(d.file("piped.wav"), std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

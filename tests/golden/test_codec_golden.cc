@@ -134,8 +134,8 @@ TEST_F(CodecGolden, StreamerReproducesTheOfficialChunkedDecodeAtAnyLength) {
   prefixed.push(pool_, codes.data(), 290, nullptr);
   std::vector<float> tail;
   prefixed.push(pool_, codes.data() + 290 * 16, 40, &tail);
-  EXPECT_TRUE(within_golden_tolerance(
-      tail, std::vector<float>(golden.end() - 40 * 1920, golden.end())));
+  EXPECT_TRUE(
+      within_golden_tolerance(tail, std::vector<float>(golden.end() - 40 * 1920, golden.end())));
 }
 
 // Past 300 frames one unbroken stream is not, in exact arithmetic, the
@@ -153,8 +153,9 @@ TEST_F(CodecGolden, UnbrokenStreamPast300FramesStaysCloseToTheOfficialDecode) {
   const auto unbroken = stream_in_blocks(*decoder_, pool_, codes, frames, 25);
   ASSERT_EQ(unbroken.size(), golden.size());
   const auto split = static_cast<std::ptrdiff_t>(300 * 1920);
-  EXPECT_TRUE(within_golden_tolerance(std::vector<float>(unbroken.begin(), unbroken.begin() + split),
-                                      std::vector<float>(golden.begin(), golden.begin() + split)));
+  EXPECT_TRUE(
+      within_golden_tolerance(std::vector<float>(unbroken.begin(), unbroken.begin() + split),
+                              std::vector<float>(golden.begin(), golden.begin() + split)));
   EXPECT_TRUE(within_golden_tolerance(std::vector<float>(unbroken.begin() + split, unbroken.end()),
                                       std::vector<float>(golden.begin() + split, golden.end())));
   double before = 0, after = 0;

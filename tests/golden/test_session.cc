@@ -29,8 +29,8 @@ namespace {
 struct Tiny {
   std::unique_ptr<TtsModel> model = TtsModel::load(test::golden_model());
   Voice xvec = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1});
-  Voice icl = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1},
-                                 "A reference transcript.");
+  Voice icl =
+      model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1}, "A reference transcript.");
 };
 
 Tiny& tiny() {

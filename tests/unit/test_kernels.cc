@@ -358,7 +358,8 @@ TEST(ThreadPool, ExceptionsReachTheCallerAndThePoolGoesOn) {
     std::atomic<int64_t> done{0};
     EXPECT_THROW(pool.parallel_for(1000, 1,
                                    [&](int64_t a, int64_t b) {
-                                     if (bad >= a && bad < b) throw Error(ErrorKind::kInternal, "x");
+                                     if (bad >= a && bad < b)
+                                       throw Error(ErrorKind::kInternal, "x");
                                      done += b - a;
                                    }),
                  Error);

@@ -174,14 +174,22 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
 template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t)>
 void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
   switch (rows) {
-    case 1: return dot_rows_n<Load, At, 1>(w, x, ldx, n, out);
-    case 2: return dot_rows_n<Load, At, 2>(w, x, ldx, n, out);
-    case 3: return dot_rows_n<Load, At, 3>(w, x, ldx, n, out);
-    case 4: return dot_rows_n<Load, At, 4>(w, x, ldx, n, out);
-    case 5: return dot_rows_n<Load, At, 5>(w, x, ldx, n, out);
-    case 6: return dot_rows_n<Load, At, 6>(w, x, ldx, n, out);
-    case 7: return dot_rows_n<Load, At, 7>(w, x, ldx, n, out);
-    default: return dot_rows_n<Load, At, 8>(w, x, ldx, n, out);
+    case 1:
+      return dot_rows_n<Load, At, 1>(w, x, ldx, n, out);
+    case 2:
+      return dot_rows_n<Load, At, 2>(w, x, ldx, n, out);
+    case 3:
+      return dot_rows_n<Load, At, 3>(w, x, ldx, n, out);
+    case 4:
+      return dot_rows_n<Load, At, 4>(w, x, ldx, n, out);
+    case 5:
+      return dot_rows_n<Load, At, 5>(w, x, ldx, n, out);
+    case 6:
+      return dot_rows_n<Load, At, 6>(w, x, ldx, n, out);
+    case 7:
+      return dot_rows_n<Load, At, 7>(w, x, ldx, n, out);
+    default:
+      return dot_rows_n<Load, At, 8>(w, x, ldx, n, out);
   }
 }
 

@@ -161,25 +161,31 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
 template <__m512 (*Load)(const void*, int64_t, __mmask16)>
 void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
   switch (rows) {
-    case 1: return dot_rows_n<Load, 1>(w, x, ldx, n, out);
-    case 2: return dot_rows_n<Load, 2>(w, x, ldx, n, out);
-    case 3: return dot_rows_n<Load, 3>(w, x, ldx, n, out);
-    case 4: return dot_rows_n<Load, 4>(w, x, ldx, n, out);
-    case 5: return dot_rows_n<Load, 5>(w, x, ldx, n, out);
-    case 6: return dot_rows_n<Load, 6>(w, x, ldx, n, out);
-    case 7: return dot_rows_n<Load, 7>(w, x, ldx, n, out);
-    default: return dot_rows_n<Load, 8>(w, x, ldx, n, out);
+    case 1:
+      return dot_rows_n<Load, 1>(w, x, ldx, n, out);
+    case 2:
+      return dot_rows_n<Load, 2>(w, x, ldx, n, out);
+    case 3:
+      return dot_rows_n<Load, 3>(w, x, ldx, n, out);
+    case 4:
+      return dot_rows_n<Load, 4>(w, x, ldx, n, out);
+    case 5:
+      return dot_rows_n<Load, 5>(w, x, ldx, n, out);
+    case 6:
+      return dot_rows_n<Load, 6>(w, x, ldx, n, out);
+    case 7:
+      return dot_rows_n<Load, 7>(w, x, ldx, n, out);
+    default:
+      return dot_rows_n<Load, 8>(w, x, ldx, n, out);
   }
 }
 
 }  // namespace
 
 const VecKernels& vec_kernels_avx512() {
-  static const VecKernels k{Isa::kAvx512,           dot_f32,
-                            dot_bf16,               dot_f16,
-                            snake,                  axpy,
-                            dot_rows<w16_f32>,      dot_rows<w16_bf16>,
-                            dot_rows<w16_f16>};
+  static const VecKernels k{
+      Isa::kAvx512, dot_f32,           dot_bf16,           dot_f16,          snake,
+      axpy,         dot_rows<w16_f32>, dot_rows<w16_bf16>, dot_rows<w16_f16>};
   return k;
 }
 

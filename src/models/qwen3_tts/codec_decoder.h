@@ -54,14 +54,14 @@ struct DecoderBlock {
 // from the frames before it. Plain data, so it can be copied: a cloned voice's
 // state after its reference codes is computed once and copied into each request.
 struct DecoderStream {
-  int64_t frames = 0;                   // frames decoded = transformer position of the next one
-  std::vector<float> pre_conv;          // pre_conv input history [codebook_dim, 2]
+  int64_t frames = 0;                    // frames decoded = transformer position of the next one
+  std::vector<float> pre_conv;           // pre_conv input history [codebook_dim, 2]
   std::vector<std::vector<float>> k, v;  // per transformer layer: the last < window keys/values
                                          // [rows, kv_heads * head_dim], RoPE applied
   std::vector<std::vector<float>> upsample_dw;  // per upsample stage: dwconv history [latent, 6]
   std::vector<float> first_conv;                // decoder.decoder.0 history [latent, 6]
   struct Block {
-    std::vector<float> upsample_tail;  // transposed-conv overlap [out_dim, rate]
+    std::vector<float> upsample_tail;       // transposed-conv overlap [out_dim, rate]
     std::vector<std::vector<float>> conv1;  // per residual unit: history [out_dim, 6 dilation]
   };
   std::vector<Block> blocks;
@@ -95,8 +95,7 @@ class CodecDecoder {
 
  private:
   Signal dequantize(const int32_t* codes, int64_t frames) const;
-  void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T,
-                   DecoderStream& stream) const;
+  void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T, DecoderStream& stream) const;
 
   CodecDecoderConfig cfg_;
   // decoder.quantizer.rvq_first / rvq_rest: codebook = embedding_sum / clamp(cluster_usage, 1e-5)
