@@ -1,7 +1,10 @@
 // AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <utility>
 
 #include "kernels/cpu/simd_sin.h"
 #include "kernels/cpu/vec.h"
@@ -171,26 +174,19 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
   }
 }
 
+using RowsFn = void (*)(const void*, const float*, int64_t, int64_t, float*);
+
+template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int... R>
+constexpr std::array<RowsFn, sizeof...(R)> row_kernels(std::integer_sequence<int, R...>) {
+  return {&dot_rows_n<Load, At, R + 1>...};
+}
+
+// One instance per row count (the accumulators live in registers).
 template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t)>
 void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
-  switch (rows) {
-    case 1:
-      return dot_rows_n<Load, At, 1>(w, x, ldx, n, out);
-    case 2:
-      return dot_rows_n<Load, At, 2>(w, x, ldx, n, out);
-    case 3:
-      return dot_rows_n<Load, At, 3>(w, x, ldx, n, out);
-    case 4:
-      return dot_rows_n<Load, At, 4>(w, x, ldx, n, out);
-    case 5:
-      return dot_rows_n<Load, At, 5>(w, x, ldx, n, out);
-    case 6:
-      return dot_rows_n<Load, At, 6>(w, x, ldx, n, out);
-    case 7:
-      return dot_rows_n<Load, At, 7>(w, x, ldx, n, out);
-    default:
-      return dot_rows_n<Load, At, 8>(w, x, ldx, n, out);
-  }
+  static constexpr auto kernels =
+      row_kernels<Load, At>(std::make_integer_sequence<int, kMaxDotRows>{});
+  kernels[std::clamp(rows, 1, kMaxDotRows) - 1](w, x, ldx, n, out);
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // AVX-512 (F, BW, VL, DQ) kernels (compiled with -mavx512f ... -mf16c).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <utility>
 
 #include "kernels/cpu/simd_sin.h"
 #include "kernels/cpu/vec.h"
@@ -158,26 +161,18 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
   for (int m = 0; m < R; ++m) out[m] = _mm512_reduce_add_ps(acc[m]);
 }
 
+using RowsFn = void (*)(const void*, const float*, int64_t, int64_t, float*);
+
+template <__m512 (*Load)(const void*, int64_t, __mmask16), int... R>
+constexpr std::array<RowsFn, sizeof...(R)> row_kernels(std::integer_sequence<int, R...>) {
+  return {&dot_rows_n<Load, R + 1>...};
+}
+
+// One instance per row count (the accumulators live in registers).
 template <__m512 (*Load)(const void*, int64_t, __mmask16)>
 void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
-  switch (rows) {
-    case 1:
-      return dot_rows_n<Load, 1>(w, x, ldx, n, out);
-    case 2:
-      return dot_rows_n<Load, 2>(w, x, ldx, n, out);
-    case 3:
-      return dot_rows_n<Load, 3>(w, x, ldx, n, out);
-    case 4:
-      return dot_rows_n<Load, 4>(w, x, ldx, n, out);
-    case 5:
-      return dot_rows_n<Load, 5>(w, x, ldx, n, out);
-    case 6:
-      return dot_rows_n<Load, 6>(w, x, ldx, n, out);
-    case 7:
-      return dot_rows_n<Load, 7>(w, x, ldx, n, out);
-    default:
-      return dot_rows_n<Load, 8>(w, x, ldx, n, out);
-  }
+  static constexpr auto kernels = row_kernels<Load>(std::make_integer_sequence<int, kMaxDotRows>{});
+  kernels[std::clamp(rows, 1, kMaxDotRows) - 1](w, x, ldx, n, out);
 }
 
 }  // namespace
