@@ -25,7 +25,8 @@ struct Codec {
 Codec load_codec(const std::string& path);
 
 // Codes [frames, n_q] of 24 kHz samples, with the API-boundary checks.
-std::vector<int32_t> encode_audio(ThreadPool* pool, const Codec& codec, const float* samples, size_t n, int sample_rate);
+std::vector<int32_t> encode_audio(ThreadPool* pool, const Codec& codec, const float* samples,
+                                  size_t n, int sample_rate);
 
 struct Speaker {
   SpeakerEncoderConfig config;
@@ -34,8 +35,9 @@ struct Speaker {
 };
 // Throws a clear error for checkpoints without a speaker encoder (CustomVoice, VoiceDesign).
 void require_speaker_encoder(const std::string& model_dir, const ModelConfig& config);
-Speaker load_speaker(const std::string& model_dir, const ModelConfig& config, WeightSource& weights);
-std::vector<float> embed_speaker(ThreadPool* pool, const Speaker& speaker, const float* samples, size_t n,
-                                 int sample_rate);
+Speaker load_speaker(const std::string& model_dir, const ModelConfig& config,
+                     WeightSource& weights);
+std::vector<float> embed_speaker(ThreadPool* pool, const Speaker& speaker, const float* samples,
+                                 size_t n, int sample_rate);
 
 }  // namespace izwi::pipeline

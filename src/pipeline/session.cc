@@ -2,6 +2,8 @@
 // audio decoded block by block while it runs when streaming.
 #include "pipeline/session.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "pipeline/audio_out.h"
 #include "pipeline/voice_cache.h"
@@ -11,38 +13,32 @@ namespace izwi {
 namespace {
 
 // The streaming codec state after the voice's reference codes (ICL), from the
-// voice's cache when it has one; a fresh state for other voices. `tail` gets the
-// reference audio's last samples.
+// voice's cache (a cache of this call's own when the voice has none); a fresh
+// state for other voices. `tail` gets the reference audio's last samples.
 constexpr int64_t kTailSamples = 8;
 
-pipeline::CodecStreamer codec_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
-                                     const Voice& voice, std::vector<float>& tail) {
-  if (!voice.icl()) return pipeline::CodecStreamer(decoder);
+codec::ChunkedStream codec_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
+                                  const Voice& voice, std::vector<float>& tail) {
+  if (!voice.icl()) return codec::ChunkedStream(decoder);
   const AudioCodes& ref = voice.reference_codes;
-  auto compute = [&] {
-    VoiceCache::CodecPrefix p{&decoder, ref.values, nullptr, {}};
-    auto s = std::make_shared<pipeline::CodecStreamer>(decoder);
-    std::vector<float> audio;
-    s->push(pool, ref.values.data(), ref.frames, &audio);
-    p.tail.assign(audio.end() - std::min<int64_t>(kTailSamples, audio.size()), audio.end());
-    p.state = std::move(s);
-    return p;
-  };
-  if (!voice.cache) {
-    const auto p = compute();
-    tail = p.tail;
-    return *p.state;
-  }
-  VoiceCache& cache = *voice.cache;
+  VoiceCache own;
+  VoiceCache& cache = voice.cache ? *voice.cache : own;
   std::lock_guard<std::mutex> lock(cache.mu);  // concurrent first uses compute it once
-  for (const auto& p : cache.prefixes)
-    if (p.decoder == &decoder && p.codes == ref.values) {
-      tail = p.tail;
-      return *p.state;
-    }
-  cache.prefixes.push_back(compute());
-  tail = cache.prefixes.back().tail;
-  return *cache.prefixes.back().state;
+  auto it = std::find_if(cache.prefixes.begin(), cache.prefixes.end(), [&](const auto& p) {
+    return p.decoder == &decoder && p.codes == ref.values;
+  });
+  if (it == cache.prefixes.end()) {
+    auto state = std::make_shared<codec::ChunkedStream>(decoder);
+    std::vector<float> audio;
+    state->push(pool, ref.values.data(), ref.frames, &audio);
+    const auto n =
+        std::min<std::ptrdiff_t>(kTailSamples, static_cast<std::ptrdiff_t>(audio.size()));
+    cache.prefixes.push_back(
+        {&decoder, ref.values, std::move(state), std::vector<float>(audio.end() - n, audio.end())});
+    it = cache.prefixes.end() - 1;
+  }
+  tail = it->tail;
+  return *it->state;
 }
 
 }  // namespace

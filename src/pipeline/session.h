@@ -8,30 +8,42 @@
 #include <optional>
 
 #include "izwi/tts.h"
+#include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/generator.h"
-#include "pipeline/codec_stream.h"
 #include "pipeline/tts_model_impl.h"
 
 namespace izwi {
 
 struct SynthesisSession::Impl {
   Impl(const TtsModel::Impl& model_, const Voice& voice_, const SynthesisOptions& options_)
-      : model(model_), voice(voice_), options(options_) {}
+      : model(model_), voice(conditioning(voice_)), options(options_) {}
+
+  // What of a voice a request uses (the prepared clip and its report are left
+  // behind: they can be seconds of audio and are not needed to speak).
+  static Voice conditioning(const Voice& v) {
+    Voice c;
+    c.speaker = v.speaker;
+    c.xvector = v.xvector;
+    c.reference_codes = v.reference_codes;
+    c.reference_text_ids = v.reference_text_ids;
+    c.cache = v.cache;
+    return c;
+  }
 
   const TtsModel::Impl& model;
-  Voice voice;               // a copy: the prompt spec points into it
+  Voice voice;               // the session's copy: the prompt spec points into it
   SynthesisOptions options;  // callbacks included
   tts::PromptSpec spec;
   tts::Prompt prompt;
   tts::GenerateOptions generate;
   double frame_rate = 12.5;
 
-  std::unique_ptr<tts::Generation> generation;   // created by the first step
-  std::optional<pipeline::CodecStreamer> codec;  // when streaming audio
-  int64_t decoded_frames = 0;                    // frames whose audio is out
-  std::vector<float> audio;                      // all streamed audio
-  std::vector<float> reference_tail;             // ICL: last samples of the reference's audio
-  size_t taken = 0;                              // audio handed out by take_audio()
+  std::unique_ptr<tts::Generation> generation;  // created by the first step
+  std::optional<codec::ChunkedStream> codec;    // when streaming audio
+  int64_t decoded_frames = 0;                   // frames whose audio is out
+  std::vector<float> audio;                     // all streamed audio
+  std::vector<float> reference_tail;            // ICL: last samples of the reference's audio
+  size_t taken = 0;                             // audio handed out by take_audio()
   std::atomic<bool> cancel_requested{false};
   std::chrono::steady_clock::time_point started;
   double codec_s = 0, first_audio_s = 0, total_s = 0;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "izwi/tts.h"
-#include "pipeline/codec_stream.h"
+#include "models/qwen3_tts/codec_decoder.h"
 
 namespace izwi {
 
@@ -18,7 +18,7 @@ struct VoiceCache {
   struct CodecPrefix {
     const codec::CodecDecoder* decoder = nullptr;
     std::vector<int32_t> codes;
-    std::shared_ptr<const pipeline::CodecStreamer> state;
+    std::shared_ptr<const codec::ChunkedStream> state;
     std::vector<float> tail;  // the reference audio's last samples (see SynthesisSession::finish)
   };
   std::mutex mu;

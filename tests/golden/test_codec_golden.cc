@@ -7,7 +7,6 @@
 #include "izwi/speech_tokenizer.h"
 #include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/codec_encoder.h"
-#include "pipeline/codec_stream.h"
 #include "test_util.h"
 
 namespace izwi {
@@ -122,7 +121,7 @@ TEST_F(CodecGolden, StreamerReproducesTheOfficialChunkedDecodeAtAnyLength) {
   const auto golden = load_f32("dec_long330_wav");
   for (int64_t block : {1, 7, 25, 40}) {
     SCOPED_TRACE("block " + std::to_string(block));
-    pipeline::CodecStreamer streamer(*decoder_);
+    codec::ChunkedStream streamer(*decoder_);
     std::vector<float> wav;
     for (int64_t f = 0; f < frames; f += block)
       streamer.push(pool_, codes.data() + f * 16, std::min(block, frames - f), &wav);
@@ -130,7 +129,7 @@ TEST_F(CodecGolden, StreamerReproducesTheOfficialChunkedDecodeAtAnyLength) {
     EXPECT_TRUE(within_golden_tolerance(wav, golden));
   }
   // A prefix pushed without output (an ICL reference) leaves the same state.
-  pipeline::CodecStreamer prefixed(*decoder_);
+  codec::ChunkedStream prefixed(*decoder_);
   prefixed.push(pool_, codes.data(), 290, nullptr);
   std::vector<float> tail;
   prefixed.push(pool_, codes.data() + 290 * 16, 40, &tail);
@@ -140,7 +139,7 @@ TEST_F(CodecGolden, StreamerReproducesTheOfficialChunkedDecodeAtAnyLength) {
 
 // Past 300 frames one unbroken stream is not, in exact arithmetic, the
 // official decode: the official code restarts every 300 frames with only 25
-// frames of context (so CodecStreamer restarts too), while an unbroken stream
+// frames of context (so ChunkedStream restarts too), while an unbroken stream
 // still sees earlier frames through the transformer's 72-frame window. Measured
 // on the tiny golden weights the effect is below float rounding (both halves
 // differ by ~5e-6, the same as streamed-vs-whole rounding), so this checks the

@@ -70,7 +70,7 @@ TEST_P(GenerateGolden, MatchesTheOfficialGenerateStepByStep) {
       within_golden_tolerance(trace.talker_last_hidden, load_f32(p + "talker_last_hidden")));
   EXPECT_TRUE(within_golden_tolerance(trace.step_embeds, load_f32(p + "step_embeds")));
   EXPECT_TRUE(within_golden_tolerance(trace.cp_logits, load_f32(p + "cp_logits")));
-  EXPECT_TRUE(within_golden_tolerance(g.hidden, load_f32(p + "hidden")));
+  EXPECT_TRUE(within_golden_tolerance(trace.frame_hidden, load_f32(p + "hidden")));
 
   const auto wav = pipeline::decode_output(&m.pool, m.decoder, c.icl ? ref_codes.data() : nullptr,
                                            c.icl ? ref_shape[0] : 0, g.codes.data(), g.frames);

@@ -222,9 +222,8 @@ void CodecDecoder::decode_stream(ThreadPool* pool, const int32_t* codes, int64_t
 
   for (size_t i = 0; i < upsample_.size(); ++i) {
     const auto& [up, cn] = upsample_[i];
-    IZWI_ASSERT(up.tail_length() == 0);  // kernel == stride: no overlap between frames
-    std::vector<float> no_tail;
-    x = up.causal_step(pool, x, no_tail);
+    IZWI_ASSERT(up.tail_length() == 0);  // kernel == stride: no overlap, nothing to carry
+    x = up.causal(pool, x);
     // ConvNeXt: depthwise conv, then per-time-step LayerNorm + MLP, scaled residual.
     Signal dw = cn.dwconv.causal_step(pool, x, st.upsample_dw[i]);
     const int64_t T = dw.frames, C = dw.channels;
@@ -265,20 +264,38 @@ void CodecDecoder::decode_stream(ThreadPool* pool, const int32_t* codes, int64_t
   for (float v : x.data) out.push_back(std::clamp(v, -1.0f, 1.0f));
 }
 
-std::vector<float> CodecDecoder::decode(ThreadPool* pool, const int32_t* codes, int64_t frames,
-                                        int64_t chunk, int64_t left_context) const {
-  const int64_t hop = cfg_.total_upsample();
-  const int nq = cfg_.num_quantizers;
+std::vector<float> CodecDecoder::decode(ThreadPool* pool, const int32_t* codes,
+                                        int64_t frames) const {
   std::vector<float> wav;
-  wav.reserve(static_cast<size_t>(frames * hop));
-  for (int64_t start = 0; start < frames;) {
-    const int64_t end = std::min(start + chunk, frames);
-    const int64_t ctx = start - left_context > 0 ? left_context : start;
-    std::vector<float> part = forward(pool, codes + (start - ctx) * nq, end - start + ctx);
-    wav.insert(wav.end(), part.begin() + ctx * hop, part.end());
-    start = end;
-  }
+  wav.reserve(static_cast<size_t>(std::max<int64_t>(frames, 0) * cfg_.total_upsample()));
+  ChunkedStream(*this).push(pool, codes, frames, &wav);
   return wav;
+}
+
+ChunkedStream::ChunkedStream(const CodecDecoder& decoder)
+    : decoder_(&decoder), stream_(decoder.new_stream()) {}
+
+void ChunkedStream::push(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                         std::vector<float>* out) {
+  const int64_t G = decoder_->config().num_quantizers;
+  while (frames > 0) {
+    if (total_ > 0 && total_ % kChunk == 0 && stream_.frames > 0) {
+      // A new official chunk: fresh state, warmed with the context frames.
+      stream_ = decoder_->new_stream();
+      scratch_.clear();
+      decoder_->decode_stream(pool, recent_.data(), static_cast<int64_t>(recent_.size()) / G,
+                              stream_, scratch_);
+    }
+    const int64_t n = std::min(frames, kChunk - total_ % kChunk);
+    if (!out) scratch_.clear();
+    decoder_->decode_stream(pool, codes, n, stream_, out ? *out : scratch_);
+    recent_.insert(recent_.end(), codes, codes + n * G);
+    const int64_t keep = std::min<int64_t>(kLeftContext, static_cast<int64_t>(recent_.size()) / G);
+    recent_.erase(recent_.begin(), recent_.end() - keep * G);
+    total_ += n;
+    codes += n * G;
+    frames -= n;
+  }
 }
 
 }  // namespace izwi::codec

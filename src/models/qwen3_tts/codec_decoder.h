@@ -88,10 +88,9 @@ class CodecDecoder {
   void decode_stream(ThreadPool* pool, const int32_t* codes, int64_t frames, DecoderStream& stream,
                      std::vector<float>& out, const Trace& trace = nullptr) const;
 
-  // The official chunked decode: chunks of `chunk` frames, each prefixed with up
-  // to `left_context` earlier frames whose output is dropped.
-  std::vector<float> decode(ThreadPool* pool, const int32_t* codes, int64_t frames,
-                            int64_t chunk = 300, int64_t left_context = 25) const;
+  // The official chunked decode: chunks of 300 frames, each prefixed with up to
+  // 25 earlier frames whose output is dropped (one ChunkedStream over all frames).
+  std::vector<float> decode(ThreadPool* pool, const int32_t* codes, int64_t frames) const;
 
  private:
   Signal dequantize(const int32_t* codes, int64_t frames) const;
@@ -110,6 +109,34 @@ class CodecDecoder {
   std::vector<DecoderBlock> blocks_;  // decoder.decoder.1 .. 4
   SnakeBeta final_snake_;             // decoder.decoder.5
   Conv1d final_conv_;                 // decoder.decoder.6.conv [1, out_dim, 7]
+};
+
+// The official decode, block by block. The official code decodes a whole
+// utterance in chunks of 300 frames, each with up to 25 earlier frames of left
+// context whose audio is dropped. Within a chunk this continues one
+// DecoderStream (each frame decoded once); at a chunk boundary it starts a fresh
+// stream warmed with the 25 context frames, as the official chunk does. So the
+// blocks' audio is the official decode of the whole sequence (within float
+// rounding), for any block sizes and any length. Copyable: a state after an ICL
+// reference is kept and copied into each request.
+class ChunkedStream {
+ public:
+  static constexpr int64_t kChunk = 300, kLeftContext = 25;
+
+  explicit ChunkedStream(const CodecDecoder& decoder);
+
+  // Decodes `frames` more frames of codes [frames, groups]; appends their
+  // samples to `out` (null: decode for the state only, e.g. a reference prefix).
+  void push(ThreadPool* pool, const int32_t* codes, int64_t frames, std::vector<float>* out);
+
+  int64_t frames() const { return total_; }
+
+ private:
+  const CodecDecoder* decoder_;
+  DecoderStream stream_;
+  int64_t total_ = 0;            // frames pushed
+  std::vector<int32_t> recent_;  // the last kLeftContext frames of codes
+  std::vector<float> scratch_;   // audio of context frames, dropped
 };
 
 }  // namespace izwi::codec

@@ -37,7 +37,6 @@ Generation::Generation(ThreadPool* pool, const Talker& talker, const CodePredict
   const auto steps = static_cast<size_t>(std::min(opt.max_new_tokens, 4096));
   out_.talker_sequence.reserve(steps);
   out_.codes.reserve(steps * frame_.size());
-  out_.hidden.reserve(steps * last_.size());
 }
 
 void Generation::prefill() {
@@ -102,13 +101,8 @@ bool Generation::step() {
   if (trace_)
     trace_->cp_logits.insert(trace_->cp_logits.end(), cp_logits_.begin(), cp_logits_.end());
   out_.codes.insert(out_.codes.end(), frame_.begin(), frame_.end());
-  out_.hidden.insert(out_.hidden.end(), last_.begin(), last_.end());
+  if (trace_) trace_->frame_hidden.insert(trace_->frame_hidden.end(), last_.begin(), last_.end());
   ++out_.frames;
-  if (opt_.on_frame && !opt_.on_frame(out_.frames - 1, frame_.data())) {
-    out_.stopped_by_callback = true;
-    finished_ = true;
-    return true;
-  }
 
   t0 = std::chrono::steady_clock::now();
   // Next talker input: the sum of the frame's 16 code embeddings plus the next

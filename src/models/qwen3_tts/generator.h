@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "models/qwen3_tts/prompt.h"
@@ -18,8 +17,6 @@ struct GenerateOptions {
   int max_new_tokens = 8192;  // talker steps; the last one yields no frame
   int min_new_tokens = 2;     // EOS is forbidden before this many tokens
   uint64_t seed = 0;
-  // Called with each frame's 16 codes as soon as it exists; return false to stop.
-  std::function<bool(int64_t frame, const int32_t* codes)> on_frame;
 };
 
 // Optional record of the internals (golden tests, debugging).
@@ -28,6 +25,7 @@ struct GenerateTrace {
   std::vector<float> talker_last_hidden;  // [calls, hidden]
   std::vector<float> step_embeds;         // [calls - 1, hidden]
   std::vector<float> cp_logits;           // [frames, groups - 1, cp_vocab]
+  std::vector<float> frame_hidden;        // [frames, hidden]: talker hidden behind each frame
 };
 
 // Wall time spent in each part of the loop, seconds.
@@ -40,10 +38,8 @@ struct GenerateTimings {
 struct Generated {
   int64_t frames = 0;
   std::vector<int32_t> codes;            // [frames, groups]
-  std::vector<float> hidden;             // [frames, hidden]: talker hidden that produced each frame
   std::vector<int32_t> talker_sequence;  // every code-0 token sampled, EOS included
   bool stopped_on_eos = false;
-  bool stopped_by_callback = false;
   GenerateTimings timings;
 };
 
