@@ -289,6 +289,22 @@ TEST(Attention, CachedMatchesReferenceWithMaskAndGroups) {
   ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, nullptr, a.data());
   ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, 0, b.data());
   EXPECT_LT(max_abs_diff(a, b), 1e-6);
+  // With a sliding window (the codec decoder's streaming transformer): against
+  // the reference, and a whole prefill against windowed causal attention.
+  for (int64_t window : {1, 5, 36}) {
+    for (int64_t t : {1, 6}) {
+      std::vector<float> out(t * H * D), ref(t * H * D);
+      ops::attention_cached(&pool, q.data(), k.data(), v.data(), t, S, H, KV, D, nullptr,
+                            out.data(), window);
+      ops::attention_cached_ref(q.data(), k.data(), v.data(), t, S, H, KV, D, nullptr, ref.data(),
+                                window);
+      EXPECT_LT(max_abs_diff(out, ref), 1e-5) << "window=" << window << " T=" << t;
+    }
+    ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, nullptr, a.data(),
+                          window);
+    ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, window, b.data());
+    EXPECT_LT(max_abs_diff(a, b), 1e-6) << "window=" << window;
+  }
 }
 
 TEST(Attention, WindowOfOneReturnsOwnValue) {
