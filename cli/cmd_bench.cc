@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchArgs {
   std::string model, random, configs = std::string(IZWI_SOURCE_DIR) + "/tests/data/qwen3-tts";
-  int frames = 64, threads = 0;
+  int frames = 64, threads = 0, first_block = 4, block = 12;
   bool json = false;
 };
 
@@ -120,6 +120,8 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
   o.seed = 1;
   o.max_new_tokens = a.frames + 1;
   o.stream_audio = true;
+  o.first_block_frames = a.first_block;
+  o.block_frames = a.block;
   const SynthesisResult r = model->synthesize(
       "Hello, this is my cloned voice, speaking for a little while to measure the speed.", voice,
       o);
@@ -204,6 +206,12 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       ->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--first-block", a->first_block, "Frames in the first streamed audio block")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--block", a->block, "Frames in each later audio block")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "Print the numbers as JSON");
   cmd->callback([a, ctx] { run_bench(*a, *ctx); });
 }

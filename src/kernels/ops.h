@@ -24,6 +24,14 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
             const float* bias, float* y);
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y);
 
+// C: [M, N] = op(A): [M, K] · op(B): [K, N], f32, row-major with leading
+// dimensions; op(X) = X^T when trans_x (X then stored [K, M] or [N, K]). C is
+// overwritten. Our AVX-512 kernel where the CPU has it, else BLAS.
+void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+          const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
+void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
+              int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
+
 // ---- convolutions over [channels, time] ------------------------------------------
 // kReflect mirrors without repeating the edge (x[-1] = x[1]); the padding must be
 // shorter than the input.

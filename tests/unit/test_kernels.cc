@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 #include "test_util.h"
@@ -155,6 +156,38 @@ TEST(Linear, MatchesReferenceForAllDtypesAndBatchSizes) {
       EXPECT_LT(max_abs_diff(y, ref), 2e-5) << dtype_name(dt) << " M=" << M;
     }
   }
+}
+
+// Our AVX-512 GEMM against the double-precision reference: every transpose
+// combination, edges of the 8 x 32 register tile and of the K/M/N blocks,
+// leading dimensions wider than the matrices, and guard values beside C.
+TEST(Gemm, MatchesReferenceForAllTransposesAndEdges) {
+  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  struct Size {
+    int64_t M, N, K;
+  };
+  for (const Size& z : {Size{1, 1, 1}, Size{7, 33, 5}, Size{8, 32, 256}, Size{9, 31, 257},
+                        Size{130, 70, 300}, Size{17, 2100, 19}, Size{300, 3, 40}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t lda = (ta ? z.M : z.K) + 3, ldb = (tb ? z.K : z.N) + 2, ldc = z.N + 5;
+        auto A = random_vector(static_cast<size_t>((ta ? z.K : z.M) * lda), 91);
+        auto B = random_vector(static_cast<size_t>((tb ? z.N : z.K) * ldb), 92);
+        std::vector<float> C(static_cast<size_t>(z.M * ldc + 1), 777.0f), R(C);
+        cpu::gemm_f32_avx512(&pool, ta, tb, z.M, z.N, z.K, A.data(), lda, B.data(), ldb, C.data(),
+                             ldc);
+        ops::gemm_ref(ta, tb, z.M, z.N, z.K, A.data(), lda, B.data(), ldb, R.data(), ldc);
+        double worst = 0;
+        for (int64_t m = 0; m < z.M; ++m) {
+          for (int64_t n = 0; n < z.N; ++n)
+            worst = std::max(worst, std::abs(static_cast<double>(C[m * ldc + n]) - R[m * ldc + n]));
+          for (int64_t n = z.N; n < ldc && m * ldc + n < static_cast<int64_t>(C.size()); ++n)
+            EXPECT_EQ(C[m * ldc + n], 777.0f) << "guard written at row " << m;
+        }
+        EXPECT_LT(worst, 2e-5 * std::sqrt(static_cast<double>(z.K)))
+            << z.M << "x" << z.N << "x" << z.K << " ta=" << ta << " tb=" << tb;
+      }
 }
 
 TEST(Linear, RejectsWeightOfWrongShape) {

@@ -1,6 +1,5 @@
 // CPU convolutions over [channels, time]: im2col + BLAS GEMM, tiled along time
 // so the column buffer stays a few MB even for 576,000-sample decoder outputs.
-#include <cblas.h>
 
 #include <algorithm>
 #include <vector>
@@ -70,9 +69,7 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
 
   const int64_t rows = Cin * K;
   if (K == 1 && p.stride == 1 && p.pad_left == 0 && p.pad_right == 0) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout),
-                static_cast<int>(T), static_cast<int>(Cin), 1.0f, W, static_cast<int>(Cin), x,
-                static_cast<int>(T), 0.0f, y, static_cast<int>(T));
+    gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T);
   } else {
     const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
     std::vector<float> cols(static_cast<size_t>(rows * tile));
@@ -92,9 +89,7 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
           }
         }
       });
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Cout),
-                  static_cast<int>(nt), static_cast<int>(rows), 1.0f, W, static_cast<int>(rows),
-                  cols.data(), static_cast<int>(nt), 0.0f, y + t0, static_cast<int>(To));
+      gemm(pool, false, false, Cout, nt, rows, W, rows, cols.data(), nt, y + t0, To);
     }
   }
   if (bias) {
@@ -142,9 +137,7 @@ void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, 
   std::vector<float> cols(static_cast<size_t>(rows * tile));
   for (int64_t t0 = 0; t0 < T; t0 += tile) {
     const int64_t nt = std::min(tile, T - t0);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows),
-                static_cast<int>(nt), static_cast<int>(Cin), 1.0f, W, static_cast<int>(rows),
-                x + t0, static_cast<int>(T), 0.0f, cols.data(), static_cast<int>(nt));
+    gemm(pool, true, false, rows, nt, Cin, W, rows, x + t0, T, cols.data(), nt);
     parallel_for(pool, Cout, 4, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         float* yr = y + c * To;

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 
@@ -38,6 +39,31 @@ void row_to_f32(const Tensor& W, int64_t row, int64_t K, float* out) {
 
 }  // namespace
 
+void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+          const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  if (cpu::vec_kernels().isa == cpu::Isa::kAvx512) {
+    cpu::gemm_f32_avx512(pool, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
+    return;
+  }
+  if (M <= 0 || N <= 0) return;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
+              static_cast<int>(K), 1.0f, A, static_cast<int>(lda), B, static_cast<int>(ldb), 0.0f,
+              C, static_cast<int>(ldc));
+}
+
+void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
+              int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += static_cast<double>(trans_a ? A[k * lda + m] : A[m * lda + k]) *
+             (trans_b ? B[n * ldb + k] : B[k * ldb + n]);
+      C[m * ldc + n] = static_cast<float>(s);
+    }
+}
+
 void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
             const float* bias, float* y) {
   check_weight(W, K, "linear");
@@ -60,11 +86,8 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     return;
   }
   if (W.dtype == DType::kF32 && M > cpu::kMaxDotRows) {
-    // f32 weights and many rows (the codec): one BLAS GEMM (threaded by OpenBLAS).
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
-                static_cast<int>(K), 1.0f, x, static_cast<int>(K),
-                static_cast<const float*>(W.data), static_cast<int>(K), 0.0f, y,
-                static_cast<int>(N));
+    // f32 weights and many rows (the codec): a GEMM, y = x · W^T.
+    gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
     if (bias)
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
