@@ -146,7 +146,7 @@ Tensor make_weight(DType dt, int64_t N, int64_t K, uint32_t seed) {
 TEST(Linear, MatchesReferenceForAllDtypesAndBatchSizes) {
   ThreadPool pool(2);
   for (DType dt : {DType::kF32, DType::kBF16, DType::kF16}) {
-    for (int64_t M : {1, 2, 3, 8, 9, 17, 40}) {  // GEMV, small-M, row groups + remainder
+    for (int64_t M : {1, 2, 3, 8, 9, 17, 40}) {  // GEMV, small-M, row groups, GEMM (>= 32)
       const int64_t N = 70, K = 93;
       Tensor W = make_weight(dt, N, K, 11);
       auto x = random_vector(static_cast<size_t>(M * K), 12), bias = random_vector(N, 13);

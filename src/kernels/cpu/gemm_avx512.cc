@@ -7,7 +7,9 @@
 // The usual blocked layout: B is packed into panels of kNr columns (k-major),
 // A into panels of kMr rows (k-major), and an 8 x 32 register tile of C (16
 // zmm accumulators) is updated by broadcast-FMA over a K block of kKc. Edges
-// are zero-padded in the packed panels and masked when C is written. Work is
+// are zero-padded in the packed panels and masked when C is written. B may be
+// bf16 or f16 (checkpoint weights): it is widened while it is packed, so a
+// prefill needs no widened copy of the weights. Work is
 // split over the pool along N (or along M when N is narrow); packing buffers
 // are per thread and reused.
 #include <immintrin.h>
@@ -26,10 +28,14 @@ namespace {
 constexpr int64_t kMr = 8, kNr = 32, kKc = 256, kMc = 128, kNc = 2048;
 
 struct Matrix {
-  const float* p;
+  const void* p;
   int64_t ld;
-  bool trans;  // element (r, c) is p[c * ld + r]
-  float at(int64_t r, int64_t c) const { return trans ? p[c * ld + r] : p[r * ld + c]; }
+  bool trans;  // element (r, c) is stored at c * ld + r
+  GemmType type = GemmType::kF32;
+  // Element (r, c) of an f32 matrix (A; B goes through load16).
+  float at(int64_t r, int64_t c) const {
+    return static_cast<const float*>(p)[trans ? c * ld + r : r * ld + c];
+  }
 };
 
 // A[m0 .. m0+mc, k0 .. k0+kc] -> panels of kMr rows: out[(panel * kc + k) * kMr + r].
@@ -44,20 +50,55 @@ void pack_a(const Matrix& a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, flo
   }
 }
 
-// B[k0 .. k0+kc, n0 .. n0+nc] -> panels of kNr columns: out[(panel * kc + k) * kNr + c].
+// Up to 16 consecutive stored elements of `m` from index i, widened to f32
+// (lanes outside `mask` are zero).
+inline __m512 load16(const Matrix& m, int64_t i, __mmask16 mask) {
+  switch (m.type) {
+    case GemmType::kBF16: {
+      const __m256i h = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(m.p) + i);
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    case GemmType::kF16:
+      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(m.p) + i));
+    default:
+      return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(m.p) + i);
+  }
+}
+
+inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff)
+                 : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
+}
+
+// B[k0 .. k0+kc, n0 .. n0+nc] -> panels of kNr columns: out[(panel * kc + k) * kNr + c],
+// zero beyond nc. Stored rows (or, transposed, columns) are read 16 at a time.
 void pack_b(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
   for (int64_t j = 0; j < nc; j += kNr) {
     float* panel = out + j * kc;
     const int64_t cols = std::min(kNr, nc - j);
-    if (!b.trans && cols == kNr) {
-      for (int64_t k = 0; k < kc; ++k)
-        std::copy_n(b.p + (k0 + k) * b.ld + n0 + j, kNr, panel + k * kNr);
+    if (!b.trans) {  // a panel row is 32 consecutive stored elements
+      const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
+      for (int64_t k = 0; k < kc; ++k) {
+        const int64_t i = (k0 + k) * b.ld + n0 + j;
+        _mm512_storeu_ps(panel + k * kNr, load16(b, i, m0));
+        _mm512_storeu_ps(panel + k * kNr + 16, load16(b, i + 16, m1));
+      }
       continue;
     }
-    for (int64_t k = 0; k < kc; ++k)
-      for (int64_t c = cols; c < kNr; ++c) panel[k * kNr + c] = 0.0f;
-    for (int64_t c = 0; c < cols; ++c)
-      for (int64_t k = 0; k < kc; ++k) panel[k * kNr + c] = b.at(k0 + k, n0 + j + c);
+    // Transposed (a weight matrix [N, K]): each column is a stored row; widen 16
+    // values along k and scatter them down the panel.
+    if (cols < kNr)
+      for (int64_t k = 0; k < kc; ++k) std::fill_n(panel + k * kNr + cols, kNr - cols, 0.0f);
+    const __m512i down =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32(static_cast<int>(kNr)));
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t row = (n0 + j + c) * b.ld + k0;
+      for (int64_t k = 0; k < kc; k += 16) {
+        const __mmask16 m = first_lanes(kc - k);
+        _mm512_mask_i32scatter_ps(panel + k * kNr + c, m, down, load16(b, row + k, m), 4);
+      }
+    }
   }
 }
 
@@ -74,11 +115,7 @@ void micro(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc, 
       acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
     }
   }
-  const auto lanes = [](int64_t n) {
-    return n >= 16 ? static_cast<__mmask16>(0xffff)
-                   : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
-  };
-  const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+  const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   for (int64_t r = 0; r < rows; ++r) {
     float* cr = c + r * ldc;
     __m512 v0 = acc[r][0], v1 = acc[r][1];
@@ -117,14 +154,14 @@ void gemm_block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t l
 }  // namespace
 
 void gemm_f32_avx512(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                     const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                     int64_t ldc) {
+                     const float* A, int64_t lda, const void* B, int64_t ldb, float* C, int64_t ldc,
+                     GemmType b_type) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int64_t m = 0; m < M; ++m) std::fill_n(C + m * ldc, N, 0.0f);
     return;
   }
-  const Matrix a{A, lda, trans_a}, b{B, ldb, trans_b};
+  const Matrix a{A, lda, trans_a}, b{B, ldb, trans_b, b_type};
   const int threads = pool ? pool->size() : 1;
   const int64_t n_panels = (N + kNr - 1) / kNr;
   if (n_panels >= 2 * threads || M < 2 * kMr * threads) {
