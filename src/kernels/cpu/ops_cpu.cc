@@ -89,19 +89,17 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     });
     return;
   }
-  if (W.dtype == DType::kF32 && M > cpu::kMaxDotRows) {
-    // f32 weights and many rows (the codec): a GEMM, y = x · W^T.
-    gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
-    if (bias)
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
-    return;
-  }
-  if (M >= kGemmRows && cpu::vec_kernels().isa == cpu::Isa::kAvx512) {
-    // A long prefill with half-precision weights: the GEMM widens them while
-    // packing. Below kGemmRows packing all weights costs more than dot_rows.
-    cpu::gemm_f32_avx512(pool, false, true, M, N, K, x, K, W.data, K, y, N,
-                         W.dtype == DType::kBF16 ? cpu::GemmType::kBF16 : cpu::GemmType::kF16);
+  // Many rows: a GEMM, y = x · W^T. f32 weights (the codec) from 9 rows on;
+  // half-precision weights (long prompts) from kGemmRows on, widened while the
+  // GEMM packs them — below that packing all weights costs more than dot_rows.
+  const bool f32_gemm = W.dtype == DType::kF32 && M > cpu::kMaxDotRows;
+  const bool half_gemm = W.dtype != DType::kF32 && M >= kGemmRows && vk.isa == cpu::Isa::kAvx512;
+  if (f32_gemm || half_gemm) {
+    if (f32_gemm)
+      gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
+    else
+      cpu::gemm_f32_avx512(pool, false, true, M, N, K, x, K, W.data, K, y, N,
+                           W.dtype == DType::kBF16 ? cpu::GemmType::kBF16 : cpu::GemmType::kF16);
     if (bias)
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
