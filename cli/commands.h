@@ -35,5 +35,6 @@ void register_voice(CLI::App& app, const ContextPtr& ctx);
 void register_speaker(CLI::App& app, const ContextPtr& ctx);
 void register_tokenize(CLI::App& app, const ContextPtr& ctx);
 void register_bench(CLI::App& app, const ContextPtr& ctx);
+void register_serve(CLI::App& app, const ContextPtr& ctx);
 
 }  // namespace izwi::cli

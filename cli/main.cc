@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
       "  izwi pull qwen3-tts-0.6b-base\n"
       "  izwi tts \"Hello\" --speaker ref.wav --output hello.wav\n"
       "  izwi voices add me --audio ref.wav --text \"what ref.wav says\"\n"
-      "  izwi tts \"Hello again\" --voice me --output again.wav\n"};
+      "  izwi tts \"Hello again\" --voice me --output again.wav\n"
+      "  izwi serve    # the HTTP API on http://127.0.0.1:8080\n"};
   app.set_version_flag("--version", std::string("izwi ") + izwi::version());
   app.footer(
       "Environment:\n"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
       "  IZWI_OFFLINE=1      never download (same as --offline)\n"
       "  HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)\n"
       "  HF_TOKEN            token for gated or private repositories\n"
+      "  IZWI_API_KEY        API key izwi serve requires (same as --api-key)\n"
       "  IZWI_ISA            cap the CPU kernels: scalar, avx2 or avx512\n\n"
       "Run `izwi COMMAND --help` for the options of a command.");
   app.require_subcommand(1);
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   izwi::cli::register_speaker(app, ctx);
   izwi::cli::register_tokenize(app, ctx);
   izwi::cli::register_bench(app, ctx);
+  izwi::cli::register_serve(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,54 @@ std::string wav_stream_header(int sample_rate, SampleFormat sample_format);
 std::string wav_header(int sample_rate, SampleFormat sample_format, size_t samples);
 // Samples as little-endian bytes: 16-bit PCM (clipped to [-1, 1], rounded) or float32.
 std::string encode_samples(const float* samples, size_t n, SampleFormat sample_format);
+
+// A whole file's bytes in memory (what write_audio would write), with real sizes.
+std::string encode_audio(const Audio& audio, AudioFormat format,
+                         SampleFormat sample_format = SampleFormat::kPcm16);
+// The MIME type of a format ("audio/wav", "audio/mpeg", "audio/flac", ...).
+const char* audio_content_type(AudioFormat format);
+
+// Encodes audio as it is made: write() returns the bytes ready to send, finish()
+// the rest. WAV gets a streaming header (see wav_stream_header); the compressed
+// formats go through libsndfile, whose end-of-stream header rewrites (FLAC's
+// total length, MP3's LAME tag) are dropped, as for any non-seekable output:
+// decoders read such streams as "length unknown".
+class AudioEncoder {
+ public:
+  AudioEncoder(AudioFormat format, int sample_rate,
+               SampleFormat sample_format = SampleFormat::kPcm16);
+  ~AudioEncoder();
+  AudioEncoder(const AudioEncoder&) = delete;
+  AudioEncoder& operator=(const AudioEncoder&) = delete;
+  std::string write(const float* samples, size_t n);
+  std::string finish();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Tempo without pitch (librubberband): speed 2 plays twice as fast at the same
+// pitch. Fed in blocks of any size; the output has the input's rate and about
+// 1/speed of its length. Speed 1 passes samples through untouched.
+class TempoChanger {
+ public:
+  static constexpr double kMinSpeed = 0.25, kMaxSpeed = 4.0;
+  TempoChanger(int sample_rate, double speed);
+  ~TempoChanger();
+  TempoChanger(const TempoChanger&) = delete;
+  TempoChanger& operator=(const TempoChanger&) = delete;
+  // The output ready so far; `final` marks the last block and flushes the rest.
+  std::vector<float> process(const float* samples, size_t n, bool final = false);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+// A whole clip at another tempo (one TempoChanger over it).
+Audio change_tempo(const Audio& audio, double speed);
 
 // High-quality resampling (libsoxr, HQ); returns `audio` unchanged if the rate matches.
 Audio resample(const Audio& audio, int target_rate);

@@ -145,6 +145,17 @@ class SynthesisSession {
   std::unique_ptr<Impl> impl_;
 };
 
+// What a checkpoint directory holds, read from its config.json only (cheap:
+// no weights are loaded). The same answers as the loaded model's accessors.
+struct CheckpointInfo {
+  std::string model_type;  // "base", "custom_voice" or "voice_design"
+  std::string model_size;  // "0b6", "1b7"
+  bool can_clone = false;  // has a speaker encoder
+  std::vector<std::string> speakers;
+  std::vector<std::string> languages;
+};
+CheckpointInfo inspect_checkpoint(const std::string& dir);
+
 class TtsModel {
  public:
   // `dir`: a Qwen3-TTS checkpoint directory (config.json, model.safetensors,

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "audio/sndfile_util.h"
 #include "core/error.h"
 #include "izwi/audio.h"
 
@@ -15,10 +16,7 @@ namespace izwi {
 
 namespace {
 
-struct SndCloser {
-  void operator()(SNDFILE* f) const { sf_close(f); }
-};
-using SndHandle = std::unique_ptr<SNDFILE, SndCloser>;
+using audio::SndHandle;
 
 constexpr sf_count_t kMaxFrames = static_cast<sf_count_t>(48000) * 3600 * 2;  // 2 h at 48 kHz
 
@@ -155,13 +153,12 @@ const char* audio_format_name(AudioFormat format) {
   return "?";
 }
 
-void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
-                 SampleFormat sample_format) {
-  if (audio.sample_rate <= 0)
-    fail(ErrorKind::kInvalidArgument, "cannot write audio with sample rate ", audio.sample_rate);
+SF_INFO audio::write_info(AudioFormat format, SampleFormat sample_format, int sample_rate) {
+  if (sample_rate <= 0)
+    fail(ErrorKind::kInvalidArgument, "cannot write audio with sample rate ", sample_rate);
   SF_INFO info{};
   info.channels = 1;
-  info.samplerate = audio.sample_rate;
+  info.samplerate = sample_rate;
   const int pcm = sample_format == SampleFormat::kFloat32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16;
   switch (format) {
     case AudioFormat::kWav:
@@ -185,8 +182,14 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
   }
   if (!sf_format_check(&info))
     fail(ErrorKind::kInvalidArgument, "cannot write ", audio_format_name(format), " at ",
-         audio.sample_rate, " Hz",
+         sample_rate, " Hz",
          format == AudioFormat::kOpus ? " (Opus supports 8, 12, 16, 24 and 48 kHz)" : "");
+  return info;
+}
+
+void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
+                 SampleFormat sample_format) {
+  SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   const std::string tmp = path + ".partial";
   {
     SndHandle f(sf_open(tmp.c_str(), SFM_WRITE, &info));

@@ -118,17 +118,37 @@ const TextTokenizer& TtsModel::tokenizer() const {
   return *impl_->tokenizer;
 }
 
-std::vector<std::string> TtsModel::speakers() const {
+namespace {
+std::vector<std::string> speakers_of(const ModelConfig& c) {
   std::vector<std::string> out;
-  for (const auto& [name, id] : impl_->config.talker.spk_id) out.push_back(name);
+  for (const auto& [name, id] : c.talker.spk_id) out.push_back(name);
   return out;
+}
+std::vector<std::string> languages_of(const ModelConfig& c) {
+  std::vector<std::string> out = {"auto"};
+  for (const auto& [name, id] : c.talker.codec_language_id)
+    if (name.find("dialect") == std::string::npos) out.push_back(name);
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> TtsModel::speakers() const {
+  return speakers_of(impl_->config);
 }
 
 std::vector<std::string> TtsModel::languages() const {
-  std::vector<std::string> out = {"auto"};
-  for (const auto& [name, id] : impl_->config.talker.codec_language_id)
-    if (name.find("dialect") == std::string::npos) out.push_back(name);
-  return out;
+  return languages_of(impl_->config);
+}
+
+CheckpointInfo inspect_checkpoint(const std::string& dir) {
+  const ModelConfig c = ModelConfig::load(dir + "/config.json");
+  CheckpointInfo info;
+  info.model_type = c.tts_model_type;
+  info.model_size = c.tts_model_size;
+  info.can_clone = c.speaker_encoder.has_value();
+  info.speakers = speakers_of(c);
+  info.languages = languages_of(c);
+  return info;
 }
 
 Voice TtsModel::clone_voice(const Audio& reference, const std::string& transcript,

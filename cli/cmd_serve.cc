@@ -1,0 +1,82 @@
+// `izwi serve`: the HTTP API (src/server) with its options.
+#include <cstdlib>
+
+#include "commands.h"
+#include "izwi/izwi.h"
+#include "server/server.h"
+
+namespace izwi::cli {
+
+void register_serve(CLI::App& app, const ContextPtr& ctx) {
+  auto o = std::make_shared<server::ServerOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "Serve the HTTP API: POST /v1/audio/speech (clone from uploaded audio, saved voices, "
+      "presets; OpenAI-compatible), /v1/voices, /v1/models, /healthz, /readyz, /metrics, "
+      "/openapi.json");
+  cmd->add_option("--host", o->host, "Address to listen on (0.0.0.0: every interface)")
+      ->capture_default_str();
+  cmd->add_option("-p,--port", o->port, "Port (0: any free port, printed at start)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("-m,--model", o->models,
+                  "Model name or checkpoint directory; repeat for more. The first is the "
+                  "default (else IZWI_DEFAULT_MODEL or qwen3-tts-0.6b-base) and is loaded at "
+                  "start; others load on first use");
+  cmd->add_option("--api-key", o->api_key,
+                  "Require 'Authorization: Bearer KEY' on every /v1 route (also IZWI_API_KEY)");
+  cmd->add_option("--max-concurrent", o->max_concurrent, "Generations running at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--queue", o->queue,
+                  "Requests waiting for a generation slot; more get 429 with Retry-After")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest request body (413 beyond)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-text-chars", o->max_text_chars, "Longest 'input' in characters")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-audio-seconds", o->max_audio_seconds,
+                  "Audio one request may generate at most (0: the model's own limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--cors", o->cors_origin,
+                  "Allow browsers on this origin (e.g. http://localhost:5173, or *) to call the API");
+  cmd->add_option("--max-loaded-models", o->max_loaded_models,
+                  "Models kept in memory; the least recently used beyond this is unloaded")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Model worker threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--log-format", o->log_format, "One line per request: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--grace-seconds", o->grace_seconds,
+                  "On SIGTERM/SIGINT: time in-flight requests get to finish before they are "
+                  "cancelled")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--allow-pull", o->allow_pull,
+                "Download a model a request names but that is not installed (default: 404 "
+                "naming `izwi pull`)");
+  cmd->footer(
+      "Saved voices and models are the same as the CLI's (IZWI_DATA_DIR, IZWI_MODELS_DIR): "
+      "both may run at once.\n"
+      "Example:\n"
+      "  izwi serve &\n"
+      "  curl -X POST http://localhost:8080/v1/audio/speech -F model=qwen3-tts-0.6b-customvoice \\\n"
+      "    -F \"input=Hello, this is my cloned voice\" -F reference_audio=@reference.wav "
+      "--output cloned.wav");
+  cmd->callback([o, ctx] {
+    server::ServerOptions opts = *o;
+    if (opts.api_key.empty())
+      if (const char* k = std::getenv("IZWI_API_KEY")) opts.api_key = k;
+    opts.offline = ctx->offline;
+    const int rc = server::run(opts);
+    if (rc != 0) throw Error(ErrorKind::kInternal, "the server stopped with status " + std::to_string(rc));
+  });
+}
+
+}  // namespace izwi::cli

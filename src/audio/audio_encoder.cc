@@ -1,0 +1,165 @@
+// Audio encoded in memory, whole or while it is made (HTTP responses, pipes).
+#include <sndfile.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "audio/sndfile_util.h"
+#include "core/error.h"
+#include "izwi/audio.h"
+
+namespace izwi {
+
+namespace {
+
+// libsndfile virtual I/O onto a growing buffer. Bytes before `sent` have been
+// handed out already; writes that land there (header rewrites after a seek back)
+// change only the buffer, which matters for whole files, not for streams.
+struct MemoryWriter {
+  std::string data;
+  sf_count_t pos = 0;
+  size_t sent = 0;
+
+  static sf_count_t get_len(void* self) {
+    return static_cast<sf_count_t>(static_cast<MemoryWriter*>(self)->data.size());
+  }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+    auto* m = static_cast<MemoryWriter*>(self);
+    const sf_count_t base = whence == SEEK_SET   ? 0
+                            : whence == SEEK_CUR ? m->pos
+                                                 : static_cast<sf_count_t>(m->data.size());
+    if (base + offset < 0) return -1;
+    m->pos = base + offset;
+    return m->pos;
+  }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) {
+    auto* m = static_cast<MemoryWriter*>(self);
+    const auto size = static_cast<sf_count_t>(m->data.size());
+    const sf_count_t n = std::max<sf_count_t>(0, std::min(count, size - m->pos));
+    if (n > 0) std::memcpy(dst, m->data.data() + m->pos, static_cast<size_t>(n));
+    m->pos += n;
+    return n;
+  }
+  static sf_count_t write(const void* src, sf_count_t count, void* self) {
+    auto* m = static_cast<MemoryWriter*>(self);
+    const auto end = static_cast<size_t>(m->pos + count);
+    if (end > m->data.size()) m->data.resize(end);
+    std::memcpy(m->data.data() + m->pos, src, static_cast<size_t>(count));
+    m->pos += count;
+    return count;
+  }
+  static sf_count_t tell(void* self) { return static_cast<MemoryWriter*>(self)->pos; }
+
+  std::string take() {
+    std::string out = data.substr(std::min(sent, data.size()));
+    sent = std::max(sent, data.size());
+    return out;
+  }
+};
+
+}  // namespace
+
+struct AudioEncoder::Impl {
+  AudioFormat format;
+  SampleFormat sample_format;
+  int sample_rate;
+  bool header_sent = false;
+  MemoryWriter memory;
+  audio::SndHandle file;  // compressed formats (and whole WAV files)
+
+  // WAV and raw streams are written by hand: libsndfile would need the length.
+  bool by_hand() const { return format == AudioFormat::kWav || format == AudioFormat::kRaw; }
+};
+
+AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sample_format)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->format = format;
+  impl_->sample_format = sample_format;
+  impl_->sample_rate = sample_rate;
+  SF_INFO info = audio::write_info(format, sample_format, sample_rate);  // checks the combination
+  if (impl_->by_hand()) return;
+  SF_VIRTUAL_IO io{MemoryWriter::get_len, MemoryWriter::seek, MemoryWriter::read,
+                   MemoryWriter::write, MemoryWriter::tell};
+  impl_->file.reset(sf_open_virtual(&io, SFM_WRITE, &info, &impl_->memory));
+  if (!impl_->file)
+    fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
+         " encoder: ", sf_strerror(nullptr));
+  sf_command(impl_->file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+}
+
+AudioEncoder::~AudioEncoder() = default;
+
+std::string AudioEncoder::write(const float* samples, size_t n) {
+  Impl& m = *impl_;
+  if (m.by_hand()) {
+    std::string out;
+    if (m.format == AudioFormat::kWav && !m.header_sent)
+      out = wav_stream_header(m.sample_rate, m.sample_format);
+    m.header_sent = true;
+    return out + encode_samples(samples, n, m.sample_format);
+  }
+  if (!m.file) fail(ErrorKind::kInvalidArgument, "audio encoder used after finish()");
+  const auto count = static_cast<sf_count_t>(n);
+  if (sf_writef_float(m.file.get(), samples, count) != count)
+    fail(ErrorKind::kIo, "encoding ", audio_format_name(m.format),
+         " failed: ", sf_strerror(m.file.get()));
+  return m.memory.take();
+}
+
+std::string AudioEncoder::finish() {
+  Impl& m = *impl_;
+  if (m.by_hand()) {
+    if (m.format == AudioFormat::kWav && !m.header_sent) {
+      m.header_sent = true;
+      return wav_stream_header(m.sample_rate, m.sample_format);
+    }
+    return {};
+  }
+  m.file.reset();  // flushes the encoder
+  return m.memory.take();
+}
+
+std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sample_format) {
+  const size_t n = audio.samples.size();
+  if (format == AudioFormat::kRaw) return encode_samples(audio.samples.data(), n, sample_format);
+  if (format == AudioFormat::kWav) {
+    audio::write_info(format, sample_format, audio.sample_rate);  // checks the rate
+    return wav_header(audio.sample_rate, sample_format, n) +
+           encode_samples(audio.samples.data(), n, sample_format);
+  }
+  SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
+  MemoryWriter memory;
+  SF_VIRTUAL_IO io{MemoryWriter::get_len, MemoryWriter::seek, MemoryWriter::read,
+                   MemoryWriter::write, MemoryWriter::tell};
+  {
+    audio::SndHandle f(sf_open_virtual(&io, SFM_WRITE, &info, &memory));
+    if (!f)
+      fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
+           " encoder: ", sf_strerror(nullptr));
+    sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    const auto count = static_cast<sf_count_t>(n);
+    if (sf_writef_float(f.get(), audio.samples.data(), count) != count)
+      fail(ErrorKind::kIo, "encoding ", audio_format_name(format), " failed: ", sf_strerror(f.get()));
+  }
+  return std::move(memory.data);
+}
+
+const char* audio_content_type(AudioFormat format) {
+  switch (format) {
+    case AudioFormat::kWav:
+      return "audio/wav";
+    case AudioFormat::kFlac:
+      return "audio/flac";
+    case AudioFormat::kOgg:
+      return "audio/ogg";
+    case AudioFormat::kOpus:
+      return "audio/ogg; codecs=opus";
+    case AudioFormat::kMp3:
+      return "audio/mpeg";
+    case AudioFormat::kRaw:
+      return "audio/pcm";
+  }
+  return "application/octet-stream";
+}
+
+}  // namespace izwi

@@ -1,0 +1,45 @@
+#include "server/api_error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace izwi::server {
+
+std::string error_type(int status) {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+      return "service_unavailable";
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+std::string error_body(int status, const std::string& code, const std::string& message,
+                       const std::string& param) {
+  nlohmann::json e = {{"message", message},
+                      {"type", error_type(status)},
+                      {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
+                      {"code", code}};
+  return nlohmann::json{{"error", e}}.dump();
+}
+
+ApiError from_library_error(const Error& e, const std::string& param) {
+  switch (e.kind()) {
+    case ErrorKind::kInvalidArgument:
+    case ErrorKind::kInvalidFormat:
+      return ApiError(400, "invalid_request", e.what(), param);
+    case ErrorKind::kNotFound:
+      return ApiError(404, "not_found", e.what(), param);
+    default:
+      return ApiError(500, "internal_error", e.what(), param);
+  }
+}
+
+}  // namespace izwi::server

@@ -1,0 +1,31 @@
+// Errors in the OpenAI shape: {"error": {"message", "type", "param", "code"}}.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "izwi/error.h"
+
+namespace izwi::server {
+
+struct ApiError : std::runtime_error {
+  ApiError(int status_, std::string code_, const std::string& message, std::string param_ = "")
+      : std::runtime_error(message),
+        status(status_),
+        code(std::move(code_)),
+        param(std::move(param_)) {}
+  int status;
+  std::string code;   // stable, machine-readable: "model_not_found", "queue_full", ...
+  std::string param;  // the request field at fault, if any
+  int retry_after = 0;  // seconds, for 429/503
+};
+
+// "invalid_request_error", "authentication_error", ... from the status.
+std::string error_type(int status);
+// The response body for an error.
+std::string error_body(int status, const std::string& code, const std::string& message,
+                       const std::string& param = "");
+// A library error as an API error: bad input is 400, a missing thing 404, the rest 500.
+ApiError from_library_error(const Error& e, const std::string& param = "");
+
+}  // namespace izwi::server

@@ -1,0 +1,140 @@
+#include "server/request.h"
+
+#include <openssl/evp.h>
+
+#include <cmath>
+#include <limits>
+
+#include "server/api_error.h"
+
+namespace izwi::server {
+
+namespace {
+
+ApiError bad_field(const std::string& name, const std::string& what) {
+  return ApiError(400, "invalid_value", "'" + name + "' " + what, name);
+}
+
+}  // namespace
+
+RequestFields::RequestFields(const httplib::Request& req) : req_(req) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (req.is_multipart_form_data()) {
+    multipart_ = true;
+    return;
+  }
+  if (type.rfind("application/json", 0) == 0 || (type.empty() && !req.body.empty())) {
+    json_ = nlohmann::json::parse(req.body, nullptr, false);
+    if (json_.is_discarded())
+      throw ApiError(400, "invalid_json", "the request body is not valid JSON");
+    if (!json_.is_object())
+      throw ApiError(400, "invalid_json", "the request body must be a JSON object");
+    return;
+  }
+  throw ApiError(400, "unsupported_content_type",
+                 "send application/json or multipart/form-data (got '" + type + "')");
+}
+
+bool RequestFields::has(const std::string& name) const {
+  if (multipart_) return req_.has_file(name);
+  return json_.contains(name) && !json_[name].is_null();
+}
+
+std::optional<std::string> RequestFields::text(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  if (multipart_) return req_.get_file_value(name).content;
+  const auto& v = json_[name];
+  if (!v.is_string()) throw bad_field(name, "must be a string");
+  return v.get<std::string>();
+}
+
+std::optional<double> RequestFields::number(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  double d = 0;
+  if (multipart_) {
+    const std::string s = req_.get_file_value(name).content;
+    size_t used = 0;
+    try {
+      d = std::stod(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != s.size()) throw bad_field(name, "must be a number, got '" + s + "'");
+  } else {
+    const auto& v = json_[name];
+    if (!v.is_number()) throw bad_field(name, "must be a number");
+    d = v.get<double>();
+  }
+  if (!std::isfinite(d)) throw bad_field(name, "must be a finite number");
+  return d;
+}
+
+std::optional<int64_t> RequestFields::integer(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  if (!multipart_ && json_[name].is_number_integer()) return json_[name].get<int64_t>();
+  if (!multipart_ && json_[name].is_number_unsigned())
+    return static_cast<int64_t>(json_[name].get<uint64_t>());
+  const std::optional<double> d = number(name);
+  if (*d != std::floor(*d) || std::fabs(*d) > 9.0e15) throw bad_field(name, "must be an integer");
+  return static_cast<int64_t>(*d);
+}
+
+std::optional<bool> RequestFields::boolean(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  if (!multipart_) {
+    if (!json_[name].is_boolean()) throw bad_field(name, "must be true or false");
+    return json_[name].get<bool>();
+  }
+  const std::string s = req_.get_file_value(name).content;
+  if (s == "true" || s == "1" || s == "on" || s == "yes") return true;
+  if (s == "false" || s == "0" || s == "off" || s == "no" || s.empty()) return false;
+  throw bad_field(name, "must be true or false, got '" + s + "'");
+}
+
+std::optional<std::string> RequestFields::bytes(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  if (multipart_) return req_.get_file_value(name).content;
+  return base64_decode(*text(name), name);
+}
+
+std::string base64_encode(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string base64_decode(const std::string& text, const std::string& param) {
+  std::string s = text;
+  // A data: URL (what a browser's FileReader gives) carries its payload after the comma.
+  if (s.rfind("data:", 0) == 0) {
+    const size_t comma = s.find(',');
+    if (comma == std::string::npos || s.substr(0, comma).find(";base64") == std::string::npos)
+      throw ApiError(400, "invalid_base64", "'" + param + "' is a data: URL without ;base64,",
+                     param);
+    s = s.substr(comma + 1);
+  }
+  std::string clean;
+  clean.reserve(s.size());
+  for (char c : s)
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') clean += c;
+  if (clean.empty() || clean.size() % 4 != 0 || clean.size() > std::numeric_limits<int>::max())
+    throw ApiError(400, "invalid_base64",
+                   "'" + param + "' is not valid base64 (empty, or length not a multiple of 4)",
+                   param);
+  std::string out(clean.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(clean.data()),
+                                static_cast<int>(clean.size()));
+  if (n < 0)
+    throw ApiError(400, "invalid_base64", "'" + param + "' is not valid base64", param);
+  size_t pad = 0;
+  if (clean.back() == '=') ++pad;
+  if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+}  // namespace izwi::server

@@ -1,0 +1,38 @@
+// Reading request fields the same way from multipart forms and JSON bodies,
+// with errors that name the field.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace izwi::server {
+
+class RequestFields {
+ public:
+  // Parses a JSON body or takes the parts of a multipart form; anything else
+  // is a 415-style 400 naming the two accepted content types.
+  explicit RequestFields(const httplib::Request& req);
+
+  bool multipart() const { return multipart_; }
+  bool has(const std::string& name) const;
+  std::optional<std::string> text(const std::string& name) const;
+  std::optional<double> number(const std::string& name) const;
+  std::optional<int64_t> integer(const std::string& name) const;
+  std::optional<bool> boolean(const std::string& name) const;
+  // A file part (multipart) or base64 text (JSON, data: URLs allowed).
+  std::optional<std::string> bytes(const std::string& name) const;
+
+ private:
+  const httplib::Request& req_;
+  bool multipart_ = false;
+  nlohmann::json json_;
+};
+
+std::string base64_encode(const std::string& bytes);
+// Throws ApiError 400 (code "invalid_base64", param `param`) on bad input.
+std::string base64_decode(const std::string& text, const std::string& param);
+
+}  // namespace izwi::server

@@ -1,0 +1,312 @@
+// The HTTP server: routes, API key, CORS, one log line per request, metrics,
+// and a graceful shutdown on SIGTERM/SIGINT.
+#include "server/server.h"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server/api_error.h"
+#include "server/handlers.h"
+
+namespace izwi::server {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Constant-time comparison of a presented key with the configured one (both
+// hashed first, so neither length nor content leaks through timing).
+bool key_matches(const std::string& presented, const std::string& expected) {
+  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+std::string utc_now() {
+  char b[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+// The regex cpp-httplib matches for an OpenAPI path ({id} -> a path segment).
+std::string pattern_of(const std::string& path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '{') {
+      i = path.find('}', i);
+      out += "([^/]+)";
+    } else if (path[i] == '.') {
+      out += "\\.";
+    } else {
+      out += path[i];
+    }
+  }
+  return out;
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
+  res.set_content(error_body(e.status, e.code, e.what(), e.param), "application/json");
+}
+
+class Server {
+ public:
+  explicit Server(const ServerOptions& o) : st_(o) {
+    // Enough HTTP workers for every admitted request plus a few for health
+    // checks, metrics and voice management while the queue is full.
+    const int workers = o.max_concurrent + o.queue + 8;
+    http_.new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
+    http_.set_payload_max_length(static_cast<size_t>(o.max_upload_mb) * 1024 * 1024);
+    http_.set_read_timeout(30, 0);
+    http_.set_write_timeout(30, 0);
+    register_routes();
+    // Status set by cpp-httplib itself (unknown route, 413 body too large, ...):
+    // the OpenAI error shape too.
+    http_.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413)
+        send_error(res, ApiError(413, "request_too_large",
+                                 "the request body is over " + std::to_string(st_.options.max_upload_mb) +
+                                     " MB (izwi serve --max-upload-mb)"));
+      else if (res.status == 404)
+        send_error(res, ApiError(404, "route_not_found",
+                                 "no such route; GET /openapi.json lists the API"));
+      else
+        send_error(res, ApiError(res.status, "http_error", "HTTP error " + std::to_string(res.status)));
+      add_cors(res);
+    });
+    if (!o.cors_origin.empty()) {
+      http_.Options(".*", [this](const httplib::Request&, httplib::Response& res) {
+        add_cors(res);
+        res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+        res.set_header("Access-Control-Max-Age", "600");
+        res.status = 204;
+      });
+    }
+    st_.draining = false;
+  }
+
+  int bind() {
+    const int port = st_.options.port == 0 ? http_.bind_to_any_port(st_.options.host)
+                                           : (http_.bind_to_port(st_.options.host, st_.options.port)
+                                                  ? st_.options.port
+                                                  : -1);
+    if (port < 0)
+      throw Error(ErrorKind::kIo, "cannot listen on " + st_.options.host + ":" +
+                                      std::to_string(st_.options.port) +
+                                      " (in use? pick another with --port)");
+    return port;
+  }
+
+  void serve() { http_.listen_after_bind(); }
+
+  // Stop accepting, let running requests finish within the grace period, then
+  // cancel what is left at its next frame.
+  void shutdown() {
+    st_.draining = true;
+    st_.admission.close();
+    http_.stop();
+    const auto deadline = Clock::now() + std::chrono::duration<double>(st_.options.grace_seconds);
+    while (st_.admission.running() > 0 && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (st_.admission.running() > 0) {
+      log_text("shutdown: cancelling " + std::to_string(st_.admission.running()) +
+               " generation(s) still running after the grace period");
+      st_.cancel_all();
+    }
+  }
+
+  ServerState& state() { return st_; }
+
+  void log_text(const std::string& msg) {
+    if (st_.options.log_format == "json")
+      std::fprintf(stderr, "%s\n",
+                   nlohmann::json{{"time", utc_now()}, {"message", msg}}.dump().c_str());
+    else
+      std::fprintf(stderr, "%s %s\n", utc_now().c_str(), msg.c_str());
+  }
+
+ private:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&, const LogPtr&)>;
+
+  void add_cors(httplib::Response& res) const {
+    if (st_.options.cors_origin.empty()) return;
+    res.set_header("Access-Control-Allow-Origin", st_.options.cors_origin);
+    if (st_.options.cors_origin != "*") res.set_header("Vary", "Origin");
+    res.set_header("Access-Control-Expose-Headers",
+                   "X-Izwi-Seed, X-Izwi-Audio-Seconds, X-Izwi-Real-Time-Factor, "
+                   "X-Izwi-Time-To-First-Audio, X-Izwi-Reference-Warnings, Retry-After");
+  }
+
+  void log_request(RequestLog& l) {
+    const double secs = std::chrono::duration<double>(Clock::now() - l.start).count();
+    st_.metrics.request(l.route, l.method, l.status, secs);
+    char extra[128] = "";
+    if (l.audio_seconds >= 0)
+      std::snprintf(extra, sizeof extra, " audio=%.2fs rtf=%.2f seed=%llu", l.audio_seconds, l.rtf,
+                    static_cast<unsigned long long>(l.seed.value_or(0)));
+    if (st_.options.log_format == "json") {
+      nlohmann::json j = {{"time", utc_now()},  {"method", l.method},
+                          {"route", l.route},   {"status", l.status},
+                          {"duration_s", secs}};
+      if (l.audio_seconds >= 0) {
+        j["audio_s"] = l.audio_seconds;
+        j["rtf"] = l.rtf;
+      }
+      if (l.seed) j["seed"] = *l.seed;
+      std::fprintf(stderr, "%s\n", j.dump().c_str());
+    } else {
+      std::fprintf(stderr, "%s %s %s %d %.3fs%s\n", utc_now().c_str(), l.method.c_str(),
+                   l.route.c_str(), l.status, secs, extra);
+    }
+  }
+
+  void add(const std::string& method, const std::string& path, Handler h) {
+    const bool needs_key = path.rfind("/v1/", 0) == 0;
+    auto wrapped = [this, method, path, needs_key, h](const httplib::Request& req,
+                                                      httplib::Response& res) {
+      auto log = std::make_shared<RequestLog>();
+      log->method = method;
+      log->route = path;
+      log->done = [this](RequestLog& l) { log_request(l); };
+      try {
+        if (needs_key && !st_.options.api_key.empty()) {
+          const std::string auth = req.get_header_value("Authorization");
+          const std::string prefix = "Bearer ";
+          if (auth.rfind(prefix, 0) != 0 || !key_matches(auth.substr(prefix.size()), st_.options.api_key))
+            throw ApiError(401, "invalid_api_key",
+                           auth.empty() ? "this server needs an API key: send 'Authorization: Bearer KEY'"
+                                        : "the API key is wrong");
+        }
+        if (st_.draining && needs_key)
+          throw ApiError(503, "shutting_down", "the server is shutting down");
+        h(req, res, log);
+      } catch (const ApiError& e) {
+        send_error(res, e);
+      } catch (const Error& e) {
+        send_error(res, from_library_error(e));
+      } catch (const std::bad_alloc&) {
+        send_error(res, ApiError(500, "out_of_memory", "the server ran out of memory"));
+      } catch (const std::exception& e) {
+        send_error(res, ApiError(500, "internal_error", std::string("internal error: ") + e.what()));
+      }
+      add_cors(res);
+      if (res.status == -1 || res.status == 0) res.status = 200;
+      log->status = res.status;
+      if (!log->deferred) log_request(*log);
+    };
+    const std::string pattern = pattern_of(path);
+    if (method == "GET") http_.Get(pattern, wrapped);
+    else if (method == "POST") http_.Post(pattern, wrapped);
+    else if (method == "DELETE") http_.Delete(pattern, wrapped);
+  }
+
+  void register_routes() {
+    using R = const httplib::Request&;
+    using W = httplib::Response&;
+    ServerState& s = st_;
+    for (const Route& r : routes()) {
+      Handler h;
+      const std::string key = r.method + " " + r.path;
+      if (key == "POST /v1/audio/speech") h = [&s](R q, W w, const LogPtr& l) { handle_speech(s, q, w, l); };
+      else if (key == "GET /v1/voices") h = [&s](R q, W w, const LogPtr&) { handle_list_voices(s, q, w); };
+      else if (key == "POST /v1/voices") h = [&s](R q, W w, const LogPtr&) { handle_create_voice(s, q, w); };
+      else if (key == "GET /v1/voices/{id}") h = [&s](R q, W w, const LogPtr&) { handle_get_voice(s, q, w); };
+      else if (key == "DELETE /v1/voices/{id}") h = [&s](R q, W w, const LogPtr&) { handle_delete_voice(s, q, w); };
+      else if (key == "GET /v1/voices/{id}/audio") h = [&s](R q, W w, const LogPtr&) { handle_voice_audio(s, q, w); };
+      else if (key == "GET /v1/voices/{id}/export") h = [&s](R q, W w, const LogPtr&) { handle_export_voice(s, q, w); };
+      else if (key == "POST /v1/voices/import") h = [&s](R q, W w, const LogPtr&) { handle_import_voice(s, q, w); };
+      else if (key == "GET /v1/models") h = [&s](R q, W w, const LogPtr&) { handle_models(s, q, w); };
+      else if (key == "GET /healthz") h = [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); };
+      else if (key == "GET /readyz")
+        h = [&s](R, W w, const LogPtr&) {
+          const bool ready = !s.draining && s.models.default_loaded();
+          w.status = ready ? 200 : 503;
+          w.set_content(nlohmann::json{{"status", ready ? "ready" : (s.draining ? "shutting down" : "loading")},
+                                       {"model", s.models.default_id()}}.dump(),
+                        "application/json");
+        };
+      else if (key == "GET /metrics")
+        h = [&s](R, W w, const LogPtr&) {
+          Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded()};
+          w.set_content(s.metrics.render(g), "text/plain; version=0.0.4");
+        };
+      else if (key == "GET /openapi.json") h = [](R, W w, const LogPtr&) { w.set_content(openapi_document(), "application/json"); };
+      else throw Error(ErrorKind::kInternal, "route without a handler: " + key);
+      add(r.method, r.path, h);
+    }
+  }
+
+  ServerState st_;
+  httplib::Server http_;
+};
+
+}  // namespace
+
+int run(const ServerOptions& options) {
+  if (options.log_format != "text" && options.log_format != "json")
+    throw Error(ErrorKind::kInvalidArgument, "--log-format must be text or json");
+  // Signals are taken by one thread (sigwait); every other thread, including
+  // the HTTP workers started below, inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Server server(options);
+  ServerState& st = server.state();
+  // Fail early and clearly when the default model is not there.
+  (void)st.models.resolve("", false);
+  const int port = server.bind();
+  server.log_text("izwi serve: listening on http://" + options.host + ":" + std::to_string(port) +
+                  " (default model " + st.models.default_id() + ", " +
+                  (options.api_key.empty() ? "no API key" : "API key required") + ")");
+  std::fflush(stderr);
+
+  std::thread loader([&] {
+    try {
+      st.models.get("", false);
+      server.log_text("model " + st.models.default_id() + " loaded; ready");
+    } catch (const std::exception& e) {
+      server.log_text(std::string("error: loading the default model failed: ") + e.what());
+    }
+  });
+  std::atomic<bool> stopped{false};
+  std::thread signal_waiter([&] {
+    timespec tick{0, 200 * 1000 * 1000};
+    while (!stopped) {
+      const int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        server.log_text(std::string("izwi serve: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                        ", shutting down (grace " + std::to_string(int(options.grace_seconds)) +
+                        " s)");
+        server.shutdown();
+        return;
+      }
+    }
+  });
+  server.serve();  // returns after stop() once the in-flight requests have ended
+  stopped = true;
+  signal_waiter.join();
+  loader.join();
+  server.log_text("izwi serve: stopped");
+  return 0;
+}
+
+}  // namespace izwi::server

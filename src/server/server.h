@@ -1,0 +1,44 @@
+// izwi serve: the HTTP API (and, later, the Web UI) over the public library.
+// Everything here calls only include/izwi/, as the CLI does.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace izwi::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::vector<std::string> models;  // --model: the first is the default; loaded at start
+  std::string api_key;              // empty: no auth (IZWI_API_KEY is read by the CLI)
+  int max_concurrent = 1;           // generations running at once
+  int queue = 8;                    // requests waiting for a slot; beyond: 429
+  int max_upload_mb = 25;           // request bodies (reference audio, voice imports)
+  int max_text_chars = 4096;        // `input` length in characters
+  double max_audio_seconds = 600;   // audio one request may generate (0: the model's limit)
+  std::string cors_origin;          // empty: no CORS headers
+  int threads = 0;                  // model worker threads (0: all cores)
+  std::string log_format = "text";  // "text" or "json"
+  bool allow_pull = false;          // download a missing model on first use
+  int max_loaded_models = 2;        // least recently used ones beyond this are unloaded
+  double grace_seconds = 10;        // on SIGTERM/SIGINT: time for in-flight requests
+  bool offline = false;             // --offline
+};
+
+// One route of the API: what the server registers and what /openapi.json
+// documents (tests check that the two agree).
+struct Route {
+  std::string method;  // "GET", "POST", "DELETE"
+  std::string path;    // OpenAPI spelling: /v1/voices/{id}
+};
+std::vector<Route> routes();
+
+// The OpenAPI 3.1 document of the API (JSON).
+std::string openapi_document();
+
+// Binds, serves until SIGTERM/SIGINT, drains, and returns the exit status.
+// Throws izwi::Error when it cannot start (port in use, default model missing).
+int run(const ServerOptions& options);
+
+}  // namespace izwi::server

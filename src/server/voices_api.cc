@@ -1,0 +1,231 @@
+// /v1/voices: the saved voices of `izwi voices`, over HTTP (same store, same rules).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "server/api_error.h"
+#include "server/handlers.h"
+#include "server/request.h"
+
+namespace izwi::server {
+
+namespace {
+
+nlohmann::json voice_json(const VoiceProfile& p) {
+  nlohmann::json report = nlohmann::json::parse(p.report_json, nullptr, false);
+  if (report.is_discarded()) report = nullptr;
+  return {{"id", p.name},
+          {"object", "voice"},
+          {"name", p.name},
+          {"created_at", p.created_at},
+          {"consent", p.consent},
+          {"transcript", p.transcript},
+          {"mode", p.transcript.empty() ? "x-vector" : "icl"},
+          {"duration_s", p.duration_s},
+          {"model_sizes", p.model_sizes},
+          {"reference", report}};
+}
+
+// The {id} of a /v1/voices/{id} route, checked before it goes near the store.
+std::string voice_id(const httplib::Request& req) {
+  const std::string id = req.matches[1];
+  try {
+    VoiceStore::check_name(id);
+  } catch (const Error& e) {
+    throw ApiError(400, "invalid_voice_id", e.what(), "id");
+  }
+  return id;
+}
+
+ApiError store_error(const Error& e, const std::string& param = "") {
+  const std::string msg = e.what();
+  if (e.kind() == ErrorKind::kNotFound) return ApiError(404, "voice_not_found", msg, param);
+  if (msg.find("already exists") != std::string::npos)
+    return ApiError(409, "voice_exists",
+                    msg.substr(0, msg.find("; use --force")) +
+                        "; delete it first or send replace=true",
+                    "name");
+  return from_library_error(e, param);
+}
+
+// A temporary file removed when it goes out of scope (export/import go through files).
+struct TempFile {
+  std::string path;
+  TempFile() {
+    char tmpl[] = "/tmp/izwi-voice-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    if (fd < 0) throw ApiError(500, "internal_error", "cannot create a temporary file");
+    close(fd);
+    path = tmpl;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+void handle_list_voices(ServerState&, const httplib::Request&, httplib::Response& res) {
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& p : VoiceStore().list()) data.push_back(voice_json(p));
+  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+}
+
+void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
+  const RequestFields f(req);
+  const std::string name = f.text("name").value_or("");
+  if (name.empty()) throw ApiError(400, "missing_name", "'name' (the voice's name) is missing", "name");
+  try {
+    VoiceStore::check_name(name);
+  } catch (const Error& e) {
+    throw ApiError(400, "invalid_value", e.what(), "name");
+  }
+  std::optional<std::string> bytes = f.bytes("audio");
+  const std::string audio_field = bytes ? "audio" : "reference_audio";
+  if (!bytes) bytes = f.bytes("reference_audio");
+  if (!bytes || bytes->empty())
+    throw ApiError(400, "missing_audio",
+                   "'audio' (5-30 s of clear speech by one speaker) is missing", "audio");
+  const std::string transcript =
+      f.text("transcript").value_or(f.text("reference_text").value_or(""));
+  const std::string consent = f.text("consent").value_or("");
+  const bool replace = f.boolean("replace").value_or(false);
+  Audio clip;
+  try {
+    clip = read_audio_memory(bytes->data(), bytes->size(), audio_field);
+  } catch (const Error& e) {
+    throw ApiError(400, "invalid_audio", e.what(), audio_field);
+  }
+  auto model = st.models.get(f.text("model").value_or(""), true);
+  VoiceStore store;
+  VoiceProfile p;
+  try {
+    p = store.add(name, *model, clip, transcript, consent, replace);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kInvalidArgument && std::string(e.what()).find("already exists") == std::string::npos)
+      throw ApiError(400, "invalid_reference_audio", e.what(), audio_field);
+    throw store_error(e);
+  }
+  res.status = 201;
+  res.set_content(voice_json(p).dump(), "application/json");
+}
+
+void handle_get_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = voice_id(req);
+  try {
+    res.set_content(voice_json(VoiceStore().get(id)).dump(), "application/json");
+  } catch (const Error& e) {
+    throw store_error(e, "id");
+  }
+}
+
+void handle_delete_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = voice_id(req);
+  try {
+    VoiceStore().remove(id);
+  } catch (const Error& e) {
+    throw store_error(e, "id");
+  }
+  res.set_content(nlohmann::json{{"id", id}, {"object", "voice"}, {"deleted", true}}.dump(),
+                  "application/json");
+}
+
+void handle_voice_audio(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = voice_id(req);
+  try {
+    const VoiceProfile p = VoiceStore().get(id);
+    res.set_content(slurp(p.audio_path), "audio/wav");
+  } catch (const Error& e) {
+    throw store_error(e, "id");
+  }
+}
+
+void handle_export_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = voice_id(req);
+  TempFile tmp;
+  try {
+    VoiceStore().export_file(id, tmp.path);
+  } catch (const Error& e) {
+    throw store_error(e, "id");
+  }
+  res.set_header("Content-Disposition", "attachment; filename=\"" + id + ".izwi-voice.json\"");
+  res.set_content(slurp(tmp.path), "application/json");
+}
+
+void handle_import_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  // The body is the exported file itself, or a multipart form with it in `file`.
+  std::string body = req.body;
+  if (req.is_multipart_form_data()) {
+    if (!req.has_file("file"))
+      throw ApiError(400, "missing_file", "send the exported voice file in the 'file' field", "file");
+    body = req.get_file_value("file").content;
+  }
+  const std::string name =
+      req.has_param("name") ? req.get_param_value("name")
+                            : (req.has_file("name") ? req.get_file_value("name").content : "");
+  const std::string replace_s =
+      req.has_param("replace") ? req.get_param_value("replace")
+                               : (req.has_file("replace") ? req.get_file_value("replace").content : "");
+  const bool replace = replace_s == "true" || replace_s == "1";
+  if (!name.empty()) {
+    try {
+      VoiceStore::check_name(name);
+    } catch (const Error& e) {
+      throw ApiError(400, "invalid_value", e.what(), "name");
+    }
+  }
+  TempFile tmp;
+  {
+    std::ofstream out(tmp.path, std::ios::binary);
+    out.write(body.data(), static_cast<std::streamsize>(body.size()));
+  }
+  VoiceStore store;
+  std::string imported;
+  try {
+    imported = store.import_file(tmp.path, name, replace);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kInvalidFormat)
+      throw ApiError(400, "invalid_voice_file", e.what(), "file");
+    throw store_error(e);
+  }
+  res.status = 201;
+  res.set_content(voice_json(store.get(imported)).dump(), "application/json");
+}
+
+void handle_models(ServerState& st, const httplib::Request&, httplib::Response& res) {
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& m : st.models.list()) {
+    CheckpointInfo info;
+    try {
+      info = inspect_checkpoint(m.dir);
+    } catch (const Error&) {
+      continue;  // a broken install is reported by `izwi list`, not served
+    }
+    const bool clones = info.can_clone || !m.companion_dir.empty();
+    data.push_back({{"id", m.id},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "izwi"},
+                    {"model_type", info.model_type},
+                    {"model_size", info.model_size},
+                    {"can_clone", clones},
+                    {"has_presets", !info.speakers.empty()},
+                    {"speakers", info.speakers},
+                    {"languages", info.languages},
+                    {"loaded", m.loaded},
+                    {"default", m.id == st.models.default_id()}});
+  }
+  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+}
+
+}  // namespace izwi::server
