@@ -28,7 +28,7 @@ struct TtsArgs {
   bool greedy = false, non_streaming = false, streaming_text = false, no_preprocess = false,
        x_vector_only = false, quiet = false, stream = false;
   int max_new_tokens = 0, threads = 0;
-  double max_seconds = 0;
+  double max_seconds = 0, min_seconds = 0;
 };
 
 std::string fixed2(double v) {
@@ -205,6 +205,7 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   o.seed = a.seed;
   o.max_new_tokens = a.max_new_tokens;
   o.max_seconds = a.max_seconds;
+  o.min_seconds = a.min_seconds;
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
   double first_frame_s = -1;
@@ -310,6 +311,9 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
                   "Talker steps at most (the last yields no frame)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-seconds", a->max_seconds, "Stop after this much audio")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-seconds", a->min_seconds,
+                  "Do not end the speech before this much audio")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--non-streaming", a->non_streaming,
                 "Put the whole text in the prompt (default for presets)");

@@ -7,11 +7,14 @@ PKGS=(
   libpcre2-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev librubberband-dev
   libgtest-dev libbenchmark-dev
   sox libsox-fmt-base libsox-fmt-mp3 espeak-ng  # tests make real audio files with these
+  curl  # the product page's API example, run by the server tests
 )
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js runs the OpenAI SDK test (tests/e2e/openai); any recent one will do.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -7,10 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The official OpenAI Node SDK, for the server's client test (exact versions from the lock file).
+(cd tests/e2e/openai && npm ci --no-audit --no-fund --loglevel=error)
 cmake --preset release
 cmake --build --preset release
 ctest --preset release
 
 cmake --preset asan
-cmake --build --preset asan --target izwi_cli test_core test_audio test_tokenizer test_store test_voices test_cli_codec test_cli_voice test_cli_tokenize
-ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -R '^(AudioFiles|Resample|Reference|Safetensors|Npy|CodecConfig|Tokenizer|Bpe|StoreFixture|VoicesFixture|Cli)'
+cmake --build --preset asan --target izwi_cli test_core test_audio test_tokenizer test_store test_voices test_cli_codec test_cli_voice test_cli_tokenize test_server
+ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -R '^(AudioFiles|AudioEncoding|Tempo|Resample|Reference|Safetensors|Npy|CodecConfig|Tokenizer|Bpe|StoreFixture|VoicesFixture|Cli|ServerTest)'

@@ -79,6 +79,9 @@ struct SynthesisOptions {
   int max_new_tokens =
       0;  // talker steps (the official meaning; the last yields no frame); 0: model default
   double max_seconds = 0;  // stop after this much audio; 0: no limit
+  // End of speech is not allowed before this much audio (Hugging Face's
+  // min_new_tokens; the official default of 2 tokens when 0).
+  double min_seconds = 0;
   // Called for every generated frame; return false to stop early.
   std::function<bool(const FrameProgress&)> on_frame;
 

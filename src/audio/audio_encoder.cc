@@ -57,6 +57,35 @@ struct MemoryWriter {
   }
 };
 
+// The length in bytes of the MPEG audio frame whose header starts `p`, or 0.
+size_t mpeg_frame_length(const unsigned char* p, size_t n) {
+  if (n < 4 || p[0] != 0xFF || (p[1] & 0xE0) != 0xE0) return 0;
+  const int version = (p[1] >> 3) & 3;  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+  const int layer = (p[1] >> 1) & 3;    // 1: layer III
+  const int bitrate_index = p[2] >> 4, rate_index = (p[2] >> 2) & 3, padding = (p[2] >> 1) & 1;
+  if (version == 1 || layer != 1 || bitrate_index == 0 || bitrate_index == 15 || rate_index == 3)
+    return 0;
+  static const int kV1[] = {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+  static const int kV2[] = {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160};
+  static const int kRates[] = {44100, 48000, 32000};
+  const int kbps = version == 3 ? kV1[bitrate_index] : kV2[bitrate_index];
+  const int rate = kRates[rate_index] / (version == 3 ? 1 : version == 2 ? 2 : 4);
+  return static_cast<size_t>((version == 3 ? 144000 : 72000) * kbps / rate + padding);
+}
+
+// LAME opens an MP3 with a blank frame (a header, then zeros) that becomes the
+// "Xing"/"Info" frame when the file is closed (by seeking back). A stream
+// cannot be rewritten, and decoders misread the blank frame (mpg123 drops
+// audio after it), so a stream leaves it out: what remains is plain MPEG audio.
+size_t blank_frame_length(const std::string& head) {
+  const auto* p = reinterpret_cast<const unsigned char*>(head.data());
+  const size_t len = mpeg_frame_length(p, head.size());
+  if (len == 0 || len > head.size()) return 0;
+  for (size_t i = 4; i < len; ++i)
+    if (p[i] != 0) return 0;
+  return len;
+}
+
 }  // namespace
 
 struct AudioEncoder::Impl {
@@ -85,6 +114,12 @@ AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sam
     fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
          " encoder: ", sf_strerror(nullptr));
   sf_command(impl_->file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  if (format == AudioFormat::kMp3) {
+    // A stream has no VBR header, and decoders size a header-less MP3 from its
+    // first frame: only a constant bitrate makes that right.
+    int mode = SF_BITRATE_MODE_CONSTANT;
+    sf_command(impl_->file.get(), SFC_SET_BITRATE_MODE, &mode, sizeof mode);
+  }
 }
 
 AudioEncoder::~AudioEncoder() = default;
@@ -103,6 +138,10 @@ std::string AudioEncoder::write(const float* samples, size_t n) {
   if (sf_writef_float(m.file.get(), samples, count) != count)
     fail(ErrorKind::kIo, "encoding ", audio_format_name(m.format),
          " failed: ", sf_strerror(m.file.get()));
+  if (m.format == AudioFormat::kMp3 && !m.header_sent && m.memory.sent == 0) {
+    m.header_sent = true;
+    m.memory.sent = blank_frame_length(m.memory.data);
+  }
   return m.memory.take();
 }
 
@@ -120,13 +159,8 @@ std::string AudioEncoder::finish() {
 }
 
 std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sample_format) {
+  // Every format through libsndfile, as write_audio: the same bytes as a file.
   const size_t n = audio.samples.size();
-  if (format == AudioFormat::kRaw) return encode_samples(audio.samples.data(), n, sample_format);
-  if (format == AudioFormat::kWav) {
-    audio::write_info(format, sample_format, audio.sample_rate);  // checks the rate
-    return wav_header(audio.sample_rate, sample_format, n) +
-           encode_samples(audio.samples.data(), n, sample_format);
-  }
   SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   MemoryWriter memory;
   SF_VIRTUAL_IO io{MemoryWriter::get_len, MemoryWriter::seek, MemoryWriter::read,

@@ -15,6 +15,7 @@ struct TempoChanger::Impl {
   std::unique_ptr<RubberBand::RubberBandStretcher> stretcher;  // null at speed 1
   size_t to_drop = 0;  // the stretcher's start delay, not yet dropped
   bool finished = false;
+  uint64_t consumed = 0, produced = 0;  // samples in and out so far
 
   void retrieve(std::vector<float>& out) {
     for (;;) {
@@ -74,6 +75,14 @@ std::vector<float> TempoChanger::process(const float* samples, size_t n, bool fi
   if (!m.stretcher) return std::vector<float>(samples, samples + n);
   std::vector<float> out;
   if (n > 0 || final) m.feed(samples, n, final, out);
+  m.consumed += n;
+  if (final) {
+    // The stretcher's tail is padded to its block size: cut (or pad) the end so
+    // the output is exactly input / speed long.
+    const auto target = static_cast<uint64_t>(std::llround(static_cast<double>(m.consumed) / m.speed));
+    out.resize(static_cast<size_t>(target > m.produced ? target - m.produced : 0), 0.0f);
+  }
+  m.produced += out.size();
   return out;
 }
 

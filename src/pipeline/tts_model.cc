@@ -316,6 +316,10 @@ std::unique_ptr<SynthesisSession> TtsModel::start(const std::string& raw_text,
   if (!(g.repetition_penalty > 0))
     fail(ErrorKind::kInvalidArgument, "repetition penalty must be positive");
   g.max_new_tokens = static_cast<int>(max_new);
+  if (o.min_seconds < 0) fail(ErrorKind::kInvalidArgument, "min_seconds must be 0 or more");
+  if (o.min_seconds > 0)
+    g.min_new_tokens = static_cast<int>(std::min<double>(
+        max_new, std::max<double>(g.min_new_tokens, std::ceil(o.min_seconds * frame_rate) + 1)));
   g.seed = o.seed ? *o.seed : std::random_device{}();
   if (o.first_block_frames < 1 || o.block_frames < 1)
     fail(ErrorKind::kInvalidArgument, "audio blocks must be at least one frame long, got ",

@@ -59,7 +59,8 @@ J speech_fields() {
       {"top_k", {{"type", "integer"}, {"minimum", 0}}},
       {"top_p", num("Nucleus sampling, (0, 1]")},
       {"repetition_penalty", num("Penalty on repeated first codes")},
-      {"max_seconds", num("Stop after this much audio")}};
+      {"max_seconds", num("Stop after this much audio")},
+      {"min_seconds", num("Do not end before this much audio")}};
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
-#include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -257,22 +260,41 @@ class Server {
 
 }  // namespace
 
+namespace {
+
+// The write end of the pipe the signal handler reports on. A signal handler
+// can reach nothing else (it must be async-signal-safe), hence this one global;
+// any thread may take the signal (OpenBLAS starts threads before main).
+int g_signal_pipe = -1;
+
+extern "C" void on_stop_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  if (g_signal_pipe >= 0) (void)!write(g_signal_pipe, &b, 1);
+}
+
+}  // namespace
+
 int run(const ServerOptions& options) {
   if (options.log_format != "text" && options.log_format != "json")
     throw Error(ErrorKind::kInvalidArgument, "--log-format must be text or json");
-  // Signals are taken by one thread (sigwait); every other thread, including
-  // the HTTP workers started below, inherits the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Error(ErrorKind::kIo, "cannot create a pipe");
+  g_signal_pipe = fds[1];
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   Server server(options);
   ServerState& st = server.state();
   // Fail early and clearly when the default model is not there.
-  (void)st.models.resolve("", false);
+  try {
+    (void)st.models.resolve("", false);
+  } catch (const ApiError& e) {
+    throw Error(ErrorKind::kNotFound, e.what());
+  }
   const int port = server.bind();
   server.log_text("izwi serve: listening on http://" + options.host + ":" + std::to_string(port) +
                   " (default model " + st.models.default_id() + ", " +
@@ -289,16 +311,15 @@ int run(const ServerOptions& options) {
   });
   std::atomic<bool> stopped{false};
   std::thread signal_waiter([&] {
-    timespec tick{0, 200 * 1000 * 1000};
     while (!stopped) {
-      const int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
-        server.log_text(std::string("izwi serve: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                        ", shutting down (grace " + std::to_string(int(options.grace_seconds)) +
-                        " s)");
-        server.shutdown();
-        return;
-      }
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      unsigned char sig = 0;
+      if (read(fds[0], &sig, 1) != 1) continue;
+      server.log_text(std::string("izwi serve: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                      ", shutting down (grace " + std::to_string(options.grace_seconds) + " s)");
+      server.shutdown();
+      return;
     }
   });
   server.serve();  // returns after stop() once the in-flight requests have ended
@@ -306,6 +327,9 @@ int run(const ServerOptions& options) {
   signal_waiter.join();
   loader.join();
   server.log_text("izwi serve: stopped");
+  g_signal_pipe = -1;
+  close(fds[0]);
+  close(fds[1]);
   return 0;
 }
 

@@ -127,6 +127,10 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
     if (*ms < 0) throw ApiError(400, "invalid_value", "'max_seconds' must be 0 or more", "max_seconds");
     o.max_seconds = *ms;
   }
+  if (auto ms = f.number("min_seconds")) {
+    if (*ms < 0) throw ApiError(400, "invalid_value", "'min_seconds' must be 0 or more", "min_seconds");
+    o.min_seconds = *ms;
+  }
   // The server's cap on one request's audio (izwi serve --max-audio-seconds).
   const double cap = st.options.max_audio_seconds;
   if (cap > 0 && (o.max_seconds <= 0 || o.max_seconds > cap)) o.max_seconds = cap;
@@ -367,10 +371,17 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
   SynthesisResult result;
   {
     SessionRegistration reg(st, session.get());
+    while (session->step()) {
+    }
+    if (client_gone) {
+      // Nobody will hear it: skip decoding, free the slot now.
+      log->audio_seconds = session->audio_seconds();
+      log->rtf = 0;
+      throw ApiError(499, "client_closed_request", "the client went away");
+    }
     result = session->finish();
   }
   ticket.reset();
-  if (client_gone) throw ApiError(499, "client_closed_request", "the client went away");
   if (result.cancelled && st.draining)
     throw ApiError(503, "shutting_down", "the server shut down during generation");
   Audio audio{std::move(result.samples), result.sample_rate, 1};

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "izwi/audio.h"
+#include "izwi/error.h"
 #include "izwi/reference.h"
 #include "test_util.h"
 
@@ -339,6 +340,93 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
   EXPECT_EQ(partial.samples.size(), 4800u);
   EXPECT_THROW(read_audio(d.file("missing.wav")), Error);
   EXPECT_THROW(read_audio(d.path().string()), Error);
+}
+
+// encode_samples converts as libsndfile does with clipping on, so streamed
+// audio holds exactly the samples of a file written by write_audio.
+TEST(AudioEncoding, EncodeSamplesMatchesLibsndfile) {
+  std::vector<float> x = test::random_vector(24000, 9, -1.2f, 1.2f);
+  x.insert(x.end(), {0.0f, 1.0f, -1.0f, 0.5f, -0.5f, 1e-6f, -1e-6f, NAN});
+  TempDir dir;
+  write_audio(dir.file("x.raw"), Audio{x, 24000, 1}, AudioFormat::kRaw);
+  std::ifstream in(dir.file("x.raw"), std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), {});
+  const std::string ours = encode_samples(x.data(), x.size() - 1, SampleFormat::kPcm16);
+  EXPECT_EQ(ours, file.substr(0, ours.size()));
+}
+
+// Whole files in memory are the bytes write_audio writes; streamed encodings
+// decode to the same audio, for every format.
+TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
+  std::vector<float> x(24000 * 2);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.4f * static_cast<float>(std::sin(2 * M_PI * 330.0 * i / 24000.0));
+  const Audio clip{x, 24000, 1};
+  TempDir dir;
+  for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg, AudioFormat::kOpus,
+                        AudioFormat::kMp3}) {
+    SCOPED_TRACE(audio_format_name(f));
+    const std::string whole = encode_audio(clip, f);
+    const std::string path = dir.file(std::string("x.") + audio_format_name(f));
+    write_audio(path, clip, f);
+    std::ifstream in(path, std::ios::binary);
+    const std::string file((std::istreambuf_iterator<char>(in)), {});
+    if (f == AudioFormat::kWav || f == AudioFormat::kFlac) {
+      EXPECT_EQ(whole, file);
+    }
+    // Streamed in uneven blocks.
+    AudioEncoder enc(f, 24000);
+    std::string streamed;
+    size_t pos = 0;
+    for (size_t block : {1u, 7u, 1000u, 1920u, 24000u}) {
+      const size_t n = std::min(block, x.size() - pos);
+      streamed += enc.write(x.data() + pos, n);
+      pos += n;
+    }
+    streamed += enc.write(x.data() + pos, x.size() - pos);
+    streamed += enc.finish();
+    const Audio a = read_audio_memory(whole.data(), whole.size(), "whole");
+    const Audio b = read_audio_memory(streamed.data(), streamed.size(), "streamed");
+    EXPECT_EQ(a.sample_rate, 24000);
+    EXPECT_EQ(b.sample_rate, 24000);
+    EXPECT_NEAR(b.duration(), a.duration(), 0.1);
+    // The tone survives both (lossy codecs included) at the same level.
+    const size_t mid = std::min(a.samples.size(), b.samples.size()) / 2;
+    EXPECT_NEAR(tone_amplitude(a.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
+    EXPECT_NEAR(tone_amplitude(b.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
+  }
+  EXPECT_EQ(std::string(audio_content_type(AudioFormat::kMp3)), "audio/mpeg");
+  EXPECT_THROW(AudioEncoder(AudioFormat::kOpus, 22050), Error);  // Opus has no 22.05 kHz
+}
+
+// Speed changes the tempo and keeps the pitch; 1.0 leaves samples untouched;
+// streamed in blocks, the result matches one pass.
+TEST(Tempo, ChangesDurationNotPitch) {
+  std::vector<float> x(24000 * 3);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.5f * static_cast<float>(std::sin(2 * M_PI * 440.0 * i / 24000.0));
+  const Audio clip{x, 24000, 1};
+  EXPECT_EQ(change_tempo(clip, 1.0).samples, x);
+  for (double speed : {0.5, 2.0, 4.0}) {
+    SCOPED_TRACE(speed);
+    const Audio y = change_tempo(clip, speed);
+    EXPECT_EQ(y.samples.size(), static_cast<size_t>(std::llround(x.size() / speed)));
+    const size_t mid = y.samples.size() / 2, half = 2400;
+    const double at_440 = tone_amplitude(y.samples, 24000, 440, mid - half, mid + half);
+    const double at_shifted = tone_amplitude(y.samples, 24000, 440 * speed, mid - half, mid + half);
+    EXPECT_GT(at_440, 0.3);
+    EXPECT_LT(at_shifted, 0.05);
+    TempoChanger t(24000, speed);
+    std::vector<float> streamed;
+    for (size_t pos = 0; pos < x.size(); pos += 1920) {
+      const size_t n = std::min<size_t>(1920, x.size() - pos);
+      const auto out = t.process(x.data() + pos, n, pos + n == x.size());
+      streamed.insert(streamed.end(), out.begin(), out.end());
+    }
+    EXPECT_EQ(streamed.size(), y.samples.size());
+  }
+  EXPECT_THROW(TempoChanger(24000, 0.1), Error);
+  EXPECT_THROW(TempoChanger(24000, 5.0), Error);
 }
 
 }  // namespace

@@ -1,0 +1,660 @@
+// `izwi serve` end to end: the real binary on a free loopback port with the
+// tiny golden models, driven by real clients — curl (the product page's
+// command), the official OpenAI Node SDK, cpp-httplib and raw sockets.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "cli_run.h"
+#include "fake_hub.h"
+#include "izwi/izwi.h"
+#include "server/server.h"
+#include "server_process.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::ServerProcess;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<float> pcm16(const std::string& bytes) {
+  std::vector<float> out(bytes.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    int16_t v;
+    std::memcpy(&v, bytes.data() + 2 * i, 2);
+    out[i] = v / 32767.0f;
+  }
+  return out;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
+  return m;
+}
+
+// Best normalised cross-correlation of two clips over small lags (lossy codecs
+// shift and smear the waveform a little).
+double similarity(const std::vector<float>& a, const std::vector<float>& b, int max_lag = 2400) {
+  double best = -1;
+  for (int lag = -max_lag; lag <= max_lag; lag += 1) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const long j = static_cast<long>(i) + lag;
+      if (j < 0 || j >= static_cast<long>(b.size())) continue;
+      ab += a[i] * b[j];
+      aa += a[i] * a[i];
+      bb += double(b[j]) * b[j];
+    }
+    if (aa > 0 && bb > 0) best = std::max(best, ab / std::sqrt(aa * bb));
+  }
+  return best;
+}
+
+// Runs a shell command; returns {exit status, stdout+stderr}.
+test::RunResult shell(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+// The store every test shares: the tiny golden checkpoints installed under
+// the product page's names (through a real pull from a stand-in hub).
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    store_ = new test::TempDir();
+    test::FakeHub hub{{{"Qwen/Qwen3-TTS-12Hz-0.6B-Base", test::golden_model()},
+                       {"Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice",
+                        test::data_path("golden-customvoice/model")}}};
+    StoreOptions o;
+    o.models_dir = store_->file("models");
+    o.endpoint = hub.endpoint();
+    ModelStore(o).pull("qwen3-tts-0.6b-customvoice");
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    store_ = nullptr;
+  }
+  void SetUp() override {
+    Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+    write_audio(dir_.file("reference.wav"), ref);
+  }
+
+  std::vector<std::string> env() const {
+    return {"IZWI_MODELS_DIR=" + store_->file("models"), "IZWI_DATA_DIR=" + dir_.file("data")};
+  }
+  std::string env_prefix() const {
+    return "IZWI_MODELS_DIR=" + store_->file("models") + " IZWI_DATA_DIR=" + dir_.file("data") +
+           " IZWI_OFFLINE=1 ";
+  }
+  std::unique_ptr<ServerProcess> serve(std::vector<std::string> args = {},
+                                       bool wait_ready = true) {
+    if (std::find(args.begin(), args.end(), "--max-audio-seconds") == args.end())
+      args.insert(args.end(), {"--max-audio-seconds", "1.5"});
+    auto s = std::make_unique<ServerProcess>(env(), args, dir_.file("server.log"), wait_ready);
+    EXPECT_TRUE(s->started()) << s->log();
+    return s;
+  }
+  test::RunResult izwi(const std::string& args) const {
+    return test::run_izwi_env(env_prefix(), args);
+  }
+  std::string reference_b64() const {
+    const std::string bytes = slurp(dir_.file("reference.wav"));
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+      const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+      for (int k = 3; k >= 0; --k) out += t[(v >> (6 * k)) & 63];
+    }
+    if (i < bytes.size()) {
+      uint32_t v = uint8_t(bytes[i]) << 16;
+      if (i + 1 < bytes.size()) v |= uint8_t(bytes[i + 1]) << 8;
+      out += t[(v >> 18) & 63];
+      out += t[(v >> 12) & 63];
+      out += i + 1 < bytes.size() ? t[(v >> 6) & 63] : '=';
+      out += '=';
+    }
+    return out;
+  }
+  httplib::Result post_json(const ServerProcess& s, const json& body,
+                            const httplib::Headers& headers = {}) {
+    return s.client().Post("/v1/audio/speech", headers, body.dump(), "application/json");
+  }
+
+  static test::TempDir* store_;
+  test::TempDir dir_;
+};
+test::TempDir* ServerTest::store_ = nullptr;
+
+void expect_error(const httplib::Result& r, int status, const std::string& code,
+                  const std::string& what) {
+  ASSERT_TRUE(r) << what;
+  EXPECT_EQ(r->status, status) << what << ": " << r->body;
+  const json j = json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(j.is_object() && j.contains("error")) << what << ": " << r->body;
+  const json& e = j["error"];
+  EXPECT_EQ(e["code"], code) << what << ": " << r->body;
+  EXPECT_TRUE(e["message"].is_string() && !e["message"].get<std::string>().empty()) << what;
+  EXPECT_TRUE(e["type"].is_string()) << what;
+  EXPECT_TRUE(e.contains("param")) << what;
+}
+
+// The product page's curl command, verbatim apart from host and port, gives
+// the same samples as `izwi tts` with the seed the server used.
+TEST_F(ServerTest, ProductPageCurlCommandMatchesTheCli) {
+  auto s = serve();
+  const std::string cmd =
+      "cd " + dir_.path().string() + " && curl -sS -X POST " + s->url() +
+      "/v1/audio/speech \\\n"
+      "  -F \"model=qwen3-tts-0.6b-customvoice\" \\\n"
+      "  -F \"input=Hello, this is my cloned voice\" \\\n"
+      "  -F \"reference_audio=@reference.wav\" \\\n"
+      "  --output cloned.wav";
+  const auto r = shell(cmd);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const Audio served = read_audio(dir_.file("cloned.wav"));
+  EXPECT_EQ(served.sample_rate, 24000);
+  ASSERT_GT(served.samples.size(), 0u);
+  std::smatch m;
+  const std::string log = s->log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(POST /v1/audio/speech 200 .* seed=(\d+))")))
+      << log;
+  const auto cli = izwi("tts \"Hello, this is my cloned voice\" --model qwen3-tts-0.6b-customvoice "
+                        "--speaker " + dir_.file("reference.wav") + " --seed " + m[1].str() +
+                        " --max-seconds 1.5 --output " + dir_.file("cli.wav"));
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  EXPECT_EQ(read_audio(dir_.file("cli.wav")).samples, served.samples);
+}
+
+// The official OpenAI Node SDK: a saved voice as mp3, and SSE streaming.
+TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
+  const std::string sdk_dir = std::string(IZWI_SOURCE_DIR) + "/tests/e2e/openai";
+  ASSERT_TRUE(fs::exists(sdk_dir + "/node_modules/openai"))
+      << "the OpenAI SDK is not installed: run `npm ci` in " << sdk_dir
+      << " (scripts/test.sh does)";
+  auto add = izwi("voices add narrator --audio " + dir_.file("reference.wav") +
+                  " --model qwen3-tts-0.6b-base --consent 'test fixture'");
+  ASSERT_EQ(add.status, 0) << add.output;
+  auto s = serve();
+  fs::create_directories(dir_.file("sdk"));
+  const auto r = shell("node " + sdk_dir + "/speech.mjs " + s->url() + "/v1 " + dir_.file("sdk") +
+                       " qwen3-tts-0.6b-customvoice narrator");
+  ASSERT_EQ(r.status, 0) << r.output << s->log();
+  std::printf("OpenAI SDK %s", r.output.c_str());
+  const Audio wav = read_audio(dir_.file("sdk/voice.wav"));
+  const Audio mp3 = read_audio(dir_.file("sdk/voice.mp3"));
+  ASSERT_GT(wav.samples.size(), 0u);
+  EXPECT_EQ(mp3.sample_rate, 24000);
+  EXPECT_NEAR(mp3.duration(), wav.duration(), 0.1);
+  EXPECT_GT(similarity(mp3.samples, wav.samples), 0.8) << "mp3 decodes to the same speech";
+  // SSE deltas joined are the non-streamed PCM (streamed decoding agrees with
+  // the whole-clip decode within the golden tolerance, here after 16-bit rounding).
+  const auto whole = pcm16(slurp(dir_.file("sdk/whole.pcm")));
+  const auto sse = pcm16(slurp(dir_.file("sdk/sse.pcm")));
+  EXPECT_EQ(whole.size(), wav.samples.size());
+  EXPECT_LE(max_abs_diff(sse, whole), 2e-3);
+  const json done = json::parse(slurp(dir_.file("sdk/sse.json")));
+  EXPECT_EQ(done["type"], "speech.audio.done");
+  EXPECT_GT(done["usage"]["output_tokens"].get<int>(), 0);
+  EXPECT_EQ(done["izwi"]["seed"], 7);
+}
+
+// Streamed audio: bytes arrive while the clip is generated, and equal the
+// non-streamed response.
+TEST_F(ServerTest, StreamedAudioArrivesBeforeTheEndAndEqualsTheWholeResponse) {
+  auto s = serve({"--max-audio-seconds", "6"});
+  const json body = {{"model", "qwen3-tts-0.6b-base"}, {"input", "Streaming test."},
+                     {"reference_audio", reference_b64()}, {"response_format", "pcm"},
+                     {"seed", 11}};
+  const auto whole = post_json(*s, body);
+  ASSERT_TRUE(whole && whole->status == 200) << (whole ? whole->body : "no response");
+  EXPECT_EQ(whole->get_header_value("Content-Type"), "audio/pcm");
+  EXPECT_EQ(whole->get_header_value("X-Izwi-Seed"), "11");
+
+  json streamed_body = body;
+  streamed_body["stream_format"] = "audio";
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/audio/speech";
+  req.body = streamed_body.dump();
+  req.set_header("Content-Type", "application/json");
+  std::string got;
+  std::vector<double> arrivals;
+  const auto t0 = std::chrono::steady_clock::now();
+  req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+    arrivals.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    got.append(d, n);
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error err;
+  auto c = s->client();
+  ASSERT_TRUE(c.send(req, res, err)) << httplib::to_string(err);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.get_header_value("Transfer-Encoding"), "chunked");
+  ASSERT_GE(arrivals.size(), 3u) << "audio came in one piece";
+  std::printf("streamed %.2f s of audio: first bytes after %.1f ms, last after %.1f ms, %zu chunks\n",
+              got.size() / 2 / 24000.0, 1e3 * arrivals.front(), 1e3 * arrivals.back(),
+              arrivals.size());
+  EXPECT_LT(arrivals.front(), arrivals.back());
+  EXPECT_LE(max_abs_diff(pcm16(got), pcm16(whole->body)), 2e-3);
+}
+
+TEST_F(ServerTest, EveryResponseFormatDecodesToTheSameSpeech) {
+  auto s = serve();
+  json body = {{"input", "Formats."}, {"reference_audio", reference_b64()}, {"seed", 3}};
+  body["response_format"] = "wav";
+  const auto wav = post_json(*s, body);
+  ASSERT_TRUE(wav && wav->status == 200);
+  const Audio ref = read_audio_memory(wav->body.data(), wav->body.size());
+  const std::map<std::string, std::string> types = {
+      {"mp3", "audio/mpeg"}, {"flac", "audio/flac"}, {"opus", "audio/ogg; codecs=opus"}};
+  for (const auto& [fmt, type] : types) {
+    for (const bool stream : {false, true}) {
+      json b = body;
+      b["response_format"] = fmt;
+      if (stream) b["stream_format"] = "audio";
+      const auto r = post_json(*s, b);
+      ASSERT_TRUE(r && r->status == 200) << fmt;
+      EXPECT_EQ(r->get_header_value("Content-Type"), type);
+      const Audio a = read_audio_memory(r->body.data(), r->body.size(), fmt);
+      if (fmt == "flac") {
+        ASSERT_EQ(a.samples.size(), ref.samples.size()) << fmt << (stream ? " streamed" : "");
+        EXPECT_LE(max_abs_diff(a.samples, ref.samples), stream ? 2e-3 : 1e-4) << fmt;
+      } else {
+        EXPECT_NEAR(a.duration(), ref.duration(), 0.1) << fmt << (stream ? " streamed" : "");
+        EXPECT_GT(similarity(a.samples, ref.samples), 0.7)
+            << fmt << (stream ? " streamed" : "") << " " << a.samples.size() << " vs "
+            << ref.samples.size();
+      }
+    }
+  }
+  // speed changes the tempo: half as long at 2x, the same at 1.0 (untouched).
+  body["speed"] = 2.0;
+  const auto fast = post_json(*s, body);
+  ASSERT_TRUE(fast && fast->status == 200);
+  const Audio f = read_audio_memory(fast->body.data(), fast->body.size());
+  EXPECT_NEAR(f.duration(), ref.duration() / 2, 0.08);
+  body["speed"] = 1.0;
+  const auto same = post_json(*s, body);
+  EXPECT_EQ(same->body, wav->body);
+}
+
+// More requests than --max-concurrent + --queue: the extra ones get 429 with
+// Retry-After at once; the admitted ones all finish.
+TEST_F(ServerTest, OverloadIsTurnedAwayWithoutHurtingAdmittedRequests) {
+  auto s = serve({"--max-concurrent", "1", "--queue", "1", "--max-audio-seconds", "600",
+                  "--threads", "1"});
+  const json body = {{"input", "A long request."}, {"reference_audio", reference_b64()},
+                     {"response_format", "pcm"}, {"min_seconds", 40}, {"max_seconds", 40}};
+  std::vector<std::future<int>> admitted;
+  std::atomic<int> started{0};
+  auto launch = [&] {
+    return std::async(std::launch::async, [&] {
+      ++started;
+      auto r = post_json(*s, body);
+      return r ? r->status : -1;
+    });
+  };
+  auto wait_metric = [&](const std::string& line) {
+    for (int i = 0; i < 500; ++i) {
+      auto m = s->client().Get("/metrics");
+      if (m && m->body.find(line) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  admitted.push_back(launch());
+  ASSERT_TRUE(wait_metric("izwi_generations_running 1")) << s->log();
+  admitted.push_back(launch());
+  ASSERT_TRUE(wait_metric("izwi_queue_depth 1")) << s->log();
+  int rejected = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto r = post_json(*s, body);
+    expect_error(r, 429, "queue_full", "over the queue");
+    if (r) {
+      EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+    }
+    rejected += r && r->status == 429;
+  }
+  EXPECT_EQ(rejected, 3);
+  for (auto& f : admitted) EXPECT_EQ(f.get(), 200);
+  auto m = s->client().Get("/metrics");
+  EXPECT_NE(m->body.find("izwi_http_requests_total{route=\"/v1/audio/speech\",method=\"POST\",status=\"429\"} 3"),
+            std::string::npos) << m->body;
+}
+
+// Opens a connection, sends a request and hangs up after `wait_ms`.
+void send_and_hang_up(int port, const std::string& request, int wait_ms) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  close(fd);
+}
+
+TEST_F(ServerTest, ADisconnectingClientCancelsItsGenerationAndFreesItsSlot) {
+  auto s = serve({"--max-concurrent", "1", "--queue", "0", "--max-audio-seconds", "600",
+                  "--threads", "1"});
+  for (const bool stream : {false, true}) {
+    json body = {{"input", "Nobody will listen."}, {"reference_audio", reference_b64()},
+                 {"response_format", "pcm"}, {"min_seconds", 300}, {"max_seconds", 300}};
+    if (stream) body["stream_format"] = "audio";
+    const std::string b = body.dump();
+    const std::string request = "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                "application/json\r\nContent-Length: " +
+                                std::to_string(b.size()) + "\r\n\r\n" + b;
+    const size_t log_start = s->log().size();
+    const auto t0 = std::chrono::steady_clock::now();
+    send_and_hang_up(s->port(), request, 300);
+    // The slot comes back, and the log says the client left (499) with less
+    // than the 300 s of audio asked for: the generation was cancelled.
+    std::smatch m;
+    const std::regex cancelled(R"(POST /v1/audio/speech 499 [0-9.]+s audio=([0-9.]+)s)");
+    bool freed = false;
+    std::string log;
+    for (int i = 0; i < 2000 && !freed; ++i) {
+      auto metrics = s->client().Get("/metrics");
+      log = s->log().substr(log_start);
+      freed = metrics && metrics->body.find("izwi_generations_running 0") != std::string::npos &&
+              std::regex_search(log, m, cancelled);
+      if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(freed) << (stream ? "streamed: " : "whole: ") << log;
+    EXPECT_LT(std::stod(m[1]), 300.0) << log;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s request: slot free %.2f s after the client connected (%s s of audio made)\n",
+                stream ? "streamed" : "whole", secs, m[1].str().c_str());
+    const auto ok = post_json(*s, {{"input", "Next."}, {"reference_audio", reference_b64()},
+                                   {"max_seconds", 0.5}});
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200) << ok->body;
+  }
+}
+
+TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
+  auto s = serve({"--max-upload-mb", "1", "--max-text-chars", "50"});
+  const std::string ref = reference_b64();
+  auto c = s->client();
+  expect_error(post_json(*s, {{"model", "qwen3-tts-9b-base"}, {"input", "x"}, {"reference_audio", ref}}),
+               404, "model_not_found", "unknown model");
+  const auto missing = post_json(*s, {{"model", "qwen3-tts-1.7b-base"}, {"input", "x"}, {"reference_audio", ref}});
+  expect_error(missing, 404, "model_not_found", "model not installed");
+  EXPECT_NE(missing->body.find("izwi pull qwen3-tts-1.7b-base"), std::string::npos);
+  expect_error(post_json(*s, {{"model", "../../etc"}, {"input", "x"}, {"reference_audio", ref}}), 404,
+               "model_not_found", "path as a model name");
+  expect_error(post_json(*s, {{"reference_audio", ref}}), 400, "missing_input", "missing input");
+  expect_error(post_json(*s, {{"input", "   "}, {"reference_audio", ref}}), 400, "missing_input", "empty input");
+  expect_error(post_json(*s, {{"input", std::string(51, 'a')}, {"reference_audio", ref}}), 400,
+               "input_too_long", "text over the limit");
+  expect_error(post_json(*s, {{"input", "x"}}), 400, "missing_voice", "no voice at all");
+  expect_error(post_json(*s, {{"input", "x"}, {"voice", "alloy"}}), 400, "voice_not_found", "unknown voice");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "bm90IGF1ZGlv"}}), 400, "invalid_audio",
+               "undecodable audio");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "%%%%"}}), 400, "invalid_base64", "bad base64");
+  Audio blip{std::vector<float>(2400, 0.1f), 24000, 1};
+  write_audio(dir_.file("blip.wav"), blip);
+  httplib::MultipartFormDataItems short_clip = {{"input", "x", "", ""},
+                                               {"reference_audio", slurp(dir_.file("blip.wav")), "blip.wav", "audio/wav"}};
+  expect_error(c.Post("/v1/audio/speech", short_clip), 400, "invalid_reference_audio", "clip too short");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"response_format", "aac"}}), 400,
+               "unsupported_response_format", "aac");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"speed", 9}}), 400, "invalid_value",
+               "speed out of range");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"seed", "abc"}}), 400, "invalid_value",
+               "seed not a number");
+  expect_error(c.Post("/v1/audio/speech", "{\"input\": ", "application/json"), 400, "invalid_json", "bad JSON");
+  expect_error(c.Post("/v1/audio/speech", "input=x", "text/plain"), 400, "unsupported_content_type",
+               "neither JSON nor multipart");
+  httplib::MultipartFormDataItems big = {{"input", "x", "", ""},
+                                        {"reference_audio", std::string(2 << 20, 'a'), "big.wav", "audio/wav"}};
+  expect_error(c.Post("/v1/audio/speech", big), 413, "request_too_large", "upload over the limit");
+  expect_error(c.Get("/v1/nothing"), 404, "route_not_found", "unknown route");
+  expect_error(c.Get("/v1/voices/nobody"), 404, "voice_not_found", "unknown voice id");
+  expect_error(c.Get("/v1/voices/..%2F..%2Fetc"), 404, "route_not_found", "a path as a voice id");
+  expect_error(c.Get("/v1/voices/.hidden"), 400, "invalid_voice_id", "a bad voice id");
+  expect_error(c.Delete("/v1/voices/nobody"), 404, "voice_not_found", "delete unknown voice");
+}
+
+TEST_F(ServerTest, ApiKeyCorsAndBindDefaults) {
+  {
+    auto s = serve();
+    EXPECT_EQ(s->host(), "127.0.0.1");  // loopback unless --host says otherwise
+    auto r = s->client().Get("/v1/models");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);  // no key configured: open
+    EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));  // CORS off by default
+    auto pre = s->client().Options("/v1/audio/speech");
+    EXPECT_FALSE(pre && pre->has_header("Access-Control-Allow-Origin"));
+  }
+  auto s = serve({"--api-key", "s3cret", "--cors", "http://localhost:5173"});
+  SCOPED_TRACE(s->log());
+  auto c = s->client();
+  expect_error(c.Get("/v1/models"), 401, "invalid_api_key", "no key");
+  expect_error(c.Get("/v1/models", {{"Authorization", "Bearer wrong"}}), 401, "invalid_api_key", "wrong key");
+  expect_error(c.Get("/v1/voices", {{"Authorization", "s3cret"}}), 401, "invalid_api_key", "not Bearer");
+  auto ok = c.Get("/v1/models", {{"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->get_header_value("Access-Control-Allow-Origin"), "http://localhost:5173");
+  EXPECT_EQ(c.Get("/healthz")->status, 200);  // probes need no key
+  auto pre = c.Options("/v1/audio/speech", {{"Origin", "http://localhost:5173"},
+                                            {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204);
+  EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  // IZWI_API_KEY does the same as --api-key.
+  auto envs = env();
+  envs.push_back("IZWI_API_KEY=from-env");
+  ServerProcess e(envs, {}, dir_.file("env.log"));
+  ASSERT_TRUE(e.started()) << e.log();
+  EXPECT_EQ(e.client().Get("/v1/models")->status, 401);
+  EXPECT_EQ(e.client().Get("/v1/models", {{"Authorization", "Bearer from-env"}})->status, 200);
+}
+
+// Every route in /openapi.json exists, and every route the server has is documented.
+TEST_F(ServerTest, OpenApiDocumentMatchesTheRoutes) {
+  auto s = serve();
+  auto r = s->client().Get("/openapi.json");
+  ASSERT_TRUE(r && r->status == 200);
+  const json doc = json::parse(r->body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  std::set<std::string> documented, served;
+  for (const auto& [path, ops] : doc["paths"].items())
+    for (const auto& [method, op] : ops.items()) {
+      std::string m = method;
+      for (char& ch : m) ch = static_cast<char>(std::toupper(ch));
+      documented.insert(m + " " + path);
+      // Probe it: a documented route never answers "no such route".
+      std::string p = std::regex_replace(path, std::regex(R"(\{id\})"), "nobody");
+      httplib::Result res = m == "GET"      ? s->client().Get(p)
+                            : m == "DELETE" ? s->client().Delete(p)
+                                            : s->client().Post(p, "{}", "application/json");
+      ASSERT_TRUE(res) << m << " " << p;
+      EXPECT_EQ(res->body.find("route_not_found"), std::string::npos) << m << " " << p;
+    }
+  for (const auto& route : server::routes()) served.insert(route.method + " " + route.path);
+  EXPECT_EQ(documented, served);
+}
+
+// The CLI and the running server share the voice store: each sees the other's writes.
+TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
+  auto s = serve();
+  auto c = s->client();
+  // Made by the CLI, seen by the server.
+  ASSERT_EQ(izwi("voices add from-cli --audio " + dir_.file("reference.wav") +
+                 " --model qwen3-tts-0.6b-base").status, 0);
+  auto list = c.Get("/v1/voices");
+  ASSERT_TRUE(list && list->status == 200);
+  EXPECT_NE(list->body.find("\"from-cli\""), std::string::npos);
+  // Made over HTTP (multipart, with transcript and consent), seen by the CLI.
+  httplib::MultipartFormDataItems form = {
+      {"name", "from-api", "", ""},
+      {"audio", slurp(dir_.file("reference.wav")), "reference.wav", "audio/wav"},
+      {"transcript", "Some words spoken here.", "", ""},
+      {"consent", "the speaker, 2026-11-30", "", ""}};
+  auto made = c.Post("/v1/voices", form);
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 201) << made->body;
+  const json v = json::parse(made->body);
+  EXPECT_EQ(v["id"], "from-api");
+  EXPECT_EQ(v["mode"], "icl");
+  EXPECT_TRUE(v["reference"].is_object());
+  auto cli_list = izwi("voices list");
+  EXPECT_NE(cli_list.output.find("from-api"), std::string::npos) << cli_list.output;
+  expect_error(c.Post("/v1/voices", form), 409, "voice_exists", "same name again");
+  // JSON with base64 audio.
+  auto j = c.Post("/v1/voices", json{{"name", "b64"}, {"audio", reference_b64()}}.dump(), "application/json");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->status, 201) << j->body;
+  // One voice, its audio, export, import under a new name.
+  auto one = c.Get("/v1/voices/from-api");
+  ASSERT_TRUE(one && one->status == 200);
+  auto audio = c.Get("/v1/voices/from-api/audio");
+  ASSERT_TRUE(audio && audio->status == 200);
+  EXPECT_EQ(read_audio_memory(audio->body.data(), audio->body.size()).sample_rate, 24000);
+  auto exported = c.Get("/v1/voices/from-api/export");
+  ASSERT_TRUE(exported && exported->status == 200);
+  auto imported = c.Post("/v1/voices/import?name=copy", exported->body, "application/json");
+  ASSERT_TRUE(imported);
+  EXPECT_EQ(imported->status, 201) << imported->body;
+  expect_error(c.Post("/v1/voices/import", "{\"not\": \"a voice\"}", "application/json"), 400,
+               "invalid_voice_file", "not a voice file");
+  // Speech with the imported voice, then deleted by the API and gone for the CLI.
+  auto speech = post_json(*s, {{"input", "Hi."}, {"voice", "copy"}, {"response_format", "wav"}});
+  ASSERT_TRUE(speech);
+  EXPECT_EQ(speech->status, 200) << speech->body;
+  auto del = c.Delete("/v1/voices/from-cli");
+  ASSERT_TRUE(del && del->status == 200);
+  EXPECT_EQ(izwi("voices list").output.find("from-cli"), std::string::npos);
+  // Removed by the CLI, gone for the server.
+  ASSERT_EQ(izwi("voices rm b64").status, 0);
+  expect_error(c.Get("/v1/voices/b64"), 404, "voice_not_found", "removed by the CLI");
+}
+
+TEST_F(ServerTest, ModelsListInstalledModelsWithPresetsAndCloning) {
+  auto s = serve();
+  auto r = s->client().Get("/v1/models");
+  ASSERT_TRUE(r && r->status == 200);
+  const json j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "list");
+  std::map<std::string, json> by_id;
+  for (const auto& m : j["data"]) by_id[m["id"]] = m;
+  ASSERT_TRUE(by_id.count("qwen3-tts-0.6b-base")) << r->body;
+  ASSERT_TRUE(by_id.count("qwen3-tts-0.6b-customvoice")) << r->body;
+  EXPECT_TRUE(by_id["qwen3-tts-0.6b-base"]["can_clone"].get<bool>());
+  EXPECT_TRUE(by_id["qwen3-tts-0.6b-base"]["default"].get<bool>());
+  EXPECT_TRUE(by_id["qwen3-tts-0.6b-customvoice"]["can_clone"].get<bool>());  // via its Base
+  EXPECT_TRUE(by_id["qwen3-tts-0.6b-customvoice"]["has_presets"].get<bool>());
+  EXPECT_FALSE(by_id["qwen3-tts-0.6b-customvoice"]["speakers"].empty());
+  // A preset speaker of the CustomVoice model through the OpenAI `voice` field.
+  const std::string speaker = by_id["qwen3-tts-0.6b-customvoice"]["speakers"][0];
+  auto sp = post_json(*s, {{"model", "qwen3-tts-0.6b-customvoice"}, {"input", "Hi."}, {"voice", speaker},
+                           {"response_format", "wav"}});
+  ASSERT_TRUE(sp);
+  EXPECT_EQ(sp->status, 200) << sp->body;
+}
+
+TEST_F(ServerTest, HealthReadinessAndMetrics) {
+  auto s = serve();
+  auto c = s->client();
+  EXPECT_EQ(c.Get("/healthz")->status, 200);
+  EXPECT_EQ(c.Get("/readyz")->status, 200);
+  ASSERT_EQ(post_json(*s, {{"input", "Count me."}, {"reference_audio", reference_b64()}})->status, 200);
+  const std::string m = c.Get("/metrics")->body;
+  for (const char* want :
+       {"izwi_http_requests_total{route=\"/v1/audio/speech\",method=\"POST\",status=\"200\"} 1",
+        "izwi_http_request_duration_seconds_bucket{route=\"/v1/audio/speech\",le=\"+Inf\"} 1",
+        "izwi_real_time_factor_count 1", "izwi_time_to_first_audio_seconds_count 0",
+        "izwi_queue_depth 0", "izwi_model_loaded{model=\"qwen3-tts-0.6b-base\"} 1"})
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
+  EXPECT_EQ(m.find("izwi_audio_seconds_total 0\n"), std::string::npos);
+  // One log line per request, with route, status and the audio's numbers.
+  EXPECT_TRUE(std::regex_search(s->log(), std::regex(R"(POST /v1/audio/speech 200 [0-9.]+s audio=[0-9.]+s rtf=[0-9.]+)")))
+      << s->log();
+}
+
+TEST_F(ServerTest, JsonLogsOneObjectPerRequest) {
+  auto s = serve({"--log-format", "json"});
+  s->client().Get("/healthz");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  bool found = false;
+  std::istringstream lines(s->log());
+  for (std::string l; std::getline(lines, l);) {
+    const json j = json::parse(l, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << l;
+    found |= j.value("route", "") == "/healthz" && j.value("status", 0) == 200;
+  }
+  EXPECT_TRUE(found) << s->log();
+}
+
+// SIGTERM: stop accepting, let a running request finish, exit 0.
+TEST_F(ServerTest, SigtermLetsTheRunningRequestFinishAndExitsZero) {
+  auto s = serve({"--max-audio-seconds", "600", "--threads", "1", "--grace-seconds", "60"});
+  auto running = std::async(std::launch::async, [&] {
+    auto r = post_json(*s, {{"input", "Finish me."}, {"reference_audio", reference_b64()},
+                            {"response_format", "pcm"}, {"min_seconds", 20}, {"max_seconds", 20}});
+    return r ? r->status : -1;
+  });
+  for (int i = 0; i < 500 && s->client().Get("/metrics")->body.find("izwi_generations_running 1") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const int port = s->port();
+  auto stopped = std::async(std::launch::async, [&] { return s->stop(SIGTERM); });
+  EXPECT_EQ(running.get(), 200);
+  EXPECT_EQ(stopped.get(), 0) << s->log();
+  httplib::Client after("127.0.0.1", port);
+  EXPECT_FALSE(after.Get("/healthz"));  // no longer accepting
+  EXPECT_NE(s->log().find("SIGTERM"), std::string::npos);
+}
+
+TEST_F(ServerTest, AGracePeriodThatRunsOutCancelsTheGeneration) {
+  auto s = serve({"--max-audio-seconds", "600", "--threads", "1", "--grace-seconds", "0.2"});
+  auto running = std::async(std::launch::async, [&] {
+    auto r = post_json(*s, {{"input", "Too long."}, {"reference_audio", reference_b64()},
+                            {"response_format", "pcm"}, {"min_seconds", 500}, {"max_seconds", 500}});
+    return r ? r->status : -1;
+  });
+  for (int i = 0; i < 500 && s->client().Get("/metrics")->body.find("izwi_generations_running 1") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(s->stop(SIGTERM, 30), 0) << s->log();
+  EXPECT_EQ(running.get(), 503);
+  EXPECT_NE(s->log().find("cancelling 1 generation"), std::string::npos) << s->log();
+}
+
+TEST_F(ServerTest, AMissingDefaultModelStopsTheServerWithAPullHint) {
+  ServerProcess s(env(), {"--model", "qwen3-tts-1.7b-base"}, dir_.file("missing.log"), false);
+  EXPECT_FALSE(s.started());
+  EXPECT_EQ(s.stop(SIGTERM, 10), 1);
+  EXPECT_NE(s.log().find("izwi pull qwen3-tts-1.7b-base"), std::string::npos) << s.log();
+}
+
+}  // namespace
+}  // namespace izwi
