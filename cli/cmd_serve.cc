@@ -42,8 +42,9 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
                   "Audio one request may generate at most (0: the model's own limit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--cors", o->cors_origin,
-                  "Allow browsers on this origin (e.g. http://localhost:5173, or *) to call the API");
+  cmd->add_option(
+      "--cors", o->cors_origin,
+      "Allow browsers on this origin (e.g. http://localhost:5173, or *) to call the API");
   cmd->add_option("--max-loaded-models", o->max_loaded_models,
                   "Models kept in memory; the least recently used beyond this is unloaded")
       ->check(CLI::PositiveNumber)
@@ -66,7 +67,8 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       "both may run at once.\n"
       "Example:\n"
       "  izwi serve &\n"
-      "  curl -X POST http://localhost:8080/v1/audio/speech -F model=qwen3-tts-0.6b-customvoice \\\n"
+      "  curl -X POST http://localhost:8080/v1/audio/speech -F model=qwen3-tts-0.6b-customvoice "
+      "\\\n"
       "    -F \"input=Hello, this is my cloned voice\" -F reference_audio=@reference.wav "
       "--output cloned.wav");
   cmd->callback([o, ctx] {
@@ -75,7 +77,8 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       if (const char* k = std::getenv("IZWI_API_KEY")) opts.api_key = k;
     opts.offline = ctx->offline;
     const int rc = server::run(opts);
-    if (rc != 0) throw Error(ErrorKind::kInternal, "the server stopped with status " + std::to_string(rc));
+    if (rc != 0)
+      throw Error(ErrorKind::kInternal, "the server stopped with status " + std::to_string(rc));
   });
 }
 

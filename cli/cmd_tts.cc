@@ -312,8 +312,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-seconds", a->max_seconds, "Stop after this much audio")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--min-seconds", a->min_seconds,
-                  "Do not end the speech before this much audio")
+  cmd->add_option("--min-seconds", a->min_seconds, "Do not end the speech before this much audio")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--non-streaming", a->non_streaming,
                 "Put the whole text in the prompt (default for presets)");

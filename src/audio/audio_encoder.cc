@@ -173,7 +173,8 @@ std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sa
     sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
     const auto count = static_cast<sf_count_t>(n);
     if (sf_writef_float(f.get(), audio.samples.data(), count) != count)
-      fail(ErrorKind::kIo, "encoding ", audio_format_name(format), " failed: ", sf_strerror(f.get()));
+      fail(ErrorKind::kIo, "encoding ", audio_format_name(format),
+           " failed: ", sf_strerror(f.get()));
   }
   return std::move(memory.data);
 }

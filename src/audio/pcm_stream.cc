@@ -64,7 +64,8 @@ std::string encode_samples(const float* x, size_t n, SampleFormat f) {
     // round, keep the top 16. Streamed and whole files then hold the same samples.
     const double c = std::isnan(x[i]) ? 0.0 : std::clamp(static_cast<double>(x[i]), -1.0, 1.0);
     const double scaled = c * 2147483648.0;
-    const int32_t v32 = scaled >= 2147483647.0 ? INT32_MAX : static_cast<int32_t>(std::lrint(scaled));
+    const int32_t v32 =
+        scaled >= 2147483647.0 ? INT32_MAX : static_cast<int32_t>(std::lrint(scaled));
     const auto v = static_cast<int16_t>(v32 >> 16);
     out[2 * i] = static_cast<char>(v & 0xff);
     out[2 * i + 1] = static_cast<char>((static_cast<uint16_t>(v) >> 8) & 0xff);

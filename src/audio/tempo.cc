@@ -79,7 +79,8 @@ std::vector<float> TempoChanger::process(const float* samples, size_t n, bool fi
   if (final) {
     // The stretcher's tail is padded to its block size: cut (or pad) the end so
     // the output is exactly input / speed long.
-    const auto target = static_cast<uint64_t>(std::llround(static_cast<double>(m.consumed) / m.speed));
+    const auto target =
+        static_cast<uint64_t>(std::llround(static_cast<double>(m.consumed) / m.speed));
     out.resize(static_cast<size_t>(target > m.produced ? target - m.produced : 0), 0.0f);
   }
   m.produced += out.size();

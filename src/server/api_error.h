@@ -15,8 +15,8 @@ struct ApiError : std::runtime_error {
         code(std::move(code_)),
         param(std::move(param_)) {}
   int status;
-  std::string code;   // stable, machine-readable: "model_not_found", "queue_full", ...
-  std::string param;  // the request field at fault, if any
+  std::string code;     // stable, machine-readable: "model_not_found", "queue_full", ...
+  std::string param;    // the request field at fault, if any
   int retry_after = 0;  // seconds, for 429/503
 };
 

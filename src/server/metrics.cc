@@ -14,7 +14,7 @@ std::string num(double v) {
 }
 
 const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                             1,     2.5,  5,     10,   30,  60,  120};
+                                             1,     2.5,  5,     10,   30,  60,   120};
 
 }  // namespace
 
@@ -72,7 +72,8 @@ std::string Metrics::render(const Gauges& g) const {
   o += "# TYPE izwi_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_)
     h.render(o, "izwi_http_request_duration_seconds", "route=\"" + route + "\"");
-  o += "# HELP izwi_time_to_first_audio_seconds Streamed requests: time to the first audio block.\n";
+  o +=
+      "# HELP izwi_time_to_first_audio_seconds Streamed requests: time to the first audio block.\n";
   o += "# TYPE izwi_time_to_first_audio_seconds histogram\n";
   first_audio_.render(o, "izwi_time_to_first_audio_seconds");
   o += "# HELP izwi_real_time_factor Generation time over audio duration, per request.\n";

@@ -40,8 +40,8 @@ ModelPool::ModelPool(std::vector<std::string> configured, int threads, int max_l
 }
 
 std::string ModelPool::resolve(const std::string& requested, bool cloning) const {
-  std::string value = requested.empty() || is_openai_alias(requested) ? configured_.front()
-                                                                       : requested;
+  std::string value =
+      requested.empty() || is_openai_alias(requested) ? configured_.front() : requested;
   // A configured directory is named by its folder name; request data never
   // becomes a path otherwise: it must be a registry name or an org/repo id.
   for (const auto& c : configured_)
@@ -95,7 +95,8 @@ std::shared_ptr<const TtsModel> ModelPool::get(const std::string& requested, boo
     for (auto it = by_dir_.begin(); it != by_dir_.end(); ++it) {
       if (!it->second.model) continue;
       ++n;
-      if (it->first != dir && (oldest == by_dir_.end() || it->second.last_used < oldest->second.last_used))
+      if (it->first != dir &&
+          (oldest == by_dir_.end() || it->second.last_used < oldest->second.last_used))
         oldest = it;
     }
     if (n <= max_loaded_ || oldest == by_dir_.end()) break;

@@ -11,21 +11,24 @@ namespace {
 using J = nlohmann::ordered_json;
 
 J error_response(const std::string& what) {
-  return {{"description", what},
-          {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+  return {
+      {"description", what},
+      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
 }
 
 J json_response(const std::string& what, const std::string& schema) {
   return {{"description", what},
-          {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/" + schema}}}}}}}};
+          {"content",
+           {{"application/json", {{"schema", {{"$ref", "#/components/schemas/" + schema}}}}}}}};
 }
 
 J id_param() {
-  return J::array({{{"name", "id"},
-                    {"in", "path"},
-                    {"required", true},
-                    {"description", "The voice's name (1-64 letters, digits, '_', '-', '.')"},
-                    {"schema", {{"type", "string"}, {"pattern", "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}}}}});
+  return J::array(
+      {{{"name", "id"},
+        {"in", "path"},
+        {"required", true},
+        {"description", "The voice's name (1-64 letters, digits, '_', '-', '.')"},
+        {"schema", {{"type", "string"}, {"pattern", "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}}}}});
 }
 
 J speech_fields() {
@@ -36,23 +39,33 @@ J speech_fields() {
                     "tts-1, tts-1-hd and gpt-4o-mini-tts mean the default")},
       {"input", str("The text to speak")},
       {"voice", str("A saved voice (name) or a preset speaker of the model")},
-      {"reference_audio", {{"type", "string"},
-                           {"description", "Reference audio to clone (5-30 s): a file part in "
-                                           "multipart, base64 (or a data: URL) in JSON"}}},
+      {"reference_audio",
+       {{"type", "string"},
+        {"description",
+         "Reference audio to clone (5-30 s): a file part in "
+         "multipart, base64 (or a data: URL) in JSON"}}},
       {"reference_text", str("Transcript of reference_audio (ICL cloning, closer to the voice)")},
       {"instructions", str("Style instruction (CustomVoice 1.7B) or the voice description "
                            "(VoiceDesign)")},
       {"language", str("auto (default) or a language the model lists")},
-      {"response_format", {{"type", "string"},
-                           {"enum", {"wav", "mp3", "flac", "opus", "pcm"}},
-                           {"description", "wav by default for multipart, mp3 for JSON; pcm is "
-                                           "16-bit little-endian mono at 24 kHz"}}},
-      {"speed", {{"type", "number"}, {"minimum", 0.25}, {"maximum", 4.0}, {"default", 1.0},
-                 {"description", "Tempo (pitch unchanged)"}}},
-      {"stream_format", {{"type", "string"},
-                         {"enum", {"audio", "sse"}},
-                         {"description", "Stream the audio as it is made: raw bytes (chunked) "
-                                         "or server-sent events"}}},
+      {"response_format",
+       {{"type", "string"},
+        {"enum", {"wav", "mp3", "flac", "opus", "pcm"}},
+        {"description",
+         "wav by default for multipart, mp3 for JSON; pcm is "
+         "16-bit little-endian mono at 24 kHz"}}},
+      {"speed",
+       {{"type", "number"},
+        {"minimum", 0.25},
+        {"maximum", 4.0},
+        {"default", 1.0},
+        {"description", "Tempo (pitch unchanged)"}}},
+      {"stream_format",
+       {{"type", "string"},
+        {"enum", {"audio", "sse"}},
+        {"description",
+         "Stream the audio as it is made: raw bytes (chunked) "
+         "or server-sent events"}}},
       {"stream", {{"type", "boolean"}, {"description", "true: the same as stream_format=audio"}}},
       {"seed", {{"type", "integer"}, {"minimum", 0}, {"description", "Same seed, same audio"}}},
       {"temperature", num("Sampling temperature; 0 means greedy")},
@@ -66,12 +79,18 @@ J speech_fields() {
 }  // namespace
 
 std::vector<Route> routes() {
-  return {{"POST", "/v1/audio/speech"},       {"GET", "/v1/voices"},
-          {"POST", "/v1/voices"},             {"GET", "/v1/voices/{id}"},
-          {"DELETE", "/v1/voices/{id}"},      {"GET", "/v1/voices/{id}/audio"},
-          {"GET", "/v1/voices/{id}/export"},  {"POST", "/v1/voices/import"},
-          {"GET", "/v1/models"},              {"GET", "/healthz"},
-          {"GET", "/readyz"},                 {"GET", "/metrics"},
+  return {{"POST", "/v1/audio/speech"},
+          {"GET", "/v1/voices"},
+          {"POST", "/v1/voices"},
+          {"GET", "/v1/voices/{id}"},
+          {"DELETE", "/v1/voices/{id}"},
+          {"GET", "/v1/voices/{id}/audio"},
+          {"GET", "/v1/voices/{id}/export"},
+          {"POST", "/v1/voices/import"},
+          {"GET", "/v1/models"},
+          {"GET", "/healthz"},
+          {"GET", "/readyz"},
+          {"GET", "/metrics"},
           {"GET", "/openapi.json"}};
 }
 
@@ -80,19 +99,19 @@ std::string openapi_document() {
   doc["openapi"] = "3.1.0";
   doc["info"] = {{"title", "izwi"},
                  {"version", "0.1.0"},
-                 {"description", "Local voice-cloning text-to-speech (Qwen3-TTS 12 Hz). "
-                                 "Errors: {\"error\": {message, type, param, code}}."}};
+                 {"description",
+                  "Local voice-cloning text-to-speech (Qwen3-TTS 12 Hz). "
+                  "Errors: {\"error\": {message, type, param, code}}."}};
   doc["components"]["securitySchemes"]["bearer"] = {{"type", "http"}, {"scheme", "bearer"}};
-  doc["components"]["schemas"]["Error"] = {
-      {"type", "object"},
-      {"properties",
-       {{"error",
-         {{"type", "object"},
-          {"properties",
-           {{"message", {{"type", "string"}}},
-            {"type", {{"type", "string"}}},
-            {"param", {{"type", {"string", "null"}}}},
-            {"code", {{"type", "string"}}}}}}}}}};
+  doc["components"]["schemas"]["Error"] = {{"type", "object"},
+                                           {"properties",
+                                            {{"error",
+                                              {{"type", "object"},
+                                               {"properties",
+                                                {{"message", {{"type", "string"}}},
+                                                 {"type", {{"type", "string"}}},
+                                                 {"param", {{"type", {"string", "null"}}}},
+                                                 {"code", {{"type", "string"}}}}}}}}}};
   doc["components"]["schemas"]["Voice"] = {
       {"type", "object"},
       {"properties",
@@ -114,30 +133,35 @@ std::string openapi_document() {
   J& p = doc["paths"];
   const J bad = error_response("Bad request (the message says which field and why)");
   const J auth = error_response("Missing or wrong API key (izwi serve --api-key)");
-  const J audio_types = {{"audio/wav", J::object()}, {"audio/mpeg", J::object()},
+  const J audio_types = {{"audio/wav", J::object()},  {"audio/mpeg", J::object()},
                          {"audio/flac", J::object()}, {"audio/ogg", J::object()},
-                         {"audio/pcm", J::object()}, {"text/event-stream", J::object()}};
+                         {"audio/pcm", J::object()},  {"text/event-stream", J::object()}};
   p["/v1/audio/speech"]["post"] = {
       {"summary", "Speak a text in a cloned, saved or preset voice"},
       {"requestBody",
        {{"required", true},
         {"content",
          {{"multipart/form-data",
-           {{"schema", {{"type", "object"}, {"required", {"input"}}, {"properties", speech_fields()}}}}},
+           {{"schema",
+             {{"type", "object"}, {"required", {"input"}}, {"properties", speech_fields()}}}}},
           {"application/json",
-           {{"schema", {{"type", "object"}, {"required", {"input"}}, {"properties", speech_fields()}}}}}}}}},
+           {{"schema",
+             {{"type", "object"}, {"required", {"input"}}, {"properties", speech_fields()}}}}}}}}},
       {"responses",
-       {{"200", {{"description", "The audio; headers X-Izwi-Seed, X-Izwi-Audio-Seconds, "
-                                 "X-Izwi-Real-Time-Factor, X-Izwi-Time-To-First-Audio, "
-                                 "X-Izwi-Reference-Warnings"},
-                 {"content", audio_types}}},
+       {{"200",
+         {{"description",
+           "The audio; headers X-Izwi-Seed, X-Izwi-Audio-Seconds, "
+           "X-Izwi-Real-Time-Factor, X-Izwi-Time-To-First-Audio, "
+           "X-Izwi-Reference-Warnings"},
+          {"content", audio_types}}},
         {"400", bad},
         {"401", auth},
         {"404", error_response("Model not installed (the message names `izwi pull`)")},
         {"413", error_response("Upload over the limit (izwi serve --max-upload-mb)")},
         {"429", error_response("Queue full; see Retry-After")}}}};
-  p["/v1/voices"]["get"] = {{"summary", "List saved voices"},
-                            {"responses", {{"200", json_response("Saved voices", "List")}, {"401", auth}}}};
+  p["/v1/voices"]["get"] = {
+      {"summary", "List saved voices"},
+      {"responses", {{"200", json_response("Saved voices", "List")}, {"401", auth}}}};
   p["/v1/voices"]["post"] = {
       {"summary", "Save a voice from reference audio"},
       {"requestBody",
@@ -170,16 +194,16 @@ std::string openapi_document() {
         {"400", bad},
         {"401", auth},
         {"409", error_response("A voice of that name exists (send replace=true)")}}}};
-  p["/v1/voices/{id}"]["get"] = {{"summary", "One saved voice"},
-                                 {"parameters", id_param()},
-                                 {"responses",
-                                  {{"200", json_response("The voice", "Voice")},
-                                   {"404", error_response("No such voice")}}}};
-  p["/v1/voices/{id}"]["delete"] = {{"summary", "Delete a saved voice"},
-                                    {"parameters", id_param()},
-                                    {"responses",
-                                     {{"200", {{"description", "Deleted"}}},
-                                      {"404", error_response("No such voice")}}}};
+  p["/v1/voices/{id}"]["get"] = {
+      {"summary", "One saved voice"},
+      {"parameters", id_param()},
+      {"responses",
+       {{"200", json_response("The voice", "Voice")}, {"404", error_response("No such voice")}}}};
+  p["/v1/voices/{id}"]["delete"] = {
+      {"summary", "Delete a saved voice"},
+      {"parameters", id_param()},
+      {"responses",
+       {{"200", {{"description", "Deleted"}}}, {"404", error_response("No such voice")}}}};
   p["/v1/voices/{id}/audio"]["get"] = {
       {"summary", "The voice's prepared reference audio (24 kHz mono WAV)"},
       {"parameters", id_param()},
@@ -190,14 +214,17 @@ std::string openapi_document() {
       {"summary", "The voice as one file (the `izwi voices export` format)"},
       {"parameters", id_param()},
       {"responses",
-       {{"200", {{"description", "The voice file"}, {"content", {{"application/json", J::object()}}}}},
+       {{"200",
+         {{"description", "The voice file"}, {"content", {{"application/json", J::object()}}}}},
         {"404", error_response("No such voice")}}}};
   p["/v1/voices/import"]["post"] = {
       {"summary", "Import a voice file (the body, or multipart field 'file')"},
       {"parameters",
        J::array({{{"name", "name"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
                  {{"name", "replace"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}})},
-      {"requestBody", {{"required", true}, {"content", {{"application/json", J::object()}, {"multipart/form-data", J::object()}}}}},
+      {"requestBody",
+       {{"required", true},
+        {"content", {{"application/json", J::object()}, {"multipart/form-data", J::object()}}}}},
       {"responses",
        {{"201", json_response("The imported voice", "Voice")},
         {"400", bad},

@@ -128,8 +128,7 @@ std::string base64_decode(const std::string& text, const std::string& param) {
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(clean.data()),
                                 static_cast<int>(clean.size()));
-  if (n < 0)
-    throw ApiError(400, "invalid_base64", "'" + param + "' is not valid base64", param);
+  if (n < 0) throw ApiError(400, "invalid_base64", "'" + param + "' is not valid base64", param);
   size_t pad = 0;
   if (clean.back() == '=') ++pad;
   if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;

@@ -2,10 +2,10 @@
 // and a graceful shutdown on SIGTERM/SIGINT.
 #include "server/server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -71,7 +71,9 @@ class Server {
     // Enough HTTP workers for every admitted request plus a few for health
     // checks, metrics and voice management while the queue is full.
     const int workers = o.max_concurrent + o.queue + 8;
-    http_.new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
+    http_.new_task_queue = [workers] {
+      return new httplib::ThreadPool(static_cast<size_t>(workers));
+    };
     http_.set_payload_max_length(static_cast<size_t>(o.max_upload_mb) * 1024 * 1024);
     http_.set_read_timeout(30, 0);
     http_.set_write_timeout(30, 0);
@@ -81,14 +83,16 @@ class Server {
     http_.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
       if (res.status == 413)
-        send_error(res, ApiError(413, "request_too_large",
-                                 "the request body is over " + std::to_string(st_.options.max_upload_mb) +
-                                     " MB (izwi serve --max-upload-mb)"));
+        send_error(
+            res, ApiError(413, "request_too_large",
+                          "the request body is over " + std::to_string(st_.options.max_upload_mb) +
+                              " MB (izwi serve --max-upload-mb)"));
       else if (res.status == 404)
         send_error(res, ApiError(404, "route_not_found",
                                  "no such route; GET /openapi.json lists the API"));
       else
-        send_error(res, ApiError(res.status, "http_error", "HTTP error " + std::to_string(res.status)));
+        send_error(res,
+                   ApiError(res.status, "http_error", "HTTP error " + std::to_string(res.status)));
       add_cors(res);
     });
     if (!o.cors_origin.empty()) {
@@ -104,10 +108,10 @@ class Server {
   }
 
   int bind() {
-    const int port = st_.options.port == 0 ? http_.bind_to_any_port(st_.options.host)
-                                           : (http_.bind_to_port(st_.options.host, st_.options.port)
-                                                  ? st_.options.port
-                                                  : -1);
+    const int port =
+        st_.options.port == 0
+            ? http_.bind_to_any_port(st_.options.host)
+            : (http_.bind_to_port(st_.options.host, st_.options.port) ? st_.options.port : -1);
     if (port < 0)
       throw Error(ErrorKind::kIo, "cannot listen on " + st_.options.host + ":" +
                                       std::to_string(st_.options.port) +
@@ -163,8 +167,10 @@ class Server {
       std::snprintf(extra, sizeof extra, " audio=%.2fs rtf=%.2f seed=%llu", l.audio_seconds, l.rtf,
                     static_cast<unsigned long long>(l.seed.value_or(0)));
     if (st_.options.log_format == "json") {
-      nlohmann::json j = {{"time", utc_now()},  {"method", l.method},
-                          {"route", l.route},   {"status", l.status},
+      nlohmann::json j = {{"time", utc_now()},
+                          {"method", l.method},
+                          {"route", l.route},
+                          {"status", l.status},
                           {"duration_s", secs}};
       if (l.audio_seconds >= 0) {
         j["audio_s"] = l.audio_seconds;
@@ -190,10 +196,12 @@ class Server {
         if (needs_key && !st_.options.api_key.empty()) {
           const std::string auth = req.get_header_value("Authorization");
           const std::string prefix = "Bearer ";
-          if (auth.rfind(prefix, 0) != 0 || !key_matches(auth.substr(prefix.size()), st_.options.api_key))
+          if (auth.rfind(prefix, 0) != 0 ||
+              !key_matches(auth.substr(prefix.size()), st_.options.api_key))
             throw ApiError(401, "invalid_api_key",
-                           auth.empty() ? "this server needs an API key: send 'Authorization: Bearer KEY'"
-                                        : "the API key is wrong");
+                           auth.empty()
+                               ? "this server needs an API key: send 'Authorization: Bearer KEY'"
+                               : "the API key is wrong");
         }
         if (st_.draining && needs_key)
           throw ApiError(503, "shutting_down", "the server is shutting down");
@@ -205,7 +213,8 @@ class Server {
       } catch (const std::bad_alloc&) {
         send_error(res, ApiError(500, "out_of_memory", "the server ran out of memory"));
       } catch (const std::exception& e) {
-        send_error(res, ApiError(500, "internal_error", std::string("internal error: ") + e.what()));
+        send_error(res,
+                   ApiError(500, "internal_error", std::string("internal error: ") + e.what()));
       }
       add_cors(res);
       if (res.status == -1 || res.status == 0) res.status = 200;
@@ -213,9 +222,12 @@ class Server {
       if (!log->deferred) log_request(*log);
     };
     const std::string pattern = pattern_of(path);
-    if (method == "GET") http_.Get(pattern, wrapped);
-    else if (method == "POST") http_.Post(pattern, wrapped);
-    else if (method == "DELETE") http_.Delete(pattern, wrapped);
+    if (method == "GET")
+      http_.Get(pattern, wrapped);
+    else if (method == "POST")
+      http_.Post(pattern, wrapped);
+    else if (method == "DELETE")
+      http_.Delete(pattern, wrapped);
   }
 
   void register_routes() {
@@ -225,31 +237,46 @@ class Server {
     for (const Route& r : routes()) {
       Handler h;
       const std::string key = r.method + " " + r.path;
-      if (key == "POST /v1/audio/speech") h = [&s](R q, W w, const LogPtr& l) { handle_speech(s, q, w, l); };
-      else if (key == "GET /v1/voices") h = [&s](R q, W w, const LogPtr&) { handle_list_voices(s, q, w); };
-      else if (key == "POST /v1/voices") h = [&s](R q, W w, const LogPtr&) { handle_create_voice(s, q, w); };
-      else if (key == "GET /v1/voices/{id}") h = [&s](R q, W w, const LogPtr&) { handle_get_voice(s, q, w); };
-      else if (key == "DELETE /v1/voices/{id}") h = [&s](R q, W w, const LogPtr&) { handle_delete_voice(s, q, w); };
-      else if (key == "GET /v1/voices/{id}/audio") h = [&s](R q, W w, const LogPtr&) { handle_voice_audio(s, q, w); };
-      else if (key == "GET /v1/voices/{id}/export") h = [&s](R q, W w, const LogPtr&) { handle_export_voice(s, q, w); };
-      else if (key == "POST /v1/voices/import") h = [&s](R q, W w, const LogPtr&) { handle_import_voice(s, q, w); };
-      else if (key == "GET /v1/models") h = [&s](R q, W w, const LogPtr&) { handle_models(s, q, w); };
-      else if (key == "GET /healthz") h = [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); };
+      if (key == "POST /v1/audio/speech")
+        h = [&s](R q, W w, const LogPtr& l) { handle_speech(s, q, w, l); };
+      else if (key == "GET /v1/voices")
+        h = [&s](R q, W w, const LogPtr&) { handle_list_voices(s, q, w); };
+      else if (key == "POST /v1/voices")
+        h = [&s](R q, W w, const LogPtr&) { handle_create_voice(s, q, w); };
+      else if (key == "GET /v1/voices/{id}")
+        h = [&s](R q, W w, const LogPtr&) { handle_get_voice(s, q, w); };
+      else if (key == "DELETE /v1/voices/{id}")
+        h = [&s](R q, W w, const LogPtr&) { handle_delete_voice(s, q, w); };
+      else if (key == "GET /v1/voices/{id}/audio")
+        h = [&s](R q, W w, const LogPtr&) { handle_voice_audio(s, q, w); };
+      else if (key == "GET /v1/voices/{id}/export")
+        h = [&s](R q, W w, const LogPtr&) { handle_export_voice(s, q, w); };
+      else if (key == "POST /v1/voices/import")
+        h = [&s](R q, W w, const LogPtr&) { handle_import_voice(s, q, w); };
+      else if (key == "GET /v1/models")
+        h = [&s](R q, W w, const LogPtr&) { handle_models(s, q, w); };
+      else if (key == "GET /healthz")
+        h = [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); };
       else if (key == "GET /readyz")
         h = [&s](R, W w, const LogPtr&) {
           const bool ready = !s.draining && s.models.default_loaded();
           w.status = ready ? 200 : 503;
-          w.set_content(nlohmann::json{{"status", ready ? "ready" : (s.draining ? "shutting down" : "loading")},
-                                       {"model", s.models.default_id()}}.dump(),
-                        "application/json");
+          w.set_content(
+              nlohmann::json{
+                  {"status", ready ? "ready" : (s.draining ? "shutting down" : "loading")},
+                  {"model", s.models.default_id()}}
+                  .dump(),
+              "application/json");
         };
       else if (key == "GET /metrics")
         h = [&s](R, W w, const LogPtr&) {
           Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded()};
           w.set_content(s.metrics.render(g), "text/plain; version=0.0.4");
         };
-      else if (key == "GET /openapi.json") h = [](R, W w, const LogPtr&) { w.set_content(openapi_document(), "application/json"); };
-      else throw Error(ErrorKind::kInternal, "route without a handler: " + key);
+      else if (key == "GET /openapi.json")
+        h = [](R, W w, const LogPtr&) { w.set_content(openapi_document(), "application/json"); };
+      else
+        throw Error(ErrorKind::kInternal, "route without a handler: " + key);
       add(r.method, r.path, h);
     }
   }

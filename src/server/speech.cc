@@ -103,18 +103,21 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
     o.seed = std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32);
   }
   if (auto t = f.number("temperature")) {
-    if (*t < 0) throw ApiError(400, "invalid_value", "'temperature' must be 0 or more", "temperature");
+    if (*t < 0)
+      throw ApiError(400, "invalid_value", "'temperature' must be 0 or more", "temperature");
     if (*t == 0)
       o.greedy = true;
     else
       o.temperature = static_cast<float>(*t);
   }
   if (auto p = f.number("top_p")) {
-    if (*p <= 0 || *p > 1) throw ApiError(400, "invalid_value", "'top_p' must be in (0, 1]", "top_p");
+    if (*p <= 0 || *p > 1)
+      throw ApiError(400, "invalid_value", "'top_p' must be in (0, 1]", "top_p");
     o.top_p = static_cast<float>(*p);
   }
   if (auto k = f.integer("top_k")) {
-    if (*k < 0 || *k > 1 << 20) throw ApiError(400, "invalid_value", "'top_k' must be 0 or more", "top_k");
+    if (*k < 0 || *k > 1 << 20)
+      throw ApiError(400, "invalid_value", "'top_k' must be 0 or more", "top_k");
     o.top_k = static_cast<int>(*k);
   }
   if (auto rp = f.number("repetition_penalty")) {
@@ -124,11 +127,13 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
     o.repetition_penalty = static_cast<float>(*rp);
   }
   if (auto ms = f.number("max_seconds")) {
-    if (*ms < 0) throw ApiError(400, "invalid_value", "'max_seconds' must be 0 or more", "max_seconds");
+    if (*ms < 0)
+      throw ApiError(400, "invalid_value", "'max_seconds' must be 0 or more", "max_seconds");
     o.max_seconds = *ms;
   }
   if (auto ms = f.number("min_seconds")) {
-    if (*ms < 0) throw ApiError(400, "invalid_value", "'min_seconds' must be 0 or more", "min_seconds");
+    if (*ms < 0)
+      throw ApiError(400, "invalid_value", "'min_seconds' must be 0 or more", "min_seconds");
     o.min_seconds = *ms;
   }
   // The server's cap on one request's audio (izwi serve --max-audio-seconds).
@@ -152,8 +157,8 @@ struct Speaker {
 Speaker resolve_speaker(ServerState& st, SpeechRequest& r) {
   if (r.reference_audio) {
     if (!r.voice.empty())
-      throw ApiError(400, "invalid_value",
-                     "give either 'reference_audio' or 'voice', not both", "voice");
+      throw ApiError(400, "invalid_value", "give either 'reference_audio' or 'voice', not both",
+                     "voice");
     Speaker s{st.models.get(r.model, true), {}};
     Audio clip;
     try {
@@ -241,9 +246,10 @@ struct Stream {
       pending += bytes;
       return;
     }
-    pending += "data: " +
-               nlohmann::json{{"type", "speech.audio.delta"}, {"audio", base64_encode(bytes)}}.dump() +
-               "\n\n";
+    pending +=
+        "data: " +
+        nlohmann::json{{"type", "speech.audio.delta"}, {"audio", base64_encode(bytes)}}.dump() +
+        "\n\n";
   }
   void on_samples(const float* x, size_t n, bool final) {
     std::vector<float> out;
@@ -279,8 +285,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
   log->deferred = true;
   log->seed = s->seed;
   ServerState* state = &st;
-  const std::string type =
-      s->sse ? "text/event-stream" : audio_content_type(r.format);
+  const std::string type = s->sse ? "text/event-stream" : audio_content_type(r.format);
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider(
       type,
@@ -337,9 +342,8 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
       [s, state, log](bool success) {
         if (!s->sent_all) s->session->cancel();
         const double wall = since(s->start);
-        state->metrics.generation(s->audio_seconds,
-                                  s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0,
-                                  s->first_audio);
+        state->metrics.generation(
+            s->audio_seconds, s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0, s->first_audio);
         log->audio_seconds = s->audio_seconds;
         log->rtf = s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0;
         if (!success || !s->sent_all) log->status = 499;  // the client went away

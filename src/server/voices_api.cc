@@ -44,10 +44,10 @@ ApiError store_error(const Error& e, const std::string& param = "") {
   const std::string msg = e.what();
   if (e.kind() == ErrorKind::kNotFound) return ApiError(404, "voice_not_found", msg, param);
   if (msg.find("already exists") != std::string::npos)
-    return ApiError(409, "voice_exists",
-                    msg.substr(0, msg.find("; use --force")) +
-                        "; delete it first or send replace=true",
-                    "name");
+    return ApiError(
+        409, "voice_exists",
+        msg.substr(0, msg.find("; use --force")) + "; delete it first or send replace=true",
+        "name");
   return from_library_error(e, param);
 }
 
@@ -84,7 +84,8 @@ void handle_list_voices(ServerState&, const httplib::Request&, httplib::Response
 void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const RequestFields f(req);
   const std::string name = f.text("name").value_or("");
-  if (name.empty()) throw ApiError(400, "missing_name", "'name' (the voice's name) is missing", "name");
+  if (name.empty())
+    throw ApiError(400, "missing_name", "'name' (the voice's name) is missing", "name");
   try {
     VoiceStore::check_name(name);
   } catch (const Error& e) {
@@ -112,7 +113,8 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
   try {
     p = store.add(name, *model, clip, transcript, consent, replace);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kInvalidArgument && std::string(e.what()).find("already exists") == std::string::npos)
+    if (e.kind() == ErrorKind::kInvalidArgument &&
+        std::string(e.what()).find("already exists") == std::string::npos)
       throw ApiError(400, "invalid_reference_audio", e.what(), audio_field);
     throw store_error(e);
   }
@@ -167,15 +169,17 @@ void handle_import_voice(ServerState&, const httplib::Request& req, httplib::Res
   std::string body = req.body;
   if (req.is_multipart_form_data()) {
     if (!req.has_file("file"))
-      throw ApiError(400, "missing_file", "send the exported voice file in the 'file' field", "file");
+      throw ApiError(400, "missing_file", "send the exported voice file in the 'file' field",
+                     "file");
     body = req.get_file_value("file").content;
   }
-  const std::string name =
-      req.has_param("name") ? req.get_param_value("name")
-                            : (req.has_file("name") ? req.get_file_value("name").content : "");
+  const std::string name = req.has_param("name")
+                               ? req.get_param_value("name")
+                               : (req.has_file("name") ? req.get_file_value("name").content : "");
   const std::string replace_s =
-      req.has_param("replace") ? req.get_param_value("replace")
-                               : (req.has_file("replace") ? req.get_file_value("replace").content : "");
+      req.has_param("replace")
+          ? req.get_param_value("replace")
+          : (req.has_file("replace") ? req.get_file_value("replace").content : "");
   const bool replace = replace_s == "true" || replace_s == "1";
   if (!name.empty()) {
     try {

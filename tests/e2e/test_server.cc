@@ -86,9 +86,9 @@ class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     store_ = new test::TempDir();
-    test::FakeHub hub{{{"Qwen/Qwen3-TTS-12Hz-0.6B-Base", test::golden_model()},
-                       {"Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice",
-                        test::data_path("golden-customvoice/model")}}};
+    test::FakeHub hub{
+        {{"Qwen/Qwen3-TTS-12Hz-0.6B-Base", test::golden_model()},
+         {"Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice", test::data_path("golden-customvoice/model")}}};
     StoreOptions o;
     o.models_dir = store_->file("models");
     o.endpoint = hub.endpoint();
@@ -110,8 +110,7 @@ class ServerTest : public ::testing::Test {
     return "IZWI_MODELS_DIR=" + store_->file("models") + " IZWI_DATA_DIR=" + dir_.file("data") +
            " IZWI_OFFLINE=1 ";
   }
-  std::unique_ptr<ServerProcess> serve(std::vector<std::string> args = {},
-                                       bool wait_ready = true) {
+  std::unique_ptr<ServerProcess> serve(std::vector<std::string> args = {}, bool wait_ready = true) {
     if (std::find(args.begin(), args.end(), "--max-audio-seconds") == args.end())
       args.insert(args.end(), {"--max-audio-seconds", "1.5"});
     auto s = std::make_unique<ServerProcess>(env(), args, dir_.file("server.log"), wait_ready);
@@ -127,7 +126,8 @@ class ServerTest : public ::testing::Test {
     std::string out;
     size_t i = 0;
     for (; i + 2 < bytes.size(); i += 3) {
-      const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+      const uint32_t v =
+          (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
       for (int k = 3; k >= 0; --k) out += t[(v >> (6 * k)) & 63];
     }
     if (i < bytes.size()) {
@@ -167,13 +167,12 @@ void expect_error(const httplib::Result& r, int status, const std::string& code,
 // the same samples as `izwi tts` with the seed the server used.
 TEST_F(ServerTest, ProductPageCurlCommandMatchesTheCli) {
   auto s = serve();
-  const std::string cmd =
-      "cd " + dir_.path().string() + " && curl -sS -X POST " + s->url() +
-      "/v1/audio/speech \\\n"
-      "  -F \"model=qwen3-tts-0.6b-customvoice\" \\\n"
-      "  -F \"input=Hello, this is my cloned voice\" \\\n"
-      "  -F \"reference_audio=@reference.wav\" \\\n"
-      "  --output cloned.wav";
+  const std::string cmd = "cd " + dir_.path().string() + " && curl -sS -X POST " + s->url() +
+                          "/v1/audio/speech \\\n"
+                          "  -F \"model=qwen3-tts-0.6b-customvoice\" \\\n"
+                          "  -F \"input=Hello, this is my cloned voice\" \\\n"
+                          "  -F \"reference_audio=@reference.wav\" \\\n"
+                          "  --output cloned.wav";
   const auto r = shell(cmd);
   ASSERT_EQ(r.status, 0) << r.output;
   const Audio served = read_audio(dir_.file("cloned.wav"));
@@ -183,9 +182,11 @@ TEST_F(ServerTest, ProductPageCurlCommandMatchesTheCli) {
   const std::string log = s->log();
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(POST /v1/audio/speech 200 .* seed=(\d+))")))
       << log;
-  const auto cli = izwi("tts \"Hello, this is my cloned voice\" --model qwen3-tts-0.6b-customvoice "
-                        "--speaker " + dir_.file("reference.wav") + " --seed " + m[1].str() +
-                        " --max-seconds 1.5 --output " + dir_.file("cli.wav"));
+  const auto cli = izwi(
+      "tts \"Hello, this is my cloned voice\" --model qwen3-tts-0.6b-customvoice "
+      "--speaker " +
+      dir_.file("reference.wav") + " --seed " + m[1].str() + " --max-seconds 1.5 --output " +
+      dir_.file("cli.wav"));
   ASSERT_EQ(cli.status, 0) << cli.output;
   EXPECT_EQ(read_audio(dir_.file("cli.wav")).samples, served.samples);
 }
@@ -227,8 +228,10 @@ TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
 // non-streamed response.
 TEST_F(ServerTest, StreamedAudioArrivesBeforeTheEndAndEqualsTheWholeResponse) {
   auto s = serve({"--max-audio-seconds", "6"});
-  const json body = {{"model", "qwen3-tts-0.6b-base"}, {"input", "Streaming test."},
-                     {"reference_audio", reference_b64()}, {"response_format", "pcm"},
+  const json body = {{"model", "qwen3-tts-0.6b-base"},
+                     {"input", "Streaming test."},
+                     {"reference_audio", reference_b64()},
+                     {"response_format", "pcm"},
                      {"seed", 11}};
   const auto whole = post_json(*s, body);
   ASSERT_TRUE(whole && whole->status == 200) << (whole ? whole->body : "no response");
@@ -246,7 +249,8 @@ TEST_F(ServerTest, StreamedAudioArrivesBeforeTheEndAndEqualsTheWholeResponse) {
   std::vector<double> arrivals;
   const auto t0 = std::chrono::steady_clock::now();
   req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
-    arrivals.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    arrivals.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     got.append(d, n);
     return true;
   };
@@ -257,9 +261,9 @@ TEST_F(ServerTest, StreamedAudioArrivesBeforeTheEndAndEqualsTheWholeResponse) {
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(res.get_header_value("Transfer-Encoding"), "chunked");
   ASSERT_GE(arrivals.size(), 3u) << "audio came in one piece";
-  std::printf("streamed %.2f s of audio: first bytes after %.1f ms, last after %.1f ms, %zu chunks\n",
-              got.size() / 2 / 24000.0, 1e3 * arrivals.front(), 1e3 * arrivals.back(),
-              arrivals.size());
+  std::printf(
+      "streamed %.2f s of audio: first bytes after %.1f ms, last after %.1f ms, %zu chunks\n",
+      got.size() / 2 / 24000.0, 1e3 * arrivals.front(), 1e3 * arrivals.back(), arrivals.size());
   EXPECT_LT(arrivals.front(), arrivals.back());
   EXPECT_LE(max_abs_diff(pcm16(got), pcm16(whole->body)), 2e-3);
 }
@@ -307,10 +311,13 @@ TEST_F(ServerTest, EveryResponseFormatDecodesToTheSameSpeech) {
 // More requests than --max-concurrent + --queue: the extra ones get 429 with
 // Retry-After at once; the admitted ones all finish.
 TEST_F(ServerTest, OverloadIsTurnedAwayWithoutHurtingAdmittedRequests) {
-  auto s = serve({"--max-concurrent", "1", "--queue", "1", "--max-audio-seconds", "600",
-                  "--threads", "1"});
-  const json body = {{"input", "A long request."}, {"reference_audio", reference_b64()},
-                     {"response_format", "pcm"}, {"min_seconds", 40}, {"max_seconds", 40}};
+  auto s = serve(
+      {"--max-concurrent", "1", "--queue", "1", "--max-audio-seconds", "600", "--threads", "1"});
+  const json body = {{"input", "A long request."},
+                     {"reference_audio", reference_b64()},
+                     {"response_format", "pcm"},
+                     {"min_seconds", 40},
+                     {"max_seconds", 40}};
   std::vector<std::future<int>> admitted;
   std::atomic<int> started{0};
   auto launch = [&] {
@@ -344,8 +351,11 @@ TEST_F(ServerTest, OverloadIsTurnedAwayWithoutHurtingAdmittedRequests) {
   EXPECT_EQ(rejected, 3);
   for (auto& f : admitted) EXPECT_EQ(f.get(), 200);
   auto m = s->client().Get("/metrics");
-  EXPECT_NE(m->body.find("izwi_http_requests_total{route=\"/v1/audio/speech\",method=\"POST\",status=\"429\"} 3"),
-            std::string::npos) << m->body;
+  EXPECT_NE(
+      m->body.find(
+          "izwi_http_requests_total{route=\"/v1/audio/speech\",method=\"POST\",status=\"429\"} 3"),
+      std::string::npos)
+      << m->body;
 }
 
 // Opens a connection, sends a request and hangs up after `wait_ms`.
@@ -362,16 +372,20 @@ void send_and_hang_up(int port, const std::string& request, int wait_ms) {
 }
 
 TEST_F(ServerTest, ADisconnectingClientCancelsItsGenerationAndFreesItsSlot) {
-  auto s = serve({"--max-concurrent", "1", "--queue", "0", "--max-audio-seconds", "600",
-                  "--threads", "1"});
+  auto s = serve(
+      {"--max-concurrent", "1", "--queue", "0", "--max-audio-seconds", "600", "--threads", "1"});
   for (const bool stream : {false, true}) {
-    json body = {{"input", "Nobody will listen."}, {"reference_audio", reference_b64()},
-                 {"response_format", "pcm"}, {"min_seconds", 300}, {"max_seconds", 300}};
+    json body = {{"input", "Nobody will listen."},
+                 {"reference_audio", reference_b64()},
+                 {"response_format", "pcm"},
+                 {"min_seconds", 300},
+                 {"max_seconds", 300}};
     if (stream) body["stream_format"] = "audio";
     const std::string b = body.dump();
-    const std::string request = "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                "application/json\r\nContent-Length: " +
-                                std::to_string(b.size()) + "\r\n\r\n" + b;
+    const std::string request =
+        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        "application/json\r\nContent-Length: " +
+        std::to_string(b.size()) + "\r\n\r\n" + b;
     const size_t log_start = s->log().size();
     const auto t0 = std::chrono::steady_clock::now();
     send_and_hang_up(s->port(), request, 300);
@@ -390,11 +404,12 @@ TEST_F(ServerTest, ADisconnectingClientCancelsItsGenerationAndFreesItsSlot) {
     }
     ASSERT_TRUE(freed) << (stream ? "streamed: " : "whole: ") << log;
     EXPECT_LT(std::stod(m[1]), 300.0) << log;
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%s request: slot free %.2f s after the client connected (%s s of audio made)\n",
                 stream ? "streamed" : "whole", secs, m[1].str().c_str());
-    const auto ok = post_json(*s, {{"input", "Next."}, {"reference_audio", reference_b64()},
-                                   {"max_seconds", 0.5}});
+    const auto ok = post_json(
+        *s, {{"input", "Next."}, {"reference_audio", reference_b64()}, {"max_seconds", 0.5}});
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->status, 200) << ok->body;
   }
@@ -404,38 +419,48 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
   auto s = serve({"--max-upload-mb", "1", "--max-text-chars", "50"});
   const std::string ref = reference_b64();
   auto c = s->client();
-  expect_error(post_json(*s, {{"model", "qwen3-tts-9b-base"}, {"input", "x"}, {"reference_audio", ref}}),
-               404, "model_not_found", "unknown model");
-  const auto missing = post_json(*s, {{"model", "qwen3-tts-1.7b-base"}, {"input", "x"}, {"reference_audio", ref}});
+  expect_error(
+      post_json(*s, {{"model", "qwen3-tts-9b-base"}, {"input", "x"}, {"reference_audio", ref}}),
+      404, "model_not_found", "unknown model");
+  const auto missing =
+      post_json(*s, {{"model", "qwen3-tts-1.7b-base"}, {"input", "x"}, {"reference_audio", ref}});
   expect_error(missing, 404, "model_not_found", "model not installed");
   EXPECT_NE(missing->body.find("izwi pull qwen3-tts-1.7b-base"), std::string::npos);
-  expect_error(post_json(*s, {{"model", "../../etc"}, {"input", "x"}, {"reference_audio", ref}}), 404,
-               "model_not_found", "path as a model name");
+  expect_error(post_json(*s, {{"model", "../../etc"}, {"input", "x"}, {"reference_audio", ref}}),
+               404, "model_not_found", "path as a model name");
   expect_error(post_json(*s, {{"reference_audio", ref}}), 400, "missing_input", "missing input");
-  expect_error(post_json(*s, {{"input", "   "}, {"reference_audio", ref}}), 400, "missing_input", "empty input");
+  expect_error(post_json(*s, {{"input", "   "}, {"reference_audio", ref}}), 400, "missing_input",
+               "empty input");
   expect_error(post_json(*s, {{"input", std::string(51, 'a')}, {"reference_audio", ref}}), 400,
                "input_too_long", "text over the limit");
   expect_error(post_json(*s, {{"input", "x"}}), 400, "missing_voice", "no voice at all");
-  expect_error(post_json(*s, {{"input", "x"}, {"voice", "alloy"}}), 400, "voice_not_found", "unknown voice");
-  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "bm90IGF1ZGlv"}}), 400, "invalid_audio",
-               "undecodable audio");
-  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "%%%%"}}), 400, "invalid_base64", "bad base64");
+  expect_error(post_json(*s, {{"input", "x"}, {"voice", "alloy"}}), 400, "voice_not_found",
+               "unknown voice");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "bm90IGF1ZGlv"}}), 400,
+               "invalid_audio", "undecodable audio");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "%%%%"}}), 400, "invalid_base64",
+               "bad base64");
   Audio blip{std::vector<float>(2400, 0.1f), 24000, 1};
   write_audio(dir_.file("blip.wav"), blip);
-  httplib::MultipartFormDataItems short_clip = {{"input", "x", "", ""},
-                                               {"reference_audio", slurp(dir_.file("blip.wav")), "blip.wav", "audio/wav"}};
-  expect_error(c.Post("/v1/audio/speech", short_clip), 400, "invalid_reference_audio", "clip too short");
-  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"response_format", "aac"}}), 400,
-               "unsupported_response_format", "aac");
-  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"speed", 9}}), 400, "invalid_value",
-               "speed out of range");
-  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"seed", "abc"}}), 400, "invalid_value",
-               "seed not a number");
-  expect_error(c.Post("/v1/audio/speech", "{\"input\": ", "application/json"), 400, "invalid_json", "bad JSON");
+  httplib::MultipartFormDataItems short_clip = {
+      {"input", "x", "", ""},
+      {"reference_audio", slurp(dir_.file("blip.wav")), "blip.wav", "audio/wav"}};
+  expect_error(c.Post("/v1/audio/speech", short_clip), 400, "invalid_reference_audio",
+               "clip too short");
+  expect_error(
+      post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"response_format", "aac"}}), 400,
+      "unsupported_response_format", "aac");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"speed", 9}}), 400,
+               "invalid_value", "speed out of range");
+  expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"seed", "abc"}}), 400,
+               "invalid_value", "seed not a number");
+  expect_error(c.Post("/v1/audio/speech", "{\"input\": ", "application/json"), 400, "invalid_json",
+               "bad JSON");
   expect_error(c.Post("/v1/audio/speech", "input=x", "text/plain"), 400, "unsupported_content_type",
                "neither JSON nor multipart");
-  httplib::MultipartFormDataItems big = {{"input", "x", "", ""},
-                                        {"reference_audio", std::string(2 << 20, 'a'), "big.wav", "audio/wav"}};
+  httplib::MultipartFormDataItems big = {
+      {"input", "x", "", ""},
+      {"reference_audio", std::string(2 << 20, 'a'), "big.wav", "audio/wav"}};
   expect_error(c.Post("/v1/audio/speech", big), 413, "request_too_large", "upload over the limit");
   expect_error(c.Get("/v1/nothing"), 404, "route_not_found", "unknown route");
   expect_error(c.Get("/v1/voices/nobody"), 404, "voice_not_found", "unknown voice id");
@@ -450,7 +475,7 @@ TEST_F(ServerTest, ApiKeyCorsAndBindDefaults) {
     EXPECT_EQ(s->host(), "127.0.0.1");  // loopback unless --host says otherwise
     auto r = s->client().Get("/v1/models");
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);  // no key configured: open
+    EXPECT_EQ(r->status, 200);                                   // no key configured: open
     EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));  // CORS off by default
     auto pre = s->client().Options("/v1/audio/speech");
     EXPECT_FALSE(pre && pre->has_header("Access-Control-Allow-Origin"));
@@ -459,8 +484,10 @@ TEST_F(ServerTest, ApiKeyCorsAndBindDefaults) {
   SCOPED_TRACE(s->log());
   auto c = s->client();
   expect_error(c.Get("/v1/models"), 401, "invalid_api_key", "no key");
-  expect_error(c.Get("/v1/models", {{"Authorization", "Bearer wrong"}}), 401, "invalid_api_key", "wrong key");
-  expect_error(c.Get("/v1/voices", {{"Authorization", "s3cret"}}), 401, "invalid_api_key", "not Bearer");
+  expect_error(c.Get("/v1/models", {{"Authorization", "Bearer wrong"}}), 401, "invalid_api_key",
+               "wrong key");
+  expect_error(c.Get("/v1/voices", {{"Authorization", "s3cret"}}), 401, "invalid_api_key",
+               "not Bearer");
   auto ok = c.Get("/v1/models", {{"Authorization", "Bearer s3cret"}});
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
@@ -470,7 +497,8 @@ TEST_F(ServerTest, ApiKeyCorsAndBindDefaults) {
                                             {"Access-Control-Request-Method", "POST"}});
   ASSERT_TRUE(pre);
   EXPECT_EQ(pre->status, 204);
-  EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("Authorization"),
+            std::string::npos);
   // IZWI_API_KEY does the same as --api-key.
   auto envs = env();
   envs.push_back("IZWI_API_KEY=from-env");
@@ -511,7 +539,9 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   auto c = s->client();
   // Made by the CLI, seen by the server.
   ASSERT_EQ(izwi("voices add from-cli --audio " + dir_.file("reference.wav") +
-                 " --model qwen3-tts-0.6b-base").status, 0);
+                 " --model qwen3-tts-0.6b-base")
+                .status,
+            0);
   auto list = c.Get("/v1/voices");
   ASSERT_TRUE(list && list->status == 200);
   EXPECT_NE(list->body.find("\"from-cli\""), std::string::npos);
@@ -532,7 +562,8 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   EXPECT_NE(cli_list.output.find("from-api"), std::string::npos) << cli_list.output;
   expect_error(c.Post("/v1/voices", form), 409, "voice_exists", "same name again");
   // JSON with base64 audio.
-  auto j = c.Post("/v1/voices", json{{"name", "b64"}, {"audio", reference_b64()}}.dump(), "application/json");
+  auto j = c.Post("/v1/voices", json{{"name", "b64"}, {"audio", reference_b64()}}.dump(),
+                  "application/json");
   ASSERT_TRUE(j);
   EXPECT_EQ(j->status, 201) << j->body;
   // One voice, its audio, export, import under a new name.
@@ -577,7 +608,9 @@ TEST_F(ServerTest, ModelsListInstalledModelsWithPresetsAndCloning) {
   EXPECT_FALSE(by_id["qwen3-tts-0.6b-customvoice"]["speakers"].empty());
   // A preset speaker of the CustomVoice model through the OpenAI `voice` field.
   const std::string speaker = by_id["qwen3-tts-0.6b-customvoice"]["speakers"][0];
-  auto sp = post_json(*s, {{"model", "qwen3-tts-0.6b-customvoice"}, {"input", "Hi."}, {"voice", speaker},
+  auto sp = post_json(*s, {{"model", "qwen3-tts-0.6b-customvoice"},
+                           {"input", "Hi."},
+                           {"voice", speaker},
                            {"response_format", "wav"}});
   ASSERT_TRUE(sp);
   EXPECT_EQ(sp->status, 200) << sp->body;
@@ -588,7 +621,8 @@ TEST_F(ServerTest, HealthReadinessAndMetrics) {
   auto c = s->client();
   EXPECT_EQ(c.Get("/healthz")->status, 200);
   EXPECT_EQ(c.Get("/readyz")->status, 200);
-  ASSERT_EQ(post_json(*s, {{"input", "Count me."}, {"reference_audio", reference_b64()}})->status, 200);
+  ASSERT_EQ(post_json(*s, {{"input", "Count me."}, {"reference_audio", reference_b64()}})->status,
+            200);
   const std::string m = c.Get("/metrics")->body;
   for (const char* want :
        {"izwi_http_requests_total{route=\"/v1/audio/speech\",method=\"POST\",status=\"200\"} 1",
@@ -598,7 +632,8 @@ TEST_F(ServerTest, HealthReadinessAndMetrics) {
     EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
   EXPECT_EQ(m.find("izwi_audio_seconds_total 0\n"), std::string::npos);
   // One log line per request, with route, status and the audio's numbers.
-  EXPECT_TRUE(std::regex_search(s->log(), std::regex(R"(POST /v1/audio/speech 200 [0-9.]+s audio=[0-9.]+s rtf=[0-9.]+)")))
+  EXPECT_TRUE(std::regex_search(
+      s->log(), std::regex(R"(POST /v1/audio/speech 200 [0-9.]+s audio=[0-9.]+s rtf=[0-9.]+)")))
       << s->log();
 }
 
@@ -620,11 +655,16 @@ TEST_F(ServerTest, JsonLogsOneObjectPerRequest) {
 TEST_F(ServerTest, SigtermLetsTheRunningRequestFinishAndExitsZero) {
   auto s = serve({"--max-audio-seconds", "600", "--threads", "1", "--grace-seconds", "60"});
   auto running = std::async(std::launch::async, [&] {
-    auto r = post_json(*s, {{"input", "Finish me."}, {"reference_audio", reference_b64()},
-                            {"response_format", "pcm"}, {"min_seconds", 20}, {"max_seconds", 20}});
+    auto r = post_json(*s, {{"input", "Finish me."},
+                            {"reference_audio", reference_b64()},
+                            {"response_format", "pcm"},
+                            {"min_seconds", 20},
+                            {"max_seconds", 20}});
     return r ? r->status : -1;
   });
-  for (int i = 0; i < 500 && s->client().Get("/metrics")->body.find("izwi_generations_running 1") == std::string::npos; ++i)
+  for (int i = 0; i < 500 && s->client().Get("/metrics")->body.find("izwi_generations_running 1") ==
+                                 std::string::npos;
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const int port = s->port();
   auto stopped = std::async(std::launch::async, [&] { return s->stop(SIGTERM); });
@@ -638,11 +678,16 @@ TEST_F(ServerTest, SigtermLetsTheRunningRequestFinishAndExitsZero) {
 TEST_F(ServerTest, AGracePeriodThatRunsOutCancelsTheGeneration) {
   auto s = serve({"--max-audio-seconds", "600", "--threads", "1", "--grace-seconds", "0.2"});
   auto running = std::async(std::launch::async, [&] {
-    auto r = post_json(*s, {{"input", "Too long."}, {"reference_audio", reference_b64()},
-                            {"response_format", "pcm"}, {"min_seconds", 500}, {"max_seconds", 500}});
+    auto r = post_json(*s, {{"input", "Too long."},
+                            {"reference_audio", reference_b64()},
+                            {"response_format", "pcm"},
+                            {"min_seconds", 500},
+                            {"max_seconds", 500}});
     return r ? r->status : -1;
   });
-  for (int i = 0; i < 500 && s->client().Get("/metrics")->body.find("izwi_generations_running 1") == std::string::npos; ++i)
+  for (int i = 0; i < 500 && s->client().Get("/metrics")->body.find("izwi_generations_running 1") ==
+                                 std::string::npos;
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(s->stop(SIGTERM, 30), 0) << s->log();
   EXPECT_EQ(running.get(), 503);

@@ -363,8 +363,8 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
     x[i] = 0.4f * static_cast<float>(std::sin(2 * M_PI * 330.0 * i / 24000.0));
   const Audio clip{x, 24000, 1};
   TempDir dir;
-  for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg, AudioFormat::kOpus,
-                        AudioFormat::kMp3}) {
+  for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg,
+                        AudioFormat::kOpus, AudioFormat::kMp3}) {
     SCOPED_TRACE(audio_format_name(f));
     const std::string whole = encode_audio(clip, f);
     const std::string path = dir.file(std::string("x.") + audio_format_name(f));
