@@ -2,6 +2,7 @@
 #pragma once
 
 #include "izwi/audio.h"
+#include "izwi/base64.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
 #include "izwi/random_checkpoint.h"

@@ -1,10 +1,9 @@
 #include "server/request.h"
 
-#include <openssl/evp.h>
-
 #include <cmath>
 #include <limits>
 
+#include "izwi/base64.h"
 #include "server/api_error.h"
 
 namespace izwi::server {
@@ -97,17 +96,8 @@ std::optional<std::string> RequestFields::bytes(const std::string& name) const {
   return base64_decode(*text(name), name);
 }
 
-std::string base64_encode(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 std::string base64_decode(const std::string& text, const std::string& param) {
-  std::string s = text;
+  std::string_view s = text;
   // A data: URL (what a browser's FileReader gives) carries its payload after the comma.
   if (s.rfind("data:", 0) == 0) {
     const size_t comma = s.find(',');
@@ -116,24 +106,13 @@ std::string base64_decode(const std::string& text, const std::string& param) {
                      param);
     s = s.substr(comma + 1);
   }
-  std::string clean;
-  clean.reserve(s.size());
-  for (char c : s)
-    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') clean += c;
-  if (clean.empty() || clean.size() % 4 != 0 || clean.size() > std::numeric_limits<int>::max())
-    throw ApiError(400, "invalid_base64",
-                   "'" + param + "' is not valid base64 (empty, or length not a multiple of 4)",
-                   param);
-  std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) throw ApiError(400, "invalid_base64", "'" + param + "' is not valid base64", param);
-  size_t pad = 0;
-  if (clean.back() == '=') ++pad;
-  if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
+  try {
+    std::string out = izwi::base64_decode(s, "'" + param + "'");
+    if (out.empty()) throw Error(ErrorKind::kInvalidFormat, "'" + param + "' is empty");
+    return out;
+  } catch (const Error& e) {
+    throw ApiError(400, "invalid_base64", e.what(), param);
+  }
 }
 
 }  // namespace izwi::server

@@ -31,8 +31,8 @@ class RequestFields {
   nlohmann::json json_;
 };
 
-std::string base64_encode(const std::string& bytes);
-// Throws ApiError 400 (code "invalid_base64", param `param`) on bad input.
+// base64 or a data: URL's payload; throws ApiError 400 (code "invalid_base64",
+// param `param`) on bad or empty input.
 std::string base64_decode(const std::string& text, const std::string& param);
 
 }  // namespace izwi::server

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 
+#include "izwi/base64.h"
 #include "server/api_error.h"
 #include "server/client_watch.h"
 #include "server/handlers.h"

@@ -5,7 +5,6 @@
 // removed only after the commit. A folder no row points to is an unfinished or
 // superseded write and is swept on open.
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "izwi/base64.h"
 #include "izwi/voices.h"
 #include "pipeline/voice_cache.h"
 
@@ -62,30 +62,6 @@ std::vector<T> from_blob(const void* p, int bytes) {
   std::vector<T> v(static_cast<size_t>(bytes) / sizeof(T));
   if (bytes > 0) std::memcpy(v.data(), p, v.size() * sizeof(T));
   return v;
-}
-
-std::string base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string unbase64(const std::string& text, const std::string& what) {
-  if (text.size() % 4 != 0)
-    fail(ErrorKind::kInvalidFormat, "voice file: ", what, " is not valid base64");
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) fail(ErrorKind::kInvalidFormat, "voice file: ", what, " is not valid base64");
-  size_t pad = 0;
-  if (!text.empty() && text.back() == '=')
-    pad = text.size() > 1 && text[text.size() - 2] == '=' ? 2 : 1;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
 }
 
 std::string read_file(const std::string& path) {
@@ -437,11 +413,12 @@ void VoiceStore::export_file(const std::string& name, const std::string& path) c
   j["transcript"] = r->transcript;
   j["transcript_ids"] = r->transcript_ids;
   j["report"] = nlohmann::json::parse(r->report_json.empty() ? "{}" : r->report_json);
-  j["audio"] = {{"encoding", "wav-float32-base64"},
-                {"data", base64(read_file((fs::path(impl_->dir) / r->audio_file).string()))}};
+  j["audio"] = {
+      {"encoding", "wav-float32-base64"},
+      {"data", base64_encode(read_file((fs::path(impl_->dir) / r->audio_file).string()))}};
   j["codes"] = {{"frames", r->frames},
                 {"codebooks", r->codebooks},
-                {"int32_le_base64", base64(to_blob(r->codes))}};
+                {"int32_le_base64", base64_encode(to_blob(r->codes))}};
   j["embeddings"] = nlohmann::json::array();
   Stmt s =
       impl_->prepare("SELECT model_size, data FROM embeddings WHERE name = ? ORDER BY model_size");
@@ -451,7 +428,7 @@ void VoiceStore::export_file(const std::string& name, const std::string& path) c
         from_blob<float>(sqlite3_column_blob(s.get(), 1), sqlite3_column_bytes(s.get(), 1));
     j["embeddings"].push_back({{"model_size", Impl::column_text(s.get(), 0)},
                                {"dim", e.size()},
-                               {"float32_le_base64", base64(to_blob(e))}});
+                               {"float32_le_base64", base64_encode(to_blob(e))}});
   }
   write_file_atomic(path, j.dump(1));
 }
@@ -478,12 +455,13 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
     r.transcript = j.value("transcript", "");
     r.transcript_ids = j.value("transcript_ids", std::vector<int32_t>{});
     r.report_json = j.contains("report") ? j["report"].dump() : "{}";
-    const std::string wav = unbase64(j.at("audio").at("data").get<std::string>(), "audio");
+    const std::string wav =
+        base64_decode(j.at("audio").at("data").get<std::string>(), "voice file: audio");
     const Audio audio = read_audio_memory(wav.data(), wav.size(), path);
     r.frames = j.at("codes").at("frames").get<int64_t>();
     r.codebooks = j.at("codes").at("codebooks").get<int>();
     const std::string codes =
-        unbase64(j.at("codes").at("int32_le_base64").get<std::string>(), "codes");
+        base64_decode(j.at("codes").at("int32_le_base64").get<std::string>(), "voice file: codes");
     r.codes = from_blob<int32_t>(codes.data(), static_cast<int>(codes.size()));
     if (r.frames < 0 || static_cast<int64_t>(r.codes.size()) != r.frames * r.codebooks)
       fail(ErrorKind::kInvalidFormat, "'", path, "': codes do not match their shape");
@@ -491,7 +469,8 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
       fail(ErrorKind::kInvalidFormat, "'", path, "': a transcript without its codes or token ids");
     std::vector<std::pair<std::string, std::vector<float>>> embeddings;
     for (const auto& e : j.value("embeddings", nlohmann::json::array())) {
-      const std::string data = unbase64(e.at("float32_le_base64").get<std::string>(), "embedding");
+      const std::string data =
+          base64_decode(e.at("float32_le_base64").get<std::string>(), "voice file: embedding");
       auto v = from_blob<float>(data.data(), static_cast<int>(data.size()));
       if (v.size() != e.at("dim").get<size_t>())
         fail(ErrorKind::kInvalidFormat, "'", path, "': embedding size mismatch");

@@ -6,6 +6,8 @@
 
 #include "core/safetensors.h"
 #include "core/safetensors_writer.h"
+#include "izwi/base64.h"
+#include "izwi/error.h"
 #include "izwi/npy.h"
 #include "models/qwen3_tts/codec_config.h"
 #include "test_util.h"
@@ -204,6 +206,20 @@ TEST(CodecConfig, BadConfigsNameTheKey) {
   EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(write(bad)), "must be a positive integer");
   write_bytes(dir.file("config.json"), "{ not json");
   EXPECT_ERROR_CONTAINS(SpeechTokenizerConfig::load(dir.file("config.json")), "is not valid JSON");
+}
+
+TEST(Base64, RoundTripsAndRejectsWhatIsNotBase64) {
+  for (size_t n = 0; n < 70; ++n) {
+    std::string bytes;
+    for (size_t i = 0; i < n; ++i) bytes += static_cast<char>((i * 37 + n) & 0xff);
+    const std::string text = base64_encode(bytes);
+    EXPECT_EQ(text.size() % 4, 0u);
+    EXPECT_EQ(base64_decode(text), bytes);
+  }
+  EXPECT_EQ(base64_encode("hello"), "aGVsbG8=");  // RFC 4648 section 10 style
+  EXPECT_EQ(base64_decode("aGVs\nbG8=\r\n"), "hello");
+  for (const char* bad : {"aGVsbG8", "aGV=bG8=", "a===", "aGVs!G8=", "====="})
+    EXPECT_THROW(base64_decode(bad), Error) << bad;
 }
 
 }  // namespace
