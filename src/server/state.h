@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -40,9 +42,31 @@ struct ServerState {
     for (auto* s : sessions_) s->cancel();
   }
 
+  // A saved voice for a model, loaded once and reused while the stored profile
+  // is unchanged: the Voice keeps derived state (an ICL voice's codec prefix)
+  // that would otherwise be recomputed by every request.
+  Voice saved_voice(VoiceStore& store, const std::string& name, const TtsModel& model) {
+    const VoiceProfile p = store.get(name);
+    // The stored audio's path changes with every save of the name: it versions the profile.
+    const std::string key = name + "\n" + model.model_size() + "\n" +
+                            std::to_string(reinterpret_cast<uintptr_t>(&model));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = voices_.find(key);
+      if (it != voices_.end() && it->second.first == p.audio_path) return it->second.second;
+    }
+    Voice v = store.load(name, model);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (voices_.size() > 64) voices_.clear();  // a bound, not an LRU: rebuilding is cheap enough
+    voices_[key] = {p.audio_path, v};
+    return v;
+  }
+
  private:
   std::mutex mu_;
   std::set<SynthesisSession*> sessions_;
+  std::map<std::string, std::pair<std::string, Voice>>
+      voices_;  // key -> (stored audio path, voice)
 };
 
 // Registers a session with the state for its lifetime.

@@ -28,10 +28,12 @@ class ServerProcess {
       : log_path_(log_path) {
     std::vector<std::string> argv_s = {IZWI_BINARY, "serve", "--port", "0"};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
+    // The given entries first: getenv() takes the first of a name.
+    std::vector<std::string> env_s(env.begin(), env.end());
     for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-    env_s.insert(env_s.end(), env.begin(), env.end());
-    env_s.emplace_back("IZWI_OFFLINE=1");
+    bool offline_given = false;
+    for (const auto& e : env) offline_given |= e.rfind("IZWI_OFFLINE=", 0) == 0;
+    if (!offline_given) env_s.emplace_back("IZWI_OFFLINE=1");  // tests never reach the network
     std::remove(log_path.c_str());  // never read an earlier server's "listening on"
     pid_ = fork();
     if (pid_ == 0) {

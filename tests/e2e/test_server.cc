@@ -580,9 +580,23 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   expect_error(c.Post("/v1/voices/import", "{\"not\": \"a voice\"}", "application/json"), 400,
                "invalid_voice_file", "not a voice file");
   // Speech with the imported voice, then deleted by the API and gone for the CLI.
-  auto speech = post_json(*s, {{"input", "Hi."}, {"voice", "copy"}, {"response_format", "wav"}});
+  const json with_copy = {
+      {"input", "Hi."}, {"voice", "copy"}, {"response_format", "wav"}, {"seed", 5}};
+  auto speech = post_json(*s, with_copy);
   ASSERT_TRUE(speech);
   EXPECT_EQ(speech->status, 200) << speech->body;
+  // Replacing the voice (the server keeps loaded voices) changes what it sounds like.
+  Audio reversed = read_audio(dir_.file("reference.wav"));
+  std::reverse(reversed.samples.begin(), reversed.samples.end());
+  write_audio(dir_.file("reversed.wav"), reversed);
+  ASSERT_EQ(izwi("voices add copy --force --audio " + dir_.file("reversed.wav") +
+                 " --model qwen3-tts-0.6b-base")
+                .status,
+            0);
+  auto replaced = post_json(*s, with_copy);
+  ASSERT_TRUE(replaced && replaced->status == 200);
+  EXPECT_NE(replaced->body, speech->body);
+  EXPECT_EQ(post_json(*s, with_copy)->body, replaced->body);  // and stays the same after
   auto del = c.Delete("/v1/voices/from-cli");
   ASSERT_TRUE(del && del->status == 200);
   EXPECT_EQ(izwi("voices list").output.find("from-cli"), std::string::npos);
@@ -692,6 +706,24 @@ TEST_F(ServerTest, AGracePeriodThatRunsOutCancelsTheGeneration) {
   EXPECT_EQ(s->stop(SIGTERM, 30), 0) << s->log();
   EXPECT_EQ(running.get(), 503);
   EXPECT_NE(s->log().find("cancelling 1 generation"), std::string::npos) << s->log();
+}
+
+// --allow-pull: a model a request names is downloaded on first use (here from
+// a stand-in hub), then served; without the flag it is a 404 naming `izwi pull`.
+TEST_F(ServerTest, AllowPullDownloadsAModelOnFirstUse) {
+  test::FakeHub hub{{{"test/tiny", test::golden_model()}}};
+  auto envs = env();
+  envs.push_back("HF_ENDPOINT=" + hub.endpoint());
+  envs.push_back("IZWI_OFFLINE=");
+  ServerProcess s(envs, {"--allow-pull", "--max-audio-seconds", "1"}, dir_.file("pull.log"));
+  ASSERT_TRUE(s.started()) << s.log();
+  const json body = {
+      {"model", "test/tiny"}, {"input", "Pulled."}, {"reference_audio", reference_b64()}};
+  auto r = s.client().Post("/v1/audio/speech", body.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body << s.log();
+  EXPECT_TRUE(fs::exists(store_->file("models/hub--test-tiny")));
+  fs::remove_all(store_->file("models/hub--test-tiny"));
 }
 
 TEST_F(ServerTest, AMissingDefaultModelStopsTheServerWithAPullHint) {
