@@ -101,6 +101,15 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
     std::printf("deleted voice '%s'\n", a->name.c_str());
   });
 
+  CLI::App* mv = voices->add_subcommand("rename", "Give a saved voice another name");
+  mv->add_option("name", a->name, "Voice name")->required();
+  mv->add_option("new_name", a->new_name, "Its new name")->required();
+  mv->callback([a] {
+    VoiceStore store;
+    store.rename(a->name, a->new_name);
+    std::printf("renamed voice '%s' to '%s'\n", a->name.c_str(), a->new_name.c_str());
+  });
+
   CLI::App* exp = voices->add_subcommand("export", "Write a voice to one self-contained file");
   exp->add_option("name", a->name, "Voice name")->required();
   exp->add_option("file", a->file, "Output file (e.g. NAME.izwi-voice.json)")->required();

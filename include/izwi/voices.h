@@ -56,6 +56,8 @@ class VoiceStore {
   std::vector<VoiceProfile> list() const;
   VoiceProfile get(const std::string& name) const;
   void remove(const std::string& name);
+  // Gives a voice another name (its audio, codes and embeddings go with it).
+  void rename(const std::string& name, const std::string& new_name);
 
   // The voice for `model`: stored codes and ids, and the stored embedding for
   // its size, computed from the stored audio (and saved) the first time.

@@ -34,6 +34,9 @@ void handle_list_voices(ServerState& st, const httplib::Request& req, httplib::R
 void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::Response& res);
 void handle_get_voice(ServerState& st, const httplib::Request& req, httplib::Response& res);
 void handle_delete_voice(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_reference_report(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_pull_model(ServerState& st, const httplib::Request& req, httplib::Response& res);
 void handle_voice_audio(ServerState& st, const httplib::Request& req, httplib::Response& res);
 void handle_export_voice(ServerState& st, const httplib::Request& req, httplib::Response& res);
 void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::Response& res);

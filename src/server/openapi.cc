@@ -80,7 +80,10 @@ J speech_fields() {
 
 std::vector<Route> routes() {
   return {{"POST", "/v1/audio/speech"},
+          {"POST", "/v1/audio/reference-report"},
           {"GET", "/v1/voices"},
+          {"PATCH", "/v1/voices/{id}"},
+          {"POST", "/v1/models/pull"},
           {"POST", "/v1/voices"},
           {"GET", "/v1/voices/{id}"},
           {"DELETE", "/v1/voices/{id}"},
@@ -204,6 +207,50 @@ std::string openapi_document() {
       {"parameters", id_param()},
       {"responses",
        {{"200", {{"description", "Deleted"}}}, {"404", error_response("No such voice")}}}};
+  p["/v1/voices/{id}"]["patch"] = {{"summary", "Rename a saved voice"},
+                                   {"parameters", id_param()},
+                                   {"requestBody",
+                                    {{"required", true},
+                                     {"content",
+                                      {{"application/json",
+                                        {{"schema",
+                                          {{"type", "object"},
+                                           {"required", {"name"}},
+                                           {"properties", {{"name", {{"type", "string"}}}}}}}}}}}}},
+                                   {"responses",
+                                    {{"200", json_response("The renamed voice", "Voice")},
+                                     {"404", error_response("No such voice")},
+                                     {"409", error_response("The new name is taken")}}}};
+  p["/v1/audio/reference-report"]["post"] = {
+      {"summary", "Check a reference clip before cloning: the report and whether it is usable"},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"multipart/form-data",
+           {{"schema",
+             {{"type", "object"},
+              {"required", {"audio"}},
+              {"properties", {{"audio", {{"type", "string"}, {"format", "binary"}}}}}}}}},
+          {"application/json",
+           {{"schema",
+             {{"type", "object"},
+              {"required", {"audio"}},
+              {"properties", {{"audio", {{"type", "string"}, {"description", "base64"}}}}}}}}}}}}},
+      {"responses",
+       {{"200", {{"description", "The reference report with usable, error, changes"}}},
+        {"400", bad}}}};
+  p["/v1/models/pull"]["post"] = {
+      {"summary", "Download a model; progress as server-sent events (progress, done, error)"},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/json",
+           {{"schema",
+             {{"type", "object"},
+              {"required", {"model"}},
+              {"properties", {{"model", {{"type", "string"}}}}}}}}}}}}},
+      {"responses",
+       {{"200", {{"description", "text/event-stream"}}}, {"400", bad}, {"401", auth}}}};
   p["/v1/voices/{id}/audio"]["get"] = {
       {"summary", "The voice's prepared reference audio (24 kHz mono WAV)"},
       {"parameters", id_param()},
@@ -230,7 +277,11 @@ std::string openapi_document() {
         {"400", bad},
         {"409", error_response("A voice of that name exists")}}}};
   p["/v1/models"]["get"] = {
-      {"summary", "Installed models: which clone, their preset speakers and languages"},
+      {"summary",
+       "Installed models: which clone, their preset speakers and languages "
+       "(?all=true adds the registry's models that can be pulled)"},
+      {"parameters",
+       J::array({{{"name", "all"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}})},
       {"responses", {{"200", json_response("Models", "List")}, {"401", auth}}}};
   const J open = J::array();
   p["/healthz"]["get"] = {{"summary", "The process is up"},

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -98,7 +99,7 @@ class Server {
     if (!o.cors_origin.empty()) {
       http_.Options(".*", [this](const httplib::Request&, httplib::Response& res) {
         add_cors(res);
-        res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        res.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
         res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
         res.set_header("Access-Control-Max-Age", "600");
         res.status = 204;
@@ -228,56 +229,56 @@ class Server {
       http_.Post(pattern, wrapped);
     else if (method == "DELETE")
       http_.Delete(pattern, wrapped);
+    else if (method == "PATCH")
+      http_.Patch(pattern, wrapped);
   }
 
+  // Every route of routes() gets its handler here; a route without one is a bug.
   void register_routes() {
     using R = const httplib::Request&;
     using W = httplib::Response&;
+    using Plain = void (*)(ServerState&, R, W);
     ServerState& s = st_;
+    auto plain = [&s](Plain f) -> Handler {
+      return [&s, f](R q, W w, const LogPtr&) { f(s, q, w); };
+    };
+    const std::map<std::string, Handler> handlers = {
+        {"POST /v1/audio/speech", [&s](R q, W w, const LogPtr& l) { handle_speech(s, q, w, l); }},
+        {"POST /v1/audio/reference-report", plain(handle_reference_report)},
+        {"GET /v1/voices", plain(handle_list_voices)},
+        {"POST /v1/voices", plain(handle_create_voice)},
+        {"GET /v1/voices/{id}", plain(handle_get_voice)},
+        {"PATCH /v1/voices/{id}", plain(handle_rename_voice)},
+        {"DELETE /v1/voices/{id}", plain(handle_delete_voice)},
+        {"GET /v1/voices/{id}/audio", plain(handle_voice_audio)},
+        {"GET /v1/voices/{id}/export", plain(handle_export_voice)},
+        {"POST /v1/voices/import", plain(handle_import_voice)},
+        {"GET /v1/models", plain(handle_models)},
+        {"POST /v1/models/pull", plain(handle_pull_model)},
+        {"GET /healthz",
+         [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); }},
+        {"GET /readyz",
+         [&s](R, W w, const LogPtr&) {
+           const bool ready = !s.draining && s.models.default_loaded();
+           w.status = ready ? 200 : 503;
+           const char* status = ready ? "ready" : (s.draining ? "shutting down" : "loading");
+           w.set_content(
+               nlohmann::json{{"status", status}, {"model", s.models.default_id()}}.dump(),
+               "application/json");
+         }},
+        {"GET /metrics",
+         [&s](R, W w, const LogPtr&) {
+           Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded()};
+           w.set_content(s.metrics.render(g), "text/plain; version=0.0.4");
+         }},
+        {"GET /openapi.json",
+         [](R, W w, const LogPtr&) { w.set_content(openapi_document(), "application/json"); }},
+    };
     for (const Route& r : routes()) {
-      Handler h;
-      const std::string key = r.method + " " + r.path;
-      if (key == "POST /v1/audio/speech")
-        h = [&s](R q, W w, const LogPtr& l) { handle_speech(s, q, w, l); };
-      else if (key == "GET /v1/voices")
-        h = [&s](R q, W w, const LogPtr&) { handle_list_voices(s, q, w); };
-      else if (key == "POST /v1/voices")
-        h = [&s](R q, W w, const LogPtr&) { handle_create_voice(s, q, w); };
-      else if (key == "GET /v1/voices/{id}")
-        h = [&s](R q, W w, const LogPtr&) { handle_get_voice(s, q, w); };
-      else if (key == "DELETE /v1/voices/{id}")
-        h = [&s](R q, W w, const LogPtr&) { handle_delete_voice(s, q, w); };
-      else if (key == "GET /v1/voices/{id}/audio")
-        h = [&s](R q, W w, const LogPtr&) { handle_voice_audio(s, q, w); };
-      else if (key == "GET /v1/voices/{id}/export")
-        h = [&s](R q, W w, const LogPtr&) { handle_export_voice(s, q, w); };
-      else if (key == "POST /v1/voices/import")
-        h = [&s](R q, W w, const LogPtr&) { handle_import_voice(s, q, w); };
-      else if (key == "GET /v1/models")
-        h = [&s](R q, W w, const LogPtr&) { handle_models(s, q, w); };
-      else if (key == "GET /healthz")
-        h = [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); };
-      else if (key == "GET /readyz")
-        h = [&s](R, W w, const LogPtr&) {
-          const bool ready = !s.draining && s.models.default_loaded();
-          w.status = ready ? 200 : 503;
-          w.set_content(
-              nlohmann::json{
-                  {"status", ready ? "ready" : (s.draining ? "shutting down" : "loading")},
-                  {"model", s.models.default_id()}}
-                  .dump(),
-              "application/json");
-        };
-      else if (key == "GET /metrics")
-        h = [&s](R, W w, const LogPtr&) {
-          Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded()};
-          w.set_content(s.metrics.render(g), "text/plain; version=0.0.4");
-        };
-      else if (key == "GET /openapi.json")
-        h = [](R, W w, const LogPtr&) { w.set_content(openapi_document(), "application/json"); };
-      else
-        throw Error(ErrorKind::kInternal, "route without a handler: " + key);
-      add(r.method, r.path, h);
+      auto it = handlers.find(r.method + " " + r.path);
+      if (it == handlers.end())
+        throw Error(ErrorKind::kInternal, "route without a handler: " + r.method + " " + r.path);
+      add(r.method, r.path, it->second);
     }
   }
 

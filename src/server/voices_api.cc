@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "server/api_error.h"
@@ -142,6 +143,49 @@ void handle_delete_voice(ServerState&, const httplib::Request& req, httplib::Res
                   "application/json");
 }
 
+void handle_rename_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = voice_id(req);
+  const RequestFields f(req);
+  const std::string name = f.text("name").value_or("");
+  if (name.empty()) throw ApiError(400, "missing_name", "'name' (the new name) is missing", "name");
+  try {
+    VoiceStore::check_name(name);
+  } catch (const Error& e) {
+    throw ApiError(400, "invalid_value", e.what(), "name");
+  }
+  VoiceStore store;
+  try {
+    store.rename(id, name);
+  } catch (const Error& e) {
+    throw store_error(e, "id");
+  }
+  res.set_content(voice_json(store.get(name)).dump(), "application/json");
+}
+
+void handle_reference_report(ServerState&, const httplib::Request& req, httplib::Response& res) {
+  const RequestFields f(req);
+  const std::optional<std::string> bytes = f.bytes("audio");
+  if (!bytes || bytes->empty())
+    throw ApiError(400, "missing_audio", "'audio' (the clip to check) is missing", "audio");
+  Audio clip;
+  try {
+    clip = read_audio_memory(bytes->data(), bytes->size(), "audio");
+  } catch (const Error& e) {
+    throw ApiError(400, "invalid_audio", e.what(), "audio");
+  }
+  // The same checks cloning applies: the report, and whether the clip can be used.
+  nlohmann::json report = nlohmann::json::parse(inspect_reference(clip).to_json());
+  report["usable"] = true;
+  try {
+    const PreparedReference p = prepare_reference(clip);
+    report["changes"] = p.changes;
+  } catch (const Error& e) {
+    report["usable"] = false;
+    report["error"] = e.what();
+  }
+  res.set_content(report.dump(), "application/json");
+}
+
 void handle_voice_audio(ServerState&, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   try {
@@ -206,8 +250,9 @@ void handle_import_voice(ServerState&, const httplib::Request& req, httplib::Res
   res.set_content(voice_json(store.get(imported)).dump(), "application/json");
 }
 
-void handle_models(ServerState& st, const httplib::Request&, httplib::Response& res) {
+void handle_models(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   nlohmann::json data = nlohmann::json::array();
+  std::set<std::string> listed;
   for (const auto& m : st.models.list()) {
     CheckpointInfo info;
     try {
@@ -227,9 +272,72 @@ void handle_models(ServerState& st, const httplib::Request&, httplib::Response& 
                     {"speakers", info.speakers},
                     {"languages", info.languages},
                     {"loaded", m.loaded},
+                    {"installed", true},
                     {"default", m.id == st.models.default_id()}});
+    listed.insert(m.id);
+  }
+  // ?all=true: the registry's models that are not installed too (what can be pulled).
+  if (req.get_param_value("all") == "true") {
+    StoreOptions so = store_options_from_env();
+    so.offline = true;
+    for (const ModelInfo& m : ModelStore(so).list()) {
+      if (listed.count(m.name)) continue;
+      data.push_back({{"id", m.name},
+                      {"object", "model"},
+                      {"created", 0},
+                      {"owned_by", "izwi"},
+                      {"installed", m.installed},
+                      {"description", m.description},
+                      {"approx_size", m.approx_size},
+                      {"repo", m.repo}});
+    }
   }
   res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+}
+
+}  // namespace izwi::server
+
+namespace izwi::server {
+
+void handle_pull_model(ServerState& st, const httplib::Request& req, httplib::Response& res) {
+  const RequestFields f(req);
+  const std::string name = f.text("model").value_or("");
+  if (!ModelStore::is_model_name(name) || name.find("..") != std::string::npos)
+    throw ApiError(400, "invalid_value",
+                   "'model' must be a registry name (GET /v1/models?all=true) or an org/repo id",
+                   "model");
+  if (st.options.offline)
+    throw ApiError(400, "offline", "this server runs offline (--offline / IZWI_OFFLINE=1)");
+  // Progress as server-sent events while the pull runs on this worker thread.
+  res.set_header("Cache-Control", "no-store");
+  res.set_chunked_content_provider("text/event-stream", [name](size_t, httplib::DataSink& sink) {
+    auto send = [&](const nlohmann::json& ev) {
+      const std::string line = "data: " + ev.dump() + "\n\n";
+      return sink.write(line.data(), line.size());
+    };
+    try {
+      StoreOptions so = store_options_from_env();
+      ModelStore store(so);
+      double last = -1;
+      store.pull(name, [&](const PullProgress& p) {
+        const double frac = p.total ? static_cast<double>(p.done) / p.total : 0;
+        if (frac - last < 0.005 && !p.file_finished && p.done != p.total) return;
+        last = frac;
+        send({{"type", "progress"},
+              {"model", p.model},
+              {"file", p.file},
+              {"done", p.done},
+              {"total", p.total},
+              {"bytes_per_second", p.bytes_per_second},
+              {"eta_seconds", p.eta_seconds}});
+      });
+      send({{"type", "done"}, {"model", name}});
+    } catch (const std::exception& e) {
+      send({{"type", "error"}, {"error", {{"message", e.what()}}}});
+    }
+    sink.done();
+    return true;
+  });
 }
 
 }  // namespace izwi::server

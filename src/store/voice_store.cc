@@ -378,6 +378,38 @@ void VoiceStore::remove(const std::string& name) {
   fs::remove_all((fs::path(impl_->dir) / r->audio_file).parent_path(), ec);
 }
 
+void VoiceStore::rename(const std::string& name, const std::string& new_name) {
+  check_name(new_name);
+  if (name == new_name) return;
+  // One transaction: the profile and its embeddings move together or not at all.
+  impl_->exec("BEGIN IMMEDIATE");
+  try {
+    if (!impl_->row(name)) fail(ErrorKind::kNotFound, "no saved voice named '", name, "'");
+    if (impl_->row(new_name))
+      fail(ErrorKind::kInvalidArgument, "a voice named '", new_name,
+           "' already exists; use --force to replace it");
+    Stmt copy = impl_->prepare(
+        "INSERT INTO voices(name, created_at, consent, transcript, transcript_ids, audio_file, "
+        "sample_rate, duration_s, codes_frames, codes_codebooks, codes, report_json) "
+        "SELECT ?, created_at, consent, transcript, transcript_ids, audio_file, sample_rate, "
+        "duration_s, codes_frames, codes_codebooks, codes, report_json FROM voices WHERE name = ?");
+    Impl::bind_text(copy.get(), 1, new_name);
+    Impl::bind_text(copy.get(), 2, name);
+    impl_->step_done(copy.get());
+    Stmt move = impl_->prepare("UPDATE embeddings SET name = ? WHERE name = ?");
+    Impl::bind_text(move.get(), 1, new_name);
+    Impl::bind_text(move.get(), 2, name);
+    impl_->step_done(move.get());
+    Stmt del = impl_->prepare("DELETE FROM voices WHERE name = ?");
+    Impl::bind_text(del.get(), 1, name);
+    impl_->step_done(del.get());
+    impl_->exec("COMMIT");
+  } catch (...) {
+    impl_->exec("ROLLBACK");
+    throw;
+  }
+}
+
 Voice VoiceStore::load(const std::string& name, const TtsModel& model) {
   const auto r = impl_->row(name);
   if (!r) fail(ErrorKind::kNotFound, "no saved voice named '", name, "' (see `izwi voices list`)");

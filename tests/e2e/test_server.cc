@@ -525,6 +525,7 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRoutes) {
       std::string p = std::regex_replace(path, std::regex(R"(\{id\})"), "nobody");
       httplib::Result res = m == "GET"      ? s->client().Get(p)
                             : m == "DELETE" ? s->client().Delete(p)
+                            : m == "PATCH"  ? s->client().Patch(p, "{}", "application/json")
                                             : s->client().Post(p, "{}", "application/json");
       ASSERT_TRUE(res) << m << " " << p;
       EXPECT_EQ(res->body.find("route_not_found"), std::string::npos) << m << " " << p;
@@ -597,6 +598,14 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   ASSERT_TRUE(replaced && replaced->status == 200);
   EXPECT_NE(replaced->body, speech->body);
   EXPECT_EQ(post_json(*s, with_copy)->body, replaced->body);  // and stays the same after
+  // Rename over HTTP (the CLI sees the new name), refusing a taken name.
+  auto renamed =
+      c.Patch("/v1/voices/from-api", json{{"name", "renamed"}}.dump(), "application/json");
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->status, 200) << renamed->body;
+  EXPECT_NE(izwi("voices list").output.find("renamed"), std::string::npos);
+  expect_error(c.Patch("/v1/voices/renamed", json{{"name", "copy"}}.dump(), "application/json"),
+               409, "voice_exists", "rename onto a taken name");
   auto del = c.Delete("/v1/voices/from-cli");
   ASSERT_TRUE(del && del->status == 200);
   EXPECT_EQ(izwi("voices list").output.find("from-cli"), std::string::npos);
@@ -724,6 +733,72 @@ TEST_F(ServerTest, AllowPullDownloadsAModelOnFirstUse) {
   EXPECT_EQ(r->status, 200) << r->body << s.log();
   EXPECT_TRUE(fs::exists(store_->file("models/hub--test-tiny")));
   fs::remove_all(store_->file("models/hub--test-tiny"));
+}
+
+// The reference check the Web UI shows before cloning: the same report and
+// verdict as cloning itself.
+TEST_F(ServerTest, ReferenceReportSaysWhetherAClipIsUsable) {
+  auto s = serve();
+  auto c = s->client();
+  httplib::MultipartFormDataItems good = {
+      {"audio", slurp(dir_.file("reference.wav")), "reference.wav", "audio/wav"}};
+  auto r = c.Post("/v1/audio/reference-report", good);
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "");
+  const json j = json::parse(r->body);
+  EXPECT_TRUE(j["usable"].get<bool>()) << r->body;
+  const ReferenceReport direct = inspect_reference(read_audio(dir_.file("reference.wav")));
+  EXPECT_NEAR(j["duration_s"].get<double>(), direct.duration_s, 1e-6);
+  EXPECT_EQ(j["issues"].size(), direct.issues.size());
+  Audio blip{std::vector<float>(2400, 0.1f), 24000, 1};
+  auto bad = c.Post("/v1/audio/reference-report",
+                    json{{"audio", base64_encode(encode_audio(blip, AudioFormat::kWav))}}.dump(),
+                    "application/json");
+  ASSERT_TRUE(bad && bad->status == 200);
+  const json b = json::parse(bad->body);
+  EXPECT_FALSE(b["usable"].get<bool>());
+  EXPECT_FALSE(b["error"].get<std::string>().empty());
+  expect_error(
+      c.Post("/v1/audio/reference-report", "{\"audio\": \"bm90IGF1ZGlv\"}", "application/json"),
+      400, "invalid_audio", "not audio");
+}
+
+// The model catalogue with install state, and a pull with progress events.
+TEST_F(ServerTest, ModelsCanBeListedWithTheCatalogueAndPulledWithProgress) {
+  test::FakeHub hub{{{"test/pulled", test::golden_model()}}};
+  auto envs = env();
+  envs.push_back("HF_ENDPOINT=" + hub.endpoint());
+  envs.push_back("IZWI_OFFLINE=");
+  ServerProcess s(envs, {}, dir_.file("catalogue.log"));
+  ASSERT_TRUE(s.started()) << s.log();
+  auto all = s.client().Get("/v1/models?all=true");
+  ASSERT_TRUE(all && all->status == 200);
+  bool saw_available = false;
+  const json catalogue = json::parse(all->body);
+  for (const auto& m : catalogue["data"])
+    saw_available |= m["id"] == "qwen3-tts-1.7b-base" && !m["installed"].get<bool>() &&
+                     !m["approx_size"].get<std::string>().empty();
+  EXPECT_TRUE(saw_available) << all->body;
+  auto pull =
+      s.client().Post("/v1/models/pull", json{{"model", "test/pulled"}}.dump(), "application/json");
+  ASSERT_TRUE(pull && pull->status == 200);
+  EXPECT_EQ(pull->get_header_value("Content-Type"), "text/event-stream");
+  int progress = 0;
+  bool done = false;
+  std::istringstream events(pull->body);
+  for (std::string line; std::getline(events, line);) {
+    if (line.rfind("data: ", 0) != 0) continue;
+    const json ev = json::parse(line.substr(6));
+    progress += ev["type"] == "progress";
+    done |= ev["type"] == "done";
+  }
+  EXPECT_GT(progress, 1) << pull->body;
+  EXPECT_TRUE(done) << pull->body;
+  auto installed = s.client().Get("/v1/models");
+  EXPECT_NE(installed->body.find("\"test/pulled\""), std::string::npos) << installed->body;
+  fs::remove_all(store_->file("models/hub--test-pulled"));
+  expect_error(
+      s.client().Post("/v1/models/pull", json{{"model", "../etc"}}.dump(), "application/json"), 400,
+      "invalid_value", "a path as a model");
 }
 
 TEST_F(ServerTest, AMissingDefaultModelStopsTheServerWithAPullHint) {

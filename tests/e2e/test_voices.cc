@@ -55,6 +55,24 @@ TEST_F(VoicesFixture, ReuseGivesExactlyTheAudioOfCloningDirectly) {
   EXPECT_TRUE(fs::exists(dir.file("data/voices.db-wal")));  // WAL mode is on
 }
 
+TEST_F(VoicesFixture, RenameMovesTheWholeProfile) {
+  VoiceStore store(dir.file("data"));
+  store.add("before", model(), ref, kTranscript, "Ann");
+  store.add("taken", model(), ref, "", "Bob");
+  const auto samples = model().synthesize("Hi.", store.load("before", model()), options()).samples;
+  EXPECT_THROW(store.rename("before", "taken"), Error);    // never overwrites
+  EXPECT_THROW(store.rename("before", "../x"), Error);     // names are checked
+  EXPECT_THROW(store.rename("nobody", "someone"), Error);  // must exist
+  store.rename("before", "after");
+  EXPECT_FALSE(store.contains("before"));
+  const VoiceProfile p = store.get("after");
+  EXPECT_EQ(p.consent, "Ann");
+  EXPECT_EQ(p.transcript, kTranscript);
+  EXPECT_EQ(p.model_sizes, std::vector<std::string>{model().model_size()});  // embedding moved
+  EXPECT_EQ(model().synthesize("Hi.", store.load("after", model()), options()).samples, samples);
+  EXPECT_EQ(store.get("taken").consent, "Bob");
+}
+
 TEST_F(VoicesFixture, EmbeddingsAreComputedOnceForEachModelSize) {
   // The same tiny weights under another size label stand in for a 1.7B model.
   fs::copy(test::golden_model(), dir.file("big"), fs::copy_options::recursive);
