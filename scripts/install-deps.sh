@@ -8,6 +8,7 @@ PKGS=(
   libgtest-dev libbenchmark-dev
   sox libsox-fmt-base libsox-fmt-mp3 espeak-ng  # tests make real audio files with these
   curl  # the product page's API example, run by the server tests
+  chromium  # the Web UI's browser tests (driven by playwright-core)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The official OpenAI Node SDK, for the server's client test (exact versions from the lock file).
 (cd tests/e2e/openai && npm ci --no-audit --no-fund --loglevel=error)
+# The Web UI's compiler (TypeScript) and browser-test driver (playwright-core, axe-core).
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
 cmake --preset release
 cmake --build --preset release
 ctest --preset release

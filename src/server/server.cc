@@ -19,6 +19,7 @@
 
 #include "server/api_error.h"
 #include "server/handlers.h"
+#include "server/web_assets.h"
 
 namespace izwi::server {
 
@@ -79,6 +80,7 @@ class Server {
     http_.set_read_timeout(30, 0);
     http_.set_write_timeout(30, 0);
     register_routes();
+    register_web_ui();
     // Status set by cpp-httplib itself (unknown route, 413 body too large, ...):
     // the OpenAI error shape too.
     http_.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
@@ -279,6 +281,19 @@ class Server {
       if (it == handlers.end())
         throw Error(ErrorKind::kInternal, "route without a handler: " + r.method + " " + r.path);
       add(r.method, r.path, it->second);
+    }
+  }
+
+  // The Web UI at / (index.html) and /assets/*: files compiled into the binary.
+  void register_web_ui() {
+    for (const WebAsset& a : web_assets()) {
+      const std::string body(reinterpret_cast<const char*>(a.data), a.size);
+      const std::string type = std::string(a.content_type) + "; charset=utf-8";
+      http_.Get(pattern_of(a.path), [body, type](const httplib::Request&, httplib::Response& res) {
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Content-Type-Options", "nosniff");
+        res.set_content(body, type);
+      });
     }
   }
 

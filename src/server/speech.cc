@@ -101,7 +101,9 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
     if (*seed < 0) throw ApiError(400, "invalid_value", "'seed' must be 0 or more", "seed");
     o.seed = static_cast<uint64_t>(*seed);
   } else {
-    o.seed = std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32);
+    // 53 bits: a seed must survive a JavaScript client's JSON numbers.
+    o.seed = (std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32)) &
+             ((uint64_t{1} << 53) - 1);
   }
   if (auto t = f.number("temperature")) {
     if (*t < 0)

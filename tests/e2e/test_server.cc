@@ -644,6 +644,11 @@ TEST_F(ServerTest, HealthReadinessAndMetrics) {
   auto c = s->client();
   EXPECT_EQ(c.Get("/healthz")->status, 200);
   EXPECT_EQ(c.Get("/readyz")->status, 200);
+  // The Web UI is in the binary.
+  auto ui = c.Get("/");
+  ASSERT_TRUE(ui && ui->status == 200);
+  EXPECT_NE(ui->body.find("<nav"), std::string::npos);
+  EXPECT_EQ(c.Get("/assets/main.js")->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
   ASSERT_EQ(post_json(*s, {{"input", "Count me."}, {"reference_audio", reference_b64()}})->status,
             200);
   const std::string m = c.Get("/metrics")->body;

@@ -1,0 +1,330 @@
+// The Web UI end to end: the real `izwi serve` (tiny golden model) and Debian's
+// Chromium driven by playwright-core. Run by ctest (WebUi):
+//   node tests/web/ui.test.mjs --izwi build/release/izwi --model tests/data/golden/model --out DIR
+// Screenshots of every page at 1280x800 and 390x844 go to DIR.
+import { spawn, execFileSync } from "node:child_process";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, "../../web/package.json"));
+const { chromium } = require("playwright-core");
+const axePath = require.resolve("axe-core/axe.min.js");
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "izwi-web-"));
+const out = args.out ?? path.join(tmp, "screenshots");
+fs.mkdirSync(out, { recursive: true });
+const log = (...m) => console.log("[web]", ...m);
+
+// --- fixtures: a model folder with a readable id, reference clips, bad files --
+const modelDir = path.join(tmp, "qwen3-tts-tiny-base");
+fs.cpSync(args.model, modelDir, { recursive: true });
+const speech = path.join(tmp, "reference.wav");
+execFileSync("espeak-ng", ["-w", speech, "-s", "140",
+  "This is my reference recording. I am reading a few sentences so that the voice can be cloned well, " +
+  "slowly and clearly, with a short pause between them."]);
+const short = path.join(tmp, "short.wav");
+execFileSync("sox", ["-n", "-r", "24000", "-c", "1", short, "synth", "1", "sine", "220", "vol", "0.3"]);
+const notAudio = path.join(tmp, "notes.wav");
+fs.writeFileSync(notAudio, "These are my notes, not a recording.\n".repeat(20));
+const huge = path.join(tmp, "huge.wav");
+fs.writeFileSync(huge, Buffer.alloc(40 * 1024 * 1024, 7));
+const micWav = path.join(tmp, "mic.wav");
+execFileSync("sox", [speech, "-r", "48000", "-c", "1", micWav]);
+
+// --- the server --------------------------------------------------------------
+function serve() {
+  const env = { ...process.env, IZWI_DATA_DIR: path.join(tmp, "data"), IZWI_MODELS_DIR: path.join(tmp, "models"), IZWI_OFFLINE: "1" };
+  const proc = spawn(args.izwi, ["serve", "--port", "0", "--model", modelDir, "--max-audio-seconds", "6", "--threads", "1"], { env });
+  let text = "";
+  proc.stderr.on("data", (d) => (text += d));
+  return new Promise((resolve, reject) => {
+    const t = setInterval(async () => {
+      const m = text.match(/listening on (http:\/\/[0-9.]+:[0-9]+)/);
+      if (!m) return;
+      try {
+        if ((await fetch(m[1] + "/readyz")).status !== 200) return;
+      } catch {
+        return;
+      }
+      clearInterval(t);
+      resolve({ proc, url: m[1], log: () => text });
+    }, 50);
+    proc.on("exit", (c) => reject(new Error(`izwi serve exited with ${c}: ${text}`)));
+  });
+}
+
+const server = await serve();
+log("server at", server.url);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${micWav}`,
+  ],
+});
+
+const failures = [];
+async function step(name, f) {
+  const t0 = Date.now();
+  try {
+    await f();
+    log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures.push(name);
+    log(`FAIL ${name}: ${e.stack ?? e}`);
+  }
+}
+
+async function newPage(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  await context.grantPermissions(["microphone"], { origin: server.url });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => log("page error:", e.message));
+  return page;
+}
+
+async function noSeriousViolations(page, where) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(" ")}`), [], `accessibility on ${where}`);
+}
+
+const alertText = (page) => page.locator('[role="alert"]:not([hidden])').first().textContent();
+
+// Waits for "Done: …" and returns the status text.
+async function waitDone(page) {
+  const status = page.locator(".generate .status");
+  await status.filter({ hasText: /^Done:/ }).waitFor({ timeout: 60000 });
+  return status.textContent();
+}
+
+function wavSamples(buf) {
+  // 16-bit PCM WAV written by the UI: 44-byte header.
+  assert.equal(buf.toString("ascii", 0, 4), "RIFF");
+  return new Int16Array(buf.buffer.slice(buf.byteOffset + 44, buf.byteOffset + buf.length));
+}
+
+// Replays a request the page made, through the API, as SSE PCM; returns the samples.
+async function apiSamples(body) {
+  const res = await fetch(server.url + "/v1/audio/speech", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const parts = [];
+  for (const ev of text.split("\n\n")) {
+    if (!ev.startsWith("data: ")) continue;
+    const d = JSON.parse(ev.slice(6));
+    if (d.type === "speech.audio.delta") parts.push(Buffer.from(d.audio, "base64"));
+  }
+  const all = Buffer.concat(parts);
+  return new Int16Array(all.buffer.slice(all.byteOffset, all.byteOffset + all.length));
+}
+
+// --- the clone flow, end to end ---------------------------------------------
+await step("clone: upload, report, generate while streaming, download equals the API, save, reuse, rename, export, delete", async () => {
+  const page = await newPage();
+  await page.goto(server.url + "/#/clone");
+  await page.getByRole("heading", { name: "Voice Cloning" }).waitFor();
+  await page.getByLabel("Reference clip", { exact: true }).setInputFiles(speech);
+  const report = page.locator(".report");
+  await report.waitFor();
+  assert.match(await report.locator(".verdict").textContent(), /Good|Usable/);
+  assert.match(await report.textContent(), /Duration/);
+  await page.getByLabel("Text", { exact: true }).fill("Hello, this is my cloned voice speaking from the browser.");
+
+  // Slow the network so the stream visibly arrives over time: the first
+  // `playing` must come before the last audio byte.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: 60 * 1024, uploadThroughput: -1 });
+  await page.evaluate(() => {
+    window.__t = { playing: 0, lastDelta: 0 };
+    document.querySelector("audio.live").addEventListener("playing", () => (window.__t.playing ||= performance.now()));
+    new MutationObserver(() => {
+      const s = document.querySelector(".generate .status").textContent;
+      if (s.startsWith("Generating")) window.__t.lastDelta = performance.now();
+    }).observe(document.querySelector(".generate .status"), { childList: true, characterData: true, subtree: true });
+  });
+  const sent = page.waitForRequest((r) => r.url().endsWith("/v1/audio/speech"));
+  await page.getByRole("button", { name: "Generate" }).click();
+  const body = JSON.parse((await sent).postData());
+  const done = await waitDone(page);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const t = await page.evaluate(() => window.__t);
+  log(`streaming: first playing at ${t.playing.toFixed(0)} ms, last audio at ${t.lastDelta.toFixed(0)} ms (${done})`);
+  assert.ok(t.playing > 0 && t.playing < t.lastDelta, "playback started before the last audio arrived");
+
+  // The whole clip plays, and is not silent (measured in the page).
+  const player = page.getByLabel("Generated speech");
+  await player.waitFor({ state: "visible", timeout: 30000 });
+  const rms = await page.evaluate(async () => {
+    const a = document.querySelector('audio[aria-label="Generated speech"]');
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    ctx.createMediaElementSource(a).connect(analyser);
+    analyser.connect(ctx.destination);
+    await a.play();
+    const buf = new Float32Array(analyser.fftSize);
+    let best = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      analyser.getFloatTimeDomainData(buf);
+      best = Math.max(best, Math.sqrt(buf.reduce((s, v) => s + v * v, 0) / buf.length));
+    }
+    a.pause();
+    return best;
+  });
+  assert.ok(rms > 1e-3, `the player is silent (rms ${rms})`);
+
+  // The downloaded WAV holds exactly the API's samples for the same request and seed.
+  const seed = Number(done.match(/seed (\d+)/)[1]);
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download WAV" }).click()]);
+  const file = path.join(tmp, "download.wav");
+  await dl.saveAs(file);
+  const ours = wavSamples(fs.readFileSync(file));
+  const api = await apiSamples({ ...body, seed });
+  assert.equal(ours.length, api.length);
+  assert.deepEqual(Buffer.from(ours.buffer), Buffer.from(api.buffer));
+  const [mp3] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download MP3" }).click()]);
+  assert.match(mp3.suggestedFilename(), /\.mp3$/);
+
+  // Save the voice (no consent note: the page asks first).
+  await page.getByLabel("Voice name").fill("browser-voice");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Save voice" }).click();
+  await page.getByText("Saved “browser-voice”").waitFor();
+
+  // Saved Voices -> Use -> Text to Speech with it.
+  await page.getByRole("link", { name: "Saved Voices" }).click();
+  await page.getByText("browser-voice", { exact: true }).waitFor();
+  await page.getByRole("button", { name: "Use browser-voice" }).click();
+  await page.getByRole("heading", { name: "Text to Speech" }).waitFor();
+  assert.equal(await page.getByRole("combobox", { name: "Voice", exact: true }).inputValue(), "saved:browser-voice");
+  await page.getByLabel("Text", { exact: true }).fill("Speaking again with the saved voice.");
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitDone(page);
+
+  // Rename, export, delete.
+  await page.getByRole("link", { name: "Saved Voices" }).click();
+  page.once("dialog", (d) => d.accept("renamed-voice"));
+  await page.getByRole("button", { name: "Rename browser-voice" }).click();
+  await page.getByText("renamed-voice", { exact: true }).waitFor();
+  const [exported] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export renamed-voice" }).click()]);
+  const exportedFile = path.join(tmp, "voice.json");
+  await exported.saveAs(exportedFile);
+  assert.equal(JSON.parse(fs.readFileSync(exportedFile, "utf8")).name, "renamed-voice");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Delete renamed-voice" }).click();
+  await page.getByText("No saved voices yet").waitFor();
+  // History keeps this browser's generations.
+  await page.getByRole("link", { name: "History" }).click();
+  assert.equal(await page.locator(".history li").count(), 2);
+  await page.context().close();
+});
+
+await step("microphone: a recording from the fake capture device is cloned", async () => {
+  const page = await newPage();
+  await page.goto(server.url + "/#/clone");
+  await page.getByRole("button", { name: "Record from microphone" }).click();
+  await page.getByText(/good length/).waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Stop recording" }).click();
+  await page.locator(".report").waitFor({ timeout: 20000 });
+  await page.getByLabel("Text", { exact: true }).fill("Cloned from a recording.");
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitDone(page);
+  await page.context().close();
+});
+
+await step("bad uploads show a readable error and the page keeps working", async () => {
+  const page = await newPage();
+  await page.goto(server.url + "/#/clone");
+  const clip = page.getByLabel("Reference clip", { exact: true });
+  await clip.setInputFiles(notAudio);
+  await page.locator('.card [role="alert"]:not([hidden])').waitFor();
+  assert.match(await alertText(page), /cannot read|not recognised|audio/i);
+  await clip.setInputFiles(short);
+  await page.locator(".report.bad").waitFor();
+  assert.match(await page.locator(".report .verdict").textContent(), /cannot be used/);
+  await clip.setInputFiles(huge);
+  await page.getByText(/over 25 MB/).waitFor({ timeout: 30000 });
+  // Still works: a good clip, then speech.
+  await clip.setInputFiles(speech);
+  await page.locator(".report.ok, .report.warn").waitFor();
+  await page.getByLabel("Text", { exact: true }).fill("Still working.");
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitDone(page);
+  await page.context().close();
+});
+
+await step("keyboard only: the clone flow with Tab, Enter and Space", async () => {
+  const page = await newPage();
+  await page.goto(server.url + "/#/clone");
+  await page.getByRole("heading", { name: "Voice Cloning" }).waitFor();
+  const tabTo = async (test) => {
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press("Tab");
+      if (await page.evaluate(test)) return;
+    }
+    throw new Error("not reachable with Tab: " + test);
+  };
+  await tabTo(() => document.activeElement?.classList.contains("drop"));
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+  await chooser.setFiles(speech);
+  await page.locator(".report").waitFor();
+  await tabTo(() => document.activeElement?.tagName === "TEXTAREA" && document.activeElement.placeholder.startsWith("Type what"));
+  await page.keyboard.type("Typed with the keyboard alone.");
+  await tabTo(() => document.activeElement?.textContent === "Generate");
+  await page.keyboard.press("Space");
+  await waitDone(page);
+  await page.context().close();
+});
+
+await step("accessibility (axe-core) and screenshots of every page, desktop and phone, light and dark", async () => {
+  // A saved voice so that the lists have something in them.
+  const form = new FormData();
+  form.append("name", "narrator");
+  form.append("audio", new Blob([fs.readFileSync(speech)]), "reference.wav");
+  form.append("consent", "the speaker, in writing");
+  assert.equal((await fetch(server.url + "/v1/voices", { method: "POST", body: form })).status, 201);
+  for (const [label, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]]) {
+    const page = await newPage(viewport);
+    for (const route of ["clone", "tts", "voices", "models", "history"]) {
+      await page.goto(`${server.url}/#/${route}`);
+      await page.locator("main h1").waitFor();
+      if (route === "clone") {
+        await page.getByLabel("Reference clip", { exact: true }).setInputFiles(speech);
+        await page.locator(".report").waitFor();
+      }
+      await noSeriousViolations(page, `${route} (${label})`);
+      await page.screenshot({ path: path.join(out, `${route}-${label}.png`), fullPage: true });
+    }
+    await page.getByRole("button", { name: "Dark theme" }).click();
+    for (const route of ["clone", "voices"]) {
+      await page.goto(`${server.url}/#/${route}`);
+      await page.locator("main h1").waitFor();
+      await noSeriousViolations(page, `${route} (${label}, dark)`);
+      await page.screenshot({ path: path.join(out, `${route}-${label}-dark.png`), fullPage: true });
+    }
+    await page.context().close();
+  }
+});
+
+await browser.close();
+server.proc.kill("SIGTERM");
+await new Promise((r) => server.proc.on("exit", r));
+fs.rmSync(tmp, { recursive: true, force: true });
+if (failures.length) {
+  console.error(`[web] ${failures.length} failed: ${failures.join("; ")}`);
+  process.exit(1);
+}
+log("all passed; screenshots in", out);

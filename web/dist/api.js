@@ -1,0 +1,128 @@
+// The izwi HTTP API, typed. The UI uses nothing else of the server.
+export class ApiError extends Error {
+    status;
+    param;
+    code;
+    constructor(status, message, param, code) {
+        super(message);
+        this.status = status;
+        this.param = param;
+        this.code = code;
+    }
+}
+// A server started with --api-key wants it on every /v1 call; the UI asks once
+// and keeps it in this browser.
+const KEY = "izwi-api-key";
+function call(path, init = {}) {
+    const key = localStorage.getItem(KEY);
+    const headers = new Headers(init.headers);
+    if (key)
+        headers.set("Authorization", `Bearer ${key}`);
+    return fetch(path, { ...init, headers });
+}
+async function check(res) {
+    if (res.ok)
+        return res;
+    if (res.status === 401) {
+        const key = prompt("This izwi server needs its API key (izwi serve --api-key). Enter it to continue:");
+        if (key)
+            localStorage.setItem(KEY, key.trim());
+        throw new ApiError(401, key ? "API key saved: try again." : "This server needs an API key.", null, "invalid_api_key");
+    }
+    let message = `${res.status} ${res.statusText}`;
+    let param = null;
+    let code = "http_error";
+    try {
+        const body = await res.json();
+        if (body?.error)
+            ({ message, param, code } = body.error);
+    }
+    catch {
+        // not JSON: keep the status line
+    }
+    throw new ApiError(res.status, message, param, code);
+}
+async function json(path, init) {
+    return (await check(await call(path, init))).json();
+}
+function post(body) {
+    return { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+}
+// Reads server-sent events ("data: {...}\n\n") from a response body.
+async function* events(res) {
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for (;;) {
+        const { value, done } = await reader.read();
+        if (done)
+            break;
+        buffered += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffered.indexOf("\n\n")) >= 0) {
+            const event = buffered.slice(0, cut);
+            buffered = buffered.slice(cut + 2);
+            if (event.startsWith("data: "))
+                yield JSON.parse(event.slice(6));
+        }
+    }
+}
+export function base64(bytes) {
+    const u8 = new Uint8Array(bytes);
+    let s = "";
+    for (let i = 0; i < u8.length; i += 0x8000)
+        s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+    return btoa(s);
+}
+export const api = {
+    voices: async () => (await json("/v1/voices")).data,
+    saveVoice: (form) => json("/v1/voices", { method: "POST", body: form }),
+    renameVoice: (id, name) => json(`/v1/voices/${encodeURIComponent(id)}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name }),
+    }),
+    deleteVoice: async (id) => {
+        await check(await call(`/v1/voices/${encodeURIComponent(id)}`, { method: "DELETE" }));
+    },
+    exportVoice: async (id) => (await check(await call(`/v1/voices/${encodeURIComponent(id)}/export`))).blob(),
+    voiceAudio: async (id) => (await check(await call(`/v1/voices/${encodeURIComponent(id)}/audio`))).blob(),
+    importVoice: async (file) => json("/v1/voices/import", { method: "POST", headers: { "Content-Type": "application/json" }, body: file }),
+    models: async (all = false) => (await json(`/v1/models${all ? "?all=true" : ""}`)).data,
+    pull: async (model, onProgress) => {
+        const res = await check(await call("/v1/models/pull", post({ model })));
+        for await (const ev of events(res)) {
+            if (ev.type === "progress")
+                onProgress(ev.done, ev.total);
+            else if (ev.type === "error")
+                throw new ApiError(500, ev.error.message, "model", "pull_failed");
+        }
+    },
+    referenceReport: async (wav) => {
+        const form = new FormData();
+        form.append("audio", wav, "reference.wav");
+        return json("/v1/audio/reference-report", { method: "POST", body: form });
+    },
+    // Streams 16-bit PCM (24 kHz mono) deltas as they are made; resolves with the run's numbers.
+    speechStream: async (req, onPcm) => {
+        const res = await check(await call("/v1/audio/speech", post({ ...req, response_format: "pcm", stream_format: "sse" })));
+        for await (const ev of events(res)) {
+            if (ev.type === "speech.audio.delta") {
+                const bin = atob(ev.audio);
+                const bytes = new Uint8Array(bin.length);
+                for (let i = 0; i < bin.length; i++)
+                    bytes[i] = bin.charCodeAt(i);
+                onPcm(new Int16Array(bytes.buffer, 0, bytes.length >> 1));
+            }
+            else if (ev.type === "speech.audio.done") {
+                return ev.izwi;
+            }
+            else if (ev.type === "error") {
+                throw new ApiError(500, ev.error.message, null, "generation_failed");
+            }
+        }
+        throw new ApiError(500, "The stream ended before the audio was complete", null, "stream_cut");
+    },
+    // A whole file in another format (same seed: the same speech).
+    speechFile: async (req, format) => (await check(await call("/v1/audio/speech", post({ ...req, response_format: format })))).blob(),
+};
