@@ -40,9 +40,9 @@ const micWav = path.join(tmp, "mic.wav");
 execFileSync("sox", [speech, "-r", "48000", "-c", "1", micWav]);
 
 // --- the server --------------------------------------------------------------
-function serve() {
+function serve(extra = []) {
   const env = { ...process.env, IZWI_DATA_DIR: path.join(tmp, "data"), IZWI_MODELS_DIR: path.join(tmp, "models"), IZWI_OFFLINE: "1" };
-  const proc = spawn(args.izwi, ["serve", "--port", "0", "--model", modelDir, "--max-audio-seconds", "6", "--threads", "1"], { env });
+  const proc = spawn(args.izwi, ["serve", "--port", "0", "--model", modelDir, "--max-audio-seconds", "6", "--threads", "1", ...extra], { env });
   let text = "";
   proc.stderr.on("data", (d) => (text += d));
   return new Promise((resolve, reject) => {
@@ -317,6 +317,20 @@ await step("accessibility (axe-core) and screenshots of every page, desktop and 
     }
     await page.context().close();
   }
+});
+
+await step("a server with --api-key: the UI asks for the key once, then works", async () => {
+  const locked = await serve(["--api-key", "open-sesame"]);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("dialog", (d) => d.accept(d.type() === "prompt" ? "open-sesame" : undefined));
+  await page.goto(locked.url + "/#/voices");
+  await page.getByText("API key saved: try again.").waitFor();
+  await page.reload();
+  await page.getByText("narrator", { exact: true }).waitFor();
+  assert.equal(await page.locator('[role="alert"]:not([hidden])').count(), 0);
+  await context.close();
+  locked.proc.kill("SIGTERM");
 });
 
 await browser.close();
