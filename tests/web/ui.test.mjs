@@ -5,6 +5,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,8 +41,8 @@ const micWav = path.join(tmp, "mic.wav");
 execFileSync("sox", [speech, "-r", "48000", "-c", "1", micWav]);
 
 // --- the server --------------------------------------------------------------
-function serve(extra = []) {
-  const env = { ...process.env, IZWI_DATA_DIR: path.join(tmp, "data"), IZWI_MODELS_DIR: path.join(tmp, "models"), IZWI_OFFLINE: "1" };
+function serve(extra = [], envExtra = {}) {
+  const env = { ...process.env, IZWI_DATA_DIR: path.join(tmp, "data"), IZWI_MODELS_DIR: path.join(tmp, "models"), IZWI_OFFLINE: "1", ...envExtra };
   const proc = spawn(args.izwi, ["serve", "--port", "0", "--model", modelDir, "--max-audio-seconds", "6", "--threads", "1", ...extra], { env });
   let text = "";
   proc.stderr.on("data", (d) => (text += d));
@@ -331,6 +332,64 @@ await step("a server with --api-key: the UI asks for the key once, then works", 
   assert.equal(await page.locator('[role="alert"]:not([hidden])').count(), 0);
   await context.close();
   locked.proc.kill("SIGTERM");
+});
+
+// A stand-in for the Hugging Face hub (its URL layout) serving the tiny model
+// as Qwen/Qwen3-TTS-12Hz-1.7B-Base, for the Models page's pull.
+function fakeHub(repo, dir) {
+  const files = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.push({ type: "file", path: path.relative(dir, p), size: fs.statSync(p).size });
+    }
+  };
+  walk(dir);
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url, "http://hub");
+    if (u.pathname === `/api/models/${repo}/tree/main`) {
+      res.setHeader("Content-Type", "application/json");
+      return res.end(JSON.stringify(files));
+    }
+    const prefix = `/${repo}/resolve/main/`;
+    const file = u.pathname.startsWith(prefix) && files.find((f) => f.path === decodeURIComponent(u.pathname.slice(prefix.length)));
+    if (!file) {
+      res.statusCode = 404;
+      return res.end("{}");
+    }
+    const data = fs.readFileSync(path.join(dir, file.path));
+    const range = /bytes=(\d+)-/.exec(req.headers.range ?? "");
+    const from = range ? Number(range[1]) : 0;
+    res.statusCode = range ? 206 : 200;
+    res.setHeader("Content-Length", data.length - from);
+    res.end(data.subarray(from));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+await step("models: the catalogue, and a pull with a progress bar", async () => {
+  const hub = await fakeHub("Qwen/Qwen3-TTS-12Hz-1.7B-Base", modelDir);
+  const models = path.join(tmp, "pull-models");
+  const s = await serve([], { IZWI_OFFLINE: "", IZWI_MODELS_DIR: models, HF_ENDPOINT: `http://127.0.0.1:${hub.address().port}` });
+  const page = await newPage();
+  await page.goto(s.url + "/#/models");
+  const row = page.locator("tr", { has: page.getByRole("rowheader", { name: "qwen3-tts-1.7b-base", exact: true }) });
+  assert.match(await row.textContent(), /not installed \(4\.6 GB\)/);
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver((ms) => {
+      for (const m of ms) if (m.target.tagName === "PROGRESS") window.__progress.push(Number(m.target.value));
+    }).observe(document.querySelector("main"), { attributes: true, attributeFilter: ["value"], subtree: true });
+  });
+  await page.getByRole("button", { name: "Pull qwen3-tts-1.7b-base" }).click();
+  await row.filter({ hasText: /^(?!.*not installed).*installed/ }).waitFor();
+  assert.ok(fs.existsSync(path.join(models, "qwen3-tts-1.7b-base", "config.json")));
+  const progress = await page.evaluate(() => window.__progress);
+  assert.ok(progress.length > 1 && progress.at(-1) > 0.99, `the progress bar moved: ${progress}`);
+  await page.context().close();
+  s.proc.kill("SIGTERM");
+  hub.close();
 });
 
 await browser.close();
