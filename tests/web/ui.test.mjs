@@ -142,6 +142,12 @@ await step("clone: upload, report, generate while streaming, download equals the
   await report.waitFor();
   assert.match(await report.locator(".verdict").textContent(), /Good|Usable/);
   assert.match(await report.textContent(), /Duration/);
+  // Trim: the end handle at 80 % -> the report is of the shorter clip.
+  const full = Number((await report.textContent()).match(/Duration([0-9.]+) s/)[1]);
+  await page.getByRole("slider", { name: "End" }).fill("800");
+  await page.getByText(/Using 0\.0–/).filter({ hasText: `of ${full.toFixed(1)} s` }).waitFor();
+  await page.waitForFunction(
+    (f) => Number(document.querySelector(".report").textContent.match(/Duration([0-9.]+) s/)[1]) < f - 1, full);
   await page.getByLabel("Text", { exact: true }).fill("Hello, this is my cloned voice speaking from the browser.");
 
   // Slow the network so the stream visibly arrives over time: the first
