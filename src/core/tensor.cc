@@ -1,41 +1,47 @@
 #include "core/tensor.h"
 
 #include <cstring>
+#include <iterator>
 
 #include "core/error.h"
 
 namespace izwi {
 
+namespace {
+
+void f32_run(const void* src, int64_t n, float* dst) {
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+void bf16_run(const void* src, int64_t n, float* dst) {
+  const auto* p = static_cast<const uint16_t*>(src);
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(p[i]);
+}
+void f16_run(const void* src, int64_t n, float* dst) {
+  const auto* p = static_cast<const uint16_t*>(src);
+  for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(p[i]);
+}
+
+// Indexed by DType.
+constexpr DTypeTraits kTraits[] = {
+    {DType::kF32, "F32", 4, f32_run},    {DType::kF16, "F16", 2, f16_run},
+    {DType::kBF16, "BF16", 2, bf16_run}, {DType::kI32, "I32", 4, nullptr},
+    {DType::kI64, "I64", 8, nullptr},
+};
+
+}  // namespace
+
+const DTypeTraits& dtype_traits(DType dtype) {
+  const auto i = static_cast<size_t>(dtype);
+  IZWI_ASSERT(i < std::size(kTraits) && kTraits[i].dtype == dtype);
+  return kTraits[i];
+}
+
 size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return 4;
-    case DType::kF16:
-      return 2;
-    case DType::kBF16:
-      return 2;
-    case DType::kI32:
-      return 4;
-    case DType::kI64:
-      return 8;
-  }
-  return 0;
+  return dtype_traits(dtype).size;
 }
 
 const char* dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "F32";
-    case DType::kF16:
-      return "F16";
-    case DType::kBF16:
-      return "BF16";
-    case DType::kI32:
-      return "I32";
-    case DType::kI64:
-      return "I64";
-  }
-  return "?";
+  return dtype_traits(dtype).name;
 }
 
 int64_t Tensor::numel() const {
@@ -61,26 +67,16 @@ Tensor Tensor::owned_f32(std::vector<int64_t> shape, std::vector<float> values) 
   return t;
 }
 
+void Tensor::to_f32(int64_t offset, int64_t n, float* out) const {
+  const DTypeTraits& t = dtype_traits(dtype);
+  if (!t.to_f32) fail(ErrorKind::kInvalidArgument, "cannot convert a ", t.name, " tensor to F32");
+  IZWI_ASSERT(offset >= 0 && n >= 0 && offset + n <= numel());
+  t.to_f32(static_cast<const uint8_t*>(data) + static_cast<size_t>(offset) * t.size, n, out);
+}
+
 Tensor Tensor::to_f32() const {
-  const int64_t n = numel();
-  std::vector<float> out(static_cast<size_t>(n));
-  switch (dtype) {
-    case DType::kF32:
-      std::memcpy(out.data(), data, n * sizeof(float));
-      break;
-    case DType::kBF16: {
-      auto* p = static_cast<const uint16_t*>(data);
-      for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(p[i]);
-      break;
-    }
-    case DType::kF16: {
-      auto* p = static_cast<const uint16_t*>(data);
-      for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
-      break;
-    }
-    default:
-      fail(ErrorKind::kInvalidArgument, "cannot convert a ", dtype_name(dtype), " tensor to F32");
-  }
+  std::vector<float> out(static_cast<size_t>(numel()));
+  to_f32(0, numel(), out.data());
   return owned_f32(shape, std::move(out));
 }
 

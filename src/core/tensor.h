@@ -15,6 +15,18 @@ namespace izwi {
 
 enum class DType { kF32, kF16, kBF16, kI32, kI64 };
 
+// What a dtype is, in one place: its checkpoint name, element size, and how to
+// widen a run of it to f32 (null for integer dtypes, which are never widened).
+// A new weight format (8/4-bit blocks) is one more entry here and one in the
+// kernels' table (src/kernels/cpu/weight_kernels.h).
+struct DTypeTraits {
+  DType dtype;
+  const char* name;  // as safetensors spells it
+  size_t size;       // bytes per element
+  void (*to_f32)(const void* src, int64_t n, float* dst);
+};
+const DTypeTraits& dtype_traits(DType dtype);
+
 size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);
 
@@ -31,6 +43,9 @@ struct Tensor {
 
   // Typed access; throws if the dtype is not the one asked for.
   const float* f32() const;
+
+  // Elements [offset, offset + n) widened to f32; throws for integer dtypes.
+  void to_f32(int64_t offset, int64_t n, float* out) const;
 
   // A new f32 tensor owning a converted copy (used for small tensors that are
   // combined at load time, e.g. codebooks = embedding_sum / cluster_usage).

@@ -9,32 +9,19 @@
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec.h"
+#include "kernels/cpu/weight_kernels.h"
 #include "kernels/ops.h"
 
 namespace izwi::ops {
 
 namespace {
 
-void check_weight(const Tensor& W, int64_t K, const char* op) {
+// The weight's kernels, after checking its shape is [N, K].
+cpu::WeightKernels weight_of(const Tensor& W, int64_t K, const char* op) {
   if (W.shape.size() != 2 || W.shape[1] != K)
     fail(ErrorKind::kInvalidArgument, op, ": expected a weight of shape [N, ", K, "], got ",
          shape_str(W.shape));
-  if (W.dtype != DType::kF32 && W.dtype != DType::kBF16 && W.dtype != DType::kF16)
-    fail(ErrorKind::kInvalidArgument, op, ": weight dtype ", dtype_name(W.dtype),
-         " is not supported");
-}
-
-// One weight row, converted to f32.
-void row_to_f32(const Tensor& W, int64_t row, int64_t K, float* out) {
-  if (W.dtype == DType::kF32) {
-    std::copy_n(static_cast<const float*>(W.data) + row * K, K, out);
-    return;
-  }
-  const uint16_t* p = static_cast<const uint16_t*>(W.data) + row * K;
-  if (W.dtype == DType::kBF16)
-    for (int64_t i = 0; i < K; ++i) out[i] = bf16_to_f32(p[i]);
-  else
-    for (int64_t i = 0; i < K; ++i) out[i] = f16_to_f32(p[i]);
+  return cpu::weight_kernels(W.dtype, cpu::vec_kernels(), op);
 }
 
 }  // namespace
@@ -70,22 +57,17 @@ void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const
 
 void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
             const float* bias, float* y) {
-  check_weight(W, K, "linear");
+  const cpu::WeightKernels wk = weight_of(W, K, "linear");
   const int64_t N = W.shape[0];
   const auto& vk = cpu::vec_kernels();
+  const size_t row_bytes = static_cast<size_t>(K) * dtype_size(W.dtype);
+  const auto* base = static_cast<const uint8_t*>(W.data);
   if (M == 1) {
     // GEMV: weight traffic dominates; one dot product per output, split over threads.
     parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {
-      for (int64_t n = n0; n < n1; ++n) {
-        float s;
-        if (W.dtype == DType::kF32)
-          s = vk.dot_f32(static_cast<const float*>(W.data) + n * K, x, K);
-        else if (W.dtype == DType::kBF16)
-          s = vk.dot_bf16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
-        else
-          s = vk.dot_f16(static_cast<const uint16_t*>(W.data) + n * K, x, K);
-        y[n] = bias ? s + bias[n] : s;
-      }
+      wk.gemv(vk, base + n0 * row_bytes, x, K, n1 - n0, y + n0);
+      if (bias)
+        for (int64_t n = n0; n < n1; ++n) y[n] += bias[n];
     });
     return;
   }
@@ -93,13 +75,13 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   // half-precision weights (long prompts) from kGemmRows on, widened while the
   // GEMM packs them — below that packing all weights costs more than dot_rows.
   const bool f32_gemm = W.dtype == DType::kF32 && M > cpu::kMaxDotRows;
-  const bool half_gemm = W.dtype != DType::kF32 && M >= kGemmRows && vk.isa == cpu::Isa::kAvx512;
+  const bool half_gemm =
+      wk.gemm && W.dtype != DType::kF32 && M >= kGemmRows && vk.isa == cpu::Isa::kAvx512;
   if (f32_gemm || half_gemm) {
     if (f32_gemm)
       gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
     else
-      cpu::gemm_f32_avx512(pool, false, true, M, N, K, x, K, W.data, K, y, N,
-                           W.dtype == DType::kBF16 ? cpu::GemmType::kBF16 : cpu::GemmType::kF16);
+      cpu::gemm_f32_avx512(pool, false, true, M, N, K, x, K, W.data, K, y, N, *wk.gemm);
     if (bias)
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
@@ -109,11 +91,7 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   // weight row is widened in registers and used for up to 8 activation rows at
   // a time; tiles of 16 weight rows stay in cache while all row groups pass, so
   // the weights are read from memory once. No widened copy, no allocation.
-  const cpu::VecKernels::DotRows dot = W.dtype == DType::kF32    ? vk.dot_rows_f32
-                                       : W.dtype == DType::kBF16 ? vk.dot_rows_bf16
-                                                                 : vk.dot_rows_f16;
-  const size_t row_bytes = static_cast<size_t>(K) * dtype_size(W.dtype);
-  const auto* base = static_cast<const uint8_t*>(W.data);
+  const cpu::VecKernels::DotRows dot = wk.dot_rows;
   constexpr int64_t kTile = 16;
   parallel_for(pool, N, kTile, [&](int64_t n0, int64_t n1) {
     float r[cpu::kMaxDotRows];
@@ -133,11 +111,11 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
 
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias,
                 float* y) {
-  check_weight(W, K, "linear_ref");
+  weight_of(W, K, "linear_ref");
   const int64_t N = W.shape[0];
   std::vector<float> row(static_cast<size_t>(K));
   for (int64_t n = 0; n < N; ++n) {
-    row_to_f32(W, n, K, row.data());
+    W.to_f32(n * K, K, row.data());
     for (int64_t m = 0; m < M; ++m) {
       double s = bias ? bias[n] : 0.0;
       for (int64_t k = 0; k < K; ++k) s += static_cast<double>(x[m * K + k]) * row[k];

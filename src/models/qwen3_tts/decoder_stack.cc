@@ -106,42 +106,31 @@ void DecoderStack::forward(ThreadPool* pool, const float* x, int64_t T, const in
 
 namespace {
 
-// Calls f(i, value) for each element of row `row` of an embedding table [rows, dim].
-template <typename F>
-void for_each_in_row(const Tensor& table, int64_t row, F&& f) {
+void check_row(const Tensor& table, int64_t row) {
   IZWI_ASSERT(table.shape.size() == 2);
-  const int64_t rows = table.shape[0], dim = table.shape[1];
-  if (row < 0 || row >= rows)
-    fail(ErrorKind::kInvalidArgument, "embedding id ", row, " is out of range [0, ", rows, ")");
-  switch (table.dtype) {
-    case DType::kF32: {
-      const float* p = static_cast<const float*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) f(i, p[i]);
-      break;
-    }
-    case DType::kBF16: {
-      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) f(i, bf16_to_f32(p[i]));
-      break;
-    }
-    case DType::kF16: {
-      const uint16_t* p = static_cast<const uint16_t*>(table.data) + row * dim;
-      for (int64_t i = 0; i < dim; ++i) f(i, f16_to_f32(p[i]));
-      break;
-    }
-    default:
-      fail(ErrorKind::kInvalidFormat, "embedding table has dtype ", dtype_name(table.dtype));
-  }
+  if (row < 0 || row >= table.shape[0])
+    fail(ErrorKind::kInvalidArgument, "embedding id ", row, " is out of range [0, ", table.shape[0],
+         ")");
 }
 
 }  // namespace
 
 void embedding_row(const Tensor& table, int64_t row, float* out) {
-  for_each_in_row(table, row, [out](int64_t i, float v) { out[i] = v; });
+  check_row(table, row);
+  const int64_t dim = table.shape[1];
+  table.to_f32(row * dim, dim, out);
 }
 
 void add_embedding_row(const Tensor& table, int64_t row, float* out) {
-  for_each_in_row(table, row, [out](int64_t i, float v) { out[i] += v; });
+  check_row(table, row);
+  // Widened a block at a time on the stack: nothing is allocated per frame.
+  const int64_t dim = table.shape[1];
+  float buf[256];
+  for (int64_t i = 0; i < dim; i += 256) {
+    const int64_t n = std::min<int64_t>(256, dim - i);
+    table.to_f32(row * dim + i, n, buf);
+    for (int64_t j = 0; j < n; ++j) out[i + j] += buf[j];
+  }
 }
 
 }  // namespace izwi::tts
