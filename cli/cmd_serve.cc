@@ -11,9 +11,9 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   auto o = std::make_shared<server::ServerOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "Serve the HTTP API: POST /v1/audio/speech (clone from uploaded audio, saved voices, "
-      "presets; OpenAI-compatible), /v1/voices, /v1/models, /healthz, /readyz, /metrics, "
-      "/openapi.json");
+      "Serve the Web UI (open http://localhost:8080) and the HTTP API: POST /v1/audio/speech "
+      "(clone from uploaded audio, saved voices, presets; OpenAI-compatible), /v1/voices, "
+      "/v1/models, /healthz, /readyz, /metrics, /openapi.json");
   cmd->add_option("--host", o->host, "Address to listen on (0.0.0.0: every interface)")
       ->capture_default_str();
   cmd->add_option("-p,--port", o->port, "Port (0: any free port, printed at start)")

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
       "  izwi tts \"Hello\" --speaker ref.wav --output hello.wav\n"
       "  izwi voices add me --audio ref.wav --text \"what ref.wav says\"\n"
       "  izwi tts \"Hello again\" --voice me --output again.wav\n"
-      "  izwi serve    # the HTTP API on http://127.0.0.1:8080\n"};
+      "  izwi serve    # the Web UI and HTTP API on http://127.0.0.1:8080\n"};
   app.set_version_flag("--version", std::string("izwi ") + izwi::version());
   app.footer(
       "Environment:\n"
