@@ -185,7 +185,7 @@ Speaker resolve_speaker(ServerState& st, SpeechRequest& r) {
     VoiceStore saved;
     if (saved.contains(r.voice)) {
       Speaker s{st.models.get(r.model, true), {}};
-      s.voice = st.saved_voice(saved, r.voice, *s.model);
+      s.voice = st.saved_voice(saved, r.voice, s.model);
       return s;
     }
     Speaker s{st.models.get(r.model, false), {}};

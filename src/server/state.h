@@ -45,28 +45,36 @@ struct ServerState {
   // A saved voice for a model, loaded once and reused while the stored profile
   // is unchanged: the Voice keeps derived state (an ICL voice's codec prefix)
   // that would otherwise be recomputed by every request.
-  Voice saved_voice(VoiceStore& store, const std::string& name, const TtsModel& model) {
+  Voice saved_voice(VoiceStore& store, const std::string& name,
+                    const std::shared_ptr<const TtsModel>& model) {
     const VoiceProfile p = store.get(name);
-    // The stored audio's path changes with every save of the name: it versions the profile.
-    const std::string key = name + "\n" + model.model_size() + "\n" +
-                            std::to_string(reinterpret_cast<uintptr_t>(&model));
+    const std::string key = name + "\n" + model->model_size();
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = voices_.find(key);
-      if (it != voices_.end() && it->second.first == p.audio_path) return it->second.second;
+      // Valid while the profile is unchanged (its stored audio's path changes with
+      // every save of the name) and made with this very model (an unloaded model's
+      // entry expires with it, so a new model at the same address never matches).
+      if (it != voices_.end() && it->second.audio_path == p.audio_path &&
+          it->second.model.lock() == model)
+        return it->second.voice;
     }
-    Voice v = store.load(name, model);
+    Voice v = store.load(name, *model);
     std::lock_guard<std::mutex> lock(mu_);
     if (voices_.size() > 64) voices_.clear();  // a bound, not an LRU: rebuilding is cheap enough
-    voices_[key] = {p.audio_path, v};
+    voices_[key] = {p.audio_path, model, v};
     return v;
   }
 
  private:
   std::mutex mu_;
   std::set<SynthesisSession*> sessions_;
-  std::map<std::string, std::pair<std::string, Voice>>
-      voices_;  // key -> (stored audio path, voice)
+  struct CachedVoice {
+    std::string audio_path;
+    std::weak_ptr<const TtsModel> model;
+    Voice voice;
+  };
+  std::map<std::string, CachedVoice> voices_;  // by name and model size
 };
 
 // Registers a session with the state for its lifetime.
