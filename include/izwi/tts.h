@@ -94,6 +94,12 @@ struct SynthesisOptions {
   bool stream_audio = false;   // stream without a callback: take blocks with take_audio()
   int first_block_frames = 4;  // 320 ms of audio
   int block_frames = 12;       // 960 ms
+  // Decode blocks after the first on a thread of their own while the next
+  // frames are generated (the frame loop is bound by memory bandwidth, the
+  // codec by arithmetic, so the second core's compute goes to the codec). A
+  // block is then handed out when decoded, at the latest when the next is due.
+  // The audio is the same either way.
+  bool overlap_codec = true;
 };
 
 // Where a request's time went (wall clock, seconds).

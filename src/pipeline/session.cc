@@ -103,20 +103,51 @@ bool SynthesisSession::step() {
   }
   const bool over = stop || gen.finished();
   if (s.streaming()) {
+    // Hands out audio that arrived in s.audio from `before` on; false: stop.
+    auto deliver = [&](size_t before) {
+      return !s.options.on_audio ||
+             s.options.on_audio(s.audio.data() + before,
+                                static_cast<int64_t>(s.audio.size() - before));
+    };
+    const int64_t G = m.code_predictor->groups();
     const int64_t pending = gen.result().frames - s.decoded_frames;
     const int64_t due =
         s.decoded_frames == 0 ? s.options.first_block_frames : s.options.block_frames;
-    if (pending > 0 && (pending >= due || over)) {
-      const int64_t G = m.code_predictor->groups();
+    const bool block_due = pending > 0 && (pending >= due || over);
+    // A block decoded on the side: handed out as soon as it is ready, and
+    // waited for when the next block is due (or at the end), so blocks are cut
+    // at the same frames whatever the timing: the audio does not depend on it.
+    if (s.codec_job.valid() &&
+        (over || block_due ||
+         s.codec_job.wait_for(std::chrono::seconds(0)) == std::future_status::ready)) {
+      s.codec_job.get();  // rethrows the decoder's error, if any
       const size_t before = s.audio.size();
-      const auto t0 = Clock::now();
-      s.codec->push(pool, gen.result().codes.data() + s.decoded_frames * G, pending, &s.audio);
-      s.codec_s += seconds_since(t0);
-      if (s.decoded_frames == 0) s.first_audio_s = seconds_since(s.started);
+      s.audio.insert(s.audio.end(), s.job_audio.begin(), s.job_audio.end());
+      if (!deliver(before)) stop = true;
+    }
+    const bool side = s.options.overlap_codec && s.decoded_frames > 0 && !over;
+    if (!stop && block_due) {
+      const int32_t* codes = gen.result().codes.data() + s.decoded_frames * G;
+      if (side) {
+        // The first block stays on this thread (time to first audio); later
+        // ones decode serially on their own thread, the pool left to the frames.
+        s.job_codes.assign(codes, codes + pending * G);
+        s.job_audio.clear();
+        codec::ChunkedStream* codec = &*s.codec;
+        s.codec_job = std::async(std::launch::async, [&s, codec, pending] {
+          const auto t0 = Clock::now();
+          codec->push(nullptr, s.job_codes.data(), pending, &s.job_audio);
+          s.codec_side_s += std::chrono::duration<double>(Clock::now() - t0).count();
+        });
+      } else {
+        const size_t before = s.audio.size();
+        const auto t0 = Clock::now();
+        s.codec->push(pool, codes, pending, &s.audio);
+        s.codec_s += seconds_since(t0);
+        if (s.decoded_frames == 0) s.first_audio_s = seconds_since(s.started);
+        if (!deliver(before)) stop = true;
+      }
       s.decoded_frames += pending;
-      if (s.options.on_audio && !s.options.on_audio(s.audio.data() + before,
-                                                    static_cast<int64_t>(s.audio.size() - before)))
-        stop = true;
     }
   }
   if (stop) s.cancelled = true;
@@ -165,7 +196,7 @@ SynthesisResult SynthesisSession::finish() {
     s.codec_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   }
-  r.timings.codec = s.codec_s;
+  r.timings.codec = s.codec_s + s.codec_side_s;
   r.timings.total = s.total_s;
   return r;
 }

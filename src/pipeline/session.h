@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 
@@ -40,6 +41,11 @@ struct SynthesisSession::Impl {
 
   std::unique_ptr<tts::Generation> generation;  // created by the first step
   std::optional<codec::ChunkedStream> codec;    // when streaming audio
+  // A block being decoded on its own thread while the next frames are made
+  // (overlap_codec): its codes, the audio it produces, and the job.
+  std::vector<int32_t> job_codes;
+  std::vector<float> job_audio;
+  std::future<void> codec_job;
   int64_t decoded_frames = 0;                   // frames whose audio is out
   std::vector<float> audio;                     // all streamed audio
   std::vector<float> reference_tail;            // ICL: last samples of the reference's audio
@@ -47,6 +53,7 @@ struct SynthesisSession::Impl {
   std::atomic<bool> cancel_requested{false};
   std::chrono::steady_clock::time_point started;
   double codec_s = 0, first_audio_s = 0, total_s = 0;
+  double codec_side_s = 0;  // decoding on the side thread (overlapped with frames)
   bool cancelled = false, done = false;
 
   bool streaming() const { return options.stream_audio || static_cast<bool>(options.on_audio); }

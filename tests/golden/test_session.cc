@@ -51,6 +51,7 @@ TEST(Session, AudioBlocksComeWhileFramesAreGenerated) {
   SynthesisOptions o = fixed(30);
   o.first_block_frames = 3;
   o.block_frames = 5;
+  o.overlap_codec = false;  // blocks on the generating thread: exactly when due
   int64_t frames = 0;
   std::vector<int64_t> frames_at_block;
   std::vector<float> audio;
@@ -77,6 +78,46 @@ TEST(Session, AudioBlocksComeWhileFramesAreGenerated) {
   const SynthesisResult p = t.model->synthesize("Streaming in blocks.", t.xvec, plain);
   EXPECT_EQ(p.codes.values, r.codes.values);
   EXPECT_TRUE(test::within_golden_tolerance(r.samples, p.samples));
+}
+
+// Blocks after the first decoded on their own thread while frames go on: the
+// same audio, the first block as early, later ones handed out once decoded.
+TEST(Session, OverlappedCodecGivesTheSameAudio) {
+  auto& t = tiny();
+  for (const Voice* v : {&t.xvec, &t.icl}) {
+    std::vector<float> plain_audio, side_audio;
+    std::vector<int64_t> side_blocks;
+    int64_t frames = 0;
+    for (const bool overlap : {false, true}) {
+      SynthesisOptions o = fixed(40);
+      o.first_block_frames = 2;
+      o.block_frames = 3;
+      o.overlap_codec = overlap;
+      o.on_frame = [&](const FrameProgress& f) {
+        frames = f.frame + 1;
+        return true;
+      };
+      auto& audio = overlap ? side_audio : plain_audio;
+      o.on_audio = [&](const float* s, int64_t n) {
+        if (overlap) side_blocks.push_back(frames);
+        audio.insert(audio.end(), s, s + n);
+        return true;
+      };
+      const SynthesisResult r = t.model->synthesize("Overlapping the codec.", *v, o);
+      ASSERT_GE(r.samples.size(), audio.size());
+      // (An ICL result may start with one more sample: the official cut.)
+      EXPECT_TRUE(std::equal(audio.begin(), audio.end(), r.samples.end() - audio.size()));
+      ASSERT_GE(r.codes.frames, 8);
+    }
+    ASSERT_EQ(side_audio.size(), plain_audio.size());
+    double worst = 0;
+    for (size_t i = 0; i < side_audio.size(); ++i)
+      worst = std::max(worst, std::fabs(double(side_audio[i]) - plain_audio[i]));
+    std::printf("max difference overlapped vs not: %g\n", worst);
+    EXPECT_EQ(side_audio, plain_audio);
+    ASSERT_GE(side_blocks.size(), 2u);
+    EXPECT_EQ(side_blocks[0], 2);
+  }
 }
 
 TEST(Session, PullStyleStepsAndTakeAudio) {
