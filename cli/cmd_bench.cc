@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchArgs {
   std::string model, random, configs = std::string(IZWI_SOURCE_DIR) + "/tests/data/qwen3-tts";
   int frames = 64, threads = 0, first_block = 4, block = 12;
-  bool json = false, no_overlap = false;
+  bool json = false, overlap = false;
 };
 
 double seconds_since(Clock::time_point t0) {
@@ -122,7 +122,7 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
   o.stream_audio = true;
   o.first_block_frames = a.first_block;
   o.block_frames = a.block;
-  o.overlap_codec = !a.no_overlap;
+  o.overlap_codec = a.overlap;
   const SynthesisResult r = model->synthesize(
       "Hello, this is my cloned voice, speaking for a little while to measure the speed.", voice,
       o);
@@ -213,8 +213,8 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("--block", a->block, "Frames in each later audio block")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_flag("--no-overlap", a->no_overlap,
-                "Decode every audio block on the generating thread (no overlap with the frames)");
+  cmd->add_flag("--overlap", a->overlap,
+                "Decode audio blocks after the first on their own thread while frames are made");
   cmd->add_flag("--json", a->json, "Print the numbers as JSON");
   cmd->callback([a, ctx] { run_bench(*a, *ctx); });
 }

@@ -51,7 +51,7 @@ TEST(Session, AudioBlocksComeWhileFramesAreGenerated) {
   SynthesisOptions o = fixed(30);
   o.first_block_frames = 3;
   o.block_frames = 5;
-  o.overlap_codec = false;  // blocks on the generating thread: exactly when due
+  o.overlap_codec = false;  // (the default) blocks on the generating thread: exactly when due
   int64_t frames = 0;
   std::vector<int64_t> frames_at_block;
   std::vector<float> audio;
