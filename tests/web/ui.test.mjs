@@ -235,6 +235,8 @@ await step("clone: upload, report, generate while streaming, download equals the
   await page.getByText("No saved voices yet").waitFor();
   // History keeps this browser's generations.
   await page.getByRole("link", { name: "History" }).click();
+  await page.getByRole("heading", { name: "History" }).waitFor();
+  await page.locator(".history li").nth(1).waitFor();
   assert.equal(await page.locator(".history li").count(), 2);
   await page.context().close();
 });
@@ -275,6 +277,12 @@ await step("bad uploads show a readable error and the page keeps working", async
 
 await step("keyboard only: the clone flow with Tab, Enter and Space", async () => {
   const page = await newPage();
+  // Listen for the file chooser before anything happens: Playwright switches
+  // its interception on when the first listener arrives, which takes a round
+  // trip; a key press racing it would open an (invisible) native dialog.
+  let chosen;
+  const chooserShown = new Promise((resolve) => (chosen = resolve));
+  page.on("filechooser", (c) => chosen(c));
   await page.goto(server.url + "/#/clone");
   await page.getByRole("heading", { name: "Voice Cloning" }).waitFor();
   const tabTo = async (test) => {
@@ -285,7 +293,11 @@ await step("keyboard only: the clone flow with Tab, Enter and Space", async () =
     throw new Error("not reachable with Tab: " + test);
   };
   await tabTo(() => document.activeElement?.classList.contains("drop"));
-  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+  await page.keyboard.press("Enter");
+  const chooser = await Promise.race([
+    chooserShown,
+    new Promise((_, reject) => setTimeout(() => reject(new Error("Enter on the drop zone opened no file chooser")), 15000)),
+  ]);
   await chooser.setFiles(speech);
   await page.locator(".report").waitFor();
   await tabTo(() => document.activeElement?.tagName === "TEXTAREA" && document.activeElement.placeholder.startsWith("Type what"));
