@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of izwi's HTTP API, written by hand (tests
 // check it against the routes the server registers, both ways).
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "server/server.h"
 
@@ -20,6 +21,19 @@ J json_response(const std::string& what, const std::string& schema) {
   return {{"description", what},
           {"content",
            {{"application/json", {{"schema", {{"$ref", "#/components/schemas/" + schema}}}}}}}};
+}
+
+// A request body taken as multipart or JSON with the same fields; `file` is a
+// file part in the form and base64 in JSON.
+J form_or_json(J properties, const std::vector<std::string>& required, const std::string& file) {
+  J form = properties, json = properties;
+  form[file] = {{"type", "string"}, {"format", "binary"}};
+  json[file] = {{"type", "string"}, {"description", "base64"}};
+  auto schema = [&](const J& props) {
+    return J{{"schema", {{"type", "object"}, {"required", required}, {"properties", props}}}};
+  };
+  return {{"required", true},
+          {"content", {{"multipart/form-data", schema(form)}, {"application/json", schema(json)}}}};
 }
 
 J id_param() {
@@ -167,31 +181,12 @@ std::string openapi_document() {
       {"responses", {{"200", json_response("Saved voices", "List")}, {"401", auth}}}};
   p["/v1/voices"]["post"] = {
       {"summary", "Save a voice from reference audio"},
-      {"requestBody",
-       {{"required", true},
-        {"content",
-         {{"multipart/form-data",
-           {{"schema",
-             {{"type", "object"},
-              {"required", {"name", "audio"}},
-              {"properties",
-               {{"name", {{"type", "string"}}},
-                {"audio", {{"type", "string"}, {"format", "binary"}}},
-                {"transcript", {{"type", "string"}}},
-                {"consent", {{"type", "string"}}},
-                {"model", {{"type", "string"}}},
-                {"replace", {{"type", "boolean"}}}}}}}}},
-          {"application/json",
-           {{"schema",
-             {{"type", "object"},
-              {"required", {"name", "audio"}},
-              {"properties",
-               {{"name", {{"type", "string"}}},
-                {"audio", {{"type", "string"}, {"description", "base64"}}},
-                {"transcript", {{"type", "string"}}},
-                {"consent", {{"type", "string"}}},
-                {"model", {{"type", "string"}}},
-                {"replace", {{"type", "boolean"}}}}}}}}}}}}},
+      {"requestBody", form_or_json({{"name", {{"type", "string"}}},
+                                    {"transcript", {{"type", "string"}}},
+                                    {"consent", {{"type", "string"}}},
+                                    {"model", {{"type", "string"}}},
+                                    {"replace", {{"type", "boolean"}}}},
+                                   {"name", "audio"}, "audio")},
       {"responses",
        {{"201", json_response("The saved voice with its reference report", "Voice")},
         {"400", bad},
@@ -223,19 +218,7 @@ std::string openapi_document() {
                                      {"409", error_response("The new name is taken")}}}};
   p["/v1/audio/reference-report"]["post"] = {
       {"summary", "Check a reference clip before cloning: the report and whether it is usable"},
-      {"requestBody",
-       {{"required", true},
-        {"content",
-         {{"multipart/form-data",
-           {{"schema",
-             {{"type", "object"},
-              {"required", {"audio"}},
-              {"properties", {{"audio", {{"type", "string"}, {"format", "binary"}}}}}}}}},
-          {"application/json",
-           {{"schema",
-             {{"type", "object"},
-              {"required", {"audio"}},
-              {"properties", {{"audio", {{"type", "string"}, {"description", "base64"}}}}}}}}}}}}},
+      {"requestBody", form_or_json(J::object(), {"audio"}, "audio")},
       {"responses",
        {{"200", {{"description", "The reference report with usable, error, changes"}}},
         {"400", bad}}}};

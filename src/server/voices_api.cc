@@ -30,15 +30,20 @@ nlohmann::json voice_json(const VoiceProfile& p) {
           {"reference", report}};
 }
 
-// The {id} of a /v1/voices/{id} route, checked before it goes near the store.
-std::string voice_id(const httplib::Request& req) {
-  const std::string id = req.matches[1];
+// A voice name from a request, checked (the store's rules) before it goes near the store.
+const std::string& checked_name(const std::string& name, const std::string& param,
+                                const std::string& code = "invalid_value") {
   try {
-    VoiceStore::check_name(id);
+    VoiceStore::check_name(name);
   } catch (const Error& e) {
-    throw ApiError(400, "invalid_voice_id", e.what(), "id");
+    throw ApiError(400, code, e.what(), param);
   }
-  return id;
+  return name;
+}
+
+// The {id} of a /v1/voices/{id} route.
+std::string voice_id(const httplib::Request& req) {
+  return checked_name(req.matches[1], "id", "invalid_voice_id");
 }
 
 ApiError store_error(const Error& e, const std::string& param = "") {
@@ -87,11 +92,7 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
   const std::string name = f.text("name").value_or("");
   if (name.empty())
     throw ApiError(400, "missing_name", "'name' (the voice's name) is missing", "name");
-  try {
-    VoiceStore::check_name(name);
-  } catch (const Error& e) {
-    throw ApiError(400, "invalid_value", e.what(), "name");
-  }
+  checked_name(name, "name");
   std::optional<std::string> bytes = f.bytes("audio");
   const std::string audio_field = bytes ? "audio" : "reference_audio";
   if (!bytes) bytes = f.bytes("reference_audio");
@@ -148,11 +149,7 @@ void handle_rename_voice(ServerState&, const httplib::Request& req, httplib::Res
   const RequestFields f(req);
   const std::string name = f.text("name").value_or("");
   if (name.empty()) throw ApiError(400, "missing_name", "'name' (the new name) is missing", "name");
-  try {
-    VoiceStore::check_name(name);
-  } catch (const Error& e) {
-    throw ApiError(400, "invalid_value", e.what(), "name");
-  }
+  checked_name(name, "name");
   VoiceStore store;
   try {
     store.rename(id, name);
@@ -225,13 +222,7 @@ void handle_import_voice(ServerState&, const httplib::Request& req, httplib::Res
           ? req.get_param_value("replace")
           : (req.has_file("replace") ? req.get_file_value("replace").content : "");
   const bool replace = replace_s == "true" || replace_s == "1";
-  if (!name.empty()) {
-    try {
-      VoiceStore::check_name(name);
-    } catch (const Error& e) {
-      throw ApiError(400, "invalid_value", e.what(), "name");
-    }
-  }
+  if (!name.empty()) checked_name(name, "name");
   TempFile tmp;
   {
     std::ofstream out(tmp.path, std::ios::binary);
