@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "core/quant.h"
 
 namespace izwi {
 
@@ -21,11 +22,19 @@ void f16_run(const void* src, int64_t n, float* dst) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(p[i]);
 }
 
+void q8_row(const void* src, int64_t n, float* dst) {
+  dequantize_row(DType::kQ8, static_cast<const uint8_t*>(src), n, dst);
+}
+void q4_row(const void* src, int64_t n, float* dst) {
+  dequantize_row(DType::kQ4, static_cast<const uint8_t*>(src), n, dst);
+}
+
 // Indexed by DType.
 constexpr DTypeTraits kTraits[] = {
-    {DType::kF32, "F32", 4, f32_run},    {DType::kF16, "F16", 2, f16_run},
-    {DType::kBF16, "BF16", 2, bf16_run}, {DType::kI32, "I32", 4, nullptr},
-    {DType::kI64, "I64", 8, nullptr},
+    {DType::kF32, "F32", 4, 1, 4, f32_run},         {DType::kF16, "F16", 2, 1, 2, f16_run},
+    {DType::kBF16, "BF16", 2, 1, 2, bf16_run},      {DType::kI32, "I32", 4, 1, 4, nullptr},
+    {DType::kI64, "I64", 8, 1, 8, nullptr},         {DType::kQ8, "Q8", 0, kQuantBlock, 34, q8_row},
+    {DType::kQ4, "Q4", 0, kQuantBlock, 18, q4_row},
 };
 
 }  // namespace
@@ -42,6 +51,11 @@ size_t dtype_size(DType dtype) {
 
 const char* dtype_name(DType dtype) {
   return dtype_traits(dtype).name;
+}
+
+size_t Tensor::nbytes() const {
+  const DTypeTraits& t = dtype_traits(dtype);
+  return static_cast<size_t>(numel() / t.block) * t.block_bytes;
 }
 
 int64_t Tensor::numel() const {
@@ -71,7 +85,18 @@ void Tensor::to_f32(int64_t offset, int64_t n, float* out) const {
   const DTypeTraits& t = dtype_traits(dtype);
   if (!t.to_f32) fail(ErrorKind::kInvalidArgument, "cannot convert a ", t.name, " tensor to F32");
   IZWI_ASSERT(offset >= 0 && n >= 0 && offset + n <= numel());
-  t.to_f32(static_cast<const uint8_t*>(data) + static_cast<size_t>(offset) * t.size, n, out);
+  const auto* base = static_cast<const uint8_t*>(data);
+  if (t.block == 1) {
+    t.to_f32(base + static_cast<size_t>(offset) * t.size, n, out);
+    return;
+  }
+  const int64_t K = shape.back();
+  if (offset % K != 0 || n % K != 0)
+    fail(ErrorKind::kInvalidArgument, "a ", t.name, " tensor converts whole rows of ", K,
+         " values; asked for ", n, " from ", offset);
+  const size_t rb = row_bytes(dtype, K);
+  for (int64_t r = 0; r < n / K; ++r)
+    t.to_f32(base + rb * static_cast<size_t>(offset / K + r), K, out + r * K);
 }
 
 Tensor Tensor::to_f32() const {

@@ -13,21 +13,27 @@
 
 namespace izwi {
 
-enum class DType { kF32, kF16, kBF16, kI32, kI64 };
+// kQ8 / kQ4: the 8- and 4-bit block weight formats of core/quant.h (never in a
+// checkpoint; made from bf16 weights at load time).
+enum class DType { kF32, kF16, kBF16, kI32, kI64, kQ8, kQ4 };
 
-// What a dtype is, in one place: its checkpoint name, element size, and how to
-// widen a run of it to f32 (null for integer dtypes, which are never widened).
-// A new weight format (8/4-bit blocks) is one more entry here and one in the
-// kernels' table (src/kernels/cpu/weight_kernels.h).
+// What a dtype is, in one place: its name, storage size, and how to widen a run
+// of it to f32 (null for integer dtypes, which are never widened). A weight
+// format is one entry here and one in the kernels' table
+// (src/kernels/cpu/weight_kernels.h).
 struct DTypeTraits {
   DType dtype;
-  const char* name;  // as safetensors spells it
-  size_t size;       // bytes per element
+  const char* name;    // as safetensors spells it (block formats: izwi's own names)
+  size_t size;         // bytes per element; 0 for block formats
+  int64_t block;       // elements per block: 1, or 32 for the block formats
+  size_t block_bytes;  // bytes per block
+  // Widens n elements at src. Block formats are laid out per row, so for them
+  // src is a row's start and n the row's length.
   void (*to_f32)(const void* src, int64_t n, float* dst);
 };
 const DTypeTraits& dtype_traits(DType dtype);
 
-size_t dtype_size(DType dtype);
+size_t dtype_size(DType dtype);  // 0 for block formats: use row_bytes (core/quant.h)
 const char* dtype_name(DType dtype);
 
 struct Tensor {
@@ -38,13 +44,14 @@ struct Tensor {
 
   bool empty() const { return data == nullptr; }
   int64_t numel() const;
-  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
+  size_t nbytes() const;
   int64_t dim(size_t i) const { return shape.at(i); }
 
   // Typed access; throws if the dtype is not the one asked for.
   const float* f32() const;
 
   // Elements [offset, offset + n) widened to f32; throws for integer dtypes.
+  // Block formats convert whole rows: offset and n multiples of the last dimension.
   void to_f32(int64_t offset, int64_t n, float* out) const;
 
   // A new f32 tensor owning a converted copy (used for small tensors that are

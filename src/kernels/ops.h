@@ -19,7 +19,9 @@ namespace izwi::ops {
 
 // ---- dense ------------------------------------------------------------------
 // y: [M, N] = x: [M, K] · W: [N, K]^T (+ bias: [N], may be null).
-// W may be F32, BF16 or F16; large M goes through BLAS, M == 1 through our GEMV.
+// W may be F32, BF16 or F16 (large M through a GEMM, small M through our GEMV /
+// dot_rows kernels), or Q8 / Q4 (core/quant.h; activations quantized to int8
+// per call). linear_ref multiplies with the exact (dequantized) weights in f32.
 void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
             const float* bias, float* y);
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y);

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/cpu/weight_kernels.h"
 #include "kernels/ops.h"
@@ -60,8 +62,33 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   const cpu::WeightKernels wk = weight_of(W, K, "linear");
   const int64_t N = W.shape[0];
   const auto& vk = cpu::vec_kernels();
-  const size_t row_bytes = static_cast<size_t>(K) * dtype_size(W.dtype);
+  const size_t row_bytes = izwi::row_bytes(W.dtype, K);
   const auto* base = static_cast<const uint8_t*>(W.data);
+  if (wk.dot_rows_q) {
+    // 8/4-bit weights: the activations are quantized once per call (into this
+    // thread's buffers, which only grow), then every weight row is read once
+    // for up to kMaxQuantRows activation rows at a time; tiles of 16 weight
+    // rows stay in cache while larger M passes over them.
+    thread_local cpu::QuantizedActs scratch;
+    cpu::QuantizedActs& acts = scratch;  // the workers must see this thread's, not their own
+    cpu::quantize_acts(W.dtype, x, M, K, acts);
+    constexpr int64_t kTile = 16;
+    parallel_for(pool, N, kTile, [&](int64_t n0, int64_t n1) {
+      float r[cpu::kMaxQuantRows];
+      for (int64_t t0 = n0; t0 < n1; t0 += kTile) {
+        const int64_t t1 = std::min(n1, t0 + kTile);
+        for (int64_t m0 = 0; m0 < M; m0 += cpu::kMaxQuantRows) {
+          const int rows = static_cast<int>(std::min<int64_t>(cpu::kMaxQuantRows, M - m0));
+          for (int64_t n = t0; n < t1; ++n) {
+            wk.dot_rows_q(base + n * row_bytes, acts, m0, rows, r);
+            const float b = bias ? bias[n] : 0.0f;
+            for (int m = 0; m < rows; ++m) y[(m0 + m) * N + n] = r[m] + b;
+          }
+        }
+      }
+    });
+    return;
+  }
   if (M == 1) {
     // GEMV: weight traffic dominates; one dot product per output, split over threads.
     parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {

@@ -10,6 +10,8 @@
 
 namespace izwi::cpu {
 
+struct QuantizedActs;
+
 enum class Isa { kScalar, kAvx2, kAvx512 };
 const char* isa_name(Isa isa);
 
@@ -29,9 +31,17 @@ struct VecKernels {
   using DotRows = void (*)(const void* w, const float* x, int64_t ldx, int rows, int64_t n,
                            float* out);
   DotRows dot_rows_f32, dot_rows_bf16, dot_rows_f16;
+  // One Q8 / Q4 weight row (core/quant.h) against activation rows m0 .. m0 + rows - 1
+  // (rows 1..kMaxQuantRows) of `a`, quantized for that format: out[i] = row . x[m0 + i].
+  using DotRowsQ = void (*)(const void* w, const QuantizedActs& a, int64_t m0, int rows,
+                            float* out);
+  DotRowsQ dot_rows_q8, dot_rows_q4;
 };
 constexpr int kMaxDotRows = 8;
+constexpr int kMaxQuantRows = 4;
 
+// AVX-512 here means F, BW, VL, DQ and VNNI (the int8 dot products of the
+// quantized formats); a CPU without VNNI gets the AVX2 kernels.
 // Best variant for this CPU (IZWI_ISA=scalar|avx2|avx512 forces a lower one).
 const VecKernels& vec_kernels();
 // A specific variant, or nullptr if this CPU cannot run it.

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <utility>
 
+#include "core/quant.h"
+#include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/simd_sin.h"
 #include "kernels/cpu/vec.h"
 
@@ -189,6 +191,77 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
   kernels[std::clamp(rows, 1, kMaxDotRows) - 1](w, x, ldx, n, out);
 }
 
+// ---- Q8 / Q4 weights (core/quant.h) ----------------------------------------
+// Per block of 32: the weights as signed bytes, multiplied with the int8
+// activations by maddubs (u8 x s8 -> i16 pairs), which needs an unsigned
+// operand: |w| times x with w's sign (ggml's trick; |w| <= 127, so no pair
+// saturates), then summed to 8 i32 lanes and scaled by dw * dx.
+
+// Block b's 32 weights as signed bytes, in the order of the block's activations.
+template <DType F>
+inline __m256i block_weights(const uint8_t* quants, int64_t b) {
+  if constexpr (F == DType::kQ8) {
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + b * 32));
+    return _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+  } else {
+    const __m128i v =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + (b / 4) * 64 + (b % 4) * 16));
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    const __m256i q =
+        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+  }
+}
+
+// Block b's 32 activations (see quant_acts.h for the Q4 order).
+template <DType F>
+inline __m256i block_acts(const int8_t* xq, int64_t b) {
+  if constexpr (F == DType::kQ8) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
+  } else {
+    const int8_t* g = xq + (b / 4) * 128 + (b % 4) * 16;
+    return _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 64)),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(g)));
+  }
+}
+
+template <DType F, int R>
+void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
+  const auto* row = static_cast<const uint8_t*>(w);
+  const uint8_t* quants = row + a.blocks * 2;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < a.blocks; ++b) {
+    const __m256i wq = block_weights<F>(quants, b);
+    const __m256i wabs = _mm256_sign_epi8(wq, wq);
+    uint16_t dh;
+    __builtin_memcpy(&dh, row + b * 2, 2);
+    const float dw = _cvtsh_ss(dh);
+    for (int i = 0; i < R; ++i) {
+      const __m256i x = block_acts<F>(a.q_row(m0 + i), b);
+      const __m256i p16 = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(x, wq));
+      const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+      acc[i] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * a.d_row(m0 + i)[b]), acc[i]);
+    }
+  }
+  for (int i = 0; i < R; ++i) out[i] = hsum(acc[i]);
+}
+
+template <DType F>
+void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, float* out) {
+  switch (std::clamp(rows, 1, kMaxQuantRows)) {
+    case 1:
+      return dot_rows_q_n<F, 1>(w, a, m0, out);
+    case 2:
+      return dot_rows_q_n<F, 2>(w, a, m0, out);
+    case 3:
+      return dot_rows_q_n<F, 3>(w, a, m0, out);
+    default:
+      return dot_rows_q_n<F, 4>(w, a, m0, out);
+  }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_avx2() {
@@ -200,7 +273,9 @@ const VecKernels& vec_kernels_avx2() {
                             axpy,
                             dot_rows<w8_f32, f32_scalar>,
                             dot_rows<w8_bf16, bf16_at>,
-                            dot_rows<w8_f16, f16_at>};
+                            dot_rows<w8_f16, f16_at>,
+                            dot_rows_q<DType::kQ8>,
+                            dot_rows_q<DType::kQ4>};
   return k;
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <utility>
 
+#include "core/quant.h"
+#include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/simd_sin.h"
 #include "kernels/cpu/vec.h"
 
@@ -175,12 +177,116 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
   kernels[std::clamp(rows, 1, kMaxDotRows) - 1](w, x, ldx, n, out);
 }
 
+// ---- Q8 / Q4 weights (core/quant.h) with VNNI -------------------------------
+// vpdpbusd multiplies the unsigned weight quants with the int8 activations and
+// adds groups of four into 16 i32 lanes; each lane stays inside one block (8
+// lanes per Q8 block, 4 per Q4 block). The lanes start from the activations'
+// precomputed offset correction (quant_acts.h), so after the dot products they
+// hold the exact integer sums; converted to float they are scaled by dw * dx,
+// spread from a vector of 16 block scales with one permute.
+//
+// The row is walked in chunks of 16 blocks: one masked load of 16 f16 scales,
+// then 8 (Q8) or 4 (Q4) 64-byte weight loads, each used for every activation row.
+
+template <int R>
+inline void chunk_scales(const uint8_t* row, const QuantizedActs& a, int64_t m0, int64_t c,
+                         __mmask16 m, __m512* sc) {
+  const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + c * 2));
+  for (int i = 0; i < R; ++i)
+    sc[i] = _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(m, a.d_row(m0 + i) + c));
+}
+
+template <int R>
+void dot_rows_q8_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
+  const auto* row = static_cast<const uint8_t*>(w);
+  const uint8_t* quants = row + a.blocks * 2;
+  // Lanes 0-7 take the first block of a pair's scale, lanes 8-15 the second's.
+  const __m512i pair_lanes = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 acc[R], sc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < a.blocks; c += 16) {
+    const int64_t n = std::min<int64_t>(16, a.blocks - c);
+    chunk_scales<R>(row, a, m0, c, static_cast<__mmask16>((1u << n) - 1), sc);
+    for (int64_t p = 0; 2 * p < n; ++p) {
+      const int64_t b = c + 2 * p;  // first block of the pair
+      const __mmask64 wm = n - 2 * p >= 2 ? ~0ull : 0xFFFFFFFFull;
+      const __m512i wq = _mm512_maskz_loadu_epi8(wm, quants + b * 32);
+      const __m512i idx = _mm512_add_epi32(pair_lanes, _mm512_set1_epi32(static_cast<int>(2 * p)));
+      for (int i = 0; i < R; ++i) {
+        const __m512i corr = _mm512_loadu_si512(a.corr_row(m0 + i) + (b / 2) * 16);
+        const __m512i x = _mm512_loadu_si512(a.q_row(m0 + i) + b * 32);
+        const __m512i dp = _mm512_dpbusd_epi32(corr, wq, x);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(idx, sc[i]), acc[i]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
+}
+
+template <int R>
+void dot_rows_q4_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
+  const auto* row = static_cast<const uint8_t*>(w);
+  const uint8_t* quants = row + a.blocks * 2;
+  // Lanes 4i..4i+3 take block i's scale of a group of four.
+  const __m512i group_lanes = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[R], sc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < a.blocks; c += 16) {
+    const int64_t n = std::min<int64_t>(16, a.blocks - c);
+    chunk_scales<R>(row, a, m0, c, static_cast<__mmask16>((1u << n) - 1), sc);
+    for (int64_t g = 0; 4 * g < n; ++g) {
+      const int64_t group = c / 4 + g;
+      const int64_t blocks = std::min<int64_t>(4, n - 4 * g);
+      const __mmask64 wm = blocks == 4 ? ~0ull : (1ull << (16 * blocks)) - 1;
+      const __m512i v = _mm512_maskz_loadu_epi8(wm, quants + group * 64);
+      const __m512i lo = _mm512_and_si512(v, low4);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      const __m512i idx = _mm512_add_epi32(group_lanes, _mm512_set1_epi32(static_cast<int>(4 * g)));
+      for (int i = 0; i < R; ++i) {
+        const int8_t* x = a.q_row(m0 + i) + group * 128;
+        const __m512i corr = _mm512_loadu_si512(a.corr_row(m0 + i) + group * 16);
+        __m512i dp = _mm512_dpbusd_epi32(corr, lo, _mm512_loadu_si512(x));
+        dp = _mm512_dpbusd_epi32(dp, hi, _mm512_loadu_si512(x + 64));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(idx, sc[i]), acc[i]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
+}
+
+template <void (*K1)(const void*, const QuantizedActs&, int64_t, float*),
+          void (*K2)(const void*, const QuantizedActs&, int64_t, float*),
+          void (*K3)(const void*, const QuantizedActs&, int64_t, float*),
+          void (*K4)(const void*, const QuantizedActs&, int64_t, float*)>
+void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, float* out) {
+  switch (std::clamp(rows, 1, kMaxQuantRows)) {
+    case 1:
+      return K1(w, a, m0, out);
+    case 2:
+      return K2(w, a, m0, out);
+    case 3:
+      return K3(w, a, m0, out);
+    default:
+      return K4(w, a, m0, out);
+  }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_avx512() {
   static const VecKernels k{
-      Isa::kAvx512, dot_f32,           dot_bf16,           dot_f16,          snake,
-      axpy,         dot_rows<w16_f32>, dot_rows<w16_bf16>, dot_rows<w16_f16>};
+      Isa::kAvx512,
+      dot_f32,
+      dot_bf16,
+      dot_f16,
+      snake,
+      axpy,
+      dot_rows<w16_f32>,
+      dot_rows<w16_bf16>,
+      dot_rows<w16_f16>,
+      dot_rows_q<dot_rows_q8_n<1>, dot_rows_q8_n<2>, dot_rows_q8_n<3>, dot_rows_q8_n<4>>,
+      dot_rows_q<dot_rows_q4_n<1>, dot_rows_q4_n<2>, dot_rows_q4_n<3>, dot_rows_q4_n<4>>};
   return k;
 }
 

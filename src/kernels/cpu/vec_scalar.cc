@@ -2,7 +2,9 @@
 // them a better yardstick for the SIMD versions.
 #include <cmath>
 
+#include "core/quant.h"
 #include "core/tensor.h"
+#include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
@@ -53,6 +55,26 @@ float f32_id(float v) {
   return v;
 }
 
+// Per block: the exact integer dot product times dw * dx, summed in double.
+template <DType F>
+void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, float* out) {
+  const auto* row = static_cast<const uint8_t*>(w);
+  const uint8_t* quants = row + a.blocks * 2;
+  for (int i = 0; i < rows; ++i) {
+    const int8_t* xq = a.q_row(m0 + i);
+    const float* xd = a.d_row(m0 + i);
+    double s = 0;
+    for (int64_t b = 0; b < a.blocks; ++b) {
+      int32_t acc = 0;
+      for (int j = 0; j < 32; ++j) acc += quant_value(F, quants, b, j) * xq[act_position(F, b, j)];
+      uint16_t dh;
+      __builtin_memcpy(&dh, row + b * 2, 2);
+      s += static_cast<double>(f16_to_f32(dh)) * xd[b] * acc;
+    }
+    out[i] = static_cast<float>(s);
+  }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_scalar() {
@@ -64,7 +86,9 @@ const VecKernels& vec_kernels_scalar() {
                             axpy,
                             dot_rows<float, f32_id>,
                             dot_rows<uint16_t, bf16_to_f32>,
-                            dot_rows<uint16_t, f16_to_f32>};
+                            dot_rows<uint16_t, f16_to_f32>,
+                            dot_rows_q<DType::kQ8>,
+                            dot_rows_q<DType::kQ4>};
   return k;
 }
 

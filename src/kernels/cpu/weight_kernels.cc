@@ -22,9 +22,13 @@ WeightKernels weight_kernels(DType dtype, const VecKernels& vk, const char* op) 
       return {dtype, gemv<uint16_t, &VecKernels::dot_bf16>, vk.dot_rows_bf16, GemmType::kBF16};
     case DType::kF16:
       return {dtype, gemv<uint16_t, &VecKernels::dot_f16>, vk.dot_rows_f16, GemmType::kF16};
+    case DType::kQ8:
+      return {dtype, nullptr, nullptr, std::nullopt, vk.dot_rows_q8};
+    case DType::kQ4:
+      return {dtype, nullptr, nullptr, std::nullopt, vk.dot_rows_q4};
     default:
       fail(ErrorKind::kInvalidArgument, op, ": weight dtype ", dtype_name(dtype),
-           " is not supported (f32, bf16 and f16 are)");
+           " is not supported (f32, bf16, f16, Q8 and Q4 are)");
   }
 }
 

@@ -1,0 +1,122 @@
+#include "core/quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace izwi {
+
+namespace {
+
+// Q4 nibble position of weight j (0..31) of block b: byte and shift within the row's quants.
+inline void q4_position(int64_t b, int j, int64_t* byte, int* shift) {
+  *byte = (b / 4) * 64 + (b % 4) * 16 + (j % 16);
+  *shift = j < 16 ? 0 : 4;
+}
+
+}  // namespace
+
+bool is_block_format(DType dtype) {
+  return dtype == DType::kQ8 || dtype == DType::kQ4;
+}
+
+bool quantizable(DType format, int64_t K) {
+  return is_block_format(format) && K > 0 && K % kQuantBlock == 0;
+}
+
+size_t row_bytes(DType dtype, int64_t K) {
+  const DTypeTraits& t = dtype_traits(dtype);
+  IZWI_ASSERT(K % t.block == 0);
+  return static_cast<size_t>(K / t.block) * t.block_bytes;
+}
+
+void quantize_row(DType format, const float* w, int64_t K, uint8_t* out) {
+  IZWI_ASSERT(quantizable(format, K));
+  const int64_t nb = K / kQuantBlock;
+  uint8_t* q = out + nb * 2;
+  if (format == DType::kQ4) std::memset(q, 0, static_cast<size_t>(K / 2));
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = w + b * kQuantBlock;
+    float d = 0;
+    if (format == DType::kQ8) {
+      float amax = 0;
+      for (int j = 0; j < kQuantBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
+      d = amax / 127.0f;
+    } else {
+      float m = 0;  // the value of largest magnitude, with its sign
+      for (int j = 0; j < kQuantBlock; ++j)
+        if (std::fabs(x[j]) > std::fabs(m)) m = x[j];
+      d = m / -8.0f;
+    }
+    // The kernels multiply with the f16-rounded scale; quantize against it too.
+    const uint16_t dh = f32_to_f16(d);
+    std::memcpy(out + b * 2, &dh, 2);
+    const float dr = f16_to_f32(dh);
+    const float inv = dr != 0 ? 1.0f / dr : 0.0f;
+    for (int j = 0; j < kQuantBlock; ++j) {
+      if (format == DType::kQ8) {
+        const long v = std::clamp(std::lround(x[j] * inv), -127L, 127L);
+        q[b * kQuantBlock + j] = static_cast<uint8_t>(v + 128);
+      } else {
+        const long v = std::clamp(std::lround(x[j] * inv) + 8, 0L, 15L);
+        int64_t byte;
+        int shift;
+        q4_position(b, j, &byte, &shift);
+        q[byte] = static_cast<uint8_t>(q[byte] | (v << shift));
+      }
+    }
+  }
+}
+
+void dequantize_row(DType format, const uint8_t* row, int64_t K, float* out) {
+  IZWI_ASSERT(quantizable(format, K));
+  const int64_t nb = K / kQuantBlock;
+  const uint8_t* q = row + nb * 2;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint16_t dh;
+    std::memcpy(&dh, row + b * 2, 2);
+    const float d = f16_to_f32(dh);
+    for (int j = 0; j < kQuantBlock; ++j) {
+      int v;
+      if (format == DType::kQ8) {
+        v = static_cast<int>(q[b * kQuantBlock + j]) - 128;
+      } else {
+        int64_t byte;
+        int shift;
+        q4_position(b, j, &byte, &shift);
+        v = ((q[byte] >> shift) & 0xF) - 8;
+      }
+      out[b * kQuantBlock + j] = d * static_cast<float>(v);
+    }
+  }
+}
+
+Tensor quantize(const Tensor& w, DType format, ThreadPool* pool) {
+  if (w.shape.size() != 2)
+    fail(ErrorKind::kInvalidArgument, "quantize: expected a 2-D weight, got ", shape_str(w.shape));
+  const int64_t N = w.shape[0], K = w.shape[1];
+  if (!quantizable(format, K))
+    fail(ErrorKind::kInvalidArgument, "quantize: rows of ", K, " values cannot be stored as ",
+         dtype_name(format), " (it needs a multiple of ", kQuantBlock, ")");
+  const size_t rb = row_bytes(format, K);
+  auto buf = std::make_shared<std::vector<uint8_t>>(rb * static_cast<size_t>(N));
+  parallel_for(pool, N, 16, [&](int64_t n0, int64_t n1) {
+    std::vector<float> row(static_cast<size_t>(K));
+    for (int64_t n = n0; n < n1; ++n) {
+      w.to_f32(n * K, K, row.data());
+      quantize_row(format, row.data(), K, buf->data() + rb * static_cast<size_t>(n));
+    }
+  });
+  Tensor t;
+  t.dtype = format;
+  t.shape = w.shape;
+  t.data = buf->data();
+  t.owner = std::shared_ptr<const void>(buf, buf->data());
+  return t;
+}
+
+}  // namespace izwi

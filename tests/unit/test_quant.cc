@@ -1,0 +1,177 @@
+// The 8- and 4-bit block weight formats (core/quant.h): the storage round trip,
+// the quantized activations, every ISA's kernels against the scalar reference,
+// and ops::linear against the exact f32 product.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/quant.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/quant_acts.h"
+#include "kernels/cpu/vec.h"
+#include "kernels/ops.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::random_vector;
+
+const DType kFormats[] = {DType::kQ8, DType::kQ4};
+
+// The value of largest magnitude of each block of 32 sets the scale, and every
+// weight comes back within half a step (Q8: step max|w| / 127). Q4's 16 levels
+// are -8..7 steps of max|w| / 8, so a weight near the opposite extreme of the
+// largest one is clamped to 7 steps: within one step.
+TEST(Quant, RowsRoundTripWithinHalfAStep) {
+  for (DType f : kFormats)
+    for (int64_t K : {32, 96, 160, 1024}) {
+      auto w = random_vector(K, 3 + K, -2.0f, 2.0f);
+      w[5] = 0.0f;
+      std::vector<float> zeros(32, 0.0f);
+      std::copy(zeros.begin(), zeros.end(), w.end() - 32);  // an all-zero block
+      std::vector<uint8_t> q(row_bytes(f, K));
+      quantize_row(f, w.data(), K, q.data());
+      std::vector<float> back(K);
+      dequantize_row(f, q.data(), K, back.data());
+      for (int64_t b = 0; b < K / 32; ++b) {
+        float amax = 0;
+        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(w[b * 32 + j]));
+        const float bound = f == DType::kQ8 ? 0.5f * amax / 127.0f : amax / 8.0f;
+        for (int j = 0; j < 32; ++j)
+          ASSERT_LE(std::fabs(back[b * 32 + j] - w[b * 32 + j]), bound * 1.002f + 1e-7f)
+              << dtype_name(f) << " K=" << K << " block " << b << " j " << j;
+      }
+      for (int64_t k = K - 32; k < K; ++k) EXPECT_EQ(back[k], 0.0f);
+    }
+}
+
+TEST(Quant, SizesAndRefusals) {
+  EXPECT_EQ(row_bytes(DType::kQ8, 1024), 1088u);  // 1024 + 32 scales * 2
+  EXPECT_EQ(row_bytes(DType::kQ4, 1024), 576u);   // 512 + 64
+  EXPECT_EQ(row_bytes(DType::kBF16, 1024), 2048u);
+  EXPECT_TRUE(quantizable(DType::kQ4, 96));
+  EXPECT_FALSE(quantizable(DType::kQ8, 48));
+  EXPECT_FALSE(quantizable(DType::kBF16, 64));
+  Tensor w = Tensor::owned_f32({2, 48}, random_vector(96, 1));
+  try {
+    quantize(w, DType::kQ8, nullptr);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple of 32"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Quant, TensorsConvertWholeRows) {
+  ThreadPool pool(2);
+  for (DType f : kFormats) {
+    Tensor w = Tensor::owned_f32({5, 64}, random_vector(5 * 64, 7));
+    Tensor q = quantize(w, f, &pool);
+    EXPECT_EQ(q.nbytes(), 5 * row_bytes(f, 64));
+    std::vector<float> rows(2 * 64), one(64);
+    q.to_f32(64, 128, rows.data());
+    dequantize_row(f, static_cast<const uint8_t*>(q.data) + 2 * row_bytes(f, 64), 64, one.data());
+    EXPECT_EQ(0, std::memcmp(rows.data() + 64, one.data(), 64 * sizeof(float)));
+    EXPECT_THROW(q.to_f32(3, 64, rows.data()), Error);
+  }
+}
+
+// quantize_acts stores each value where the kernels expect it and the offset
+// correction as -offset * (sum of the values a lane multiplies).
+TEST(QuantActs, ValuesScalesAndCorrections) {
+  for (DType f : kFormats)
+    for (int64_t K : {32, 96, 224}) {
+      auto x = random_vector(2 * K, 9 + K);
+      cpu::QuantizedActs a;
+      cpu::quantize_acts(f, x.data(), 2, K, a);
+      const int offset = f == DType::kQ8 ? 128 : 8;
+      for (int r = 0; r < 2; ++r) {
+        int64_t total = 0, corr = 0;
+        for (int64_t b = 0; b < K / 32; ++b)
+          for (int j = 0; j < 32; ++j) {
+            const float v = a.q_row(r)[cpu::act_position(f, b, j)] * a.d_row(r)[b];
+            EXPECT_NEAR(v, x[r * K + b * 32 + j], a.d_row(r)[b] * 0.5f + 1e-7f);
+            total += a.q_row(r)[cpu::act_position(f, b, j)];
+          }
+        for (int64_t i = 0; i < a.corr_stride; ++i) corr += a.corr_row(r)[i];
+        EXPECT_EQ(corr, -offset * total) << dtype_name(f) << " K=" << K;
+      }
+    }
+}
+
+class QuantKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
+
+// Every ISA against the scalar kernel for 1..4 activation rows, lengths with
+// partial chunks (Q8: an odd block; Q4: a group of fewer than 4 blocks), guard
+// values around the outputs, and the weight row followed by another row's
+// bytes that must not be read into the sum. Only the float summation order
+// differs, so they agree to f32 rounding.
+TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
+  const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());
+  if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
+  const auto& ref = cpu::vec_kernels_scalar();
+  for (DType f : kFormats)
+    for (int64_t K : {32, 64, 96, 160, 544, 1024, 3072}) {
+      auto w = random_vector(2 * K, 21 + K);
+      const size_t rb = row_bytes(f, K);
+      std::vector<uint8_t> q(2 * rb);
+      quantize_row(f, w.data(), K, q.data());
+      quantize_row(f, w.data() + K, K, q.data() + rb);
+      auto x = random_vector(cpu::kMaxQuantRows * K, 22 + K);
+      cpu::QuantizedActs a;
+      cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
+      const auto ours = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
+      const auto theirs = f == DType::kQ8 ? ref.dot_rows_q8 : ref.dot_rows_q4;
+      for (int rows = 1; rows <= cpu::kMaxQuantRows; ++rows)
+        for (int64_t m0 = 0; m0 + rows <= cpu::kMaxQuantRows; ++m0) {
+          std::vector<float> got(rows + 2, 12345.0f), want(rows);
+          ours(q.data(), a, m0, rows, got.data() + 1);
+          theirs(q.data(), a, m0, rows, want.data());
+          EXPECT_EQ(got[0], 12345.0f);
+          EXPECT_EQ(got[rows + 1], 12345.0f);
+          for (int m = 0; m < rows; ++m)
+            EXPECT_NEAR(got[m + 1], want[m], 2e-6 * std::sqrt(K) + 1e-6 * std::fabs(want[m]))
+                << dtype_name(f) << " K=" << K << " rows=" << rows << " m0=" << m0;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernelTest,
+                         ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
+                         [](const auto& param_info) {
+                           return std::string(cpu::isa_name(param_info.param));
+                         });
+
+// ops::linear with Q8 / Q4 weights against the exact product of the same
+// (dequantized) weights with the f32 activations: they differ only by the
+// activations' rounding to int8, at most half a step of each block's scale per
+// value, so each output is within sum |w| * step / 2.
+TEST(QuantLinear, MatchesExactProductWithinActivationRounding) {
+  ThreadPool pool(2);
+  for (DType f : kFormats)
+    for (int64_t K : {96, 1024})
+      for (int64_t M : {1, 2, 3, 4, 5, 9, 40}) {
+        const int64_t N = 70;
+        Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 31 + K)), f, &pool);
+        auto x = random_vector(M * K, 32 + M), bias = random_vector(N, 33);
+        std::vector<float> y(M * N), want(M * N), wrow(K);
+        ops::linear(&pool, x.data(), M, K, W, bias.data(), y.data());
+        ops::linear_ref(x.data(), M, K, W, bias.data(), want.data());
+        for (int64_t n = 0; n < N; ++n) {
+          W.to_f32(n * K, K, wrow.data());
+          for (int64_t m = 0; m < M; ++m) {
+            double bound = 1e-5;
+            for (int64_t b = 0; b < K / 32; ++b) {
+              float amax = 0;
+              for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[m * K + b * 32 + j]));
+              for (int j = 0; j < 32; ++j) bound += std::fabs(wrow[b * 32 + j]) * amax / 254.0;
+            }
+            ASSERT_NEAR(y[m * N + n], want[m * N + n], bound)
+                << dtype_name(f) << " K=" << K << " M=" << M << " n=" << n;
+          }
+        }
+      }
+}
+
+}  // namespace
+}  // namespace izwi
