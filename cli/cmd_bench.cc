@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -29,6 +30,7 @@ struct BenchArgs {
   std::string model, random, configs = std::string(IZWI_SOURCE_DIR) + "/tests/data/qwen3-tts";
   int frames = 64, threads = 0, first_block = 4, block = 12;
   bool json = false, overlap = false;
+  std::vector<std::string> weights = {"bf16", "q8", "q4"};
 };
 
 double seconds_since(Clock::time_point t0) {
@@ -87,23 +89,32 @@ std::string random_model(const BenchArgs& a) {
   return out.string();
 }
 
+// Peak resident memory since the last reset_peak_rss(), from /proc (VmHWM).
 double peak_rss_gb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / (1024.0 * 1024.0);
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
 }
 
-void run_bench(const BenchArgs& a, const Context& ctx) {
-  if (!a.model.empty() && !a.random.empty())
-    throw Error(ErrorKind::kInvalidArgument, "give a MODEL or --random, not both");
-  const std::string dir =
-      !a.random.empty()
-          ? random_model(a)
-          : resolve_model(ctx, a.model.empty() ? default_model_name() : a.model, true);
+// Lets each format's run report its own peak (Linux: "5" resets VmHWM).
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+// One format's run: the model loaded with it, then the same measurements.
+nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, WeightFormat format,
+                                    double read_gbps) {
+  reset_peak_rss();
   const auto t_load = Clock::now();
-  auto model = TtsModel::load(dir, ModelOptions{a.threads});
+  ModelOptions mo;
+  mo.n_threads = a.threads;
+  mo.weights = format;
+  auto model = TtsModel::load(dir, mo);
   const double load_s = seconds_since(t_load);
-  const double read_gbps = read_loop_gbps(model->threads());
 
   // An x-vector clone from a 5 s synthetic clip: a voiced, modulated tone.
   Audio clip;
@@ -143,7 +154,7 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
   const auto wb = model->weight_bytes();
   const double gen_per_frame = (t.talker + t.code_predictor) / frames;
   nlohmann::ordered_json j;
-  j["model"] = dir;
+  j["weights"] = weight_format_name(format);
   j["threads"] = model->threads();
   j["load_s"] = load_s;
   j["frames"] = r.codes.frames;
@@ -161,25 +172,76 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
   j["total_s"] = t.total;
   j["rtf"] = r.seconds() > 0 ? t.total / r.seconds() : 0.0;
   j["peak_rss_gb"] = peak_rss_gb();
+  return j;
+}
+
+void print_run(const nlohmann::ordered_json& j) {
+  std::printf("[%s]\n", j["weights"].get<std::string>().c_str());
+  std::printf("  load         %.1f s\n", j["load_s"].get<double>());
+  std::printf("  prefill      %.0f ms (x-vector prompt); %lld-token text prompt: %.0f ms\n",
+              j["prefill_ms"].get<double>(),
+              static_cast<long long>(j["prefill_100_tokens"].get<int64_t>()),
+              j["prefill_100_tokens_ms"].get<double>());
+  std::printf("  per frame    talker %.1f ms, code predictor %.1f ms, codec %.1f ms\n",
+              j["talker_ms_per_frame"].get<double>(),
+              j["code_predictor_ms_per_frame"].get<double>(),
+              j["codec_ms_per_frame"].get<double>());
+  std::printf("  bandwidth    %.2f GB of weights per frame: %.1f GB/s effective\n",
+              j["weights_gb_per_frame"].get<double>(), j["effective_gbps"].get<double>());
+  std::printf(
+      "  end to end   %lld frames = %.2f s of audio in %.2f s: RTF %.2f, first audio %.3f s\n",
+      static_cast<long long>(j["frames"].get<int64_t>()), j["audio_s"].get<double>(),
+      j["total_s"].get<double>(), j["rtf"].get<double>(), j["first_audio_s"].get<double>());
+  std::printf("  memory       peak RSS %.2f GB\n", j["peak_rss_gb"].get<double>());
+}
+
+void run_bench(const BenchArgs& a, const Context& ctx) {
+  if (!a.model.empty() && !a.random.empty())
+    throw Error(ErrorKind::kInvalidArgument, "give a MODEL or --random, not both");
+  std::vector<WeightFormat> formats;
+  for (const std::string& w : a.weights) formats.push_back(parse_weight_format(w));
+  const std::string dir =
+      !a.random.empty()
+          ? random_model(a)
+          : resolve_model(ctx, a.model.empty() ? default_model_name() : a.model, true);
+  const int threads =
+      a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const double read_gbps = read_loop_gbps(std::max(1, threads));
+
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (WeightFormat f : formats) {
+    if (!a.json) std::fprintf(stderr, "measuring %s...\n", weight_format_name(f));
+    runs.push_back(bench_format(a, dir, f, read_gbps));
+  }
+  // Ratios to the bf16 run of this invocation, when there is one.
+  const nlohmann::ordered_json* base = nullptr;
+  for (const auto& r : runs)
+    if (r["weights"] == "bf16") base = &r;
+  if (base)
+    for (auto& r : runs) {
+      r["rtf_vs_bf16"] = r["rtf"].get<double>() / (*base)["rtf"].get<double>();
+      r["first_audio_vs_bf16"] =
+          r["first_audio_s"].get<double>() / (*base)["first_audio_s"].get<double>();
+    }
   if (a.json) {
+    nlohmann::ordered_json j;
+    j["model"] = dir;
+    j["read_loop_gbps"] = read_gbps;
+    j["runs"] = runs;
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  std::printf("model        %s (%d threads, loaded in %.1f s)\n", dir.c_str(), model->threads(),
-              load_s);
-  std::printf("prefill      %.0f ms (%s prompt); %lld-token text prompt: %.0f ms\n",
-              t.prefill * 1e3, "x-vector", static_cast<long long>(prompt_tokens),
-              pr.timings.prefill * 1e3);
-  std::printf("per frame    talker %.1f ms, code predictor %.1f ms, codec %.1f ms\n",
-              t.talker / frames * 1e3, t.code_predictor / frames * 1e3, t.codec / frames * 1e3);
-  std::printf(
-      "bandwidth    %.2f GB of weights per frame: %.1f GB/s effective; read loop %.1f GB/s\n",
-      static_cast<double>(wb.per_frame()) / 1e9, j["effective_gbps"].get<double>(), read_gbps);
-  std::printf(
-      "end to end   %lld frames = %.2f s of audio in %.2f s: RTF %.2f, first audio %.3f s\n",
-      static_cast<long long>(r.codes.frames), r.seconds(), t.total, j["rtf"].get<double>(),
-      t.first_audio);
-  std::printf("memory       peak RSS %.2f GB\n", peak_rss_gb());
+  std::printf("model        %s (%d threads)\n", dir.c_str(), runs[0]["threads"].get<int>());
+  std::printf("read loop    %.1f GB/s\n", read_gbps);
+  for (const auto& r : runs) print_run(r);
+  if (base && runs.size() > 1) {
+    std::printf("\n%-6s %8s %10s %12s %10s\n", "format", "RTF", "vs bf16", "first audio",
+                "peak RSS");
+    for (const auto& r : runs)
+      std::printf("%-6s %8.2f %9.2fx %11.3fs %8.2fGB\n", r["weights"].get<std::string>().c_str(),
+                  r["rtf"].get<double>(), r["rtf_vs_bf16"].get<double>(),
+                  r["first_audio_s"].get<double>(), r["peak_rss_gb"].get<double>());
+  }
 }
 
 }  // namespace
@@ -194,6 +256,7 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       "Examples:\n"
       "  izwi bench                       # the default model\n"
       "  izwi bench --random 0.6b --json  # random weights of the released 0.6B config\n"
+      "  izwi bench --weights q8          # one format only\n"
       "RTF is time spent / audio length (below 1 is faster than real time).");
   cmd->add_option("model", a->model, "Model name or checkpoint directory (default: izwi tts's)");
   cmd->add_option("--random", a->random,
@@ -215,6 +278,12 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       ->capture_default_str();
   cmd->add_flag("--overlap", a->overlap,
                 "Decode audio blocks after the first on their own thread while frames are made");
+  cmd->add_option("--weights", a->weights,
+                  "Weight formats to measure, each with the model loaded anew (bf16 is the "
+                  "baseline the others are compared with)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"bf16", "q8", "q4"}))
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "Print the numbers as JSON");
   cmd->callback([a, ctx] { run_bench(*a, *ctx); });
 }

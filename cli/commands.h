@@ -27,6 +27,12 @@ std::string resolve_model(const Context& ctx, const std::string& value, bool clo
 // Prints a cloned voice's reference warnings and preprocessing notes to stderr.
 void print_reference_notes(const Voice& voice);
 
+// --weights bf16|q8|q4 for commands that load a model to synthesize; `target`
+// starts as the default, the fastest format that meets the quality bar
+// (docs/ARCHITECTURE.md, "Weight formats").
+constexpr const char* kDefaultWeights = "q8";
+CLI::Option* add_weights_option(CLI::App* cmd, std::string& target);
+
 void register_tts(CLI::App& app, const ContextPtr& ctx);
 void register_models(CLI::App& app, const ContextPtr& ctx);
 void register_voices(CLI::App& app, const ContextPtr& ctx);

@@ -33,8 +33,22 @@ namespace izwi {
 
 struct VoiceCache;  // derived per-voice state (see Voice::cache)
 
+// How the talker's and code predictor's linear weights are held in memory.
+// Each frame reads all of them (the code predictor's 15 times), so their bytes
+// set the speed. docs/ARCHITECTURE.md gives the layouts and the measured quality.
+enum class WeightFormat {
+  kBf16,  // as the checkpoint stores them (bf16): exact, 2 bytes per weight
+  kQ8,    // 8-bit blocks of 32 with a scale: 1.06 bytes per weight
+  kQ4,    // 4-bit blocks of 32 with a scale: 0.56 bytes per weight
+};
+const char* weight_format_name(WeightFormat format);  // "bf16", "q8", "q4"
+// Parses a name as above; throws kInvalidArgument naming the choices.
+WeightFormat parse_weight_format(const std::string& name);
+
 struct ModelOptions {
   int n_threads = 0;  // 0 = one per hardware thread
+  // The library's default is the exact format; the CLI and server choose their own.
+  WeightFormat weights = WeightFormat::kBf16;
 };
 
 // What the talker is conditioned on. Plain data, so it can be stored and reused.
@@ -180,6 +194,7 @@ class TtsModel {
   int sample_rate() const;
   std::string model_size() const;  // "0b6", "1b7" (tts_model_size); x-vectors differ between sizes
   int threads() const;             // worker threads of the model's pool
+  WeightFormat weight_format() const;
 
   // Bytes of the matrices each part multiplies with (embedding tables, read a
   // row at a time, excluded). One frame reads the talker once, the code

@@ -52,6 +52,18 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Drops the whole pages inside [p, p + n) from this process's memory; they
+  // are read from the file again if touched (the mapping is read-only).
+  bool release(const void* p, size_t n) const {
+    const auto* b = static_cast<const uint8_t*>(p);
+    if (!data_ || b < data_ || b + n > data_ + size_) return false;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t lo = (reinterpret_cast<uintptr_t>(b) + page - 1) / page * page;
+    const uintptr_t hi = (reinterpret_cast<uintptr_t>(b) + n) / page * page;
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    return true;
+  }
+
  private:
   int fd_ = -1;
   const uint8_t* data_ = nullptr;
@@ -195,6 +207,15 @@ Checkpoint Checkpoint::open(const std::string& path, const std::string& stem) {
   }
   for (const auto& name : ck.files_[0]->names()) ck.index_[name] = 0;
   return ck;
+}
+
+bool SafetensorsFile::release(const Tensor& t) const {
+  return file_->release(t.data, t.nbytes());
+}
+
+void Checkpoint::release(const Tensor& t) const {
+  for (const auto& f : files_)
+    if (f->release(t)) return;
 }
 
 bool Checkpoint::contains(const std::string& name) const {

@@ -27,6 +27,9 @@ class SafetensorsFile {
   Tensor get(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // Drops a tensor's pages from memory if it is a view into this file (see
+  // Checkpoint::release); false if it is not.
+  bool release(const Tensor& t) const;
 
  private:
   struct Entry {
@@ -55,6 +58,10 @@ class Checkpoint {
   Tensor get(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::string& description() const { return description_; }
+  // For a tensor that has been converted and will not be read again (weights
+  // quantized at load): its whole pages leave this process's resident memory.
+  // A later read would fetch them from the file again. No-op for other memory.
+  void release(const Tensor& t) const;
 
  private:
   std::vector<std::shared_ptr<SafetensorsFile>> files_;

@@ -55,7 +55,44 @@ std::vector<int32_t> templated_ids(const TtsModel::Impl& m, const std::string& t
   return ids;
 }
 
+DType to_dtype(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kQ8:
+      return DType::kQ8;
+    case WeightFormat::kQ4:
+      return DType::kQ4;
+    case WeightFormat::kBf16:
+      break;
+  }
+  return DType::kBF16;
+}
+
+// The matrices each frame multiplies with: talker.* and its code predictor,
+// 2-D, but not the embedding tables.
+bool is_talker_linear(const std::string& name) {
+  return name.rfind("talker.", 0) == 0 && name.find("embedding") == std::string::npos;
+}
+
 }  // namespace
+
+const char* weight_format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kBf16:
+      return "bf16";
+    case WeightFormat::kQ8:
+      return "q8";
+    case WeightFormat::kQ4:
+      return "q4";
+  }
+  return "?";
+}
+
+WeightFormat parse_weight_format(const std::string& name) {
+  for (WeightFormat f : {WeightFormat::kBf16, WeightFormat::kQ8, WeightFormat::kQ4})
+    if (name == weight_format_name(f)) return f;
+  fail(ErrorKind::kInvalidArgument, "unknown weight format '", name,
+       "': expected bf16 (exact), q8 or q4");
+}
 
 TtsModel::TtsModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TtsModel::~TtsModel() = default;
@@ -70,12 +107,15 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   m->generation = GenerationConfig::load((fs::path(dir) / "generation_config.json").string());
   m->pool = std::make_unique<ThreadPool>(options.n_threads);
   m->tokenizer = TextTokenizer::load(dir);
-  CheckpointWeights weights(Checkpoint::open(dir, "model"));
+  CheckpointWeights checkpoint(Checkpoint::open(dir, "model"));
+  // The talker's and code predictor's linears in the chosen format; embeddings
+  // (read a row at a time) and everything else as stored.
+  QuantizingWeights weights(checkpoint, to_dtype(options.weights), is_talker_linear, m->pool.get());
+  m->weight_format = options.weights;
   m->talker = std::make_unique<tts::Talker>(m->config, weights);
   m->code_predictor = std::make_unique<tts::CodePredictor>(
       m->config.code_predictor, m->config.talker.stack.hidden_size, weights);
-  for (const std::string& name : weights.checkpoint().names()) {
-    const size_t bytes = weights.checkpoint().get(name).nbytes();
+  for (const auto& [name, bytes] : weights.served()) {
     if (name.find("embedding") != std::string::npos) continue;  // read a row at a time
     if (name.rfind("talker.code_predictor.lm_head.", 0) == 0)
       m->weight_bytes.code_predictor_heads += bytes;
@@ -84,7 +124,7 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
     else if (name.rfind("talker.", 0) == 0)
       m->weight_bytes.talker += bytes;
   }
-  if (m->config.speaker_encoder) m->speaker = pipeline::load_speaker(dir, m->config, weights);
+  if (m->config.speaker_encoder) m->speaker = pipeline::load_speaker(dir, m->config, checkpoint);
   m->codec = pipeline::load_codec(dir);
   if (m->codec.config.decoder.num_quantizers != m->config.talker.num_code_groups)
     fail(ErrorKind::kInvalidFormat, "'", dir, "': the speech tokenizer has ",
@@ -110,6 +150,9 @@ std::string TtsModel::model_size() const {
 }
 int TtsModel::threads() const {
   return impl_->pool->size();
+}
+WeightFormat TtsModel::weight_format() const {
+  return impl_->weight_format;
 }
 TtsModel::WeightBytes TtsModel::weight_bytes() const {
   return impl_->weight_bytes;

@@ -26,7 +26,8 @@ struct TtsModel::Impl {
   std::unique_ptr<tts::CodePredictor> code_predictor;
   std::optional<pipeline::Speaker> speaker;
   pipeline::Codec codec;
-  TtsModel::WeightBytes weight_bytes;  // from the checkpoint's tensor sizes
+  WeightFormat weight_format = WeightFormat::kBf16;
+  TtsModel::WeightBytes weight_bytes;  // of the tensors as loaded (after any quantization)
 };
 
 }  // namespace izwi

@@ -29,10 +29,10 @@ std::string configured_id(const std::string& value) {
 
 }  // namespace
 
-ModelPool::ModelPool(std::vector<std::string> configured, int threads, int max_loaded,
+ModelPool::ModelPool(std::vector<std::string> configured, ModelOptions load_options, int max_loaded,
                      bool allow_pull, bool offline)
     : configured_(std::move(configured)),
-      threads_(threads),
+      load_options_(load_options),
       max_loaded_(std::max(1, max_loaded)),
       allow_pull_(allow_pull),
       offline_(offline) {
@@ -77,7 +77,7 @@ std::shared_ptr<const TtsModel> ModelPool::get(const std::string& requested, boo
   lock.unlock();
   std::shared_ptr<const TtsModel> model;
   try {
-    model = TtsModel::load(dir, ModelOptions{threads_});
+    model = TtsModel::load(dir, load_options_);
   } catch (...) {
     lock.lock();
     e.loading = false;  // the next request tries again

@@ -18,8 +18,8 @@ class ModelPool {
  public:
   // `configured`: the --model values (names or checkpoint directories); the
   // first is the default (none: izwi's default model name).
-  ModelPool(std::vector<std::string> configured, int threads, int max_loaded, bool allow_pull,
-            bool offline);
+  ModelPool(std::vector<std::string> configured, ModelOptions load_options, int max_loaded,
+            bool allow_pull, bool offline);
 
   // A request's `model` (empty or an OpenAI name like "tts-1": the default).
   // `cloning`: a CustomVoice name gives its Base companion. Throws ApiError 404
@@ -43,7 +43,8 @@ class ModelPool {
   std::string id_for_dir(const std::string& dir) const;
 
   std::vector<std::string> configured_;
-  int threads_, max_loaded_;
+  ModelOptions load_options_;  // threads and weight format of every model loaded
+  int max_loaded_;
   bool allow_pull_, offline_;
   mutable std::mutex mu_;
   std::condition_variable loaded_cv_;

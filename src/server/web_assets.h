@@ -8,7 +8,7 @@
 namespace izwi::server {
 
 struct WebAsset {
-  const char* path;  // URL path: "/" or "/assets/main.js"
+  const char* path;          // URL path: "/" or "/assets/main.js"
   const char* content_type;  // without the charset (UTF-8 for all of them)
   const unsigned char* data;
   size_t size;

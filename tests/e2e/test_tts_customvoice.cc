@@ -53,7 +53,7 @@ TEST_P(CustomVoiceGolden, BinaryTakesThePresetName) {
   std::string args =
       "tts " + test::shell_quote(c["text"]) + " -m " + cv_model() + " -s " +
       c["speaker"].get<std::string>() + " --language " + c["language"].get<std::string>() +
-      " --greedy --max-new-tokens 12 -o " + d.file("out.wav") + " --codes-out " +
+      " --weights bf16 --greedy --max-new-tokens 12 -o " + d.file("out.wav") + " --codes-out " +
       d.file("codes.npy") +
       (c["non_streaming_mode"].get<bool>() ? " --non-streaming" : " --streaming-text");
   if (!c["instruct"].is_null()) args += " --instruct " + test::shell_quote(c["instruct"]);

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/quant.h"
 
 namespace izwi {
 
@@ -50,6 +51,20 @@ Tensor RandomWeights::get(const std::string& name, const std::vector<int64_t>& s
     t.owner = std::shared_ptr<const void>(half, half->data());
   }
   made_.emplace_back(name, t);
+  return t;
+}
+
+Tensor QuantizingWeights::get(const std::string& name, const std::vector<int64_t>& shape) {
+  Tensor t = inner_.get(name, shape);
+  const bool convert = format_ != t.dtype && is_block_format(format_) && t.shape.size() == 2 &&
+                       dtype_traits(t.dtype).to_f32 && quantizable(format_, t.shape[1]) &&
+                       select_(name);
+  if (convert) {
+    Tensor q = quantize(t, format_, pool_);
+    inner_.release(t);
+    t = std::move(q);
+  }
+  served_.emplace_back(name, t.nbytes());
   return t;
 }
 

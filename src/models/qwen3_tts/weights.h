@@ -18,11 +18,15 @@
 
 namespace izwi {
 
+class ThreadPool;
+
 class WeightSource {
  public:
   virtual ~WeightSource() = default;
   virtual Tensor get(const std::string& name, const std::vector<int64_t>& shape) = 0;
   virtual bool contains(const std::string& name) const = 0;
+  // `t`, which this source returned, will not be read again (see Checkpoint::release).
+  virtual void release(const Tensor& t) { (void)t; }
 };
 
 class CheckpointWeights : public WeightSource {
@@ -32,6 +36,7 @@ class CheckpointWeights : public WeightSource {
     return ck_.get(name, shape);
   }
   bool contains(const std::string& name) const override { return ck_.contains(name); }
+  void release(const Tensor& t) override { ck_.release(t); }
   const Checkpoint& checkpoint() const { return ck_; }
 
  private:
@@ -50,6 +55,29 @@ class RandomWeights : public WeightSource {
   std::mt19937_64 rng_;
   DType dtype_;
   std::vector<std::pair<std::string, Tensor>> made_;
+};
+
+// Serves another source's tensors, with the 2-D weights that `select` picks by
+// name stored in a block format (core/quant.h) if their rows divide into blocks;
+// the original's pages are released as each one is converted, so peak memory
+// stays near the converted size. Records the bytes of every tensor it served.
+class QuantizingWeights : public WeightSource {
+ public:
+  using Select = bool (*)(const std::string& name);
+  QuantizingWeights(WeightSource& inner, DType format, Select select, ThreadPool* pool)
+      : inner_(inner), format_(format), select_(select), pool_(pool) {}
+  Tensor get(const std::string& name, const std::vector<int64_t>& shape) override;
+  bool contains(const std::string& name) const override { return inner_.contains(name); }
+  void release(const Tensor& t) override { inner_.release(t); }
+  // Name -> bytes of each tensor served, as served (quantized or not).
+  const std::vector<std::pair<std::string, size_t>>& served() const { return served_; }
+
+ private:
+  WeightSource& inner_;
+  DType format_;
+  Select select_;
+  ThreadPool* pool_;
+  std::vector<std::pair<std::string, size_t>> served_;
 };
 
 // Helpers for components: small parameter vectors copied out as f32.
