@@ -100,6 +100,7 @@ AudioCodes greedy_codes(const std::string& dir, WeightFormat f, int frames, int 
   ModelOptions mo;
   mo.n_threads = threads;
   mo.weights = f;
+  mo.weight_cache = false;  // measure this build's quantization, never a cached one
   auto model = TtsModel::load(dir, mo);
   Voice voice;
   if (model->can_clone()) {

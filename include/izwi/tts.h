@@ -49,6 +49,9 @@ struct ModelOptions {
   int n_threads = 0;  // 0 = one per hardware thread
   // The library's default is the exact format; the CLI and server choose their own.
   WeightFormat weights = WeightFormat::kBf16;
+  // q8 / q4: keep the converted weights in <model>/.izwi-cache/ so the next
+  // load maps them instead of quantizing again (pipeline/weight_cache.h).
+  bool weight_cache = true;
 };
 
 // What the talker is conditioned on. Plain data, so it can be stored and reused.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/quant.h"
 
 namespace izwi {
 
@@ -78,6 +79,9 @@ DType parse_dtype(const std::string& s, const std::string& tensor, const std::st
   if (s == "BF16") return DType::kBF16;
   if (s == "I32") return DType::kI32;
   if (s == "I64") return DType::kI64;
+  // izwi's own block formats (core/quant.h), in its quantized-weight cache files.
+  if (s == "Q8") return DType::kQ8;
+  if (s == "Q4") return DType::kQ4;
   fail(ErrorKind::kInvalidFormat, "tensor '", tensor, "' in '", path, "' has dtype ", s,
        "; izwi reads F32, F16, BF16, I32 and I64");
 }
@@ -129,7 +133,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         if (d < 0) fail(ErrorKind::kInvalidFormat, "negative dimension");
         numel *= d;
       }
-      const uint64_t want = static_cast<uint64_t>(numel) * dtype_size(e.dtype);
+      if (is_block_format(e.dtype) && (e.shape.size() != 2 || !quantizable(e.dtype, e.shape[1])))
+        fail(ErrorKind::kInvalidFormat, "a ", dtype_name(e.dtype),
+             " tensor must be 2-D with rows of a multiple of 32 values, got ", shape_str(e.shape));
+      const uint64_t want = is_block_format(e.dtype)
+                                ? static_cast<uint64_t>(e.shape[0]) * row_bytes(e.dtype, e.shape[1])
+                                : static_cast<uint64_t>(numel) * dtype_size(e.dtype);
       if (e.end < e.begin || e.end - e.begin != want) {
         fail(ErrorKind::kInvalidFormat, "tensor '", name, "' in '", path, "' has ", e.end - e.begin,
              " bytes but shape ", shape_str(e.shape), " of ", dtype_name(e.dtype), " needs ", want);
@@ -216,6 +225,12 @@ bool SafetensorsFile::release(const Tensor& t) const {
 void Checkpoint::release(const Tensor& t) const {
   for (const auto& f : files_)
     if (f->release(t)) return;
+}
+
+std::vector<std::string> Checkpoint::paths() const {
+  std::vector<std::string> out;
+  for (const auto& f : files_) out.push_back(f->path());
+  return out;
 }
 
 bool Checkpoint::contains(const std::string& name) const {

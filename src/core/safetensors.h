@@ -58,6 +58,7 @@ class Checkpoint {
   Tensor get(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::string& description() const { return description_; }
+  std::vector<std::string> paths() const;  // the files read (one, or the shards)
   // For a tensor that has been converted and will not be read again (weights
   // quantized at load): its whole pages leave this process's resident memory.
   // A later read would fetch them from the file again. No-op for other memory.

@@ -1,5 +1,7 @@
 #include "core/safetensors_writer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,13 +13,15 @@
 namespace izwi {
 
 void write_safetensors(const std::string& path,
-                       const std::vector<std::pair<std::string, Tensor>>& tensors) {
+                       const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
   std::vector<const std::pair<std::string, Tensor>*> order;
   for (auto& t : tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
 
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   header["__metadata__"] = {{"format", "pt"}};
+  for (const auto& [k, v] : metadata) header["__metadata__"][k] = v;
   uint64_t offset = 0;
   for (auto* t : order) {
     header[t->first] = {{"dtype", dtype_name(t->second.dtype)},
@@ -28,7 +32,8 @@ void write_safetensors(const std::string& path,
   std::string h = header.dump();
   while (h.size() % 8 != 0) h.push_back(' ');
 
-  const std::string tmp = path + ".partial";
+  // Unique per process: two writers of the same file never share a partial one.
+  const std::string tmp = path + ".partial." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) fail(ErrorKind::kIo, "cannot create '", tmp, "'");

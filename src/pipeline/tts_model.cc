@@ -13,6 +13,7 @@
 #include "pipeline/loading.h"
 #include "pipeline/session.h"
 #include "pipeline/voice_cache.h"
+#include "pipeline/weight_cache.h"
 
 namespace izwi {
 
@@ -110,11 +111,19 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   CheckpointWeights checkpoint(Checkpoint::open(dir, "model"));
   // The talker's and code predictor's linears in the chosen format; embeddings
   // (read a row at a time) and everything else as stored.
-  QuantizingWeights weights(checkpoint, to_dtype(options.weights), is_talker_linear, m->pool.get());
+  const bool quantized = options.weights != WeightFormat::kBf16;
+  std::optional<Checkpoint> cache;
+  if (quantized && options.weight_cache)
+    cache = pipeline::open_weight_cache(dir, options.weights, checkpoint.checkpoint());
+  QuantizingWeights weights(checkpoint, to_dtype(options.weights), is_talker_linear, m->pool.get(),
+                            cache ? &*cache : nullptr);
   m->weight_format = options.weights;
   m->talker = std::make_unique<tts::Talker>(m->config, weights);
   m->code_predictor = std::make_unique<tts::CodePredictor>(
       m->config.code_predictor, m->config.talker.stack.hidden_size, weights);
+  if (quantized && options.weight_cache && !cache && !weights.converted().empty())
+    pipeline::write_weight_cache(dir, options.weights, checkpoint.checkpoint(),
+                                 weights.converted());
   for (const auto& [name, bytes] : weights.served()) {
     if (name.find("embedding") != std::string::npos) continue;  // read a row at a time
     if (name.rfind("talker.code_predictor.lm_head.", 0) == 0)

@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "e2e/cli_run.h"
@@ -49,18 +51,30 @@ TEST(QuantQuality, Q8MeetsTheBarAndQ4IsReportedAgainstIt) {
   EXPECT_LE(j["q8"]["greedy_frames"].get<int>(), 8);
 }
 
+// A copy of the tiny model: loading it quantized writes the weight cache into it.
+std::string copy_of_tiny_model(const test::TempDir& d) {
+  const std::string dir = d.file("model");
+  std::filesystem::copy(test::golden_model(), dir, std::filesystem::copy_options::recursive);
+  return dir;
+}
+
 // --weights through the binary: the default is q8 and says so; each format
 // speaks; quantized sums do not depend on how rows are split over threads, so
-// 1 and 2 threads give the same codes; an unknown format is refused.
+// 1 and 2 threads give the same codes, and the second load, from the weight
+// cache the first one wrote, gives them too; an unknown format is refused.
 TEST(QuantQuality, CliLoadsEachFormat) {
   test::TempDir d;
+  const std::string model = copy_of_tiny_model(d);
   write_audio(d.file("ref.wav"), Audio{test::load_f32("spk_in_wav"), 24000, 1},
               SampleFormat::kFloat32);
-  const std::string base = "tts 'Hello there.' -m " + test::golden_model() + " -s " +
-                           d.file("ref.wav") + " --language english --seed 5 --max-new-tokens 8 ";
+  const std::string base = "tts 'Hello there.' -m " + model + " -s " + d.file("ref.wav") +
+                           " --language english --seed 5 --max-new-tokens 8 ";
+  const std::string cache = model + "/.izwi-cache/weights-q8.safetensors";
+  ASSERT_FALSE(std::filesystem::exists(cache));
   auto r = test::run_izwi(base + "-t 1 -o " + d.file("a.wav") + " --codes-out " + d.file("a.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("q8 weights"), std::string::npos) << r.output;
+  ASSERT_TRUE(std::filesystem::exists(cache));
   r = test::run_izwi(base + "-t 2 -o " + d.file("b.wav") + " --codes-out " + d.file("b.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_npy(d.file("a.npy")).as_i64(), read_npy(d.file("b.npy")).as_i64());
@@ -74,6 +88,46 @@ TEST(QuantQuality, CliLoadsEachFormat) {
   r = test::run_izwi(base + "--weights q3 -o " + d.file("c.wav"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("q8"), std::string::npos) << r.output;
+}
+
+// The weight cache: used when it matches, and a stale, damaged or unwritable
+// one never changes what the model computes.
+TEST(WeightCache, IsUsedWhenItMatchesAndReplacedWhenItDoesNot) {
+  test::TempDir d;
+  const std::string model = copy_of_tiny_model(d);
+  const std::string cache = model + "/.izwi-cache/weights-q4.safetensors";
+  ModelOptions o;
+  o.n_threads = 2;
+  o.weights = WeightFormat::kQ4;
+  SynthesisOptions so;
+  so.greedy = true;
+  so.max_new_tokens = 6;
+  const auto speak = [&] {
+    auto m = TtsModel::load(model, o);
+    return m->synthesize("Hi.", m->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1}), so)
+        .codes.values;
+  };
+  const auto first = speak();  // quantizes, writes the cache
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  const auto written = std::filesystem::last_write_time(cache);
+  EXPECT_EQ(speak(), first);  // maps the cache, leaves it as it is
+  EXPECT_EQ(std::filesystem::last_write_time(cache), written);
+
+  // A checkpoint that changed (here: its modification time) gets a new cache.
+  std::filesystem::last_write_time(model + "/model.safetensors", written + std::chrono::seconds(5));
+  EXPECT_EQ(speak(), first);
+  EXPECT_NE(std::filesystem::last_write_time(cache), written);
+
+  // A damaged cache is ignored and rewritten.
+  std::filesystem::resize_file(cache, 100);
+  EXPECT_EQ(speak(), first);
+  EXPECT_GT(std::filesystem::file_size(cache), 100u);
+
+  // Without the cache (option off) nothing is written and the result is the same.
+  std::filesystem::remove_all(model + "/.izwi-cache");
+  o.weight_cache = false;
+  EXPECT_EQ(speak(), first);
+  EXPECT_FALSE(std::filesystem::exists(cache));
 }
 
 }  // namespace

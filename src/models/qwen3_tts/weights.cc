@@ -55,6 +55,13 @@ Tensor RandomWeights::get(const std::string& name, const std::vector<int64_t>& s
 }
 
 Tensor QuantizingWeights::get(const std::string& name, const std::vector<int64_t>& shape) {
+  if (cache_ && cache_->contains(name)) {
+    Tensor c = cache_->get(name, shape);
+    if (c.dtype == format_) {
+      served_.emplace_back(name, c.nbytes());
+      return c;
+    }
+  }
   Tensor t = inner_.get(name, shape);
   const bool convert = format_ != t.dtype && is_block_format(format_) && t.shape.size() == 2 &&
                        dtype_traits(t.dtype).to_f32 && quantizable(format_, t.shape[1]) &&
@@ -63,6 +70,7 @@ Tensor QuantizingWeights::get(const std::string& name, const std::vector<int64_t
     Tensor q = quantize(t, format_, pool_);
     inner_.release(t);
     t = std::move(q);
+    converted_.emplace_back(name, t);
   }
   served_.emplace_back(name, t.nbytes());
   return t;

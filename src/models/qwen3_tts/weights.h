@@ -64,20 +64,26 @@ class RandomWeights : public WeightSource {
 class QuantizingWeights : public WeightSource {
  public:
   using Select = bool (*)(const std::string& name);
-  QuantizingWeights(WeightSource& inner, DType format, Select select, ThreadPool* pool)
-      : inner_(inner), format_(format), select_(select), pool_(pool) {}
+  // `cache` (may be null): tensors already converted, served as they are.
+  QuantizingWeights(WeightSource& inner, DType format, Select select, ThreadPool* pool,
+                    const Checkpoint* cache = nullptr)
+      : inner_(inner), format_(format), select_(select), pool_(pool), cache_(cache) {}
   Tensor get(const std::string& name, const std::vector<int64_t>& shape) override;
   bool contains(const std::string& name) const override { return inner_.contains(name); }
   void release(const Tensor& t) override { inner_.release(t); }
   // Name -> bytes of each tensor served, as served (quantized or not).
   const std::vector<std::pair<std::string, size_t>>& served() const { return served_; }
+  // The tensors this source converted (not those taken from the cache).
+  const std::vector<std::pair<std::string, Tensor>>& converted() const { return converted_; }
 
  private:
   WeightSource& inner_;
   DType format_;
   Select select_;
   ThreadPool* pool_;
+  const Checkpoint* cache_;
   std::vector<std::pair<std::string, size_t>> served_;
+  std::vector<std::pair<std::string, Tensor>> converted_;
 };
 
 // Helpers for components: small parameter vectors copied out as f32.
