@@ -155,6 +155,14 @@ class SynthesisSession {
   // decoding and handing out an audio block when one is due. Returns false once
   // the session is over (end of speech, a limit, cancel, or a callback's stop).
   bool step();
+  // One step of each session (all of the same model), the frames of those past
+  // their prompt made together: the talker and code predictor read each weight
+  // once for all of them, so N sessions cost little more memory traffic than
+  // one. Sessions may join (their first step is their prompt) and leave (done)
+  // between calls. Gives the same codes as step() on each with q8/q4 weights;
+  // with bf16 the multi-row kernels round the last bits differently (logits
+  // within 1e-5 relative), so a sampled run can part ways.
+  static void step_all(const std::vector<SynthesisSession*>& sessions);
   // Stops at the next step boundary; audio already decoded is kept.
   void cancel();
   bool done() const;

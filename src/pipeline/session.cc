@@ -66,8 +66,19 @@ std::vector<float> SynthesisSession::take_audio() {
   return out;
 }
 
-bool SynthesisSession::step() {
-  Impl& s = *impl_;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+// The part of a step before its frame: false if the step is over already
+// (done, cancelled, or the first step, which is the prompt).
+bool SynthesisSession::Impl::begin_step() {
+  Impl& s = *this;
   if (s.done) return false;
   if (s.cancel_requested.load()) {
     s.cancelled = s.done = true;
@@ -75,10 +86,6 @@ bool SynthesisSession::step() {
   }
   const TtsModel::Impl& m = s.model;
   ThreadPool* pool = m.pool.get();
-  using Clock = std::chrono::steady_clock;
-  auto seconds_since = [](Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-  };
   if (!s.generation) {
     s.started = Clock::now();
     s.generation =
@@ -90,11 +97,45 @@ bool SynthesisSession::step() {
       s.codec_s += seconds_since(t0);
     }
     s.total_s = seconds_since(s.started);
-    return true;
+    return false;
   }
+  return true;
+}
 
+bool SynthesisSession::step() {
+  Impl& s = *impl_;
+  if (!s.begin_step()) return !s.done;
+  return s.end_step(s.generation->step());
+}
+
+void SynthesisSession::step_all(const std::vector<SynthesisSession*>& sessions) {
+  // Frames of the sessions past their prompt go through the talker and code
+  // predictor together; the prompts, audio blocks and callbacks stay per session.
+  std::vector<SynthesisSession*> going;
+  for (SynthesisSession* p : sessions)
+    if (p->impl_->begin_step()) going.push_back(p);
+  if (going.empty()) return;
+  const TtsModel::Impl& m = going[0]->impl_->model;
+  std::vector<tts::Generation*> gens;
+  for (SynthesisSession* p : going) {
+    if (&p->impl_->model != &m)
+      fail(ErrorKind::kInvalidArgument, "step_all: the sessions belong to different models");
+    gens.push_back(p->impl_->generation.get());
+  }
+  std::unique_ptr<bool[]> produced(new bool[gens.size()]);
+  {
+    std::lock_guard<std::mutex> lock(m.batch_mu);  // the model's one batch scratch
+    tts::step_together(gens.data(), static_cast<int64_t>(gens.size()), *m.batch, produced.get());
+  }
+  for (size_t i = 0; i < going.size(); ++i) going[i]->impl_->end_step(produced[i]);
+}
+
+// The part of a step after its frame: progress, audio blocks, the end.
+bool SynthesisSession::Impl::end_step(bool produced) {
+  Impl& s = *this;
+  const TtsModel::Impl& m = s.model;
+  ThreadPool* pool = m.pool.get();
   tts::Generation& gen = *s.generation;
-  const bool produced = gen.step();
   bool stop = false;
   if (produced && s.options.on_frame) {
     const int64_t frame = gen.result().frames - 1;

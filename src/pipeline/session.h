@@ -46,10 +46,10 @@ struct SynthesisSession::Impl {
   std::vector<int32_t> job_codes;
   std::vector<float> job_audio;
   std::future<void> codec_job;
-  int64_t decoded_frames = 0;                   // frames whose audio is out
-  std::vector<float> audio;                     // all streamed audio
-  std::vector<float> reference_tail;            // ICL: last samples of the reference's audio
-  size_t taken = 0;                             // audio handed out by take_audio()
+  int64_t decoded_frames = 0;         // frames whose audio is out
+  std::vector<float> audio;           // all streamed audio
+  std::vector<float> reference_tail;  // ICL: last samples of the reference's audio
+  size_t taken = 0;                   // audio handed out by take_audio()
   std::atomic<bool> cancel_requested{false};
   std::chrono::steady_clock::time_point started;
   double codec_s = 0, first_audio_s = 0, total_s = 0;
@@ -57,6 +57,10 @@ struct SynthesisSession::Impl {
   bool cancelled = false, done = false;
 
   bool streaming() const { return options.stream_audio || static_cast<bool>(options.on_audio); }
+  // SynthesisSession::step in two halves around the frame, so step_all can
+  // make the frames of several sessions together.
+  bool begin_step();
+  bool end_step(bool produced);
 };
 
 }  // namespace izwi

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "core/thread_pool.h"
 #include "izwi/tts.h"
 #include "models/qwen3_tts/code_predictor.h"
+#include "models/qwen3_tts/generator.h"
 #include "models/qwen3_tts/model_config.h"
 #include "models/qwen3_tts/talker.h"
 #include "pipeline/loading.h"
@@ -21,6 +23,9 @@ struct TtsModel::Impl {
   ModelConfig config;
   GenerationConfig generation;
   std::unique_ptr<ThreadPool> pool;
+  // Buffers of SynthesisSession::step_all, one batch at a time.
+  mutable std::mutex batch_mu;
+  std::unique_ptr<tts::StepBatch> batch = std::make_unique<tts::StepBatch>();
   std::unique_ptr<TextTokenizer> tokenizer;
   std::unique_ptr<tts::Talker> talker;
   std::unique_ptr<tts::CodePredictor> code_predictor;

@@ -1,6 +1,7 @@
 // Synthesis sessions on the tiny golden model: audio blocks while frames are
 // generated, pull-style streaming, cancel from another thread, concurrent
 // sessions, and no allocation per frame on the generation path.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -191,6 +192,64 @@ TEST(Session, ConcurrentStreamingSessionsAgreeWithSequentialOnes) {
   b.join();
   EXPECT_EQ(parallel[0], sequential[0]);
   EXPECT_EQ(parallel[1], sequential[1]);
+}
+
+// step_all: sessions stepped together (joining at different steps, leaving
+// when done, x-vector and ICL voices, sampled) give each the codes and audio it
+// gets alone. Exactly with Q8 / Q4 weights (every row is summed the same way
+// whatever the batch); with the exact weights the one-row and multi-row
+// kernels round differently, so only the prompts' first frames are compared.
+TEST(Session, SessionsSteppedTogetherGiveWhatTheyGiveAlone) {
+  for (WeightFormat f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBf16}) {
+    SCOPED_TRACE(weight_format_name(f));
+    ModelOptions mo;
+    mo.n_threads = 2;
+    mo.weights = f;
+    mo.weight_cache = false;
+    auto model = TtsModel::load(test::golden_model(), mo);
+    const Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+    const Voice xvec = model->clone_voice(ref), icl = model->clone_voice(ref, "A transcript.");
+    const char* texts[3] = {"The first of three.", "Second, a little longer than that.", "Third."};
+    const Voice* voices[3] = {&xvec, &icl, &xvec};
+    SynthesisOptions o[3];
+    for (int i = 0; i < 3; ++i) {
+      o[i] = fixed(10 + 4 * i);
+      o[i].seed = 11 + i;
+      o[i].stream_audio = i != 2;  // streamed and whole-clip sessions side by side
+    }
+    SynthesisResult alone[3], together[3];
+    for (int i = 0; i < 3; ++i) alone[i] = model->synthesize(texts[i], *voices[i], o[i]);
+
+    std::unique_ptr<SynthesisSession> s[3];
+    std::vector<SynthesisSession*> active;
+    for (int step = 0; step < 200; ++step) {
+      if (step == 0 || step == 3 || step == 5) {  // joins: its first step is its prompt
+        const int i = step == 0 ? 0 : step == 3 ? 1 : 2;
+        s[i] = model->start(texts[i], *voices[i], o[i]);
+        active.push_back(s[i].get());
+      }
+      SynthesisSession::step_all(active);
+      std::vector<SynthesisSession*> still;
+      for (SynthesisSession* a : active)
+        if (!a->done()) still.push_back(a);
+      active = still;
+      if (active.empty() && step > 5) break;
+    }
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(s[i]->done());
+      together[i] = s[i]->finish();
+      ASSERT_GT(together[i].codes.frames, 1);
+      if (f == WeightFormat::kBf16) {
+        EXPECT_TRUE(std::equal(together[i].codes.values.begin(),
+                               together[i].codes.values.begin() + 16,
+                               alone[i].codes.values.begin()))
+            << i;
+        continue;
+      }
+      EXPECT_EQ(together[i].codes.values, alone[i].codes.values) << i;
+      EXPECT_EQ(together[i].samples, alone[i].samples) << i;
+    }
+  }
 }
 
 TEST(Session, NoAllocationPerFrameOnTheGenerationPath) {

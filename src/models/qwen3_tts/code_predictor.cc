@@ -50,37 +50,70 @@ CodePredictorState CodePredictor::new_state() const {
   s.in.resize(static_cast<size_t>(2 * talker_hidden_));
   s.x.resize(static_cast<size_t>(2 * cfg_.stack.hidden_size));
   s.hidden.resize(static_cast<size_t>(2 * cfg_.stack.hidden_size));
+  s.last.resize(static_cast<size_t>(cfg_.stack.hidden_size));
   s.logits.resize(static_cast<size_t>(cfg_.vocab_size));
+  s.decoders.resize(1);
+  s.positions.resize(2);
   return s;
 }
 
 void CodePredictor::predict(ThreadPool* pool, const float* talker_hidden, const float* code0_embed,
                             CodePredictorState& st, const Pick& pick, int32_t* codes,
                             float* logits_out) const {
+  CodePredictorState* states[] = {&st};
+  const Pick* picks[] = {&pick};
+  float* logits[] = {logits_out};
+  predict_batch(pool, 1, talker_hidden, code0_embed, states, picks, codes, logits, st);
+}
+
+void CodePredictor::predict_batch(ThreadPool* pool, int64_t B, const float* talker_hidden,
+                                  const float* code0_embeds, CodePredictorState* const* states,
+                                  const Pick* const* picks, int32_t* codes,
+                                  float* const* logits_out, CodePredictorState& scratch) const {
   const int64_t TH = talker_hidden_, H = cfg_.stack.hidden_size, V = cfg_.vocab_size;
-  // Buffers of the request's state: no allocation per frame.
-  DecoderState& state = st.decoder;
-  state.clear();
-  std::vector<float>& in = st.in;
-  std::vector<float>& x = st.x;
-  std::vector<float>& hidden = st.hidden;
-  std::vector<float>& logits = st.logits;
-  std::copy_n(talker_hidden, TH, in.begin());
-  std::copy_n(code0_embed, TH, in.begin() + TH);
-  project(pool, in.data(), 2, x.data());
-  int64_t pos[2] = {0, 1};
-  stack_.forward(pool, x.data(), 2, pos, nullptr, state, hidden.data());
-  const float* last = hidden.data() + H;
-  for (int j = 0; j + 1 < cfg_.num_code_groups; ++j) {
-    heads_[j].apply(pool, last, 1, logits.data());
-    if (logits_out) std::copy(logits.begin(), logits.end(), logits_out + j * V);
-    codes[j] = pick(j + 1, logits.data());
-    if (j + 2 == cfg_.num_code_groups) break;  // the last code needs no further step
-    embedding_row(embeddings_[j], codes[j], in.data());
-    project(pool, in.data(), 1, x.data());
-    const int64_t p = state.length;
-    stack_.forward(pool, x.data(), 1, &p, nullptr, state, hidden.data());
-    last = hidden.data();
+  const int64_t G1 = cfg_.num_code_groups - 1;
+  // The batch's buffers (the request's own when B == 1): no allocation per frame
+  // once they have grown to the largest batch.
+  auto sized = [](std::vector<float>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+    return v.data();
+  };
+  float* in = sized(scratch.in, 2 * B * TH);
+  float* x = sized(scratch.x, 2 * B * H);
+  float* hidden = sized(scratch.hidden, 2 * B * H);
+  float* last = sized(scratch.last, B * H);
+  float* logits = sized(scratch.logits, B * V);
+  if (static_cast<int64_t>(scratch.decoders.size()) < B) scratch.decoders.resize(B);
+  if (static_cast<int64_t>(scratch.positions.size()) < 2 * B) scratch.positions.resize(2 * B);
+  DecoderState** decoders = scratch.decoders.data();
+  int64_t* pos = scratch.positions.data();
+
+  // Step 0: two rows per frame, [talker hidden, emb(code 0)], as B runs of two.
+  for (int64_t b = 0; b < B; ++b) {
+    decoders[b] = &states[b]->decoder;
+    decoders[b]->clear();
+    std::copy_n(talker_hidden + b * TH, TH, in + 2 * b * TH);
+    std::copy_n(code0_embeds + b * TH, TH, in + (2 * b + 1) * TH);
+    pos[2 * b] = 0;
+    pos[2 * b + 1] = 1;
+  }
+  project(pool, in, 2 * B, x);
+  stack_.forward_runs(pool, x, 2 * B, pos, nullptr, decoders, B, scratch.decoder, hidden);
+  for (int64_t b = 0; b < B; ++b) std::copy_n(hidden + (2 * b + 1) * H, H, last + b * H);
+  for (int64_t j = 0; j < G1; ++j) {
+    heads_[j].apply(pool, last, B, logits);
+    for (int64_t b = 0; b < B; ++b) {
+      float* l = logits + b * V;
+      if (logits_out && logits_out[b]) std::copy_n(l, V, logits_out[b] + j * V);
+      codes[b * G1 + j] = (*picks[b])(static_cast<int>(j + 1), l);
+    }
+    if (j + 1 == G1) break;  // the last code needs no further step
+    for (int64_t b = 0; b < B; ++b) {
+      embedding_row(embeddings_[j], codes[b * G1 + j], in + b * TH);
+      pos[b] = decoders[b]->length;
+    }
+    project(pool, in, B, x);
+    stack_.forward_batch(pool, x, B, pos, decoders, scratch.decoder, last);
   }
 }
 

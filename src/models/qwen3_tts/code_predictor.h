@@ -16,7 +16,10 @@ namespace izwi::tts {
 // Per-request state: the decoder's KV cache (one frame long) and input buffers.
 struct CodePredictorState {
   DecoderState decoder;
-  std::vector<float> in, x, hidden, logits;
+  std::vector<float> in, x, hidden, last, logits;
+  // Used when this state is a batch's scratch (predict_batch).
+  std::vector<DecoderState*> decoders;
+  std::vector<int64_t> positions;
 };
 
 class CodePredictor {
@@ -39,6 +42,16 @@ class CodePredictor {
   void predict(ThreadPool* pool, const float* talker_hidden, const float* code0_embed,
                CodePredictorState& state, const Pick& pick, int32_t* codes,
                float* logits_out = nullptr) const;
+
+  // The same for B frames of independent requests at once, each weight read
+  // once per pass for all of them: frame b has talker_hidden + b * talker_hidden,
+  // code0_embeds + b * talker_hidden, *states[b], *picks[b], codes + b * 15 and,
+  // if logits_out[b] (or logits_out) is non-null, its raw logits [15, vocab].
+  // `scratch` holds the batch's buffers (grown as needed, never shrunk).
+  void predict_batch(ThreadPool* pool, int64_t B, const float* talker_hidden,
+                     const float* code0_embeds, CodePredictorState* const* states,
+                     const Pick* const* picks, int32_t* codes, float* const* logits_out,
+                     CodePredictorState& scratch) const;
 
   // One causal pass over [hidden, emb(code0), emb_1(code1) .. emb_14(code14)] for
   // given codes [16] (training-style): logits [15, vocab].

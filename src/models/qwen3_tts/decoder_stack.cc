@@ -53,12 +53,23 @@ void DecoderStack::reserve(DecoderState& s, int64_t needed) const {
 void DecoderStack::forward(ThreadPool* pool, const float* x, int64_t T, const int64_t* positions,
                            const uint8_t* valid, DecoderState& s, float* out,
                            const codec::Trace& trace) const {
+  DecoderState* one[] = {&s};
+  forward_runs(pool, x, T, positions, valid, one, 1, s, out, trace);
+}
+
+void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
+                                const int64_t* positions, const uint8_t* valid,
+                                DecoderState* const* states, int64_t segments, DecoderState& s,
+                                float* out, const codec::Trace& trace) const {
   const int64_t H = cfg_.hidden_size, D = cfg_.head_dim, I = cfg_.intermediate_size;
   const int64_t nq = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
-  reserve(s, s.length + T);
-  const int64_t base = s.length;
-  const int64_t S = base + T;
-  for (int64_t t = 0; t < T; ++t) s.valid[base + t] = valid ? valid[t] : 1;
+  IZWI_ASSERT(segments >= 1 && T % segments == 0);
+  const int64_t R = T / segments;  // rows per run
+  for (int64_t r = 0; r < segments; ++r) {
+    DecoderState& st = *states[r];
+    reserve(st, st.length + R);
+    for (int64_t t = 0; t < R; ++t) st.valid[st.length + t] = valid ? valid[r * R + t] : 1;
+  }
   auto sized = [](std::vector<float>& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
     return v.data();
@@ -85,10 +96,14 @@ void DecoderStack::forward(ThreadPool* pool, const float* x, int64_t T, const in
     ops::rms_norm(kn, T * nkv, D, L.k_norm.data(), cfg_.rms_norm_eps, kn);
     ops::rope_rotate_half_at(q, T, nq, D, positions, cfg_.rope_theta);
     ops::rope_rotate_half_at(kn, T, nkv, D, positions, cfg_.rope_theta);
-    std::copy_n(kn, T * nkv * D, s.k[l].data() + base * nkv * D);
-    std::copy_n(vn, T * nkv * D, s.v[l].data() + base * nkv * D);
-    ops::attention_cached(pool, q, s.k[l].data(), s.v[l].data(), T, S, nq, nkv, D, s.valid.data(),
-                          ctx);
+    for (int64_t r = 0; r < segments; ++r) {
+      DecoderState& st = *states[r];
+      const int64_t kv = R * nkv * D, qs = R * nq * D;
+      std::copy_n(kn + r * kv, kv, st.k[l].data() + st.length * nkv * D);
+      std::copy_n(vn + r * kv, kv, st.v[l].data() + st.length * nkv * D);
+      ops::attention_cached(pool, q + r * qs, st.k[l].data(), st.v[l].data(), R, st.length + R, nq,
+                            nkv, D, st.valid.data(), ctx + r * qs);
+    }
     L.o_proj.apply(pool, ctx, T, tmp);
     for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
     ops::rms_norm(h, T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps, normed);
@@ -101,7 +116,7 @@ void DecoderStack::forward(ThreadPool* pool, const float* x, int64_t T, const in
   }
   ops::rms_norm(h, T, H, final_norm_.data(), cfg_.rms_norm_eps, out);
   if (trace) trace("final_norm", {T, H}, out);
-  s.length = S;
+  for (int64_t r = 0; r < segments; ++r) states[r]->length += R;
 }
 
 namespace {

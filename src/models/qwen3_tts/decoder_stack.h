@@ -52,6 +52,22 @@ class DecoderStack {
                const uint8_t* valid, DecoderState& state, float* out,
                const codec::Trace& trace = nullptr) const;
 
+  // One decoding step of B independent sequences: row b of x [B, hidden] at
+  // positions[b] is appended to *states[b]; out [B, hidden]. The linears read
+  // each weight once for all B rows; `scratch` holds the step's buffers.
+  void forward_batch(ThreadPool* pool, const float* x, int64_t B, const int64_t* positions,
+                     DecoderState* const* states, DecoderState& scratch, float* out) const {
+    forward_runs(pool, x, B, positions, nullptr, states, B, scratch, out);
+  }
+
+  // The general form: x [T, hidden] is `runs` consecutive runs of T / runs rows,
+  // run r appended to *states[r] (one sequence of T rows, or T sequences of one
+  // row, or B sequences of two). The linears see all T rows at once, so each
+  // weight is read once; attention is per run. `valid` as in forward.
+  void forward_runs(ThreadPool* pool, const float* x, int64_t T, const int64_t* positions,
+                    const uint8_t* valid, DecoderState* const* states, int64_t runs,
+                    DecoderState& scratch, float* out, const codec::Trace& trace = nullptr) const;
+
  private:
   void reserve(DecoderState& state, int64_t needed) const;
 

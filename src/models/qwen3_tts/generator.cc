@@ -72,11 +72,8 @@ int32_t Generation::next_code0() {
   return sampler_.pick(logits_.data(), V, opt_.talker);
 }
 
-bool Generation::step() {
-  if (finished_) return false;
-  if (!prefilled_) prefill();
-  const int64_t H = talker_.hidden(), G = cp_.groups();
-  auto t0 = std::chrono::steady_clock::now();
+bool Generation::begin_frame() {
+  const auto t0 = std::chrono::steady_clock::now();
   const int32_t code0 = next_code0();
   out_.talker_sequence.push_back(code0);
   const int64_t n = n_++;
@@ -90,21 +87,19 @@ bool Generation::step() {
     finished_ = true;
     return false;
   }
-
-  // Residual codes of this frame.
-  t0 = std::chrono::steady_clock::now();
   frame_[0] = code0;
   talker_.embed_codec(code0, code0_embed_.data());
-  cp_.predict(pool_, last_.data(), code0_embed_.data(), cp_state_, pick_, frame_.data() + 1,
-              trace_ ? cp_logits_.data() : nullptr);
-  out_.timings.code_predictor += since(t0);
+  return true;
+}
+
+void Generation::end_frame(const int32_t* residual) {
+  const int64_t H = talker_.hidden(), G = cp_.groups(), n = n_ - 1;
+  std::copy_n(residual, G - 1, frame_.begin() + 1);
   if (trace_)
     trace_->cp_logits.insert(trace_->cp_logits.end(), cp_logits_.begin(), cp_logits_.end());
   out_.codes.insert(out_.codes.end(), frame_.begin(), frame_.end());
   if (trace_) trace_->frame_hidden.insert(trace_->frame_hidden.end(), last_.begin(), last_.end());
   ++out_.frames;
-
-  t0 = std::chrono::steady_clock::now();
   // Next talker input: the sum of the frame's 16 code embeddings plus the next
   // trailing-text embedding (tts_pad once the text is used up).
   step_ = code0_embed_;
@@ -113,10 +108,91 @@ bool Generation::step() {
       n < prompt_.trailing_length ? prompt_.trailing.data() + n * H : prompt_.tts_pad.data();
   for (int64_t i = 0; i < H; ++i) step_[i] += text[i];
   if (trace_) trace_->step_embeds.insert(trace_->step_embeds.end(), step_.begin(), step_.end());
+}
+
+bool Generation::step() {
+  if (finished_) return false;
+  if (!prefilled_) prefill();
+  if (!begin_frame()) return false;
+  auto t0 = std::chrono::steady_clock::now();
+  int32_t residual[64];
+  IZWI_ASSERT(cp_.groups() - 1 <= 64);
+  cp_.predict(pool_, last_.data(), code0_embed_.data(), cp_state_, pick_, residual,
+              trace_ ? cp_logits_.data() : nullptr);
+  out_.timings.code_predictor += since(t0);
+  t0 = std::chrono::steady_clock::now();
+  end_frame(residual);
   talker_.forward(pool_, step_.data(), 1, &next_pos_, nullptr, talker_state_, last_.data());
   ++next_pos_;
   out_.timings.talker += since(t0);
   return true;
+}
+
+void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produced) {
+  b.going.clear();
+  for (int64_t i = 0; i < n; ++i) {
+    Generation& g = *gens[i];
+    produced[i] = false;
+    if (g.finished_) continue;
+    if (!g.prefilled_) {
+      g.prefill();  // a joining request: its prompt alone is this step
+      continue;
+    }
+    if (g.begin_frame()) b.going.push_back(&g);
+  }
+  const int64_t B = static_cast<int64_t>(b.going.size());
+  if (B == 0) return;
+  const Generation& first = *b.going[0];
+  const Talker& talker = first.talker_;
+  const CodePredictor& cp = first.cp_;
+  ThreadPool* pool = first.pool_;
+  const int64_t H = talker.hidden(), G1 = cp.groups() - 1;
+  auto sized = [](auto& v, int64_t n_) {
+    if (static_cast<int64_t>(v.size()) < n_) v.resize(static_cast<size_t>(n_));
+    return v.data();
+  };
+  float* hidden = sized(b.hidden, B * H);
+  float* code0 = sized(b.code0_embeds, B * H);
+  float* inputs = sized(b.inputs, B * H);
+  float* out = sized(b.out, B * H);
+  int64_t* pos = sized(b.positions, B);
+  DecoderState** ts = sized(b.talker_states, B);
+  CodePredictorState** cs = sized(b.cp_states, B);
+  const CodePredictor::Pick** picks = sized(b.picks, B);
+  float** logits = sized(b.cp_logits, B);
+  int32_t* codes = sized(b.codes, B * G1);
+  for (int64_t i = 0; i < B; ++i) {
+    Generation& g = *b.going[i];
+    IZWI_ASSERT(&g.talker_ == &talker && &g.cp_ == &cp);
+    std::copy_n(g.last_.data(), H, hidden + i * H);
+    std::copy_n(g.code0_embed_.data(), H, code0 + i * H);
+    cs[i] = &g.cp_state_;
+    picks[i] = &g.pick_;
+    logits[i] = g.trace_ ? g.cp_logits_.data() : nullptr;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  cp.predict_batch(pool, B, hidden, code0, cs, picks, codes, logits, b.cp_scratch);
+  const double cp_s = since(t0);
+  t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < B; ++i) {
+    Generation& g = *b.going[i];
+    g.end_frame(codes + i * G1);
+    std::copy_n(g.step_.data(), H, inputs + i * H);
+    pos[i] = g.next_pos_;
+    ts[i] = &g.talker_state_;
+  }
+  talker.forward_batch(pool, inputs, B, pos, ts, b.talker_scratch, out);
+  const double talker_s = since(t0);
+  for (int64_t i = 0; i < B; ++i) {
+    Generation& g = *b.going[i];
+    std::copy_n(out + i * H, H, g.last_.data());
+    ++g.next_pos_;
+    g.out_.timings.code_predictor += cp_s;
+    g.out_.timings.talker += talker_s;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (Generation* g : b.going)
+      if (g == gens[i]) produced[i] = true;
 }
 
 Generated generate(ThreadPool* pool, const Talker& talker, const CodePredictor& cp,

@@ -43,6 +43,32 @@ struct Generated {
   GenerateTimings timings;
 };
 
+class Generation;
+
+// The buffers of steps taken together (step_together): grown to the largest
+// batch, then reused, so batched steps allocate nothing either.
+struct StepBatch {
+  std::vector<Generation*> going;  // generations that make a frame this step
+  std::vector<float> hidden, code0_embeds, inputs, out;
+  std::vector<int64_t> positions;
+  std::vector<DecoderState*> talker_states;
+  std::vector<CodePredictorState*> cp_states;
+  std::vector<const CodePredictor::Pick*> picks;
+  std::vector<float*> cp_logits;
+  std::vector<int32_t> codes;
+  DecoderState talker_scratch;
+  CodePredictorState cp_scratch;
+};
+
+// One step (Generation::step) of each of n generations of the same talker and
+// code predictor; those that make a frame run their code predictor and talker
+// step together, every weight read once for all of them. produced[i]: whether
+// generation i added a frame. A generation not prefilled yet is prefilled
+// alone first (that is its step). Same codes as stepping each alone where the
+// kernels sum each row the same way for any row count (Q8/Q4 weights: exactly;
+// bf16: the one-row and multi-row kernels differ in the last bits).
+void step_together(Generation* const* gens, int64_t n, StepBatch& batch, bool* produced);
+
 // The loop as an object with explicit steps, so a caller can interleave frames
 // with other work (decoding audio, other requests) and stop between frames.
 // Owns everything the run changes (sampler, KV caches, code-predictor state);
@@ -66,7 +92,12 @@ class Generation {
   Generated take() { return std::move(out_); }
 
  private:
+  friend void step_together(Generation* const*, int64_t, StepBatch&, bool*);
   int32_t next_code0();
+  // The frame's code 0, or false when the run ends here (EOS or the limit).
+  bool begin_frame();
+  // Records the frame (code 0 + residual codes [15]) and builds the talker's next input.
+  void end_frame(const int32_t* residual);
 
   ThreadPool* pool_;
   const Talker& talker_;

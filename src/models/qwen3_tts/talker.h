@@ -30,6 +30,11 @@ class Talker {
                const codec::Trace& trace = nullptr) const {
     stack_.forward(pool, x, T, positions, valid, state, hidden, trace);
   }
+  // One step of B sequences: row b of x [B, hidden] at positions[b] into *states[b].
+  void forward_batch(ThreadPool* pool, const float* x, int64_t B, const int64_t* positions,
+                     DecoderState* const* states, DecoderState& scratch, float* hidden) const {
+    stack_.forward_batch(pool, x, B, positions, states, scratch, hidden);
+  }
   // codec_head: logits [rows, vocab] of hidden [rows, hidden].
   void logits(ThreadPool* pool, const float* hidden, int64_t rows, float* out) const {
     codec_head_.apply(pool, hidden, rows, out);
