@@ -174,10 +174,10 @@ bool SynthesisSession::Impl::end_step(bool produced) {
         // ones decode serially on their own thread, the pool left to the frames.
         s.job_codes.assign(codes, codes + pending * G);
         s.job_audio.clear();
-        codec::ChunkedStream* codec = &*s.codec;
-        s.codec_job = std::async(std::launch::async, [&s, codec, pending] {
+        codec::ChunkedStream* stream = &*s.codec;
+        s.codec_job = std::async(std::launch::async, [&s, stream, pending] {
           const auto t0 = Clock::now();
-          codec->push(nullptr, s.job_codes.data(), pending, &s.job_audio);
+          stream->push(nullptr, s.job_codes.data(), pending, &s.job_audio);
           s.codec_side_s += std::chrono::duration<double>(Clock::now() - t0).count();
         });
       } else {
