@@ -31,6 +31,7 @@ struct BenchArgs {
   int frames = 64, threads = 0, first_block = 4, block = 12;
   bool json = false, overlap = false;
   std::vector<std::string> weights = {"bf16", "q8", "q4"};
+  std::vector<int> streams = {1};
 };
 
 double seconds_since(Clock::time_point t0) {
@@ -172,6 +173,46 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   j["total_s"] = t.total;
   j["rtf"] = r.seconds() > 0 ? t.total / r.seconds() : 0.0;
   j["peak_rss_gb"] = peak_rss_gb();
+
+  // 3. N streams at once, stepped together (SynthesisSession::step_all): the
+  // audio seconds made per second against the single stream above.
+  const double one_stream = r.seconds() / t.total;
+  for (int n : a.streams) {
+    if (n <= 1) continue;
+    std::vector<std::unique_ptr<SynthesisSession>> sessions;
+    std::vector<SynthesisSession*> active;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      SynthesisOptions si = o;
+      si.seed = 1 + static_cast<uint64_t>(i);
+      sessions.push_back(model->start(
+          "Hello, this is my cloned voice, speaking for a little while to measure the speed.",
+          voice, si));
+      active.push_back(sessions.back().get());
+    }
+    while (!active.empty()) {
+      SynthesisSession::step_all(active);
+      std::vector<SynthesisSession*> still;
+      for (SynthesisSession* s : active)
+        if (!s->done()) still.push_back(s);
+      active = still;
+    }
+    const double wall = seconds_since(t0);
+    double audio = 0, worst_first = 0;
+    for (auto& s : sessions) {
+      const SynthesisResult sr = s->finish();
+      audio += sr.seconds();
+      worst_first = std::max(worst_first, sr.timings.first_audio);
+    }
+    nlohmann::ordered_json sj;
+    sj["streams"] = n;
+    sj["audio_s"] = audio;
+    sj["wall_s"] = wall;
+    sj["audio_s_per_s"] = audio / wall;
+    sj["vs_one_stream"] = audio / wall / one_stream;
+    sj["worst_first_audio_s"] = worst_first;
+    j["streams"].push_back(sj);
+  }
   return j;
 }
 
@@ -193,6 +234,13 @@ void print_run(const nlohmann::ordered_json& j) {
       static_cast<long long>(j["frames"].get<int64_t>()), j["audio_s"].get<double>(),
       j["total_s"].get<double>(), j["rtf"].get<double>(), j["first_audio_s"].get<double>());
   std::printf("  memory       peak RSS %.2f GB\n", j["peak_rss_gb"].get<double>());
+  if (j.contains("streams"))
+    for (const auto& s : j["streams"])
+      std::printf(
+          "  %d streams    %.2f s of audio per second together (%.2fx one stream), worst first "
+          "audio %.3f s\n",
+          s["streams"].get<int>(), s["audio_s_per_s"].get<double>(),
+          s["vs_one_stream"].get<double>(), s["worst_first_audio_s"].get<double>());
 }
 
 void run_bench(const BenchArgs& a, const Context& ctx) {
@@ -284,6 +332,10 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       ->delimiter(',')
       ->check(CLI::IsMember({"bf16", "q8", "q4"}))
       ->capture_default_str();
+  cmd->add_option("--streams", a->streams,
+                  "Also run this many streams at once, stepped together (e.g. 4 or 2,4)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64));
   cmd->add_flag("--json", a->json, "Print the numbers as JSON");
   cmd->callback([a, ctx] { run_bench(*a, *ctx); });
 }

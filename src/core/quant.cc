@@ -10,16 +10,6 @@
 
 namespace izwi {
 
-namespace {
-
-// Q4 nibble position of weight j (0..31) of block b: byte and shift within the row's quants.
-inline void q4_position(int64_t b, int j, int64_t* byte, int* shift) {
-  *byte = (b / 4) * 64 + (b % 4) * 16 + (j % 16);
-  *shift = j < 16 ? 0 : 4;
-}
-
-}  // namespace
-
 bool is_block_format(DType dtype) {
   return dtype == DType::kQ8 || dtype == DType::kQ4;
 }
@@ -60,12 +50,11 @@ void quantize_row(DType format, const float* w, int64_t K, uint8_t* out) {
     for (int j = 0; j < kQuantBlock; ++j) {
       if (format == DType::kQ8) {
         const long v = std::clamp(std::lround(x[j] * inv), -127L, 127L);
-        q[b * kQuantBlock + j] = static_cast<uint8_t>(v + 128);
+        q[interleaved_position(nb, b, j)] = static_cast<uint8_t>(v + 128);
       } else {
         const long v = std::clamp(std::lround(x[j] * inv) + 8, 0L, 15L);
-        int64_t byte;
         int shift;
-        q4_position(b, j, &byte, &shift);
+        const int64_t byte = q4_position(nb, b, j, &shift);
         q[byte] = static_cast<uint8_t>(q[byte] | (v << shift));
       }
     }
@@ -80,18 +69,8 @@ void dequantize_row(DType format, const uint8_t* row, int64_t K, float* out) {
     uint16_t dh;
     std::memcpy(&dh, row + b * 2, 2);
     const float d = f16_to_f32(dh);
-    for (int j = 0; j < kQuantBlock; ++j) {
-      int v;
-      if (format == DType::kQ8) {
-        v = static_cast<int>(q[b * kQuantBlock + j]) - 128;
-      } else {
-        int64_t byte;
-        int shift;
-        q4_position(b, j, &byte, &shift);
-        v = ((q[byte] >> shift) & 0xF) - 8;
-      }
-      out[b * kQuantBlock + j] = d * static_cast<float>(v);
-    }
+    for (int j = 0; j < kQuantBlock; ++j)
+      out[b * kQuantBlock + j] = d * static_cast<float>(quant_value(format, q, nb, b, j));
   }
 }
 

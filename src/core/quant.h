@@ -4,18 +4,21 @@
 // A weight row of K values (K a multiple of 32) is stored as
 //   [K/32 f16 scales][quants]
 // with one scale d per block of 32 consecutive weights, w ~= d * (q - offset):
-//   Q8: K quant bytes, q = round(w / d) + 128 in 1..255, d = max|w| / 127.
+//   Q8: a byte per weight, q = round(w / d) + 128 in 1..255, d = max|w| / 127.
 //       The offset makes the quants unsigned bytes, which is what AVX-512 VNNI's
 //       vpdpbusd (u8 x s8) multiplies with int8 activations; the offset's share
 //       is taken back out with the activations' sums (kernels/cpu/quant_acts.h).
-//   Q4: K/2 quant bytes, q in 0..15 with offset 8, d = m / -8 where m is the
-//       block's weight of largest magnitude (so m itself is exact, as in ggml's
-//       Q4_0). Nibbles are arranged per group of 4 blocks (128 weights, 64
-//       bytes): byte 16 i + j holds block i's weight j in its low nibble and its
-//       weight 16 + j in the high nibble, so one 64-byte load gives two runs of 64
-//       weights. A row's last group may hold fewer blocks (16 bytes each).
-// Both cost what ggml's Q8_0 / Q4_0 cost, 34 / 18 bytes per 32 weights; the
-// scales of a row sit together so a kernel reads 16 of them with one load.
+//   Q4: a nibble per weight, q in 0..15 with offset 8, d = m / -8 where m is
+//       the block's weight of largest magnitude (so m itself is exact, as in
+//       ggml's Q4_0).
+// The quants of 16 blocks (a chunk; a row's last chunk may have fewer, n) are
+// interleaved four weights at a time: weights 4g..4g+3 of the chunk's block l
+// sit at bytes 4n g + 4 l .. +3 (Q8), so one 64-byte load holds four weights of
+// each of 16 blocks and vpdpbusd sums each block into a lane of its own: after
+// 8 loads the 16 lanes are the 16 block dot products, scaled with one multiply.
+// Q4 keeps groups 2h and 2h + 1 in the low and high nibbles of the bytes at
+// 4n h + 4 l; a chunk is 512 (Q8) or 256 (Q4) bytes.
+// Both cost what ggml's Q8_0 / Q4_0 cost, 34 / 18 bytes per 32 weights.
 #pragma once
 
 #include <cstdint>
@@ -27,13 +30,34 @@ namespace izwi {
 class ThreadPool;
 
 constexpr int64_t kQuantBlock = 32;
+constexpr int64_t kChunkBlocks = 16;
 
-// Weight j (0..31) of block b of a row whose quants start at `quants`, offset
-// removed: the integer the kernels multiply (reference kernels and tests).
-inline int quant_value(DType format, const uint8_t* quants, int64_t b, int j) {
-  if (format == DType::kQ8) return static_cast<int>(quants[b * kQuantBlock + j]) - 128;
-  const uint8_t byte = quants[(b / 4) * 64 + (b % 4) * 16 + (j % 16)];
-  return ((j < 16 ? byte : byte >> 4) & 0xF) - 8;
+// Blocks in the chunk holding block b, of a row of nb blocks.
+inline int64_t chunk_size(int64_t nb, int64_t b) {
+  const int64_t first = b / kChunkBlocks * kChunkBlocks;
+  return nb - first < kChunkBlocks ? nb - first : kChunkBlocks;
+}
+
+// Byte of weight e (0..31) of block b in a Q8 row's quants (also where the
+// quantized activations keep value e of block b).
+inline int64_t interleaved_position(int64_t nb, int64_t b, int e) {
+  return b / kChunkBlocks * 512 + (e / 4) * 4 * chunk_size(nb, b) + (b % kChunkBlocks) * 4 + e % 4;
+}
+
+// Byte and nibble (0 low, 4 high) of weight e of block b in a Q4 row's quants.
+inline int64_t q4_position(int64_t nb, int64_t b, int e, int* shift) {
+  const int g = e / 4;
+  *shift = g % 2 ? 4 : 0;
+  return b / kChunkBlocks * 256 + (g / 2) * 4 * chunk_size(nb, b) + (b % kChunkBlocks) * 4 + e % 4;
+}
+
+// Weight e (0..31) of block b of a row of nb blocks whose quants start at
+// `quants`, offset removed: the integer the kernels multiply.
+inline int quant_value(DType format, const uint8_t* quants, int64_t nb, int64_t b, int e) {
+  if (format == DType::kQ8) return static_cast<int>(quants[interleaved_position(nb, b, e)]) - 128;
+  int shift;
+  const uint8_t byte = quants[q4_position(nb, b, e, &shift)];
+  return ((byte >> shift) & 0xF) - 8;
 }
 
 bool is_block_format(DType dtype);

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bump when the block layout in core/quant.h changes.
-constexpr const char* kLayoutVersion = "1";
+constexpr const char* kLayoutVersion = "2";
 
 // Name, size and modification time of each source file: a re-downloaded or
 // edited checkpoint gets a new cache.

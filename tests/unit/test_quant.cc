@@ -76,27 +76,42 @@ TEST(Quant, TensorsConvertWholeRows) {
   }
 }
 
-// quantize_acts stores each value where the kernels expect it and the offset
-// correction as -offset * (sum of the values a lane multiplies).
+// quantize_acts stores each value where the kernels expect it (interleaved as
+// the weights) and each block's offset correction, -offset * (sum of its values).
 TEST(QuantActs, ValuesScalesAndCorrections) {
   for (DType f : kFormats)
-    for (int64_t K : {32, 96, 224}) {
+    for (int64_t K : {32, 96, 224, 1024, 1120}) {
       auto x = random_vector(2 * K, 9 + K);
       cpu::QuantizedActs a;
       cpu::quantize_acts(f, x.data(), 2, K, a);
       const int offset = f == DType::kQ8 ? 128 : 8;
-      for (int r = 0; r < 2; ++r) {
-        int64_t total = 0, corr = 0;
-        for (int64_t b = 0; b < K / 32; ++b)
+      for (int r = 0; r < 2; ++r)
+        for (int64_t b = 0; b < K / 32; ++b) {
+          int32_t total = 0;
           for (int j = 0; j < 32; ++j) {
-            const float v = a.q_row(r)[cpu::act_position(f, b, j)] * a.d_row(r)[b];
-            EXPECT_NEAR(v, x[r * K + b * 32 + j], a.d_row(r)[b] * 0.5f + 1e-7f);
-            total += a.q_row(r)[cpu::act_position(f, b, j)];
+            const int8_t q = a.q_row(r)[interleaved_position(K / 32, b, j)];
+            EXPECT_NEAR(q * a.d_row(r)[b], x[r * K + b * 32 + j], a.d_row(r)[b] * 0.5f + 1e-7f);
+            total += q;
           }
-        for (int64_t i = 0; i < a.corr_stride; ++i) corr += a.corr_row(r)[i];
-        EXPECT_EQ(corr, -offset * total) << dtype_name(f) << " K=" << K;
-      }
+          EXPECT_EQ(a.corr_row(r)[b], -offset * total) << dtype_name(f) << " K=" << K;
+        }
     }
+}
+
+// Every weight and activation position of a row is used once: the layout maps
+// blocks x 32 onto the row's bytes without overlap.
+TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {
+  for (int64_t nb : {1, 3, 16, 17, 35}) {
+    std::vector<int> q8(nb * 32, 0), q4(nb * 16 * 2, 0);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int e = 0; e < 32; ++e) {
+        ++q8.at(interleaved_position(nb, b, e));
+        int shift;
+        ++q4.at(q4_position(nb, b, e, &shift) * 2 + shift / 4);
+      }
+    for (int v : q8) EXPECT_EQ(v, 1) << nb;
+    for (int v : q4) EXPECT_EQ(v, 1) << nb;
+  }
 }
 
 class QuantKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
@@ -111,7 +126,7 @@ TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
   if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
   const auto& ref = cpu::vec_kernels_scalar();
   for (DType f : kFormats)
-    for (int64_t K : {32, 64, 96, 160, 544, 1024, 3072}) {
+    for (int64_t K : {32, 64, 96, 160, 544, 1024, 1120, 3072}) {
       auto w = random_vector(2 * K, 21 + K);
       const size_t rb = row_bytes(f, K);
       std::vector<uint8_t> q(2 * rb);

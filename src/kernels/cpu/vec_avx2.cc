@@ -192,57 +192,62 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
 }
 
 // ---- Q8 / Q4 weights (core/quant.h) ----------------------------------------
-// Per block of 32: the weights as signed bytes, multiplied with the int8
-// activations by maddubs (u8 x s8 -> i16 pairs), which needs an unsigned
-// operand: |w| times x with w's sign (ggml's trick; |w| <= 127, so no pair
-// saturates), then summed to 8 i32 lanes and scaled by dw * dx.
+// The interleaved chunks put four weights of each of 16 blocks in one 64-byte
+// group, a block per 32-bit lane; a ymm takes the lanes of 8 blocks. maddubs
+// (u8 x s8 -> i16 pairs) needs an unsigned operand: |w| times x with w's sign
+// (ggml's trick; |w| <= 127 so no pair saturates), then madd sums each lane's
+// four products. After all groups each lane holds its block's integer dot
+// product, scaled by dw * dx. Lanes beyond a partial chunk are masked to zero.
 
-// Block b's 32 weights as signed bytes, in the order of the block's activations.
+// Group g of the chunk at block c, lanes 8h..8h+7 (mask `m`), as signed weights.
 template <DType F>
-inline __m256i block_weights(const uint8_t* quants, int64_t b) {
+inline __m256i group_weights(const uint8_t* quants, int64_t c, int64_t g, int64_t bytes, int h,
+                             __m256i m) {
   if constexpr (F == DType::kQ8) {
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + b * 32));
-    return _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+    const auto* p = reinterpret_cast<const int*>(quants + c * 32 + g * bytes + 32 * h);
+    const __m256i q = _mm256_maskload_epi32(p, m);
+    return _mm256_and_si256(_mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))), m);
   } else {
-    const __m128i v =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + (b / 4) * 64 + (b % 4) * 16));
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    const __m256i q =
-        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
-    return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
-  }
-}
-
-// Block b's 32 activations (see quant_acts.h for the Q4 order).
-template <DType F>
-inline __m256i block_acts(const int8_t* xq, int64_t b) {
-  if constexpr (F == DType::kQ8) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
-  } else {
-    const int8_t* g = xq + (b / 4) * 128 + (b % 4) * 16;
-    return _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 64)),
-                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(g)));
+    const auto* p = reinterpret_cast<const int*>(quants + c * 16 + (g / 2) * bytes + 32 * h);
+    const __m256i v = _mm256_maskload_epi32(p, m);
+    const __m256i q = _mm256_and_si256(g % 2 ? _mm256_srli_epi16(v, 4) : v, _mm256_set1_epi8(0x0F));
+    return _mm256_and_si256(_mm256_sub_epi8(q, _mm256_set1_epi8(8)), m);
   }
 }
 
 template <DType F, int R>
 void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
   const auto* row = static_cast<const uint8_t*>(w);
-  const uint8_t* quants = row + a.blocks * 2;
+  const int64_t nb = a.blocks;
+  const uint8_t* quants = row + nb * 2;
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < a.blocks; ++b) {
-    const __m256i wq = block_weights<F>(quants, b);
-    const __m256i wabs = _mm256_sign_epi8(wq, wq);
-    uint16_t dh;
-    __builtin_memcpy(&dh, row + b * 2, 2);
-    const float dw = _cvtsh_ss(dh);
-    for (int i = 0; i < R; ++i) {
-      const __m256i x = block_acts<F>(a.q_row(m0 + i), b);
-      const __m256i p16 = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(x, wq));
-      const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-      acc[i] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * a.d_row(m0 + i)[b]), acc[i]);
+  for (int64_t c = 0; c < nb; c += 16) {
+    const int64_t n = std::min<int64_t>(16, nb - c), bytes = 4 * n;
+    for (int h = 0; 8 * h < n; ++h) {
+      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - 8 * h)), lane);
+      __m256i dot[R];
+      for (int i = 0; i < R; ++i) dot[i] = _mm256_setzero_si256();
+      for (int64_t g = 0; g < 8; ++g) {
+        const __m256i wq = group_weights<F>(quants, c, g, bytes, h, m);
+        const __m256i wabs = _mm256_sign_epi8(wq, wq);
+        for (int i = 0; i < R; ++i) {
+          const __m256i x = _mm256_loadu_si256(
+              reinterpret_cast<const __m256i*>(a.q_row(m0 + i) + c * 32 + g * bytes + 32 * h));
+          const __m256i p16 = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(x, wq));
+          dot[i] = _mm256_add_epi32(dot[i], _mm256_madd_epi16(p16, ones));
+        }
+      }
+      // 8 f16 scales (lanes beyond the chunk zeroed: their bytes are quants).
+      const __m256 dw = _mm256_and_ps(
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + (c + 8 * h) * 2))),
+          _mm256_castsi256_ps(m));
+      for (int i = 0; i < R; ++i) {
+        const __m256 dx = _mm256_maskload_ps(a.d_row(m0 + i) + c + 8 * h, m);
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), _mm256_mul_ps(dw, dx), acc[i]);
+      }
     }
   }
   for (int i = 0; i < R; ++i) out[i] = hsum(acc[i]);

@@ -178,79 +178,54 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
 }
 
 // ---- Q8 / Q4 weights (core/quant.h) with VNNI -------------------------------
-// vpdpbusd multiplies the unsigned weight quants with the int8 activations and
-// adds groups of four into 16 i32 lanes; each lane stays inside one block (8
-// lanes per Q8 block, 4 per Q4 block). The lanes start from the activations'
-// precomputed offset correction (quant_acts.h), so after the dot products they
-// hold the exact integer sums; converted to float they are scaled by dw * dx,
-// spread from a vector of 16 block scales with one permute.
-//
-// The row is walked in chunks of 16 blocks: one masked load of 16 f16 scales,
-// then 8 (Q8) or 4 (Q4) 64-byte weight loads, each used for every activation row.
-
-template <int R>
-inline void chunk_scales(const uint8_t* row, const QuantizedActs& a, int64_t m0, int64_t c,
-                         __mmask16 m, __m512* sc) {
-  const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + c * 2));
-  for (int i = 0; i < R; ++i)
-    sc[i] = _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(m, a.d_row(m0 + i) + c));
-}
-
-template <int R>
-void dot_rows_q8_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
+// A chunk of 16 blocks is interleaved so that each 64-byte load holds four
+// weights of every block, one block per 32-bit lane: vpdpbusd (unsigned weight
+// quants x int8 activations, groups of four added into the lane) leaves lane l
+// holding block l's integer dot product after 8 loads (Q8; Q4: 4 loads, each
+// giving the low and the high nibbles). The lanes start from the activations'
+// offset correction, so the sums are exact; one convert and one multiply-add
+// by dw * dx then finish the 16 blocks. A partial last chunk (n < 16 blocks)
+// has 4n bytes per group: masked loads keep the lanes beyond it at zero.
+template <DType F, int R>
+void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
   const auto* row = static_cast<const uint8_t*>(w);
-  const uint8_t* quants = row + a.blocks * 2;
-  // Lanes 0-7 take the first block of a pair's scale, lanes 8-15 the second's.
-  const __m512i pair_lanes = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  __m512 acc[R], sc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < a.blocks; c += 16) {
-    const int64_t n = std::min<int64_t>(16, a.blocks - c);
-    chunk_scales<R>(row, a, m0, c, static_cast<__mmask16>((1u << n) - 1), sc);
-    for (int64_t p = 0; 2 * p < n; ++p) {
-      const int64_t b = c + 2 * p;  // first block of the pair
-      const __mmask64 wm = n - 2 * p >= 2 ? ~0ull : 0xFFFFFFFFull;
-      const __m512i wq = _mm512_maskz_loadu_epi8(wm, quants + b * 32);
-      const __m512i idx = _mm512_add_epi32(pair_lanes, _mm512_set1_epi32(static_cast<int>(2 * p)));
-      for (int i = 0; i < R; ++i) {
-        const __m512i corr = _mm512_loadu_si512(a.corr_row(m0 + i) + (b / 2) * 16);
-        const __m512i x = _mm512_loadu_si512(a.q_row(m0 + i) + b * 32);
-        const __m512i dp = _mm512_dpbusd_epi32(corr, wq, x);
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(idx, sc[i]), acc[i]);
-      }
-    }
-  }
-  for (int i = 0; i < R; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
-}
-
-template <int R>
-void dot_rows_q4_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
-  const auto* row = static_cast<const uint8_t*>(w);
-  const uint8_t* quants = row + a.blocks * 2;
-  // Lanes 4i..4i+3 take block i's scale of a group of four.
-  const __m512i group_lanes = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  const int64_t nb = a.blocks;
+  const uint8_t* quants = row + nb * 2;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  __m512 acc[R], sc[R];
+  __m512 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < a.blocks; c += 16) {
-    const int64_t n = std::min<int64_t>(16, a.blocks - c);
-    chunk_scales<R>(row, a, m0, c, static_cast<__mmask16>((1u << n) - 1), sc);
-    for (int64_t g = 0; 4 * g < n; ++g) {
-      const int64_t group = c / 4 + g;
-      const int64_t blocks = std::min<int64_t>(4, n - 4 * g);
-      const __mmask64 wm = blocks == 4 ? ~0ull : (1ull << (16 * blocks)) - 1;
-      const __m512i v = _mm512_maskz_loadu_epi8(wm, quants + group * 64);
-      const __m512i lo = _mm512_and_si512(v, low4);
-      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-      const __m512i idx = _mm512_add_epi32(group_lanes, _mm512_set1_epi32(static_cast<int>(4 * g)));
-      for (int i = 0; i < R; ++i) {
-        const int8_t* x = a.q_row(m0 + i) + group * 128;
-        const __m512i corr = _mm512_loadu_si512(a.corr_row(m0 + i) + group * 16);
-        __m512i dp = _mm512_dpbusd_epi32(corr, lo, _mm512_loadu_si512(x));
-        dp = _mm512_dpbusd_epi32(dp, hi, _mm512_loadu_si512(x + 64));
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), _mm512_permutexvar_ps(idx, sc[i]), acc[i]);
+  for (int64_t c = 0; c < nb; c += kChunkBlocks) {
+    const int64_t n = std::min<int64_t>(kChunkBlocks, nb - c), bytes = 4 * n;
+    const auto m16 = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask64 m64 = n == 16 ? ~0ull : (1ull << bytes) - 1;
+    __m512i dot[R];
+    for (int i = 0; i < R; ++i) dot[i] = _mm512_maskz_loadu_epi32(m16, a.corr_row(m0 + i) + c);
+    if constexpr (F == DType::kQ8) {
+      const uint8_t* wq = quants + c * 32;
+      for (int64_t g = 0; g < 8; ++g) {
+        const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + g * bytes);
+        for (int i = 0; i < R; ++i)
+          dot[i] = _mm512_dpbusd_epi32(dot[i], v,
+                                       _mm512_loadu_si512(a.q_row(m0 + i) + c * 32 + g * bytes));
+      }
+    } else {
+      const uint8_t* wq = quants + c * 16;
+      for (int64_t h = 0; h < 4; ++h) {
+        const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + h * bytes);
+        const __m512i lo = _mm512_and_si512(v, low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        for (int i = 0; i < R; ++i) {
+          const int8_t* x = a.q_row(m0 + i) + c * 32 + 2 * h * bytes;
+          dot[i] = _mm512_dpbusd_epi32(dot[i], lo, _mm512_loadu_si512(x));
+          dot[i] = _mm512_dpbusd_epi32(dot[i], hi, _mm512_loadu_si512(x + bytes));
+        }
       }
     }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, row + c * 2));
+    for (int i = 0; i < R; ++i)
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]),
+                               _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(m16, a.d_row(m0 + i) + c)),
+                               acc[i]);
   }
   for (int i = 0; i < R; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
 }
@@ -285,8 +260,10 @@ const VecKernels& vec_kernels_avx512() {
       dot_rows<w16_f32>,
       dot_rows<w16_bf16>,
       dot_rows<w16_f16>,
-      dot_rows_q<dot_rows_q8_n<1>, dot_rows_q8_n<2>, dot_rows_q8_n<3>, dot_rows_q8_n<4>>,
-      dot_rows_q<dot_rows_q4_n<1>, dot_rows_q4_n<2>, dot_rows_q4_n<3>, dot_rows_q4_n<4>>};
+      dot_rows_q<dot_rows_q_n<DType::kQ8, 1>, dot_rows_q_n<DType::kQ8, 2>,
+                 dot_rows_q_n<DType::kQ8, 3>, dot_rows_q_n<DType::kQ8, 4>>,
+      dot_rows_q<dot_rows_q_n<DType::kQ4, 1>, dot_rows_q_n<DType::kQ4, 2>,
+                 dot_rows_q_n<DType::kQ4, 3>, dot_rows_q_n<DType::kQ4, 4>>};
   return k;
 }
 

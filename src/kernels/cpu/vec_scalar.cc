@@ -66,7 +66,8 @@ void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, flo
     double s = 0;
     for (int64_t b = 0; b < a.blocks; ++b) {
       int32_t acc = 0;
-      for (int j = 0; j < 32; ++j) acc += quant_value(F, quants, b, j) * xq[act_position(F, b, j)];
+      for (int j = 0; j < 32; ++j)
+        acc += quant_value(F, quants, a.blocks, b, j) * xq[interleaved_position(a.blocks, b, j)];
       uint16_t dh;
       __builtin_memcpy(&dh, row + b * 2, 2);
       s += static_cast<double>(f16_to_f32(dh)) * xd[b] * acc;
