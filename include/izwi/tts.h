@@ -163,6 +163,11 @@ class SynthesisSession {
   // with bf16 the multi-row kernels round the last bits differently (logits
   // within 1e-5 relative), so a sampled run can part ways.
   static void step_all(const std::vector<SynthesisSession*>& sessions);
+  // step() for a session driven by a thread of its own (one per request, as a
+  // server has): steps taken at the same time by sessions of the same model, on
+  // any threads, are made together by one of those threads (step_all), while
+  // the others wait for theirs. Callbacks may run on another request's thread.
+  bool step_batched();
   // Stops at the next step boundary; audio already decoded is kept.
   void cancel();
   bool done() const;
@@ -206,6 +211,12 @@ class TtsModel {
   std::string model_size() const;  // "0b6", "1b7" (tts_model_size); x-vectors differ between sizes
   int threads() const;             // worker threads of the model's pool
   WeightFormat weight_format() const;
+  // Frames made together (SynthesisSession::step_all / step_batched) so far:
+  // batched steps, the frames they made, and the most frames in one step.
+  struct BatchStats {
+    int64_t steps = 0, frames = 0, largest = 0;
+  };
+  BatchStats batch_stats() const;
 
   // Bytes of the matrices each part multiplies with (embedding tables, read a
   // row at a time, excluded). One frame reads the talker once, the code

@@ -126,8 +126,51 @@ void SynthesisSession::step_all(const std::vector<SynthesisSession*>& sessions) 
   {
     std::lock_guard<std::mutex> lock(m.batch_mu);  // the model's one batch scratch
     tts::step_together(gens.data(), static_cast<int64_t>(gens.size()), *m.batch, produced.get());
+    int64_t frames = 0;
+    for (size_t i = 0; i < gens.size(); ++i) frames += produced[i];
+    if (frames > 0) {
+      ++m.batch_stats.steps;
+      m.batch_stats.frames += frames;
+      m.batch_stats.largest = std::max(m.batch_stats.largest, frames);
+    }
   }
   for (size_t i = 0; i < going.size(); ++i) going[i]->impl_->end_step(produced[i]);
+}
+
+bool SynthesisSession::step_batched() {
+  Impl& s = *impl_;
+  TtsModel::Impl::Batcher& b = *s.model.batcher;
+  std::unique_lock<std::mutex> lock(b.mu);
+  s.batch_stepped = false;
+  s.batch_error = nullptr;
+  b.waiting.push_back(this);
+  while (!s.batch_stepped) {
+    if (b.running) {
+      b.cv.wait(lock);
+      continue;
+    }
+    // Lead: step every session waiting now, this one included; sessions that
+    // ask meanwhile wait for the next batch.
+    b.running = true;
+    std::vector<SynthesisSession*> batch;
+    batch.swap(b.waiting);
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      step_all(batch);
+    } catch (...) {
+      error = std::current_exception();  // whose it was is not known: all of them get it
+    }
+    lock.lock();
+    for (SynthesisSession* p : batch) {
+      p->impl_->batch_stepped = true;
+      p->impl_->batch_error = error;
+    }
+    b.running = false;
+    b.cv.notify_all();
+  }
+  if (s.batch_error) std::rethrow_exception(s.batch_error);
+  return !s.done;
 }
 
 // The part of a step after its frame: progress, audio blocks, the end.

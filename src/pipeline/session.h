@@ -61,6 +61,10 @@ struct SynthesisSession::Impl {
   // make the frames of several sessions together.
   bool begin_step();
   bool end_step(bool produced);
+  // step_batched: set by the thread that ran this session's step (under the
+  // model's Batcher mutex), with the error it threw, if any.
+  bool batch_stepped = false;
+  std::exception_ptr batch_error;
 };
 
 }  // namespace izwi

@@ -160,6 +160,10 @@ std::string TtsModel::model_size() const {
 int TtsModel::threads() const {
   return impl_->pool->size();
 }
+TtsModel::BatchStats TtsModel::batch_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->batch_mu);
+  return impl_->batch_stats;
+}
 WeightFormat TtsModel::weight_format() const {
   return impl_->weight_format;
 }

@@ -3,6 +3,7 @@
 // session.cc (running requests).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,15 @@ struct TtsModel::Impl {
   // Buffers of SynthesisSession::step_all, one batch at a time.
   mutable std::mutex batch_mu;
   std::unique_ptr<tts::StepBatch> batch = std::make_unique<tts::StepBatch>();
+  mutable TtsModel::BatchStats batch_stats;  // under batch_mu
+  // step_batched: the sessions asking for a step and whether a batch is running.
+  struct Batcher {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<SynthesisSession*> waiting;
+    bool running = false;
+  };
+  std::unique_ptr<Batcher> batcher = std::make_unique<Batcher>();
   std::unique_ptr<TextTokenizer> tokenizer;
   std::unique_ptr<tts::Talker> talker;
   std::unique_ptr<tts::CodePredictor> code_predictor;

@@ -97,6 +97,19 @@ std::string Metrics::render(const Gauges& g) const {
   o += "# HELP izwi_model_loaded 1 for each loaded model.\n";
   o += "# TYPE izwi_model_loaded gauge\n";
   for (const auto& m : g.loaded_models) o += "izwi_model_loaded{model=\"" + m + "\"} 1\n";
+  o += "# HELP izwi_batched_steps_total Generation steps that made frames of concurrent requests "
+       "together.\n";
+  o += "# TYPE izwi_batched_steps_total counter\n";
+  for (const auto& [m, b] : g.batches)
+    o += "izwi_batched_steps_total{model=\"" + m + "\"} " + std::to_string(b.steps) + "\n";
+  o += "# HELP izwi_batched_frames_total Frames those steps made (frames / steps = mean batch).\n";
+  o += "# TYPE izwi_batched_frames_total counter\n";
+  for (const auto& [m, b] : g.batches)
+    o += "izwi_batched_frames_total{model=\"" + m + "\"} " + std::to_string(b.frames) + "\n";
+  o += "# HELP izwi_batch_largest The most frames one step has made.\n";
+  o += "# TYPE izwi_batch_largest gauge\n";
+  for (const auto& [m, b] : g.batches)
+    o += "izwi_batch_largest{model=\"" + m + "\"} " + std::to_string(b.largest) + "\n";
   return o;
 }
 

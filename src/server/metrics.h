@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "izwi/tts.h"
+
 namespace izwi::server {
 
 class Histogram {
@@ -33,6 +35,7 @@ class Metrics {
   struct Gauges {
     int running = 0, waiting = 0;
     std::vector<std::string> loaded_models;
+    std::vector<std::pair<std::string, TtsModel::BatchStats>> batches;
   };
   std::string render(const Gauges& g) const;
 

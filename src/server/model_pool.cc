@@ -128,6 +128,14 @@ bool ModelPool::default_loaded() const {
   return it != by_dir_.end() && it->second.model != nullptr;
 }
 
+std::vector<std::pair<std::string, TtsModel::BatchStats>> ModelPool::batch_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, TtsModel::BatchStats>> out;
+  for (const auto& [dir, e] : by_dir_)
+    if (e.model) out.emplace_back(e.id, e.model->batch_stats());
+  return out;
+}
+
 std::vector<std::string> ModelPool::loaded() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;

@@ -32,6 +32,8 @@ class ModelPool {
   std::string default_id() const;  // how /v1/models names the default
   bool default_loaded() const;
   std::vector<std::string> loaded() const;  // ids of the loaded models
+  // Each loaded model's batching so far (requests' frames made together).
+  std::vector<std::pair<std::string, TtsModel::BatchStats>> batch_stats() const;
   // Every model a request can name: the configured ones and the installed ones.
   struct Listed {
     std::string id, dir, companion_dir;  // companion: the Base model cloning uses

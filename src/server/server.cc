@@ -270,7 +270,8 @@ class Server {
          }},
         {"GET /metrics",
          [&s](R, W w, const LogPtr&) {
-           Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded()};
+           Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded(),
+                             s.models.batch_stats()};
            w.set_content(s.metrics.render(g), "text/plain; version=0.0.4");
          }},
         {"GET /openapi.json",

@@ -295,7 +295,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
       [s](size_t, httplib::DataSink& sink) {
         try {
           while (s->pending.empty() && !s->generation_done) {
-            if (!s->session->step()) {
+            if (!s->session->step_batched()) {
               s->generation_done = true;
               s->result = s->session->finish();  // hands out the last block
               s->on_samples(nullptr, 0, true);
@@ -378,7 +378,7 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
   SynthesisResult result;
   {
     SessionRegistration reg(st, session.get());
-    while (session->step()) {
+    while (session->step_batched()) {
     }
     if (client_gone) {
       // Nobody will hear it: skip decoding, free the slot now.

@@ -3,8 +3,10 @@
 // sessions, and no allocation per frame on the generation path.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <thread>
 
 #include "izwi/izwi.h"
@@ -250,6 +252,57 @@ TEST(Session, SessionsSteppedTogetherGiveWhatTheyGiveAlone) {
       EXPECT_EQ(together[i].samples, alone[i].samples) << i;
     }
   }
+}
+
+// step_batched: one thread per session, as a server runs them; whichever
+// thread leads a batch steps the others' sessions too. Each gets what it gets
+// alone, and sessions that start later join the running ones.
+TEST(Session, SessionsOnTheirOwnThreadsAreBatchedAndGetWhatTheyGetAlone) {
+  ModelOptions mo;
+  mo.n_threads = 2;
+  mo.weights = WeightFormat::kQ8;
+  mo.weight_cache = false;
+  auto model = TtsModel::load(test::golden_model(), mo);
+  const Voice voice = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1});
+  constexpr int kSessions = 4;
+  SynthesisOptions o[kSessions];
+  std::string texts[kSessions];
+  SynthesisResult alone[kSessions], batched[kSessions];
+  for (int i = 0; i < kSessions; ++i) {
+    o[i] = fixed(8 + 3 * i);
+    o[i].seed = 100 + i;
+    o[i].stream_audio = i % 2 == 0;
+    texts[i] = "Session number " + std::to_string(i) + " speaks.";
+    alone[i] = model->synthesize(texts[i], voice, o[i]);
+  }
+  std::atomic<int> frames_seen{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSessions; ++i)
+    threads.emplace_back([&, i] {
+      if (i >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(20 * i));  // join later
+      SynthesisOptions oi = o[i];
+      oi.on_frame = [&](const FrameProgress&) {
+        ++frames_seen;
+        return true;
+      };
+      auto s = model->start(texts[i], voice, oi);
+      while (s->step_batched()) {
+      }
+      batched[i] = s->finish();
+    });
+  for (auto& t : threads) t.join();
+  int64_t frames = 0;
+  for (int i = 0; i < kSessions; ++i) {
+    EXPECT_EQ(batched[i].codes.values, alone[i].codes.values) << i;
+    EXPECT_EQ(batched[i].samples, alone[i].samples) << i;
+    frames += batched[i].codes.frames;
+  }
+  EXPECT_EQ(frames_seen.load(), frames);
+  // The threads' steps were made together (the stats count only step_all's).
+  const TtsModel::BatchStats stats = model->batch_stats();
+  EXPECT_EQ(stats.frames, frames);
+  EXPECT_GE(stats.largest, 2);
+  EXPECT_LT(stats.steps, frames);
 }
 
 TEST(Session, NoAllocationPerFrameOnTheGenerationPath) {

@@ -29,8 +29,8 @@ bool cpu_supports(Isa isa) {
     case Isa::kAvx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vnni") &&
-             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+             __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") &&
+             __builtin_cpu_supports("fma");
   }
   return false;
 }

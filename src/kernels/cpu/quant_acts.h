@@ -24,9 +24,9 @@ struct QuantizedActs {
   DType format = DType::kQ8;  // the weight format these were made for (the offset)
   int64_t k = 0;              // values per row
   int64_t rows = 0;
-  int64_t stride = 0;       // value bytes per row: 32 per block plus 64 of zero padding
-  int64_t corr_stride = 0;  // int32 lanes per row: 16 per chunk
-  int64_t blocks = 0;       // k / 32
+  int64_t stride = 0;         // value bytes per row: 32 per block plus 64 of zero padding
+  int64_t corr_stride = 0;    // int32 lanes per row: 16 per chunk
+  int64_t blocks = 0;         // k / 32
   std::vector<int8_t> q;      // [rows, stride]
   std::vector<float> d;       // [rows, blocks]
   std::vector<int32_t> corr;  // [rows, corr_stride]

@@ -250,20 +250,19 @@ void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, flo
 }  // namespace
 
 const VecKernels& vec_kernels_avx512() {
-  static const VecKernels k{
-      Isa::kAvx512,
-      dot_f32,
-      dot_bf16,
-      dot_f16,
-      snake,
-      axpy,
-      dot_rows<w16_f32>,
-      dot_rows<w16_bf16>,
-      dot_rows<w16_f16>,
-      dot_rows_q<dot_rows_q_n<DType::kQ8, 1>, dot_rows_q_n<DType::kQ8, 2>,
-                 dot_rows_q_n<DType::kQ8, 3>, dot_rows_q_n<DType::kQ8, 4>>,
-      dot_rows_q<dot_rows_q_n<DType::kQ4, 1>, dot_rows_q_n<DType::kQ4, 2>,
-                 dot_rows_q_n<DType::kQ4, 3>, dot_rows_q_n<DType::kQ4, 4>>};
+  static const VecKernels k{Isa::kAvx512,
+                            dot_f32,
+                            dot_bf16,
+                            dot_f16,
+                            snake,
+                            axpy,
+                            dot_rows<w16_f32>,
+                            dot_rows<w16_bf16>,
+                            dot_rows<w16_f16>,
+                            dot_rows_q<dot_rows_q_n<DType::kQ8, 1>, dot_rows_q_n<DType::kQ8, 2>,
+                                       dot_rows_q_n<DType::kQ8, 3>, dot_rows_q_n<DType::kQ8, 4>>,
+                            dot_rows_q<dot_rows_q_n<DType::kQ4, 1>, dot_rows_q_n<DType::kQ4, 2>,
+                                       dot_rows_q_n<DType::kQ4, 3>, dot_rows_q_n<DType::kQ4, 4>>};
   return k;
 }
 
