@@ -107,7 +107,8 @@ TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {
       for (int e = 0; e < 32; ++e) {
         ++q8.at(interleaved_position(nb, b, e));
         int shift;
-        ++q4.at(q4_position(nb, b, e, &shift) * 2 + shift / 4);
+        const int64_t byte = q4_position(nb, b, e, &shift);
+        ++q4.at(byte * 2 + shift / 4);
       }
     for (int v : q8) EXPECT_EQ(v, 1) << nb;
     for (int v : q4) EXPECT_EQ(v, 1) << nb;
