@@ -1,5 +1,7 @@
 #include "core/quant.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -74,6 +76,16 @@ void dequantize_row(DType format, const uint8_t* row, int64_t K, float* out) {
   }
 }
 
+std::shared_ptr<uint8_t> weight_buffer(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  void* p = nullptr;
+  if (posix_memalign(&p, kHuge, std::max<size_t>(bytes, 1)) != 0) throw std::bad_alloc();
+  // Advice only (without THP the pages stay small), and only for whole huge
+  // pages: a partial last one would be resident in full.
+  if (bytes >= kHuge) madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
 Tensor quantize(const Tensor& w, DType format, ThreadPool* pool) {
   if (w.shape.size() != 2)
     fail(ErrorKind::kInvalidArgument, "quantize: expected a 2-D weight, got ", shape_str(w.shape));
@@ -82,19 +94,19 @@ Tensor quantize(const Tensor& w, DType format, ThreadPool* pool) {
     fail(ErrorKind::kInvalidArgument, "quantize: rows of ", K, " values cannot be stored as ",
          dtype_name(format), " (it needs a multiple of ", kQuantBlock, ")");
   const size_t rb = row_bytes(format, K);
-  auto buf = std::make_shared<std::vector<uint8_t>>(rb * static_cast<size_t>(N));
+  std::shared_ptr<uint8_t> buf = weight_buffer(rb * static_cast<size_t>(N));
   parallel_for(pool, N, 16, [&](int64_t n0, int64_t n1) {
     std::vector<float> row(static_cast<size_t>(K));
     for (int64_t n = n0; n < n1; ++n) {
       w.to_f32(n * K, K, row.data());
-      quantize_row(format, row.data(), K, buf->data() + rb * static_cast<size_t>(n));
+      quantize_row(format, row.data(), K, buf.get() + rb * static_cast<size_t>(n));
     }
   });
   Tensor t;
   t.dtype = format;
   t.shape = w.shape;
-  t.data = buf->data();
-  t.owner = std::shared_ptr<const void>(buf, buf->data());
+  t.data = buf.get();
+  t.owner = std::move(buf);
   return t;
 }
 

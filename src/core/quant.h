@@ -21,7 +21,9 @@
 // Both cost what ggml's Q8_0 / Q4_0 cost, 34 / 18 bytes per 32 weights.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "core/tensor.h"
 
@@ -70,6 +72,10 @@ size_t row_bytes(DType dtype, int64_t K);
 void quantize_row(DType format, const float* w, int64_t K, uint8_t* out);
 // One row back to f32 (the exact values the kernels multiply with).
 void dequantize_row(DType format, const uint8_t* row, int64_t K, float* out);
+
+// An uninitialised buffer for weights that are streamed every frame: 2 MB aligned
+// and advised to use huge pages (fewer TLB misses over gigabytes per second).
+std::shared_ptr<uint8_t> weight_buffer(size_t bytes);
 
 // A 2-D weight [N, K] in any float dtype, quantized row by row (rows split over
 // `pool`, which may be null). Throws if K is not a multiple of 32.

@@ -1,6 +1,7 @@
 #include "models/qwen3_tts/weights.h"
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "core/error.h"
@@ -58,6 +59,13 @@ Tensor QuantizingWeights::get(const std::string& name, const std::vector<int64_t
   if (cache_ && cache_->contains(name)) {
     Tensor c = cache_->get(name, shape);
     if (c.dtype == format_) {
+      // Copied out of the mapping into huge-page memory: read every frame, it
+      // should not cost a page fault on first use or a TLB miss per 4 KB.
+      std::shared_ptr<uint8_t> buf = weight_buffer(c.nbytes());
+      std::memcpy(buf.get(), c.data, c.nbytes());
+      cache_->release(c);
+      c.data = buf.get();
+      c.owner = std::move(buf);
       served_.emplace_back(name, c.nbytes());
       return c;
     }
