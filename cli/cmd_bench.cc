@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchArgs {
   std::string model, random, configs = std::string(IZWI_SOURCE_DIR) + "/tests/data/qwen3-tts";
-  int frames = 64, threads = 0, first_block = 4, block = 12;
+  int frames = 64, threads = 0, first_block = 1, block = 12;
   bool json = false, overlap = false;
   std::vector<std::string> weights = {"bf16", "q8", "q4"};
   std::vector<int> streams = {1};

@@ -109,7 +109,7 @@ struct SynthesisOptions {
   // Without streaming the clip is decoded once at the end (the official decode).
   std::function<bool(const float* samples, int64_t count)> on_audio;
   bool stream_audio = false;   // stream without a callback: take blocks with take_audio()
-  int first_block_frames = 4;  // 320 ms of audio
+  int first_block_frames = 1;  // 80 ms of audio: first sound as early as possible
   int block_frames = 12;       // 960 ms
   // Decode blocks after the first on a thread of their own while the next
   // frames are generated (the frame loop is bound by memory bandwidth, the

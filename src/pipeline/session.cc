@@ -195,8 +195,9 @@ bool SynthesisSession::Impl::end_step(bool produced) {
     };
     const int64_t G = m.code_predictor->groups();
     const int64_t pending = gen.result().frames - s.decoded_frames;
-    const int64_t due =
-        s.decoded_frames == 0 ? s.options.first_block_frames : s.options.block_frames;
+    // The first block after first_block_frames; each later one twice the last,
+    // up to block_frames (a short first wait without small blocks forever).
+    const int64_t due = s.decoded_frames == 0 ? s.options.first_block_frames : s.next_block;
     const bool block_due = pending > 0 && (pending >= due || over);
     // A block decoded on the side: handed out as soon as it is ready, and
     // waited for when the next block is due (or at the end), so blocks are cut
@@ -232,6 +233,7 @@ bool SynthesisSession::Impl::end_step(bool produced) {
         if (!deliver(before)) stop = true;
       }
       s.decoded_frames += pending;
+      s.next_block = std::min<int64_t>(s.options.block_frames, 2 * due);
     }
   }
   if (stop) s.cancelled = true;

@@ -47,6 +47,7 @@ struct SynthesisSession::Impl {
   std::vector<float> job_audio;
   std::future<void> codec_job;
   int64_t decoded_frames = 0;         // frames whose audio is out
+  int64_t next_block = 0;             // frames in the next block (after the first)
   std::vector<float> audio;           // all streamed audio
   std::vector<float> reference_tail;  // ICL: last samples of the reference's audio
   size_t taken = 0;                   // audio handed out by take_audio()
