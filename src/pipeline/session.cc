@@ -44,7 +44,12 @@ codec::ChunkedStream codec_prefix(ThreadPool* pool, const codec::CodecDecoder& d
 }  // namespace
 
 SynthesisSession::SynthesisSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-SynthesisSession::~SynthesisSession() = default;
+SynthesisSession::~SynthesisSession() {
+  // A session dropped before its end no longer holds up step_batched's batches.
+  TtsModel::Impl::Batcher& b = *impl_->model.batcher;
+  std::lock_guard<std::mutex> lock(b.mu);
+  b.active.erase(this);
+}
 
 void SynthesisSession::cancel() {
   impl_->cancel_requested.store(true);
@@ -69,6 +74,10 @@ std::vector<float> SynthesisSession::take_audio() {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a step_batched leader waits for the other running sessions to ask
+// for their next step: a few ms against steps of tens to hundreds of ms.
+constexpr auto kGatherWait = std::chrono::milliseconds(5);
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -143,15 +152,24 @@ bool SynthesisSession::step_batched() {
   std::unique_lock<std::mutex> lock(b.mu);
   s.batch_stepped = false;
   s.batch_error = nullptr;
+  b.active.insert(this);
   b.waiting.push_back(this);
+  b.cv.notify_all();  // a leader gathering its batch may be waiting for this one
   while (!s.batch_stepped) {
     if (b.running) {
       b.cv.wait(lock);
       continue;
     }
-    // Lead: step every session waiting now, this one included; sessions that
-    // ask meanwhile wait for the next batch.
+    // Lead: step every session waiting now, this one included. The others
+    // that are running come back for their next step a moment after the last
+    // batch ended (their threads hand out audio in between); wait for them a
+    // little, or a thread that is always first would step alone, then the
+    // next alone, and so on. Sessions that ask meanwhile wait for the next batch.
     b.running = true;
+    const auto deadline = Clock::now() + kGatherWait;
+    while (b.waiting.size() < b.active.size() &&
+           b.cv.wait_until(lock, deadline) != std::cv_status::timeout) {
+    }
     std::vector<SynthesisSession*> batch;
     batch.swap(b.waiting);
     lock.unlock();
@@ -169,6 +187,7 @@ bool SynthesisSession::step_batched() {
     b.running = false;
     b.cv.notify_all();
   }
+  if (s.done) b.active.erase(this);
   if (s.batch_error) std::rethrow_exception(s.batch_error);
   return !s.done;
 }

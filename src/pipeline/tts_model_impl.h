@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/thread_pool.h"
@@ -33,6 +34,7 @@ struct TtsModel::Impl {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<SynthesisSession*> waiting;
+    std::set<SynthesisSession*> active;  // stepping with step_batched, not done yet
     bool running = false;
   };
   std::unique_ptr<Batcher> batcher = std::make_unique<Batcher>();
