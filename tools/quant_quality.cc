@@ -34,12 +34,7 @@ struct Parts {
 };
 
 Parts load_parts(const ModelConfig& config, CheckpointWeights& ck, DType format, ThreadPool* pool) {
-  QuantizingWeights w(
-      ck, format,
-      [](const std::string& n) {
-        return n.rfind("talker.", 0) == 0 && n.find("embedding") == std::string::npos;
-      },
-      pool);
+  QuantizingWeights w(ck, format, is_talker_linear, pool);
   Parts p;
   p.talker = std::make_unique<tts::Talker>(config, w);
   p.cp = std::make_unique<tts::CodePredictor>(config.code_predictor,

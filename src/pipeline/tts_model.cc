@@ -68,12 +68,6 @@ DType to_dtype(WeightFormat f) {
   return DType::kBF16;
 }
 
-// The matrices each frame multiplies with: talker.* and its code predictor,
-// 2-D, but not the embedding tables.
-bool is_talker_linear(const std::string& name) {
-  return name.rfind("talker.", 0) == 0 && name.find("embedding") == std::string::npos;
-}
-
 }  // namespace
 
 const char* weight_format_name(WeightFormat format) {

@@ -134,11 +134,11 @@ void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produ
     Generation& g = *gens[i];
     produced[i] = false;
     if (g.finished_) continue;
-    if (!g.prefilled_) {
+    if (!g.prefilled_)
       g.prefill();  // a joining request: its prompt alone is this step
-      continue;
-    }
-    if (g.begin_frame()) b.going.push_back(&g);
+    else if (g.begin_frame())
+      produced[i] = true;
+    if (produced[i]) b.going.push_back(&g);
   }
   const int64_t B = static_cast<int64_t>(b.going.size());
   if (B == 0) return;
@@ -190,9 +190,6 @@ void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produ
     g.out_.timings.code_predictor += cp_s;
     g.out_.timings.talker += talker_s;
   }
-  for (int64_t i = 0; i < n; ++i)
-    for (Generation* g : b.going)
-      if (g == gens[i]) produced[i] = true;
 }
 
 Generated generate(ThreadPool* pool, const Talker& talker, const CodePredictor& cp,

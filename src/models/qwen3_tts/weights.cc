@@ -84,6 +84,10 @@ Tensor QuantizingWeights::get(const std::string& name, const std::vector<int64_t
   return t;
 }
 
+bool is_talker_linear(const std::string& name) {
+  return name.rfind("talker.", 0) == 0 && name.find("embedding") == std::string::npos;
+}
+
 std::vector<float> to_vector_f32(const Tensor& t) {
   const Tensor f = t.dtype == DType::kF32 ? t : t.to_f32();
   const float* p = f.f32();

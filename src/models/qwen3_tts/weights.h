@@ -86,6 +86,11 @@ class QuantizingWeights : public WeightSource {
   std::vector<std::pair<std::string, Tensor>> converted_;
 };
 
+// The matrices every frame multiplies with, the ones worth a smaller format:
+// talker.* (its code predictor included), 2-D, but not the embedding tables
+// (read a row at a time).
+bool is_talker_linear(const std::string& name);
+
 // Helpers for components: small parameter vectors copied out as f32.
 std::vector<float> to_vector_f32(const Tensor& t);
 
