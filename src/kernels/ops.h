@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -62,6 +63,31 @@ void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, 
                       float* y);
 void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
                           int K, int stride, const float* bias, int64_t trim_right, float* y);
+
+// ---- bf16 convolutions (AMX tiles) ---------------------------------------------
+// The codec decoder's fast mode: weights converted to bf16 once, inputs rounded
+// to bf16 as they are packed, products accumulated in f32. Not exact (about 3
+// significant digits per product); the f32 convolutions above are.
+bool bf16_convolutions_available();  // AMX-BF16 on this CPU, granted by the OS
+
+// A weight matrix [rows, cols] in bf16, row-major, each row padded with zeros
+// to `ld` = cols rounded up to 32.
+struct Bf16Matrix {
+  std::vector<uint16_t> data;
+  int64_t rows = 0, cols = 0, ld = 0;
+  bool empty() const { return data.empty(); }
+};
+// From f32 [rows, cols] (transpose: from [cols, rows]).
+Bf16Matrix to_bf16_matrix(const float* W, int64_t rows, int64_t cols, bool transpose = false);
+
+// conv1d with W: [Cout, Cin * K] as a Bf16Matrix (groups 1, zero padding, Cout
+// a multiple of 16). Same shapes as conv1d.
+void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16Matrix& W,
+                 int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y);
+// conv_transpose1d with Wt: [Cout * K, Cin] (the checkpoint's [Cin, Cout, K] transposed).
+void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                           const Bf16Matrix& Wt, int64_t Cout, int K, int stride, const float* bias,
+                           int64_t trim_right, float* y);
 
 // ---- normalisation (over the last dimension of [rows, dim]) ----------------------------
 void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,

@@ -275,6 +275,94 @@ TEST(ConvTranspose1d, MatchesReference) {
   }
 }
 
+// The bf16 (AMX) convolutions against the f32 reference run on inputs and
+// weights rounded to bf16 first: each product is then exact in f32, so only
+// the summation order differs.
+std::vector<float> rounded_to_bf16(std::vector<float> v) {
+  for (float& f : v) f = bf16_to_f32(f32_to_bf16(f));
+  return v;
+}
+
+#define NEED_BF16_CONVOLUTIONS() \
+  if (!ops::bf16_convolutions_available()) GTEST_SKIP() << "this CPU (or OS) offers no AMX-BF16"
+
+TEST(Bf16Conv1d, MatchesReferenceOnRoundedInputs) {
+  NEED_BF16_CONVOLUTIONS();
+  ThreadPool pool(2);
+  const ConvCase cases[] = {
+      {5, 16, 50, 7, 1, 3, 1, 18, 0, ops::PadMode::kZeros},    // dilated causal, K*Cin = 35
+      {24, 32, 300, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},   // several column chunks, a tail
+      {64, 48, 33, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},    // pointwise, 16-row tail block
+      {8, 16, 123, 8, 4, 1, 1, 4, 3, ops::PadMode::kZeros},    // strided, right padding
+      {1, 16, 70001, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},  // several packed tiles
+  };
+  for (const auto& c : cases) {
+    ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};
+    auto x = rounded_to_bf16(random_vector(static_cast<size_t>(c.cin * c.T), 51));
+    auto w = rounded_to_bf16(random_vector(static_cast<size_t>(c.cout * c.cin * c.K), 52));
+    auto b = random_vector(static_cast<size_t>(c.cout), 53);
+    const int64_t To = ops::conv1d_out_len(c.T, c.K, p);
+    std::vector<float> y(c.cout * To, 7.0f), ref(c.cout * To);
+    const ops::Bf16Matrix wb = ops::to_bf16_matrix(w.data(), c.cout, c.cin * c.K);
+    ops::conv1d_bf16(&pool, x.data(), c.cin, c.T, wb, c.cout, c.K, b.data(), p, y.data());
+    ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, ref.data());
+    EXPECT_LT(max_abs_diff(y, ref), 2e-5 * std::sqrt(c.cin * c.K))
+        << "cin=" << c.cin << " cout=" << c.cout << " K=" << c.K << " T=" << c.T;
+  }
+}
+
+TEST(Bf16Conv1d, RoundsUnroundedInputsToBf16) {
+  // Unrounded inputs differ from the f32 result by about bf16's 2^-9 per
+  // factor: far more than summation noise, far less than a wrong product.
+  NEED_BF16_CONVOLUTIONS();
+  const int64_t cin = 32, cout = 16, T = 64;
+  auto x = random_vector(static_cast<size_t>(cin * T), 54);
+  auto w = random_vector(static_cast<size_t>(cout * cin * 3), 55);
+  ops::Conv1dParams p{1, 1, 1, 2, 0, ops::PadMode::kZeros};
+  std::vector<float> y(cout * T), ref(cout * T);
+  ops::conv1d_bf16(nullptr, x.data(), cin, T, ops::to_bf16_matrix(w.data(), cout, cin * 3), cout, 3,
+                   nullptr, p, y.data());
+  ops::conv1d_ref(x.data(), cin, T, w.data(), cout, 3, nullptr, p, ref.data());
+  const double d = max_abs_diff(y, ref);
+  EXPECT_GT(d, 1e-5);
+  EXPECT_LT(d, 0.05);
+}
+
+TEST(Bf16Conv1d, RejectsWeightsOfTheWrongShape) {
+  NEED_BF16_CONVOLUTIONS();
+  std::vector<float> w(16 * 4 * 3), x(4 * 10), y(16 * 10);
+  ops::Conv1dParams p{1, 1, 1, 2, 0, ops::PadMode::kZeros};
+  const ops::Bf16Matrix wb = ops::to_bf16_matrix(w.data(), 16, 12);
+  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), 4, 10, wb, 16, 2, nullptr, p, y.data()), Error);
+  const ops::Bf16Matrix odd = ops::to_bf16_matrix(w.data(), 12, 12);
+  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), 4, 10, odd, 12, 3, nullptr, p, y.data()), Error);
+}
+
+TEST(Bf16ConvTranspose1d, MatchesReferenceOnRoundedInputs) {
+  NEED_BF16_CONVOLUTIONS();
+  ThreadPool pool(2);
+  struct Case {
+    int64_t cin, cout, T;
+    int K, stride;
+    int64_t trim;
+  };
+  for (const Case& c :
+       {Case{48, 16, 30, 16, 8, 8}, Case{40, 8, 17, 6, 3, 3}, Case{96, 32, 300, 10, 5, 5}}) {
+    auto x = rounded_to_bf16(random_vector(static_cast<size_t>(c.cin * c.T), 56));
+    auto w = rounded_to_bf16(random_vector(static_cast<size_t>(c.cin * c.cout * c.K), 57));
+    auto b = random_vector(static_cast<size_t>(c.cout), 58);
+    const int64_t To = (c.T - 1) * c.stride + c.K - c.trim;
+    std::vector<float> y(c.cout * To), ref(c.cout * To);
+    // [Cin, Cout * K] transposed to [Cout * K, Cin].
+    const ops::Bf16Matrix wt = ops::to_bf16_matrix(w.data(), c.cout * c.K, c.cin, true);
+    ops::conv_transpose1d_bf16(&pool, x.data(), c.cin, c.T, wt, c.cout, c.K, c.stride, b.data(),
+                               c.trim, y.data());
+    ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(),
+                              c.trim, ref.data());
+    EXPECT_LT(max_abs_diff(y, ref), 2e-5 * std::sqrt(c.cin)) << "K=" << c.K << " T=" << c.T;
+  }
+}
+
 TEST(SnakeBeta, ThreadedMatchesReference) {
   ThreadPool pool(2);
   const int64_t C = 9, T = 301;

@@ -1,0 +1,246 @@
+// AMX-BF16 GEMM (compiled with -mamx-tile -mamx-bf16 -mavx512bf16 ...).
+//
+// Eight tiles: C00 C01 C10 C11 (tmm0-3, f32 16 x 16), A0 A1 (tmm4-5, 16 rows x
+// 32 bf16), B0 B1 (tmm6-7, 16 bf16 pairs x 16 columns). One K step of 32 loads
+// two A and two B tiles and issues four tdpbf16ps: a 32 x 32 block of C per
+// pass over K. A (weights) is read straight from its row-major storage; B is
+// packed per call. Results go through a 16 x 16 scratch tile so the epilogue
+// (bias, transposed store, partial columns) is plain AVX-512.
+#include "kernels/cpu/gemm_amx.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/thread_pool.h"
+
+namespace izwi::cpu {
+
+namespace {
+
+constexpr long kArchReqXcompPerm = 0x1023;  // arch_prctl: ask for an XSAVE feature
+constexpr long kXfeatureXtiledata = 18;
+
+bool detect() {
+  if (const char* env = std::getenv("IZWI_ISA"))
+    if (std::strcmp(env, "avx512") != 0) return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool amx_bf16 = (d >> 22) & 1, amx_tile = (d >> 24) & 1;
+  const bool avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  const bool avx512_bf16 = (a >> 5) & 1;
+  if (!(amx_bf16 && amx_tile && avx512f && avx512bw && avx512_bf16)) return false;
+  // Linux hands out the 8 KB tile state only on request (5.16+).
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Each thread loads the configuration once; nothing else here changes it.
+void configure_tiles() {
+  thread_local bool configured = false;
+  if (configured) return;
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  _tile_loadconfig(&cfg);
+  configured = true;
+}
+
+// The bf16 bits as an integer vector.
+inline __m256i to_bf16x16(__m512 v) {
+  return (__m256i)_mm512_cvtneps_pbh(v);
+}
+
+// Two rows of 16 values -> one 64-byte tile row of (row0, row1) pairs.
+inline void store_pairs(__m512 r0, __m512 r1, uint16_t* out) {
+  const __m512i lo = _mm512_cvtepu16_epi32(to_bf16x16(r0));
+  const __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(to_bf16x16(r1)), 16);
+  _mm512_storeu_si512(out, _mm512_or_si512(lo, hi));
+}
+
+inline __mmask16 lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff)
+                 : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
+}
+
+// Packs B row by row: `row(k, n0, mask)` gives 16 f32 values of row k from
+// column n0 (zero outside mask, and for k >= K).
+template <class Row>
+void pack_b(int64_t K, int64_t N, uint16_t* out, const Row& row) {
+  const int64_t Kp = amx_round_k(K);
+  for (int64_t n0 = 0; n0 < N; n0 += kAmxN) {
+    uint16_t* panel = out + n0 * Kp;
+    const __mmask16 m = lanes(N - n0);
+    for (int64_t k = 0; k < Kp; k += 2) {
+      const __m512 r0 = k < K ? row(k, n0, m) : _mm512_setzero_ps();
+      const __m512 r1 = k + 1 < K ? row(k + 1, n0, m) : _mm512_setzero_ps();
+      store_pairs(r0, r1, panel + k * kAmxN);
+    }
+  }
+}
+
+// One 16 x 16 accumulator tile (in `tile`, row-major) into C with the epilogue.
+void store_tile(const float* tile, int64_t m0, int64_t n0, int64_t N, const float* bias, float* C,
+                int64_t ldc, bool transpose_c) {
+  const int64_t cols = std::min<int64_t>(16, N - n0);
+  if (cols <= 0) return;
+  if (!transpose_c) {
+    const __mmask16 mask = lanes(cols);
+    for (int r = 0; r < 16; ++r) {
+      __m512 v = _mm512_loadu_ps(tile + r * 16);
+      if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[m0 + r]));
+      _mm512_mask_storeu_ps(C + (m0 + r) * ldc + n0, mask, v);
+    }
+    return;
+  }
+  // C^T: column n of the tile is 16 consecutive outputs of activation row n0 + n.
+  const __m512i down =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(16));
+  const __m512 b = bias ? _mm512_loadu_ps(bias + m0) : _mm512_setzero_ps();
+  for (int64_t n = 0; n < cols; ++n) {
+    const __m512 v = _mm512_i32gather_ps(down, tile + n, 4);
+    _mm512_storeu_ps(C + (n0 + n) * ldc + m0, _mm512_add_ps(v, b));
+  }
+}
+
+}  // namespace
+
+bool amx_available() {
+  static const bool available = detect();
+  return available;
+}
+
+void amx_to_bf16(const float* src, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), to_bf16x16(_mm512_loadu_ps(src + i)));
+  if (i < n) {
+    const __mmask16 m = lanes(n - i);
+    _mm256_mask_storeu_epi16(out + i, m, to_bf16x16(_mm512_maskz_loadu_ps(m, src + i)));
+  }
+}
+
+void amx_pack_b_rows(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out) {
+  pack_b(K, N, out, [&](int64_t k, int64_t n0, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, src + k * ld + n0);
+  });
+}
+
+void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out) {
+  // Activation row n supplies column n: 32 values along k at a time become
+  // 16 pairs, one per tile row, scattered down the panel.
+  const int64_t Kp = amx_round_k(K);
+  std::memset(out, 0, amx_packed_b_elems(K, N) * sizeof(uint16_t));
+  const __m512i down =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(16));
+  for (int64_t n = 0; n < N; ++n) {
+    uint16_t* col = out + (n / kAmxN) * kAmxN * Kp + (n % kAmxN) * 2;
+    const float* x = src + n * ld;
+    for (int64_t k = 0; k < K; k += 32) {
+      const __mmask16 m0 = lanes(K - k), m1 = lanes(K - k - 16);
+      const __m512bh pairs = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, x + k + 16),
+                                                 _mm512_maskz_loadu_ps(m0, x + k));
+      // Lane i of `pairs` (as 32-bit) holds k + 2i, k + 2i + 1: tile row (k + 2i) / 2.
+      _mm512_i32scatter_epi32(col + k * kAmxN, down, (__m512i)pairs, 4);
+    }
+  }
+}
+
+void amx_pack_b_conv(const float* x, int64_t Cin, int64_t T, int kernel, int stride, int dilation,
+                     int64_t pad_left, int64_t t0, int64_t N, uint16_t* out) {
+  const int64_t K = Cin * kernel;
+  pack_b(K, N, out, [&](int64_t k, int64_t n0, __mmask16 m) {
+    const float* xr = x + (k / kernel) * T;
+    const int64_t first = (t0 + n0) * stride + (k % kernel) * dilation - pad_left;
+    const int64_t count = std::min<int64_t>(16, N - n0);
+    if (stride == 1 && first >= 0 && first + count <= T)
+      return _mm512_maskz_loadu_ps(m, xr + first);
+    alignas(64) float v[16] = {};
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t src = first + i * stride;
+      v[i] = src >= 0 && src < T ? xr[src] : 0.0f;
+    }
+    return _mm512_load_ps(v);
+  });
+}
+
+void amx_gemm_rows(const uint16_t* A, int64_t lda, int rows, const uint16_t* Bp, int64_t N,
+                   int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c) {
+  configure_tiles();
+  alignas(64) float tile[16 * 16];
+  const int64_t a_stride = lda * static_cast<int64_t>(sizeof(uint16_t));
+  const uint16_t* A1 = A + 16 * lda;
+  const bool two_rows = rows > 16;
+  for (int64_t n0 = 0; n0 < N; n0 += 2 * kAmxN) {
+    const bool two_cols = n0 + kAmxN < N;
+    const uint16_t* B0 = Bp + n0 * Kp;
+    const uint16_t* B1 = B0 + kAmxN * Kp;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t k = 0; k < Kp; k += kAmxK) {
+      _tile_loadd(4, A + k, a_stride);
+      _tile_loadd(6, B0 + k * kAmxN, 64);
+      _tile_dpbf16ps(0, 4, 6);
+      if (two_cols) {
+        _tile_loadd(7, B1 + k * kAmxN, 64);
+        _tile_dpbf16ps(1, 4, 7);
+      }
+      if (two_rows) {
+        _tile_loadd(5, A1 + k, a_stride);
+        _tile_dpbf16ps(2, 5, 6);
+        if (two_cols) _tile_dpbf16ps(3, 5, 7);
+      }
+    }
+    _tile_stored(0, tile, 64);
+    store_tile(tile, 0, n0, N, bias, C, ldc, transpose_c);
+    if (two_cols) {
+      _tile_stored(1, tile, 64);
+      store_tile(tile, 0, n0 + kAmxN, N, bias, C, ldc, transpose_c);
+    }
+    if (two_rows) {
+      _tile_stored(2, tile, 64);
+      store_tile(tile, 16, n0, N, bias, C, ldc, transpose_c);
+      if (two_cols) {
+        _tile_stored(3, tile, 64);
+        store_tile(tile, 16, n0 + kAmxN, N, bias, C, ldc, transpose_c);
+      }
+    }
+  }
+}
+
+void amx_gemm(ThreadPool* pool, int64_t M, const uint16_t* A, int64_t lda, const uint16_t* Bp,
+              int64_t N, int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c) {
+  // Work items: 32-row blocks of A times 128-column chunks of B, so two threads
+  // share even a short, narrow product.
+  constexpr int64_t kChunk = 128;
+  const int64_t m_blocks = (M + 31) / 32, n_chunks = (N + kChunk - 1) / kChunk;
+  parallel_for(pool, m_blocks * n_chunks, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t m0 = (i / n_chunks) * 32, n0 = (i % n_chunks) * kChunk;
+      const int rows = static_cast<int>(std::min<int64_t>(32, M - m0));
+      float* c = transpose_c ? C + n0 * ldc + m0 : C + m0 * ldc + n0;
+      amx_gemm_rows(A + m0 * lda, lda, rows, Bp + n0 * Kp, std::min(kChunk, N - n0), Kp,
+                    bias ? bias + m0 : nullptr, c, ldc, transpose_c);
+    }
+  });
+}
+
+}  // namespace izwi::cpu

@@ -1,0 +1,63 @@
+// bf16 matrix products on AMX tiles (Sapphire Rapids and later).
+//
+// C [M, N] = A [M, K] · B [K, N] with A and B in bf16 and C accumulated in f32.
+// A is row-major (a weight matrix as stored: [out, in]); B is packed once per
+// call into the tiles' VNNI layout from f32 activations. Used where rounding
+// the activations to bf16 is acceptable: the codec decoder's convolutions in
+// its bf16 mode and the prefill of 8/4-bit weights — never on an exact path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace izwi {
+class ThreadPool;
+}
+
+namespace izwi::cpu {
+
+// AMX-BF16 and AVX512-BF16 present and the tile state granted by the OS (asked
+// once per process). False when IZWI_ISA asks for a lower tier.
+bool amx_available();
+
+constexpr int64_t kAmxK = 32;  // K of one tile step (bf16 pairs x 16)
+constexpr int64_t kAmxN = 16;  // columns of one B tile
+constexpr int64_t kAmxM = 16;  // rows of one A / C tile
+
+inline int64_t amx_round_k(int64_t K) {
+  return (K + kAmxK - 1) / kAmxK * kAmxK;
+}
+
+// Packed B: panels of 16 columns; in a panel, element (k, n) sits at
+// (k / 2) * 32 + (n % 16) * 2 + k % 2 (the VNNI pairs a tile row holds), so a
+// K step of 32 is one contiguous 1 KB tile. Zero beyond K and N.
+inline size_t amx_packed_b_elems(int64_t K, int64_t N) {
+  return static_cast<size_t>(amx_round_k(K) * ((N + kAmxN - 1) / kAmxN * kAmxN));
+}
+
+// B (k, n) = src[k * ld + n], f32 rows (a [channels, time] signal).
+void amx_pack_b_rows(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out);
+// B (k, n) = src[n * ld + k]: activations [tokens, features] as the right operand
+// of W · x^T.
+void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out);
+// B (ci * kernel + j, t) = x[ci, (t0 + t) * stride + j * dilation - pad_left],
+// zero outside 0 .. T-1: the im2col columns of a convolution, packed directly.
+void amx_pack_b_conv(const float* x, int64_t Cin, int64_t T, int kernel, int stride, int dilation,
+                     int64_t pad_left, int64_t t0, int64_t N, uint16_t* out);
+
+// f32 -> bf16 (round to nearest even), n values.
+void amx_to_bf16(const float* src, int64_t n, uint16_t* out);
+
+// Rows m0 .. m0 + rows of C (rows a multiple of 16, at most 32) over all N:
+// C = A · B (+ bias[m]), A [rows, Kp] bf16 with leading dimension lda (columns
+// K .. Kp must be zero, or B's rows there are zero: they are). With
+// `transpose_c` C is written as C^T: element (m, n) at c[n * ldc + m].
+// Single-threaded; the caller splits rows over its pool.
+void amx_gemm_rows(const uint16_t* A, int64_t lda, int rows, const uint16_t* Bp, int64_t N,
+                   int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c);
+
+// The whole product, rows split over the pool (M a multiple of 16).
+void amx_gemm(ThreadPool* pool, int64_t M, const uint16_t* A, int64_t lda, const uint16_t* Bp,
+              int64_t N, int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c);
+
+}  // namespace izwi::cpu
