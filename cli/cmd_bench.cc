@@ -31,6 +31,7 @@ struct BenchArgs {
   int frames = 64, threads = 0, first_block = 1, block = 12;
   bool json = false, overlap = false;
   std::vector<std::string> weights = {"bf16", "q8", "q4"};
+  std::string codec = kDefaultCodec;
   std::vector<int> streams = {1};
 };
 
@@ -114,6 +115,7 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   ModelOptions mo;
   mo.n_threads = a.threads;
   mo.weights = format;
+  mo.codec = parse_codec_precision(a.codec);
   auto model = TtsModel::load(dir, mo);
   const double load_s = seconds_since(t_load);
 
@@ -156,6 +158,7 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   const double gen_per_frame = (t.talker + t.code_predictor) / frames;
   nlohmann::ordered_json j;
   j["weights"] = weight_format_name(format);
+  j["codec"] = codec_precision_name(model->codec_precision());
   j["threads"] = model->threads();
   j["load_s"] = load_s;
   j["frames"] = r.codes.frames;
@@ -223,10 +226,10 @@ void print_run(const nlohmann::ordered_json& j) {
               j["prefill_ms"].get<double>(),
               static_cast<long long>(j["prefill_100_tokens"].get<int64_t>()),
               j["prefill_100_tokens_ms"].get<double>());
-  std::printf("  per frame    talker %.1f ms, code predictor %.1f ms, codec %.1f ms\n",
+  std::printf("  per frame    talker %.1f ms, code predictor %.1f ms, codec %.1f ms (%s)\n",
               j["talker_ms_per_frame"].get<double>(),
-              j["code_predictor_ms_per_frame"].get<double>(),
-              j["codec_ms_per_frame"].get<double>());
+              j["code_predictor_ms_per_frame"].get<double>(), j["codec_ms_per_frame"].get<double>(),
+              j["codec"].get<std::string>().c_str());
   std::printf("  bandwidth    %.2f GB of weights per frame: %.1f GB/s effective\n",
               j["weights_gb_per_frame"].get<double>(), j["effective_gbps"].get<double>());
   std::printf(
@@ -332,6 +335,7 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       ->delimiter(',')
       ->check(CLI::IsMember({"bf16", "q8", "q4"}))
       ->capture_default_str();
+  add_codec_option(cmd, a->codec);
   cmd->add_option("--streams", a->streams,
                   "Also run this many streams at once, stepped together (e.g. 4 or 2,4)")
       ->delimiter(',')

@@ -10,6 +10,7 @@ namespace izwi::cli {
 void register_serve(CLI::App& app, const ContextPtr& ctx) {
   auto o = std::make_shared<server::ServerOptions>();
   auto weights = std::make_shared<std::string>(kDefaultWeights);
+  auto codec = std::make_shared<std::string>(kDefaultCodec);
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "Serve the Web UI (open http://localhost:8080) and the HTTP API: POST /v1/audio/speech "
@@ -53,6 +54,7 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("-t,--threads", o->threads, "Model worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   add_weights_option(cmd, *weights);
+  add_codec_option(cmd, *codec);
   cmd->add_option("--log-format", o->log_format, "One line per request: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -73,9 +75,10 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       "\\\n"
       "    -F \"input=Hello, this is my cloned voice\" -F reference_audio=@reference.wav "
       "--output cloned.wav");
-  cmd->callback([o, weights, ctx] {
+  cmd->callback([o, weights, codec, ctx] {
     server::ServerOptions opts = *o;
     opts.weights = parse_weight_format(*weights);
+    opts.codec = parse_codec_precision(*codec);
     if (opts.api_key.empty())
       if (const char* k = std::getenv("IZWI_API_KEY")) opts.api_key = k;
     opts.offline = ctx->offline;

@@ -18,8 +18,19 @@
 
 namespace izwi {
 
+// Arithmetic of the decoder's convolutions (most of its time).
+enum class CodecPrecision {
+  kF32,   // exact: what the golden tests check
+  kBf16,  // bf16 weights and inputs, f32 sums, on AMX tiles: several times faster.
+          // CPUs without AMX-BF16 decode in f32 instead (see decode_precision()).
+};
+const char* codec_precision_name(CodecPrecision precision);  // "f32", "bf16"
+// Parses a name as above; throws kInvalidArgument naming the choices.
+CodecPrecision parse_codec_precision(const std::string& name);
+
 struct CodecOptions {
   int n_threads = 0;  // worker threads; 0 = one per hardware thread
+  CodecPrecision precision = CodecPrecision::kF32;
 };
 
 // Codes of `frames` frames, row-major [frames, num_codebooks].
@@ -39,10 +50,11 @@ class SpeechTokenizer {
                                                const CodecOptions& options = {});
   ~SpeechTokenizer();
 
-  int sample_rate() const;        // 24000
-  int samples_per_frame() const;  // 1920
-  int num_codebooks() const;      // 16
-  int codebook_size() const;      // 2048
+  int sample_rate() const;                  // 24000
+  int samples_per_frame() const;            // 1920
+  int num_codebooks() const;                // 16
+  int codebook_size() const;                // 2048
+  CodecPrecision decode_precision() const;  // what decode() runs in
 
   // Mono samples at `sample_rate` Hz (must equal sample_rate(); resampling is
   // the caller's job). Returns ceil(n / samples_per_frame()) frames.

@@ -52,6 +52,8 @@ struct ModelOptions {
   // q8 / q4: keep the converted weights in <model>/.izwi-cache/ so the next
   // load maps them instead of quantizing again (pipeline/weight_cache.h).
   bool weight_cache = true;
+  // The codec decoder's convolutions (izwi/speech_tokenizer.h); the CLI and server choose bf16.
+  CodecPrecision codec = CodecPrecision::kF32;
 };
 
 // What the talker is conditioned on. Plain data, so it can be stored and reused.
@@ -211,6 +213,7 @@ class TtsModel {
   std::string model_size() const;  // "0b6", "1b7" (tts_model_size); x-vectors differ between sizes
   int threads() const;             // worker threads of the model's pool
   WeightFormat weight_format() const;
+  CodecPrecision codec_precision() const;  // as decoded (f32 where bf16 was asked but is missing)
   // Frames made together (SynthesisSession::step_all / step_batched) so far:
   // batched steps, the frames they made, and the most frames in one step.
   struct BatchStats {

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "kernels/ops.h"
 
 namespace izwi::pipeline {
 
@@ -25,7 +26,7 @@ std::string find_speech_tokenizer_dir(const std::string& path) {
        "is it a Qwen3-TTS checkpoint directory?");
 }
 
-Codec load_codec(const std::string& path) {
+Codec load_codec(const std::string& path, CodecPrecision precision) {
   const std::string dir = find_speech_tokenizer_dir(path);
   Codec c;
   c.config = SpeechTokenizerConfig::load((fs::path(dir) / "config.json").string());
@@ -34,6 +35,8 @@ Codec load_codec(const std::string& path) {
       std::make_unique<codec::CodecEncoder>(c.config.encoder, c.config.encode_downsample_rate,
                                             c.config.encoder_valid_num_quantizers, weights);
   c.decoder = std::make_unique<codec::CodecDecoder>(c.config.decoder, weights);
+  if (precision == CodecPrecision::kBf16 && ops::bf16_convolutions_available())
+    c.decoder->use_bf16();
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audio/mel.h"
+#include "izwi/speech_tokenizer.h"
 #include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/codec_encoder.h"
 #include "models/qwen3_tts/model_config.h"
@@ -22,7 +23,8 @@ struct Codec {
   std::unique_ptr<codec::CodecEncoder> encoder;
   std::unique_ptr<codec::CodecDecoder> decoder;
 };
-Codec load_codec(const std::string& path);
+// bf16: the decoder's convolutions in bf16 where the CPU has AMX-BF16 (else f32).
+Codec load_codec(const std::string& path, CodecPrecision precision = CodecPrecision::kF32);
 
 // Codes [frames, n_q] of 24 kHz samples, with the API-boundary checks.
 std::vector<int32_t> encode_audio(ThreadPool* pool, const Codec& codec, const float* samples,

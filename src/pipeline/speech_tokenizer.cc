@@ -11,6 +11,17 @@ const char* version() {
   return "0.1.0";
 }
 
+const char* codec_precision_name(CodecPrecision precision) {
+  return precision == CodecPrecision::kBf16 ? "bf16" : "f32";
+}
+
+CodecPrecision parse_codec_precision(const std::string& name) {
+  for (CodecPrecision p : {CodecPrecision::kF32, CodecPrecision::kBf16})
+    if (name == codec_precision_name(p)) return p;
+  fail(ErrorKind::kInvalidArgument, "unknown codec precision '", name,
+       "': expected f32 (exact) or bf16 (faster, where the CPU has AMX-BF16)");
+}
+
 struct SpeechTokenizer::Impl {
   pipeline::Codec codec;
   std::unique_ptr<ThreadPool> pool;
@@ -22,7 +33,7 @@ SpeechTokenizer::~SpeechTokenizer() = default;
 std::unique_ptr<SpeechTokenizer> SpeechTokenizer::load(const std::string& path,
                                                        const CodecOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->codec = pipeline::load_codec(path);
+  impl->codec = pipeline::load_codec(path, options.precision);
   impl->pool = std::make_unique<ThreadPool>(options.n_threads);
   return std::unique_ptr<SpeechTokenizer>(new SpeechTokenizer(std::move(impl)));
 }
@@ -35,6 +46,9 @@ int SpeechTokenizer::samples_per_frame() const {
 }
 int SpeechTokenizer::num_codebooks() const {
   return impl_->codec.config.decoder.num_quantizers;
+}
+CodecPrecision SpeechTokenizer::decode_precision() const {
+  return impl_->codec.decoder->bf16() ? CodecPrecision::kBf16 : CodecPrecision::kF32;
 }
 int SpeechTokenizer::codebook_size() const {
   return impl_->codec.config.decoder.codebook_size;

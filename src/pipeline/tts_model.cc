@@ -128,7 +128,7 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
       m->weight_bytes.talker += bytes;
   }
   if (m->config.speaker_encoder) m->speaker = pipeline::load_speaker(dir, m->config, checkpoint);
-  m->codec = pipeline::load_codec(dir);
+  m->codec = pipeline::load_codec(dir, options.codec);
   if (m->codec.config.decoder.num_quantizers != m->config.talker.num_code_groups)
     fail(ErrorKind::kInvalidFormat, "'", dir, "': the speech tokenizer has ",
          m->codec.config.decoder.num_quantizers, " codebooks but the talker predicts ",
@@ -160,6 +160,9 @@ TtsModel::BatchStats TtsModel::batch_stats() const {
 }
 WeightFormat TtsModel::weight_format() const {
   return impl_->weight_format;
+}
+CodecPrecision TtsModel::codec_precision() const {
+  return impl_->codec.decoder->bf16() ? CodecPrecision::kBf16 : CodecPrecision::kF32;
 }
 TtsModel::WeightBytes TtsModel::weight_bytes() const {
   return impl_->weight_bytes;

@@ -21,12 +21,13 @@ struct ServerOptions {
   double max_audio_seconds = 600;   // audio one request may generate (0: the model's limit)
   std::string cors_origin;          // empty: no CORS headers
   int threads = 0;                  // model worker threads (0: all cores)
-  WeightFormat weights = WeightFormat::kQ8;  // --weights (see ModelOptions)
-  std::string log_format = "text";           // "text" or "json"
-  bool allow_pull = false;                   // download a missing model on first use
-  int max_loaded_models = 2;                 // least recently used ones beyond this are unloaded
-  double grace_seconds = 10;                 // on SIGTERM/SIGINT: time for in-flight requests
-  bool offline = false;                      // --offline
+  WeightFormat weights = WeightFormat::kQ8;      // --weights (see ModelOptions)
+  CodecPrecision codec = CodecPrecision::kBf16;  // --codec
+  std::string log_format = "text";               // "text" or "json"
+  bool allow_pull = false;                       // download a missing model on first use
+  int max_loaded_models = 2;  // least recently used ones beyond this are unloaded
+  double grace_seconds = 10;  // on SIGTERM/SIGINT: time for in-flight requests
+  bool offline = false;       // --offline
 };
 
 // One route of the API: what the server registers and what /openapi.json

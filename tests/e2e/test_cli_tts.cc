@@ -42,7 +42,7 @@ TEST_P(TtsTextGolden, BinaryReproducesCodesAndWaveform) {
   const auto m = manifest_case(c.name);
   std::string args = "tts " + test::shell_quote(m["text"].get<std::string>()) + " -m " +
                      test::golden_model() + " -s " + dir_.file("ref.wav") + " --language " +
-                     c.language + " --weights bf16 --greedy --max-new-tokens 12 -o " +
+                     c.language + " --weights bf16 --codec f32 --greedy --max-new-tokens 12 -o " +
                      dir_.file("out.npy") + " --codes-out " + dir_.file("codes.npy");
   if (c.icl) args += " --reference-text " + test::shell_quote(m["ref_text"].get<std::string>());
   const auto r = run_izwi(args);

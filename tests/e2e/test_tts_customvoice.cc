@@ -53,8 +53,8 @@ TEST_P(CustomVoiceGolden, BinaryTakesThePresetName) {
   std::string args =
       "tts " + test::shell_quote(c["text"]) + " -m " + cv_model() + " -s " +
       c["speaker"].get<std::string>() + " --language " + c["language"].get<std::string>() +
-      " --weights bf16 --greedy --max-new-tokens 12 -o " + d.file("out.wav") + " --codes-out " +
-      d.file("codes.npy") +
+      " --weights bf16 --codec f32 --greedy --max-new-tokens 12 -o " + d.file("out.wav") +
+      " --codes-out " + d.file("codes.npy") +
       (c["non_streaming_mode"].get<bool>() ? " --non-streaming" : " --streaming-text");
   if (!c["instruct"].is_null()) args += " --instruct " + test::shell_quote(c["instruct"]);
   const auto r = test::run_izwi(args);

@@ -126,6 +126,20 @@ Signal CodecDecoder::dequantize(const int32_t* codes, int64_t frames) const {
   return a;
 }
 
+void CodecDecoder::use_bf16() {
+  pre_conv.use_bf16();
+  for (auto& [up, cn] : upsample_) up.use_bf16();
+  first_conv_.use_bf16();
+  for (DecoderBlock& b : blocks_) {
+    b.upsample.use_bf16();
+    for (ResidualUnit& u : b.units) {
+      u.conv1.use_bf16();
+      u.conv2.use_bf16();
+    }
+  }
+  bf16_ = true;
+}
+
 void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t T,
                                DecoderStream& st) const {
   const int64_t H = cfg_.hidden_size, I = cfg_.intermediate_size;

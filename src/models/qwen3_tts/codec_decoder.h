@@ -74,6 +74,12 @@ class CodecDecoder {
 
   const CodecDecoderConfig& config() const { return cfg_; }
 
+  // Runs the convolutions on bf16 weights and bf16-rounded inputs (AMX tiles)
+  // from now on; call once after loading, before any decode. About 3 significant
+  // digits per product instead of f32's 7 (the golden tests run in f32).
+  void use_bf16();
+  bool bf16() const { return bf16_; }
+
   // One decoder call on codes [frames, num_quantizers] (row-major, values already
   // validated): returns frames * total_upsample samples, clamped to [-1, 1].
   std::vector<float> forward(ThreadPool* pool, const int32_t* codes, int64_t frames,
@@ -109,6 +115,7 @@ class CodecDecoder {
   std::vector<DecoderBlock> blocks_;  // decoder.decoder.1 .. 4
   SnakeBeta final_snake_;             // decoder.decoder.5
   Conv1d final_conv_;                 // decoder.decoder.6.conv [1, out_dim, 7]
+  bool bf16_ = false;
 };
 
 // The official decode, block by block. The official code decodes a whole

@@ -23,6 +23,36 @@ void Conv1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out
   }
 }
 
+void Conv1d::use_bf16() {
+  if (groups == 1 && out % 16 == 0)
+    weight_bf16 = ops::to_bf16_matrix(weight.f32(), out, static_cast<int64_t>(in) * kernel);
+}
+
+namespace {
+
+// One convolution through the bf16 weights when there are some (zero padding
+// only), else the f32 ones.
+void conv(ThreadPool* pool, const Conv1d& c, const float* x, int64_t T, const ops::Conv1dParams& p,
+          float* y) {
+  const float* bias = c.bias.empty() ? nullptr : c.bias.f32();
+  if (!c.weight_bf16.empty() && p.pad_mode == ops::PadMode::kZeros)
+    ops::conv1d_bf16(pool, x, c.in, T, c.weight_bf16, c.out, c.kernel, bias, p, y);
+  else
+    ops::conv1d(pool, x, c.in, T, c.weight.f32(), c.out, c.kernel, bias, p, y);
+}
+
+void conv_transpose(ThreadPool* pool, const ConvTranspose1d& c, const float* x, int64_t T,
+                    const float* bias, int64_t trim, float* y) {
+  if (!c.weight_bf16.empty())
+    ops::conv_transpose1d_bf16(pool, x, c.in, T, c.weight_bf16, c.out, c.kernel, c.stride, bias,
+                               trim, y);
+  else
+    ops::conv_transpose1d(pool, x, c.in, T, c.weight.f32(), c.out, c.kernel, c.stride, bias, trim,
+                          y);
+}
+
+}  // namespace
+
 Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) const {
   IZWI_ASSERT(x.channels == in);
   const int64_t span = static_cast<int64_t>(kernel - 1) * dilation + 1;
@@ -41,8 +71,7 @@ Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) cons
   p.pad_right = pad_right;
   p.pad_mode = mode;
   Signal y(out, ops::conv1d_out_len(T, kernel, p));
-  ops::conv1d(pool, x.data.data(), in, T, weight.f32(), out, kernel,
-              bias.empty() ? nullptr : bias.f32(), p, y.data.data());
+  conv(pool, *this, x.data.data(), T, p, y.data.data());
   return y;
 }
 
@@ -60,8 +89,7 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
   p.dilation = dilation;
   p.groups = groups;
   Signal y(out, T);
-  ops::conv1d(pool, ext.data.data(), in, L, weight.f32(), out, kernel,
-              bias.empty() ? nullptr : bias.f32(), p, y.data.data());
+  conv(pool, *this, ext.data.data(), L, p, y.data.data());
   for (int64_t c = 0; c < in; ++c) std::copy_n(ext.row(c) + T, H, history.data() + c * H);
   return y;
 }
@@ -80,12 +108,19 @@ void ConvTranspose1d::load(WeightSource& w, const std::string& prefix, int in_ch
   }
 }
 
+void ConvTranspose1d::use_bf16() {
+  // [in, out * k] -> [out * k, in]: the output positions are the product's rows.
+  if (out * kernel % 16 == 0)
+    weight_bf16 = ops::to_bf16_matrix(weight.f32(), static_cast<int64_t>(out) * kernel, in,
+                                      /*transpose=*/true);
+}
+
 Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {
   IZWI_ASSERT(x.channels == in);
   const int64_t trim = kernel - stride;
   Signal y(out, (x.frames - 1) * stride + kernel - trim);
-  ops::conv_transpose1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel, stride,
-                        bias.empty() ? nullptr : bias.f32(), trim, y.data.data());
+  conv_transpose(pool, *this, x.data.data(), x.frames, bias.empty() ? nullptr : bias.f32(), trim,
+                 y.data.data());
   return y;
 }
 
@@ -95,8 +130,7 @@ Signal ConvTranspose1d::causal_step(ThreadPool* pool, const Signal& x,
   const int64_t R = tail_length(), T = x.frames, full = (T - 1) * stride + kernel;
   IZWI_ASSERT(static_cast<int64_t>(tail.size()) == out * R);
   Signal y_full(out, full);
-  ops::conv_transpose1d(pool, x.data.data(), in, T, weight.f32(), out, kernel, stride, nullptr, 0,
-                        y_full.data.data());
+  conv_transpose(pool, *this, x.data.data(), T, nullptr, 0, y_full.data.data());
   Signal y(out, T * stride);
   for (int64_t c = 0; c < out; ++c) {
     const float* src = y_full.row(c);
