@@ -70,24 +70,28 @@ void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W
 // significant digits per product); the f32 convolutions above are.
 bool bf16_convolutions_available();  // AMX-BF16 on this CPU, granted by the OS
 
-// A weight matrix [rows, cols] in bf16, row-major, each row padded with zeros
-// to `ld` = cols rounded up to 32.
-struct Bf16Matrix {
-  std::vector<uint16_t> data;
-  int64_t rows = 0, cols = 0, ld = 0;
-  bool empty() const { return data.empty(); }
+// Convolution weights packed once for the bf16 kernels (the AMX tile layout,
+// kernels/cpu/gemm_amx.h): the right operand of signal (time-major) x weights.
+struct Bf16ConvWeights {
+  std::vector<uint16_t> packed;
+  int64_t cin = 0, cout = 0;  // for a transposed convolution: cout = out channels x kernel
+  int kernel = 0;
+  bool empty() const { return packed.empty(); }
 };
-// From f32 [rows, cols] (transpose: from [cols, rows]).
-Bf16Matrix to_bf16_matrix(const float* W, int64_t rows, int64_t cols, bool transpose = false);
+// Whether the bf16 kernels take this shape: Cin a multiple of 32.
+bool bf16_conv_supported(int64_t Cin);
+// From conv1d weights W: [Cout, Cin, K].
+Bf16ConvWeights pack_conv1d_bf16(const float* W, int64_t Cout, int64_t Cin, int K);
+// From conv_transpose1d weights W: [Cin, Cout, K].
+Bf16ConvWeights pack_conv_transpose1d_bf16(const float* W, int64_t Cin, int64_t Cout, int K);
 
-// conv1d with W: [Cout, Cin * K] as a Bf16Matrix (groups 1, zero padding, Cout
-// a multiple of 16). Same shapes as conv1d.
-void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16Matrix& W,
-                 int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y);
-// conv_transpose1d with Wt: [Cout * K, Cin] (the checkpoint's [Cin, Cout, K] transposed).
+// conv1d with packed weights: stride 1, groups 1, zero padding. Same shapes as conv1d.
+void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                 const Bf16ConvWeights& W, int64_t Cout, int K, const float* bias,
+                 const Conv1dParams& p, float* y);
 void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
-                           const Bf16Matrix& Wt, int64_t Cout, int K, int stride, const float* bias,
-                           int64_t trim_right, float* y);
+                           const Bf16ConvWeights& W, int64_t Cout, int K, int stride,
+                           const float* bias, int64_t trim_right, float* y);
 
 // ---- normalisation (over the last dimension of [rows, dim]) ----------------------------
 void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,

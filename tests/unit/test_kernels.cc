@@ -290,11 +290,11 @@ TEST(Bf16Conv1d, MatchesReferenceOnRoundedInputs) {
   NEED_BF16_CONVOLUTIONS();
   ThreadPool pool(2);
   const ConvCase cases[] = {
-      {5, 16, 50, 7, 1, 3, 1, 18, 0, ops::PadMode::kZeros},    // dilated causal, K*Cin = 35
-      {24, 32, 300, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},   // several column chunks, a tail
-      {64, 48, 33, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},    // pointwise, 16-row tail block
-      {8, 16, 123, 8, 4, 1, 1, 4, 3, ops::PadMode::kZeros},    // strided, right padding
-      {1, 16, 70001, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},  // several packed tiles
+      {32, 16, 50, 7, 1, 3, 1, 18, 0, ops::PadMode::kZeros},   // dilated causal
+      {64, 40, 300, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},   // several chunks, column tail
+      {96, 48, 33, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},    // pointwise, row tails
+      {32, 1, 123, 7, 1, 1, 1, 3, 3, ops::PadMode::kZeros},    // one output channel, both pads
+      {32, 16, 70001, 3, 1, 9, 1, 18, 0, ops::PadMode::kZeros}, // several time windows
   };
   for (const auto& c : cases) {
     ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};
@@ -303,7 +303,7 @@ TEST(Bf16Conv1d, MatchesReferenceOnRoundedInputs) {
     auto b = random_vector(static_cast<size_t>(c.cout), 53);
     const int64_t To = ops::conv1d_out_len(c.T, c.K, p);
     std::vector<float> y(c.cout * To, 7.0f), ref(c.cout * To);
-    const ops::Bf16Matrix wb = ops::to_bf16_matrix(w.data(), c.cout, c.cin * c.K);
+    const auto wb = ops::pack_conv1d_bf16(w.data(), c.cout, c.cin, c.K);
     ops::conv1d_bf16(&pool, x.data(), c.cin, c.T, wb, c.cout, c.K, b.data(), p, y.data());
     ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, ref.data());
     EXPECT_LT(max_abs_diff(y, ref), 2e-5 * std::sqrt(c.cin * c.K))
@@ -320,22 +320,25 @@ TEST(Bf16Conv1d, RoundsUnroundedInputsToBf16) {
   auto w = random_vector(static_cast<size_t>(cout * cin * 3), 55);
   ops::Conv1dParams p{1, 1, 1, 2, 0, ops::PadMode::kZeros};
   std::vector<float> y(cout * T), ref(cout * T);
-  ops::conv1d_bf16(nullptr, x.data(), cin, T, ops::to_bf16_matrix(w.data(), cout, cin * 3), cout, 3,
-                   nullptr, p, y.data());
+  ops::conv1d_bf16(nullptr, x.data(), cin, T, ops::pack_conv1d_bf16(w.data(), cout, cin, 3), cout,
+                   3, nullptr, p, y.data());
   ops::conv1d_ref(x.data(), cin, T, w.data(), cout, 3, nullptr, p, ref.data());
   const double d = max_abs_diff(y, ref);
   EXPECT_GT(d, 1e-5);
   EXPECT_LT(d, 0.05);
 }
 
-TEST(Bf16Conv1d, RejectsWeightsOfTheWrongShape) {
+TEST(Bf16Conv1d, RejectsWhatItCannotRun) {
   NEED_BF16_CONVOLUTIONS();
-  std::vector<float> w(16 * 4 * 3), x(4 * 10), y(16 * 10);
+  std::vector<float> w(16 * 32 * 3), x(32 * 10), y(16 * 10);
+  const auto wb = ops::pack_conv1d_bf16(w.data(), 16, 32, 3);
   ops::Conv1dParams p{1, 1, 1, 2, 0, ops::PadMode::kZeros};
-  const ops::Bf16Matrix wb = ops::to_bf16_matrix(w.data(), 16, 12);
-  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), 4, 10, wb, 16, 2, nullptr, p, y.data()), Error);
-  const ops::Bf16Matrix odd = ops::to_bf16_matrix(w.data(), 12, 12);
-  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), 4, 10, odd, 12, 3, nullptr, p, y.data()), Error);
+  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), 32, 10, wb, 16, 2, nullptr, p, y.data()),
+               Error);  // kernel 2 against weights packed for 3
+  ops::Conv1dParams strided{2, 1, 1, 2, 0, ops::PadMode::kZeros};
+  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), 32, 10, wb, 16, 3, nullptr, strided, y.data()),
+               Error);
+  EXPECT_THROW(ops::pack_conv1d_bf16(w.data(), 16, 24, 3), Error);  // 24 input channels
 }
 
 TEST(Bf16ConvTranspose1d, MatchesReferenceOnRoundedInputs) {
@@ -346,15 +349,14 @@ TEST(Bf16ConvTranspose1d, MatchesReferenceOnRoundedInputs) {
     int K, stride;
     int64_t trim;
   };
-  for (const Case& c :
-       {Case{48, 16, 30, 16, 8, 8}, Case{40, 8, 17, 6, 3, 3}, Case{96, 32, 300, 10, 5, 5}}) {
+  for (const Case& c : {Case{64, 16, 30, 16, 8, 8}, Case{32, 7, 17, 6, 3, 3},
+                        Case{96, 32, 300, 10, 5, 5}, Case{32, 3, 20000, 4, 2, 2}}) {
     auto x = rounded_to_bf16(random_vector(static_cast<size_t>(c.cin * c.T), 56));
     auto w = rounded_to_bf16(random_vector(static_cast<size_t>(c.cin * c.cout * c.K), 57));
     auto b = random_vector(static_cast<size_t>(c.cout), 58);
     const int64_t To = (c.T - 1) * c.stride + c.K - c.trim;
     std::vector<float> y(c.cout * To), ref(c.cout * To);
-    // [Cin, Cout * K] transposed to [Cout * K, Cin].
-    const ops::Bf16Matrix wt = ops::to_bf16_matrix(w.data(), c.cout * c.K, c.cin, true);
+    const auto wt = ops::pack_conv_transpose1d_bf16(w.data(), c.cin, c.cout, c.K);
     ops::conv_transpose1d_bf16(&pool, x.data(), c.cin, c.T, wt, c.cout, c.K, c.stride, b.data(),
                                c.trim, y.data());
     ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(),

@@ -187,90 +187,120 @@ bool bf16_convolutions_available() {
   return cpu::amx_available();
 }
 
-Bf16Matrix to_bf16_matrix(const float* W, int64_t rows, int64_t cols, bool transpose) {
-  Bf16Matrix m;
-  m.rows = rows;
-  m.cols = cols;
-  m.ld = cpu::amx_round_k(cols);
-  m.data.assign(static_cast<size_t>(rows * m.ld), 0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      m.data[r * m.ld + c] = f32_to_bf16(transpose ? W[c * rows + r] : W[r * cols + c]);
-  return m;
+bool bf16_conv_supported(int64_t Cin) {
+  return Cin > 0 && Cin % 32 == 0;
 }
 
 namespace {
 
-constexpr int64_t kPackedBudget = 1 << 21;  // bf16 elements of packed columns (4 MB)
-
-void check_bf16(const Bf16Matrix& W, int64_t rows, int64_t cols, const char* op) {
+void require_amx(const char* op) {
   if (!cpu::amx_available())
-    fail(ErrorKind::kInvalidArgument, op,
-         ": needs AMX-BF16, which this CPU (or OS) does not offer");
-  if (W.rows != rows || W.cols != cols || rows % cpu::kAmxM != 0)
-    fail(ErrorKind::kInvalidArgument, op, ": expected bf16 weights [", rows, ", ", cols,
-         "] with rows a multiple of 16, got [", W.rows, ", ", W.cols, "]");
+    fail(ErrorKind::kInvalidArgument, op, ": needs AMX-BF16, which this CPU (or OS) does not offer");
 }
 
-// Time steps per packed tile: a multiple of 16, the packed columns within budget.
-int64_t packed_tile(int64_t Kp, int64_t steps) {
-  const int64_t fit = std::max<int64_t>(64, kPackedBudget / Kp) / 16 * 16;
-  return std::min(fit, (steps + 15) / 16 * 16);
+Bf16ConvWeights packed_weights(int64_t cin, int64_t cout, int kernel, int64_t K, int64_t N,
+                               const char* op) {
+  require_amx(op);
+  if (!bf16_conv_supported(cin))
+    fail(ErrorKind::kInvalidArgument, op, ": needs input channels in multiples of 32, got ", cin);
+  Bf16ConvWeights w;
+  w.cin = cin;
+  w.cout = cout;
+  w.kernel = kernel;
+  w.packed.assign(cpu::amx_packed_b_elems(K, N), 0);
+  return w;
 }
 
-// Packs columns n0 .. n0 + n of a tile, 16-column panels split over the pool.
-template <class Pack>
-void pack_panels(ThreadPool* pool, int64_t nt, int64_t Kp, uint16_t* out, const Pack& pack) {
-  parallel_for(pool, (nt + 15) / 16, 4, [&](int64_t p0, int64_t p1) {
-    const int64_t n0 = p0 * 16;
-    pack(n0, std::min(nt, p1 * 16) - n0, out + n0 * Kp);
+void check_weights(const Bf16ConvWeights& W, int64_t Cin, int64_t Cout, int K, const char* op) {
+  require_amx(op);
+  if (W.cin != Cin || W.cout != Cout || W.kernel != K)
+    fail(ErrorKind::kInvalidArgument, op, ": expected packed weights for ", Cin, " -> ", Cout,
+         " channels, kernel ", K, ", got ", W.cin, " -> ", W.cout, ", kernel ", W.kernel);
+}
+
+// Time rows per window: the time-major copy of one window stays within ~4 MB.
+int64_t window_rows(int64_t Cin, int64_t total) {
+  const int64_t fit = std::max<int64_t>(256, (int64_t{1} << 21) / Cin) / 32 * 32;
+  return std::min(fit, (total + 31) / 32 * 32);
+}
+
+// Rows [t0, t0 + rows) of the product over the pool, work items of 32 output
+// channels x 128 time rows.
+void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
+                 int64_t rows, const Bf16ConvWeights& W, int64_t N, const float* bias, float* y,
+                 int64_t ldy) {
+  constexpr int64_t kChunk = 128;
+  const int64_t col_pairs = (N + 31) / 32, chunks = (rows + kChunk - 1) / kChunk;
+  parallel_for(pool, col_pairs * chunks, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n0 = (i / chunks) * 32, t0 = (i % chunks) * kChunk;
+      cpu::amx_conv_block(xtm, Cin, taps, dilation, t0, std::min(kChunk, rows - t0),
+                          W.packed.data(), n0, std::min<int64_t>(32, N - n0), bias, y, ldy);
+    }
+  });
+}
+
+// The time-major copy of x rows first .. first + rows, split over the pool.
+void time_major(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, int64_t first,
+                int64_t rows, uint16_t* out) {
+  parallel_for(pool, rows, 64, [&](int64_t r0, int64_t r1) {
+    cpu::amx_time_major(x, Cin, T, first + r0, r1 - r0, out + r0 * Cin);
   });
 }
 
 }  // namespace
 
-void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16Matrix& W,
-                 int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y) {
+Bf16ConvWeights pack_conv1d_bf16(const float* W, int64_t Cout, int64_t Cin, int K) {
+  Bf16ConvWeights w = packed_weights(Cin, Cout, K, Cin * K, Cout, "pack_conv1d_bf16");
+  cpu::amx_pack_conv_weights(W, Cout, Cin, K, w.packed.data());
+  return w;
+}
+
+Bf16ConvWeights pack_conv_transpose1d_bf16(const float* W, int64_t Cin, int64_t Cout, int K) {
+  Bf16ConvWeights w =
+      packed_weights(Cin, Cout * K, K, Cin, Cout * K, "pack_conv_transpose1d_bf16");
+  cpu::amx_pack_rows_bf16(W, Cin, Cout * K, w.packed.data());
+  return w;
+}
+
+void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                 const Bf16ConvWeights& W, int64_t Cout, int K, const float* bias,
+                 const Conv1dParams& p, float* y) {
   check_conv(Cin, T, Cout, K, p);
-  check_bf16(W, Cout, Cin * K, "conv1d_bf16");
-  if (p.groups != 1 || p.pad_mode != PadMode::kZeros)
-    fail(ErrorKind::kInvalidArgument, "conv1d_bf16: only groups = 1 with zero padding");
+  check_weights(W, Cin, Cout, K, "conv1d_bf16");
+  if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros)
+    fail(ErrorKind::kInvalidArgument, "conv1d_bf16: only stride 1, groups 1 with zero padding");
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
-  const int64_t Kp = W.ld, tile = packed_tile(Kp, To);
+  const int64_t halo = static_cast<int64_t>(K - 1) * p.dilation, window = window_rows(Cin, To);
   thread_local std::vector<uint16_t> scratch;  // grows only
-  scratch.resize(cpu::amx_packed_b_elems(Cin * K, tile));
-  uint16_t* packed = scratch.data();
-  for (int64_t t0 = 0; t0 < To; t0 += tile) {
-    const int64_t nt = std::min(tile, To - t0);
-    pack_panels(pool, nt, Kp, packed, [&](int64_t n0, int64_t n, uint16_t* out) {
-      cpu::amx_pack_b_conv(x, Cin, T, K, p.stride, p.dilation, p.pad_left, t0 + n0, n, out);
-    });
-    cpu::amx_gemm(pool, Cout, W.data.data(), W.ld, packed, nt, Kp, bias, y + t0, To, false);
+  scratch.resize(static_cast<size_t>((window + halo) * Cin));
+  for (int64_t t0 = 0; t0 < To; t0 += window) {
+    const int64_t rows = std::min(window, To - t0);
+    // Output t reads padded inputs t .. t + halo, i.e. x positions t - pad_left ...
+    time_major(pool, x, Cin, T, t0 - p.pad_left, (rows + 31) / 32 * 32 + halo, scratch.data());
+    conv_blocks(pool, scratch.data(), Cin, K, p.dilation, rows, W, Cout, bias, y + t0, To);
   }
 }
 
 void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
-                           const Bf16Matrix& Wt, int64_t Cout, int K, int stride, const float* bias,
-                           int64_t trim_right, float* y) {
-  check_bf16(Wt, Cout * K, Cin, "conv_transpose1d_bf16");
+                           const Bf16ConvWeights& W, int64_t Cout, int K, int stride,
+                           const float* bias, int64_t trim_right, float* y) {
+  check_weights(W, Cin, Cout * K, K, "conv_transpose1d_bf16");
   const int64_t To = (T - 1) * stride + K - trim_right;
   if (T <= 0 || To <= 0) return;
   fill_bias(pool, bias, Cout, To, y);
-  const int64_t rows = Cout * K, Kp = Wt.ld, tile = packed_tile(std::max(Kp, rows), T);
+  const int64_t N = Cout * K, window = window_rows(std::max(Cin, N), T);
   thread_local std::vector<uint16_t> scratch;
   thread_local std::vector<float> cols;
-  scratch.resize(cpu::amx_packed_b_elems(Cin, tile));
-  cols.resize(static_cast<size_t>(rows * tile));
-  uint16_t* packed = scratch.data();
-  float* c = cols.data();
-  for (int64_t t0 = 0; t0 < T; t0 += tile) {
-    const int64_t nt = std::min(tile, T - t0);
-    pack_panels(pool, nt, Kp, packed, [&](int64_t n0, int64_t n, uint16_t* out) {
-      cpu::amx_pack_b_rows(x + t0 + n0, T, Cin, n, out);
-    });
-    cpu::amx_gemm(pool, rows, Wt.data.data(), Wt.ld, packed, nt, Kp, nullptr, c, nt, false);
-    overlap_add(pool, c, Cout, K, nt, t0, stride, To, y);
+  scratch.resize(static_cast<size_t>(window * Cin));
+  cols.resize(static_cast<size_t>(N * window));
+  for (int64_t t0 = 0; t0 < T; t0 += window) {
+    const int64_t nt = std::min(window, T - t0);
+    time_major(pool, x, Cin, T, t0, (nt + 31) / 32 * 32, scratch.data());
+    // cols [(co, k), t] = sum_ci W[ci, (co, k)] x[ci, t0 + t]
+    conv_blocks(pool, scratch.data(), Cin, 1, 1, nt, W, N, nullptr, cols.data(), nt);
+    overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);
   }
 }
 

@@ -162,22 +162,109 @@ void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_
   }
 }
 
-void amx_pack_b_conv(const float* x, int64_t Cin, int64_t T, int kernel, int stride, int dilation,
-                     int64_t pad_left, int64_t t0, int64_t N, uint16_t* out) {
-  const int64_t K = Cin * kernel;
-  pack_b(K, N, out, [&](int64_t k, int64_t n0, __mmask16 m) {
-    const float* xr = x + (k / kernel) * T;
-    const int64_t first = (t0 + n0) * stride + (k % kernel) * dilation - pad_left;
-    const int64_t count = std::min<int64_t>(16, N - n0);
-    if (stride == 1 && first >= 0 && first + count <= T)
-      return _mm512_maskz_loadu_ps(m, xr + first);
-    alignas(64) float v[16] = {};
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t src = first + i * stride;
-      v[i] = src >= 0 && src < T ? xr[src] : 0.0f;
+void amx_time_major(const float* x, int64_t C, int64_t T, int64_t first, int64_t rows,
+                    uint16_t* out) {
+  // 32 channels at a time, row after row: each row's gathers touch the same 32
+  // cache lines as the row before, so the channel rows are read once.
+  const __m512i stride = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int>(T)));
+  for (int64_t c0 = 0; c0 < C; c0 += 32) {
+    const float* lo = x + c0 * T;
+    const float* hi = lo + 16 * T;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t pos = first + r;
+      uint16_t* o = out + r * C + c0;
+      if (pos < 0 || pos >= T) {
+        _mm512_storeu_si512(o, _mm512_setzero_si512());
+        continue;
+      }
+      const __m512 a = _mm512_i32gather_ps(stride, lo + pos, 4);
+      const __m512 b = _mm512_i32gather_ps(stride, hi + pos, 4);
+      _mm512_storeu_si512(o, (__m512i)_mm512_cvtne2ps_pbh(b, a));
     }
+  }
+}
+
+void amx_pack_conv_weights(const float* W, int64_t Cout, int64_t Cin, int taps, uint16_t* out) {
+  const int64_t K = Cin * taps;
+  pack_b(K, Cout, out, [&](int64_t k, int64_t n0, __mmask16 m) {
+    const int64_t j = k / Cin, ci = k % Cin;
+    alignas(64) float v[16] = {};
+    for (int64_t n = 0; n < 16; ++n)
+      if ((m >> n) & 1) v[n] = W[((n0 + n) * Cin + ci) * taps + j];
     return _mm512_load_ps(v);
   });
+}
+
+void amx_pack_rows_bf16(const float* W, int64_t Cin, int64_t N, uint16_t* out) {
+  amx_pack_b_rows(W, N, Cin, N, out);
+}
+
+void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0,
+                    int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols, const float* bias,
+                    float* y, int64_t ldy) {
+  configure_tiles();
+  alignas(64) float tile[16 * 16];
+  const int64_t Kp = Cin * taps, a_stride = Cin * static_cast<int64_t>(sizeof(uint16_t));
+  const uint16_t* B0 = Bp + n0 * Kp;
+  const uint16_t* B1 = B0 + kAmxN * Kp;
+  const bool two_cols = cols > 16;
+  // Writes tile (t rows from tr, 16 channels from nc) channel-major with the bias.
+  const auto store = [&](int64_t tr, int64_t nc) {
+    const int64_t nrows = std::min<int64_t>(16, t0 + rows - tr);
+    const int64_t ncols = std::min<int64_t>(16, n0 + cols - nc);
+    const __mmask16 mask = lanes(nrows);
+    const __m512i down = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(16));
+    for (int64_t n = 0; n < ncols; ++n) {
+      __m512 v = _mm512_i32gather_ps(down, tile + n, 4);
+      if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[nc + n]));
+      _mm512_mask_storeu_ps(y + (nc + n) * ldy + tr, mask, v);
+    }
+  };
+  for (int64_t tr = t0; tr < t0 + rows; tr += 32) {
+    const bool two_rows = tr + 16 < t0 + rows;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int j = 0; j < taps; ++j) {
+      const uint16_t* a0 = xtm + (tr + j * dilation) * Cin;
+      const uint16_t* a1 = a0 + 16 * Cin;
+      const int64_t kj = static_cast<int64_t>(j) * Cin;
+      for (int64_t ci = 0; ci < Cin; ci += kAmxK) {
+        const int64_t k = kj + ci;
+        _tile_loadd(4, a0 + ci, a_stride);
+        _tile_loadd(6, B0 + k * kAmxN, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        if (two_cols) {
+          _tile_loadd(7, B1 + k * kAmxN, 64);
+          _tile_dpbf16ps(1, 4, 7);
+        }
+        if (two_rows) {
+          _tile_loadd(5, a1 + ci, a_stride);
+          _tile_dpbf16ps(2, 5, 6);
+          if (two_cols) _tile_dpbf16ps(3, 5, 7);
+        }
+      }
+    }
+    _tile_stored(0, tile, 64);
+    store(tr, n0);
+    if (two_cols) {
+      _tile_stored(1, tile, 64);
+      store(tr, n0 + 16);
+    }
+    if (two_rows) {
+      _tile_stored(2, tile, 64);
+      store(tr + 16, n0);
+      if (two_cols) {
+        _tile_stored(3, tile, 64);
+        store(tr + 16, n0 + 16);
+      }
+    }
+  }
 }
 
 void amx_gemm_rows(const uint16_t* A, int64_t lda, int rows, const uint16_t* Bp, int64_t N,

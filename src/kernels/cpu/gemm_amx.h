@@ -40,13 +40,33 @@ void amx_pack_b_rows(const float* src, int64_t ld, int64_t K, int64_t N, uint16_
 // B (k, n) = src[n * ld + k]: activations [tokens, features] as the right operand
 // of W · x^T.
 void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out);
-// B (ci * kernel + j, t) = x[ci, (t0 + t) * stride + j * dilation - pad_left],
-// zero outside 0 .. T-1: the im2col columns of a convolution, packed directly.
-void amx_pack_b_conv(const float* x, int64_t Cin, int64_t T, int kernel, int stride, int dilation,
-                     int64_t pad_left, int64_t t0, int64_t N, uint16_t* out);
-
 // f32 -> bf16 (round to nearest even), n values.
 void amx_to_bf16(const float* src, int64_t n, uint16_t* out);
+
+// ---- convolutions with the signal as the left operand --------------------------
+// A stride-1 convolution y[co, t] = sum_j sum_ci W[co, ci, j] x[ci, t + j * dilation]
+// is a sum over taps of products whose left operand is the time-major signal
+// shifted by j * dilation rows: a tile of it is 16 consecutive time rows, so
+// the shifted operands are plain tile loads at another start row, and no
+// im2col copy is made. The weights are the right operand, packed at load.
+
+// Time-major bf16 copy of a channel-major signal: out[r, c] = x[c, first + r]
+// for r < rows (zero where first + r is outside 0 .. T-1); C a multiple of 32.
+void amx_time_major(const float* x, int64_t C, int64_t T, int64_t first, int64_t rows,
+                    uint16_t* out);
+
+// Weights W [Cout, Cin, taps] as the packed right operand: B (j * Cin + ci, co).
+void amx_pack_conv_weights(const float* W, int64_t Cout, int64_t Cin, int taps, uint16_t* out);
+// Transposed-convolution weights W [Cin, N] (N = Cout * K) as B (ci, n).
+void amx_pack_rows_bf16(const float* W, int64_t Cin, int64_t N, uint16_t* out);
+
+// Output rows (time) t0 .. t0 + rows and columns (channels) n0 .. n0 + cols
+// (cols <= 32, n0 a multiple of 16) of the tap sum above, written channel-major:
+// y[n * ldy + t] (+ bias[n]). xtm: [>= t0 + rows rounded up to 16 + (taps-1) * dilation
+// rows, Cin] time-major; Bp: packed weights with K = taps * Cin.
+void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0,
+                    int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols, const float* bias,
+                    float* y, int64_t ldy);
 
 // Rows m0 .. m0 + rows of C (rows a multiple of 16, at most 32) over all N:
 // C = A · B (+ bias[m]), A [rows, Kp] bf16 with leading dimension lda (columns

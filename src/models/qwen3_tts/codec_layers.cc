@@ -24,8 +24,8 @@ void Conv1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out
 }
 
 void Conv1d::use_bf16() {
-  if (groups == 1 && out % 16 == 0)
-    weight_bf16 = ops::to_bf16_matrix(weight.f32(), out, static_cast<int64_t>(in) * kernel);
+  if (groups == 1 && stride == 1 && ops::bf16_conv_supported(in))
+    weight_bf16 = ops::pack_conv1d_bf16(weight.f32(), out, in, kernel);
 }
 
 namespace {
@@ -109,10 +109,8 @@ void ConvTranspose1d::load(WeightSource& w, const std::string& prefix, int in_ch
 }
 
 void ConvTranspose1d::use_bf16() {
-  // [in, out * k] -> [out * k, in]: the output positions are the product's rows.
-  if (out * kernel % 16 == 0)
-    weight_bf16 = ops::to_bf16_matrix(weight.f32(), static_cast<int64_t>(out) * kernel, in,
-                                      /*transpose=*/true);
+  if (ops::bf16_conv_supported(in))
+    weight_bf16 = ops::pack_conv_transpose1d_bf16(weight.f32(), in, out, kernel);
 }
 
 Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {

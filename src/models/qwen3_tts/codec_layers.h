@@ -37,13 +37,12 @@ using Trace = std::function<void(const std::string& stage, const std::vector<int
 struct Conv1d {
   Tensor weight, bias;
   int in = 0, out = 0, kernel = 0, stride = 1, dilation = 1, groups = 1;
-  ops::Bf16Matrix
-      weight_bf16;  // [out, in * k] once use_bf16() ran; zero-padded causal forms use it
+  ops::Bf16ConvWeights weight_bf16;  // once use_bf16() ran; the zero-padded forms use it
 
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
             int stride_ = 1, int dilation_ = 1, int groups_ = 1, bool has_bias = true);
-  // Converts the weights for the bf16 convolutions where they apply (groups 1,
-  // out a multiple of 16); other convolutions stay f32.
+  // Packs the weights for the bf16 convolutions where they apply (stride 1,
+  // groups 1, in a multiple of 32); other convolutions stay f32.
   void use_bf16();
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
@@ -63,7 +62,7 @@ struct Conv1d {
 struct ConvTranspose1d {
   Tensor weight, bias;
   int in = 0, out = 0, kernel = 0, stride = 1;
-  ops::Bf16Matrix weight_bf16;  // [out * k, in] once use_bf16() ran
+  ops::Bf16ConvWeights weight_bf16;  // once use_bf16() ran
 
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_,
             bool has_bias = true);
