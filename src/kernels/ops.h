@@ -85,13 +85,20 @@ Bf16ConvWeights pack_conv1d_bf16(const float* W, int64_t Cout, int64_t Cin, int 
 // From conv_transpose1d weights W: [Cin, Cout, K].
 Bf16ConvWeights pack_conv_transpose1d_bf16(const float* W, int64_t Cin, int64_t Cout, int K);
 
+// SnakeBeta applied to a convolution's input as it is read (the codec
+// decoder's activations; as snake_beta, per input channel). Null: none.
+struct InputSnake {
+  const float* alpha = nullptr;
+  const float* inv_beta = nullptr;
+};
+
 // conv1d with packed weights: stride 1, groups 1, zero padding. Same shapes as conv1d.
-void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
-                 const Bf16ConvWeights& W, int64_t Cout, int K, const float* bias,
-                 const Conv1dParams& p, float* y);
+void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16ConvWeights& W,
+                 int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y,
+                 InputSnake act = {});
 void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
                            const Bf16ConvWeights& W, int64_t Cout, int K, int stride,
-                           const float* bias, int64_t trim_right, float* y);
+                           const float* bias, int64_t trim_right, float* y, InputSnake act = {});
 
 // ---- normalisation (over the last dimension of [rows, dim]) ----------------------------
 void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,

@@ -290,11 +290,11 @@ TEST(Bf16Conv1d, MatchesReferenceOnRoundedInputs) {
   NEED_BF16_CONVOLUTIONS();
   ThreadPool pool(2);
   const ConvCase cases[] = {
-      {32, 16, 50, 7, 1, 3, 1, 18, 0, ops::PadMode::kZeros},   // dilated causal
-      {64, 40, 300, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},   // several chunks, column tail
-      {96, 48, 33, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},    // pointwise, row tails
-      {32, 1, 123, 7, 1, 1, 1, 3, 3, ops::PadMode::kZeros},    // one output channel, both pads
-      {32, 16, 70001, 3, 1, 9, 1, 18, 0, ops::PadMode::kZeros}, // several time windows
+      {32, 16, 50, 7, 1, 3, 1, 18, 0, ops::PadMode::kZeros},     // dilated causal
+      {64, 40, 300, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},     // several chunks, column tail
+      {96, 48, 33, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},      // pointwise, row tails
+      {32, 1, 123, 7, 1, 1, 1, 3, 3, ops::PadMode::kZeros},      // one output channel, both pads
+      {32, 16, 70001, 3, 1, 9, 1, 18, 0, ops::PadMode::kZeros},  // several time windows
   };
   for (const auto& c : cases) {
     ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};

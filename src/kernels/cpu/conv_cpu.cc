@@ -195,7 +195,8 @@ namespace {
 
 void require_amx(const char* op) {
   if (!cpu::amx_available())
-    fail(ErrorKind::kInvalidArgument, op, ": needs AMX-BF16, which this CPU (or OS) does not offer");
+    fail(ErrorKind::kInvalidArgument, op,
+         ": needs AMX-BF16, which this CPU (or OS) does not offer");
 }
 
 Bf16ConvWeights packed_weights(int64_t cin, int64_t cout, int kernel, int64_t K, int64_t N,
@@ -242,9 +243,9 @@ void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, i
 
 // The time-major copy of x rows first .. first + rows, split over the pool.
 void time_major(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, int64_t first,
-                int64_t rows, uint16_t* out) {
+                int64_t rows, InputSnake act, uint16_t* out) {
   parallel_for(pool, rows, 64, [&](int64_t r0, int64_t r1) {
-    cpu::amx_time_major(x, Cin, T, first + r0, r1 - r0, out + r0 * Cin);
+    cpu::amx_time_major(x, Cin, T, first + r0, r1 - r0, act.alpha, act.inv_beta, out + r0 * Cin);
   });
 }
 
@@ -257,15 +258,14 @@ Bf16ConvWeights pack_conv1d_bf16(const float* W, int64_t Cout, int64_t Cin, int 
 }
 
 Bf16ConvWeights pack_conv_transpose1d_bf16(const float* W, int64_t Cin, int64_t Cout, int K) {
-  Bf16ConvWeights w =
-      packed_weights(Cin, Cout * K, K, Cin, Cout * K, "pack_conv_transpose1d_bf16");
+  Bf16ConvWeights w = packed_weights(Cin, Cout * K, K, Cin, Cout * K, "pack_conv_transpose1d_bf16");
   cpu::amx_pack_rows_bf16(W, Cin, Cout * K, w.packed.data());
   return w;
 }
 
-void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
-                 const Bf16ConvWeights& W, int64_t Cout, int K, const float* bias,
-                 const Conv1dParams& p, float* y) {
+void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16ConvWeights& W,
+                 int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y,
+                 InputSnake act) {
   check_conv(Cin, T, Cout, K, p);
   check_weights(W, Cin, Cout, K, "conv1d_bf16");
   if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros)
@@ -278,14 +278,14 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
   for (int64_t t0 = 0; t0 < To; t0 += window) {
     const int64_t rows = std::min(window, To - t0);
     // Output t reads padded inputs t .. t + halo, i.e. x positions t - pad_left ...
-    time_major(pool, x, Cin, T, t0 - p.pad_left, (rows + 31) / 32 * 32 + halo, scratch.data());
+    time_major(pool, x, Cin, T, t0 - p.pad_left, (rows + 31) / 32 * 32 + halo, act, scratch.data());
     conv_blocks(pool, scratch.data(), Cin, K, p.dilation, rows, W, Cout, bias, y + t0, To);
   }
 }
 
 void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
                            const Bf16ConvWeights& W, int64_t Cout, int K, int stride,
-                           const float* bias, int64_t trim_right, float* y) {
+                           const float* bias, int64_t trim_right, float* y, InputSnake act) {
   check_weights(W, Cin, Cout * K, K, "conv_transpose1d_bf16");
   const int64_t To = (T - 1) * stride + K - trim_right;
   if (T <= 0 || To <= 0) return;
@@ -297,7 +297,7 @@ void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_
   cols.resize(static_cast<size_t>(N * window));
   for (int64_t t0 = 0; t0 < T; t0 += window) {
     const int64_t nt = std::min(window, T - t0);
-    time_major(pool, x, Cin, T, t0, (nt + 31) / 32 * 32, scratch.data());
+    time_major(pool, x, Cin, T, t0, (nt + 31) / 32 * 32, act, scratch.data());
     // cols [(co, k), t] = sum_ci W[ci, (co, k)] x[ci, t0 + t]
     conv_blocks(pool, scratch.data(), Cin, 1, 1, nt, W, N, nullptr, cols.data(), nt);
     overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);

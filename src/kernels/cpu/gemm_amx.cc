@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/sin_avx512.h"
 
 namespace izwi::cpu {
 
@@ -163,24 +165,45 @@ void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_
 }
 
 void amx_time_major(const float* x, int64_t C, int64_t T, int64_t first, int64_t rows,
-                    uint16_t* out) {
+                    const float* alpha, const float* inv_beta, uint16_t* out) {
   // 32 channels at a time, row after row: each row's gathers touch the same 32
   // cache lines as the row before, so the channel rows are read once.
-  const __m512i stride = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(static_cast<int>(T)));
+  const __m512i stride =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(T)));
+  const __m512 limit = _mm512_set1_ps(simd_sin::kMaxArg);
+  // SnakeBeta on 16 channels from c: v + inv_beta * sin(alpha * v)^2.
+  const auto snake = [&](__m512 v, int64_t c) {
+    const __m512 a = _mm512_loadu_ps(alpha + c), b = _mm512_loadu_ps(inv_beta + c);
+    const __m512 arg = _mm512_mul_ps(v, a);
+    if (_mm512_cmp_ps_mask(_mm512_abs_ps(arg), limit, _CMP_NLE_UQ)) {  // rare: exact libm
+      alignas(64) float lane[16];
+      _mm512_store_ps(lane, v);
+      for (int i = 0; i < 16; ++i) {
+        const float s = std::sin(lane[i] * alpha[c + i]);
+        lane[i] += inv_beta[c + i] * s * s;
+      }
+      return _mm512_load_ps(lane);
+    }
+    const __m512 s = sin16(arg);
+    return _mm512_fmadd_ps(b, _mm512_mul_ps(s, s), v);
+  };
   for (int64_t c0 = 0; c0 < C; c0 += 32) {
     const float* lo = x + c0 * T;
     const float* hi = lo + 16 * T;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t pos = first + r;
       uint16_t* o = out + r * C + c0;
-      if (pos < 0 || pos >= T) {
+      if (pos < 0 || pos >= T) {  // padding: zero, and SnakeBeta keeps 0 at 0
         _mm512_storeu_si512(o, _mm512_setzero_si512());
         continue;
       }
-      const __m512 a = _mm512_i32gather_ps(stride, lo + pos, 4);
-      const __m512 b = _mm512_i32gather_ps(stride, hi + pos, 4);
+      __m512 a = _mm512_i32gather_ps(stride, lo + pos, 4);
+      __m512 b = _mm512_i32gather_ps(stride, hi + pos, 4);
+      if (alpha) {
+        a = snake(a, c0);
+        b = snake(b, c0 + 16);
+      }
       _mm512_storeu_si512(o, (__m512i)_mm512_cvtne2ps_pbh(b, a));
     }
   }
@@ -215,9 +238,9 @@ void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation
     const int64_t nrows = std::min<int64_t>(16, t0 + rows - tr);
     const int64_t ncols = std::min<int64_t>(16, n0 + cols - nc);
     const __mmask16 mask = lanes(nrows);
-    const __m512i down = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(16));
+    const __m512i down =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32(16));
     for (int64_t n = 0; n < ncols; ++n) {
       __m512 v = _mm512_i32gather_ps(down, tile + n, 4);
       if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[nc + n]));

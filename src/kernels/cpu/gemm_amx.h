@@ -50,10 +50,12 @@ void amx_to_bf16(const float* src, int64_t n, uint16_t* out);
 // the shifted operands are plain tile loads at another start row, and no
 // im2col copy is made. The weights are the right operand, packed at load.
 
-// Time-major bf16 copy of a channel-major signal: out[r, c] = x[c, first + r]
+// Time-major bf16 copy of a channel-major signal: out[r, c] = f(x[c, first + r])
 // for r < rows (zero where first + r is outside 0 .. T-1); C a multiple of 32.
+// f is SnakeBeta with per-channel alpha, inv_beta (ops::snake_beta) when alpha
+// is given, else the identity.
 void amx_time_major(const float* x, int64_t C, int64_t T, int64_t first, int64_t rows,
-                    uint16_t* out);
+                    const float* alpha, const float* inv_beta, uint16_t* out);
 
 // Weights W [Cout, Cin, taps] as the packed right operand: B (j * Cin + ci, co).
 void amx_pack_conv_weights(const float* W, int64_t Cout, int64_t Cin, int taps, uint16_t* out);

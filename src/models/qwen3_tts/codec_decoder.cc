@@ -257,16 +257,17 @@ void CodecDecoder::decode_stream(ThreadPool* pool, const int32_t* codes, int64_t
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const DecoderBlock& b = blocks_[i];
     DecoderStream::Block& sb = st.blocks[i];
-    b.snake.apply(pool, x);
-    x = b.upsample.causal_step(pool, x, sb.upsample_tail);
+    // Each SnakeBeta goes into the convolution after it (fused into the bf16 packing).
+    x = b.upsample.causal_step(pool, x, sb.upsample_tail, &b.snake);
     for (size_t u = 0; u < b.units.size(); ++u) {
       const ResidualUnit& ru = b.units[u];
-      Signal h = x;
-      ru.act1.apply(pool, h);
-      h = ru.conv1.causal_step(pool, h, sb.conv1[u]);
-      ru.act2.apply(pool, h);
-      h = ru.conv2.causal(pool, h);
-      for (size_t k = 0; k < x.data.size(); ++k) x.data[k] += h.data[k];
+      Signal h = ru.conv1.causal_step(pool, x, sb.conv1[u], &ru.act1);
+      h = ru.conv2.causal(pool, h, ops::PadMode::kZeros, &ru.act2);
+      float* xd = x.data.data();
+      const float* hd = h.data.data();
+      parallel_for(pool, static_cast<int64_t>(x.data.size()), 1 << 14, [&](int64_t i0, int64_t i1) {
+        for (int64_t k = i0; k < i1; ++k) xd[k] += hd[k];
+      });
     }
     record("decoder" + std::to_string(i + 1) + "_out", x);
   }

@@ -30,30 +30,51 @@ void Conv1d::use_bf16() {
 
 namespace {
 
-// One convolution through the bf16 weights when there are some (zero padding
-// only), else the f32 ones.
-void conv(ThreadPool* pool, const Conv1d& c, const float* x, int64_t T, const ops::Conv1dParams& p,
-          float* y) {
-  const float* bias = c.bias.empty() ? nullptr : c.bias.f32();
-  if (!c.weight_bf16.empty() && p.pad_mode == ops::PadMode::kZeros)
-    ops::conv1d_bf16(pool, x, c.in, T, c.weight_bf16, c.out, c.kernel, bias, p, y);
-  else
-    ops::conv1d(pool, x, c.in, T, c.weight.f32(), c.out, c.kernel, bias, p, y);
+ops::InputSnake input_snake(const SnakeBeta* act) {
+  return act ? ops::InputSnake{act->alpha.data(), act->inv_beta.data()} : ops::InputSnake{};
 }
 
-void conv_transpose(ThreadPool* pool, const ConvTranspose1d& c, const float* x, int64_t T,
-                    const float* bias, int64_t trim, float* y) {
-  if (!c.weight_bf16.empty())
-    ops::conv_transpose1d_bf16(pool, x, c.in, T, c.weight_bf16, c.out, c.kernel, c.stride, bias,
-                               trim, y);
-  else
-    ops::conv_transpose1d(pool, x, c.in, T, c.weight.f32(), c.out, c.kernel, c.stride, bias, trim,
-                          y);
+// act(x): x itself without an activation, else `copy` activated.
+const Signal* activated(ThreadPool* pool, const Signal& x, const SnakeBeta* act, Signal& copy) {
+  if (!act) return &x;
+  copy = x;
+  act->apply(pool, copy);
+  return &copy;
+}
+
+// One convolution of act(x) through the bf16 weights when there are some
+// (zero padding only; act fused into the packing), else the f32 ones (act on a
+// copy first).
+void conv(ThreadPool* pool, const Conv1d& c, const Signal& x, const ops::Conv1dParams& p,
+          const SnakeBeta* act, float* y) {
+  const float* bias = c.bias.empty() ? nullptr : c.bias.f32();
+  if (!c.weight_bf16.empty() && p.pad_mode == ops::PadMode::kZeros) {
+    ops::conv1d_bf16(pool, x.data.data(), c.in, x.frames, c.weight_bf16, c.out, c.kernel, bias, p,
+                     y, input_snake(act));
+    return;
+  }
+  Signal copy;
+  const Signal* in = activated(pool, x, act, copy);
+  ops::conv1d(pool, in->data.data(), c.in, x.frames, c.weight.f32(), c.out, c.kernel, bias, p, y);
+}
+
+void conv_transpose(ThreadPool* pool, const ConvTranspose1d& c, const Signal& x,
+                    const SnakeBeta* act, const float* bias, int64_t trim, float* y) {
+  if (!c.weight_bf16.empty()) {
+    ops::conv_transpose1d_bf16(pool, x.data.data(), c.in, x.frames, c.weight_bf16, c.out, c.kernel,
+                               c.stride, bias, trim, y, input_snake(act));
+    return;
+  }
+  Signal copy;
+  const Signal* in = activated(pool, x, act, copy);
+  ops::conv_transpose1d(pool, in->data.data(), c.in, x.frames, c.weight.f32(), c.out, c.kernel,
+                        c.stride, bias, trim, y);
 }
 
 }  // namespace
 
-Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) const {
+Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode,
+                      const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in);
   const int64_t span = static_cast<int64_t>(kernel - 1) * dilation + 1;
   const int64_t pad_left = span - stride;
@@ -71,11 +92,12 @@ Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode) cons
   p.pad_right = pad_right;
   p.pad_mode = mode;
   Signal y(out, ops::conv1d_out_len(T, kernel, p));
-  conv(pool, *this, x.data.data(), T, p, y.data.data());
+  conv(pool, *this, x, p, act, y.data.data());
   return y;
 }
 
-Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history) const {
+Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
+                           const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in && stride == 1);
   const int64_t H = history_length(), T = x.frames, L = H + T;
   IZWI_ASSERT(static_cast<int64_t>(history.size()) == in * H);
@@ -89,7 +111,7 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
   p.dilation = dilation;
   p.groups = groups;
   Signal y(out, T);
-  conv(pool, *this, ext.data.data(), L, p, y.data.data());
+  conv(pool, *this, ext, p, act, y.data.data());
   for (int64_t c = 0; c < in; ++c) std::copy_n(ext.row(c) + T, H, history.data() + c * H);
   return y;
 }
@@ -117,18 +139,17 @@ Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {
   IZWI_ASSERT(x.channels == in);
   const int64_t trim = kernel - stride;
   Signal y(out, (x.frames - 1) * stride + kernel - trim);
-  conv_transpose(pool, *this, x.data.data(), x.frames, bias.empty() ? nullptr : bias.f32(), trim,
-                 y.data.data());
+  conv_transpose(pool, *this, x, nullptr, bias.empty() ? nullptr : bias.f32(), trim, y.data.data());
   return y;
 }
 
-Signal ConvTranspose1d::causal_step(ThreadPool* pool, const Signal& x,
-                                    std::vector<float>& tail) const {
+Signal ConvTranspose1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& tail,
+                                    const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in && kernel >= stride && kernel - stride <= stride);
   const int64_t R = tail_length(), T = x.frames, full = (T - 1) * stride + kernel;
   IZWI_ASSERT(static_cast<int64_t>(tail.size()) == out * R);
   Signal y_full(out, full);
-  conv_transpose(pool, *this, x.data.data(), T, nullptr, 0, y_full.data.data());
+  conv_transpose(pool, *this, x, act, nullptr, 0, y_full.data.data());
   Signal y(out, T * stride);
   for (int64_t c = 0; c < out; ++c) {
     const float* src = y_full.row(c);

@@ -33,6 +33,13 @@ struct Signal {
 using Trace = std::function<void(const std::string& stage, const std::vector<int64_t>& shape,
                                  const float* data)>;
 
+// SnakeBeta: `<prefix>.alpha`, `<prefix>.beta` [channels] (log scale in the checkpoint).
+struct SnakeBeta {
+  std::vector<float> alpha, inv_beta;  // exp(alpha), 1 / (exp(beta) + 1e-9)
+  void load(WeightSource& w, const std::string& prefix, int channels);
+  void apply(ThreadPool* pool, Signal& x) const;
+};
+
 // Conv1d: `<prefix>.weight` [out, in/groups, k], `<prefix>.bias` [out] (optional).
 struct Conv1d {
   Tensor weight, bias;
@@ -47,13 +54,17 @@ struct Conv1d {
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
   // is covered; padding with zeros or by replicating the edge sample.
-  Signal causal(ThreadPool* pool, const Signal& x, ops::PadMode mode = ops::PadMode::kZeros) const;
+  // `act` (optional) is applied to the input first; x (and `history` below)
+  // hold the input before it, so the bf16 path can fuse it into its packing.
+  Signal causal(ThreadPool* pool, const Signal& x, ops::PadMode mode = ops::PadMode::kZeros,
+                const SnakeBeta* act = nullptr) const;
 
   // The same causal convolution (stride 1, zero padding) over a stream cut into
   // blocks: `history` [in, (kernel-1)*dilation] holds the last inputs of earlier
   // blocks (all zeros at the start) and is updated. Blocks of any size give the
   // output of one call on the whole signal.
-  Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history) const;
+  Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
+                     const SnakeBeta* act = nullptr) const;
   int64_t history_length() const { return static_cast<int64_t>(kernel - 1) * dilation; }
 };
 
@@ -71,15 +82,9 @@ struct ConvTranspose1d {
 
   // Streamed form: returns x.frames * stride samples; `tail` [out, kernel - stride]
   // carries the overlap that later inputs add to (bias excluded), zeros at the start.
-  Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& tail) const;
+  Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& tail,
+                     const SnakeBeta* act = nullptr) const;
   int64_t tail_length() const { return kernel - stride; }
-};
-
-// SnakeBeta: `<prefix>.alpha`, `<prefix>.beta` [channels] (log scale in the checkpoint).
-struct SnakeBeta {
-  std::vector<float> alpha, inv_beta;  // exp(alpha), 1 / (exp(beta) + 1e-9)
-  void load(WeightSource& w, const std::string& prefix, int channels);
-  void apply(ThreadPool* pool, Signal& x) const;
 };
 
 // Linear: `<prefix>.weight` [out, in], `<prefix>.bias` [out] (optional).
