@@ -98,6 +98,18 @@ TEST(QuantActs, ValuesScalesAndCorrections) {
     }
 }
 
+// Halves round away from zero, as std::lround does (the scale is 1 here: max 127).
+TEST(QuantActs, HalvesRoundAwayFromZero) {
+  std::vector<float> x(32, 0.0f);
+  const float in[] = {127.0f, 0.5f, -0.5f, 1.5f, -2.5f, 126.5f, 0.49999997f, -3.4999998f};
+  std::copy(std::begin(in), std::end(in), x.begin());
+  cpu::QuantizedActs a;
+  cpu::quantize_acts(DType::kQ8, x.data(), 1, 32, a);
+  ASSERT_EQ(a.d_row(0)[0], 1.0f);
+  for (int j = 0; j < 8; ++j)
+    EXPECT_EQ(a.q_row(0)[interleaved_position(1, 0, j)], std::lround(in[j])) << in[j];
+}
+
 // Every weight and activation position of a row is used once: the layout maps
 // blocks x 32 onto the row's bytes without overlap.
 TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {
