@@ -7,6 +7,7 @@
 
 #include "core/quant.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
@@ -199,6 +200,59 @@ TEST(QuantLinear, MatchesExactProductWithinActivationRounding) {
           }
         }
       }
+}
+
+// Prompts through AMX tiles: rows dequantized to bf16 in their stored order,
+// activations packed in the same permuted order.
+TEST(AmxQuant, DequantizedRowsAreThePermutedReferenceInBf16) {
+  if (!cpu::amx_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or OS)";
+  ThreadPool pool(2);
+  for (DType f : kFormats) {
+    const int64_t K = 1536, N = 3;
+    ASSERT_TRUE(cpu::amx_quant_supported(f, K));
+    EXPECT_FALSE(cpu::amx_quant_supported(f, 1024 + 32));  // a partial chunk
+    const auto perm = cpu::amx_quant_permutation(f, K);
+    std::vector<int> seen(K, 0);
+    for (int32_t i : perm) ++seen[i];
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), K) << "not a permutation";
+    Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 61)), f, &pool);
+    std::vector<uint16_t> got(N * K);
+    const size_t rb = row_bytes(f, K);
+    cpu::amx_dequantize_rows(f, static_cast<const uint8_t*>(W.data), rb, N, K, got.data());
+    std::vector<float> ref(K);
+    for (int64_t n = 0; n < N; ++n) {
+      W.to_f32(n * K, K, ref.data());
+      for (int64_t p = 0; p < K; ++p)
+        ASSERT_EQ(got[n * K + p], f32_to_bf16(ref[perm[p]])) << dtype_name(f) << " p=" << p;
+    }
+  }
+}
+
+TEST(AmxQuant, PromptLinearMatchesExactProductWithinBf16Rounding) {
+  if (!cpu::amx_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or OS)";
+  ThreadPool pool(2);
+  for (DType f : kFormats)
+    for (int64_t M : {16, 17, 40}) {
+      const int64_t K = 1024, N = 80;  // blocks of 32, 32 and 16 weight rows
+      Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 62)), f, &pool);
+      auto x = random_vector(M * K, 63 + M), bias = random_vector(N, 64);
+      std::vector<float> y(M * N, 9.0f), want(M * N), wrow(K);
+      ops::linear(&pool, x.data(), M, K, W, bias.data(), y.data());
+      ops::linear_ref(x.data(), M, K, W, bias.data(), want.data());
+      double worst = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        W.to_f32(n * K, K, wrow.data());
+        for (int64_t m = 0; m < M; ++m) {
+          // Weights and activations each rounded to bf16 (2^-9 relative).
+          double bound = 1e-5;
+          for (int64_t k = 0; k < K; ++k) bound += std::fabs(wrow[k] * x[m * K + k]) / 256.0;
+          ASSERT_NEAR(y[m * N + n], want[m * N + n], bound)
+              << dtype_name(f) << " M=" << M << " n=" << n;
+          worst = std::max(worst, std::fabs(y[m * N + n] - want[m * N + n]) / bound);
+        }
+      }
+      EXPECT_GT(worst, 0.0);  // rounded: not the exact f32 product
+    }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/sin_avx512.h"
 
@@ -160,6 +161,103 @@ void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_
                                                  _mm512_maskz_loadu_ps(m0, x + k));
       // Lane i of `pairs` (as 32-bit) holds k + 2i, k + 2i + 1: tile row (k + 2i) / 2.
       _mm512_i32scatter_epi32(col + k * kAmxN, down, (__m512i)pairs, 4);
+    }
+  }
+}
+
+bool amx_quant_supported(DType format, int64_t K) {
+  return (format == DType::kQ8 || format == DType::kQ4) && K > 0 &&
+         K % (kQuantBlock * kChunkBlocks) == 0;
+}
+
+// Dequantization order within a chunk of 16 blocks (512 weights), position p:
+//   Q8: p = 64 g + i is stored byte p: weight 4 g + i % 4 of block i / 4.
+//   Q4: line h = p / 128 holds 64 bytes; p % 128 < 64 are their low nibbles
+//       (group 2 h), the rest their high nibbles (group 2 h + 1); byte i of the
+//       line is weight 4 g + i % 4 of block i / 4 for its group g.
+std::vector<int32_t> amx_quant_permutation(DType format, int64_t K) {
+  std::vector<int32_t> perm(static_cast<size_t>(K));
+  for (int64_t p = 0; p < K; ++p) {
+    const int64_t chunk = p / 512, q = p % 512;
+    int64_t g, i;
+    if (format == DType::kQ8) {
+      g = q / 64;
+      i = q % 64;
+    } else {
+      g = 2 * (q / 128) + (q % 128 >= 64 ? 1 : 0);
+      i = q % 64;
+    }
+    const int64_t block = chunk * kChunkBlocks + i / 4, e = 4 * g + i % 4;
+    perm[static_cast<size_t>(p)] = static_cast<int32_t>(block * kQuantBlock + e);
+  }
+  return perm;
+}
+
+void amx_dequantize_rows(DType format, const uint8_t* rows, size_t row_bytes, int64_t n_rows,
+                         int64_t K, uint16_t* out) {
+  const int64_t blocks = K / kQuantBlock, chunks = blocks / kChunkBlocks;
+  const bool q8 = format == DType::kQ8;
+  const __m512i offset = _mm512_set1_epi32(q8 ? 128 : 8);
+  // Lanes of 16 consecutive quant bytes 16 s .. 16 s + 15 of a 64-byte line
+  // belong to blocks 4 s + lane / 4.
+  __m512i block_of[4];
+  for (int s = 0; s < 4; ++s)
+    block_of[s] = _mm512_setr_epi32(4 * s, 4 * s, 4 * s, 4 * s, 4 * s + 1, 4 * s + 1, 4 * s + 1,
+                                    4 * s + 1, 4 * s + 2, 4 * s + 2, 4 * s + 2, 4 * s + 2,
+                                    4 * s + 3, 4 * s + 3, 4 * s + 3, 4 * s + 3);
+  const __m128i low = _mm_set1_epi8(0x0F);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const uint8_t* row = rows + r * row_bytes;
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(row);
+    const uint8_t* quants = row + blocks * sizeof(uint16_t);
+    uint16_t* o = out + r * K;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const __m512 d = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + c * kChunkBlocks)));
+      __m512 scale[4];
+      for (int s = 0; s < 4; ++s) scale[s] = _mm512_permutexvar_ps(block_of[s], d);
+      // 16 bytes' values (already unpacked to bytes) -> 16 bf16 at dst.
+      const auto emit = [&](__m128i bytes, int s, uint16_t* dst) {
+        const __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(bytes), offset);
+        const __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale[s]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), (__m256i)_mm512_cvtneps_pbh(w));
+      };
+      if (q8) {
+        const uint8_t* chunk = quants + c * 512;
+        for (int64_t line = 0; line < 8; ++line)
+          for (int s = 0; s < 4; ++s)
+            emit(_mm_loadu_si128(reinterpret_cast<const __m128i*>(chunk + line * 64 + s * 16)), s,
+                 o + c * 512 + line * 64 + s * 16);
+      } else {
+        const uint8_t* chunk = quants + c * 256;
+        for (int64_t line = 0; line < 4; ++line)
+          for (int s = 0; s < 4; ++s) {
+            const __m128i b =
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(chunk + line * 64 + s * 16));
+            uint16_t* dst = o + c * 512 + line * 128 + s * 16;
+            emit(_mm_and_si128(b, low), s, dst);
+            emit(_mm_and_si128(_mm_srli_epi16(b, 4), low), s, dst + 64);
+          }
+      }
+    }
+  }
+}
+
+void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N,
+                              const int32_t* perm, uint16_t* out) {
+  // As amx_pack_b_cols, with each run of 32 values gathered through perm.
+  const int64_t Kp = amx_round_k(K);
+  std::memset(out, 0, amx_packed_b_elems(K, N) * sizeof(uint16_t));
+  const __m512i down = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(16));
+  for (int64_t n = 0; n < N; ++n) {
+    uint16_t* col = out + (n / kAmxN) * kAmxN * Kp + (n % kAmxN) * 2;
+    const float* x = src + n * ld;
+    for (int64_t k = 0; k + 32 <= K; k += 32) {
+      const __m512 lo = _mm512_i32gather_ps(_mm512_loadu_si512(perm + k), x, 4);
+      const __m512 hi = _mm512_i32gather_ps(_mm512_loadu_si512(perm + k + 16), x, 4);
+      _mm512_i32scatter_epi32(col + k * kAmxN, down, (__m512i)_mm512_cvtne2ps_pbh(hi, lo), 4);
     }
   }
 }

@@ -9,6 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
 
 namespace izwi {
 class ThreadPool;
@@ -40,6 +43,22 @@ void amx_pack_b_rows(const float* src, int64_t ld, int64_t K, int64_t N, uint16_
 // B (k, n) = src[n * ld + k]: activations [tokens, features] as the right operand
 // of W · x^T.
 void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out);
+// ---- 8/4-bit weights (core/quant.h) as bf16 tiles ------------------------------
+// A Q8 / Q4 row is dequantized in the order its bytes are stored (blocks
+// interleaved four weights at a time), not the natural order: a product sums
+// over K in any order, so the activations are packed in the same permuted order
+// instead, which keeps the dequantization a straight read. Rows of whole chunks
+// only (K a multiple of 512).
+bool amx_quant_supported(DType format, int64_t K);
+// perm[p] = natural index of the weight dequantized to position p.
+std::vector<int32_t> amx_quant_permutation(DType format, int64_t K);
+// n_rows rows (row_bytes apart) -> out [n_rows, K] bf16 in permuted order.
+void amx_dequantize_rows(DType format, const uint8_t* rows, size_t row_bytes, int64_t n_rows,
+                         int64_t K, uint16_t* out);
+// B (k, n) = src[n * ld + perm[k]]: activations in the weights' permuted order.
+void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N,
+                              const int32_t* perm, uint16_t* out);
+
 // f32 -> bf16 (round to nearest even), n values.
 void amx_to_bf16(const float* src, int64_t n, uint16_t* out);
 

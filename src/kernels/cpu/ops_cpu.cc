@@ -9,6 +9,7 @@
 #include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/cpu/weight_kernels.h"
@@ -24,6 +25,44 @@ cpu::WeightKernels weight_of(const Tensor& W, int64_t K, const char* op) {
     fail(ErrorKind::kInvalidArgument, op, ": expected a weight of shape [N, ", K, "], got ",
          shape_str(W.shape));
   return cpu::weight_kernels(W.dtype, cpu::vec_kernels(), op);
+}
+
+}  // namespace
+
+// Rows from which 8/4-bit linears (prompts) go through AMX tiles: each block
+// of weight rows dequantized to bf16 once for all activation rows, which are
+// rounded to bf16 (finer than the int8 of the row-by-row kernels).
+constexpr int64_t kAmxQuantRows = 16;
+
+namespace {
+
+void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
+                      const float* bias, float* y) {
+  const int64_t N = W.shape[0];
+  const size_t row_bytes = izwi::row_bytes(W.dtype, K);
+  const auto* base = static_cast<const uint8_t*>(W.data);
+  // The activations in the weights' permuted K order, packed once per call
+  // (this thread's buffers, which only grow; the workers read them).
+  thread_local std::vector<int32_t> perm;
+  thread_local DType perm_format = DType::kF32;
+  thread_local std::vector<uint16_t> packed_scratch;
+  if (perm_format != W.dtype || static_cast<int64_t>(perm.size()) != K) {
+    perm = cpu::amx_quant_permutation(W.dtype, K);
+    perm_format = W.dtype;
+  }
+  packed_scratch.resize(cpu::amx_packed_b_elems(K, M));
+  const uint16_t* packed = packed_scratch.data();
+  cpu::amx_pack_b_cols_permuted(x, K, K, M, perm.data(), packed_scratch.data());
+  parallel_for(pool, (N + 31) / 32, 1, [&](int64_t b0, int64_t b1) {
+    thread_local std::vector<uint16_t> rows;  // each worker's dequantized block
+    rows.resize(static_cast<size_t>(32 * K));
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t n0 = b * 32, n = std::min<int64_t>(32, N - n0);
+      cpu::amx_dequantize_rows(W.dtype, base + n0 * row_bytes, row_bytes, n, K, rows.data());
+      cpu::amx_gemm_rows(rows.data(), K, static_cast<int>(n), packed, M, K,
+                         bias ? bias + n0 : nullptr, y + n0, N, /*transpose_c=*/true);
+    }
+  });
 }
 
 }  // namespace
@@ -64,6 +103,11 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   const auto& vk = cpu::vec_kernels();
   const size_t row_bytes = izwi::row_bytes(W.dtype, K);
   const auto* base = static_cast<const uint8_t*>(W.data);
+  if (wk.dot_rows_q && M >= kAmxQuantRows && N % cpu::kAmxM == 0 && cpu::amx_available() &&
+      cpu::amx_quant_supported(W.dtype, K)) {
+    linear_quant_amx(pool, x, M, K, W, bias, y);
+    return;
+  }
   if (wk.dot_rows_q) {
     // 8/4-bit weights: the activations are quantized once per call (into this
     // thread's buffers, which only grow), then every weight row is read once
