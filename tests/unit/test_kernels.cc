@@ -396,7 +396,7 @@ TEST(Attention, CachedMatchesReferenceWithMaskAndGroups) {
        v = random_vector(static_cast<size_t>(S * KV * D), 72);
   std::vector<uint8_t> valid(S, 1);
   valid[0] = valid[1] = valid[2] = 0;  // left padding
-  for (int64_t T : {1, 4}) {
+  for (int64_t T : {1, 4, 16, 30}) {  // from 16 queries: a head at a time through GEMMs
     auto q = random_vector(static_cast<size_t>(T * H * D), 73);
     std::vector<float> out(T * H * D), ref(T * H * D);
     ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, valid.data(),
@@ -411,22 +411,24 @@ TEST(Attention, CachedMatchesReferenceWithMaskAndGroups) {
   std::vector<float> a(T * H * D), b(T * H * D);
   ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, nullptr, a.data());
   ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, 0, b.data());
-  EXPECT_LT(max_abs_diff(a, b), 1e-6);
+  EXPECT_LT(max_abs_diff(a, b), 1e-5);
   // With a sliding window (the codec decoder's streaming transformer): against
   // the reference, and a whole prefill against windowed causal attention.
   for (int64_t window : {1, 5, 36}) {
-    for (int64_t t : {1, 6}) {
-      std::vector<float> out(t * H * D), ref(t * H * D);
-      ops::attention_cached(&pool, q.data(), k.data(), v.data(), t, S, H, KV, D, nullptr,
+    for (int64_t t : {1, 6, 20}) {
+      std::vector<float> out(t * H * D, 5.0f), ref(t * H * D);
+      // The masked keys 0..2 leave the first queries no visible key under a
+      // window of 1: zeros.
+      ops::attention_cached(&pool, q.data(), k.data(), v.data(), t, S, H, KV, D, valid.data(),
                             out.data(), window);
-      ops::attention_cached_ref(q.data(), k.data(), v.data(), t, S, H, KV, D, nullptr, ref.data(),
-                                window);
+      ops::attention_cached_ref(q.data(), k.data(), v.data(), t, S, H, KV, D, valid.data(),
+                                ref.data(), window);
       EXPECT_LT(max_abs_diff(out, ref), 1e-5) << "window=" << window << " T=" << t;
     }
     ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, nullptr, a.data(),
                           window);
     ops::attention_causal(&pool, q.data(), k.data(), v.data(), T, H, KV, D, window, b.data());
-    EXPECT_LT(max_abs_diff(a, b), 1e-6) << "window=" << window;
+    EXPECT_LT(max_abs_diff(a, b), 1e-5) << "window=" << window;
   }
 }
 

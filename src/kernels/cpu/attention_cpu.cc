@@ -64,6 +64,49 @@ void check_heads(int64_t n_heads, int64_t n_kv_heads) {
          n_kv_heads, " KV heads");
 }
 
+// Queries from which attention_cached works a head at a time through GEMMs (a
+// prompt): scores = Q K^T, a masked softmax per row, out = P V. Equal work per
+// head, so the threads stay balanced over the causal triangle.
+constexpr int64_t kGemmQueries = 16;
+
+void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, const float* v,
+                           int64_t T, int64_t S, int64_t n_heads, int64_t n_kv_heads,
+                           int64_t head_dim, const uint8_t* key_valid, float* out,
+                           int64_t window) {
+  const int64_t group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
+  parallel_for(pool, n_heads, 1, [&](int64_t h0, int64_t h1) {
+    thread_local std::vector<float> scores;  // [T, S], grows only
+    scores.resize(static_cast<size_t>(T * S));
+    for (int64_t h = h0; h < h1; ++h) {
+      const int64_t kh = h / group;
+      float* P = scores.data();
+      gemm(nullptr, false, true, T, S, head_dim, q + h * head_dim, qs, k + kh * head_dim, ks, P,
+           S);
+      for (int64_t t = 0; t < T; ++t) {
+        float* row = P + t * S;
+        const int64_t last = S - T + t;
+        const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int64_t j = first; j <= last; ++j)
+          if (!key_valid || key_valid[j]) mx = std::max(mx, row[j] * scale);
+        float sum = 0;
+        for (int64_t j = 0; j < S; ++j) {
+          const bool visible = j >= first && j <= last && (!key_valid || key_valid[j]) &&
+                               mx != -std::numeric_limits<float>::infinity();
+          row[j] = visible ? std::exp(row[j] * scale - mx) : 0.0f;
+          sum += row[j];
+        }
+        const float inv = sum > 0 ? 1.0f / sum : 0.0f;  // no visible key: zeros
+        for (int64_t j = first; j <= last; ++j) row[j] *= inv;
+      }
+      gemm(nullptr, false, false, T, head_dim, S, P, S, v + kh * head_dim, ks, out + h * head_dim,
+           qs);
+    }
+  });
+}
+
 }  // namespace
 
 void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
@@ -72,6 +115,11 @@ void attention_cached(ThreadPool* pool, const float* q, const float* k, const fl
   check_heads(n_heads, n_kv_heads);
   if (T > S)
     fail(ErrorKind::kInvalidArgument, "attention: ", T, " queries but only ", S, " cached keys");
+  if (T >= kGemmQueries) {
+    attention_cached_gemm(pool, q, k, v, T, S, n_heads, n_kv_heads, head_dim, key_valid, out,
+                          window);
+    return;
+  }
   const auto& vk = cpu::vec_kernels();
   const int64_t group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
