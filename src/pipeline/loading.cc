@@ -36,7 +36,7 @@ Codec load_codec(const std::string& path, CodecPrecision precision) {
                                             c.config.encoder_valid_num_quantizers, weights);
   c.decoder = std::make_unique<codec::CodecDecoder>(c.config.decoder, weights);
   if (precision == CodecPrecision::kBf16 && ops::bf16_convolutions_available())
-    c.decoder->use_bf16();
+    c.decoder->use_bf16(weights);
   return c;
 }
 

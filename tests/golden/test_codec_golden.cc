@@ -138,7 +138,7 @@ TEST_F(CodecGolden, Bf16StreamedBlocksOfAnySizeMatchOneDecode) {
   const std::string dir = test::golden_model() + "/speech_tokenizer";
   CheckpointWeights w(Checkpoint::open(dir));
   codec::CodecDecoder bf16(config_->decoder, w);
-  bf16.use_bf16();
+  bf16.use_bf16(w);
   int64_t frames;
   auto codes = codes_of("dec_ref_codes", &frames);
   const auto whole = bf16.forward(pool_, codes.data(), frames);

@@ -396,7 +396,7 @@ TEST(Attention, CachedMatchesReferenceWithMaskAndGroups) {
        v = random_vector(static_cast<size_t>(S * KV * D), 72);
   std::vector<uint8_t> valid(S, 1);
   valid[0] = valid[1] = valid[2] = 0;  // left padding
-  for (int64_t T : {1, 4, 16, 30}) {  // from 16 queries: a head at a time through GEMMs
+  for (int64_t T : {1, 4, 16, 30}) {   // from 16 queries: a head at a time through GEMMs
     auto q = random_vector(static_cast<size_t>(T * H * D), 73);
     std::vector<float> out(T * H * D), ref(T * H * D);
     ops::attention_cached(&pool, q.data(), k.data(), v.data(), T, S, H, KV, D, valid.data(),

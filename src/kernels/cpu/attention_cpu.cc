@@ -71,8 +71,7 @@ constexpr int64_t kGemmQueries = 16;
 
 void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, const float* v,
                            int64_t T, int64_t S, int64_t n_heads, int64_t n_kv_heads,
-                           int64_t head_dim, const uint8_t* key_valid, float* out,
-                           int64_t window) {
+                           int64_t head_dim, const uint8_t* key_valid, float* out, int64_t window) {
   const int64_t group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
@@ -82,8 +81,7 @@ void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, con
     for (int64_t h = h0; h < h1; ++h) {
       const int64_t kh = h / group;
       float* P = scores.data();
-      gemm(nullptr, false, true, T, S, head_dim, q + h * head_dim, qs, k + kh * head_dim, ks, P,
-           S);
+      gemm(nullptr, false, true, T, S, head_dim, q + h * head_dim, qs, k + kh * head_dim, ks, P, S);
       for (int64_t t = 0; t < T; ++t) {
         float* row = P + t * S;
         const int64_t last = S - T + t;

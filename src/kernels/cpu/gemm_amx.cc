@@ -248,9 +248,9 @@ void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N
   // As amx_pack_b_cols, with each run of 32 values gathered through perm.
   const int64_t Kp = amx_round_k(K);
   std::memset(out, 0, amx_packed_b_elems(K, N) * sizeof(uint16_t));
-  const __m512i down = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(16));
+  const __m512i down =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(16));
   for (int64_t n = 0; n < N; ++n) {
     uint16_t* col = out + (n / kAmxN) * kAmxN * Kp + (n % kAmxN) * 2;
     const float* x = src + n * ld;

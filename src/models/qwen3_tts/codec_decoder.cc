@@ -126,15 +126,15 @@ Signal CodecDecoder::dequantize(const int32_t* codes, int64_t frames) const {
   return a;
 }
 
-void CodecDecoder::use_bf16() {
-  pre_conv.use_bf16();
-  for (auto& [up, cn] : upsample_) up.use_bf16();
-  first_conv_.use_bf16();
+void CodecDecoder::use_bf16(WeightSource& from) {
+  pre_conv.use_bf16(from);
+  for (auto& [up, cn] : upsample_) up.use_bf16(from);
+  first_conv_.use_bf16(from);
   for (DecoderBlock& b : blocks_) {
-    b.upsample.use_bf16();
+    b.upsample.use_bf16(from);
     for (ResidualUnit& u : b.units) {
-      u.conv1.use_bf16();
-      u.conv2.use_bf16();
+      u.conv1.use_bf16(from);
+      u.conv2.use_bf16(from);
     }
   }
   bf16_ = true;

@@ -75,9 +75,10 @@ class CodecDecoder {
   const CodecDecoderConfig& config() const { return cfg_; }
 
   // Runs the convolutions on bf16 weights and bf16-rounded inputs (AMX tiles)
-  // from now on; call once after loading, before any decode. About 3 significant
+  // from now on; call once after loading (with the source it loaded from, which
+  // gets the f32 weights' pages back), before any decode. About 3 significant
   // digits per product instead of f32's 7 (the golden tests run in f32).
-  void use_bf16();
+  void use_bf16(WeightSource& from);
   bool bf16() const { return bf16_; }
 
   // One decoder call on codes [frames, num_quantizers] (row-major, values already

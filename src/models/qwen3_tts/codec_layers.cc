@@ -23,9 +23,11 @@ void Conv1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out
   }
 }
 
-void Conv1d::use_bf16() {
-  if (groups == 1 && stride == 1 && ops::bf16_conv_supported(in))
-    weight_bf16 = ops::pack_conv1d_bf16(weight.f32(), out, in, kernel);
+void Conv1d::use_bf16(WeightSource& from) {
+  if (groups != 1 || stride != 1 || !ops::bf16_conv_supported(in)) return;
+  weight_bf16 = ops::pack_conv1d_bf16(weight.f32(), out, in, kernel);
+  from.release(weight);
+  weight = Tensor{};
 }
 
 namespace {
@@ -53,6 +55,7 @@ void conv(ThreadPool* pool, const Conv1d& c, const Signal& x, const ops::Conv1dP
                      y, input_snake(act));
     return;
   }
+  IZWI_ASSERT(!c.weight.empty());  // a packed convolution has only its bf16 form
   Signal copy;
   const Signal* in = activated(pool, x, act, copy);
   ops::conv1d(pool, in->data.data(), c.in, x.frames, c.weight.f32(), c.out, c.kernel, bias, p, y);
@@ -130,9 +133,11 @@ void ConvTranspose1d::load(WeightSource& w, const std::string& prefix, int in_ch
   }
 }
 
-void ConvTranspose1d::use_bf16() {
-  if (ops::bf16_conv_supported(in))
-    weight_bf16 = ops::pack_conv_transpose1d_bf16(weight.f32(), in, out, kernel);
+void ConvTranspose1d::use_bf16(WeightSource& from) {
+  if (!ops::bf16_conv_supported(in)) return;
+  weight_bf16 = ops::pack_conv_transpose1d_bf16(weight.f32(), in, out, kernel);
+  from.release(weight);
+  weight = Tensor{};
 }
 
 Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {
