@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "izwi/izwi.h"
+#include "izwi/provenance.h"
 
 namespace izwi::cli {
 
@@ -44,8 +45,10 @@ std::string fixed2(double v) {
 // name renamed into place at the end, so an interrupted run leaves no half file).
 class StreamWriter {
  public:
-  StreamWriter(const std::string& path, AudioFormat format, SampleFormat sf, int rate)
-      : path_(path), wav_(format == AudioFormat::kWav), sf_(sf), rate_(rate) {
+  StreamWriter(const std::string& path, AudioFormat format, SampleFormat sf, int rate,
+               AudioTags tags)
+      : path_(path), wav_(format == AudioFormat::kWav), sf_(sf), rate_(rate),
+        tags_(std::move(tags)) {
     if (path == "-") {
       std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error, not a kill
       out_ = stdout;
@@ -55,7 +58,7 @@ class StreamWriter {
       if (!out_)
         throw Error(ErrorKind::kIo, "cannot write '" + path + "': " + std::strerror(errno));
     }
-    if (wav_) put(wav_stream_header(rate, sf));
+    if (wav_) put(wav_stream_header(rate, sf, tags_));
   }
   ~StreamWriter() {
     if (out_ && out_ != stdout) {
@@ -69,7 +72,7 @@ class StreamWriter {
   }
   void close() {
     if (ok_ && out_ != stdout && wav_) {
-      ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_));
+      ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_, tags_));
     }
     if (!ok_ || std::fflush(out_) != 0)
       throw Error(ErrorKind::kIo, path_ == "-"
@@ -92,6 +95,7 @@ class StreamWriter {
   bool wav_;
   SampleFormat sf_;
   int rate_;
+  AudioTags tags_;
   FILE* out_ = nullptr;
   size_t samples_ = 0;
   bool ok_ = true;
@@ -103,6 +107,15 @@ std::string lower(std::string s) {
 }
 
 // -s takes a reference audio path or a preset speaker name.
+// Who speaks, for the provenance tags: a saved voice's id, a preset, a clip.
+std::string voice_label(const TtsArgs& a, const Voice& v) {
+  if (!a.voice.empty()) return a.voice;
+  if (v.is_preset()) return v.speaker;
+  if (a.speaker.empty()) return "voice design";
+  std::error_code ec;
+  return std::filesystem::is_regular_file(a.speaker, ec) ? "reference audio" : a.speaker;
+}
+
 Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
   if (a.speaker.empty() && a.voice.empty())
     return Voice{};  // VoiceDesign: the instruction is the voice
@@ -191,6 +204,9 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   auto model = TtsModel::load(model_dir, ModelOptions{a.threads, parse_weight_format(a.weights),
                                                       true, parse_codec_precision(a.codec)});
   const Voice voice = resolve_voice(*model, a);
+  // Every file says it is synthetic speech, made with which model and voice.
+  const AudioTags tags = provenance_tags(
+      synthetic_speech(a.model.empty() ? default_model_name() : a.model, voice_label(a, voice)));
 
   SynthesisOptions o;
   o.language = a.language;
@@ -224,7 +240,8 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   std::unique_ptr<StreamWriter> writer;
   double first_audio_s = -1;
   if (stream) {
-    writer = std::make_unique<StreamWriter>(a.output, format, sample_format, model->sample_rate());
+    writer = std::make_unique<StreamWriter>(a.output, format, sample_format, model->sample_rate(),
+                                            tags);
     o.on_audio = [&](const float* samples, int64_t n) {
       if (first_audio_s < 0)
         first_audio_s =
@@ -241,7 +258,7 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   } else if (to_npy)
     write_npy(a.output, {static_cast<int64_t>(r.samples.size())}, r.samples.data());
   else
-    write_audio(a.output, Audio{r.samples, r.sample_rate, 1}, format, sample_format);
+    write_audio(a.output, Audio{r.samples, r.sample_rate, 1}, format, sample_format, tags);
   if (!a.codes_out.empty()) {
     std::vector<int64_t> wide(r.codes.values.begin(), r.codes.values.end());
     write_npy(a.codes_out, {r.codes.frames, r.codes.num_codebooks}, wide.data());

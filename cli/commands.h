@@ -47,5 +47,6 @@ void register_speaker(CLI::App& app, const ContextPtr& ctx);
 void register_tokenize(CLI::App& app, const ContextPtr& ctx);
 void register_bench(CLI::App& app, const ContextPtr& ctx);
 void register_serve(CLI::App& app, const ContextPtr& ctx);
+void register_inspect(CLI::App& app, const ContextPtr& ctx);
 
 }  // namespace izwi::cli

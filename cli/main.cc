@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   izwi::cli::register_tokenize(app, ctx);
   izwi::cli::register_bench(app, ctx);
   izwi::cli::register_serve(app, ctx);
+  izwi::cli::register_inspect(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,6 +24,18 @@ struct Audio {
 enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw };
 enum class SampleFormat { kPcm16, kFloat32 };
 
+// Text a file carries about itself: WAV LIST/INFO (INAM, IART, ICMT, ISFT,
+// ICRD), FLAC and Ogg (Vorbis, Opus) comments, MP3 ID3v2 (MP3 keeps the
+// encoder's name as its software). Empty fields are not written; raw PCM has none.
+struct AudioTags {
+  std::string title, artist, comment, software, date;
+  bool empty() const {
+    return title.empty() && artist.empty() && comment.empty() && software.empty() && date.empty();
+  }
+};
+// The tags of an audio file (empty fields where it has none).
+AudioTags read_audio_tags(const std::string& path);
+
 // Throws izwi::Error naming the file and what is wrong (not audio, truncated, empty, ...).
 Audio read_audio(const std::string& path);
 // Same, from the bytes of a file (e.g. an HTTP upload); `name` is used in errors.
@@ -39,23 +51,27 @@ const char* audio_format_name(AudioFormat format);
 // applies to WAV and raw (16-bit PCM or 32-bit float little endian); FLAC is
 // 16-bit; OGG/Vorbis, Opus and MP3 are lossy. Opus needs 8/12/16/24/48 kHz.
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
-                 SampleFormat sample_format = SampleFormat::kPcm16);
+                 SampleFormat sample_format = SampleFormat::kPcm16, const AudioTags& tags = {});
 // Format chosen from the extension.
 void write_audio(const std::string& path, const Audio& audio,
-                 SampleFormat sample_format = SampleFormat::kPcm16);
+                 SampleFormat sample_format = SampleFormat::kPcm16, const AudioTags& tags = {});
 
 // Streaming output (audio written while it is made, e.g. to a pipe or an HTTP
 // response). A WAV header for a mono stream of unknown length: the RIFF and data
 // sizes say "as long as it goes" (0xFFFFFFFF), which players and ffmpeg accept.
-std::string wav_stream_header(int sample_rate, SampleFormat sample_format);
+// With tags, a LIST/INFO chunk comes before the data (same length in both headers).
+std::string wav_stream_header(int sample_rate, SampleFormat sample_format,
+                              const AudioTags& tags = {});
 // The same header with the real sizes, for a stream of `samples` once it ended.
-std::string wav_header(int sample_rate, SampleFormat sample_format, size_t samples);
+std::string wav_header(int sample_rate, SampleFormat sample_format, size_t samples,
+                       const AudioTags& tags = {});
 // Samples as little-endian bytes: 16-bit PCM (clipped to [-1, 1], rounded) or float32.
 std::string encode_samples(const float* samples, size_t n, SampleFormat sample_format);
 
 // A whole file's bytes in memory (what write_audio would write), with real sizes.
 std::string encode_audio(const Audio& audio, AudioFormat format,
-                         SampleFormat sample_format = SampleFormat::kPcm16);
+                         SampleFormat sample_format = SampleFormat::kPcm16,
+                         const AudioTags& tags = {});
 // The MIME type of a format ("audio/wav", "audio/mpeg", "audio/flac", ...).
 const char* audio_content_type(AudioFormat format);
 
@@ -67,7 +83,7 @@ const char* audio_content_type(AudioFormat format);
 class AudioEncoder {
  public:
   AudioEncoder(AudioFormat format, int sample_rate,
-               SampleFormat sample_format = SampleFormat::kPcm16);
+               SampleFormat sample_format = SampleFormat::kPcm16, const AudioTags& tags = {});
   ~AudioEncoder();
   AudioEncoder(const AudioEncoder&) = delete;
   AudioEncoder& operator=(const AudioEncoder&) = delete;

@@ -5,6 +5,7 @@
 #include "izwi/base64.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
+#include "izwi/provenance.h"
 #include "izwi/random_checkpoint.h"
 #include "izwi/reference.h"
 #include "izwi/speaker_encoder.h"

@@ -88,10 +88,19 @@ size_t blank_frame_length(const std::string& head) {
 
 }  // namespace
 
+// Bytes of the ID3v2 tag that `data` starts with (header, syncsafe size), or 0.
+size_t id3_length(const std::string& data) {
+  if (data.size() < 10 || data.compare(0, 3, "ID3") != 0) return 0;
+  size_t size = 0;
+  for (int i = 6; i < 10; ++i) size = (size << 7) | (static_cast<unsigned char>(data[i]) & 0x7F);
+  return 10 + size;
+}
+
 struct AudioEncoder::Impl {
   AudioFormat format;
   SampleFormat sample_format;
   int sample_rate;
+  AudioTags tags;
   bool header_sent = false;
   MemoryWriter memory;
   audio::SndHandle file;  // compressed formats (and whole WAV files)
@@ -100,11 +109,13 @@ struct AudioEncoder::Impl {
   bool by_hand() const { return format == AudioFormat::kWav || format == AudioFormat::kRaw; }
 };
 
-AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sample_format)
+AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sample_format,
+                           const AudioTags& tags)
     : impl_(std::make_unique<Impl>()) {
   impl_->format = format;
   impl_->sample_format = sample_format;
   impl_->sample_rate = sample_rate;
+  impl_->tags = tags;
   SF_INFO info = audio::write_info(format, sample_format, sample_rate);  // checks the combination
   if (impl_->by_hand()) return;
   SF_VIRTUAL_IO io{MemoryWriter::get_len, MemoryWriter::seek, MemoryWriter::read,
@@ -114,6 +125,7 @@ AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sam
     fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
          " encoder: ", sf_strerror(nullptr));
   sf_command(impl_->file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  audio::set_tags(impl_->file.get(), tags);
   if (format == AudioFormat::kMp3) {
     // A stream has no VBR header, and decoders size a header-less MP3 from its
     // first frame: only a constant bitrate makes that right.
@@ -129,7 +141,7 @@ std::string AudioEncoder::write(const float* samples, size_t n) {
   if (m.by_hand()) {
     std::string out;
     if (m.format == AudioFormat::kWav && !m.header_sent)
-      out = wav_stream_header(m.sample_rate, m.sample_format);
+      out = wav_stream_header(m.sample_rate, m.sample_format, m.tags);
     m.header_sent = true;
     return out + encode_samples(samples, n, m.sample_format);
   }
@@ -139,8 +151,15 @@ std::string AudioEncoder::write(const float* samples, size_t n) {
     fail(ErrorKind::kIo, "encoding ", audio_format_name(m.format),
          " failed: ", sf_strerror(m.file.get()));
   if (m.format == AudioFormat::kMp3 && !m.header_sent && m.memory.sent == 0) {
+    // The ID3 tag (if any) goes out; the blank frame after it does not.
     m.header_sent = true;
-    m.memory.sent = blank_frame_length(m.memory.data);
+    const size_t id3 = id3_length(m.memory.data);
+    const size_t blank = id3 <= m.memory.data.size() ? blank_frame_length(m.memory.data.substr(id3)) : 0;
+    if (blank > 0) {
+      std::string out = m.memory.data.substr(0, id3) + m.memory.data.substr(id3 + blank);
+      m.memory.sent = m.memory.data.size();
+      return out;
+    }
   }
   return m.memory.take();
 }
@@ -150,7 +169,7 @@ std::string AudioEncoder::finish() {
   if (m.by_hand()) {
     if (m.format == AudioFormat::kWav && !m.header_sent) {
       m.header_sent = true;
-      return wav_stream_header(m.sample_rate, m.sample_format);
+      return wav_stream_header(m.sample_rate, m.sample_format, m.tags);
     }
     return {};
   }
@@ -158,7 +177,8 @@ std::string AudioEncoder::finish() {
   return m.memory.take();
 }
 
-std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sample_format) {
+std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sample_format,
+                         const AudioTags& tags) {
   // Every format through libsndfile, as write_audio: the same bytes as a file.
   const size_t n = audio.samples.size();
   SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
@@ -171,6 +191,7 @@ std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sa
       fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
            " encoder: ", sf_strerror(nullptr));
     sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    if (format != AudioFormat::kRaw) audio::set_tags(f.get(), tags);
     const auto count = static_cast<sf_count_t>(n);
     if (sf_writef_float(f.get(), audio.samples.data(), count) != count)
       fail(ErrorKind::kIo, "encoding ", audio_format_name(format),

@@ -186,8 +186,31 @@ SF_INFO audio::write_info(AudioFormat format, SampleFormat sample_format, int sa
   return info;
 }
 
+void audio::set_tags(SNDFILE* f, const AudioTags& tags) {
+  const std::pair<int, const std::string*> fields[] = {{SF_STR_TITLE, &tags.title},
+                                                       {SF_STR_ARTIST, &tags.artist},
+                                                       {SF_STR_COMMENT, &tags.comment},
+                                                       {SF_STR_SOFTWARE, &tags.software},
+                                                       {SF_STR_DATE, &tags.date}};
+  for (const auto& [id, value] : fields)
+    if (!value->empty() && sf_set_string(f, id, value->c_str()) != 0)
+      fail(ErrorKind::kInternal, "cannot tag the audio: ", sf_strerror(f));
+}
+
+AudioTags read_audio_tags(const std::string& path) {
+  SF_INFO info{};
+  SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
+  if (!f) fail(ErrorKind::kInvalidFormat, "cannot read '", path, "' as audio: ", sf_strerror(nullptr));
+  const auto get = [&](int id) {
+    const char* v = sf_get_string(f.get(), id);
+    return std::string(v ? v : "");
+  };
+  return AudioTags{get(SF_STR_TITLE), get(SF_STR_ARTIST), get(SF_STR_COMMENT),
+                   get(SF_STR_SOFTWARE), get(SF_STR_DATE)};
+}
+
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
-                 SampleFormat sample_format) {
+                 SampleFormat sample_format, const AudioTags& tags) {
   SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   const std::string tmp = path + ".partial";
   {
@@ -195,6 +218,7 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
     if (!f) fail(ErrorKind::kIo, "cannot create '", path, "': ", sf_strerror(nullptr));
     // PCM output: clip rather than wrap values outside [-1, 1].
     sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    if (format != AudioFormat::kRaw) audio::set_tags(f.get(), tags);
     const sf_count_t n = static_cast<sf_count_t>(audio.samples.size());
     if (sf_writef_float(f.get(), audio.samples.data(), n) != n) {
       const std::string why = sf_strerror(f.get());
@@ -212,8 +236,9 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
   }
 }
 
-void write_audio(const std::string& path, const Audio& audio, SampleFormat sample_format) {
-  write_audio(path, audio, audio_format_from_path(path), sample_format);
+void write_audio(const std::string& path, const Audio& audio, SampleFormat sample_format,
+                 const AudioTags& tags) {
+  write_audio(path, audio, audio_format_from_path(path), sample_format, tags);
 }
 
 }  // namespace izwi

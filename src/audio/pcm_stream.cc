@@ -19,12 +19,41 @@ void put_u16(std::string& s, uint16_t v) {
   s.push_back(static_cast<char>(v >> 8));
 }
 
-// RIFF/WAVE with a 16-byte fmt chunk (PCM 16 or IEEE float 32), mono.
-std::string header(int sample_rate, SampleFormat f, uint32_t data_bytes, uint32_t riff_bytes) {
+// LIST/INFO with the non-empty tags: each a NUL-terminated string padded to an
+// even size. Empty without tags.
+std::string info_chunk(const AudioTags& tags) {
+  const std::pair<const char*, const std::string*> fields[] = {{"INAM", &tags.title},
+                                                               {"IART", &tags.artist},
+                                                               {"ICMT", &tags.comment},
+                                                               {"ISFT", &tags.software},
+                                                               {"ICRD", &tags.date}};
+  std::string body = "INFO";
+  for (const auto& [id, value] : fields) {
+    if (value->empty()) continue;
+    std::string text = *value + '\0';
+    if (text.size() % 2) text.push_back('\0');
+    body += id;
+    put_u32(body, static_cast<uint32_t>(value->size() + 1));
+    body += text;
+  }
+  if (body.size() == 4) return {};
+  std::string s = "LIST";
+  put_u32(s, static_cast<uint32_t>(body.size()));
+  return s + body;
+}
+
+// RIFF/WAVE with a 16-byte fmt chunk (PCM 16 or IEEE float 32), mono, then the
+// tags' LIST chunk (if any), then data. riff_bytes: 0 for "unknown".
+std::string header(int sample_rate, SampleFormat f, uint32_t data_bytes, bool known,
+                   const AudioTags& tags) {
   const uint16_t bits = f == SampleFormat::kPcm16 ? 16 : 32;
   const uint16_t tag = f == SampleFormat::kPcm16 ? 1 : 3;
+  const std::string list = info_chunk(tags);
+  const uint64_t before_data = 4 + 8 + 16 + list.size() + 8;  // "WAVE", fmt, LIST, data header
   std::string s = "RIFF";
-  put_u32(s, riff_bytes);
+  put_u32(s, known ? static_cast<uint32_t>(std::min<uint64_t>(before_data + data_bytes,
+                                                               0xFFFFFFFFu))
+                   : std::numeric_limits<uint32_t>::max());
   s += "WAVEfmt ";
   put_u32(s, 16);
   put_u16(s, tag);
@@ -33,6 +62,7 @@ std::string header(int sample_rate, SampleFormat f, uint32_t data_bytes, uint32_
   put_u32(s, static_cast<uint32_t>(sample_rate) * bits / 8);
   put_u16(s, bits / 8);
   put_u16(s, bits);
+  s += list;
   s += "data";
   put_u32(s, data_bytes);
   return s;
@@ -40,15 +70,15 @@ std::string header(int sample_rate, SampleFormat f, uint32_t data_bytes, uint32_
 
 }  // namespace
 
-std::string wav_stream_header(int sample_rate, SampleFormat f) {
-  const uint32_t unknown = std::numeric_limits<uint32_t>::max();
-  return header(sample_rate, f, unknown, unknown);
+std::string wav_stream_header(int sample_rate, SampleFormat f, const AudioTags& tags) {
+  return header(sample_rate, f, std::numeric_limits<uint32_t>::max(), false, tags);
 }
 
-std::string wav_header(int sample_rate, SampleFormat f, size_t samples) {
+std::string wav_header(int sample_rate, SampleFormat f, size_t samples, const AudioTags& tags) {
   const uint64_t bytes = samples * (f == SampleFormat::kPcm16 ? 2 : 4);
-  const auto data = static_cast<uint32_t>(std::min<uint64_t>(bytes, 0xFFFFFFFFu - 36));
-  return header(sample_rate, f, data, data + 36);
+  const uint64_t limit = 0xFFFFFFFFu - 36 - info_chunk(tags).size();
+  return header(sample_rate, f, static_cast<uint32_t>(std::min<uint64_t>(bytes, limit)), true,
+                tags);
 }
 
 std::string encode_samples(const float* x, size_t n, SampleFormat f) {

@@ -18,4 +18,7 @@ using SndHandle = std::unique_ptr<SNDFILE, SndCloser>;
 // cannot write that combination (e.g. Opus at 22.05 kHz).
 SF_INFO write_info(AudioFormat format, SampleFormat sample_format, int sample_rate);
 
+// Sets the non-empty tags on a file opened for writing, before its first samples.
+void set_tags(SNDFILE* f, const AudioTags& tags);
+
 }  // namespace izwi::audio
