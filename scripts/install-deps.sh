@@ -7,6 +7,7 @@ PKGS=(
   libpcre2-dev libutf8proc-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev librubberband-dev
   libgtest-dev libbenchmark-dev
   sox libsox-fmt-base libsox-fmt-mp3 espeak-ng  # tests make real audio files with these
+  mediainfo  # an independent reader of the provenance tags
   curl  # the product page's API example, run by the server tests
   chromium  # the Web UI's browser tests (driven by playwright-core)
 )

@@ -112,6 +112,10 @@ std::string ModelPool::id_for_dir(const std::string& dir) const {
   return fs::path(dir).filename().string();
 }
 
+std::string ModelPool::name_of(const std::string& requested) const {
+  return requested.empty() || is_openai_alias(requested) ? default_id() : requested;
+}
+
 std::string ModelPool::default_id() const {
   return configured_id(configured_.front());
 }

@@ -29,6 +29,8 @@ class ModelPool {
   std::string resolve(const std::string& model, bool cloning) const;
 
   const std::string& default_model() const { return configured_.front(); }
+  // The name a request's `model` stands for (the default's id for "" and the OpenAI names).
+  std::string name_of(const std::string& requested) const;
   std::string default_id() const;  // how /v1/models names the default
   bool default_loaded() const;
   std::vector<std::string> loaded() const;  // ids of the loaded models

@@ -225,6 +225,14 @@ void set_common_headers(httplib::Response& res, const SpeechRequest& r, const Sp
     res.set_header("X-Izwi-Reference-Warnings", warnings_header(sp.voice));
 }
 
+// Every response says it is synthetic speech (izwi/provenance.h): which model,
+// which voice (a saved voice's id, a preset, or the uploaded reference).
+AudioTags response_tags(const ServerState& st, const SpeechRequest& r) {
+  return provenance_tags(synthetic_speech(
+      st.models.name_of(r.model),
+      r.reference_audio ? "reference audio" : r.voice.empty() ? "default" : r.voice));
+}
+
 // A streamed response's state, owned by the content provider.
 struct Stream {
   std::unique_ptr<Admission::Ticket> ticket;
@@ -271,7 +279,8 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
   auto s = std::make_shared<Stream>();
   s->ticket = std::move(ticket);
   s->sse = r.stream_format == "sse";
-  s->encoder = std::make_unique<AudioEncoder>(r.format, sp.model->sample_rate());
+  s->encoder = std::make_unique<AudioEncoder>(r.format, sp.model->sample_rate(),
+                                              SampleFormat::kPcm16, response_tags(st, r));
   if (r.speed != 1.0) s->tempo = std::make_unique<TempoChanger>(sp.model->sample_rate(), r.speed);
   s->seed = *r.options.seed;
   s->rate = sp.model->sample_rate();
@@ -396,7 +405,8 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
   const double wall = since(t0);
   const double seconds = audio.duration();
   const double rtf = seconds > 0 ? wall / seconds : 0.0;
-  res.set_content(encode_audio(audio, r.format), audio_content_type(r.format));
+  res.set_content(encode_audio(audio, r.format, SampleFormat::kPcm16, response_tags(st, r)),
+                  audio_content_type(r.format));
   set_common_headers(res, r, sp);
   res.set_header("X-Izwi-Audio-Seconds", fixed(seconds));
   res.set_header("X-Izwi-Real-Time-Factor", fixed(rtf));

@@ -7,6 +7,7 @@
 
 #include "izwi/audio.h"
 #include "izwi/error.h"
+#include "izwi/provenance.h"
 #include "izwi/reference.h"
 #include "test_util.h"
 
@@ -397,6 +398,88 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
   }
   EXPECT_EQ(std::string(audio_content_type(AudioFormat::kMp3)), "audio/mpeg");
   EXPECT_THROW(AudioEncoder(AudioFormat::kOpus, 22050), Error);  // Opus has no 22.05 kHz
+}
+
+// What an independent reader (Debian's mediainfo) says a file's comment is;
+// empty if it found none or is not installed.
+std::string mediainfo_comment(const std::string& path) {
+  const std::string cmd = "mediainfo --Inform='General;%Comment%' '" + path + "' 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {};
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// Every file izwi writes says it is synthetic speech: whole files, in-memory
+// encodings and streams, read back by libsndfile and by mediainfo.
+TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
+  std::vector<float> x(24000 * 2);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.4f * static_cast<float>(std::sin(2 * M_PI * 330.0 * i / 24000.0));
+  const Audio clip{x, 24000, 1};
+  const Provenance made{"izwi 0.1.0", "qwen3-tts-0.6b-base", "alice | bob", "2026-12-01T06:45:00Z"};
+  const AudioTags tags = provenance_tags(made);
+  EXPECT_EQ(tags.comment,
+            "Synthetic speech made by izwi 0.1.0 | model: qwen3-tts-0.6b-base | voice: alice / bob "
+            "| created: 2026-12-01T06:45:00Z");
+  const bool have_mediainfo = std::system("command -v mediainfo >/dev/null 2>&1") == 0;
+  if (!have_mediainfo) std::printf("mediainfo is not installed: skipping its checks\n");
+  TempDir dir;
+  for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg,
+                        AudioFormat::kOpus, AudioFormat::kMp3}) {
+    SCOPED_TRACE(audio_format_name(f));
+    const std::string ext = audio_format_name(f);
+    const std::string file = dir.file("file." + ext), memory = dir.file("memory." + ext),
+                      streamed = dir.file("streamed." + ext);
+    write_audio(file, clip, f, SampleFormat::kPcm16, tags);
+    std::ofstream(memory, std::ios::binary) << encode_audio(clip, f, SampleFormat::kPcm16, tags);
+    AudioEncoder enc(f, 24000, SampleFormat::kPcm16, tags);
+    std::string bytes;
+    for (size_t pos = 0; pos < x.size(); pos += 1920)
+      bytes += enc.write(x.data() + pos, std::min<size_t>(1920, x.size() - pos));
+    bytes += enc.finish();
+    std::ofstream(streamed, std::ios::binary) << bytes;
+    for (const std::string& path : {file, memory, streamed}) {
+      SCOPED_TRACE(path);
+      const AudioTags got = read_audio_tags(path);
+      EXPECT_EQ(got.title, "Synthetic speech");
+      EXPECT_EQ(got.artist, "Synthetic voice (alice / bob)");
+      EXPECT_EQ(got.comment, tags.comment);
+      EXPECT_EQ(got.date, made.created);
+      if (f != AudioFormat::kMp3) EXPECT_EQ(got.software.rfind("izwi 0.1.0", 0), 0u);
+      const auto back = parse_provenance(got);
+      ASSERT_TRUE(back.has_value());
+      EXPECT_EQ(back->software, "izwi 0.1.0");
+      EXPECT_EQ(back->model, "qwen3-tts-0.6b-base");
+      EXPECT_EQ(back->voice, "alice / bob");
+      EXPECT_EQ(back->created, made.created);
+      // The audio is intact behind the tags.
+      const Audio a = read_audio(path);
+      EXPECT_NEAR(a.duration(), 2.0, 0.1);
+      const size_t mid = a.samples.size() / 2;
+      EXPECT_NEAR(tone_amplitude(a.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
+      if (have_mediainfo) EXPECT_EQ(mediainfo_comment(path), tags.comment);
+    }
+  }
+  // The streamed WAV header keeps its length when the sizes are filled in at the end.
+  EXPECT_EQ(wav_stream_header(24000, SampleFormat::kPcm16, tags).size(),
+            wav_header(24000, SampleFormat::kPcm16, 48000, tags).size());
+  EXPECT_EQ(wav_header(24000, SampleFormat::kPcm16, 10).size(), 44u);  // no tags: plain header
+}
+
+TEST(Provenance, OtherCommentsAreNotIzwis) {
+  EXPECT_FALSE(parse_provenance(AudioTags{}).has_value());
+  AudioTags t;
+  t.comment = "Recorded at home";
+  EXPECT_FALSE(parse_provenance(t).has_value());
+  const Provenance now = synthetic_speech("m", "v");
+  EXPECT_EQ(now.software.rfind("izwi ", 0), 0u);
+  EXPECT_EQ(now.created.size(), 20u);  // 2026-12-01T06:45:00Z
+  EXPECT_EQ(parse_provenance(provenance_tags(now))->created, now.created);
 }
 
 // Speed changes the tempo and keeps the pitch; 1.0 leaves samples untouched;
