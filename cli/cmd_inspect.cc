@@ -2,10 +2,9 @@
 // from — izwi's synthetic-speech mark (izwi/provenance.h) and its other tags.
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "izwi/izwi.h"

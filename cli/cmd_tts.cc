@@ -47,7 +47,10 @@ class StreamWriter {
  public:
   StreamWriter(const std::string& path, AudioFormat format, SampleFormat sf, int rate,
                AudioTags tags)
-      : path_(path), wav_(format == AudioFormat::kWav), sf_(sf), rate_(rate),
+      : path_(path),
+        wav_(format == AudioFormat::kWav),
+        sf_(sf),
+        rate_(rate),
         tags_(std::move(tags)) {
     if (path == "-") {
       std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error, not a kill
@@ -240,8 +243,8 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   std::unique_ptr<StreamWriter> writer;
   double first_audio_s = -1;
   if (stream) {
-    writer = std::make_unique<StreamWriter>(a.output, format, sample_format, model->sample_rate(),
-                                            tags);
+    writer =
+        std::make_unique<StreamWriter>(a.output, format, sample_format, model->sample_rate(), tags);
     o.on_audio = [&](const float* samples, int64_t n) {
       if (first_audio_s < 0)
         first_audio_s =

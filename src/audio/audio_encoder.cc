@@ -154,7 +154,8 @@ std::string AudioEncoder::write(const float* samples, size_t n) {
     // The ID3 tag (if any) goes out; the blank frame after it does not.
     m.header_sent = true;
     const size_t id3 = id3_length(m.memory.data);
-    const size_t blank = id3 <= m.memory.data.size() ? blank_frame_length(m.memory.data.substr(id3)) : 0;
+    const size_t blank =
+        id3 <= m.memory.data.size() ? blank_frame_length(m.memory.data.substr(id3)) : 0;
     if (blank > 0) {
       std::string out = m.memory.data.substr(0, id3) + m.memory.data.substr(id3 + blank);
       m.memory.sent = m.memory.data.size();

@@ -200,13 +200,14 @@ void audio::set_tags(SNDFILE* f, const AudioTags& tags) {
 AudioTags read_audio_tags(const std::string& path) {
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) fail(ErrorKind::kInvalidFormat, "cannot read '", path, "' as audio: ", sf_strerror(nullptr));
+  if (!f)
+    fail(ErrorKind::kInvalidFormat, "cannot read '", path, "' as audio: ", sf_strerror(nullptr));
   const auto get = [&](int id) {
     const char* v = sf_get_string(f.get(), id);
     return std::string(v ? v : "");
   };
-  return AudioTags{get(SF_STR_TITLE), get(SF_STR_ARTIST), get(SF_STR_COMMENT),
-                   get(SF_STR_SOFTWARE), get(SF_STR_DATE)};
+  return AudioTags{get(SF_STR_TITLE), get(SF_STR_ARTIST), get(SF_STR_COMMENT), get(SF_STR_SOFTWARE),
+                   get(SF_STR_DATE)};
 }
 
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,

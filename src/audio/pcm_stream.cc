@@ -51,9 +51,9 @@ std::string header(int sample_rate, SampleFormat f, uint32_t data_bytes, bool kn
   const std::string list = info_chunk(tags);
   const uint64_t before_data = 4 + 8 + 16 + list.size() + 8;  // "WAVE", fmt, LIST, data header
   std::string s = "RIFF";
-  put_u32(s, known ? static_cast<uint32_t>(std::min<uint64_t>(before_data + data_bytes,
-                                                               0xFFFFFFFFu))
-                   : std::numeric_limits<uint32_t>::max());
+  put_u32(s, known
+                 ? static_cast<uint32_t>(std::min<uint64_t>(before_data + data_bytes, 0xFFFFFFFFu))
+                 : std::numeric_limits<uint32_t>::max());
   s += "WAVEfmt ";
   put_u32(s, 16);
   put_u16(s, tag);

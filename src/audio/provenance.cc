@@ -60,9 +60,12 @@ std::optional<Provenance> parse_provenance(const AudioTags& tags) {
       first = false;
     } else if (const size_t colon = part.find(": "); colon != std::string::npos) {
       const std::string key = part.substr(0, colon), value = part.substr(colon + 2);
-      if (key == "model") p.model = value;
-      else if (key == "voice") p.voice = value;
-      else if (key == "created") p.created = value;
+      if (key == "model")
+        p.model = value;
+      else if (key == "voice")
+        p.voice = value;
+      else if (key == "created")
+        p.created = value;
     }
     pos = end + 3;
   }

@@ -228,9 +228,10 @@ void set_common_headers(httplib::Response& res, const SpeechRequest& r, const Sp
 // Every response says it is synthetic speech (izwi/provenance.h): which model,
 // which voice (a saved voice's id, a preset, or the uploaded reference).
 AudioTags response_tags(const ServerState& st, const SpeechRequest& r) {
-  return provenance_tags(synthetic_speech(
-      st.models.name_of(r.model),
-      r.reference_audio ? "reference audio" : r.voice.empty() ? "default" : r.voice));
+  return provenance_tags(synthetic_speech(st.models.name_of(r.model), r.reference_audio
+                                                                          ? "reference audio"
+                                                                      : r.voice.empty() ? "default"
+                                                                                        : r.voice));
 }
 
 // A streamed response's state, owned by the content provider.

@@ -154,9 +154,22 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_GT(bytes.size(), 44u);
   EXPECT_EQ(bytes.substr(0, 4), "RIFF");
-  EXPECT_EQ(bytes.substr(40, 4), std::string(4, '\xff'));  // data size: open-ended stream
-  std::vector<float> piped((bytes.size() - 44) / 4);
-  std::memcpy(piped.data(), bytes.data() + 44, piped.size() * 4);
+  // fmt, then the synthetic-speech mark (LIST/INFO), then open-ended data.
+  // Walk the chunks: fmt, LIST, data.
+  std::vector<std::string> chunks;
+  size_t data = 12;
+  while (data + 8 <= bytes.size() && bytes.compare(data, 4, "data") != 0) {
+    chunks.push_back(bytes.substr(data, 4));
+    uint32_t size = 0;
+    std::memcpy(&size, bytes.data() + data + 4, 4);
+    data += 8 + size + (size % 2);
+  }
+  EXPECT_EQ(chunks, (std::vector<std::string>{"fmt ", "LIST"}));
+  ASSERT_LT(data + 8, bytes.size());
+  EXPECT_NE(bytes.substr(0, data).find("Synthetic speech made by izwi"), std::string::npos);
+  EXPECT_EQ(bytes.substr(data + 4, 4), std::string(4, '\xff'));  // data size: open-ended stream
+  std::vector<float> piped((bytes.size() - data - 8) / 4);
+  std::memcpy(piped.data(), bytes.data() + data + 8, piped.size() * 4);
   const Audio ref = read_audio(d.file("whole.wav"));
   // The stream starts at the frame boundary; the official ICL cut may keep one
   // more leading sample.
@@ -173,6 +186,23 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_audio(d.file("streamed.wav")).samples, piped);
   EXPECT_FALSE(std::filesystem::exists(d.file("streamed.wav.part")));
+
+  // Every file carries the mark, read back by izwi inspect-output; a file izwi
+  // did not make has none (exit 3).
+  r = test::run_izwi("inspect-output " + d.file("streamed.wav") + " " + d.file("whole.wav"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("synthetic speech, made by izwi"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("voice    reference audio"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("model    " + test::golden_model()), std::string::npos) << r.output;
+  r = test::run_izwi("inspect-output --json " + d.file("whole.wav") + " " + d.file("ref.wav"));
+  EXPECT_EQ(r.status, 3) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('[')));
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["provenance"]["voice"], "reference audio");
+  EXPECT_TRUE(j[1]["provenance"].is_null());
+  r = test::run_izwi("inspect-output " + d.file("err.txt"));
+  EXPECT_EQ(r.status, 1) << r.output;  // not audio: an error naming the file
+  EXPECT_NE(r.output.find("err.txt"), std::string::npos) << r.output;
 
   // Formats that cannot be streamed are refused with the fix.
   r = test::run_izwi(base + "--stream -o " + d.file("x.mp3"));
