@@ -250,6 +250,7 @@ struct Stream {
   SynthesisResult result;
   uint64_t seed = 0;
   int rate = 24000;
+  AudioTags tags;  // the synthetic-speech mark (also in the encoded bytes)
 
   void emit(const std::string& bytes) {
     if (bytes.empty()) return;
@@ -280,8 +281,9 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
   auto s = std::make_shared<Stream>();
   s->ticket = std::move(ticket);
   s->sse = r.stream_format == "sse";
+  s->tags = response_tags(st, r);
   s->encoder = std::make_unique<AudioEncoder>(r.format, sp.model->sample_rate(),
-                                              SampleFormat::kPcm16, response_tags(st, r));
+                                              SampleFormat::kPcm16, s->tags);
   if (r.speed != 1.0) s->tempo = std::make_unique<TempoChanger>(sp.model->sample_rate(), r.speed);
   s->seed = *r.options.seed;
   s->rate = sp.model->sample_rate();
@@ -343,7 +345,14 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
                  {{"seed", s->seed},
                   {"audio_seconds", s->audio_seconds},
                   {"real_time_factor", s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0},
-                  {"time_to_first_audio", s->first_audio}}}};
+                  {"time_to_first_audio", s->first_audio},
+                  // The synthetic-speech mark, for clients that write files themselves.
+                  {"tags",
+                   {{"title", s->tags.title},
+                    {"artist", s->tags.artist},
+                    {"comment", s->tags.comment},
+                    {"software", s->tags.software},
+                    {"date", s->tags.date}}}}}};
             const std::string ev = "data: " + done.dump() + "\n\n";
             if (!sink.write(ev.data(), ev.size())) return false;
           }

@@ -109,10 +109,23 @@ async function waitDone(page) {
   return status.textContent();
 }
 
-function wavSamples(buf) {
-  // 16-bit PCM WAV written by the UI: 44-byte header.
+// The chunks of a WAV file: { id: bytes }.
+function wavChunks(buf) {
   assert.equal(buf.toString("ascii", 0, 4), "RIFF");
-  return new Int16Array(buf.buffer.slice(buf.byteOffset + 44, buf.byteOffset + buf.length));
+  assert.equal(buf.readUInt32LE(4), buf.length - 8, "RIFF size");
+  const chunks = {};
+  for (let pos = 12; pos + 8 <= buf.length; ) {
+    const id = buf.toString("ascii", pos, pos + 4), size = buf.readUInt32LE(pos + 4);
+    chunks[id] = buf.subarray(pos + 8, pos + 8 + size);
+    pos += 8 + size + (size % 2);
+  }
+  return chunks;
+}
+
+function wavSamples(buf) {
+  // 16-bit PCM WAV written by the UI: fmt, the synthetic-speech mark (LIST), data.
+  const data = wavChunks(buf).data;
+  return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
 }
 
 // Replays a request the page made, through the API, as SSE PCM; returns the samples.
@@ -199,6 +212,10 @@ await step("clone: upload, report, generate while streaming, download equals the
   const file = path.join(tmp, "download.wav");
   await dl.saveAs(file);
   const ours = wavSamples(fs.readFileSync(file));
+  // The page's WAV carries the server's mark: synthetic speech, which model and voice.
+  const list = wavChunks(fs.readFileSync(file)).LIST.toString("latin1");
+  assert.match(list, /^INFO/);
+  assert.match(list, /Synthetic speech made by izwi [^|]+ \| model: [^|]+ \| voice: reference audio \| created: \d{4}-/);
   const api = await apiSamples({ ...body, seed });
   assert.equal(ours.length, api.length);
   assert.deepEqual(Buffer.from(ours.buffer), Buffer.from(api.buffer));

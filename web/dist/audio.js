@@ -1,4 +1,3 @@
-// Audio in the browser: decoding clips, WAV files, playing a stream as it arrives.
 // Decodes any format the browser knows (wav, mp3, flac, ogg, opus, m4a, webm) to mono.
 export async function decodeClip(data) {
     const ctx = new OfflineAudioContext(1, 1, 44100);
@@ -34,12 +33,56 @@ export function floatWav(clip) {
     new Float32Array(buf, 44).set(clip.samples);
     return new Blob([buf], { type: "audio/wav" });
 }
-// Generated speech: the server's 16-bit samples, exactly, as a WAV file.
-export function pcm16Wav(chunks, rate) {
+// A LIST/INFO chunk with the non-empty tags (each NUL-terminated, padded to an
+// even size), as the server writes it; empty without tags.
+function infoChunk(tags) {
+    if (!tags)
+        return new Uint8Array(0);
+    const fields = [
+        ["INAM", tags.title], ["IART", tags.artist], ["ICMT", tags.comment], ["ISFT", tags.software], ["ICRD", tags.date],
+    ];
+    const parts = [];
+    for (const [id, value] of fields) {
+        if (!value)
+            continue;
+        const text = new TextEncoder().encode(value);
+        const padded = new Uint8Array(8 + text.length + 1 + ((text.length + 1) % 2));
+        const view = new DataView(padded.buffer);
+        [...id].forEach((c, i) => view.setUint8(i, c.charCodeAt(0)));
+        view.setUint32(4, text.length + 1, true);
+        padded.set(text, 8);
+        parts.push(padded);
+    }
+    if (parts.length === 0)
+        return new Uint8Array(0);
+    const body = parts.reduce((n, p) => n + p.length, 4);
+    const out = new Uint8Array(8 + body);
+    const view = new DataView(out.buffer);
+    [..."LIST"].forEach((c, i) => view.setUint8(i, c.charCodeAt(0)));
+    view.setUint32(4, body, true);
+    [..."INFO"].forEach((c, i) => view.setUint8(8 + i, c.charCodeAt(0)));
+    let pos = 12;
+    for (const p of parts) {
+        out.set(p, pos);
+        pos += p.length;
+    }
+    return out;
+}
+// Generated speech: the server's 16-bit samples, exactly, as a WAV file that
+// carries the server's synthetic-speech mark (between fmt and data).
+export function pcm16Wav(chunks, rate, tags) {
     const n = chunks.reduce((s, c) => s + c.length, 0);
-    const buf = new ArrayBuffer(44 + n * 2);
-    wavHeader(new DataView(buf), rate, n * 2, 1, 16);
-    const out = new Int16Array(buf, 44, n);
+    const info = infoChunk(tags);
+    const head = new Uint8Array(44);
+    const view = new DataView(head.buffer);
+    wavHeader(view, rate, n * 2, 1, 16);
+    view.setUint32(4, 36 + info.length + n * 2, true);
+    const buf = new ArrayBuffer(44 + info.length + n * 2);
+    const bytes = new Uint8Array(buf);
+    bytes.set(head.subarray(0, 36), 0); // RIFF, fmt
+    bytes.set(info, 36); // the mark
+    bytes.set(head.subarray(36, 44), 36 + info.length); // data header
+    const out = new Int16Array(buf, 44 + info.length, n); // info.length is even
     let pos = 0;
     for (const c of chunks) {
         out.set(c, pos);

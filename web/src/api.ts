@@ -54,11 +54,21 @@ export interface Model {
   approx_size?: string;
   description?: string;
 }
+// The synthetic-speech mark the server puts in every file (README: "Every file
+// says it is synthetic speech"); the page writes it into the WAVs it builds.
+export interface AudioTags {
+  title: string;
+  artist: string;
+  comment: string;
+  software: string;
+  date: string;
+}
 export interface SpeechDone {
   seed: number;
   audio_seconds: number;
   real_time_factor: number;
   time_to_first_audio: number;
+  tags: AudioTags;
 }
 export interface SpeechRequest {
   input: string;

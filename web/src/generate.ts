@@ -78,7 +78,7 @@ export class GeneratePanel {
         this.progress.value = 1;
         this.status.textContent = `Generating… ${(samples / 24000).toFixed(1)} s of audio, playing as it is made`;
       });
-      const wav = pcm16Wav(chunks, 24000);
+      const wav = pcm16Wav(chunks, 24000, done.tags);
       req.seed = done.seed; // the same seed gives the same speech in other formats
       this.last = { request: req, wav };
       this.status.textContent = `Done: ${done.audio_seconds.toFixed(1)} s of audio, real-time factor ${done.real_time_factor.toFixed(2)}, seed ${done.seed}`;
