@@ -63,6 +63,10 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
                   "cancelled")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_flag(
+      "--allow-unconsented-voices", o->allow_unconsented_voices,
+      "Speak with saved voices that have no consent note (otherwise 403 consent_required; "
+      "see the README's ethics section)");
   cmd->add_flag("--allow-pull", o->allow_pull,
                 "Download a model a request names but that is not installed (default: 404 "
                 "naming `izwi pull`)");

@@ -119,6 +119,17 @@ std::string voice_label(const TtsArgs& a, const Voice& v) {
   return std::filesystem::is_regular_file(a.speaker, ec) ? "reference audio" : a.speaker;
 }
 
+// A saved voice is a real person's: say so when nobody recorded their agreement.
+Voice load_saved(VoiceStore& saved, const std::string& name, const TtsModel& model) {
+  if (saved.get(name).consent.empty())
+    std::fprintf(stderr,
+                 "warning: the saved voice '%s' has no consent note; record who agreed to the "
+                 "cloning with: izwi voices consent %s \"name, date\" (izwi serve refuses it "
+                 "until then)\n",
+                 name.c_str(), name.c_str());
+  return saved.load(name, model);
+}
+
 Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
   if (a.speaker.empty() && a.voice.empty())
     return Voice{};  // VoiceDesign: the instruction is the voice
@@ -127,7 +138,7 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
     if (!a.reference_text.empty())
       throw Error(ErrorKind::kInvalidArgument,
                   "a saved voice keeps its own transcript; drop --reference-text");
-    return saved.load(a.voice, model);
+    return load_saved(saved, a.voice, model);
   }
   std::error_code ec;
   const bool is_file = std::filesystem::is_regular_file(a.speaker, ec);
@@ -144,7 +155,7 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
     if (!a.reference_text.empty())
       throw Error(ErrorKind::kInvalidArgument,
                   "a saved voice keeps its own transcript; drop --reference-text");
-    return saved.load(a.speaker, model);
+    return load_saved(saved, a.speaker, model);
   }
   if (is_preset) {
     if (!a.reference_text.empty())

@@ -110,6 +110,19 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
     std::printf("renamed voice '%s' to '%s'\n", a->name.c_str(), a->new_name.c_str());
   });
 
+  CLI::App* consent = voices->add_subcommand(
+      "consent",
+      "Record who agreed to the cloning of a saved voice, and when (izwi serve refuses "
+      "saved voices without it)");
+  consent->add_option("name", a->name, "Voice name")->required();
+  consent->add_option("note", a->consent, "Who agreed, and when (e.g. \"Ann Lee, 2026-12-01\")")
+      ->required();
+  consent->callback([a] {
+    VoiceStore store;
+    store.set_consent(a->name, a->consent);
+    std::printf("recorded consent for voice '%s': %s\n", a->name.c_str(), a->consent.c_str());
+  });
+
   CLI::App* exp = voices->add_subcommand("export", "Write a voice to one self-contained file");
   exp->add_option("name", a->name, "Voice name")->required();
   exp->add_option("file", a->file, "Output file (e.g. NAME.izwi-voice.json)")->required();

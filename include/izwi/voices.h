@@ -58,6 +58,10 @@ class VoiceStore {
   void remove(const std::string& name);
   // Gives a voice another name (its audio, codes and embeddings go with it).
   void rename(const std::string& name, const std::string& new_name);
+  // Records who agreed to the cloning, and when (free text; empty clears it).
+  // The server refuses to speak with a saved voice that has none unless its
+  // operator allows it (izwi serve --allow-unconsented-voices).
+  void set_consent(const std::string& name, const std::string& consent);
 
   // The voice for `model`: stored codes and ids, and the stored embedding for
   // its size, computed from the stored audio (and saved) the first time.

@@ -173,6 +173,8 @@ std::string openapi_document() {
           {"content", audio_types}}},
         {"400", bad},
         {"401", auth},
+        {"403", error_response("consent_required: the saved voice has no consent note (and the "
+                               "server was not started with --allow-unconsented-voices)")},
         {"404", error_response("Model not installed (the message names `izwi pull`)")},
         {"413", error_response("Upload over the limit (izwi serve --max-upload-mb)")},
         {"429", error_response("Queue full; see Retry-After")}}}};
@@ -202,20 +204,22 @@ std::string openapi_document() {
       {"parameters", id_param()},
       {"responses",
        {{"200", {{"description", "Deleted"}}}, {"404", error_response("No such voice")}}}};
-  p["/v1/voices/{id}"]["patch"] = {{"summary", "Rename a saved voice"},
-                                   {"parameters", id_param()},
-                                   {"requestBody",
-                                    {{"required", true},
-                                     {"content",
-                                      {{"application/json",
-                                        {{"schema",
-                                          {{"type", "object"},
-                                           {"required", {"name"}},
-                                           {"properties", {{"name", {{"type", "string"}}}}}}}}}}}}},
-                                   {"responses",
-                                    {{"200", json_response("The renamed voice", "Voice")},
-                                     {"404", error_response("No such voice")},
-                                     {"409", error_response("The new name is taken")}}}};
+  p["/v1/voices/{id}"]["patch"] = {
+      {"summary", "Rename a saved voice and/or record its consent note"},
+      {"parameters", id_param()},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/json",
+           {{"schema",
+             {{"type", "object"},
+              {"properties",
+               {{"name", {{"type", "string"}}}, {"consent", {{"type", "string"}}}}}}}}}}}}},
+      {"responses",
+       {{"200", json_response("The voice as it is now", "Voice")},
+        {"400", error_response("Neither name nor consent given")},
+        {"404", error_response("No such voice")},
+        {"409", error_response("The new name is taken")}}}};
   p["/v1/audio/reference-report"]["post"] = {
       {"summary", "Check a reference clip before cloning: the report and whether it is usable"},
       {"requestBody", form_or_json(J::object(), {"audio"}, "audio")},

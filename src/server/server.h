@@ -25,9 +25,10 @@ struct ServerOptions {
   CodecPrecision codec = CodecPrecision::kBf16;  // --codec
   std::string log_format = "text";               // "text" or "json"
   bool allow_pull = false;                       // download a missing model on first use
-  int max_loaded_models = 2;  // least recently used ones beyond this are unloaded
-  double grace_seconds = 10;  // on SIGTERM/SIGINT: time for in-flight requests
-  bool offline = false;       // --offline
+  bool allow_unconsented_voices = false;  // speak with saved voices that have no consent note
+  int max_loaded_models = 2;              // least recently used ones beyond this are unloaded
+  double grace_seconds = 10;              // on SIGTERM/SIGINT: time for in-flight requests
+  bool offline = false;                   // --offline
 };
 
 // One route of the API: what the server registers and what /openapi.json

@@ -184,6 +184,16 @@ Speaker resolve_speaker(ServerState& st, SpeechRequest& r) {
   if (!r.voice.empty()) {
     VoiceStore saved;
     if (saved.contains(r.voice)) {
+      // A real person's voice: only with their recorded agreement, unless the
+      // operator chose otherwise.
+      if (!st.options.allow_unconsented_voices && saved.get(r.voice).consent.empty())
+        throw ApiError(403, "consent_required",
+                       "the saved voice '" + r.voice +
+                           "' has no consent note: record who agreed to the cloning, and when "
+                           "(PATCH /v1/voices/" +
+                           r.voice + " with 'consent', or izwi voices consent " + r.voice +
+                           " \"...\"), or start the server with --allow-unconsented-voices",
+                       "voice");
       Speaker s{st.models.get(r.model, true), {}};
       s.voice = st.saved_voice(saved, r.voice, s.model);
       return s;

@@ -144,19 +144,23 @@ void handle_delete_voice(ServerState&, const httplib::Request& req, httplib::Res
                   "application/json");
 }
 
+// PATCH /v1/voices/{id}: a new 'name', a 'consent' note, or both.
 void handle_rename_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   const RequestFields f(req);
-  const std::string name = f.text("name").value_or("");
-  if (name.empty()) throw ApiError(400, "missing_name", "'name' (the new name) is missing", "name");
-  checked_name(name, "name");
+  const std::optional<std::string> name = f.text("name"), consent = f.text("consent");
+  if (!name && !consent)
+    throw ApiError(400, "missing_name",
+                   "give 'name' (a new name) or 'consent' (who agreed, when), or both", "name");
+  if (name) checked_name(*name, "name");
   VoiceStore store;
   try {
-    store.rename(id, name);
+    if (consent) store.set_consent(id, *consent);
+    if (name) store.rename(id, *name);
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
-  res.set_content(voice_json(store.get(name)).dump(), "application/json");
+  res.set_content(voice_json(store.get(name ? *name : id)).dump(), "application/json");
 }
 
 void handle_reference_report(ServerState&, const httplib::Request& req, httplib::Response& res) {

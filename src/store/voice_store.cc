@@ -378,6 +378,15 @@ void VoiceStore::remove(const std::string& name) {
   fs::remove_all((fs::path(impl_->dir) / r->audio_file).parent_path(), ec);
 }
 
+void VoiceStore::set_consent(const std::string& name, const std::string& consent) {
+  Stmt update = impl_->prepare("UPDATE voices SET consent = ? WHERE name = ?");
+  Impl::bind_text(update.get(), 1, consent);
+  Impl::bind_text(update.get(), 2, name);
+  impl_->step_done(update.get());
+  if (sqlite3_changes(impl_->db.get()) == 0)
+    fail(ErrorKind::kNotFound, "no saved voice named '", name, "'");
+}
+
 void VoiceStore::rename(const std::string& name, const std::string& new_name) {
   check_name(new_name);
   if (name == new_name) return;

@@ -602,7 +602,7 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   std::reverse(reversed.samples.begin(), reversed.samples.end());
   write_audio(dir_.file("reversed.wav"), reversed);
   ASSERT_EQ(izwi("voices add copy --force --audio " + dir_.file("reversed.wav") +
-                 " --model qwen3-tts-0.6b-base")
+                 " --model qwen3-tts-0.6b-base --consent 'test fixture'")
                 .status,
             0);
   auto replaced = post_json(*s, with_copy);
@@ -623,6 +623,47 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   // Removed by the CLI, gone for the server.
   ASSERT_EQ(izwi("voices rm b64").status, 0);
   expect_error(c.Get("/v1/voices/b64"), 404, "voice_not_found", "removed by the CLI");
+}
+
+// A saved voice is a real person's: the server speaks with it only once a
+// consent note is recorded, unless its operator allows otherwise. An uploaded
+// clip (the product page's form) is the caller's own responsibility.
+TEST_F(ServerTest, SavedVoicesNeedAConsentNote) {
+  ASSERT_EQ(izwi("voices add unconsented --audio " + dir_.file("reference.wav") +
+                 " --model qwen3-tts-0.6b-base")
+                .status,
+            0);
+  const json body = {{"input", "Hi."}, {"voice", "unconsented"}, {"seed", 2}};
+  {
+    auto s = serve();
+    auto refused = post_json(*s, body);
+    expect_error(refused, 403, "consent_required", "no consent note");
+    EXPECT_NE(refused->body.find("--allow-unconsented-voices"), std::string::npos);
+    EXPECT_NE(refused->body.find("izwi voices consent unconsented"), std::string::npos);
+    // Recording it over the API lifts the refusal.
+    auto c = s->client();
+    auto patched = c.Patch("/v1/voices/unconsented",
+                           json{{"consent", "the speaker, 2026-12-01"}}.dump(), "application/json");
+    ASSERT_TRUE(patched && patched->status == 200) << (patched ? patched->body : "no reply");
+    EXPECT_EQ(json::parse(patched->body)["consent"], "the speaker, 2026-12-01");
+    auto spoken = post_json(*s, body);
+    ASSERT_TRUE(spoken);
+    EXPECT_EQ(spoken->status, 200) << spoken->body;
+    // Cleared again by the CLI: refused again.
+    ASSERT_EQ(izwi("voices consent unconsented ''").status, 0);
+    expect_error(post_json(*s, body), 403, "consent_required", "consent cleared");
+  }
+  {
+    auto s = serve({"--allow-unconsented-voices"});
+    auto spoken = post_json(*s, body);
+    ASSERT_TRUE(spoken);
+    EXPECT_EQ(spoken->status, 200) << spoken->body;
+  }
+  // The CLI speaks with it but warns, naming the fix.
+  const auto cli = izwi("tts Hi. --voice unconsented --max-seconds 0.5 -o " + dir_.file("w.wav"));
+  EXPECT_EQ(cli.status, 0) << cli.output;
+  EXPECT_NE(cli.output.find("has no consent note"), std::string::npos) << cli.output;
+  EXPECT_EQ(izwi("voices consent nobody 'x'").status, 1);  // no such voice
 }
 
 TEST_F(ServerTest, ModelsListInstalledModelsWithPresetsAndCloning) {

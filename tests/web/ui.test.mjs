@@ -222,9 +222,10 @@ await step("clone: upload, report, generate while streaming, download equals the
   const [mp3] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download MP3" }).click()]);
   assert.match(mp3.suggestedFilename(), /\.mp3$/);
 
-  // Save the voice (no consent note: the page asks first).
+  // Save the voice with a consent note (the server speaks with saved voices
+  // only once one is recorded).
   await page.getByLabel("Voice name").fill("browser-voice");
-  page.once("dialog", (d) => d.accept());
+  await page.getByLabel("Consent note").fill("the speaker, in this test");
   await page.getByRole("button", { name: "Save voice" }).click();
   await page.getByText("Saved “browser-voice”").waitFor();
 
@@ -238,8 +239,11 @@ await step("clone: upload, report, generate while streaming, download equals the
   await page.getByRole("button", { name: "Generate" }).click();
   await waitDone(page);
 
-  // Rename, export, delete.
+  // Record another consent note, then rename, export, delete.
   await page.getByRole("link", { name: "Saved Voices" }).click();
+  page.once("dialog", (d) => d.accept("Ann Lee, 2026-12-01"));
+  await page.getByRole("button", { name: "Consent browser-voice" }).click();
+  await page.getByText("consent: Ann Lee, 2026-12-01", { exact: false }).waitFor();
   page.once("dialog", (d) => d.accept("renamed-voice"));
   await page.getByRole("button", { name: "Rename browser-voice" }).click();
   await page.getByText("renamed-voice", { exact: true }).waitFor();

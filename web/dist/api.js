@@ -82,6 +82,11 @@ export const api = {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ name }),
     }),
+    setVoiceConsent: (id, consent) => json(`/v1/voices/${encodeURIComponent(id)}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ consent }),
+    }),
     deleteVoice: async (id) => {
         await check(await call(`/v1/voices/${encodeURIComponent(id)}`, { method: "DELETE" }));
     },

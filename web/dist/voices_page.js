@@ -1,4 +1,4 @@
-// Saved Voices: play the reference, use, rename, export, delete (confirmed), import.
+// Saved Voices: play the reference, use, rename, record consent, export, delete (confirmed), import.
 import { api } from "./api.js";
 import { clearError, download, errorBox, field, h, showError } from "./dom.js";
 export async function voicesPage(go) {
@@ -59,6 +59,13 @@ function voiceItem(v, render, go, status, error) {
             return;
         await api.renameVoice(v.id, name);
         status.textContent = `Renamed “${v.name}” to “${name}”.`;
+        await render();
+    }), act("Consent", async () => {
+        const note = prompt(`Who agreed to the cloning of “${v.name}”, and when? (The server speaks with a saved voice only once this is recorded.)`, v.consent);
+        if (note === null || note === v.consent)
+            return;
+        await api.setVoiceConsent(v.id, note);
+        status.textContent = note ? `Recorded consent for “${v.name}”.` : `Cleared the consent note of “${v.name}”.`;
         await render();
     }), act("Export", async () => download(await api.exportVoice(v.id), `${v.id}.izwi-voice.json`)), act("Delete", async () => {
         if (!confirm(`Delete the voice “${v.name}”? Its reference clip is deleted too.`))

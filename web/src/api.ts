@@ -154,6 +154,12 @@ export const api = {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ name }),
     }),
+  setVoiceConsent: (id: string, consent: string) =>
+    json<Voice>(`/v1/voices/${encodeURIComponent(id)}`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ consent }),
+    }),
   deleteVoice: async (id: string) => {
     await check(await call(`/v1/voices/${encodeURIComponent(id)}`, { method: "DELETE" }));
   },

@@ -120,7 +120,7 @@ export function clonePage(models: Model[]): HTMLElement {
       name.focus();
       return;
     }
-    if (!consent.value.trim() && !confirm("No consent note: save this voice without recording who agreed to it?")) return;
+    if (!consent.value.trim() && !confirm("No consent note: save this voice without recording who agreed to it? The server will not speak with it until a note is recorded (Saved Voices → Consent).")) return;
     try {
       const form = new FormData();
       form.append("name", name.value.trim());
