@@ -59,8 +59,55 @@ void configure_tiles() {
     cfg.colsb[t] = 64;
     cfg.rows[t] = 16;
   }
+  // GCC 12 does not treat ldtilecfg as reading `cfg`, and may drop the stores
+  // above as dead (then every tile is unconfigured: #UD on first use).
+  __asm__ __volatile__("" : : "m"(cfg));
   _tile_loadconfig(&cfg);
   configured = true;
+}
+
+// One K step of 32 on the 2 x 2 accumulators: A rows a0 (and a1 when two_rows)
+// times B panels b0 (and b1 when two_cols), each tile 1 KB.
+inline void dp_step(const uint16_t* a0, const uint16_t* a1, int64_t a_stride, const uint16_t* b0,
+                    const uint16_t* b1, bool two_rows, bool two_cols) {
+  _tile_loadd(4, a0, a_stride);
+  _tile_loadd(6, b0, 64);
+  _tile_dpbf16ps(0, 4, 6);
+  if (two_cols) {
+    _tile_loadd(7, b1, 64);
+    _tile_dpbf16ps(1, 4, 7);
+  }
+  if (two_rows) {
+    _tile_loadd(5, a1, a_stride);
+    _tile_dpbf16ps(2, 5, 6);
+    if (two_cols) _tile_dpbf16ps(3, 5, 7);
+  }
+}
+
+inline void zero_accumulators() {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+}
+
+// Hands each used accumulator to store(tile, row offset, column offset) via `tile`.
+template <class Store>
+void store_accumulators(float* tile, bool two_rows, bool two_cols, const Store& store) {
+  _tile_stored(0, tile, 64);
+  store(0, 0);
+  if (two_cols) {
+    _tile_stored(1, tile, 64);
+    store(0, 16);
+  }
+  if (two_rows) {
+    _tile_stored(2, tile, 64);
+    store(16, 0);
+    if (two_cols) {
+      _tile_stored(3, tile, 64);
+      store(16, 16);
+    }
+  }
 }
 
 // The bf16 bits as an integer vector.
@@ -347,44 +394,16 @@ void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation
   };
   for (int64_t tr = t0; tr < t0 + rows; tr += 32) {
     const bool two_rows = tr + 16 < t0 + rows;
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    zero_accumulators();
     for (int j = 0; j < taps; ++j) {
       const uint16_t* a0 = xtm + (tr + j * dilation) * Cin;
-      const uint16_t* a1 = a0 + 16 * Cin;
       const int64_t kj = static_cast<int64_t>(j) * Cin;
-      for (int64_t ci = 0; ci < Cin; ci += kAmxK) {
-        const int64_t k = kj + ci;
-        _tile_loadd(4, a0 + ci, a_stride);
-        _tile_loadd(6, B0 + k * kAmxN, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        if (two_cols) {
-          _tile_loadd(7, B1 + k * kAmxN, 64);
-          _tile_dpbf16ps(1, 4, 7);
-        }
-        if (two_rows) {
-          _tile_loadd(5, a1 + ci, a_stride);
-          _tile_dpbf16ps(2, 5, 6);
-          if (two_cols) _tile_dpbf16ps(3, 5, 7);
-        }
-      }
+      for (int64_t ci = 0; ci < Cin; ci += kAmxK)
+        dp_step(a0 + ci, a0 + 16 * Cin + ci, a_stride, B0 + (kj + ci) * kAmxN,
+                B1 + (kj + ci) * kAmxN, two_rows, two_cols);
     }
-    _tile_stored(0, tile, 64);
-    store(tr, n0);
-    if (two_cols) {
-      _tile_stored(1, tile, 64);
-      store(tr, n0 + 16);
-    }
-    if (two_rows) {
-      _tile_stored(2, tile, 64);
-      store(tr + 16, n0);
-      if (two_cols) {
-        _tile_stored(3, tile, 64);
-        store(tr + 16, n0 + 16);
-      }
-    }
+    store_accumulators(tile, two_rows, two_cols,
+                       [&](int64_t r, int64_t c) { store(tr + r, n0 + c); });
   }
 }
 
@@ -393,44 +412,18 @@ void amx_gemm_rows(const uint16_t* A, int64_t lda, int rows, const uint16_t* Bp,
   configure_tiles();
   alignas(64) float tile[16 * 16];
   const int64_t a_stride = lda * static_cast<int64_t>(sizeof(uint16_t));
-  const uint16_t* A1 = A + 16 * lda;
   const bool two_rows = rows > 16;
   for (int64_t n0 = 0; n0 < N; n0 += 2 * kAmxN) {
     const bool two_cols = n0 + kAmxN < N;
     const uint16_t* B0 = Bp + n0 * Kp;
     const uint16_t* B1 = B0 + kAmxN * Kp;
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-    for (int64_t k = 0; k < Kp; k += kAmxK) {
-      _tile_loadd(4, A + k, a_stride);
-      _tile_loadd(6, B0 + k * kAmxN, 64);
-      _tile_dpbf16ps(0, 4, 6);
-      if (two_cols) {
-        _tile_loadd(7, B1 + k * kAmxN, 64);
-        _tile_dpbf16ps(1, 4, 7);
-      }
-      if (two_rows) {
-        _tile_loadd(5, A1 + k, a_stride);
-        _tile_dpbf16ps(2, 5, 6);
-        if (two_cols) _tile_dpbf16ps(3, 5, 7);
-      }
-    }
-    _tile_stored(0, tile, 64);
-    store_tile(tile, 0, n0, N, bias, C, ldc, transpose_c);
-    if (two_cols) {
-      _tile_stored(1, tile, 64);
-      store_tile(tile, 0, n0 + kAmxN, N, bias, C, ldc, transpose_c);
-    }
-    if (two_rows) {
-      _tile_stored(2, tile, 64);
-      store_tile(tile, 16, n0, N, bias, C, ldc, transpose_c);
-      if (two_cols) {
-        _tile_stored(3, tile, 64);
-        store_tile(tile, 16, n0 + kAmxN, N, bias, C, ldc, transpose_c);
-      }
-    }
+    zero_accumulators();
+    for (int64_t k = 0; k < Kp; k += kAmxK)
+      dp_step(A + k, A + 16 * lda + k, a_stride, B0 + k * kAmxN, B1 + k * kAmxN, two_rows,
+              two_cols);
+    store_accumulators(tile, two_rows, two_cols, [&](int64_t r, int64_t c) {
+      store_tile(tile, r, n0 + c, N, bias, C, ldc, transpose_c);
+    });
   }
 }
 
