@@ -32,7 +32,15 @@ struct TtsArgs {
   std::string weights = kDefaultWeights;
   std::string codec = kDefaultCodec;
   double max_seconds = 0, min_seconds = 0;
+  std::optional<double> min_similarity;
+  int max_takes = 3;
 };
+
+std::string fixed3(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
 
 std::string fixed2(double v) {
   char buf[32];
@@ -198,6 +206,10 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
              : (!a.format.empty()
                     ? parse_audio_format(a.format)
                     : (to_stdout ? AudioFormat::kWav : audio_format_from_path(a.output)));
+  if (stream && a.min_similarity)
+    throw Error(ErrorKind::kInvalidArgument,
+                "--min-similarity may make several takes and keeps the closest; a stream has "
+                "already played the first: drop --stream (or --min-similarity)");
   if (stream && (to_npy || (format != AudioFormat::kWav && format != AudioFormat::kRaw)))
     throw Error(ErrorKind::kInvalidArgument,
                 "--stream (and -o -) write WAV or raw PCM as the audio is made; use --format wav "
@@ -263,9 +275,35 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
       return writer->write(samples, static_cast<size_t>(n));
     };
   }
-  const SynthesisResult r = model->synthesize(text, voice, o);
+  // With --min-similarity, takes below it are made again with the next seed
+  // (at most --max-takes; the closest one is kept).
+  SynthesisResult r = model->synthesize(text, voice, o);
+  std::optional<double> similarity =
+      model->speaker_similarity(voice, Audio{r.samples, r.sample_rate, 1});
+  for (int take = 2;
+       a.min_similarity && similarity && *similarity < *a.min_similarity && take <= a.max_takes;
+       ++take) {
+    if (!a.quiet)
+      std::fprintf(stderr, "%stake %d: similarity %.3f is below %.3f, trying seed %llu\n",
+                   tty ? "\r\033[K" : "", take - 1, *similarity, *a.min_similarity,
+                   static_cast<unsigned long long>(r.seed + 1));
+    o.seed = r.seed + 1;
+    SynthesisResult next = model->synthesize(text, voice, o);
+    const auto s = model->speaker_similarity(voice, Audio{next.samples, next.sample_rate, 1});
+    if (s && *s > *similarity) {
+      r = std::move(next);
+      similarity = s;
+    } else {
+      r.seed = next.seed;  // the next take continues from the latest seed
+    }
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.quiet && tty) std::fprintf(stderr, "\r\033[K");
+  if (a.min_similarity && similarity && *similarity < *a.min_similarity)
+    std::fprintf(stderr,
+                 "warning: no take reached similarity %.3f in %d tries (best %.3f); a cleaner, "
+                 "longer reference clip usually helps\n",
+                 *a.min_similarity, a.max_takes, *similarity);
 
   if (writer) {
     writer->close();  // throws if the reader went away
@@ -284,12 +322,13 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   std::fprintf(
       stderr,
       "%s: %.2f s of audio in %.2f s (RTF %.2f, %s, load %.1f s, %s weights, %s codec)%s, seed "
-      "%llu\n",
+      "%llu%s\n",
       to_stdout ? "stdout" : a.output.c_str(), r.seconds(), wall,
       r.seconds() > 0 ? wall / r.seconds() : 0.0, first.c_str(), load_s,
       weight_format_name(model->weight_format()), codec_precision_name(model->codec_precision()),
       r.stopped_on_eos ? "" : " [stopped at the length limit]",
-      static_cast<unsigned long long>(r.seed));
+      static_cast<unsigned long long>(r.seed),
+      similarity ? (", speaker similarity " + fixed3(*similarity)).c_str() : "");
 }
 
 }  // namespace
@@ -366,6 +405,13 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("--max-new-tokens", a->max_new_tokens,
                   "Talker steps at most (the last yields no frame)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-similarity", a->min_similarity,
+                  "Cloned voices: make the speech again with the next seed while its speaker "
+                  "similarity to the reference (shown in the summary) is below this")
+      ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--max-takes", a->max_takes, "Most takes --min-similarity makes")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
   cmd->add_option("--max-seconds", a->max_seconds, "Stop after this much audio")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--min-seconds", a->min_seconds, "Do not end the speech before this much audio")

@@ -237,6 +237,12 @@ class TtsModel {
                     const ReferenceOptions& reference_options = {}) const;
   // A preset speaker by name (case-insensitive); the error lists the valid names.
   Voice preset_voice(const std::string& name) const;
+  // How close `audio` sounds to a cloned voice: the cosine similarity of its
+  // x-vector (this model's speaker encoder) and the voice's, in [-1, 1] (README,
+  // "Speaker similarity", says what scores mean). nullopt for voices without an
+  // x-vector (presets, voice design), models without a speaker encoder, or
+  // audio too short to embed.
+  std::optional<double> speaker_similarity(const Voice& voice, const Audio& audio) const;
 
   // Starts a request (checks everything and builds the prompt; the model's
   // work happens in step()). The voice is copied; the model must outlive it.

@@ -204,6 +204,24 @@ CheckpointInfo inspect_checkpoint(const std::string& dir) {
   return info;
 }
 
+std::optional<double> TtsModel::speaker_similarity(const Voice& voice, const Audio& audio) const {
+  if (!impl_->speaker || voice.xvector.empty() || audio.samples.empty()) return std::nullopt;
+  const Audio at_rate = resample(audio, impl_->speaker->config.sample_rate);
+  if (at_rate.duration() < 0.5) return std::nullopt;  // too little speech to say
+  const std::vector<float> x =
+      pipeline::embed_speaker(impl_->pool.get(), *impl_->speaker, at_rate.samples.data(),
+                              at_rate.samples.size(), at_rate.sample_rate);
+  if (x.size() != voice.xvector.size()) return std::nullopt;
+  double dot = 0, a = 0, b = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    dot += static_cast<double>(x[i]) * voice.xvector[i];
+    a += static_cast<double>(x[i]) * x[i];
+    b += static_cast<double>(voice.xvector[i]) * voice.xvector[i];
+  }
+  if (a <= 0 || b <= 0) return std::nullopt;
+  return dot / std::sqrt(a * b);
+}
+
 Voice TtsModel::clone_voice(const Audio& reference, const std::string& transcript,
                             const ReferenceOptions& ro) const {
   if (!impl_->speaker) pipeline::require_speaker_encoder(impl_->dir, impl_->config);

@@ -345,6 +345,8 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
             const double wall = since(s->start);
             const auto frames = s->result.codes.frames;
             const auto input = static_cast<int64_t>(s->result.text_ids.size());
+            const std::optional<double> similarity = s->speaker.model->speaker_similarity(
+                s->speaker.voice, Audio{s->result.samples, s->result.sample_rate, 1});
             const nlohmann::json done = {
                 {"type", "speech.audio.done"},
                 {"usage",
@@ -356,6 +358,8 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
                   {"audio_seconds", s->audio_seconds},
                   {"real_time_factor", s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0},
                   {"time_to_first_audio", s->first_audio},
+                  {"speaker_similarity", similarity ? nlohmann::json(std::stod(fixed(*similarity)))
+                                                    : nlohmann::json(nullptr)},
                   // The synthetic-speech mark, for clients that write files themselves.
                   {"tags",
                    {{"title", s->tags.title},
@@ -420,6 +424,9 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
   ticket.reset();
   if (result.cancelled && st.draining)
     throw ApiError(503, "shutting_down", "the server shut down during generation");
+  // How close the take sounds to a cloned voice (before any tempo change).
+  const std::optional<double> similarity =
+      sp.model->speaker_similarity(sp.voice, Audio{result.samples, result.sample_rate, 1});
   Audio audio{std::move(result.samples), result.sample_rate, 1};
   if (r.speed != 1.0) audio = change_tempo(audio, r.speed);
   const double wall = since(t0);
@@ -432,6 +439,7 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
   res.set_header("X-Izwi-Real-Time-Factor", fixed(rtf));
   res.set_header("X-Izwi-Time-To-First-Audio", fixed(wall));  // the whole clip, at the end
   res.set_header("X-Izwi-Stopped-On-Eos", result.stopped_on_eos ? "true" : "false");
+  if (similarity) res.set_header("X-Izwi-Speaker-Similarity", fixed(*similarity));
   st.metrics.generation(seconds, rtf, -1);
   log->audio_seconds = seconds;
   log->rtf = rtf;

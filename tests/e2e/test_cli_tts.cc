@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "cli_run.h"
 #include "izwi/izwi.h"
@@ -208,6 +209,34 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   r = test::run_izwi(base + "--stream -o " + d.file("x.mp3"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("--format wav"), std::string::npos) << r.output;
+}
+
+// --min-similarity makes another take (the next seed) while the speaker
+// similarity stays below it, at most --max-takes, and keeps the closest.
+TEST(CliTts, MinSimilarityMakesMoreTakesAndKeepsTheClosest) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  const std::string base = "tts 'Take after take.' -m " + test::golden_model() + " -s " +
+                           d.file("ref.wav") + " --language english --seed 40 --max-new-tokens 14 ";
+  // Unreachable: three takes (seeds 40, 41, 42), a warning, the best one written.
+  auto r = test::run_izwi(base + "--min-similarity 1 --max-takes 3 -o " + d.file("best.wav"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("take 1: similarity"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("take 2: similarity"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("take 3: similarity"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("no take reached similarity 1.000 in 3 tries"), std::string::npos);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(best ([0-9.]+)\))"))) << r.output;
+  EXPECT_NE(r.output.find("speaker similarity " + m[1].str()), std::string::npos) << r.output;
+  // Reached at once: one take, no retries.
+  r = test::run_izwi(base + "--min-similarity -1 -o " + d.file("one.wav"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("take 1:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("seed 40, speaker similarity"), std::string::npos) << r.output;
+  // A stream cannot take back what it played.
+  r = test::run_izwi(base + "--min-similarity 0.5 --stream -o " + d.file("s.wav"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("drop --stream"), std::string::npos) << r.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(TextCases, TtsTextGolden,

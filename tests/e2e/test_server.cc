@@ -27,6 +27,12 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::ServerProcess;
 
+std::string fixed3(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -232,6 +238,40 @@ TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
   EXPECT_EQ(done["type"], "speech.audio.done");
   EXPECT_GT(done["usage"]["output_tokens"].get<int>(), 0);
   EXPECT_EQ(done["izwi"]["seed"], 7);
+}
+
+// The speaker similarity of a take is the same number in the CLI's summary,
+// the API's header and the SSE done event; presets have none.
+TEST_F(ServerTest, SpeakerSimilarityIsOneNumberEverywhere) {
+  auto s = serve();
+  json body = {{"model", "qwen3-tts-0.6b-base"},
+               {"input", "How close is this voice?"},
+               {"reference_audio", reference_b64()},
+               {"seed", 21}};
+  const auto whole = post_json(*s, body);
+  ASSERT_TRUE(whole && whole->status == 200) << (whole ? whole->body : "no response");
+  const std::string header = whole->get_header_value("X-Izwi-Speaker-Similarity");
+  ASSERT_FALSE(header.empty());
+  const double value = std::stod(header);
+  EXPECT_GE(value, -1.0);
+  EXPECT_LE(value, 1.0);
+  body["stream_format"] = "sse";
+  const auto sse = post_json(*s, body);
+  ASSERT_TRUE(sse && sse->status == 200);
+  const size_t at = sse->body.find("speech.audio.done");
+  ASSERT_NE(at, std::string::npos);
+  const size_t start = sse->body.rfind("data: ", at) + 6;
+  const json done = json::parse(sse->body.substr(start, sse->body.find("\n\n", at) - start));
+  EXPECT_EQ(fixed3(done["izwi"]["speaker_similarity"].get<double>()), header);
+  const auto cli = izwi("tts \"How close is this voice?\" --model qwen3-tts-0.6b-base --speaker " +
+                        dir_.file("reference.wav") + " --seed 21 --output " + dir_.file("c.wav"));
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  EXPECT_NE(cli.output.find("speaker similarity " + header), std::string::npos) << cli.output;
+  // A preset voice has no x-vector to compare with.
+  const auto preset = post_json(
+      *s, {{"model", "qwen3-tts-0.6b-customvoice"}, {"input", "Hi."}, {"voice", "serena"}});
+  ASSERT_TRUE(preset && preset->status == 200) << (preset ? preset->body : "no response");
+  EXPECT_FALSE(preset->has_header("X-Izwi-Speaker-Similarity"));
 }
 
 // Streamed audio: bytes arrive while the clip is generated, and equal the

@@ -130,19 +130,26 @@ function wavSamples(buf) {
 
 // Replays a request the page made, through the API, as SSE PCM; returns the samples.
 async function apiSamples(body) {
+  return (await apiSpeech(body)).samples;
+}
+
+// The same, with the SSE done event's izwi numbers: { samples, done }.
+async function apiSpeech(body) {
   const res = await fetch(server.url + "/v1/audio/speech", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
   assert.equal(res.status, 200);
   const text = await res.text();
   const parts = [];
+  let done = null;
   for (const ev of text.split("\n\n")) {
     if (!ev.startsWith("data: ")) continue;
     const d = JSON.parse(ev.slice(6));
     if (d.type === "speech.audio.delta") parts.push(Buffer.from(d.audio, "base64"));
+    if (d.type === "speech.audio.done") done = d.izwi;
   }
   const all = Buffer.concat(parts);
-  return new Int16Array(all.buffer.slice(all.byteOffset, all.byteOffset + all.length));
+  return { samples: new Int16Array(all.buffer.slice(all.byteOffset, all.byteOffset + all.length)), done };
 }
 
 // --- the clone flow, end to end ---------------------------------------------
@@ -216,7 +223,11 @@ await step("clone: upload, report, generate while streaming, download equals the
   const list = wavChunks(fs.readFileSync(file)).LIST.toString("latin1");
   assert.match(list, /^INFO/);
   assert.match(list, /Synthetic speech made by izwi [^|]+ \| model: [^|]+ \| voice: reference audio \| created: \d{4}-/);
-  const api = await apiSamples({ ...body, seed });
+  const replay = await apiSpeech({ ...body, seed });
+  const api = replay.samples;
+  // The speaker similarity the page shows is the API's for the same take.
+  assert.equal(typeof replay.done.speaker_similarity, "number");
+  assert.ok(done.includes(`speaker similarity ${replay.done.speaker_similarity.toFixed(3)}`), done);
   assert.equal(ours.length, api.length);
   assert.deepEqual(Buffer.from(ours.buffer), Buffer.from(api.buffer));
   const [mp3] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download MP3" }).click()]);

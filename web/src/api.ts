@@ -68,6 +68,7 @@ export interface SpeechDone {
   audio_seconds: number;
   real_time_factor: number;
   time_to_first_audio: number;
+  speaker_similarity: number | null; // cloned voices: how close the take sounds to the reference
   tags: AudioTags;
 }
 export interface SpeechRequest {
