@@ -19,7 +19,6 @@
 #include <cstring>
 
 #include "core/quant.h"
-#include "core/thread_pool.h"
 #include "kernels/cpu/sin_avx512.h"
 
 namespace izwi::cpu {
@@ -175,41 +174,10 @@ bool amx_available() {
   return available;
 }
 
-void amx_to_bf16(const float* src, int64_t n, uint16_t* out) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), to_bf16x16(_mm512_loadu_ps(src + i)));
-  if (i < n) {
-    const __mmask16 m = lanes(n - i);
-    _mm256_mask_storeu_epi16(out + i, m, to_bf16x16(_mm512_maskz_loadu_ps(m, src + i)));
-  }
-}
-
 void amx_pack_b_rows(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out) {
   pack_b(K, N, out, [&](int64_t k, int64_t n0, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, src + k * ld + n0);
   });
-}
-
-void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out) {
-  // Activation row n supplies column n: 32 values along k at a time become
-  // 16 pairs, one per tile row, scattered down the panel.
-  const int64_t Kp = amx_round_k(K);
-  std::memset(out, 0, amx_packed_b_elems(K, N) * sizeof(uint16_t));
-  const __m512i down =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(16));
-  for (int64_t n = 0; n < N; ++n) {
-    uint16_t* col = out + (n / kAmxN) * kAmxN * Kp + (n % kAmxN) * 2;
-    const float* x = src + n * ld;
-    for (int64_t k = 0; k < K; k += 32) {
-      const __mmask16 m0 = lanes(K - k), m1 = lanes(K - k - 16);
-      const __m512bh pairs = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, x + k + 16),
-                                                 _mm512_maskz_loadu_ps(m0, x + k));
-      // Lane i of `pairs` (as 32-bit) holds k + 2i, k + 2i + 1: tile row (k + 2i) / 2.
-      _mm512_i32scatter_epi32(col + k * kAmxN, down, (__m512i)pairs, 4);
-    }
-  }
 }
 
 bool amx_quant_supported(DType format, int64_t K) {
@@ -292,7 +260,8 @@ void amx_dequantize_rows(DType format, const uint8_t* rows, size_t row_bytes, in
 
 void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N,
                               const int32_t* perm, uint16_t* out) {
-  // As amx_pack_b_cols, with each run of 32 values gathered through perm.
+  // Activation row n supplies column n: 32 values along k at a time (gathered
+  // through perm) become 16 pairs, one per tile row, scattered down the panel.
   const int64_t Kp = amx_round_k(K);
   std::memset(out, 0, amx_packed_b_elems(K, N) * sizeof(uint16_t));
   const __m512i down =
@@ -425,23 +394,6 @@ void amx_gemm_rows(const uint16_t* A, int64_t lda, int rows, const uint16_t* Bp,
       store_tile(tile, r, n0 + c, N, bias, C, ldc, transpose_c);
     });
   }
-}
-
-void amx_gemm(ThreadPool* pool, int64_t M, const uint16_t* A, int64_t lda, const uint16_t* Bp,
-              int64_t N, int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c) {
-  // Work items: 32-row blocks of A times 128-column chunks of B, so two threads
-  // share even a short, narrow product.
-  constexpr int64_t kChunk = 128;
-  const int64_t m_blocks = (M + 31) / 32, n_chunks = (N + kChunk - 1) / kChunk;
-  parallel_for(pool, m_blocks * n_chunks, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t m0 = (i / n_chunks) * 32, n0 = (i % n_chunks) * kChunk;
-      const int rows = static_cast<int>(std::min<int64_t>(32, M - m0));
-      float* c = transpose_c ? C + n0 * ldc + m0 : C + m0 * ldc + n0;
-      amx_gemm_rows(A + m0 * lda, lda, rows, Bp + n0 * Kp, std::min(kChunk, N - n0), Kp,
-                    bias ? bias + m0 : nullptr, c, ldc, transpose_c);
-    }
-  });
 }
 
 }  // namespace izwi::cpu

@@ -13,10 +13,6 @@
 
 #include "core/tensor.h"
 
-namespace izwi {
-class ThreadPool;
-}
-
 namespace izwi::cpu {
 
 // AMX-BF16 and AVX512-BF16 present and the tile state granted by the OS (asked
@@ -40,9 +36,7 @@ inline size_t amx_packed_b_elems(int64_t K, int64_t N) {
 
 // B (k, n) = src[k * ld + n], f32 rows (a [channels, time] signal).
 void amx_pack_b_rows(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out);
-// B (k, n) = src[n * ld + k]: activations [tokens, features] as the right operand
-// of W · x^T.
-void amx_pack_b_cols(const float* src, int64_t ld, int64_t K, int64_t N, uint16_t* out);
+
 // ---- 8/4-bit weights (core/quant.h) as bf16 tiles ------------------------------
 // A Q8 / Q4 row is dequantized in the order its bytes are stored (blocks
 // interleaved four weights at a time), not the natural order: a product sums
@@ -58,9 +52,6 @@ void amx_dequantize_rows(DType format, const uint8_t* rows, size_t row_bytes, in
 // B (k, n) = src[n * ld + perm[k]]: activations in the weights' permuted order.
 void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N,
                               const int32_t* perm, uint16_t* out);
-
-// f32 -> bf16 (round to nearest even), n values.
-void amx_to_bf16(const float* src, int64_t n, uint16_t* out);
 
 // ---- convolutions with the signal as the left operand --------------------------
 // A stride-1 convolution y[co, t] = sum_j sum_ci W[co, ci, j] x[ci, t + j * dilation]
@@ -96,9 +87,5 @@ void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation
 // Single-threaded; the caller splits rows over its pool.
 void amx_gemm_rows(const uint16_t* A, int64_t lda, int rows, const uint16_t* Bp, int64_t N,
                    int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c);
-
-// The whole product, rows split over the pool (M a multiple of 16).
-void amx_gemm(ThreadPool* pool, int64_t M, const uint16_t* A, int64_t lda, const uint16_t* Bp,
-              int64_t N, int64_t Kp, const float* bias, float* C, int64_t ldc, bool transpose_c);
 
 }  // namespace izwi::cpu
