@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "izwi/base64.h"
+#include "izwi/provenance.h"
 #include "izwi/voices.h"
 #include "pipeline/voice_cache.h"
 
@@ -41,15 +42,6 @@ using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 std::string env(const char* n) {
   const char* v = std::getenv(n);
   return v ? v : "";
-}
-
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 template <typename T>
@@ -327,7 +319,7 @@ VoiceProfile VoiceStore::save(const std::string& name, const TtsModel& model, co
     fail(ErrorKind::kInvalidArgument, "only voices cloned from reference audio can be saved");
   Impl::Row r;
   r.name = name;
-  r.created_at = now_utc();
+  r.created_at = utc_timestamp();
   r.consent = consent;
   r.transcript = voice.reference_text;
   r.transcript_ids = voice.reference_text_ids;
@@ -491,7 +483,7 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
            "; this izwi reads 1");
     Impl::Row r;
     r.name = new_name.empty() ? j.at("name").get<std::string>() : new_name;
-    r.created_at = j.value("created_at", now_utc());
+    r.created_at = j.value("created_at", utc_timestamp());
     r.consent = j.value("consent", "");
     r.transcript = j.value("transcript", "");
     r.transcript_ids = j.value("transcript_ids", std::vector<int32_t>{});
