@@ -34,6 +34,7 @@ struct TtsArgs {
   double max_seconds = 0, min_seconds = 0;
   std::optional<double> min_similarity;
   int max_takes = 3;
+  int chunk_chars = ChunkOptions{}.max_chars;
 };
 
 std::string fixed3(double v) {
@@ -110,6 +111,62 @@ class StreamWriter {
   FILE* out_ = nullptr;
   size_t samples_ = 0;
   bool ok_ = true;
+};
+
+std::string clock_time(double s) {
+  char buf[32];
+  const auto t = static_cast<long>(std::lround(s));
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
+// Progress of a long text: how much of the text is spoken, and an estimate of
+// the time left from the speed so far.
+class LongTextProgress {
+ public:
+  LongTextProgress(const std::vector<TextPiece>& chunks, double frame_rate)
+      : frame_rate_(frame_rate) {
+    for (const auto& c : chunks) lengths_.push_back(text_length(c.text));
+    for (int n : lengths_) total_ += n;
+  }
+  // The share of the text spoken at this frame: the chunks before it, and of
+  // this one as much as its frames so far are of the frames it should take
+  // (from the frames per character of the chunks done).
+  double fraction(const FrameProgress& p) {
+    if (p.chunk != chunk_) {
+      frames_done_ = p.frame;
+      chunk_ = p.chunk;
+    }
+    const double done_chars = p.text_done * total_;
+    const double per_char = done_chars > 0 ? static_cast<double>(frames_done_) / done_chars
+                                           : frame_rate_ / 14.0;  // ~14 letters a second
+    const double expected = std::max(1.0, per_char * lengths_[static_cast<size_t>(p.chunk)]);
+    const double in_chunk =
+        std::min(0.95, static_cast<double>(p.frame - frames_done_ + 1) / expected);
+    return std::min(1.0, p.text_done + in_chunk * lengths_[static_cast<size_t>(p.chunk)] / total_);
+  }
+  std::string line(const FrameProgress& p, double elapsed) {
+    const double f = fraction(p);
+    const int width = 24;
+    const int filled = static_cast<int>(f * width);
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(width, '.');
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "[%s] %3.0f%%  chunk %d/%d  %.1f s of audio  ETA %s",
+                  bar.c_str(), 100 * f, p.chunk + 1, p.chunks, p.audio_seconds,
+                  f > 0.01 ? clock_time(elapsed * (1 - f) / f).c_str() : "--");
+    return buf;
+  }
+
+ private:
+  double frame_rate_;
+  std::vector<int> lengths_;
+  int total_ = 0;
+  int chunk_ = 0;
+  int64_t frames_done_ = 0;  // frames before the current chunk
 };
 
 std::string lower(std::string s) {
@@ -251,27 +308,50 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   o.max_new_tokens = a.max_new_tokens;
   o.max_seconds = a.max_seconds;
   o.min_seconds = a.min_seconds;
+  o.chunking.max_chars = a.chunk_chars;
+  // A long text is spoken chunk by chunk (izwi/text_chunks.h): a progress bar.
+  const std::vector<TextPiece> chunks =
+      a.chunk_chars > 0 ? chunk_text(text, a.language, o.chunking) : std::vector<TextPiece>{};
+  LongTextProgress progress(chunks, 12.5);
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   double first_frame_s = -1;
+  double last_report = 0;
   o.on_frame = [&](const FrameProgress& p) {
-    if (first_frame_s < 0)
-      first_frame_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!a.quiet && tty)
+    if (first_frame_s < 0) first_frame_s = elapsed();
+    if (a.quiet) return true;
+    if (p.chunks > 1) {
+      const double now = elapsed();
+      if (tty)
+        std::fprintf(stderr, "\r%s\033[K", progress.line(p, now).c_str());
+      else if (now - last_report >= 10) {
+        std::fprintf(stderr, "%s\n", progress.line(p, now).c_str());
+        last_report = now;
+      }
+    } else if (tty) {
       std::fprintf(stderr, "\rgenerating: %.2f s of audio", p.audio_seconds);
-    else if (!a.quiet && (p.frame + 1) % 25 == 0)
+    } else if ((p.frame + 1) % 25 == 0) {
       std::fprintf(stderr, "generating: %.1f s of audio\n", p.audio_seconds);
+    }
     return true;
   };
   std::unique_ptr<StreamWriter> writer;
   double first_audio_s = -1;
+  int64_t streamed = 0;
+  std::vector<float> head;  // the first seconds, for the speaker similarity
+  const auto head_limit = static_cast<size_t>(TtsModel::kSimilaritySeconds * model->sample_rate());
   if (stream) {
     writer =
         std::make_unique<StreamWriter>(a.output, format, sample_format, model->sample_rate(), tags);
+    o.keep_audio = false;  // a stream of any length holds only what it is writing
     o.on_audio = [&](const float* samples, int64_t n) {
-      if (first_audio_s < 0)
-        first_audio_s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (first_audio_s < 0) first_audio_s = elapsed();
+      streamed += n;
+      head.insert(head.end(), samples,
+                  samples + std::min<size_t>(static_cast<size_t>(n), head_limit - head.size()));
       return writer->write(samples, static_cast<size_t>(n));
     };
   }
@@ -279,7 +359,8 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   // (at most --max-takes; the closest one is kept).
   SynthesisResult r = model->synthesize(text, voice, o);
   std::optional<double> similarity =
-      model->speaker_similarity(voice, Audio{r.samples, r.sample_rate, 1});
+      model->speaker_similarity(voice, Audio{stream ? head : r.samples, r.sample_rate, 1});
+  const double seconds = stream ? static_cast<double>(streamed) / r.sample_rate : r.seconds();
   for (int take = 2;
        a.min_similarity && similarity && *similarity < *a.min_similarity && take <= a.max_takes;
        ++take) {
@@ -319,13 +400,15 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   const std::string first =
       stream ? "first audio " + fixed2(first_audio_s < 0 ? 0.0 : first_audio_s) + " s"
              : "first frame " + fixed2(first_frame_s < 0 ? 0.0 : first_frame_s) + " s";
+  const std::string in_chunks =
+      r.chunks.size() > 1 ? ", " + std::to_string(r.chunks.size()) + " chunks" : "";
   std::fprintf(
       stderr,
-      "%s: %.2f s of audio in %.2f s (RTF %.2f, %s, load %.1f s, %s weights, %s codec)%s, seed "
+      "%s: %.2f s of audio in %.2f s (RTF %.2f, %s, load %.1f s, %s weights, %s codec%s)%s, seed "
       "%llu%s\n",
-      to_stdout ? "stdout" : a.output.c_str(), r.seconds(), wall,
-      r.seconds() > 0 ? wall / r.seconds() : 0.0, first.c_str(), load_s,
-      weight_format_name(model->weight_format()), codec_precision_name(model->codec_precision()),
+      to_stdout ? "stdout" : a.output.c_str(), seconds, wall, seconds > 0 ? wall / seconds : 0.0,
+      first.c_str(), load_s, weight_format_name(model->weight_format()),
+      codec_precision_name(model->codec_precision()), in_chunks.c_str(),
       r.stopped_on_eos ? "" : " [stopped at the length limit]",
       static_cast<unsigned long long>(r.seed),
       similarity ? (", speaker similarity " + fixed3(*similarity)).c_str() : "");
@@ -411,6 +494,11 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--max-takes", a->max_takes, "Most takes --min-similarity makes")
       ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  cmd->add_option("--chunk-chars", a->chunk_chars,
+                  "Long texts are spoken in chunks of whole sentences up to this many characters "
+                  "(a CJK character counts 3), joined with pauses; 0: the text in one piece")
+      ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   cmd->add_option("--max-seconds", a->max_seconds, "Stop after this much audio")
       ->check(CLI::NonNegativeNumber);

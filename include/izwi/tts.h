@@ -27,6 +27,7 @@
 #include "izwi/audio.h"
 #include "izwi/reference.h"
 #include "izwi/speech_tokenizer.h"
+#include "izwi/text_chunks.h"
 #include "izwi/tokenizer.h"
 
 namespace izwi {
@@ -76,11 +77,35 @@ struct Voice {
 };
 
 struct FrameProgress {
-  int64_t frame = 0;     // index of the frame just generated
+  int64_t frame = 0;     // index of the frame just generated (counted over all chunks)
   const int32_t* codes;  // its codes [num_codebooks]
   int num_codebooks = 16;
-  double audio_seconds;  // audio generated so far
+  double audio_seconds;  // audio generated so far (all chunks)
+  // Long texts: the chunk being spoken, of how many, and the share of the
+  // text's length (text_length) in the chunks before it.
+  int chunk = 0, chunks = 1;
+  double text_done = 0;
 };
+
+// How the chunks of a long text are joined (pipeline/chunk_joiner.h gives the
+// exact formula): the end of a chunk fades out, a pause follows that fits the
+// break, and the next chunk fades in; after a cut between words the two
+// overlap by the crossfade instead.
+struct JoinOptions {
+  double crossfade_seconds = 0.01;
+  double clause_pause = 0.15;     // after a comma, semicolon, ...
+  double sentence_pause = 0.3;    // after a sentence
+  double paragraph_pause = 0.65;  // at a blank line
+  double pause(TextBreak b) const {
+    return b == TextBreak::kParagraph  ? paragraph_pause
+           : b == TextBreak::kSentence ? sentence_pause
+           : b == TextBreak::kClause   ? clause_pause
+                                       : 0.0;
+  }
+};
+
+// The seed chunk `index` of a long text is spoken with (chunk 0: `seed` itself).
+uint64_t chunk_seed(uint64_t seed, size_t index);
 
 struct SynthesisOptions {
   std::string language = "auto";  // "auto", or one of TtsModel::languages()
@@ -120,6 +145,20 @@ struct SynthesisOptions {
   // default: on 2 cores the codec thread slows the frame loop's pool as much
   // as it saves (measured RTF 3.66-3.99 with, 3.70-3.75 without).
   bool overlap_codec = false;
+
+  // Long texts. A text longer than `chunking.max_chars` is cut into chunks
+  // (chunk_text, izwi/text_chunks.h) that are spoken one after another with the
+  // same voice -- chunk i with chunk_seed(seed, i) -- and joined as `joins` says;
+  // streamed, they follow each other without a gap. `max_seconds` counts the
+  // whole text; other options apply to each chunk, and each chunk also stops
+  // after 5 s + 0.2 s per unit of its length (a model that never ends a chunk
+  // does not run on). max_chars = 0: one request whatever its length (at most
+  // 4096 text tokens).
+  ChunkOptions chunking;
+  JoinOptions joins;
+  // false: with on_audio, the result's samples stay empty, so a long stream
+  // holds only the chunk being spoken.
+  bool keep_audio = true;
 };
 
 // Where a request's time went (wall clock, seconds).
@@ -132,6 +171,16 @@ struct SynthesisTimings {
   double total = 0;           // from the first step to the end
 };
 
+// One chunk of a request (a short text is one chunk).
+struct ChunkReport {
+  std::string text;
+  TextBreak end = TextBreak::kParagraph;  // the break after it
+  uint64_t seed = 0;
+  int64_t frames = 0;
+  int64_t start_sample = 0;  // where its audio starts in the output
+  bool stopped_on_eos = false;
+};
+
 struct SynthesisResult {
   std::vector<float> samples;  // 24 kHz mono in [-1, 1]
   int sample_rate = 24000;
@@ -142,6 +191,7 @@ struct SynthesisResult {
   uint64_t seed = 0;            // the seed used
   bool cancelled = false;       // cancel() or a callback stopped it early
   SynthesisTimings timings;
+  std::vector<ChunkReport> chunks;  // the chunks spoken, in order
   double seconds() const {
     return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
   }
@@ -181,10 +231,18 @@ class SynthesisSession {
   SynthesisResult finish();
 
   struct Impl;
+  struct Chain;
   explicit SynthesisSession(std::unique_ptr<Impl> impl);
 
  private:
-  std::unique_ptr<Impl> impl_;
+  friend class TtsModel;
+  // Steps the sessions' frames together (step_all without moving on to a long
+  // text's next chunk: each session's own thread does that).
+  static void step_frames(const std::vector<SynthesisSession*>& sessions);
+  // A long text: when the current chunk is over, starts the next (or ends).
+  void advance();
+  std::unique_ptr<Impl> impl_;    // the chunk being spoken
+  std::unique_ptr<Chain> chain_;  // long texts only
 };
 
 // What a checkpoint directory holds, read from its config.json only (cheap:
@@ -241,8 +299,9 @@ class TtsModel {
   // x-vector (this model's speaker encoder) and the voice's, in [-1, 1] (README,
   // "Speaker similarity", says what scores mean). nullopt for voices without an
   // x-vector (presets, voice design), models without a speaker encoder, or
-  // audio too short to embed.
+  // audio too short to embed. Only the first kSimilaritySeconds of `audio` count.
   std::optional<double> speaker_similarity(const Voice& voice, const Audio& audio) const;
+  static constexpr double kSimilaritySeconds = 30;
 
   // Starts a request (checks everything and builds the prompt; the model's
   // work happens in step()). The voice is copied; the model must outlive it.
@@ -257,6 +316,8 @@ class TtsModel {
   struct Impl;
 
  private:
+  std::unique_ptr<SynthesisSession> start_long(std::vector<TextPiece> chunks, const Voice& voice,
+                                               const SynthesisOptions& options) const;
   explicit TtsModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -45,6 +45,7 @@ codec::ChunkedStream codec_prefix(ThreadPool* pool, const codec::CodecDecoder& d
 
 SynthesisSession::SynthesisSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SynthesisSession::~SynthesisSession() {
+  if (!impl_) return;  // a long text's chunk, its state moved into the long text's session
   // A session dropped before its end no longer holds up step_batched's batches.
   TtsModel::Impl::Batcher& b = *impl_->model.batcher;
   std::lock_guard<std::mutex> lock(b.mu);
@@ -52,19 +53,33 @@ SynthesisSession::~SynthesisSession() {
 }
 
 void SynthesisSession::cancel() {
+  if (chain_) {
+    std::lock_guard<std::mutex> lock(chain_->mu);
+    chain_->cancel.store(true);
+    impl_->cancel_requested.store(true);
+    return;
+  }
   impl_->cancel_requested.store(true);
 }
 bool SynthesisSession::done() const {
-  return impl_->done;
+  return chain_ ? chain_->finished : impl_->done;
 }
 int64_t SynthesisSession::frames() const {
-  return impl_->generation ? impl_->generation->result().frames : 0;
+  const int64_t current = impl_->generation ? impl_->generation->result().frames : 0;
+  return chain_ && !chain_->finished ? chain_->frames_done + current
+         : chain_                    ? chain_->frames_done
+                                     : current;
 }
 double SynthesisSession::audio_seconds() const {
   return static_cast<double>(frames()) / impl_->frame_rate;
 }
 
 std::vector<float> SynthesisSession::take_audio() {
+  if (chain_) {
+    std::vector<float> out;
+    out.swap(chain_->pending);
+    return out;
+  }
   Impl& s = *impl_;
   std::vector<float> out(s.audio.begin() + static_cast<std::ptrdiff_t>(s.taken), s.audio.end());
   s.taken = s.audio.size();
@@ -112,12 +127,19 @@ bool SynthesisSession::Impl::begin_step() {
 }
 
 bool SynthesisSession::step() {
+  if (done()) return false;
   Impl& s = *impl_;
-  if (!s.begin_step()) return !s.done;
-  return s.end_step(s.generation->step());
+  if (s.begin_step()) s.end_step(s.generation->step());
+  advance();
+  return !done();
 }
 
 void SynthesisSession::step_all(const std::vector<SynthesisSession*>& sessions) {
+  step_frames(sessions);
+  for (SynthesisSession* p : sessions) p->advance();
+}
+
+void SynthesisSession::step_frames(const std::vector<SynthesisSession*>& sessions) {
   // Frames of the sessions past their prompt go through the talker and code
   // predictor together; the prompts, audio blocks and callbacks stay per session.
   std::vector<SynthesisSession*> going;
@@ -175,7 +197,7 @@ bool SynthesisSession::step_batched() {
     lock.unlock();
     std::exception_ptr error;
     try {
-      step_all(batch);
+      step_frames(batch);
     } catch (...) {
       error = std::current_exception();  // whose it was is not known: all of them get it
     }
@@ -187,9 +209,15 @@ bool SynthesisSession::step_batched() {
     b.running = false;
     b.cv.notify_all();
   }
-  if (s.done) b.active.erase(this);
-  if (s.batch_error) std::rethrow_exception(s.batch_error);
-  return !s.done;
+  const std::exception_ptr error = s.batch_error;
+  lock.unlock();
+  if (!error) advance();  // a long text's next chunk, on this session's own thread
+  if (done() || error) {
+    lock.lock();
+    b.active.erase(this);
+  }
+  if (error) std::rethrow_exception(error);
+  return !done();
 }
 
 // The part of a step after its frame: progress, audio blocks, the end.
@@ -264,7 +292,23 @@ bool SynthesisSession::Impl::end_step(bool produced) {
 SynthesisResult SynthesisSession::finish() {
   while (step()) {
   }
-  Impl& s = *impl_;
+  if (chain_) {
+    Chain& c = *chain_;
+    SynthesisResult r = std::move(c.result);
+    r.samples = std::move(c.samples);
+    r.sample_rate = c.sample_rate;
+    r.seed = c.seed;
+    r.timings.total = seconds_since(c.started);
+    return r;
+  }
+  SynthesisResult r = impl_->result();
+  r.chunks.push_back(
+      {impl_->text, TextBreak::kParagraph, r.seed, r.codes.frames, 0, r.stopped_on_eos});
+  return r;
+}
+
+SynthesisResult SynthesisSession::Impl::result() {
+  Impl& s = *this;
   const TtsModel::Impl& m = s.model;
   SynthesisResult r;
   r.text_ids = s.spec.text_ids;
@@ -304,6 +348,93 @@ SynthesisResult SynthesisSession::finish() {
   r.timings.codec = s.codec_s + s.codec_side_s;
   r.timings.total = s.total_s;
   return r;
+}
+
+}  // namespace izwi
+
+namespace izwi {
+
+uint64_t chunk_seed(uint64_t seed, size_t index) {
+  if (index == 0) return seed;
+  // splitmix64 of (seed, index), kept to 53 bits like the server's seeds
+  // (JavaScript clients read them as numbers).
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(index) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) & ((uint64_t{1} << 53) - 1);
+}
+
+SynthesisOptions SynthesisSession::Chain::chunk_options(size_t i) {
+  SynthesisOptions o = options;
+  o.chunking.max_chars = 0;  // a chunk is one request
+  o.seed = chunk_seed(seed, i);
+  o.stream_audio = false;
+  o.keep_audio = true;
+  // A chunk ends by itself long before this; a model that does not end it
+  // would otherwise speak on for the whole budget.
+  double cap = 5.0 + 0.2 * text_length(chunks[i].text);
+  if (options.max_seconds > 0)
+    cap = std::min(cap, options.max_seconds - static_cast<double>(frames_done) / frame_rate);
+  o.max_seconds = cap;
+  const auto n = static_cast<int>(chunks.size());
+  o.on_frame = [this, i, n](const FrameProgress& p) {
+    FrameProgress q = p;
+    q.frame += frames_done;
+    q.audio_seconds += static_cast<double>(frames_done) / frame_rate;
+    q.chunk = static_cast<int>(i);
+    q.chunks = n;
+    q.text_done = total_length > 0 ? static_cast<double>(done_length) / total_length : 0.0;
+    if (options.on_frame && !options.on_frame(q)) stopped = true;
+    return !stopped;
+  };
+  o.on_audio = [this](const float* x, int64_t count) {
+    return joiner->push(x, static_cast<size_t>(count)) && !stopped;
+  };
+  return o;
+}
+
+void SynthesisSession::advance() {
+  if (!chain_ || chain_->finished || !impl_->done) return;
+  Chain& c = *chain_;
+  // What the chunk made joins the request's result.
+  const SynthesisResult r = impl_->result();
+  SynthesisResult& all = c.result;
+  const TextPiece& chunk = c.chunks[c.index];
+  all.chunks.push_back(
+      {chunk.text, chunk.end, r.seed, r.codes.frames, c.chunk_start, r.stopped_on_eos});
+  all.codes.num_codebooks = r.codes.num_codebooks;
+  all.codes.frames += r.codes.frames;
+  all.codes.values.insert(all.codes.values.end(), r.codes.values.begin(), r.codes.values.end());
+  all.text_ids.insert(all.text_ids.end(), r.text_ids.begin(), r.text_ids.end());
+  all.talker_steps += r.talker_steps;
+  all.stopped_on_eos = all.stopped_on_eos && r.stopped_on_eos;
+  all.timings.prefill += r.timings.prefill;
+  all.timings.talker += r.timings.talker;
+  all.timings.code_predictor += r.timings.code_predictor;
+  all.timings.codec += r.timings.codec;
+  if (c.index == 0) all.timings.first_audio = r.timings.first_audio;
+  c.frames_done += r.codes.frames;
+  c.done_length += text_length(chunk.text);
+
+  const bool last = c.index + 1 >= c.chunks.size();
+  const bool out_of_time =
+      c.options.max_seconds > 0 && static_cast<double>(c.frames_done) / c.frame_rate >=
+                                       c.options.max_seconds - 0.5 / c.frame_rate;
+  const bool stop = r.cancelled || c.stopped || c.cancel.load();
+  if (last || stop || out_of_time) {
+    all.cancelled = stop;
+    if (!last) all.stopped_on_eos = false;
+    c.joiner->finish();
+    c.finished = true;
+    return;
+  }
+  c.joiner->next_chunk(std::llround(c.options.joins.pause(chunk.end) * c.sample_rate));
+  ++c.index;
+  c.chunk_start = c.samples_out;  // after the pause, or where the overlap starts
+  auto next = c.model.start(c.chunks[c.index].text, c.voice, c.chunk_options(c.index));
+  std::lock_guard<std::mutex> lock(c.mu);
+  impl_ = std::move(next->impl_);
+  if (c.cancel.load()) impl_->cancel_requested.store(true);
 }
 
 }  // namespace izwi

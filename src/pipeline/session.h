@@ -11,6 +11,7 @@
 #include "izwi/tts.h"
 #include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/generator.h"
+#include "pipeline/chunk_joiner.h"
 #include "pipeline/tts_model_impl.h"
 
 namespace izwi {
@@ -34,6 +35,7 @@ struct SynthesisSession::Impl {
   const TtsModel::Impl& model;
   Voice voice;               // the session's copy: the prompt spec points into it
   SynthesisOptions options;  // callbacks included
+  std::string text;          // what it speaks
   tts::PromptSpec spec;
   tts::Prompt prompt;
   tts::GenerateOptions generate;
@@ -66,6 +68,39 @@ struct SynthesisSession::Impl {
   // model's Batcher mutex), with the error it threw, if any.
   bool batch_stepped = false;
   std::exception_ptr batch_error;
+
+  // The result once done (samples: the whole clip).
+  SynthesisResult result();
+};
+
+// A long text spoken chunk by chunk: the chunks, the joiner their audio goes
+// through, and what the finished chunks made.
+struct SynthesisSession::Chain {
+  const TtsModel& model;
+  Voice voice;
+  SynthesisOptions options;  // the caller's
+  std::vector<TextPiece> chunks;
+  size_t index = 0;  // the chunk being spoken
+  uint64_t seed = 0;
+  double frame_rate = 12.5;
+  int sample_rate = 24000;
+  int total_length = 0, done_length = 0;  // text_length of all chunks, of those done
+  int64_t frames_done = 0;                // frames of the chunks done
+  int64_t samples_out = 0;                // joined samples handed out
+  int64_t chunk_start = 0;                // where the current chunk's audio starts
+  std::unique_ptr<pipeline::ChunkJoiner> joiner;
+  std::vector<float> samples;  // the joined clip (keep_audio)
+  std::vector<float> pending;  // joined audio not taken yet (pull style)
+  SynthesisResult result;      // codes, reports and timings of the chunks done
+  std::chrono::steady_clock::time_point started;
+  bool stopped = false, finished = false;
+  std::mutex mu;  // the current chunk's Impl is replaced under it (cancel() reads it)
+  std::atomic<bool> cancel{false};
+
+  Chain(const TtsModel& m, const Voice& v, const SynthesisOptions& o)
+      : model(m), voice(v), options(o) {}
+  // The options chunk `i` is started with: its seed, length cap, and callbacks into the chain.
+  SynthesisOptions chunk_options(size_t i);
 };
 
 }  // namespace izwi

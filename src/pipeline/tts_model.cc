@@ -206,7 +206,14 @@ CheckpointInfo inspect_checkpoint(const std::string& dir) {
 
 std::optional<double> TtsModel::speaker_similarity(const Voice& voice, const Audio& audio) const {
   if (!impl_->speaker || voice.xvector.empty() || audio.samples.empty()) return std::nullopt;
-  const Audio at_rate = resample(audio, impl_->speaker->config.sample_rate);
+  // The first kSimilaritySeconds: as long as a reference clip may be, and a
+  // stream need only keep that much to ask.
+  Audio head{{}, audio.sample_rate, audio.source_channels};
+  const auto n =
+      std::min(audio.samples.size(), static_cast<size_t>(kSimilaritySeconds * audio.sample_rate));
+  head.samples.assign(audio.samples.begin(),
+                      audio.samples.begin() + static_cast<std::ptrdiff_t>(n));
+  const Audio at_rate = resample(head, impl_->speaker->config.sample_rate);
   if (at_rate.duration() < 0.5) return std::nullopt;  // too little speech to say
   const std::vector<float> x =
       pipeline::embed_speaker(impl_->pool.get(), *impl_->speaker, at_rate.samples.data(),
@@ -269,6 +276,10 @@ Voice TtsModel::preset_voice(const std::string& name) const {
 std::unique_ptr<SynthesisSession> TtsModel::start(const std::string& raw_text,
                                                   const Voice& voice_in,
                                                   const SynthesisOptions& o) const {
+  if (o.chunking.max_chars > 0) {
+    std::vector<TextPiece> chunks = chunk_text(raw_text, o.language, o.chunking);
+    if (chunks.size() > 1) return start_long(std::move(chunks), voice_in, o);
+  }
   const Impl& m = *impl_;
   auto session = std::make_unique<SynthesisSession::Impl>(m, voice_in, o);
   const Voice& voice = session->voice;  // the session's copy: spec points into it
@@ -396,7 +407,40 @@ std::unique_ptr<SynthesisSession> TtsModel::start(const std::string& raw_text,
     fail(ErrorKind::kInvalidArgument, "audio blocks must be at least one frame long, got ",
          o.first_block_frames, " and ", o.block_frames);
   session->frame_rate = frame_rate;
+  session->text = text;
   return std::make_unique<SynthesisSession>(std::move(session));
+}
+
+// A long text: the first chunk's session (started now, so a bad voice or
+// language fails here), with the chain that starts the others.
+std::unique_ptr<SynthesisSession> TtsModel::start_long(std::vector<TextPiece> chunks,
+                                                       const Voice& voice,
+                                                       const SynthesisOptions& o) const {
+  auto chain = std::make_unique<SynthesisSession::Chain>(
+      *this, SynthesisSession::Impl::conditioning(voice), o);
+  SynthesisSession::Chain& c = *chain;
+  c.seed = o.seed ? *o.seed : std::random_device{}();
+  c.chunks = std::move(chunks);
+  for (const TextPiece& p : c.chunks) c.total_length += text_length(p.text);
+  c.sample_rate = sample_rate();
+  c.frame_rate = static_cast<double>(c.sample_rate) / impl_->codec.config.decode_upsample_rate;
+  c.result.stopped_on_eos = true;
+  c.result.codes.num_codebooks = impl_->code_predictor->groups();
+  c.started = std::chrono::steady_clock::now();
+  c.joiner = std::make_unique<pipeline::ChunkJoiner>(
+      std::llround(o.joins.crossfade_seconds * c.sample_rate), [&c](const float* x, size_t n) {
+        c.samples_out += static_cast<int64_t>(n);
+        if (c.options.keep_audio) c.samples.insert(c.samples.end(), x, x + n);
+        if (c.options.on_audio) {
+          if (!c.options.on_audio(x, static_cast<int64_t>(n))) c.stopped = true;
+        } else if (c.options.stream_audio) {
+          c.pending.insert(c.pending.end(), x, x + n);
+        }
+        return !c.stopped;
+      });
+  auto session = start(c.chunks[0].text, voice, c.chunk_options(0));
+  session->chain_ = std::move(chain);
+  return session;
 }
 
 SynthesisResult TtsModel::synthesize(const std::string& text, const Voice& voice,

@@ -1,7 +1,9 @@
 // Runs the izwi binary and captures its output and exit status.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -27,6 +29,25 @@ inline RunResult run_izwi_env(const std::string& env, const std::string& args) {
 
 inline RunResult run_izwi(const std::string& args) {
   return run_izwi_env("", args);
+}
+
+// Runs `izwi args` (through sh, which execs it: redirections work) and returns
+// its exit status and its peak resident memory in KiB (getrusage's ru_maxrss).
+struct PeakRun {
+  int status;
+  long max_rss_kib;
+};
+inline PeakRun run_izwi_peak_memory(const std::string& args) {
+  const std::string cmd = "exec " + std::string(IZWI_BINARY) + " " + args;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  rusage usage{};
+  wait4(pid, &st, 0, &usage);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), usage.ru_maxrss};
 }
 
 // Single-quotes a string for the shell.

@@ -115,7 +115,7 @@ TEST_P(TtsTextGolden, ApiUsesTheOfficialTokenIds) {
   }
 }
 
-TEST(CliTts, ReadsTextFromStdinAndRefusesTooLongText) {
+TEST(CliTts, ReadsTextFromStdinAndSpeaksLongTextsInChunks) {
   test::TempDir d;
   write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
   std::ofstream(d.file("text.txt")) << "Hello from a file.";
@@ -129,12 +129,49 @@ TEST(CliTts, ReadsTextFromStdinAndRefusesTooLongText) {
   for (int i = 0; i < 2000; ++i) long_text += "many words here. ";
   std::ofstream(d.file("long.txt")) << long_text;
   r = test::run_izwi(base + " < " + d.file("long.txt"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const size_t n = chunk_text(long_text, "english").size();
+  EXPECT_GT(n, 100u);
+  EXPECT_NE(r.output.find(", " + std::to_string(n) + " chunks)"), std::string::npos) << r.output;
+  // In one piece (--chunk-chars 0) it is more than the model takes at once.
+  r = test::run_izwi(base + " --chunk-chars 0 < " + d.file("long.txt"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("split it into paragraphs"), std::string::npos) << r.output;
   std::ofstream(d.file("empty.txt")) << "  \n ";
   r = test::run_izwi(base + " < " + d.file("empty.txt"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("no text to speak"), std::string::npos) << r.output;
+}
+
+// A long text streamed to a file holds only the chunk being spoken: peak
+// memory does not grow with the length of the text (or of the audio).
+TEST(CliTts, LongTextsStreamInBoundedMemory) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  // About three minutes of reading (450 words); the long one is eight of them.
+  std::string para;
+  for (int i = 0; i < 45; ++i)
+    para += "Sentence number " + std::to_string(i) + " says a few more words here. ";
+  std::string book;
+  for (int i = 0; i < 8; ++i) book += para + "\n\n";
+  std::ofstream(d.file("short.txt")) << para;
+  std::ofstream(d.file("long.txt")) << book;
+  const std::string base = "tts - -m " + test::golden_model() + " -s " + d.file("ref.wav") +
+                           " --language english --seed 5 --max-new-tokens 40 --chunk-chars 120 "
+                           "--codec f32 -q --stream -o ";
+  const auto small = test::run_izwi_peak_memory(base + d.file("short.wav") + " < " +
+                                                d.file("short.txt") + " 2>/dev/null");
+  const auto large = test::run_izwi_peak_memory(base + d.file("long.wav") + " < " +
+                                                d.file("long.txt") + " 2>/dev/null");
+  ASSERT_EQ(small.status, 0);
+  ASSERT_EQ(large.status, 0);
+  const double short_s = read_audio(d.file("short.wav")).duration();
+  const double long_s = read_audio(d.file("long.wav")).duration();
+  EXPECT_GT(long_s, 7 * short_s);
+  EXPECT_GT(long_s, 400);  // over 400 s of audio: 38 MB as floats, were it kept
+  EXPECT_LT(large.max_rss_kib - small.max_rss_kib, 8 * 1024)
+      << small.max_rss_kib << " KiB for " << short_s << " s, " << large.max_rss_kib << " KiB for "
+      << long_s << " s";
 }
 
 // --stream / -o -: audio written while it is generated, to a pipe or a file.

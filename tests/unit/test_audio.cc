@@ -450,7 +450,9 @@ TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
       EXPECT_EQ(got.artist, "Synthetic voice (alice / bob)");
       EXPECT_EQ(got.comment, tags.comment);
       EXPECT_EQ(got.date, made.created);
-      if (f != AudioFormat::kMp3) EXPECT_EQ(got.software.rfind("izwi 0.1.0", 0), 0u);
+      if (f != AudioFormat::kMp3) {
+        EXPECT_EQ(got.software.rfind("izwi 0.1.0", 0), 0u);
+      }
       const auto back = parse_provenance(got);
       ASSERT_TRUE(back.has_value());
       EXPECT_EQ(back->software, "izwi 0.1.0");
@@ -462,7 +464,9 @@ TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
       EXPECT_NEAR(a.duration(), 2.0, 0.1);
       const size_t mid = a.samples.size() / 2;
       EXPECT_NEAR(tone_amplitude(a.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
-      if (have_mediainfo) EXPECT_EQ(mediainfo_comment(path), tags.comment);
+      if (have_mediainfo) {
+        EXPECT_EQ(mediainfo_comment(path), tags.comment);
+      }
     }
   }
   // The streamed WAV header keeps its length when the sizes are filled in at the end.
