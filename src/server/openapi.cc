@@ -51,7 +51,8 @@ J speech_fields() {
   return {
       {"model", str("A model id from GET /v1/models (default: the server's first --model); "
                     "tts-1, tts-1-hd and gpt-4o-mini-tts mean the default")},
-      {"input", str("The text to speak")},
+      {"input", str("The text to speak; a text longer than about 300 characters is spoken in "
+                    "chunks of whole sentences joined with pauses (X-Izwi-Chunks says how many)")},
       {"voice", str("A saved voice (name) or a preset speaker of the model")},
       {"reference_audio",
        {{"type", "string"},

@@ -17,8 +17,8 @@ struct ServerOptions {
   int max_concurrent = 1;           // generations running at once
   int queue = 8;                    // requests waiting for a slot; beyond: 429
   int max_upload_mb = 25;           // request bodies (reference audio, voice imports)
-  int max_text_chars = 4096;        // `input` length in characters
-  double max_audio_seconds = 600;   // audio one request may generate (0: the model's limit)
+  int max_text_chars = 50000;       // `input` length in characters (long texts go in chunks)
+  double max_audio_seconds = 3600;  // audio one request may generate (0: no limit)
   std::string cors_origin;          // empty: no CORS headers
   int threads = 0;                  // model worker threads (0: all cores)
   WeightFormat weights = WeightFormat::kQ8;      // --weights (see ModelOptions)

@@ -258,6 +258,7 @@ struct Stream {
   double first_audio = -1;
   double audio_seconds = 0;
   SynthesisResult result;
+  std::vector<float> head;  // the first seconds (before any tempo change), for the similarity
   uint64_t seed = 0;
   int rate = 24000;
   AudioTags tags;  // the synthetic-speech mark (also in the encoded bytes)
@@ -275,6 +276,8 @@ struct Stream {
         "\n\n";
   }
   void on_samples(const float* x, size_t n, bool final) {
+    const auto keep = static_cast<size_t>(TtsModel::kSimilaritySeconds * rate);
+    if (head.size() < keep) head.insert(head.end(), x, x + std::min(n, keep - head.size()));
     std::vector<float> out;
     if (tempo) {
       out = tempo->process(x, n, final);
@@ -298,6 +301,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
   s->seed = *r.options.seed;
   s->rate = sp.model->sample_rate();
   std::weak_ptr<Stream> weak = s;
+  r.options.keep_audio = false;  // a long text's stream holds only the chunk being spoken
   r.options.on_audio = [weak](const float* x, int64_t n) {
     if (auto p = weak.lock()) p->on_samples(x, static_cast<size_t>(n), false);
     return true;
@@ -346,7 +350,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
             const auto frames = s->result.codes.frames;
             const auto input = static_cast<int64_t>(s->result.text_ids.size());
             const std::optional<double> similarity = s->speaker.model->speaker_similarity(
-                s->speaker.voice, Audio{s->result.samples, s->result.sample_rate, 1});
+                s->speaker.voice, Audio{s->head, s->result.sample_rate, 1});
             const nlohmann::json done = {
                 {"type", "speech.audio.done"},
                 {"usage",
@@ -356,6 +360,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
                 {"izwi",
                  {{"seed", s->seed},
                   {"audio_seconds", s->audio_seconds},
+                  {"chunks", s->result.chunks.size()},
                   {"real_time_factor", s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0},
                   {"time_to_first_audio", s->first_audio},
                   {"speaker_similarity", similarity ? nlohmann::json(std::stod(fixed(*similarity)))
@@ -439,6 +444,7 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
   res.set_header("X-Izwi-Real-Time-Factor", fixed(rtf));
   res.set_header("X-Izwi-Time-To-First-Audio", fixed(wall));  // the whole clip, at the end
   res.set_header("X-Izwi-Stopped-On-Eos", result.stopped_on_eos ? "true" : "false");
+  res.set_header("X-Izwi-Chunks", std::to_string(result.chunks.size()));
   if (similarity) res.set_header("X-Izwi-Speaker-Similarity", fixed(*similarity));
   st.metrics.generation(seconds, rtf, -1);
   log->audio_seconds = seconds;

@@ -274,6 +274,40 @@ TEST_F(ServerTest, SpeakerSimilarityIsOneNumberEverywhere) {
   EXPECT_FALSE(preset->has_header("X-Izwi-Speaker-Similarity"));
 }
 
+// A long text: spoken in chunks, streamed over SSE with the same samples as
+// the whole response, the chunk count in both.
+TEST_F(ServerTest, LongTextsAreSpokenInChunksStreamedOrWhole) {
+  auto s = serve({"--max-audio-seconds", "0"});
+  const std::string text =
+      "The first paragraph has one sentence. And a second one.\n\n"
+      "The second paragraph follows after a pause.\n\nA third paragraph ends it.";
+  json body = {{"model", "qwen3-tts-0.6b-base"},
+               {"input", text},
+               {"reference_audio", reference_b64()},
+               {"response_format", "pcm"},
+               {"seed", 4}};
+  const auto whole = post_json(*s, body);
+  ASSERT_TRUE(whole && whole->status == 200) << (whole ? whole->body : "no response");
+  const size_t chunks = chunk_text(text, "auto").size();
+  EXPECT_EQ(chunks, 3u);
+  EXPECT_EQ(whole->get_header_value("X-Izwi-Chunks"), std::to_string(chunks));
+  body["stream_format"] = "sse";
+  const auto sse = post_json(*s, body);
+  ASSERT_TRUE(sse && sse->status == 200);
+  std::string pcm;
+  json done;
+  for (size_t at = sse->body.find("data: "); at != std::string::npos;
+       at = sse->body.find("data: ", at + 1)) {
+    const json ev = json::parse(sse->body.substr(at + 6, sse->body.find("\n\n", at) - at - 6));
+    if (ev["type"] == "speech.audio.delta") pcm += base64_decode(ev["audio"].get<std::string>());
+    if (ev["type"] == "speech.audio.done") done = ev;
+  }
+  EXPECT_EQ(done["izwi"]["chunks"], chunks);
+  EXPECT_EQ(pcm, whole->body);
+  // Three chunks with two paragraph pauses between them.
+  EXPECT_GT(pcm.size(), 2 * static_cast<size_t>(0.65 * 24000) * 2);
+}
+
 // Streamed audio: bytes arrive while the clip is generated, and equal the
 // non-streamed response.
 TEST_F(ServerTest, StreamedAudioArrivesBeforeTheEndAndEqualsTheWholeResponse) {

@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { pcm16Wav, StreamPlayer } from "./audio.js";
 import { clearError, download, errorBox, field, h, showError } from "./dom.js";
 import { history } from "./history.js";
-export const MAX_CHARS = 4096; // izwi serve --max-text-chars default
+export const MAX_CHARS = 50000; // izwi serve --max-text-chars default (long texts go in chunks)
 export class GeneratePanel {
     request;
     voiceLabel;
