@@ -13,29 +13,11 @@
 #include "commands.h"
 #include "izwi/izwi.h"
 #include "izwi/provenance.h"
+#include "tts_common.h"
 
 namespace izwi::cli {
 
 namespace {
-
-struct TtsArgs {
-  std::string text, model, speaker, voice, reference_text,
-      language = "auto", instruct, output, codes_out, format, sample_format = "pcm16";
-  std::optional<uint64_t> seed;
-  std::optional<float> temperature, top_p, repetition_penalty;
-  std::optional<int> top_k;
-  std::optional<float> cp_temperature, cp_top_p;
-  std::optional<int> cp_top_k;
-  bool greedy = false, non_streaming = false, streaming_text = false, no_preprocess = false,
-       x_vector_only = false, quiet = false, stream = false;
-  int max_new_tokens = 0, threads = 0;
-  std::string weights = kDefaultWeights;
-  std::string codec = kDefaultCodec;
-  double max_seconds = 0, min_seconds = 0;
-  std::optional<double> min_similarity;
-  int max_takes = 3;
-  int chunk_chars = ChunkOptions{}.max_chars;
-};
 
 std::string fixed3(double v) {
   char buf[32];
@@ -169,85 +151,6 @@ class LongTextProgress {
   int64_t frames_done_ = 0;  // frames before the current chunk
 };
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// -s takes a reference audio path or a preset speaker name.
-// Who speaks, for the provenance tags: a saved voice's id, a preset, a clip.
-std::string voice_label(const TtsArgs& a, const Voice& v) {
-  if (!a.voice.empty()) return a.voice;
-  if (v.is_preset()) return v.speaker;
-  if (a.speaker.empty()) return "voice design";
-  std::error_code ec;
-  return std::filesystem::is_regular_file(a.speaker, ec) ? "reference audio" : a.speaker;
-}
-
-// A saved voice is a real person's: say so when nobody recorded their agreement.
-Voice load_saved(VoiceStore& saved, const std::string& name, const TtsModel& model) {
-  if (saved.get(name).consent.empty())
-    std::fprintf(stderr,
-                 "warning: the saved voice '%s' has no consent note; record who agreed to the "
-                 "cloning with: izwi voices consent %s \"name, date\" (izwi serve refuses it "
-                 "until then)\n",
-                 name.c_str(), name.c_str());
-  return saved.load(name, model);
-}
-
-Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
-  if (a.speaker.empty() && a.voice.empty())
-    return Voice{};  // VoiceDesign: the instruction is the voice
-  VoiceStore saved;
-  if (!a.voice.empty()) {
-    if (!a.reference_text.empty())
-      throw Error(ErrorKind::kInvalidArgument,
-                  "a saved voice keeps its own transcript; drop --reference-text");
-    return load_saved(saved, a.voice, model);
-  }
-  std::error_code ec;
-  const bool is_file = std::filesystem::is_regular_file(a.speaker, ec);
-  const auto presets = model.speakers();
-  const bool is_preset =
-      std::find(presets.begin(), presets.end(), lower(a.speaker)) != presets.end();
-  const bool is_saved = !is_file && saved.contains(a.speaker);
-  if (int(is_file) + int(is_preset) + int(is_saved) > 1)
-    throw Error(ErrorKind::kInvalidArgument, "'" + a.speaker + "' is ambiguous: it is " +
-                                                 (is_file ? "a file" : "a saved voice") +
-                                                 " and a preset speaker; write ./" + a.speaker +
-                                                 " for a file or --voice for a saved voice");
-  if (is_saved) {
-    if (!a.reference_text.empty())
-      throw Error(ErrorKind::kInvalidArgument,
-                  "a saved voice keeps its own transcript; drop --reference-text");
-    return load_saved(saved, a.speaker, model);
-  }
-  if (is_preset) {
-    if (!a.reference_text.empty())
-      throw Error(ErrorKind::kInvalidArgument,
-                  "--reference-text goes with reference audio, not a preset speaker");
-    return model.preset_voice(a.speaker);
-  }
-  if (!is_file) {
-    std::string msg = "'" + a.speaker +
-                      "' is not an audio file, a saved voice (izwi voices list) or a preset "
-                      "speaker of this model";
-    if (!presets.empty()) {
-      msg += "; presets: ";
-      for (size_t i = 0; i < presets.size(); ++i) msg += (i ? ", " : "") + presets[i];
-    }
-    throw Error(ErrorKind::kInvalidArgument, msg);
-  }
-  if (a.x_vector_only && !a.reference_text.empty())
-    throw Error(ErrorKind::kInvalidArgument,
-                "--x-vector-only ignores the transcript; drop --reference-text");
-  ReferenceOptions ro;
-  ro.preprocess = !a.no_preprocess;
-  Voice v = model.clone_voice(read_audio(a.speaker), a.reference_text, ro);
-  print_reference_notes(v);
-  return v;
-}
-
 void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   const Context* ctx = &ctx_ref;
   std::string text = a.text;
@@ -278,37 +181,13 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
                 "--non-streaming and --streaming-text exclude each other");
 
   const auto t_load = std::chrono::steady_clock::now();
-  // A CustomVoice name clones with its Base companion; presets use the name itself.
-  std::error_code fec;
-  const bool cloning = std::filesystem::is_regular_file(a.speaker, fec) || !a.voice.empty() ||
-                       VoiceStore().contains(a.speaker);
-  const std::string model_dir =
-      resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model, cloning);
-  auto model = TtsModel::load(model_dir, ModelOptions{a.threads, parse_weight_format(a.weights),
-                                                      true, parse_codec_precision(a.codec)});
+  auto model = load_tts_model(a, *ctx);
   const Voice voice = resolve_voice(*model, a);
   // Every file says it is synthetic speech, made with which model and voice.
   const AudioTags tags = provenance_tags(
       synthetic_speech(a.model.empty() ? default_model_name() : a.model, voice_label(a, voice)));
 
-  SynthesisOptions o;
-  o.language = a.language;
-  o.instruct = a.instruct;
-  if (a.non_streaming) o.non_streaming = true;
-  if (a.streaming_text) o.non_streaming = false;
-  o.greedy = a.greedy;
-  o.temperature = a.temperature;
-  o.top_k = a.top_k;
-  o.top_p = a.top_p;
-  o.repetition_penalty = a.repetition_penalty;
-  o.subtalker_temperature = a.cp_temperature;
-  o.subtalker_top_k = a.cp_top_k;
-  o.subtalker_top_p = a.cp_top_p;
-  o.seed = a.seed;
-  o.max_new_tokens = a.max_new_tokens;
-  o.max_seconds = a.max_seconds;
-  o.min_seconds = a.min_seconds;
-  o.chunking.max_chars = a.chunk_chars;
+  SynthesisOptions o = synthesis_options(a);
   // A long text is spoken chunk by chunk (izwi/text_chunks.h): a progress bar.
   const std::vector<TextPiece> chunks =
       a.chunk_chars > 0 ? chunk_text(text, a.language, o.chunking) : std::vector<TextPiece>{};
@@ -416,6 +295,118 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
 
 }  // namespace
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// -s takes a reference audio path or a preset speaker name.
+// Who speaks, for the provenance tags: a saved voice's id, a preset, a clip.
+std::string voice_label(const TtsArgs& a, const Voice& v) {
+  if (!a.voice.empty()) return a.voice;
+  if (v.is_preset()) return v.speaker;
+  if (a.speaker.empty()) return "voice design";
+  std::error_code ec;
+  return std::filesystem::is_regular_file(a.speaker, ec) ? "reference audio" : a.speaker;
+}
+
+// A saved voice is a real person's: say so when nobody recorded their agreement.
+Voice load_saved(VoiceStore& saved, const std::string& name, const TtsModel& model) {
+  if (saved.get(name).consent.empty())
+    std::fprintf(stderr,
+                 "warning: the saved voice '%s' has no consent note; record who agreed to the "
+                 "cloning with: izwi voices consent %s \"name, date\" (izwi serve refuses it "
+                 "until then)\n",
+                 name.c_str(), name.c_str());
+  return saved.load(name, model);
+}
+
+Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
+  if (a.speaker.empty() && a.voice.empty())
+    return Voice{};  // VoiceDesign: the instruction is the voice
+  VoiceStore saved;
+  if (!a.voice.empty()) {
+    if (!a.reference_text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "a saved voice keeps its own transcript; drop --reference-text");
+    return load_saved(saved, a.voice, model);
+  }
+  std::error_code ec;
+  const bool is_file = std::filesystem::is_regular_file(a.speaker, ec);
+  const auto presets = model.speakers();
+  const bool is_preset =
+      std::find(presets.begin(), presets.end(), lower(a.speaker)) != presets.end();
+  const bool is_saved = !is_file && saved.contains(a.speaker);
+  if (int(is_file) + int(is_preset) + int(is_saved) > 1)
+    throw Error(ErrorKind::kInvalidArgument, "'" + a.speaker + "' is ambiguous: it is " +
+                                                 (is_file ? "a file" : "a saved voice") +
+                                                 " and a preset speaker; write ./" + a.speaker +
+                                                 " for a file or --voice for a saved voice");
+  if (is_saved) {
+    if (!a.reference_text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "a saved voice keeps its own transcript; drop --reference-text");
+    return load_saved(saved, a.speaker, model);
+  }
+  if (is_preset) {
+    if (!a.reference_text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "--reference-text goes with reference audio, not a preset speaker");
+    return model.preset_voice(a.speaker);
+  }
+  if (!is_file) {
+    std::string msg = "'" + a.speaker +
+                      "' is not an audio file, a saved voice (izwi voices list) or a preset "
+                      "speaker of this model";
+    if (!presets.empty()) {
+      msg += "; presets: ";
+      for (size_t i = 0; i < presets.size(); ++i) msg += (i ? ", " : "") + presets[i];
+    }
+    throw Error(ErrorKind::kInvalidArgument, msg);
+  }
+  if (a.x_vector_only && !a.reference_text.empty())
+    throw Error(ErrorKind::kInvalidArgument,
+                "--x-vector-only ignores the transcript; drop --reference-text");
+  ReferenceOptions ro;
+  ro.preprocess = !a.no_preprocess;
+  Voice v = model.clone_voice(read_audio(a.speaker), a.reference_text, ro);
+  print_reference_notes(v);
+  return v;
+}
+
+SynthesisOptions synthesis_options(const TtsArgs& a) {
+  SynthesisOptions o;
+  o.language = a.language;
+  o.instruct = a.instruct;
+  if (a.non_streaming) o.non_streaming = true;
+  if (a.streaming_text) o.non_streaming = false;
+  o.greedy = a.greedy;
+  o.temperature = a.temperature;
+  o.top_k = a.top_k;
+  o.top_p = a.top_p;
+  o.repetition_penalty = a.repetition_penalty;
+  o.subtalker_temperature = a.cp_temperature;
+  o.subtalker_top_k = a.cp_top_k;
+  o.subtalker_top_p = a.cp_top_p;
+  o.seed = a.seed;
+  o.max_new_tokens = a.max_new_tokens;
+  o.max_seconds = a.max_seconds;
+  o.min_seconds = a.min_seconds;
+  o.chunking.max_chars = a.chunk_chars;
+  return o;
+}
+
+std::unique_ptr<TtsModel> load_tts_model(const TtsArgs& a, const Context& ctx) {
+  // A CustomVoice name clones with its Base companion; presets use the name itself.
+  std::error_code fec;
+  const bool cloning = std::filesystem::is_regular_file(a.speaker, fec) || !a.voice.empty() ||
+                       VoiceStore().contains(a.speaker);
+  const std::string model_dir =
+      resolve_model(ctx, a.model.empty() ? default_model_name() : a.model, cloning);
+  return TtsModel::load(model_dir, ModelOptions{a.threads, parse_weight_format(a.weights), true,
+                                                parse_codec_precision(a.codec)});
+}
+
 CLI::Option* add_weights_option(CLI::App* cmd, std::string& target) {
   return cmd
       ->add_option("--weights", target,
@@ -444,7 +435,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   auto a = std::make_shared<TtsArgs>();
   CLI::App* cmd = app.add_subcommand(
       "tts", "Speak a text in a cloned voice (reference audio) or a preset speaker");
-  cmd->add_option("text", a->text, "The text to speak ('-' reads stdin)")->required();
+  cmd->add_option("text", a->text, "The text to speak ('-' reads stdin)");
   cmd->add_option("-m,--model", a->model,
                   "Model name (izwi list) or checkpoint directory; default qwen3-tts-0.6b-base "
                   "(IZWI_DEFAULT_MODEL), "
@@ -458,8 +449,18 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   speaker_opt->excludes(voice_opt);
   cmd->add_option("-o,--output", a->output,
                   "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32); '-' streams "
-                  "WAV to stdout")
-      ->required();
+                  "WAV to stdout");
+  cmd->add_option("--input", a->input,
+                  "A batch: a file of texts, each spoken to a file of its own in --out-dir: .txt "
+                  "(one per line), .jsonl ({\"text\", \"voice\", \"language\", \"seed\", "
+                  "\"output\"...} per line) or .srt/.vtt subtitles (one per cue, with a report)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out-dir", a->out_dir,
+                  "Folder for a batch's files (NNNN.wav by line, cue-NNNN.wav by cue); files "
+                  "already there are skipped, so a stopped batch resumes");
+  cmd->add_option("--timeline", a->timeline,
+                  "Subtitles: also write one track with every cue at its start time");
+  cmd->add_flag("--overwrite", a->overwrite, "A batch speaks files that are there again");
   cmd->add_flag("--stream", a->stream,
                 "Write the audio while it is generated (WAV with a streaming header, or raw "
                 "PCM): izwi tts ... --stream -o - | aplay");
@@ -523,6 +524,31 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   add_codec_option(cmd, a->codec);
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
   cmd->callback([a, ctx] {
+    if (!a->input.empty()) {
+      if (!a->text.empty() || !a->output.empty())
+        throw Error(ErrorKind::kInvalidArgument,
+                    "--input speaks the texts of a file into --out-dir: drop the text and -o");
+      if (a->out_dir.empty())
+        throw Error(ErrorKind::kInvalidArgument,
+                    "--input needs --out-dir DIR for the files it writes");
+      if (a->stream || a->min_similarity || !a->codes_out.empty())
+        throw Error(ErrorKind::kInvalidArgument,
+                    "--stream, --min-similarity and --codes-out are for one text, not --input");
+      if (a->speaker.empty() && a->voice.empty() && a->instruct.empty())
+        throw Error(ErrorKind::kInvalidArgument,
+                    "say whose voice to use for the batch: --speaker ref.wav, --voice NAME or a "
+                    "preset (lines of a .jsonl file may name their own \"voice\")");
+      return run_batch(*a, *ctx);
+    }
+    if (!a->out_dir.empty() || !a->timeline.empty() || a->overwrite)
+      throw Error(ErrorKind::kInvalidArgument,
+                  "--out-dir, --timeline and --overwrite go with --input FILE (a batch)");
+    if (a->text.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "give the text to speak ('-' reads it from stdin), or --input FILE for a batch");
+    if (a->output.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "say where the audio goes: -o out.wav (or -o - to stream it to stdout)");
     if (a->speaker.empty() && a->voice.empty() && a->instruct.empty())
       throw Error(ErrorKind::kInvalidArgument,
                   "say whose voice to use: --speaker ref.wav (clone), --voice NAME (saved), "

@@ -3,6 +3,7 @@
 
 #include "izwi/audio.h"
 #include "izwi/base64.h"
+#include "izwi/batch.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
 #include "izwi/provenance.h"
@@ -11,6 +12,7 @@
 #include "izwi/speaker_encoder.h"
 #include "izwi/speech_tokenizer.h"
 #include "izwi/store.h"
+#include "izwi/text_chunks.h"
 #include "izwi/tokenizer.h"
 #include "izwi/tts.h"
 #include "izwi/voices.h"
