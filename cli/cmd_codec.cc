@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "izwi/izwi.h"
+#include "izwi/provenance.h"
 
 namespace izwi::cli {
 
@@ -86,8 +87,10 @@ void run_decode(const CodecArgs& a) {
   if (to_npy) {
     write_npy(a.output, {static_cast<int64_t>(audio.samples.size())}, audio.samples.data());
   } else {
+    // Decoded codes are synthetic speech too: the file says so (izwi/provenance.h).
     write_audio(a.output, audio, format,
-                a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16);
+                a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16,
+                provenance_tags(synthetic_speech(a.model, "codes from " + a.input)));
   }
   const double secs = static_cast<double>(audio.samples.size()) / audio.sample_rate;
   std::fprintf(stderr, "decoded %lld frames into %.2f s of audio in %.2f s (RTF %.3f) -> %s\n",

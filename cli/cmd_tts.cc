@@ -130,8 +130,10 @@ class LongTextProgress {
         std::min(0.95, static_cast<double>(p.frame - frames_done_ + 1) / expected);
     return std::min(1.0, p.text_done + in_chunk * lengths_[static_cast<size_t>(p.chunk)] / total_);
   }
-  std::string line(const FrameProgress& p, double elapsed) {
-    const double f = fraction(p);
+  // `max_seconds` (> 0) ends the text early: the share of it counts too.
+  std::string line(const FrameProgress& p, double elapsed, double max_seconds) {
+    const double f =
+        std::max(fraction(p), max_seconds > 0 ? std::min(1.0, p.audio_seconds / max_seconds) : 0.0);
     const int width = 24;
     const int filled = static_cast<int>(f * width);
     std::string bar(static_cast<size_t>(filled), '#');
@@ -205,9 +207,9 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
     if (p.chunks > 1) {
       const double now = elapsed();
       if (tty)
-        std::fprintf(stderr, "\r%s\033[K", progress.line(p, now).c_str());
+        std::fprintf(stderr, "\r%s\033[K", progress.line(p, now, a.max_seconds).c_str());
       else if (now - last_report >= 10) {
-        std::fprintf(stderr, "%s\n", progress.line(p, now).c_str());
+        std::fprintf(stderr, "%s\n", progress.line(p, now, a.max_seconds).c_str());
         last_report = now;
       }
     } else if (tty) {

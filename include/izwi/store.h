@@ -25,15 +25,16 @@ namespace izwi {
 struct StoreOptions {
   std::string models_dir;  // empty: from the environment (see above)
   std::string endpoint;    // empty: HF_ENDPOINT or https://huggingface.co
-  std::string token;       // empty: HF_TOKEN
+  std::string token;       // empty: none (store_options_from_env reads HF_TOKEN or the saved one)
   bool offline = false;    // also set by IZWI_OFFLINE=1
   std::string revision = "main";
   // Free bytes at a path (statvfs by default); replaceable to simulate a full disk.
   std::function<uint64_t(const std::string& path)> free_space;
 };
 
-// Options from the environment: IZWI_MODELS_DIR, XDG_DATA_HOME, HF_ENDPOINT, HF_TOKEN,
-// IZWI_OFFLINE.
+// Options from the environment: IZWI_MODELS_DIR, XDG_DATA_HOME, HF_ENDPOINT, HF_TOKEN
+// (else the token huggingface-cli saved: $HF_TOKEN_PATH, $HF_HOME/token,
+// ~/.cache/huggingface/token), IZWI_OFFLINE.
 StoreOptions store_options_from_env();
 
 struct ModelInfo {

@@ -374,7 +374,8 @@ SynthesisOptions SynthesisSession::Chain::chunk_options(size_t i) {
   // would otherwise speak on for the whole budget.
   double cap = 5.0 + 0.2 * text_length(chunks[i].text);
   if (options.max_seconds > 0)
-    cap = std::min(cap, options.max_seconds - static_cast<double>(frames_done) / frame_rate);
+    // max_seconds counts the output: the chunks before and their pauses.
+    cap = std::min(cap, options.max_seconds - static_cast<double>(samples_out) / sample_rate);
   o.max_seconds = cap;
   const auto n = static_cast<int>(chunks.size());
   o.on_frame = [this, i, n](const FrameProgress& p) {
@@ -417,9 +418,11 @@ void SynthesisSession::advance() {
   c.done_length += text_length(chunk.text);
 
   const bool last = c.index + 1 >= c.chunks.size();
-  const bool out_of_time =
-      c.options.max_seconds > 0 && static_cast<double>(c.frames_done) / c.frame_rate >=
-                                       c.options.max_seconds - 0.5 / c.frame_rate;
+  // The output so far and the pause before the next chunk (at least a frame
+  // of speech must fit after it).
+  const double out_s = static_cast<double>(c.samples_out) / c.sample_rate +
+                       c.options.joins.pause(chunk.end) + 1.0 / c.frame_rate;
+  const bool out_of_time = c.options.max_seconds > 0 && out_s >= c.options.max_seconds;
   const bool stop = r.cancelled || c.stopped || c.cancel.load();
   if (last || stop || out_of_time) {
     all.cancelled = stop;

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/error.h"
 #include "store/sha256.h"
@@ -42,16 +45,70 @@ std::string escape_path(const std::string& p) {
   return out;
 }
 
-// Turns an HTTP status into the message a user can act on.
-[[noreturn]] void http_fail(long code, const std::string& repo, const std::string& what,
-                            const std::string& endpoint) {
-  if (code == 401 || code == 403)
-    fail(ErrorKind::kIo, "access to ", repo, " was refused (HTTP ", code,
-         "): set HF_TOKEN to a Hugging Face token that can read it");
-  if (code == 404)
-    fail(ErrorKind::kNotFound, what, " was not found on ", endpoint,
-         " (HTTP 404): check the model name");
-  fail(ErrorKind::kIo, "the hub answered HTTP ", code, " for ", what, "; try again later");
+// What a response said besides its body: the headers izwi acts on.
+struct Answer {
+  long status = 0;
+  std::string next;         // Link: <...>; rel="next" (file lists come in pages)
+  std::string error_code;   // X-Error-Code: RepoNotFound, GatedRepo, EntryNotFound, ...
+  std::string retry_after;  // Retry-After (seconds)
+};
+
+size_t capture_headers(char* p, size_t size, size_t n, void* out) {
+  auto* a = static_cast<Answer*>(out);
+  std::string line(p, size * n);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  const size_t colon = line.find(':');
+  if (line.rfind("HTTP/", 0) == 0) *a = Answer{};  // a new response (after a redirect)
+  if (colon == std::string::npos) return size * n;
+  std::string name = line.substr(0, colon);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string value = line.substr(colon + 1);
+  value.erase(0, value.find_first_not_of(" \t"));
+  if (name == "link") {
+    const size_t rel = value.find("rel=\"next\"");
+    const size_t lt = value.find('<'), gt = value.find('>');
+    if (rel != std::string::npos && lt != std::string::npos && gt > lt)
+      a->next = value.substr(lt + 1, gt - lt - 1);
+  } else if (name == "x-error-code") {
+    a->error_code = value;
+  } else if (name == "retry-after") {
+    a->retry_after = value;
+  }
+  return size * n;
+}
+
+// Turns an HTTP error into the message a user can act on. The hub answers 401
+// (not 404) for a repository that does not exist when no token is sent, and
+// says which case it is in X-Error-Code.
+[[noreturn]] void http_fail(const Answer& a, const std::string& repo, const std::string& what,
+                            const std::string& endpoint, bool have_token) {
+  const long code = a.status;
+  const std::string status =
+      "HTTP " + std::to_string(code) + (a.error_code.empty() ? "" : ", " + a.error_code);
+  if (a.error_code == "GatedRepo")
+    fail(ErrorKind::kIo, repo, " is gated (", status, "): accept its licence on ", endpoint, "/",
+         repo, " while logged in, then set HF_TOKEN to a token of that account",
+         " (or run `huggingface-cli login`)");
+  if (a.error_code == "RepoNotFound" ||
+      (code == 404 && a.error_code.empty() && what.rfind("repository", 0) == 0))
+    fail(ErrorKind::kNotFound, "no such model: ", repo, " is not on ", endpoint, " (", status,
+         "); check the name (izwi list)",
+         have_token ? std::string() : "; if it is private, set HF_TOKEN");
+  if (code == 404 || a.error_code == "EntryNotFound" || a.error_code == "RevisionNotFound")
+    fail(ErrorKind::kNotFound, what, " was not found on ", endpoint, " (", status, ")");
+  if (code == 403)
+    fail(ErrorKind::kIo, "the token lacks access to ", repo, " (", status,
+         "): use a token (HF_TOKEN, or ~/.cache/huggingface/token) that can read it");
+  if (code == 401)
+    fail(ErrorKind::kIo, "access to ", repo, " was refused (", status, "): ",
+         have_token ? "the token (HF_TOKEN or ~/.cache/huggingface/token) is not valid"
+                    : "set HF_TOKEN to a Hugging Face token that can read it");
+  fail(ErrorKind::kIo, "the hub answered ", status, " for ", what, "; try again later");
+}
+
+// 429 and 5xx are worth another try, after the wait the hub asks for.
+bool retriable(long status) {
+  return status == 429 || (status >= 500 && status < 600);
 }
 
 struct Easy {
@@ -72,6 +129,9 @@ struct Easy {
     curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "izwi/0.1");
     curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+    // Bytes as stored: sizes and SHA-256 are checked against them, and a
+    // compressed answer would make Range offsets meaningless.
+    add_header("Accept-Encoding: identity");
     if (!token.empty()) add_header("Authorization: Bearer " + token);
   }
   void add_header(const std::string& line) {
@@ -90,23 +150,64 @@ size_t append_string(char* p, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// Captures a `Link: <url>; rel="next"` header (the hub paginates file lists).
-size_t capture_next(char* p, size_t size, size_t n, void* out) {
-  const std::string line(p, size * n);
-  if (line.size() > 5 && (line.rfind("Link:", 0) == 0 || line.rfind("link:", 0) == 0)) {
-    const size_t rel = line.find("rel=\"next\"");
-    const size_t lt = line.find('<'), gt = line.find('>');
-    if (rel != std::string::npos && lt != std::string::npos && gt > lt)
-      *static_cast<std::string*>(out) = line.substr(lt + 1, gt - lt - 1);
-  }
-  return size * n;
-}
-
 }  // namespace
 
-HubClient::HubClient(std::string endpoint, std::string token)
-    : endpoint_(std::move(endpoint)), token_(std::move(token)) {
+HubClient::HubClient(std::string endpoint, std::string token, RetryPolicy retry)
+    : endpoint_(std::move(endpoint)), token_(std::move(token)), retry_(retry) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
+}
+
+void HubClient::wait_before_retry(int attempt, const std::string& retry_after) const {
+  double seconds = retry_.base_seconds * static_cast<double>(1 << std::min(attempt, 10));
+  if (!retry_after.empty() && std::all_of(retry_after.begin(), retry_after.end(), ::isdigit))
+    seconds = std::stod(retry_after);
+  seconds = std::min(seconds, retry_.max_wait_seconds);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+// GET `url` into a string, retrying 429/5xx; fails on other errors.
+std::string HubClient::get(const std::string& url, const std::string& repo, const std::string& what,
+                           std::string* next) const {
+  for (int attempt = 0;; ++attempt) {
+    Easy e(url, token_);
+    std::string body;
+    Answer a;
+    curl_easy_setopt(e.h.get(), CURLOPT_WRITEFUNCTION, append_string);
+    curl_easy_setopt(e.h.get(), CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e.h.get(), CURLOPT_HEADERFUNCTION, capture_headers);
+    curl_easy_setopt(e.h.get(), CURLOPT_HEADERDATA, &a);
+    const CURLcode rc = curl_easy_perform(e.h.get());
+    if (rc != CURLE_OK)
+      fail(ErrorKind::kIo, "cannot reach ", endpoint_, ": ",
+           e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc),
+           " (check the network, or set HF_ENDPOINT to a mirror)");
+    a.status = e.status();
+    if (retriable(a.status) && attempt + 1 < retry_.attempts) {
+      wait_before_retry(attempt, a.retry_after);
+      continue;
+    }
+    if (a.status >= 400) http_fail(a, repo, what, endpoint_, !token_.empty());
+    if (next) *next = a.next;
+    return body;
+  }
+}
+
+std::string HubClient::resolve_revision(const std::string& repo,
+                                        const std::string& revision) const {
+  const std::string body =
+      get(endpoint_ + "/api/models/" + repo + "/revision/" + escape_path(revision), repo,
+          "repository " + repo + " at revision " + revision, nullptr);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception&) {
+    fail(ErrorKind::kInvalidFormat, "the hub's answer about ", repo, " is not JSON");
+  }
+  const std::string sha = j.is_object() ? j.value("sha", "") : "";
+  if (sha.size() != 40 || !std::all_of(sha.begin(), sha.end(), ::isxdigit))
+    fail(ErrorKind::kInvalidFormat, "the hub did not say which commit '", revision, "' of ", repo,
+         " is");
+  return sha;
 }
 
 std::vector<HubFile> HubClient::list_files(const std::string& repo,
@@ -114,18 +215,8 @@ std::vector<HubFile> HubClient::list_files(const std::string& repo,
   std::vector<HubFile> files;
   std::string url = endpoint_ + "/api/models/" + repo + "/tree/" + revision + "?recursive=true";
   for (int page = 0; !url.empty() && page < 100; ++page) {
-    Easy e(url, token_);
-    std::string body, next;
-    curl_easy_setopt(e.h.get(), CURLOPT_WRITEFUNCTION, append_string);
-    curl_easy_setopt(e.h.get(), CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(e.h.get(), CURLOPT_HEADERFUNCTION, capture_next);
-    curl_easy_setopt(e.h.get(), CURLOPT_HEADERDATA, &next);
-    const CURLcode rc = curl_easy_perform(e.h.get());
-    if (rc != CURLE_OK)
-      fail(ErrorKind::kIo, "cannot reach ", endpoint_, ": ",
-           e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc),
-           " (check the network, or set HF_ENDPOINT to a mirror)");
-    if (e.status() >= 400) http_fail(e.status(), repo, "repository " + repo, endpoint_);
+    std::string next;
+    const std::string body = get(url, repo, "repository " + repo, &next);
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(body);
@@ -176,8 +267,10 @@ size_t write_body(char* p, size_t size, size_t n, void* userdata) {
     long code = 0;
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     if (code >= 400) return 0;  // an error page: do not store it
-    if (code == 200 && s->resume_from > 0) {
-      // The server ignored the Range request and sends the whole file: start over.
+    if (code != 206 && s->resume_from > 0) {
+      // The server (or a mirror) ignored the Range request and sends the whole
+      // file: start over. (The Range header is ours, not CURLOPT_RESUME_FROM,
+      // with which libcurl would fail with CURLE_RANGE_ERROR before this.)
       if (ftruncate(fileno(s->file), 0) != 0) return 0;
       std::rewind(s->file);
       s->hash->reset();
@@ -195,6 +288,15 @@ size_t write_body(char* p, size_t size, size_t n, void* userdata) {
   return bytes;
 }
 
+// The SHA-256 state of what a .part file holds.
+void hash_file(const std::string& path, Sha256& hash) {
+  std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(path.c_str(), "rb"), &std::fclose);
+  std::vector<char> buf(1 << 20);
+  size_t n;
+  while (in && (n = std::fread(buf.data(), 1, buf.size(), in.get())) > 0)
+    hash.update(buf.data(), n);
+}
+
 }  // namespace
 
 void HubClient::download(const std::string& repo, const std::string& revision, const HubFile& file,
@@ -207,35 +309,47 @@ void HubClient::download(const std::string& repo, const std::string& revision, c
     have = 0;
   }
   Sha256 hash;
-  if (have > 0) {  // hash what is already there, then continue
-    std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(part.c_str(), "rb"), &std::fclose);
-    std::vector<char> buf(1 << 20);
-    size_t n;
-    while (in && (n = std::fread(buf.data(), 1, buf.size(), in.get())) > 0)
-      hash.update(buf.data(), n);
-  }
-  if (have < file.size || file.size == 0) {
+  if (have > 0) hash_file(part, hash);  // continue the hash of what is there
+  for (int attempt = 0; have < file.size || file.size == 0; ++attempt) {
     std::unique_ptr<FILE, decltype(&std::fclose)> out(
         std::fopen(part.c_str(), have > 0 ? "ab" : "wb"), &std::fclose);
     if (!out) fail(ErrorKind::kIo, "cannot write '", part, "'");
     Easy e(endpoint_ + "/" + repo + "/resolve/" + revision + "/" + escape_path(file.path), token_);
     Sink sink{out.get(), &hash, have, have, e.h.get(), false, false, &on_bytes};
+    Answer answer;
     curl_easy_setopt(e.h.get(), CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(e.h.get(), CURLOPT_WRITEDATA, &sink);
-    if (have > 0)
-      curl_easy_setopt(e.h.get(), CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
+    curl_easy_setopt(e.h.get(), CURLOPT_HEADERFUNCTION, capture_headers);
+    curl_easy_setopt(e.h.get(), CURLOPT_HEADERDATA, &answer);
+    if (have > 0) e.add_header("Range: bytes=" + std::to_string(have) + "-");
     const CURLcode rc = curl_easy_perform(e.h.get());
     if (std::fflush(out.get()) != 0) sink.write_failed = true;
     if (sink.write_failed)
       fail(ErrorKind::kIo, "writing '", part,
            "' failed (disk full?); free some space and pull again to resume");
-    if (e.status() >= 400) http_fail(e.status(), repo, file.path + " of " + repo, endpoint_);
+    answer.status = e.status();
+    have = sink.have;
+    if (answer.status == 416) {
+      // The range is past the end: what is there is not a prefix of this
+      // file (it changed on the hub). Start it over.
+      out.reset();
+      std::remove(part.c_str());
+      hash.reset();
+      have = 0;
+      if (attempt + 1 < retry_.attempts) continue;
+    }
+    if (retriable(answer.status) && attempt + 1 < retry_.attempts) {
+      wait_before_retry(attempt, answer.retry_after);
+      continue;
+    }
+    if (answer.status >= 400)
+      http_fail(answer, repo, file.path + " of " + repo, endpoint_, !token_.empty());
     if (rc != CURLE_OK)
       fail(ErrorKind::kIo, "downloading ", file.path, " of ", repo,
            " broke off: ", e.errbuf[0] ? e.errbuf : curl_easy_strerror(rc),
            " (pull again to resume)");
     fsync(fileno(out.get()));
-    have = sink.have;
+    break;
   }
   if (have != file.size) {
     fail(ErrorKind::kIo, file.path, " of ", repo, ": expected ", file.size, " bytes, got ", have,

@@ -45,6 +45,13 @@ constexpr RegistryEntry kRegistry[] = {
 };
 
 constexpr const char* kManifest = ".izwi-model.json";
+constexpr const char* kPinnedRevision = ".izwi-revision";  // in a staging folder: its commit
+
+void write_small_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) fail(ErrorKind::kIo, "cannot write '", path.string(), "' (disk full?)");
+}
 
 const RegistryEntry* find_entry(const std::string& name) {
   for (const auto& e : kRegistry)
@@ -108,6 +115,31 @@ class FileLock {
 
 }  // namespace
 
+namespace {
+
+// The token huggingface_hub saves at login: $HF_TOKEN_PATH, else
+// $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else ~/.cache/huggingface/token.
+std::string saved_hub_token() {
+  std::string path = env("HF_TOKEN_PATH");
+  if (path.empty()) {
+    std::string home = env("HF_HOME");
+    if (home.empty()) {
+      const std::string cache = env("XDG_CACHE_HOME");
+      home = !cache.empty() ? cache + "/huggingface"
+                            : (env("HOME").empty() ? "" : env("HOME") + "/.cache/huggingface");
+    }
+    if (home.empty()) return {};
+    path = home + "/token";
+  }
+  std::ifstream in(path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
+}
+
+}  // namespace
+
 StoreOptions store_options_from_env() {
   StoreOptions o;
   o.models_dir = env("IZWI_MODELS_DIR");
@@ -120,6 +152,7 @@ StoreOptions store_options_from_env() {
   }
   o.endpoint = env("HF_ENDPOINT");
   o.token = env("HF_TOKEN");
+  if (o.token.empty()) o.token = saved_hub_token();
   const std::string off = env("IZWI_OFFLINE");
   o.offline = !off.empty() && off != "0" && off != "false";
   return o;
@@ -221,7 +254,22 @@ void ModelStore::pull_one(const ModelInfo& m,
       (fs::path(root_) / ".partial" / (final_dir.filename().string() + ".lock")).string());
 
   store::HubClient hub(options_.endpoint, options_.token);
-  const std::vector<store::HubFile> files = hub.list_files(m.repo, options_.revision);
+  // One commit for the whole pull: a staging folder of another commit (the
+  // revision moved since an interrupted pull) starts over rather than mixing files.
+  const std::string sha = hub.resolve_revision(m.repo, options_.revision);
+  const fs::path pinned = staging / kPinnedRevision;
+  {
+    std::ifstream in(pinned);
+    std::string had;
+    std::getline(in, had);
+    if (!had.empty() && had != sha) {
+      fs::remove_all(staging, ec);
+      fs::create_directories(staging, ec);
+      if (ec) fail(ErrorKind::kIo, "cannot create '", staging.string(), "': ", ec.message());
+    }
+  }
+  write_small_file(pinned, sha + "\n");
+  const std::vector<store::HubFile> files = hub.list_files(m.repo, sha);
   uint64_t total = 0, have = 0;
   for (const auto& f : files) {
     total += f.size;
@@ -268,7 +316,7 @@ void ModelStore::pull_one(const ModelInfo& m,
     // A dropped connection is retried (resuming) a few times before giving up.
     for (int attempt = 0;; ++attempt) {
       try {
-        hub.download(m.repo, options_.revision, f, part,
+        hub.download(m.repo, sha, f, part,
                      [&](uint64_t file_bytes) { report(f.path, base + file_bytes, false); });
         break;
       } catch (const Error& e) {
@@ -286,6 +334,7 @@ void ModelStore::pull_one(const ModelInfo& m,
   nlohmann::json manifest = {{"name", m.name},
                              {"repo", m.repo},
                              {"revision", options_.revision},
+                             {"sha", sha},
                              {"files", nlohmann::json::array()}};
   for (const auto& f : files)
     manifest["files"].push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
@@ -296,6 +345,7 @@ void ModelStore::pull_one(const ModelInfo& m,
       fail(ErrorKind::kIo, "cannot write the model manifest in '", staging.string(),
            "' (disk full?)");
   }
+  fs::remove(pinned, ec);
   fs::rename(staging, final_dir, ec);  // the one step that makes the model visible
   if (ec) fail(ErrorKind::kIo, "cannot install '", final_dir.string(), "': ", ec.message());
   fs::remove(fs::path(root_) / ".partial" / (final_dir.filename().string() + ".lock"), ec);

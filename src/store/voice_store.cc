@@ -5,11 +5,14 @@
 // removed only after the commit. A folder no row points to is an unfinished or
 // superseded write and is swept on open.
 #include <fcntl.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -183,6 +186,21 @@ struct VoiceStore::Impl {
            "' already exists; use --force to replace it");
     const std::string folder = "voices/" + r.name + "." + random_suffix();
     const fs::path media = fs::path(dir) / folder;
+    // The folder is recorded as being written before it exists, and the record
+    // goes in the same transaction that commits the voice: another process
+    // opening the store (sweep) never takes it for a leftover.
+    {
+      Stmt p = prepare("INSERT INTO pending_media(folder, pid, started) VALUES(?,?,?)");
+      bind_text(p.get(), 1, folder);
+      sqlite3_bind_int64(p.get(), 2, static_cast<int64_t>(getpid()));
+      sqlite3_bind_int64(p.get(), 3, static_cast<int64_t>(std::time(nullptr)));
+      step_done(p.get());
+    }
+    auto forget_pending = [&] {
+      Stmt p = prepare("DELETE FROM pending_media WHERE folder = ?");
+      bind_text(p.get(), 1, folder);
+      step_done(p.get());
+    };
     fs::create_directories(media);
     write_audio((media / "reference.wav").string(), audio, AudioFormat::kWav,
                 SampleFormat::kFloat32);
@@ -216,11 +234,16 @@ struct VoiceStore::Impl {
       bind_text(ins.get(), 12, w.report_json);
       step_done(ins.get());
       for (const auto& [size, e] : embeddings) put_embedding(w.name, size, e);
+      forget_pending();
       exec("COMMIT");
     } catch (...) {
       exec("ROLLBACK");
       std::error_code ec;
       fs::remove_all(media, ec);
+      try {
+        forget_pending();
+      } catch (const Error&) {
+      }
       throw;
     }
     if (old) {
@@ -247,17 +270,48 @@ struct VoiceStore::Impl {
     return from_blob<float>(sqlite3_column_blob(s.get(), 0), sqlite3_column_bytes(s.get(), 0));
   }
 
-  // Removes media folders that no row points to (interrupted or superseded writes).
+  // Removes media folders that neither a voice nor a write in progress points
+  // to (interrupted or superseded writes). The folders are listed first, the
+  // records read after: a writer records its folder before creating it, so a
+  // folder seen here is either recorded by then or a leftover. A write whose
+  // process is gone (or that started over a day ago) is a leftover too.
   void sweep() const {
-    std::set<std::string> used;
-    Stmt s = prepare("SELECT audio_file FROM voices");
-    while (sqlite3_step(s.get()) == SQLITE_ROW)
-      used.insert(fs::path(column_text(s.get(), 0)).parent_path().string());
+    std::vector<std::string> folders;
     std::error_code ec;
     for (auto it = fs::directory_iterator(fs::path(dir) / "voices", ec);
          !ec && it != fs::directory_iterator(); it.increment(ec))
-      if (it->is_directory() && !used.count("voices/" + it->path().filename().string()))
-        fs::remove_all(it->path(), ec);
+      if (it->is_directory()) folders.push_back("voices/" + it->path().filename().string());
+    std::set<std::string> used;
+    exec("BEGIN IMMEDIATE");
+    try {
+      Stmt s = prepare("SELECT audio_file FROM voices");
+      while (sqlite3_step(s.get()) == SQLITE_ROW)
+        used.insert(fs::path(column_text(s.get(), 0)).parent_path().string());
+      Stmt p = prepare("SELECT folder, pid, started FROM pending_media");
+      std::vector<std::string> stale;
+      const int64_t now = static_cast<int64_t>(std::time(nullptr));
+      while (sqlite3_step(p.get()) == SQLITE_ROW) {
+        const std::string folder = column_text(p.get(), 0);
+        const auto pid = static_cast<pid_t>(sqlite3_column_int64(p.get(), 1));
+        const int64_t started = sqlite3_column_int64(p.get(), 2);
+        const bool alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+        if (alive && now - started < 24 * 3600)
+          used.insert(folder);
+        else
+          stale.push_back(folder);
+      }
+      for (const std::string& f : stale) {
+        Stmt d = prepare("DELETE FROM pending_media WHERE folder = ?");
+        bind_text(d.get(), 1, f);
+        step_done(d.get());
+      }
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+    for (const std::string& f : folders)
+      if (!used.count(f)) fs::remove_all(fs::path(dir) / f, ec);
   }
 };
 
@@ -295,7 +349,10 @@ VoiceStore::VoiceStore(const std::string& data_dir) : impl_(std::make_unique<Imp
       "'{}');"
       "CREATE TABLE IF NOT EXISTS embeddings("
       " name TEXT NOT NULL REFERENCES voices(name) ON DELETE CASCADE, model_size TEXT NOT NULL,"
-      " data BLOB NOT NULL, PRIMARY KEY(name, model_size));");
+      " data BLOB NOT NULL, PRIMARY KEY(name, model_size));"
+      // Media folders being written (VoiceStore's sweep leaves them alone).
+      "CREATE TABLE IF NOT EXISTS pending_media("
+      " folder TEXT PRIMARY KEY, pid INTEGER NOT NULL, started INTEGER NOT NULL);");
   impl_->sweep();
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli_run.h"
 #include "izwi/audio.h"
+#include "izwi/provenance.h"
 #include "test_util.h"
 
 namespace izwi {
@@ -48,6 +49,10 @@ TEST(CliCodec, DecodeReproducesGoldenWaveformAsNpyAndWav) {
   Audio a = read_audio(dir.file("w.wav"));
   EXPECT_EQ(a.sample_rate, 24000);
   EXPECT_TRUE(test::within_golden_tolerance(a.samples, test::load_f32("dec_ref_wav")));
+  // Decoded codes are synthetic speech: the file says so, and from what.
+  const auto made = parse_provenance(read_audio_tags(dir.file("w.wav")));
+  ASSERT_TRUE(made.has_value());
+  EXPECT_NE(made->voice.find("dec_ref_codes"), std::string::npos) << made->voice;
 
   r = run("codec decode '" + test::golden_vec("dec_ref_codes") + "' " + kModel + " -o " +
           dir.file("p.wav"));

@@ -1,8 +1,11 @@
 // The model store against a real HTTP server on loopback that serves the hub's
 // URL layout with the tiny golden checkpoints: pull, resume, checksum
 // mismatch, 401/404, a full disk, offline mode; and the CLI using names.
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cli_run.h"
 #include "fake_hub.h"
@@ -30,7 +33,7 @@ struct StoreFixture : ::testing::Test {
   }
   std::string env() const {
     return "IZWI_MODELS_DIR=" + dir.file("models") + " HF_ENDPOINT=" + hub.endpoint() +
-           " IZWI_OFFLINE= HF_TOKEN= ";
+           " IZWI_OFFLINE= HF_TOKEN= HF_TOKEN_PATH= HF_HOME=" + dir.file("hf-home") + " ";
   }
   test::RunResult izwi(const std::string& args) const { return test::run_izwi_env(env(), args); }
 };
@@ -55,6 +58,8 @@ TEST_F(StoreFixture, PullInstallsAnExactCopyAndListsIt) {
   EXPECT_TRUE(same_tree(test::golden_model(), m.path));
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back().done, seen.back().total);
+  // Bytes as stored, never compressed.
+  EXPECT_EQ(hub.accept_encoding(), "identity");
   EXPECT_GT(seen.back().total, 7u * 1000 * 1000);
   bool listed = false;
   for (const auto& x : store.list()) listed |= x.name == "test/tiny" && x.installed;
@@ -128,11 +133,123 @@ TEST_F(StoreFixture, PrivateRepositoriesNeedAToken) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("set HF_TOKEN"), std::string::npos) << e.what();
   }
+  StoreOptions wrong = options();
+  wrong.token = "not-it";
+  try {
+    ModelStore(wrong).pull("test/private");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the token lacks access to test/private (HTTP 403)"),
+              std::string::npos)
+        << e.what();
+  }
   StoreOptions with_token = options();
   with_token.token = "secret";
   ModelStore authed(with_token);
   authed.pull("test/private");
   EXPECT_TRUE(authed.info("test/private").installed);
+}
+
+// With HF_TOKEN unset, the token huggingface-cli login saved is used.
+TEST_F(StoreFixture, TheSavedHuggingFaceTokenIsUsed) {
+  hub.private_repo = "test/private";
+  hub.token = "saved-secret";
+  auto r = izwi("pull test/private");
+  EXPECT_EQ(r.status, 1) << r.output;
+  fs::create_directories(dir.file("hf-home"));
+  std::ofstream(dir.file("hf-home/token")) << "saved-secret\n";
+  r = izwi("pull test/private");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
+TEST_F(StoreFixture, GatedAndMissingModelsSayWhatToDo) {
+  hub.gated_repo = "test/tiny";
+  try {
+    ModelStore(options()).pull("test/tiny");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("test/tiny is gated (HTTP 401, GatedRepo): accept its "
+                                         "licence on " +
+                                         hub.endpoint() + "/test/tiny"),
+              std::string::npos)
+        << e.what();
+  }
+  StoreOptions with_token = options();
+  with_token.token = "any";
+  try {
+    ModelStore(with_token).pull("test/nothing-here");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("no such model: test/nothing-here"), std::string::npos) << m;
+    EXPECT_NE(m.find("HTTP 404, RepoNotFound"), std::string::npos) << m;
+    EXPECT_EQ(m.find("if it is private"), std::string::npos) << m;
+  }
+}
+
+// A mirror that ignores Range sends whole files (200): a half-downloaded file
+// starts over instead of failing every later pull.
+TEST_F(StoreFixture, AServerThatIgnoresRangeRestartsTheFile) {
+  hub.cut_file = "model.safetensors";
+  hub.cuts_remaining = 10;
+  ModelStore store(options());
+  EXPECT_THROW(store.pull("test/tiny"), Error);
+  const fs::path part = dir.file("models/.partial/hub--test-tiny/model.safetensors.part");
+  ASSERT_TRUE(fs::exists(part));
+  hub.cuts_remaining = 0;
+  hub.ignore_range = true;
+  store.pull("test/tiny");
+  EXPECT_TRUE(same_tree(test::golden_model(), store.info("test/tiny").path));
+  bool asked_range = false;
+  for (const auto& r : hub.requests())
+    asked_range |= r.rfind("model.safetensors bytes=", 0) == 0 && r != "model.safetensors bytes=0-";
+  EXPECT_TRUE(asked_range);
+}
+
+TEST_F(StoreFixture, BusyAndFailingAnswersAreRetried) {
+  hub.busy_answers = 1;   // 429, Retry-After: 1
+  hub.error_answers = 2;  // then 503 twice
+  ModelStore store(options());
+  const auto t0 = std::chrono::steady_clock::now();
+  store.pull("test/tiny");
+  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.95);
+  EXPECT_TRUE(store.info("test/tiny").installed);
+  store.remove("test/tiny");
+  hub.error_answers = 100;  // down for good: the pull gives up with the status
+  try {
+    store.pull("test/tiny");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("HTTP 503"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("try again later"), std::string::npos) << e.what();
+  }
+}
+
+// A pull lists and downloads at one commit; when main moves between an
+// interrupted pull and its resumption, the pull starts over at the new commit.
+TEST_F(StoreFixture, APullIsPinnedToOneCommit) {
+  hub.cut_file = "model.safetensors";
+  hub.cuts_remaining = 10;
+  ModelStore store(options());
+  EXPECT_THROW(store.pull("test/tiny"), Error);
+  for (const auto& rev : hub.listed_revisions()) EXPECT_EQ(rev, hub.sha());
+  ASSERT_TRUE(fs::exists(dir.file("models/.partial/hub--test-tiny/model.safetensors.part")));
+
+  const fs::path moved = test::data_path("golden-customvoice/model");
+  hub.move_main("test/tiny", moved.string(), "9c1185a5c5e9fc54612808977ee8f548b2258d31");
+  hub.cuts_remaining = 0;
+  store.pull("test/tiny");
+  const std::string installed = store.info("test/tiny").path;
+  EXPECT_TRUE(same_tree(moved, installed));
+  for (const auto& e : fs::recursive_directory_iterator(installed)) {  // nothing of the old commit
+    if (e.is_regular_file() && e.path().filename() != ".izwi-model.json") {
+      EXPECT_TRUE(fs::exists(moved / fs::relative(e.path(), installed))) << e.path();
+    }
+  }
+  std::ifstream manifest(installed + "/.izwi-model.json");
+  const auto j = nlohmann::json::parse(manifest);
+  EXPECT_EQ(j["sha"], "9c1185a5c5e9fc54612808977ee8f548b2258d31");
+  EXPECT_EQ(j["revision"], "main");
 }
 
 TEST_F(StoreFixture, UnknownRepositoryAndUnknownName) {
@@ -141,7 +258,10 @@ TEST_F(StoreFixture, UnknownRepositoryAndUnknownName) {
     store.pull("test/missing");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("HTTP 404"), std::string::npos) << e.what();
+    // The hub answers 401 (not 404) without a token; izwi says what it means.
+    EXPECT_NE(std::string(e.what()).find("no such model: test/missing"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("HTTP 401, RepoNotFound"), std::string::npos) << e.what();
   }
   try {
     store.info("qwen3-tts-9b");

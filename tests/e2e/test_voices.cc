@@ -1,8 +1,10 @@
 // Saved voice profiles: reuse gives exactly the audio of cloning directly,
 // embeddings per model size, export/import, names, crash-safe storage, CLI.
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli_run.h"
 #include "izwi/izwi.h"
@@ -151,6 +153,42 @@ TEST_F(VoicesFixture, UnfinishedWritesAreSweptAndNeverVisible) {
   EXPECT_FALSE(fs::exists(dir.file("data/voices/ghost.0123456789abcdef")));
   EXPECT_FALSE(store.contains("ghost"));
   EXPECT_TRUE(fs::exists(store.get("kept").audio_path));
+}
+
+// `izwi serve` (here: this process) saving voices while `izwi voices` commands
+// (other processes) open the same store: opening sweeps leftover media, and
+// must never take a write in progress (media written, row not committed yet)
+// for one.
+TEST_F(VoicesFixture, AnotherProcessOpeningTheStoreNeverSweepsAWriteInProgress) {
+  const std::string data = dir.file("data");
+  VoiceStore store(data);
+  std::atomic<bool> stop{false};
+  std::atomic<int> opened{0};
+  std::thread other([&] {
+    while (!stop.load()) {
+      const auto r = test::run_izwi_env("IZWI_DATA_DIR=" + data + " ", "voices list");
+      EXPECT_EQ(r.status, 0) << r.output;
+      opened.fetch_add(1);
+    }
+  });
+  const int n = 40;
+  for (int i = 0; i < n; ++i) {
+    std::string name = "voice-";
+    name += std::to_string(i);
+    store.add(name, model(), ref, "", "consent");
+  }
+  stop.store(true);
+  other.join();
+  EXPECT_GE(opened.load(), 5);
+  const auto voices = store.list();
+  EXPECT_EQ(voices.size(), static_cast<size_t>(n));
+  int missing = 0;
+  for (const auto& p : voices) missing += !fs::exists(p.audio_path);
+  EXPECT_EQ(missing, 0) << "voices whose audio another process swept away";
+  // A leftover of a writer that died is still swept.
+  fs::create_directories(dir.file("data/voices/ghost.0123456789abcdef"));
+  VoiceStore again(data);
+  EXPECT_FALSE(fs::exists(dir.file("data/voices/ghost.0123456789abcdef")));
 }
 
 TEST_F(VoicesFixture, CliAddListShowExportImportAndTtsWithVoice) {

@@ -69,6 +69,7 @@ export interface SpeechDone {
   real_time_factor: number;
   time_to_first_audio: number;
   speaker_similarity: number | null; // cloned voices: how close the take sounds to the reference
+  chunks: number; // a long text is spoken in chunks of whole sentences
   tags: AudioTags;
 }
 export interface SpeechRequest {

@@ -82,7 +82,8 @@ export class GeneratePanel {
       req.seed = done.seed; // the same seed gives the same speech in other formats
       this.last = { request: req, wav };
       const similarity = done.speaker_similarity === null ? "" : `, speaker similarity ${done.speaker_similarity.toFixed(3)}`;
-      this.status.textContent = `Done: ${done.audio_seconds.toFixed(1)} s of audio, real-time factor ${done.real_time_factor.toFixed(2)}, seed ${done.seed}${similarity}`;
+      const inChunks = done.chunks > 1 ? `, ${done.chunks} chunks` : "";
+      this.status.textContent = `Done: ${done.audio_seconds.toFixed(1)} s of audio${inChunks}, real-time factor ${done.real_time_factor.toFixed(2)}, seed ${done.seed}${similarity}`;
       await history.add({
         text: req.input,
         voice: this.voiceLabel(),
