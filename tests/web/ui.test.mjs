@@ -396,13 +396,18 @@ function fakeHub(repo, dir) {
     }
   };
   walk(dir);
+  const sha = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"; // the commit "main" is at
   const server = http.createServer((req, res) => {
     const u = new URL(req.url, "http://hub");
-    if (u.pathname === `/api/models/${repo}/tree/main`) {
+    if (u.pathname === `/api/models/${repo}/revision/main`) {
+      res.setHeader("Content-Type", "application/json");
+      return res.end(JSON.stringify({ id: repo, sha }));
+    }
+    if (u.pathname === `/api/models/${repo}/tree/${sha}`) {
       res.setHeader("Content-Type", "application/json");
       return res.end(JSON.stringify(files));
     }
-    const prefix = `/${repo}/resolve/main/`;
+    const prefix = `/${repo}/resolve/${sha}/`;
     const file = u.pathname.startsWith(prefix) && files.find((f) => f.path === decodeURIComponent(u.pathname.slice(prefix.length)));
     if (!file) {
       res.statusCode = 404;
