@@ -6,6 +6,7 @@ PKGS=(
   nlohmann-json3-dev libcli11-dev libopenblas-dev libsndfile1-dev libsoxr-dev libebur128-dev libfftw3-dev
   libpcre2-dev libutf8proc-dev libicu-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev librubberband-dev
   libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   sox libsox-fmt-base libsox-fmt-mp3 espeak-ng  # tests make real audio files with these
   mediainfo  # an independent reader of the provenance tags
   curl  # the product page's API example, run by the server tests

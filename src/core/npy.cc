@@ -142,7 +142,8 @@ NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& what) {
     fail(ErrorKind::kInvalidFormat, "'", what, "' has element type '", descr,
          "'; expected float32 (<f4), float64, int16, int32 or int64 (little endian)");
   const std::string order = value_after("fortran_order");
-  if (order.compare(order.find_first_not_of(' '), 4, "True") == 0)
+  const size_t order_at = order.find_first_not_of(' ');
+  if (order_at != std::string::npos && order.compare(order_at, 4, "True") == 0)
     fail(ErrorKind::kInvalidFormat, "'", what, "' is in Fortran order; save it in C order");
   const std::string shape = value_after("shape");
   const size_t open = shape.find('('), close = shape.find(')');
@@ -162,7 +163,13 @@ NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& what) {
       fail(ErrorKind::kInvalidFormat, "'", what, "': malformed 'shape'");
     }
   }
-  const size_t payload = static_cast<size_t>(arr.numel()) * type_size(arr.type);
+  // The element count, refused before it can overflow (dimensions of up to
+  // 2^40 each could multiply past 64 bits).
+  size_t payload = type_size(arr.type);
+  for (int64_t d : arr.shape)
+    if (__builtin_mul_overflow(payload, static_cast<size_t>(d), &payload))
+      fail(ErrorKind::kInvalidFormat, "'", what, "': shape ", shape_str(arr.shape),
+           " is too large");
   const size_t begin = header_start + header_len;
   if (size - begin < payload)
     fail(ErrorKind::kInvalidFormat, "'", what, "' is truncated: shape ", shape_str(arr.shape),

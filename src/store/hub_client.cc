@@ -210,6 +210,42 @@ std::string HubClient::resolve_revision(const std::string& repo,
   return sha;
 }
 
+std::vector<HubFile> parse_file_list(const std::string& body, const std::string& repo) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception&) {
+    fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not JSON");
+  }
+  if (!j.is_array())
+    fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not a list");
+  std::vector<HubFile> files;
+  for (const auto& item : j) {
+    if (!item.is_object() || !item.contains("type") || !item["type"].is_string() ||
+        item["type"] != "file")
+      continue;
+    HubFile f;
+    try {
+      f.path = item.value("path", "");
+      f.size = item.value("size", uint64_t{0});
+      if (item.contains("lfs") && item["lfs"].is_object()) {
+        f.sha256 = item["lfs"].value("oid", "");
+        f.size = item["lfs"].value("size", f.size);
+      }
+    } catch (const nlohmann::json::exception&) {
+      fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo,
+           " has an entry of the wrong shape: ", item.dump().substr(0, 200));
+    }
+    // Refuse paths that would escape the model folder.
+    if (f.path.empty() || f.path[0] == '/' || f.path.find("..") != std::string::npos ||
+        f.path.find('\\') != std::string::npos || f.path.find('\0') != std::string::npos)
+      fail(ErrorKind::kInvalidFormat, "the hub listed an unsafe file path '", f.path, "' in ",
+           repo);
+    files.push_back(std::move(f));
+  }
+  return files;
+}
+
 std::vector<HubFile> HubClient::list_files(const std::string& repo,
                                            const std::string& revision) const {
   std::vector<HubFile> files;
@@ -217,30 +253,7 @@ std::vector<HubFile> HubClient::list_files(const std::string& repo,
   for (int page = 0; !url.empty() && page < 100; ++page) {
     std::string next;
     const std::string body = get(url, repo, "repository " + repo, &next);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::exception&) {
-      fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not JSON");
-    }
-    if (!j.is_array())
-      fail(ErrorKind::kInvalidFormat, "the hub's file list for ", repo, " is not a list");
-    for (const auto& item : j) {
-      if (item.value("type", "") != "file") continue;
-      HubFile f;
-      f.path = item.value("path", "");
-      f.size = item.value("size", uint64_t{0});
-      if (item.contains("lfs") && item["lfs"].is_object()) {
-        f.sha256 = item["lfs"].value("oid", "");
-        f.size = item["lfs"].value("size", f.size);
-      }
-      // Refuse paths that would escape the model folder.
-      if (f.path.empty() || f.path[0] == '/' || f.path.find("..") != std::string::npos ||
-          f.path.find('\\') != std::string::npos)
-        fail(ErrorKind::kInvalidFormat, "the hub listed an unsafe file path '", f.path, "' in ",
-             repo);
-      files.push_back(std::move(f));
-    }
+    for (HubFile& f : parse_file_list(body, repo)) files.push_back(std::move(f));
     url = next;
   }
   if (files.empty()) fail(ErrorKind::kNotFound, repo, " has no files on ", endpoint_);

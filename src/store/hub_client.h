@@ -15,6 +15,10 @@ struct HubFile {
   std::string sha256;  // LFS files: the hub's SHA-256 id; empty for small git files
 };
 
+// The hub's tree listing (a JSON array of {"type", "path", "size", "lfs"}):
+// the files, with paths checked so none can leave the model folder.
+std::vector<HubFile> parse_file_list(const std::string& body, const std::string& repo);
+
 // Answers worth another try (429 Too Many Requests, 5xx) are retried: after
 // the hub's Retry-After, else base_seconds, doubling; never longer than max_wait_seconds.
 struct RetryPolicy {

@@ -1,3 +1,5 @@
+#include <cpuid.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
@@ -18,19 +20,28 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
+namespace {
+
+// F16C (CPUID leaf 1, ECX bit 29): read directly, as clang's
+// __builtin_cpu_supports does not know the name.
+bool has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+
+}  // namespace
+
 bool cpu_supports(Isa isa) {
   __builtin_cpu_init();
   switch (isa) {
     case Isa::kScalar:
       return true;
     case Isa::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case Isa::kAvx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") &&
-             __builtin_cpu_supports("fma");
+             __builtin_cpu_supports("avx512vnni") && has_f16c() && __builtin_cpu_supports("fma");
   }
   return false;
 }
