@@ -552,6 +552,21 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
   expect_error(c.Get("/v1/voices/..%2F..%2Fetc"), 404, "route_not_found", "a path as a voice id");
   expect_error(c.Get("/v1/voices/.hidden"), 400, "invalid_voice_id", "a bad voice id");
   expect_error(c.Delete("/v1/voices/nobody"), 404, "voice_not_found", "delete unknown voice");
+  // Other spellings of a path through a voice id: encoded, double-encoded, NUL,
+  // look-alike dots. Each is refused, none reaches a file.
+  for (const char* id : {"%2e%2e", "..", "%252e%252e%252fetc", "x%00y", "%EF%BC%8E%EF%BC%8E",
+                         "%2Fetc%2Fpasswd", "a%5C..%5Cb"}) {
+    for (const char* tail : {"", "/audio"}) {
+      const auto r = c.Get(std::string("/v1/voices/") + id + tail);
+      ASSERT_TRUE(r) << id;
+      EXPECT_GE(r->status, 400) << id << tail;
+      EXPECT_LT(r->status, 500) << id << tail;
+    }
+    const auto d = c.Delete(std::string("/v1/voices/") + id);
+    ASSERT_TRUE(d) << id;
+    EXPECT_GE(d->status, 400) << id;
+    EXPECT_LT(d->status, 500) << id;
+  }
 }
 
 TEST_F(ServerTest, ApiKeyCorsAndBindDefaults) {
