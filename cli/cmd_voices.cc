@@ -101,6 +101,20 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
     std::printf("deleted voice '%s'\n", a->name.c_str());
   });
 
+  CLI::App* verify = voices->add_subcommand(
+      "verify",
+      "Check the voice store: the database, and every voice's audio, codes and embeddings");
+  verify->callback([] {
+    VoiceStore store;
+    const auto problems = store.verify();
+    for (const auto& p : problems) std::printf("problem: %s\n", p.c_str());
+    if (!problems.empty())
+      throw Error(ErrorKind::kInvalidFormat, std::to_string(problems.size()) +
+                                                 " problem(s) in the voice store at " +
+                                                 store.dir() + " (listed above)");
+    std::printf("ok: %zu voices in %s\n", store.list().size(), store.dir().c_str());
+  });
+
   CLI::App* mv = voices->add_subcommand("rename", "Give a saved voice another name");
   mv->add_option("name", a->name, "Voice name")->required();
   mv->add_option("new_name", a->new_name, "Its new name")->required();

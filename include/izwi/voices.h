@@ -63,6 +63,11 @@ class VoiceStore {
   // operator allows it (izwi serve --allow-unconsented-voices).
   void set_consent(const std::string& name, const std::string& consent);
 
+  // Checks the store: SQLite's integrity_check, and for every voice its audio
+  // file (readable, as long as recorded), its codes (frames x codebooks) and
+  // its embeddings. Returns the problems found (empty: all is well).
+  std::vector<std::string> verify() const;
+
   // The voice for `model`: stored codes and ids, and the stored embedding for
   // its size, computed from the stored audio (and saved) the first time.
   Voice load(const std::string& name, const TtsModel& model);

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -408,6 +409,43 @@ std::vector<VoiceProfile> VoiceStore::list() const {
   std::vector<VoiceProfile> out;
   for (const auto& n : names) out.push_back(get(n));
   return out;
+}
+
+std::vector<std::string> VoiceStore::verify() const {
+  std::vector<std::string> problems;
+  {
+    Stmt s = impl_->prepare("PRAGMA integrity_check");
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      const std::string line = Impl::column_text(s.get(), 0);
+      if (line != "ok") problems.push_back("database: " + line);
+    }
+  }
+  Stmt s = impl_->prepare("SELECT name FROM voices ORDER BY name");
+  std::vector<std::string> names;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) names.push_back(Impl::column_text(s.get(), 0));
+  for (const std::string& name : names) {
+    const auto r = impl_->row(name);
+    if (!r) continue;
+    const std::string where = "voice '" + name + "': ";
+    try {
+      const Audio a = read_audio((fs::path(impl_->dir) / r->audio_file).string());
+      if (a.sample_rate != r->sample_rate || std::abs(a.duration() - r->duration_s) > 1e-3)
+        problems.push_back(where + "its audio is " + std::to_string(a.duration()) + " s at " +
+                           std::to_string(a.sample_rate) + " Hz, the record says " +
+                           std::to_string(r->duration_s) + " s at " +
+                           std::to_string(r->sample_rate) + " Hz");
+    } catch (const Error& e) {
+      problems.push_back(where + "its audio cannot be read: " + e.what());
+    }
+    if (static_cast<int64_t>(r->codes.size()) != r->frames * r->codebooks)
+      problems.push_back(where + std::to_string(r->codes.size()) + " codes stored for " +
+                         std::to_string(r->frames) + " frames of " + std::to_string(r->codebooks));
+    for (const std::string& size : impl_->sizes(name)) {
+      const auto e = impl_->embedding(name, size);
+      if (!e || e->empty()) problems.push_back(where + "an empty " + size + " embedding");
+    }
+  }
+  return problems;
 }
 
 VoiceProfile VoiceStore::get(const std::string& name) const {
