@@ -72,6 +72,7 @@ class ServerProcess {
   ~ServerProcess() { stop(SIGKILL); }
 
   bool started() const { return port_ > 0; }
+  pid_t pid() const { return pid_; }
   int port() const { return port_; }
   const std::string& host() const { return host_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }

@@ -1129,3 +1129,190 @@ TEST_F(ServerTest, KilledVoicesCommandsLeaveNoHalfVoice) {
 
 }  // namespace
 }  // namespace izwi
+
+namespace izwi {
+namespace {
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+size_t open_fds(pid_t pid) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e :
+       fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    ++n;
+  return n;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Concurrent streamed synthesis for a fixed time on the tiny model: no failure
+// but documented 429s, memory and file descriptors back where they were after
+// warm-up. (A longer run: IZWI_LOAD_SECONDS=300; figures in the output.)
+TEST_F(ServerTest, LoadLeavesNoFailuresLeaksOrOpenFiles) {
+  auto s = serve({"--max-concurrent", "2", "--queue", "4", "--max-audio-seconds", "1.0"});
+  auto c = s->client();
+  auto made = c.Post(
+      "/v1/voices", json{{"name", "loadv"}, {"audio", reference_b64()}, {"consent", "test"}}.dump(),
+      "application/json");
+  ASSERT_TRUE(made && made->status == 201) << (made ? made->body : "no response");
+  auto request = [&](int seed, double* ttfa) -> int {
+    httplib::Client k("127.0.0.1", s->port());
+    k.set_read_timeout(60, 0);
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/audio/speech";
+    req.set_header("Content-Type", "application/json");
+    req.body = json{
+        {"input", "A sentence for the load test."},
+        {"voice", "loadv"},
+        {"stream_format", "audio"},
+        {"response_format", "pcm"},
+        {"seed",
+         seed}}.dump();
+    const auto t0 = std::chrono::steady_clock::now();
+    bool first = true;
+    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+      if (first && ttfa)
+        *ttfa = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      first = false;
+      return true;
+    };
+    auto r = k.send(req);
+    return r ? r->status : -1;
+  };
+  ASSERT_EQ(request(0, nullptr), 200);
+  const char* env_seconds = std::getenv("IZWI_LOAD_SECONDS");
+  const double seconds = env_seconds ? std::atof(env_seconds) : 6.0;
+  const int clients = 8;
+  std::mutex mu;
+  std::vector<double> latency, ttfa;
+  int ok = 0, busy = 0, failed = 0;
+  // `clients` threads sending requests back to back for `span` seconds.
+  auto run = [&](double span, bool record) {
+    std::vector<std::thread> threads;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(span);
+    for (int t = 0; t < clients; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; std::chrono::steady_clock::now() < end; ++i) {
+          double first = -1;
+          const auto t0 = std::chrono::steady_clock::now();
+          const int status = request(t * 100000 + i, &first);
+          const double took =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          std::lock_guard<std::mutex> lock(mu);
+          if (status == 429) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          if (!record) {
+            failed += status != 200 && status != 429;
+            continue;
+          }
+          if (status == 200) {
+            ++ok;
+            latency.push_back(took);
+            ttfa.push_back(first);
+          } else if (status == 429) {
+            ++busy;
+          } else {
+            ++failed;
+          }
+        }
+      });
+    for (auto& t : threads) t.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  };
+  // Warm-up under the same load: every worker thread and allocator arena in use.
+  run(3.0, false);
+  const long rss_warm = rss_kib(s->pid());
+  const size_t fds_warm = open_fds(s->pid());
+  run(seconds, true);
+  const long rss_after = rss_kib(s->pid());
+  const size_t fds_after = open_fds(s->pid());
+  std::printf(
+      "[load] %d clients for %.0f s: %d ok, %d x 429, %d failed; latency p50 %.3f p95 %.3f p99 "
+      "%.3f s; first audio p50 %.3f p95 %.3f s; RSS %ld -> %ld KiB (%+.1f%%); fds %zu -> %zu\n",
+      clients, seconds, ok, busy, failed, percentile(latency, 0.5), percentile(latency, 0.95),
+      percentile(latency, 0.99), percentile(ttfa, 0.5), percentile(ttfa, 0.95), rss_warm, rss_after,
+      100.0 * static_cast<double>(rss_after - rss_warm) / static_cast<double>(rss_warm), fds_warm,
+      fds_after);
+  EXPECT_EQ(failed, 0);
+  EXPECT_GT(ok, 2 * clients);
+  EXPECT_GT(busy, 0);  // 8 clients for 2 slots and 4 places in the queue
+  EXPECT_LE(rss_after, rss_warm + rss_warm / 20 + 4096);  // within 5 % (+ 4 MiB of heap slack)
+  EXPECT_EQ(fds_after, fds_warm);
+}
+
+// A client reading its stream very slowly and one sending its request a byte
+// at a time do not hold up the others.
+TEST_F(ServerTest, SlowClientsDoNotBlockOthers) {
+  auto s = serve({"--max-concurrent", "2", "--max-audio-seconds", "3"});
+  std::atomic<bool> slow_reader_done{false}, slow_upload_done{false};
+  std::thread reader([&] {
+    httplib::Client k("127.0.0.1", s->port());
+    k.set_read_timeout(120, 0);
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/audio/speech";
+    req.set_header("Content-Type", "application/json");
+    req.body = json{
+        {"input", "Read me slowly."},
+        {"reference_audio", reference_b64()},
+        {"stream_format", "audio"},
+        {"response_format",
+         "pcm"}}.dump();
+    req.content_receiver = [](const char*, size_t, uint64_t, uint64_t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      return true;
+    };
+    k.send(req);
+    slow_reader_done = true;
+  });
+  std::thread uploader([&] {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(s->port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      const std::string body = json{{"input", "Sent a byte at a time."}, {"voice", "x"}}.dump();
+      const std::string head =
+          "POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          "Content-Type: application/json\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n";
+      const std::string all = head + body;
+      for (char ch : all) {
+        if (send(fd, &ch, 1, MSG_NOSIGNAL) != 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      }
+    }
+    close(fd);
+    slow_upload_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Others are served meanwhile.
+  auto c = s->client();
+  for (int i = 0; i < 3; ++i) {
+    auto r = post_json(*s, {{"input", "Not held up."},
+                            {"reference_audio", reference_b64()},
+                            {"response_format", "pcm"},
+                            {"seed", i}});
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  }
+  EXPECT_FALSE(slow_reader_done.load())
+      << "the slow reader finished first: the test proves nothing";
+  EXPECT_FALSE(slow_upload_done.load())
+      << "the slow upload finished first: the test proves nothing";
+  reader.join();
+  uploader.join();
+}
+
+}  // namespace
+}  // namespace izwi
