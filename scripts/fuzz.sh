@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 shift || true
-all=(audio npy safetensors config tokenizer batch text_chunks hub_list voice_import request)
+all=(audio npy safetensors config tokenizer batch text_chunks hub_list voice_import request http)
 targets=("${@:-${all[@]}}")
 [ "$#" -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 

@@ -10,8 +10,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -67,6 +69,49 @@ void send_error(httplib::Response& res, const ApiError& e) {
   res.set_content(error_body(e.status, e.code, e.what(), e.param), "application/json");
 }
 
+// cpp-httplib's server with its per-connection entry point reachable, so
+// RequestProcessor can feed it a request from memory.
+class HttpServer : public httplib::Server {
+ public:
+  using httplib::Server::process_request;
+};
+
+// One connection's bytes held in memory: reads come from the request, writes
+// collect the response.
+class MemoryStream : public httplib::Stream {
+ public:
+  explicit MemoryStream(std::string_view in) : in_(in) {}
+  bool is_readable() const override { return pos_ < in_.size(); }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, in_.size() - pos_);
+    std::memcpy(ptr, in_.data() + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    out_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 1;  // no such connection: ClientWatch treats it as alive
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 2;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+
+  bool exhausted() const { return pos_ >= in_.size(); }
+  std::string& output() { return out_; }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+  std::string out_;
+};
+
 class Server {
  public:
   explicit Server(const ServerOptions& o) : st_(o) {
@@ -79,6 +124,14 @@ class Server {
     http_.set_payload_max_length(static_cast<size_t>(o.max_upload_mb) * 1024 * 1024);
     http_.set_read_timeout(30, 0);
     http_.set_write_timeout(30, 0);
+    // izwi answers with whole bodies only. cpp-httplib would otherwise cut
+    // any body to a Range header, an error's JSON included, under a 200 or 4xx
+    // status; the request object is httplib's own, not const, so clearing is
+    // well defined.
+    http_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+      const_cast<httplib::Request&>(req).ranges.clear();
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     register_routes();
     register_web_ui();
     // Status set by cpp-httplib itself (unknown route, 413 body too large, ...):
@@ -141,6 +194,14 @@ class Server {
   }
 
   ServerState& state() { return st_; }
+
+  std::string process(std::string_view bytes, int max_requests) {
+    MemoryStream stream(bytes);
+    bool closed = false;
+    for (int i = 0; i < max_requests && !closed && !stream.exhausted(); ++i)
+      if (!http_.process_request(stream, false, closed, nullptr)) break;
+    return std::move(stream.output());
+  }
 
   void log_text(const std::string& msg) {
     if (st_.options.log_format == "json")
@@ -299,7 +360,7 @@ class Server {
   }
 
   ServerState st_;
-  httplib::Server http_;
+  HttpServer http_;
 };
 
 }  // namespace
@@ -317,6 +378,21 @@ extern "C" void on_stop_signal(int sig) {
 }
 
 }  // namespace
+
+struct RequestProcessor::Impl {
+  explicit Impl(const ServerOptions& o) : server(o) {
+    server.state().models.get("", false);  // loaded before the first request, as run() does
+  }
+  Server server;
+};
+
+RequestProcessor::RequestProcessor(const ServerOptions& options)
+    : impl_(std::make_unique<Impl>(options)) {}
+RequestProcessor::~RequestProcessor() = default;
+
+std::string RequestProcessor::process(std::string_view bytes, int max_requests) {
+  return impl_->server.process(bytes, max_requests);
+}
 
 int run(const ServerOptions& options) {
   if (options.log_format != "text" && options.log_format != "json")

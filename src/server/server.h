@@ -2,7 +2,9 @@
 // Everything here calls only include/izwi/, as the CLI does.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "izwi/tts.h"
@@ -41,6 +43,26 @@ std::vector<Route> routes();
 
 // The OpenAPI 3.1 document of the API (JSON).
 std::string openapi_document();
+
+// The whole server (routes, API key, limits, error handler, Web UI) answering
+// raw HTTP/1.1 bytes without a socket: what the HTTP fuzzer drives. One
+// instance answers one request at a time; its ServerState is its own.
+class RequestProcessor {
+ public:
+  explicit RequestProcessor(const ServerOptions& options);
+  ~RequestProcessor();
+  RequestProcessor(const RequestProcessor&) = delete;
+  RequestProcessor& operator=(const RequestProcessor&) = delete;
+
+  // Answers up to `max_requests` requests read from `bytes` (keep-alive, as a
+  // client pipelining on one connection would) and returns everything the
+  // server wrote back, status lines and bodies (chunked ones as sent).
+  std::string process(std::string_view bytes, int max_requests = 4);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Binds, serves until SIGTERM/SIGINT, drains, and returns the exit status.
 // Throws izwi::Error when it cannot start (port in use, default model missing).
