@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,7 +74,30 @@ void send_error(httplib::Response& res, const ApiError& e) {
 // RequestProcessor can feed it a request from memory.
 class HttpServer : public httplib::Server {
  public:
+  HttpServer() = default;
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer() override {
+    if (placeholder_ >= 0) {
+      svr_sock_ = INVALID_SOCKET;
+      ::close(placeholder_);
+    }
+  }
+
   using httplib::Server::process_request;
+
+  // cpp-httplib's chunked writers stop as soon as the server has no listening
+  // socket (its sign of shutting down). A server fed from memory never
+  // listens, so it holds an unbound socket to let streamed responses run.
+  void hold_placeholder_socket() {
+    if (placeholder_ >= 0) return;
+    placeholder_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (placeholder_ < 0) throw Error(ErrorKind::kIo, "cannot create a socket");
+    svr_sock_ = placeholder_;
+  }
+
+ private:
+  int placeholder_ = -1;
 };
 
 // One connection's bytes held in memory: reads come from the request, writes
@@ -177,12 +201,14 @@ class Server {
 
   void serve() { http_.listen_after_bind(); }
 
-  // Stop accepting, let running requests finish within the grace period, then
-  // cancel what is left at its next frame.
+  // Refuse new work, let running requests finish within the grace period,
+  // cancel what is left at its next frame, and only then close the listening
+  // socket: cpp-httplib ends a streamed response mid-body once it is closed,
+  // so closing first would cut every stream the grace period is meant to let
+  // finish.
   void shutdown() {
     st_.draining = true;
     st_.admission.close();
-    http_.stop();
     const auto deadline = Clock::now() + std::chrono::duration<double>(st_.options.grace_seconds);
     while (st_.admission.running() > 0 && Clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -190,12 +216,19 @@ class Server {
       log_text("shutdown: cancelling " + std::to_string(st_.admission.running()) +
                " generation(s) still running after the grace period");
       st_.cancel_all();
+      // A cancelled generation stops at its next frame and answers 503 (or an
+      // SSE error event); give it a moment to be written.
+      const auto cancel_deadline = Clock::now() + std::chrono::seconds(5);
+      while (st_.admission.running() > 0 && Clock::now() < cancel_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    http_.stop();
   }
 
   ServerState& state() { return st_; }
 
   std::string process(std::string_view bytes, int max_requests) {
+    http_.hold_placeholder_socket();
     MemoryStream stream(bytes);
     bool closed = false;
     for (int i = 0; i < max_requests && !closed && !stream.exhausted(); ++i)
