@@ -44,6 +44,22 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
                   "Audio one request may generate at most (0: the model's own limit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--memory-budget-mb", o->memory_budget_mb,
+                  "Memory for running requests (KV caches, codec buffers, whole clips), by each "
+                  "request's estimate: one that does not fit beside the running ones waits, one "
+                  "larger than the budget gets 413. 0: half the memory available at start; -1: "
+                  "no budget")
+      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40))
+      ->capture_default_str();
+  cmd->add_option("--max-header-kb", o->max_header_kb,
+                  "Largest request line + headers in KiB (431 beyond)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--max-request-seconds", o->max_request_seconds,
+                  "Longest a speech request may take, queue included (504 beyond; a stream "
+                  "ends with an error). 0: no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option(
       "--cors", o->cors_origin,
       "Allow browsers on this origin (e.g. http://localhost:5173, or *) to call the API");

@@ -307,6 +307,16 @@ class TtsModel {
   // work happens in step()). The voice is copied; the model must outlive it.
   std::unique_ptr<SynthesisSession> start(const std::string& text, const Voice& voice,
                                           const SynthesisOptions& options = {}) const;
+  // Bytes a request is expected to need at its peak beyond the shared weights:
+  // the talker's KV cache for its longest chunk at full length (grown by
+  // doubling, as it is), the code predictor's cache, the codec decoder's working
+  // buffers for its largest block, and the whole clip when it is kept (not
+  // streamed with keep_audio = false). What a server admits requests by; an
+  // estimate from the configs and the text, not a measurement (README,
+  // "Per-request memory", compares it with measured peaks).
+  size_t memory_estimate(const std::string& text, const Voice& voice,
+                         const SynthesisOptions& options = {}) const;
+
   // start() + finish().
   SynthesisResult synthesize(const std::string& text, const Voice& voice,
                              const SynthesisOptions& options = {}) const;

@@ -443,6 +443,88 @@ std::unique_ptr<SynthesisSession> TtsModel::start_long(std::vector<TextPiece> ch
   return session;
 }
 
+size_t TtsModel::memory_estimate(const std::string& text, const Voice& voice,
+                                 const SynthesisOptions& o) const {
+  const Impl& m = *impl_;
+  const TalkerConfig& tc = m.config.talker;
+  const CodecDecoderConfig& dc = m.codec.config.decoder;
+  const double frame_rate =
+      static_cast<double>(sample_rate()) / m.codec.config.decode_upsample_rate;
+  const auto frames_for = [&](double seconds) {
+    return static_cast<int64_t>(std::ceil(seconds * frame_rate)) + 1;
+  };
+
+  // The chunks as start() will cut them, each with its own frame budget.
+  std::vector<std::string> pieces;
+  if (o.chunking.max_chars > 0)
+    for (const TextPiece& p : chunk_text(text, o.language, o.chunking)) pieces.push_back(p.text);
+  const bool chained = pieces.size() > 1;
+  if (!chained) pieces = {text};
+  const int64_t default_new = o.max_new_tokens > 0 ? o.max_new_tokens : m.generation.max_new_tokens;
+  // Prompt positions besides the text: the chat template, codec prefix and the
+  // speaker slot (a few dozen), an ICL reference's codes and transcript, and
+  // an instruction.
+  const int64_t fixed_prompt = 32 + voice.reference_codes.frames +
+                               static_cast<int64_t>(voice.reference_text_ids.size()) +
+                               static_cast<int64_t>(o.instruct.size());
+  int64_t longest_chunk = 0, total_frames = 0;
+  size_t kv_peak = 0;
+  const DecoderStackConfig& ts = tc.stack;
+  const size_t kv_per_position =
+      2 * static_cast<size_t>(ts.num_hidden_layers) * ts.num_key_value_heads * ts.head_dim * 4;
+  for (const std::string& piece : pieces) {
+    // A BPE token covers at least one byte of text.
+    const int64_t prompt = fixed_prompt + static_cast<int64_t>(piece.size());
+    int64_t frames = default_new;
+    if (chained) frames = std::min(frames, frames_for(5.0 + 0.2 * text_length(piece)));
+    if (o.max_seconds > 0) frames = std::min(frames, frames_for(o.max_seconds));
+    frames = std::max<int64_t>(1, std::min(frames, tc.max_position_embeddings - prompt));
+    // The cache starts at prompt + 256 positions and doubles when full.
+    int64_t capacity = prompt + std::min<int64_t>(frames, 256) + 1;
+    while (capacity < prompt + frames + 1) capacity *= 2;
+    kv_peak = std::max(kv_peak, static_cast<size_t>(capacity) * kv_per_position);
+    longest_chunk = std::max(longest_chunk, frames);
+    total_frames += frames;
+  }
+  if (o.max_seconds > 0) total_frames = std::min(total_frames, frames_for(o.max_seconds));
+
+  const DecoderStackConfig& cs = m.config.code_predictor.stack;
+  const size_t cp_cache = 2 * static_cast<size_t>(cs.num_hidden_layers) * cs.num_key_value_heads *
+                          cs.head_dim * 4 * (m.config.code_predictor.num_code_groups + 1);
+
+  // The codec decodes a streamed block, or chunks of 300 frames plus 25 of
+  // context (an ICL reference's codes in front) when the clip is decoded whole.
+  const bool streamed = o.stream_audio || static_cast<bool>(o.on_audio);
+  const int64_t block_frames =
+      streamed ? std::max(o.first_block_frames, o.block_frames)
+               : std::min<int64_t>(325, longest_chunk + voice.reference_codes.frames);
+  // Its largest buffers are the last upsampling stages' activations: stage i
+  // has decoder_dim / 2^(i+1) channels at (pre-upsampling x rates[0..i]) the
+  // frame rate. A stage holds its input, its output and a residual unit's two
+  // temporaries at once.
+  int64_t length = block_frames;
+  for (int r : dc.upsampling_ratios) length *= r;
+  std::vector<size_t> stages{static_cast<size_t>(length) * static_cast<size_t>(dc.latent_dim)};
+  int64_t channels = dc.decoder_dim;
+  for (int r : dc.upsample_rates) {
+    length *= r;
+    channels = std::max<int64_t>(1, channels / 2);
+    stages.push_back(static_cast<size_t>(length) * static_cast<size_t>(channels));
+  }
+  std::sort(stages.rbegin(), stages.rend());
+  const size_t largest = stages[0], second = stages.size() > 1 ? stages[1] : 0;
+  const size_t codec_work = 4 * (3 * largest + second);
+
+  // The clip, when kept: f32 samples plus its encoded copy (16-bit WAV).
+  const bool kept = !streamed || o.keep_audio;
+  const size_t clip = kept ? static_cast<size_t>(total_frames) *
+                                 static_cast<size_t>(m.codec.config.decode_upsample_rate) * (4 + 2)
+                           : 0;
+  // Generated codes, sampler history and per-step scratch: small, a fixed margin.
+  constexpr size_t kMargin = 8u << 20;
+  return kv_peak + cp_cache + codec_work + clip + kMargin;
+}
+
 SynthesisResult TtsModel::synthesize(const std::string& text, const Voice& voice,
                                      const SynthesisOptions& options) const {
   return start(text, voice, options)->finish();

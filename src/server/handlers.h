@@ -20,6 +20,7 @@ struct RequestLog {
   std::string method, route;  // route: the OpenAPI path template
   int status = 0;
   double audio_seconds = -1, rtf = -1;
+  size_t memory_estimate = 0;    // bytes admitted for a generation (0: none)
   std::optional<uint64_t> seed;  // of a generation, so a request can be reproduced
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool deferred = false;  // a streamed response: done() is called when the stream ends

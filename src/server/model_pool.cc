@@ -65,6 +65,21 @@ std::string ModelPool::resolve(const std::string& requested, bool cloning) const
   }
 }
 
+std::shared_ptr<const TtsModel> ModelPool::peek(const std::string& requested, bool cloning) const {
+  std::string dir;
+  try {
+    dir = resolve(requested, cloning);
+  } catch (const std::exception&) {
+    // get() will say what is wrong with the name.
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_dir_.find(dir);
+  if (it != by_dir_.end() && it->second.model) return it->second.model;
+  for (const auto& [d, e] : by_dir_)
+    if (e.model) return e.model;
+  return nullptr;
+}
+
 std::shared_ptr<const TtsModel> ModelPool::get(const std::string& requested, bool cloning) {
   const std::string dir = resolve(requested, cloning);
   std::unique_lock<std::mutex> lock(mu_);

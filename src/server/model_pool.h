@@ -25,6 +25,9 @@ class ModelPool {
   // `cloning`: a CustomVoice name gives its Base companion. Throws ApiError 404
   // naming `izwi pull` for a model that is not installed.
   std::shared_ptr<const TtsModel> get(const std::string& model, bool cloning);
+  // The model the same request would use if it is loaded, else any loaded
+  // model (null if none); never loads. For estimates made before admission.
+  std::shared_ptr<const TtsModel> peek(const std::string& model, bool cloning) const;
   // The checkpoint directory the same request would use (no loading).
   std::string resolve(const std::string& model, bool cloning) const;
 

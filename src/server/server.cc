@@ -152,8 +152,27 @@ class Server {
     // any body to a Range header, an error's JSON included, under a 200 or 4xx
     // status; the request object is httplib's own, not const, so clearing is
     // well defined.
-    http_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    //
+    // The request line and headers together are held to --max-header-kb (each
+    // line is already at most 8 KiB in cpp-httplib), checked before the body is
+    // read.
+    const size_t max_header = static_cast<size_t>(o.max_header_kb) * 1024;
+    http_.set_pre_routing_handler([max_header](const httplib::Request& req,
+                                               httplib::Response& res) {
       const_cast<httplib::Request&>(req).ranges.clear();
+      size_t bytes = req.method.size() + req.target.size() + req.version.size() + 4;
+      for (const auto& [name, value] : req.headers) bytes += name.size() + value.size() + 4;
+      if (bytes > max_header) {
+        send_error(
+            res,
+            ApiError(431, "request_header_fields_too_large",
+                     "the request line and headers take " + std::to_string((bytes + 1023) / 1024) +
+                         " KiB; this server takes at most " + std::to_string(max_header / 1024) +
+                         " KiB (izwi serve --max-header-kb)"));
+        // The body was not read: the connection cannot carry another request.
+        const_cast<httplib::Request&>(req).headers.emplace("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     register_routes();
@@ -259,10 +278,11 @@ class Server {
   void log_request(RequestLog& l) {
     const double secs = std::chrono::duration<double>(Clock::now() - l.start).count();
     st_.metrics.request(l.route, l.method, l.status, secs);
-    char extra[128] = "";
+    char extra[160] = "";
     if (l.audio_seconds >= 0)
-      std::snprintf(extra, sizeof extra, " audio=%.2fs rtf=%.2f seed=%llu", l.audio_seconds, l.rtf,
-                    static_cast<unsigned long long>(l.seed.value_or(0)));
+      std::snprintf(extra, sizeof extra, " audio=%.2fs rtf=%.2f seed=%llu mem=%zuMiB",
+                    l.audio_seconds, l.rtf, static_cast<unsigned long long>(l.seed.value_or(0)),
+                    (l.memory_estimate + (1u << 20) - 1) >> 20);
     if (st_.options.log_format == "json") {
       nlohmann::json j = {{"time", utc_now()},
                           {"method", l.method},
@@ -274,6 +294,7 @@ class Server {
         j["rtf"] = l.rtf;
       }
       if (l.seed) j["seed"] = *l.seed;
+      if (l.memory_estimate > 0) j["memory_estimate_bytes"] = l.memory_estimate;
       std::fprintf(stderr, "%s\n", j.dump().c_str());
     } else {
       std::fprintf(stderr, "%s %s %s %d %.3fs%s\n", utc_now().c_str(), l.method.c_str(),
@@ -457,7 +478,12 @@ int run(const ServerOptions& options) {
   std::thread loader([&] {
     try {
       st.models.get("", false);
-      server.log_text("model " + st.models.default_id() + " loaded; ready");
+      // Half of what is left once the model is in memory.
+      if (options.memory_budget_mb == 0) st.admission.set_budget(memory_budget_bytes(0));
+      const size_t budget = st.admission.budget_bytes();
+      server.log_text("model " + st.models.default_id() + " loaded; ready (" +
+                      (budget > 0 ? std::to_string(budget >> 20) + " MiB" : "no limit") +
+                      " of memory for requests)");
     } catch (const std::exception& e) {
       server.log_text(std::string("error: loading the default model failed: ") + e.what());
     }

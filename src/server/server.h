@@ -30,7 +30,12 @@ struct ServerOptions {
   bool allow_unconsented_voices = false;  // speak with saved voices that have no consent note
   int max_loaded_models = 2;              // least recently used ones beyond this are unloaded
   double grace_seconds = 10;              // on SIGTERM/SIGINT: time for in-flight requests
-  bool offline = false;                   // --offline
+  // Memory for running requests (KV caches, codec buffers, kept clips), by
+  // TtsModel::memory_estimate: 0 = half the memory available at start, < 0 = no budget.
+  int64_t memory_budget_mb = 0;
+  int max_header_kb = 64;          // request line + headers; beyond: 431
+  double max_request_seconds = 0;  // a speech request's time, queue included; beyond: 504 (0: none)
+  bool offline = false;            // --offline
 };
 
 // One route of the API: what the server registers and what /openapi.json

@@ -244,6 +244,13 @@ AudioTags response_tags(const ServerState& st, const SpeechRequest& r) {
                                                                                         : r.voice));
 }
 
+ApiError request_timeout(double limit) {
+  return ApiError(504, "request_timeout",
+                  "the request took longer than this server allows (" + fixed(limit) +
+                      " s, izwi serve --max-request-seconds): ask for less audio (max_seconds) "
+                      "or split the text into several requests");
+}
+
 // A streamed response's state, owned by the content provider.
 struct Stream {
   std::unique_ptr<Admission::Ticket> ticket;
@@ -262,6 +269,9 @@ struct Stream {
   uint64_t seed = 0;
   int rate = 24000;
   AudioTags tags;  // the synthetic-speech mark (also in the encoded bytes)
+  Clock::time_point deadline = Clock::time_point::max();  // --max-request-seconds
+  double max_request_seconds = 0;
+  int error_status = 0;  // the generation failed after the headers went out
 
   void emit(const std::string& bytes) {
     if (bytes.empty()) return;
@@ -290,8 +300,11 @@ struct Stream {
 };
 
 void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, Speaker sp,
-                     std::unique_ptr<Admission::Ticket> ticket, const LogPtr& log) {
+                     std::unique_ptr<Admission::Ticket> ticket, const LogPtr& log,
+                     Clock::time_point deadline) {
   auto s = std::make_shared<Stream>();
+  s->deadline = deadline;
+  s->max_request_seconds = st.options.max_request_seconds;
   s->ticket = std::move(ticket);
   s->sse = r.stream_format == "sse";
   s->tags = response_tags(st, r);
@@ -321,6 +334,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
       [s](size_t, httplib::DataSink& sink) {
         try {
           while (s->pending.empty() && !s->generation_done) {
+            if (Clock::now() > s->deadline) throw request_timeout(s->max_request_seconds);
             if (!s->session->step_batched()) {
               s->generation_done = true;
               s->result = s->session->finish();  // hands out the last block
@@ -329,15 +343,19 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
             }
           }
         } catch (const std::exception& e) {
-          // Headers are gone already: an SSE client gets an error event, an
-          // audio client a cut stream (no terminating chunk).
-          if (s->sse) {
-            const std::string ev =
-                "data: " +
-                nlohmann::json{{"type", "error"}, {"error", {{"message", e.what()}}}}.dump() +
-                "\n\n";
-            sink.write(ev.data(), ev.size());
+          // Headers are gone already: an SSE client gets an error event (and
+          // a well-formed end of the stream), an audio client a cut stream (no
+          // terminating chunk).
+          nlohmann::json error = {{"message", e.what()}};
+          s->error_status = 500;
+          if (const auto* api = dynamic_cast<const ApiError*>(&e)) {
+            error["code"] = api->code;
+            s->error_status = api->status;
           }
+          if (!s->sse) return false;
+          const std::string ev =
+              "data: " + nlohmann::json{{"type", "error"}, {"error", error}}.dump() + "\n\n";
+          if (sink.write(ev.data(), ev.size())) sink.done();
           return false;
         }
         if (!s->pending.empty()) {
@@ -387,11 +405,41 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
             s->audio_seconds, s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0, s->first_audio);
         log->audio_seconds = s->audio_seconds;
         log->rtf = s->audio_seconds > 0 ? wall / s->audio_seconds : 0.0;
-        if (!success || !s->sent_all) log->status = 499;  // the client went away
+        if (s->error_status > 0)
+          log->status = s->error_status;
+        else if (!success || !s->sent_all)
+          log->status = 499;  // the client went away
         s->registration.reset();
         s->ticket.reset();  // frees the slot now, not when httplib drops the provider
         if (log->done) log->done(*log);
       });
+}
+
+// The memory a request is admitted with (0: no budget, or no model loaded to
+// estimate with). Before the voice is resolved, an ICL voice is assumed at its
+// longest reference; the 0.6B and 1.7B models' caches are the same size.
+size_t memory_need(ServerState& st, const SpeechRequest& r) {
+  if (st.admission.budget_bytes() == 0) return 0;
+  const bool cloning = r.reference_audio.has_value() || !r.voice.empty();
+  const auto model = st.models.peek(r.model, cloning);
+  if (!model) return 0;
+  Voice v;
+  if (!r.reference_text.empty() || !r.voice.empty()) {
+    const double frame_rate = 12.5;
+    v.reference_codes.frames =
+        static_cast<int64_t>(std::ceil(ReferenceOptions{}.max_seconds * frame_rate));
+    v.reference_text_ids.resize(std::max<size_t>(r.reference_text.size(), 512));
+  }
+  SynthesisOptions o = r.options;
+  if (!r.stream_format.empty()) {
+    o.stream_audio = true;
+    o.keep_audio = false;
+  }
+  try {
+    return model->memory_estimate(r.input, v, o);
+  } catch (const Error&) {
+    return 0;  // start() says what is wrong with the request
+  }
 }
 
 }  // namespace
@@ -400,16 +448,23 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
                    const LogPtr& log) {
   SpeechRequest r = parse(st, req);
   const ClientWatch watch(req.remote_addr, req.remote_port, req.local_port);
-  auto ticket = st.admission.enter([&] { return watch.gone(); });
+  log->memory_estimate = memory_need(st, r);
+  auto ticket = st.admission.enter([&] { return watch.gone(); }, log->memory_estimate);
+  const double limit = st.options.max_request_seconds;
+  const auto deadline = limit > 0 ? log->start + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(limit))
+                                  : Clock::time_point::max();
+  if (Clock::now() > deadline) throw request_timeout(limit);  // waited in the queue too long
   Speaker sp = resolve_speaker(st, r);
   if (!r.stream_format.empty())
-    return stream_response(st, res, r, std::move(sp), std::move(ticket), log);
+    return stream_response(st, res, r, std::move(sp), std::move(ticket), log, deadline);
 
   // Whole response: generate, then send with headers that report the run.
-  bool client_gone = false;
+  bool client_gone = false, timed_out = false;
   r.options.on_frame = [&](const FrameProgress&) {
     client_gone = client_gone || watch.gone();
-    return !client_gone;
+    timed_out = timed_out || Clock::now() > deadline;
+    return !client_gone && !timed_out;
   };
   const auto t0 = Clock::now();
   auto session = sp.model->start(r.input, sp.voice, r.options);
@@ -423,6 +478,11 @@ void handle_speech(ServerState& st, const httplib::Request& req, httplib::Respon
       log->audio_seconds = session->audio_seconds();
       log->rtf = 0;
       throw ApiError(499, "client_closed_request", "the client went away");
+    }
+    if (timed_out) {
+      log->audio_seconds = session->audio_seconds();
+      log->rtf = 0;
+      throw request_timeout(limit);
     }
     result = session->finish();
   }

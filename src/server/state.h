@@ -21,7 +21,7 @@ struct ServerState {
       : options(o),
         models(o.models, ModelOptions{o.threads, o.weights, true, o.codec}, o.max_loaded_models,
                o.allow_pull, o.offline),
-        admission(o.max_concurrent, o.queue) {}
+        admission(o.max_concurrent, o.queue, memory_budget_bytes(o.memory_budget_mb)) {}
 
   ServerOptions options;
   ModelPool models;

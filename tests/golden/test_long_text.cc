@@ -182,6 +182,44 @@ TEST(LongText, AStreamNeedNotKeepTheAudio) {
   EXPECT_GT(heard, static_cast<size_t>(r.codes.frames) * 1920 / 2);
 }
 
+// The memory estimate a server admits requests by: a kept clip costs at least
+// its f32 samples, a stream that does not keep its audio does not pay for it,
+// and a long text pays for one chunk's cache, not the whole text's.
+TEST(LongText, TheMemoryEstimateCountsTheClipOnlyWhenItIsKept) {
+  auto& t = tiny();
+  SynthesisOptions o;
+  o.max_seconds = 10;
+  const size_t ten = t.model->memory_estimate("A short sentence.", t.voice, o);
+  o.max_seconds = 60;
+  const size_t sixty = t.model->memory_estimate("A short sentence.", t.voice, o);
+  EXPECT_GE(sixty - ten, size_t{50} * 24000 * sizeof(float));
+
+  // A ten-minute long text, whole and streamed.
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "This is one of many sentences in a long text. ";
+  SynthesisOptions whole;
+  whole.max_seconds = 600;
+  whole.chunking.max_chars = 200;
+  const size_t kept = t.model->memory_estimate(text, t.voice, whole);
+  EXPECT_GE(kept, size_t{600} * 24000 * sizeof(float));
+  SynthesisOptions streamed = whole;
+  streamed.stream_audio = true;
+  streamed.keep_audio = false;
+  const size_t stream = t.model->memory_estimate(text, t.voice, streamed);
+  ASSERT_LT(stream, kept);
+  EXPECT_GE(kept - stream, size_t{600} * 24000 * sizeof(float));  // the clip it does not keep
+  // The same text as one request (no chunks) needs the cache of all of it.
+  SynthesisOptions one = streamed;
+  one.chunking.max_chars = 0;
+  EXPECT_GT(t.model->memory_estimate(text, t.voice, one), stream);
+
+  // And a real run of the 60 s case holds its clip within the estimate.
+  o.max_new_tokens = 40;
+  const SynthesisResult r = t.model->synthesize("A short sentence.", t.voice, o);
+  EXPECT_LE(r.samples.size() * sizeof(float),
+            t.model->memory_estimate("A short sentence.", t.voice, o));
+}
+
 TEST(LongText, StoppingInAChunkEndsTheText) {
   auto& t = tiny();
   SynthesisOptions o = options();
