@@ -6,7 +6,7 @@
 // RepoNotFound for an unknown repository when no token is sent (404 with one),
 // GatedRepo for a gated one, 403 for a token without access. Faults can be
 // injected: connections cut mid-file, corrupted files, a server that ignores
-// Range, 429/503 answers with Retry-After, a branch that moves.
+// Range, 429/503 answers with Retry-After, a branch that moves, a slow link.
 #pragma once
 
 #include <httplib.h>
@@ -86,6 +86,8 @@ class FakeHub {
                         // Serve in small chunks; a "cut" drops the connection half way.
                         const size_t chunk = std::min<size_t>(length, 64 * 1024);
                         if (cut && offset >= cut_at_bytes) return false;
+                        if (const int ms = chunk_delay_ms.load())
+                          std::this_thread::sleep_for(std::chrono::milliseconds(ms));
                         sink.write(data->data() + offset, chunk);
                         return true;
                       });
@@ -135,6 +137,7 @@ class FakeHub {
   bool ignore_range = false;           // downloads answer 200 with the whole file
   std::atomic<int> busy_answers{0};    // this many requests get 429 (Retry-After: 1) ...
   std::atomic<int> error_answers{0};   // ... or 503 (Retry-After: 0) first
+  std::atomic<int> chunk_delay_ms{0};  // a slow link: this pause before each 64 KiB
 
   // SHA-256 by an independent tool (coreutils sha256sum), not izwi's own code.
   static std::string sha256sum(const std::filesystem::path& p) {

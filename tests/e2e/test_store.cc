@@ -1,11 +1,16 @@
 // The model store against a real HTTP server on loopback that serves the hub's
 // URL layout with the tiny golden checkpoints: pull, resume, checksum
 // mismatch, 401/404, a full disk, offline mode; and the CLI using names.
+#include <sys/wait.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
 
 #include "cli_run.h"
 #include "fake_hub.h"
@@ -72,6 +77,57 @@ TEST_F(StoreFixture, PullInstallsAnExactCopyAndListsIt) {
   store.remove("test/tiny");
   EXPECT_FALSE(store.info("test/tiny").installed);
   EXPECT_THROW(store.remove("test/tiny"), Error);
+}
+
+// `izwi pull` killed with SIGKILL at random moments of a (slowed) download:
+// after each kill no model is visible unless it is complete and exact, and a
+// pull after the kills finishes (resuming what they left) with an exact copy.
+TEST_F(StoreFixture, KilledPullsNeverLeaveAHalfModelVisible) {
+  hub.chunk_delay_ms = 3;  // ~7 MB in 64 KiB pieces: about a third of a second per pull
+  std::mt19937 rng(15);
+  int killed = 0, finished = 0;
+  const int kRounds = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string cmd = "exec env " + env() + IZWI_BINARY + " pull test/tiny > /dev/null 2>&1";
+    const pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 500)(rng)));
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    const bool was_killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+    killed += was_killed;
+    ModelStore store(options());
+    const ModelInfo m = store.info("test/tiny");
+    bool listed = false;
+    for (const auto& x : store.list()) listed |= x.name == "test/tiny" && x.installed;
+    EXPECT_EQ(listed, m.installed);
+    if (m.installed) {
+      // Only a finished pull may be visible, and then exactly.
+      EXPECT_TRUE(same_tree(test::golden_model(), m.path)) << "round " << round;
+      ++finished;
+      store.remove("test/tiny");  // the next round downloads again
+    } else {
+      EXPECT_FALSE(fs::exists(dir.file("models/hub--test-tiny"))) << "round " << round;
+    }
+  }
+  const auto r = izwi("pull test/tiny");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ModelStore store(options());
+  ASSERT_TRUE(store.info("test/tiny").installed);
+  EXPECT_TRUE(same_tree(test::golden_model(), store.info("test/tiny").path));
+  EXPECT_FALSE(fs::exists(dir.file("models/.partial/hub--test-tiny")));
+  EXPECT_GE(killed, kRounds / 2) << "the kills came too late to test anything";
+  int ranged = 0;
+  for (const auto& q : hub.requests()) ranged += q.find(" bytes=") != std::string::npos;
+  std::printf(
+      "[kill -9 pull] %d rounds: %d killed mid-pull, %d finished first; %d resumed "
+      "with Range\n",
+      kRounds, killed, finished, ranged);
 }
 
 TEST_F(StoreFixture, ADroppedConnectionIsResumedWithARangeRequest) {
