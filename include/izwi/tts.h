@@ -310,7 +310,8 @@ class TtsModel {
   // Bytes a request is expected to need at its peak beyond the shared weights:
   // the talker's KV cache for its longest chunk at full length (grown by
   // doubling, as it is), the code predictor's cache, the codec decoder's working
-  // buffers for its largest block, and the whole clip when it is kept (not
+  // buffers for its largest block (or, if larger, the speaker encoder's for
+  // speaker_similarity on the result), and the whole clip when it is kept (not
   // streamed with keep_audio = false). What a server admits requests by; an
   // estimate from the configs and the text, not a measurement (README,
   // "Per-request memory", compares it with measured peaks).

@@ -515,14 +515,29 @@ size_t TtsModel::memory_estimate(const std::string& text, const Voice& voice,
   const size_t largest = stages[0], second = stages.size() > 1 ? stages[1] : 0;
   const size_t codec_work = 4 * (3 * largest + second);
 
+  // speaker_similarity on the first kSimilaritySeconds, which the CLI and the
+  // server run after the codec is done (so the larger of the two counts): each
+  // ECAPA layer's input, output and unfolded taps at 93.75 mel frames a second,
+  // the attentive pooling's concatenation (3 x the last layer) included.
+  size_t similarity_work = 0;
+  if (m.speaker && !voice.xvector.empty()) {
+    const double seconds =
+        std::min(kSimilaritySeconds, static_cast<double>(total_frames) / frame_rate);
+    const auto mel_frames = static_cast<size_t>(seconds * m.speaker->config.sample_rate / 256) + 1;
+    size_t widths = 3 * static_cast<size_t>(m.speaker->config.channels.back());
+    for (int c : m.speaker->config.channels) widths += static_cast<size_t>(c);
+    similarity_work = 3 * 4 * mel_frames * widths;
+  }
+
   // The clip, when kept: f32 samples plus its encoded copy (16-bit WAV).
   const bool kept = !streamed || o.keep_audio;
   const size_t clip = kept ? static_cast<size_t>(total_frames) *
                                  static_cast<size_t>(m.codec.config.decode_upsample_rate) * (4 + 2)
                            : 0;
-  // Generated codes, sampler history and per-step scratch: small, a fixed margin.
-  constexpr size_t kMargin = 8u << 20;
-  return kv_peak + cp_cache + codec_work + clip + kMargin;
+  // The rest (the reference clip decoded and embedded, generated codes,
+  // sampler history, per-step scratch, the response's buffers): a fixed margin.
+  constexpr size_t kMargin = 48u << 20;
+  return kv_peak + cp_cache + std::max(codec_work, similarity_work) + clip + kMargin;
 }
 
 SynthesisResult TtsModel::synthesize(const std::string& text, const Voice& voice,

@@ -424,6 +424,7 @@ size_t memory_need(ServerState& st, const SpeechRequest& r) {
   const auto model = st.models.peek(r.model, cloning);
   if (!model) return 0;
   Voice v;
+  if (cloning) v.xvector.resize(1);  // a cloned voice: the similarity is computed after
   if (!r.reference_text.empty() || !r.voice.empty()) {
     const double frame_rate = 12.5;
     v.reference_codes.frames =
