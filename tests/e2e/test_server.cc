@@ -439,6 +439,7 @@ TEST_F(ServerTest, OverloadIsTurnedAwayWithoutHurtingAdmittedRequests) {
   EXPECT_EQ(rejected, 3);
   for (auto& f : admitted) EXPECT_EQ(f.get(), 200);
   auto m = s->client().Get("/metrics");
+  ASSERT_TRUE(m) << s->log();
   EXPECT_NE(
       m->body.find(
           "izwi_http_requests_total{route=\"/v1/audio/speech\",method=\"POST\",status=\"429\"} 3"),
