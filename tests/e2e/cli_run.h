@@ -6,10 +6,28 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace izwi::test {
+
+// Runs a shell command and sends it SIGKILL after `after`; true if the kill
+// (not its own end) stopped it. For crash-safety tests.
+inline bool run_and_kill(const std::string& command, std::chrono::milliseconds after) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(after);
+  kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
 
 struct RunResult {
   int status;          // exit code; 128 + signal if it crashed

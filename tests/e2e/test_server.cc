@@ -1254,16 +1254,8 @@ TEST_F(ServerTest, KilledVoicesCommandsLeaveNoHalfVoice) {
     const std::string cmd = "exec env " + env_prefix() + IZWI_BINARY + " voices add cli-" +
                             std::to_string(round % 2) + " --audio " + dir_.file("reference.wav") +
                             " --consent test --force > /dev/null 2>&1";
-    const pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 400)(rng)));
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
+    test::run_and_kill(cmd,
+                       std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 400)(rng)));
     const auto verify = izwi("voices verify");
     ASSERT_EQ(verify.status, 0) << "after round " << round << ": " << verify.output;
   }

@@ -89,18 +89,8 @@ TEST_F(StoreFixture, KilledPullsNeverLeaveAHalfModelVisible) {
   const int kRounds = 8;
   for (int round = 0; round < kRounds; ++round) {
     const std::string cmd = "exec env " + env() + IZWI_BINARY + " pull test/tiny > /dev/null 2>&1";
-    const pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 500)(rng)));
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    const bool was_killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-    killed += was_killed;
+    killed += test::run_and_kill(
+        cmd, std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 500)(rng)));
     ModelStore store(options());
     const ModelInfo m = store.info("test/tiny");
     bool listed = false;
