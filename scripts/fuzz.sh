@@ -29,7 +29,7 @@ for t in "${targets[@]}"; do
   set +e
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     "build/fuzz/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 \
-    -max_len=65536 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$t-" \
+    -max_len=65536 -print_final_stats=1 -close_fd_mask=2 -artifact_prefix="build/fuzz/artifacts/$t-" \
     "$work" "tests/fuzz/corpus/$t" > "$log" 2>&1
   rc=$?
   set -e
