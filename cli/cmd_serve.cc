@@ -86,9 +86,15 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_flag("--allow-pull", o->allow_pull,
                 "Download a model a request names but that is not installed (default: 404 "
                 "naming `izwi pull`)");
+  cmd->add_option("--database-connections", o->database_connections,
+                  "With --database: PostgreSQL connections this server opens at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   cmd->footer(
       "Saved voices and models are the same as the CLI's (IZWI_DATA_DIR, IZWI_MODELS_DIR): "
-      "both may run at once.\n"
+      "both may run at once. With the global --database postgresql://… (or IZWI_DATABASE_URL) "
+      "saved voices live in PostgreSQL, shared by every server using it "
+      "(izwi --database URL serve …; deploy/ has an nginx setup for several).\n"
       "Example:\n"
       "  izwi serve &\n"
       "  curl -X POST http://localhost:8080/v1/audio/speech -F model=qwen3-tts-0.6b-customvoice "
@@ -102,6 +108,7 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
     if (opts.api_key.empty())
       if (const char* k = std::getenv("IZWI_API_KEY")) opts.api_key = k;
     opts.offline = ctx->offline;
+    opts.database = ctx->database;
     const int rc = server::run(opts);
     if (rc != 0)
       throw Error(ErrorKind::kInternal, "the server stopped with status " + std::to_string(rc));

@@ -184,7 +184,7 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
 
   const auto t_load = std::chrono::steady_clock::now();
   auto model = load_tts_model(a, *ctx);
-  const Voice voice = resolve_voice(*model, a);
+  const Voice voice = resolve_voice(*model, a, *ctx);
   // Every file says it is synthetic speech, made with which model and voice.
   const AudioTags tags = provenance_tags(
       synthetic_speech(a.model.empty() ? default_model_name() : a.model, voice_label(a, voice)));
@@ -323,10 +323,10 @@ Voice load_saved(VoiceStore& saved, const std::string& name, const TtsModel& mod
   return saved.load(name, model);
 }
 
-Voice resolve_voice(const TtsModel& model, const TtsArgs& a) {
+Voice resolve_voice(const TtsModel& model, const TtsArgs& a, const Context& ctx) {
   if (a.speaker.empty() && a.voice.empty())
     return Voice{};  // VoiceDesign: the instruction is the voice
-  VoiceStore saved;
+  VoiceStore saved(voice_store_options(ctx));
   if (!a.voice.empty()) {
     if (!a.reference_text.empty())
       throw Error(ErrorKind::kInvalidArgument,
@@ -402,7 +402,7 @@ std::unique_ptr<TtsModel> load_tts_model(const TtsArgs& a, const Context& ctx) {
   // A CustomVoice name clones with its Base companion; presets use the name itself.
   std::error_code fec;
   const bool cloning = std::filesystem::is_regular_file(a.speaker, fec) || !a.voice.empty() ||
-                       VoiceStore().contains(a.speaker);
+                       VoiceStore(voice_store_options(ctx)).contains(a.speaker);
   const std::string model_dir =
       resolve_model(ctx, a.model.empty() ? default_model_name() : a.model, cloning);
   return TtsModel::load(model_dir, ModelOptions{a.threads, parse_weight_format(a.weights), true,

@@ -108,7 +108,7 @@ void run_batch(const TtsArgs& a, const Context& ctx) {
   auto voice_for = [&](const TtsArgs& b) -> const Voice& {
     const std::string key = b.voice + "\n" + b.speaker + "\n" + b.reference_text;
     auto it = voices.find(key);
-    if (it == voices.end()) it = voices.emplace(key, resolve_voice(*model, b)).first;
+    if (it == voices.end()) it = voices.emplace(key, resolve_voice(*model, b, ctx)).first;
     return it->second;
   };
 

@@ -24,10 +24,16 @@ void print_profile(const VoiceProfile& p) {
       p.consent.empty() ? "(not recorded)" : p.consent.c_str(),
       p.transcript.empty() ? "(none)" : p.transcript.c_str(),
       p.transcript.empty() ? "x-vector only" : "reference audio + transcript (ICL)", p.duration_s,
-      p.audio_path.c_str(), sizes.c_str());
+      p.audio_path.empty() ? "(in the database)" : p.audio_path.c_str(), sizes.c_str());
 }
 
 }  // namespace
+
+VoiceStoreOptions voice_store_options(const Context& ctx) {
+  VoiceStoreOptions o;
+  o.database = ctx.database;
+  return o;
+}
 
 void register_voices(CLI::App& app, const ContextPtr& ctx) {
   auto a = std::make_shared<VoicesArgs>();
@@ -50,7 +56,7 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
                 "Keep the clip as it is (no silence trimming or 30 s cut)");
   add->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
   add->callback([a, ctx] {
-    VoiceStore store;
+    VoiceStore store(voice_store_options(*ctx));
     VoiceStore::check_name(a->name);
     if (store.contains(a->name) && !a->force)
       throw Error(ErrorKind::kInvalidArgument,
@@ -71,8 +77,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   });
 
   CLI::App* list = voices->add_subcommand("list", "Saved voices");
-  list->callback([] {
-    VoiceStore store;
+  list->callback([ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     const auto all = store.list();
     if (all.empty())
       std::printf("no saved voices (add one with: izwi voices add NAME --audio ref.wav)\n");
@@ -84,8 +90,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* show = voices->add_subcommand("show", "Details of a saved voice");
   show->add_option("name", a->name, "Voice name")->required();
   show->add_flag("--json", a->json, "The reference report as JSON");
-  show->callback([a] {
-    VoiceStore store;
+  show->callback([a, ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     const VoiceProfile p = store.get(a->name);
     if (a->json)
       std::printf("%s\n", p.report_json.c_str());
@@ -95,8 +101,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
 
   CLI::App* rm = voices->add_subcommand("rm", "Delete a saved voice");
   rm->add_option("name", a->name, "Voice name")->required();
-  rm->callback([a] {
-    VoiceStore store;
+  rm->callback([a, ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     store.remove(a->name);
     std::printf("deleted voice '%s'\n", a->name.c_str());
   });
@@ -104,8 +110,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* verify = voices->add_subcommand(
       "verify",
       "Check the voice store: the database, and every voice's audio, codes and embeddings");
-  verify->callback([] {
-    VoiceStore store;
+  verify->callback([ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     const auto problems = store.verify();
     for (const auto& p : problems) std::printf("problem: %s\n", p.c_str());
     if (!problems.empty())
@@ -118,8 +124,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* mv = voices->add_subcommand("rename", "Give a saved voice another name");
   mv->add_option("name", a->name, "Voice name")->required();
   mv->add_option("new_name", a->new_name, "Its new name")->required();
-  mv->callback([a] {
-    VoiceStore store;
+  mv->callback([a, ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     store.rename(a->name, a->new_name);
     std::printf("renamed voice '%s' to '%s'\n", a->name.c_str(), a->new_name.c_str());
   });
@@ -131,8 +137,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   consent->add_option("name", a->name, "Voice name")->required();
   consent->add_option("note", a->consent, "Who agreed, and when (e.g. \"Ann Lee, 2026-12-01\")")
       ->required();
-  consent->callback([a] {
-    VoiceStore store;
+  consent->callback([a, ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     store.set_consent(a->name, a->consent);
     std::printf("recorded consent for voice '%s': %s\n", a->name.c_str(), a->consent.c_str());
   });
@@ -140,8 +146,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   CLI::App* exp = voices->add_subcommand("export", "Write a voice to one self-contained file");
   exp->add_option("name", a->name, "Voice name")->required();
   exp->add_option("file", a->file, "Output file (e.g. NAME.izwi-voice.json)")->required();
-  exp->callback([a] {
-    VoiceStore store;
+  exp->callback([a, ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     store.export_file(a->name, a->file);
     std::printf("exported voice '%s' to %s\n", a->name.c_str(), a->file.c_str());
   });
@@ -152,8 +158,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::ExistingFile);
   imp->add_option("--name", a->new_name, "Save it under another name");
   imp->add_flag("--force", a->force, "Replace a voice of the same name");
-  imp->callback([a] {
-    VoiceStore store;
+  imp->callback([a, ctx] {
+    VoiceStore store(voice_store_options(*ctx));
     const std::string name = store.import_file(a->file, a->new_name, a->force);
     std::printf("imported voice '%s'\n", name.c_str());
   });

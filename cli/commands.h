@@ -6,9 +6,7 @@
 #include <memory>
 #include <string>
 
-namespace izwi {
-struct Voice;
-}
+#include "izwi/voices.h"
 
 namespace izwi::cli {
 
@@ -16,7 +14,11 @@ namespace izwi::cli {
 struct Context {
   bool offline = false;  // --offline / IZWI_OFFLINE=1: never download
   bool quiet = false;    // -q: no progress output
+  std::string database;  // --database / IZWI_DATABASE_URL: saved voices in PostgreSQL
 };
+
+// The saved-voice store the global options name (SQLite in IZWI_DATA_DIR by default).
+VoiceStoreOptions voice_store_options(const Context& ctx);
 using ContextPtr = std::shared_ptr<Context>;
 
 // A --model value (a name or a checkpoint directory) as a directory; pulls a

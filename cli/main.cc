@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       "~/.local/share/izwi/models)\n"
       "  IZWI_DATA_DIR       where saved voices are stored (default $XDG_DATA_HOME/izwi or "
       "~/.local/share/izwi)\n"
+      "  IZWI_DATABASE_URL   saved voices in PostgreSQL instead (same as --database)\n"
       "  IZWI_DEFAULT_MODEL  the model used without --model (default qwen3-tts-0.6b-base)\n"
       "  IZWI_OFFLINE=1      never download (same as --offline)\n"
       "  HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)\n"
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
   ctx->offline = izwi::store_options_from_env().offline;
   app.add_flag("--offline", ctx->offline,
                "Never download; a missing model is an error (also IZWI_OFFLINE=1)");
+  app.add_option("--database", ctx->database,
+                 "Keep saved voices in PostgreSQL (postgresql://user@host:port/db) instead of "
+                 "the local SQLite store")
+      ->envname("IZWI_DATABASE_URL");
   izwi::cli::register_tts(app, ctx);
   izwi::cli::register_models(app, ctx);
   izwi::cli::register_voices(app, ctx);

@@ -37,7 +37,7 @@ std::string lower(std::string s);
 // The model -m names (pulled if missing), with --threads/--weights/--codec.
 std::unique_ptr<TtsModel> load_tts_model(const TtsArgs& a, const Context& ctx);
 // -s / --voice as a Voice (reference audio cloned, saved voice, preset, or none for VoiceDesign).
-Voice resolve_voice(const TtsModel& model, const TtsArgs& a);
+Voice resolve_voice(const TtsModel& model, const TtsArgs& a, const Context& ctx);
 // Who speaks, for the provenance tags.
 std::string voice_label(const TtsArgs& a, const Voice& v);
 // The sampling, length and chunking flags as options (no callbacks).

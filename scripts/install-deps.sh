@@ -4,13 +4,14 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libopenblas-dev libsndfile1-dev libsoxr-dev libebur128-dev libfftw3-dev
-  libpcre2-dev libutf8proc-dev libicu-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev librubberband-dev
+  libpcre2-dev libutf8proc-dev libicu-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev libcpp-httplib-dev librubberband-dev
   libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   sox libsox-fmt-base libsox-fmt-mp3 espeak-ng  # tests make real audio files with these
   mediainfo  # an independent reader of the provenance tags
   curl  # the product page's API example, run by the server tests
   chromium  # the Web UI's browser tests (driven by playwright-core)
+  postgresql  # the voice store's PostgreSQL backend is tested against a real server
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,11 +3,15 @@
 // A profile keeps everything cloning needs, so reuse skips all reference
 // processing: the prepared reference audio (24 kHz mono), its codec codes, the
 // transcript and its token ids, and the speaker embedding for each model size
-// (computed the first time a profile is used with another size). Profiles live
-// in IZWI_DATA_DIR, else $XDG_DATA_HOME/izwi, else ~/.local/share/izwi:
-// `voices.db` (SQLite, WAL) and `voices/<name>/reference.wav` beside it.
+// (computed the first time a profile is used with another size).
+//
+// Where profiles live: by default in IZWI_DATA_DIR, else $XDG_DATA_HOME/izwi,
+// else ~/.local/share/izwi: `voices.db` (SQLite, WAL) and
+// `voices/<name>.<id>/reference.wav` beside it. With a PostgreSQL URL
+// (VoiceStoreOptions::database, else IZWI_DATABASE_URL) everything — records,
+// audio, embeddings — is in that database, shared by every process using it.
 // Writes are ordered so that a crash at any point loses nothing acknowledged
-// and never leaves a half-written profile.
+// and never leaves a half-written profile, with any number of processes at once.
 #pragma once
 
 #include <memory>
@@ -26,19 +30,33 @@ struct VoiceProfile {
   std::string transcript;                // empty: x-vector-only cloning
   double duration_s = 0;                 // of the stored reference audio
   std::vector<std::string> model_sizes;  // sizes with a stored speaker embedding
-  std::string audio_path;                // the stored reference audio
+  std::string audio_path;                // the stored reference audio's file ("" in a database)
+  std::string revision;                  // changes with every save of the name
   std::string report_json;               // ReferenceReport of the original clip
+};
+
+struct VoiceStoreOptions {
+  std::string data_dir;  // SQLite + files; empty: from the environment (see above)
+  // postgresql://user@host:port/db (or postgres://); empty: IZWI_DATABASE_URL, else SQLite.
+  std::string database;
+  int max_connections = 4;  // PostgreSQL connections this store opens at most
 };
 
 class VoiceStore {
  public:
-  // `data_dir` empty: from the environment (see above).
+  // `data_dir` empty: from the environment (see above). Opening creates or
+  // migrates the schema and removes media left by interrupted writes. One
+  // store may be used from many threads at once.
   explicit VoiceStore(const std::string& data_dir = "");
+  explicit VoiceStore(const VoiceStoreOptions& options);
   ~VoiceStore();
   VoiceStore(const VoiceStore&) = delete;
   VoiceStore& operator=(const VoiceStore&) = delete;
 
+  // Where the voices are, for people: a folder, or "PostgreSQL host:port/db" (no password).
   const std::string& dir() const;
+  // The schema version of the database (see docs/ARCHITECTURE.md, "Voice storage").
+  int schema_version() const;
 
   // Names: 1-64 characters of letters, digits, '_', '-', '.', starting with a
   // letter or digit. An existing name is an error unless `replace`.
@@ -67,6 +85,9 @@ class VoiceStore {
   // file (readable, as long as recorded), its codes (frames x codebooks) and
   // its embeddings. Returns the problems found (empty: all is well).
   std::vector<std::string> verify() const;
+
+  // The stored reference audio (a WAV file's bytes).
+  std::string audio(const std::string& name) const;
 
   // The voice for `model`: stored codes and ids, and the stored embedding for
   // its size, computed from the stored audio (and saved) the first time.

@@ -472,7 +472,8 @@ int run(const ServerOptions& options) {
   const int port = server.bind();
   server.log_text("izwi serve: listening on http://" + options.host + ":" + std::to_string(port) +
                   " (default model " + st.models.default_id() + ", " +
-                  (options.api_key.empty() ? "no API key" : "API key required") + ")");
+                  (options.api_key.empty() ? "no API key" : "API key required") + ", voices in " +
+                  st.voices.dir() + ")");
   std::fflush(stderr);
 
   std::thread loader([&] {

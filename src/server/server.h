@@ -36,6 +36,9 @@ struct ServerOptions {
   int max_header_kb = 64;          // request line + headers; beyond: 431
   double max_request_seconds = 0;  // a speech request's time, queue included; beyond: 504 (0: none)
   bool offline = false;            // --offline
+  // Saved voices: "" = IZWI_DATABASE_URL, else SQLite in IZWI_DATA_DIR; or postgresql://…
+  std::string database;
+  int database_connections = 4;  // PostgreSQL connections per replica (a bound, not a goal)
 };
 
 // One route of the API: what the server registers and what /openapi.json

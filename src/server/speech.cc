@@ -182,7 +182,7 @@ Speaker resolve_speaker(ServerState& st, SpeechRequest& r) {
     throw ApiError(400, "invalid_value", "'reference_text' goes with 'reference_audio'",
                    "reference_text");
   if (!r.voice.empty()) {
-    VoiceStore saved;
+    VoiceStore& saved = st.voices;
     if (saved.contains(r.voice)) {
       // A real person's voice: only with their recorded agreement, unless the
       // operator chose otherwise.
@@ -195,7 +195,7 @@ Speaker resolve_speaker(ServerState& st, SpeechRequest& r) {
                            " \"...\"), or start the server with --allow-unconsented-voices",
                        "voice");
       Speaker s{st.models.get(r.model, true), {}};
-      s.voice = st.saved_voice(saved, r.voice, s.model);
+      s.voice = st.saved_voice(r.voice, s.model);
       return s;
     }
     Speaker s{st.models.get(r.model, false), {}};

@@ -21,11 +21,16 @@ struct ServerState {
       : options(o),
         models(o.models, ModelOptions{o.threads, o.weights, true, o.codec}, o.max_loaded_models,
                o.allow_pull, o.offline),
-        admission(o.max_concurrent, o.queue, memory_budget_bytes(o.memory_budget_mb)) {}
+        admission(o.max_concurrent, o.queue, memory_budget_bytes(o.memory_budget_mb)),
+        voices(VoiceStoreOptions{"", o.database, o.database_connections}) {}
 
   ServerOptions options;
   ModelPool models;
   Admission admission;
+  // One store for every request (thread-safe): with PostgreSQL a bounded pool
+  // of connections; with SQLite one connection, which sees other processes'
+  // commits (`izwi voices …`) at its next statement.
+  VoiceStore voices;
   Metrics metrics;
   std::atomic<bool> draining{false};
 
@@ -46,24 +51,23 @@ struct ServerState {
   // A saved voice for a model, loaded once and reused while the stored profile
   // is unchanged: the Voice keeps derived state (an ICL voice's codec prefix)
   // that would otherwise be recomputed by every request.
-  Voice saved_voice(VoiceStore& store, const std::string& name,
-                    const std::shared_ptr<const TtsModel>& model) {
-    const VoiceProfile p = store.get(name);
+  Voice saved_voice(const std::string& name, const std::shared_ptr<const TtsModel>& model) {
+    const VoiceProfile p = voices.get(name);
     const std::string key = name + "\n" + model->model_size();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = voices_.find(key);
-      // Valid while the profile is unchanged (its stored audio's path changes with
-      // every save of the name) and made with this very model (an unloaded model's
+      auto it = voice_cache_.find(key);
+      // Valid while the profile is unchanged (its revision changes with every
+      // save of the name) and made with this very model (an unloaded model's
       // entry expires with it, so a new model at the same address never matches).
-      if (it != voices_.end() && it->second.audio_path == p.audio_path &&
+      if (it != voice_cache_.end() && it->second.revision == p.revision &&
           it->second.model.lock() == model)
         return it->second.voice;
     }
-    Voice v = store.load(name, *model);
+    Voice v = voices.load(name, *model);
     std::lock_guard<std::mutex> lock(mu_);
-    if (voices_.size() > 64) voices_.clear();  // a bound, not an LRU: rebuilding is cheap enough
-    voices_[key] = {p.audio_path, model, v};
+    if (voice_cache_.size() > 64) voice_cache_.clear();  // a bound, not an LRU: rebuilding is cheap enough
+    voice_cache_[key] = {p.revision, model, v};
     return v;
   }
 
@@ -71,11 +75,11 @@ struct ServerState {
   std::mutex mu_;
   std::set<SynthesisSession*> sessions_;
   struct CachedVoice {
-    std::string audio_path;
+    std::string revision;
     std::weak_ptr<const TtsModel> model;
     Voice voice;
   };
-  std::map<std::string, CachedVoice> voices_;  // by name and model size
+  std::map<std::string, CachedVoice> voice_cache_;  // by name and model size
 };
 
 // Registers a session with the state for its lifetime.

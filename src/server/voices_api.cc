@@ -81,9 +81,9 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-void handle_list_voices(ServerState&, const httplib::Request&, httplib::Response& res) {
+void handle_list_voices(ServerState& st, const httplib::Request&, httplib::Response& res) {
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& p : VoiceStore().list()) data.push_back(voice_json(p));
+  for (const auto& p : st.voices.list()) data.push_back(voice_json(p));
   res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
 }
 
@@ -110,7 +110,7 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
     throw ApiError(400, "invalid_audio", e.what(), audio_field);
   }
   auto model = st.models.get(f.text("model").value_or(""), true);
-  VoiceStore store;
+  VoiceStore& store = st.voices;
   VoiceProfile p;
   try {
     p = store.add(name, *model, clip, transcript, consent, replace);
@@ -124,19 +124,19 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
   res.set_content(voice_json(p).dump(), "application/json");
 }
 
-void handle_get_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+void handle_get_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   try {
-    res.set_content(voice_json(VoiceStore().get(id)).dump(), "application/json");
+    res.set_content(voice_json(st.voices.get(id)).dump(), "application/json");
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
 }
 
-void handle_delete_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+void handle_delete_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   try {
-    VoiceStore().remove(id);
+    st.voices.remove(id);
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
@@ -145,7 +145,7 @@ void handle_delete_voice(ServerState&, const httplib::Request& req, httplib::Res
 }
 
 // PATCH /v1/voices/{id}: a new 'name', a 'consent' note, or both.
-void handle_rename_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   const RequestFields f(req);
   const std::optional<std::string> name = f.text("name"), consent = f.text("consent");
@@ -153,7 +153,7 @@ void handle_rename_voice(ServerState&, const httplib::Request& req, httplib::Res
     throw ApiError(400, "missing_name",
                    "give 'name' (a new name) or 'consent' (who agreed, when), or both", "name");
   if (name) checked_name(*name, "name");
-  VoiceStore store;
+  VoiceStore& store = st.voices;
   try {
     if (consent) store.set_consent(id, *consent);
     if (name) store.rename(id, *name);
@@ -187,21 +187,20 @@ void handle_reference_report(ServerState&, const httplib::Request& req, httplib:
   res.set_content(report.dump(), "application/json");
 }
 
-void handle_voice_audio(ServerState&, const httplib::Request& req, httplib::Response& res) {
+void handle_voice_audio(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   try {
-    const VoiceProfile p = VoiceStore().get(id);
-    res.set_content(slurp(p.audio_path), "audio/wav");
+    res.set_content(st.voices.audio(id), "audio/wav");
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
 }
 
-void handle_export_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+void handle_export_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   TempFile tmp;
   try {
-    VoiceStore().export_file(id, tmp.path);
+    st.voices.export_file(id, tmp.path);
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
@@ -209,7 +208,7 @@ void handle_export_voice(ServerState&, const httplib::Request& req, httplib::Res
   res.set_content(slurp(tmp.path), "application/json");
 }
 
-void handle_import_voice(ServerState&, const httplib::Request& req, httplib::Response& res) {
+void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   // The body is the exported file itself, or a multipart form with it in `file`.
   std::string body = req.body;
   if (req.is_multipart_form_data()) {
@@ -232,7 +231,7 @@ void handle_import_voice(ServerState&, const httplib::Request& req, httplib::Res
     std::ofstream out(tmp.path, std::ios::binary);
     out.write(body.data(), static_cast<std::streamsize>(body.size()));
   }
-  VoiceStore store;
+  VoiceStore& store = st.voices;
   std::string imported;
   try {
     imported = store.import_file(tmp.path, name, replace);
