@@ -73,8 +73,11 @@ PgResult PgTransaction::exec(const char* sql, const std::vector<PgParam>& params
     lengths.push_back(static_cast<int>(p.value.size()));
     formats.push_back(p.binary ? 1 : 0);
   }
-  PGresult* r = PQexecParams(c_, sql, static_cast<int>(params.size()), nullptr, values.data(),
-                             lengths.data(), formats.data(), 0);
+  // Without parameters, the simple protocol (which also runs several
+  // statements, as a schema does); with them, the extended one.
+  PGresult* r = params.empty() ? PQexec(c_, sql)
+                               : PQexecParams(c_, sql, static_cast<int>(params.size()), nullptr,
+                                              values.data(), lengths.data(), formats.data(), 0);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return PgResult(r);
   PgFailure f;

@@ -1,13 +1,23 @@
 // Saved voice profiles: reuse gives exactly the audio of cloning directly,
-// embeddings per model size, export/import, names, crash-safe storage, CLI.
+// embeddings per model size, export/import, names, crash-safe storage, CLI —
+// on both backends: the embedded SQLite store and a real PostgreSQL server
+// (tests/pg_server.h). What only files can show (WAL, swept folders, the
+// unversioned schema's migration) is tested on SQLite alone.
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <sqlite3.h>
+
+#include <map>
+#include <memory>
+
 #include "cli_run.h"
 #include "izwi/izwi.h"
+#include "pg_server.h"
+#include "store/blob.h"
 #include "test_util.h"
 
 namespace izwi {
@@ -33,15 +43,55 @@ struct VoicesFixture : ::testing::Test {
   }
 };
 
-TEST_F(VoicesFixture, ReuseGivesExactlyTheAudioOfCloningDirectly) {
-  VoiceStore store(dir.file("data"));
+// One PostgreSQL server per test process (started on first use).
+test::PgServer& pg() {
+  static auto server = std::make_unique<test::PgServer>();
+  return *server;
+}
+
+// The same tests on each backend. A "store label" names one store: a folder
+// for SQLite, a database of its own for PostgreSQL.
+struct BackendTest : VoicesFixture, ::testing::WithParamInterface<std::string> {
+  std::map<std::string, std::string> urls;
+  bool postgres() const { return GetParam() == "postgresql"; }
+  std::string url(const std::string& label) {
+    auto it = urls.find(label);
+    if (it == urls.end()) it = urls.emplace(label, pg().new_database(label)).first;
+    return it->second;
+  }
+  VoiceStoreOptions where(const std::string& label) {
+    VoiceStoreOptions o;
+    if (postgres())
+      o.database = url(label);
+    else
+      o.data_dir = dir.file(label);
+    return o;
+  }
+  // The environment that points an izwi command at the store.
+  std::string env(const std::string& label) {
+    return postgres() ? "IZWI_DATABASE_URL=" + url(label) + " "
+                      : "IZWI_DATA_DIR=" + dir.file(label) + " ";
+  }
+  // The stored audio of a voice, as audio (throws if it is missing or unreadable).
+  static Audio stored_audio(const VoiceStore& store, const std::string& name) {
+    const std::string wav = store.audio(name);
+    return read_audio_memory(wav.data(), wav.size(), name);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, BackendTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+TEST_P(BackendTest, ReuseGivesExactlyTheAudioOfCloningDirectly) {
+  VoiceStore store(where("data"));
   for (const std::string& transcript : {std::string(kTranscript), std::string()}) {
     SCOPED_TRACE(transcript.empty() ? "x-vector only" : "ICL");
     const std::string name = transcript.empty() ? "plain" : "icl";
     const VoiceProfile p = store.add(name, model(), ref, transcript, "Ann, 2026-11-25, in writing");
     EXPECT_EQ(p.consent, "Ann, 2026-11-25, in writing");
     EXPECT_EQ(p.transcript, transcript);
-    EXPECT_TRUE(fs::exists(p.audio_path));
+    EXPECT_EQ(stored_audio(store, name).samples.size(), ref.samples.size());
+    EXPECT_EQ(p.audio_path.empty(), postgres());  // a file only beside SQLite
     const Voice direct = model().clone_voice(ref, transcript);
     const Voice saved = store.load(name, model());
     EXPECT_EQ(saved.xvector, direct.xvector);
@@ -51,14 +101,17 @@ TEST_F(VoicesFixture, ReuseGivesExactlyTheAudioOfCloningDirectly) {
               model().synthesize("Hello there, friend.", direct, options()).samples);
   }
   EXPECT_EQ(store.list().size(), 2u);
-  // Survives reopening (what was acknowledged is on disk).
-  VoiceStore again(dir.file("data"));
+  // Survives reopening (what was acknowledged is stored).
+  VoiceStore again(where("data"));
   EXPECT_EQ(again.get("icl").transcript, kTranscript);
-  EXPECT_TRUE(fs::exists(dir.file("data/voices.db-wal")));  // WAL mode is on
+  EXPECT_EQ(again.schema_version(), 1);
+  if (!postgres()) {
+    EXPECT_TRUE(fs::exists(dir.file("data/voices.db-wal")));  // WAL mode is on
+  }
 }
 
-TEST_F(VoicesFixture, RenameMovesTheWholeProfile) {
-  VoiceStore store(dir.file("data"));
+TEST_P(BackendTest, RenameMovesTheWholeProfile) {
+  VoiceStore store(where("data"));
   store.add("before", model(), ref, kTranscript, "Ann");
   store.add("taken", model(), ref, "", "Bob");
   const auto samples = model().synthesize("Hi.", store.load("before", model()), options()).samples;
@@ -75,7 +128,7 @@ TEST_F(VoicesFixture, RenameMovesTheWholeProfile) {
   EXPECT_EQ(store.get("taken").consent, "Bob");
 }
 
-TEST_F(VoicesFixture, EmbeddingsAreComputedOnceForEachModelSize) {
+TEST_P(BackendTest, EmbeddingsAreComputedOnceForEachModelSize) {
   // The same tiny weights under another size label stand in for a 1.7B model.
   fs::copy(test::golden_model(), dir.file("big"), fs::copy_options::recursive);
   auto cfg = nlohmann::json::parse(std::ifstream(dir.file("big/config.json")));
@@ -83,7 +136,7 @@ TEST_F(VoicesFixture, EmbeddingsAreComputedOnceForEachModelSize) {
   cfg["tts_model_size"] = small_size == "1b7" ? "0b6" : "1b7";
   std::ofstream(dir.file("big/config.json")) << cfg.dump();
   auto big = TtsModel::load(dir.file("big"));
-  VoiceStore store(dir.file("data"));
+  VoiceStore store(where("data"));
   store.add("me", model(), ref, kTranscript, "");
   EXPECT_EQ(store.get("me").model_sizes.size(), 1u);
   const Voice v = store.load("me", *big);
@@ -99,14 +152,14 @@ TEST_F(VoicesFixture, EmbeddingsAreComputedOnceForEachModelSize) {
                            .xvector);
 }
 
-TEST_F(VoicesFixture, ExportImportRoundTripsExactly) {
-  VoiceStore store(dir.file("data"));
+TEST_P(BackendTest, ExportImportRoundTripsExactly) {
+  VoiceStore store(where("data"));
   store.add("me", model(), ref, kTranscript, "me, myself");
   store.export_file("me", dir.file("me.izwi-voice.json"));
   const auto j = nlohmann::json::parse(std::ifstream(dir.file("me.izwi-voice.json")));
   EXPECT_EQ(j["format"], "izwi-voice");
   EXPECT_EQ(j["transcript"], kTranscript);
-  VoiceStore other(dir.file("elsewhere"));
+  VoiceStore other(where("elsewhere"));
   EXPECT_EQ(other.import_file(dir.file("me.izwi-voice.json")), "me");
   EXPECT_EQ(other.import_file(dir.file("me.izwi-voice.json"), "copy"), "copy");
   EXPECT_THROW(other.import_file(dir.file("me.izwi-voice.json")), Error);  // exists
@@ -119,12 +172,12 @@ TEST_F(VoicesFixture, ExportImportRoundTripsExactly) {
   EXPECT_THROW(other.import_file(dir.file("notjson.json")), Error);
 }
 
-TEST_F(VoicesFixture, NamesAreValidatedAndNeverCollideSilently) {
-  VoiceStore store(dir.file("data"));
+TEST_P(BackendTest, NamesAreValidatedAndNeverCollideSilently) {
+  VoiceStore store(where("data"));
   for (const char* bad : {"", "../etc", "a/b", ".hidden", "x y", "..", "\xc3\xa9"})
     EXPECT_THROW(VoiceStore::check_name(bad), Error) << bad;
   store.add("me", model(), ref, "", "");
-  const std::string first_audio = store.get("me").audio_path;
+  const std::string first_revision = store.get("me").revision;
   try {
     store.add("me", model(), ref, kTranscript, "");
     FAIL();
@@ -133,11 +186,78 @@ TEST_F(VoicesFixture, NamesAreValidatedAndNeverCollideSilently) {
   }
   store.add("me", model(), ref, kTranscript, "", /*replace=*/true);
   EXPECT_EQ(store.get("me").transcript, kTranscript);
-  EXPECT_FALSE(fs::exists(first_audio));  // the replaced media is gone after the commit
+  EXPECT_NE(store.get("me").revision, first_revision);
+  EXPECT_EQ(stored_audio(store, "me").samples.size(), ref.samples.size());
+  if (!postgres()) {  // the replaced media is gone after the commit
+    const std::string first_audio = dir.file("data/" + first_revision);
+    EXPECT_FALSE(fs::exists(first_audio)) << first_audio;
+  }
   store.remove("me");
   EXPECT_FALSE(store.contains("me"));
   EXPECT_THROW(store.remove("me"), Error);
   EXPECT_THROW(store.load("me", model()), Error);
+}
+
+TEST(VoiceBlobs, AreLittleEndianWhateverTheHost) {
+  EXPECT_EQ(store::to_le_bytes(std::vector<int32_t>{1, -2}),
+            std::string("\x01\x00\x00\x00\xfe\xff\xff\xff", 8));
+  EXPECT_EQ(store::to_le_bytes(std::vector<float>{1.0f}), std::string("\x00\x00\x80\x3f", 4));
+  EXPECT_EQ(store::from_le_bytes<int32_t>(std::string("\x01\x00\x00\x00\xfe\xff\xff\xff", 8)),
+            (std::vector<int32_t>{1, -2}));
+  EXPECT_TRUE(store::from_le_bytes<float>(std::string("\x00\x00", 2)).empty());  // a torn value
+}
+
+// A store written before the schema had a version (version 0) opens as
+// version 1: its voices intact, a write then in progress still protected.
+TEST_F(VoicesFixture, AnUnversionedStoreIsMigratedWithItsVoicesIntact) {
+  {
+    VoiceStore store(dir.file("data"));
+    store.add("old", model(), ref, kTranscript, "Ann");
+  }
+  const std::string pending_folder = "voices/half.0123456789abcdef";
+  fs::create_directories(dir.file("data/" + pending_folder));
+  {
+    // Back to version 0's tables (what an older izwi wrote).
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("data/voices.db").c_str(), &db), SQLITE_OK);
+    const std::string sql =
+        "DROP TABLE izwi_schema; DROP TABLE pending_writes;"
+        "CREATE TABLE pending_media(folder TEXT PRIMARY KEY, pid INTEGER NOT NULL,"
+        " started INTEGER NOT NULL);"
+        "INSERT INTO pending_media VALUES('" +
+        pending_folder + "', " + std::to_string(getpid()) + ", strftime('%s','now'));";
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  VoiceStore store(dir.file("data"));
+  EXPECT_EQ(store.schema_version(), 1);
+  EXPECT_EQ(store.get("old").consent, "Ann");
+  EXPECT_TRUE(store.verify().empty());
+  EXPECT_TRUE(fs::exists(dir.file("data/" + pending_folder)));  // its writer is alive: kept
+  const Voice v = store.load("old", model());
+  EXPECT_EQ(v.xvector, model().clone_voice(ref, kTranscript).xvector);
+}
+
+// PostgreSQL restarted under a running store: the next calls reconnect.
+TEST(PostgresVoices, AStoreReconnectsAfterTheServerRestarts) {
+  const std::string url = pg().new_database("restart");
+  VoiceStore store(VoiceStoreOptions{"", url, 2});
+  Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+  store.add("before", VoicesFixture::model(), ref, "", "Ann");
+  pg().stop();
+  pg().start();
+  EXPECT_EQ(store.get("before").consent, "Ann");
+  store.add("after", VoicesFixture::model(), ref, "", "Bob");
+  EXPECT_EQ(store.list().size(), 2u);
+  // A URL that is not PostgreSQL, and a server that is not there, say so.
+  try {
+    VoiceStore bad(VoiceStoreOptions{"", "mysql://x@127.0.0.1/db", 1});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("postgresql://"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(VoicesFixture, UnfinishedWritesAreSweptAndNeverVisible) {
@@ -159,14 +279,30 @@ TEST_F(VoicesFixture, UnfinishedWritesAreSweptAndNeverVisible) {
 // (other processes) open the same store: opening sweeps leftover media, and
 // must never take a write in progress (media written, row not committed yet)
 // for one.
-TEST_F(VoicesFixture, AnotherProcessOpeningTheStoreNeverSweepsAWriteInProgress) {
-  const std::string data = dir.file("data");
-  VoiceStore store(data);
+// What replicas rely on: a voice one process commits is at once usable by
+// another store on the same database, and speaks the same.
+TEST_P(BackendTest, TwoStoresOnOneDatabaseShareVoicesAtOnce) {
+  VoiceStore a(where("data"));
+  VoiceStore b(where("data"));
+  a.add("shared", model(), ref, kTranscript, "Ann");
+  ASSERT_TRUE(b.contains("shared"));
+  EXPECT_EQ(model().synthesize("Hi.", b.load("shared", model()), options()).samples,
+            model().synthesize("Hi.", a.load("shared", model()), options()).samples);
+  b.set_consent("shared", "Ann, again");
+  EXPECT_EQ(a.get("shared").consent, "Ann, again");
+  b.remove("shared");
+  EXPECT_FALSE(a.contains("shared"));
+  EXPECT_THROW(a.audio("shared"), Error);
+}
+
+TEST_P(BackendTest, AnotherProcessOpeningTheStoreNeverSweepsAWriteInProgress) {
+  VoiceStore store(where("data"));
+  const std::string other_env = env("data");
   std::atomic<bool> stop{false};
   std::atomic<int> opened{0};
   std::thread other([&] {
     while (!stop.load()) {
-      const auto r = test::run_izwi_env("IZWI_DATA_DIR=" + data + " ", "voices list");
+      const auto r = test::run_izwi_env(other_env, "voices list");
       EXPECT_EQ(r.status, 0) << r.output;
       opened.fetch_add(1);
     }
@@ -183,17 +319,26 @@ TEST_F(VoicesFixture, AnotherProcessOpeningTheStoreNeverSweepsAWriteInProgress) 
   const auto voices = store.list();
   EXPECT_EQ(voices.size(), static_cast<size_t>(n));
   int missing = 0;
-  for (const auto& p : voices) missing += !fs::exists(p.audio_path);
+  for (const auto& p : voices) {
+    try {
+      missing += stored_audio(store, p.name).samples.empty();
+    } catch (const Error&) {
+      ++missing;
+    }
+  }
   EXPECT_EQ(missing, 0) << "voices whose audio another process swept away";
-  // A leftover of a writer that died is still swept.
-  fs::create_directories(dir.file("data/voices/ghost.0123456789abcdef"));
-  VoiceStore again(data);
-  EXPECT_FALSE(fs::exists(dir.file("data/voices/ghost.0123456789abcdef")));
+  EXPECT_TRUE(store.verify().empty());
+  if (!postgres()) {
+    // A leftover of a writer that died is still swept.
+    fs::create_directories(dir.file("data/voices/ghost.0123456789abcdef"));
+    VoiceStore again(where("data"));
+    EXPECT_FALSE(fs::exists(dir.file("data/voices/ghost.0123456789abcdef")));
+  }
 }
 
-TEST_F(VoicesFixture, CliAddListShowExportImportAndTtsWithVoice) {
+TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
   write_audio(dir.file("ref.wav"), ref, SampleFormat::kFloat32);
-  const std::string env = "IZWI_DATA_DIR=" + dir.file("data") + " ";
+  const std::string env = this->env("data");
   const std::string m = " -m " + test::golden_model();
   auto r = test::run_izwi_env(env, "voices add me --audio " + dir.file("ref.wav") + " --text '" +
                                        kTranscript + "' --consent 'Ann, today'" + m);
@@ -222,8 +367,7 @@ TEST_F(VoicesFixture, CliAddListShowExportImportAndTtsWithVoice) {
 
   r = test::run_izwi_env(env, "voices export me " + dir.file("me.json"));
   ASSERT_EQ(r.status, 0) << r.output;
-  r = test::run_izwi_env("IZWI_DATA_DIR=" + dir.file("other") + " ",
-                         "voices import " + dir.file("me.json"));
+  r = test::run_izwi_env(this->env("other"), "voices import " + dir.file("me.json"));
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::run_izwi_env(env, "voices rm me");
   EXPECT_EQ(r.status, 0);
