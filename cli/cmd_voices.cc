@@ -165,4 +165,26 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   });
 }
 
+void register_db(CLI::App& app, const ContextPtr& ctx) {
+  CLI::App* db = app.add_subcommand(
+      "db",
+      "The saved-voice database: SQLite in IZWI_DATA_DIR, or PostgreSQL with --database / "
+      "IZWI_DATABASE_URL");
+  db->require_subcommand(1);
+  CLI::App* status = db->add_subcommand("status", "Where the voices are, the schema version, how many");
+  status->callback([ctx] {
+    VoiceStore store(voice_store_options(*ctx));
+    std::printf("voices:  %s\nschema:  version %d\ncount:   %zu voices\n", store.dir().c_str(),
+                store.schema_version(), store.list().size());
+  });
+  CLI::App* migrate = db->add_subcommand(
+      "migrate",
+      "Create the schema, or bring an older one up to this izwi's version (opening the store "
+      "does this too; run it once before starting replicas of a new version)");
+  migrate->callback([ctx] {
+    VoiceStore store(voice_store_options(*ctx));
+    std::printf("ok: %s is at schema version %d\n", store.dir().c_str(), store.schema_version());
+  });
+}
+
 }  // namespace izwi::cli

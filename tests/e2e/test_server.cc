@@ -19,6 +19,7 @@
 #include "cli_run.h"
 #include "fake_hub.h"
 #include "izwi/izwi.h"
+#include "pg_server.h"
 #include "server/server.h"
 #include "server_process.h"
 #include "test_util.h"
@@ -113,12 +114,22 @@ class ServerTest : public ::testing::Test {
   }
 
   std::vector<std::string> env() const {
-    return {"IZWI_MODELS_DIR=" + store_->file("models"), "IZWI_DATA_DIR=" + dir_.file("data")};
+    std::vector<std::string> e = {"IZWI_MODELS_DIR=" + store_->file("models"),
+                                  "IZWI_DATA_DIR=" + dir_.file("data")};
+    if (!database_.empty()) e.push_back("IZWI_DATABASE_URL=" + database_);
+    return e;
   }
   std::string env_prefix() const {
     return "IZWI_MODELS_DIR=" + store_->file("models") + " IZWI_DATA_DIR=" + dir_.file("data") +
-           " IZWI_OFFLINE=1 ";
+           (database_.empty() ? "" : " IZWI_DATABASE_URL=" + database_) + " IZWI_OFFLINE=1 ";
   }
+  // Saved voices in this PostgreSQL database instead of SQLite in dir_ (for the servers
+  // and the CLI runs that follow).
+  void use_postgres() {
+    static test::PgServer server;
+    database_ = server.new_database("server");
+  }
+  void voices_api_and_the_cli_share_one_store();
   std::unique_ptr<ServerProcess> serve(std::vector<std::string> args = {}, bool wait_ready = true) {
     if (std::find(args.begin(), args.end(), "--max-audio-seconds") == args.end())
       args.insert(args.end(), {"--max-audio-seconds", "1.5"});
@@ -156,6 +167,7 @@ class ServerTest : public ::testing::Test {
 
   static test::TempDir* store_;
   test::TempDir dir_;
+  std::string database_;  // PostgreSQL URL for saved voices ("" = SQLite in dir_)
 };
 test::TempDir* ServerTest::store_ = nullptr;
 
@@ -640,6 +652,45 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRoutes) {
 
 // The CLI and the running server share the voice store: each sees the other's writes.
 TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
+  voices_api_and_the_cli_share_one_store();
+}
+
+// Every /v1/voices route and `izwi voices` command the same with PostgreSQL.
+TEST_F(ServerTest, VoicesApiAndTheCliShareOnePostgresStore) {
+  use_postgres();
+  voices_api_and_the_cli_share_one_store();
+}
+
+// Replicas: two servers on one PostgreSQL database. A voice created through
+// one is used at once by the other, and speaks the same there.
+TEST_F(ServerTest, TwoServersOnOneDatabaseShareVoices) {
+  use_postgres();
+  auto a = serve();
+  auto b = serve();
+  httplib::MultipartFormDataItems form = {
+      {"name", "shared", "", ""},
+      {"audio", slurp(dir_.file("reference.wav")), "reference.wav", "audio/wav"},
+      {"consent", "the speaker, 2026-12-02", "", ""}};
+  auto made = a->client().Post("/v1/voices", form);
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 201) << made->body;
+  auto seen = b->client().Get("/v1/voices/shared");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->status, 200) << seen->body;
+  const json body = {{"input", "Hi."}, {"voice", "shared"}, {"response_format", "wav"}, {"seed", 3}};
+  auto on_a = post_json(*a, body);
+  auto on_b = post_json(*b, body);
+  ASSERT_TRUE(on_a && on_b);
+  ASSERT_EQ(on_a->status, 200) << on_a->body;
+  ASSERT_EQ(on_b->status, 200) << on_b->body << b->log();
+  EXPECT_EQ(read_audio_memory(on_a->body.data(), on_a->body.size()).samples,
+            read_audio_memory(on_b->body.data(), on_b->body.size()).samples);
+  auto del = b->client().Delete("/v1/voices/shared");
+  ASSERT_TRUE(del && del->status == 200);
+  expect_error(a->client().Get("/v1/voices/shared"), 404, "voice_not_found", "deleted on b");
+}
+
+void ServerTest::voices_api_and_the_cli_share_one_store() {
   auto s = serve();
   auto c = s->client();
   // Made by the CLI, seen by the server.
@@ -720,6 +771,7 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOneStore) {
   // Removed by the CLI, gone for the server.
   ASSERT_EQ(izwi("voices rm b64").status, 0);
   expect_error(c.Get("/v1/voices/b64"), 404, "voice_not_found", "removed by the CLI");
+  EXPECT_EQ(izwi("voices verify").status, 0);
 }
 
 // A saved voice is a real person's: the server speaks with it only once a

@@ -349,6 +349,15 @@ TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
   EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
   r = test::run_izwi_env(env, "voices list");
   EXPECT_NE(r.output.find("me "), std::string::npos) << r.output;
+  r = test::run_izwi_env(env, "db status");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("schema:  version 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 voices"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(postgres() ? "PostgreSQL postgresql://" : dir.file("data")),
+            std::string::npos)
+      << r.output;
+  r = test::run_izwi_env(env, "db migrate");
+  EXPECT_EQ(r.status, 0) << r.output;
   r = test::run_izwi_env(env, "voices show me");
   EXPECT_NE(r.output.find("Ann, today"), std::string::npos) << r.output;
 
