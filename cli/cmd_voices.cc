@@ -171,7 +171,8 @@ void register_db(CLI::App& app, const ContextPtr& ctx) {
       "The saved-voice database: SQLite in IZWI_DATA_DIR, or PostgreSQL with --database / "
       "IZWI_DATABASE_URL");
   db->require_subcommand(1);
-  CLI::App* status = db->add_subcommand("status", "Where the voices are, the schema version, how many");
+  CLI::App* status =
+      db->add_subcommand("status", "Where the voices are, the schema version, how many");
   status->callback([ctx] {
     VoiceStore store(voice_store_options(*ctx));
     std::printf("voices:  %s\nschema:  version %d\ncount:   %zu voices\n", store.dir().c_str(),

@@ -40,8 +40,8 @@ class PgServer {
     start();
   }
   ~PgServer() {
-    std::system((as_ + bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate stop > /dev/null 2>&1")
-                    .c_str());
+    std::system(
+        (as_ + bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate stop > /dev/null 2>&1").c_str());
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }

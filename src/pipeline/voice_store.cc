@@ -9,9 +9,9 @@
 // record or live write points to.
 #include <cmath>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "core/error.h"
 #include "core/file_util.h"
@@ -61,7 +61,8 @@ struct VoiceStore::Impl {
 
   store::VoiceRecord record(const std::string& name) const {
     auto r = repo().find(name);
-    if (!r) fail(ErrorKind::kNotFound, "no saved voice named '", name, "' (see `izwi voices list`)");
+    if (!r)
+      fail(ErrorKind::kNotFound, "no saved voice named '", name, "' (see `izwi voices list`)");
     return std::move(*r);
   }
 
@@ -119,7 +120,8 @@ VoiceStore::VoiceStore(const std::string& data_dir)
     : VoiceStore(VoiceStoreOptions{data_dir, "", 4}) {}
 
 VoiceStore::VoiceStore(const VoiceStoreOptions& options) : impl_(std::make_unique<Impl>()) {
-  const std::string database = options.database.empty() ? env("IZWI_DATABASE_URL") : options.database;
+  const std::string database =
+      options.database.empty() ? env("IZWI_DATABASE_URL") : options.database;
   if (!database.empty() && !store::is_postgres_url(database))
     fail(ErrorKind::kInvalidArgument, "--database '", store::redact_url(database),
          "' is not a PostgreSQL URL: use postgresql://user@host:port/dbname (leave it out for "

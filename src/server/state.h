@@ -66,7 +66,8 @@ struct ServerState {
     }
     Voice v = voices.load(name, *model);
     std::lock_guard<std::mutex> lock(mu_);
-    if (voice_cache_.size() > 64) voice_cache_.clear();  // a bound, not an LRU: rebuilding is cheap enough
+    if (voice_cache_.size() > 64)
+      voice_cache_.clear();  // a bound, not an LRU: rebuilding is cheap enough
     voice_cache_[key] = {p.revision, model, v};
     return v;
   }

@@ -104,8 +104,7 @@ PGconn* PgPool::connect() const {
   PGconn* c = PQconnectdbParams(keys, vals, 1);
   if (!c) fail(ErrorKind::kIo, "PostgreSQL: out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
-    PgFailure f{"cannot connect: " + trimmed(PQerrorMessage(c)), "",
-                true};
+    PgFailure f{"cannot connect: " + trimmed(PQerrorMessage(c)), "", true};
     PQfinish(c);
     throw f;
   }

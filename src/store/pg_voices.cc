@@ -97,8 +97,8 @@ class PgRepository final : public VoiceRepository {
                                               const std::string& size) override {
     std::optional<std::vector<float>> out;
     pool_->transaction([&](PgTransaction& t) {
-      const PgResult r = t.exec(
-          "SELECT data FROM embeddings WHERE name = $1 AND model_size = $2", {{name}, {size}});
+      const PgResult r = t.exec("SELECT data FROM embeddings WHERE name = $1 AND model_size = $2",
+                                {{name}, {size}});
       if (r.rows() > 0) out = from_le_bytes<float>(r.bytes(0, 0));
     });
     return out;
@@ -111,8 +111,9 @@ class PgRepository final : public VoiceRepository {
 
   void begin_media(const std::string& key) override {
     pool_->transaction([&](PgTransaction& t) {
-      t.exec("INSERT INTO pending_writes(key, host, pid, started) VALUES($1, $2, $3, $4)",
-             {{key}, {host_name()}, {std::to_string(getpid())}, {std::to_string(std::time(nullptr))}});
+      t.exec(
+          "INSERT INTO pending_writes(key, host, pid, started) VALUES($1, $2, $3, $4)",
+          {{key}, {host_name()}, {std::to_string(getpid())}, {std::to_string(std::time(nullptr))}});
     });
   }
 
@@ -180,8 +181,9 @@ class PgRepository final : public VoiceRepository {
   bool set_consent(const std::string& name, const std::string& consent) override {
     bool changed = false;
     pool_->transaction([&](PgTransaction& t) {
-      changed = t.exec("UPDATE voices SET consent = $2 WHERE name = $1", {{name}, {consent}})
-                    .affected() > 0;
+      changed =
+          t.exec("UPDATE voices SET consent = $2 WHERE name = $1", {{name}, {consent}}).affected() >
+          0;
     });
     return changed;
   }

@@ -334,7 +334,9 @@ class SqliteRepository final : public VoiceRepository {
           step_done(copy.get());
           exec("DROP TABLE pending_media");
         }
-        exec("CREATE TABLE izwi_schema(version INTEGER NOT NULL); INSERT INTO izwi_schema VALUES(1)");
+        exec(
+            "CREATE TABLE izwi_schema(version INTEGER NOT NULL); INSERT INTO izwi_schema "
+            "VALUES(1)");
       }
       return 0;
     });
@@ -398,7 +400,8 @@ class FileMedia final : public MediaStore {
     const fs::path file = fs::path(dir_) / key;
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
-    if (ec) fail(ErrorKind::kIo, "cannot create '", file.parent_path().string(), "': ", ec.message());
+    if (ec)
+      fail(ErrorKind::kIo, "cannot create '", file.parent_path().string(), "': ", ec.message());
     {
       std::ofstream out(file, std::ios::binary | std::ios::trunc);
       out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

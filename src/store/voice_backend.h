@@ -54,7 +54,7 @@ class VoiceRepository {
   virtual int schema_version() = 0;
 
   virtual std::optional<VoiceRecord> find(const std::string& name) = 0;
-  virtual std::vector<std::string> names() = 0;  // sorted
+  virtual std::vector<std::string> names() = 0;                                   // sorted
   virtual std::vector<std::string> embedding_sizes(const std::string& name) = 0;  // sorted
   virtual std::optional<std::vector<float>> embedding(const std::string& name,
                                                       const std::string& size) = 0;
@@ -88,10 +88,10 @@ class VoiceRepository {
 class MediaStore {
  public:
   virtual ~MediaStore() = default;
-  virtual std::string new_key(const std::string& voice) = 0;  // unique, never reused
+  virtual std::string new_key(const std::string& voice) = 0;               // unique, never reused
   virtual void put(const std::string& key, const std::string& bytes) = 0;  // durable on return
-  virtual std::string get(const std::string& key) = 0;  // kNotFound if absent
-  virtual void remove(const std::string& key) = 0;       // absent: nothing to do
+  virtual std::string get(const std::string& key) = 0;                     // kNotFound if absent
+  virtual void remove(const std::string& key) = 0;                         // absent: nothing to do
   virtual std::vector<std::string> keys() = 0;
   // The file holding the key's bytes ("" when they are not in a file).
   virtual std::string local_path(const std::string& key) const = 0;

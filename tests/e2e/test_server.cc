@@ -677,7 +677,8 @@ TEST_F(ServerTest, TwoServersOnOneDatabaseShareVoices) {
   auto seen = b->client().Get("/v1/voices/shared");
   ASSERT_TRUE(seen);
   EXPECT_EQ(seen->status, 200) << seen->body;
-  const json body = {{"input", "Hi."}, {"voice", "shared"}, {"response_format", "wav"}, {"seed", 3}};
+  const json body = {
+      {"input", "Hi."}, {"voice", "shared"}, {"response_format", "wav"}, {"seed", 3}};
   auto on_a = post_json(*a, body);
   auto on_b = post_json(*b, body);
   ASSERT_TRUE(on_a && on_b);

@@ -3,16 +3,15 @@
 // on both backends: the embedded SQLite store and a real PostgreSQL server
 // (tests/pg_server.h). What only files can show (WAL, swept folders, the
 // unversioned schema's migration) is tested on SQLite alone.
+#include <sqlite3.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
-#include <thread>
-
-#include <sqlite3.h>
-
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli_run.h"
 #include "izwi/izwi.h"
