@@ -12,6 +12,7 @@ PKGS=(
   curl  # the product page's API example, run by the server tests
   chromium  # the Web UI's browser tests (driven by playwright-core)
   postgresql  # the voice store's PostgreSQL backend is tested against a real server
+  nginx  # deploy/nginx/izwi.conf is tested in front of several izwi serve replicas
 )
 missing=()
 for p in "${PKGS[@]}"; do

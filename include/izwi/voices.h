@@ -55,6 +55,9 @@ class VoiceStore {
 
   // Where the voices are, for people: a folder, or "PostgreSQL host:port/db" (no password).
   const std::string& dir() const;
+  // Whether the database answers now (PostgreSQL: one quick query, no
+  // retries; SQLite: always). For readiness checks.
+  bool reachable() const;
   // The schema version of the database (see docs/ARCHITECTURE.md, "Voice storage").
   int schema_version() const;
 

@@ -142,6 +142,10 @@ const std::string& VoiceStore::dir() const {
   return impl_->location;
 }
 
+bool VoiceStore::reachable() const {
+  return impl_->repo().ping();
+}
+
 int VoiceStore::schema_version() const {
   return impl_->repo().schema_version();
 }

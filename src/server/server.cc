@@ -376,9 +376,15 @@ class Server {
          [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); }},
         {"GET /readyz",
          [&s](R, W w, const LogPtr&) {
-           const bool ready = !s.draining && s.models.default_loaded();
+           // Ready: the default model loaded and the voice database answering
+           // (a replica whose PostgreSQL is gone takes no traffic until it is back).
+           const bool db = s.voices.reachable();
+           const bool ready = !s.draining && s.models.default_loaded() && db;
            w.status = ready ? 200 : 503;
-           const char* status = ready ? "ready" : (s.draining ? "shutting down" : "loading");
+           const char* status = ready        ? "ready"
+                                : s.draining ? "shutting down"
+                                : !db        ? "voice database unreachable"
+                                             : "loading";
            w.set_content(
                nlohmann::json{{"status", status}, {"model", s.models.default_id()}}.dump(),
                "application/json");

@@ -145,6 +145,20 @@ void PgPool::release(PGconn* c, bool broken) {
   cv_.notify_one();
 }
 
+bool PgPool::ping() {
+  PGconn* c = nullptr;
+  try {
+    c = acquire();
+  } catch (const PgFailure&) {
+    return false;
+  }
+  PGresult* r = PQexec(c, "SELECT 1");
+  const bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (r) PQclear(r);
+  release(c, !ok);
+  return ok;
+}
+
 void PgPool::check_connection() {
   transaction([](PgTransaction& t) { t.exec("SELECT 1"); });
 }

@@ -60,6 +60,8 @@ class PgPool {
   // Runs `body` in a transaction (BEGIN … COMMIT), retrying as described above
   // for up to about 15 s. Errors are izwi::Error (kIo), with the server's message.
   void transaction(const std::function<void(PgTransaction&)>& body);
+  // One "SELECT 1", no retries: whether the server answers now.
+  bool ping();
   // Opens one connection now, so a wrong URL or an unreachable server is
   // reported at start-up with what libpq said.
   void check_connection();

@@ -207,6 +207,8 @@ class PgRepository final : public VoiceRepository {
     return used;
   }
 
+  bool ping() override { return pool_->ping(); }
+
   std::vector<std::string> check() override {
     // PostgreSQL checks its own pages; what izwi can check is that every
     // record's media and every embedding's voice exist.

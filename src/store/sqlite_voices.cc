@@ -229,6 +229,8 @@ class SqliteRepository final : public VoiceRepository {
     });
   }
 
+  bool ping() override { return true; }  // a local file: there whenever the store opened
+
   std::vector<std::string> check() override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::string> problems;

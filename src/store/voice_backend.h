@@ -80,6 +80,9 @@ class VoiceRepository {
   // process alive on this host, or younger than an hour on another). Entries
   // of writes that died are dropped.
   virtual std::set<std::string> media_in_use() = 0;
+  // Whether the database answers now (one quick statement, no retries): what
+  // a replica's readiness check asks.
+  virtual bool ping() = 0;
   // The database's own consistency check; empty when all is well.
   virtual std::vector<std::string> check() = 0;
 };

@@ -1,0 +1,282 @@
+// Beyond one machine: three `izwi serve` replicas on one real PostgreSQL
+// server (tests/pg_server.h), behind a real nginx running the project's own
+// deploy/nginx/izwi.conf (tests/nginx_server.h). A voice created through
+// nginx is used by every replica; a replica killed with SIGKILL mid-run costs
+// only the requests it had in flight; PostgreSQL restarted mid-run costs none
+// once it is back; no acknowledged voice is ever lost.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli_run.h"
+#include "fake_hub.h"
+#include "izwi/izwi.h"
+#include "nginx_server.h"
+#include "pg_server.h"
+#include "server_process.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using json = nlohmann::json;
+using test::ServerProcess;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+int free_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+// Speech requests (saved voice "shared") through nginx, by the given count of
+// threads, until told to stop; each remembers when it started and how it ended.
+class Traffic {
+ public:
+  struct Outcome {
+    double started, ended;
+    int status;  // 0: no answer
+  };
+  Traffic(int port, int threads) {
+    for (int i = 0; i < threads; ++i)
+      workers_.emplace_back([this, port, i] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(60, 0);
+        int n = 0;
+        while (!stop_) {
+          const json body = {{"input", "Hello there."},
+                             {"voice", "shared"},
+                             {"response_format", "wav"},
+                             {"seed", 100 * i + n++}};
+          const double t = seconds_since(t0_);
+          auto r = c.Post("/v1/audio/speech", body.dump(), "application/json");
+          std::lock_guard<std::mutex> lock(mu_);
+          outcomes_.push_back({t, seconds_since(t0_), r ? r->status : 0});
+        }
+      });
+  }
+  ~Traffic() { finish(); }
+  double now() const { return seconds_since(t0_); }
+  std::vector<Outcome> finish() {
+    stop_ = true;
+    for (auto& w : workers_)
+      if (w.joinable()) w.join();
+    return outcomes_;
+  }
+
+ private:
+  Clock::time_point t0_ = Clock::now();
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::vector<Outcome> outcomes_;
+};
+
+struct Replicas : ::testing::Test {
+  static void SetUpTestSuite() {
+    models_ = new test::TempDir();
+    test::FakeHub hub{{{"Qwen/Qwen3-TTS-12Hz-0.6B-Base", test::golden_model()}}};
+    StoreOptions o;
+    o.models_dir = models_->file("models");
+    o.endpoint = hub.endpoint();
+    ModelStore(o).pull("qwen3-tts-0.6b-base");
+  }
+  static void TearDownTestSuite() {
+    delete models_;
+    models_ = nullptr;
+  }
+
+  void SetUp() override {
+    url_ = pg().new_database("replicas");
+    for (int i = 0; i < 3; ++i) {
+      replicas_.push_back(std::make_unique<ServerProcess>(
+          std::vector<std::string>{"IZWI_MODELS_DIR=" + models_->file("models"),
+                                   "IZWI_DATA_DIR=" + dir_.file("unused"),
+                                   "IZWI_DATABASE_URL=" + url_},
+          std::vector<std::string>{"--max-audio-seconds", "1", "--queue", "16",
+                                   "--database-connections", "3"},
+          dir_.file("replica" + std::to_string(i) + ".log")));
+      ASSERT_TRUE(replicas_.back()->started()) << replicas_.back()->log();
+    }
+    std::vector<int> ports;
+    for (auto& r : replicas_) ports.push_back(r->port());
+    nginx_ = std::make_unique<test::NginxServer>(
+        std::string(IZWI_SOURCE_DIR) + "/deploy/nginx/izwi.conf", ports, free_port(),
+        dir_.file("nginx"));
+  }
+
+  httplib::Client through_nginx() const {
+    httplib::Client c("127.0.0.1", nginx_->port());
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+  httplib::Result create_voice(const std::string& name) const {
+    const Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+    httplib::MultipartFormDataItems form = {
+        {"name", name, "", ""},
+        {"audio", encode_audio(ref, AudioFormat::kWav), "reference.wav", "audio/wav"},
+        {"consent", "the speaker, 2026-12-02", "", ""}};
+    return through_nginx().Post("/v1/voices", form);
+  }
+  static std::vector<float> samples(const httplib::Result& r) {
+    return read_audio_memory(r->body.data(), r->body.size()).samples;
+  }
+  std::string logs() const {
+    std::string all;
+    for (auto& r : replicas_) all += r->log();
+    return all + nginx_->error_log();
+  }
+
+  static test::TempDir* models_;
+  // Started on first use (not at load time: test discovery runs this binary too).
+  static test::PgServer& pg() {
+    static test::PgServer server;
+    return server;
+  }
+  test::TempDir dir_;
+  std::string url_;
+  std::vector<std::unique_ptr<ServerProcess>> replicas_;
+  std::unique_ptr<test::NginxServer> nginx_;
+};
+test::TempDir* Replicas::models_ = nullptr;
+
+TEST_F(Replicas, AVoiceMadeThroughNginxSpeaksTheSameOnEveryReplica) {
+  auto made = create_voice("shared");
+  ASSERT_TRUE(made) << logs();
+  ASSERT_EQ(made->status, 201) << made->body;
+  const json body = {
+      {"input", "Hi."}, {"voice", "shared"}, {"response_format", "wav"}, {"seed", 4}};
+  std::vector<float> first;
+  for (auto& r : replicas_) {
+    auto res = r->client().Post("/v1/audio/speech", body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    if (first.empty())
+      first = samples(res);
+    else
+      EXPECT_EQ(samples(res), first) << "replica on port " << r->port();
+  }
+  // Through nginx the requests spread over the replicas (each one's own metrics).
+  for (int i = 0; i < 9; ++i) {
+    auto res = through_nginx().Post("/v1/audio/speech", body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(samples(res), first);
+  }
+  for (auto& r : replicas_) {
+    auto m = r->client().Get("/metrics");
+    ASSERT_TRUE(m && m->status == 200);
+    EXPECT_NE(m->body.find(R"(route="/v1/audio/speech",method="POST",status="200"} )"),
+              std::string::npos)
+        << "replica on port " << r->port() << " served no speech";
+  }
+}
+
+TEST_F(Replicas, AKilledReplicaCostsOnlyItsRequestsInFlightAndNoVoice) {
+  ASSERT_EQ(create_voice("shared")->status, 201);
+  std::vector<std::string> acknowledged;
+  double kill_at = 0;
+  std::vector<Traffic::Outcome> outcomes;
+  {
+    Traffic traffic(nginx_->port(), 3);
+    // Voices created while the traffic runs, one killed mid-way.
+    for (int i = 0; i < 6; ++i) {
+      if (i == 3) {
+        kill_at = traffic.now();
+        replicas_[1]->stop(SIGKILL);
+      }
+      const std::string name = "v" + std::to_string(i);
+      auto r = create_voice(name);
+      if (r && r->status == 201) acknowledged.push_back(name);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    outcomes = traffic.finish();
+  }
+  int after = 0, failed_after = 0, in_flight_failed = 0;
+  for (const auto& o : outcomes) {
+    if (o.started > kill_at) {
+      ++after;
+      failed_after += o.status != 200;
+    } else if (o.status != 200) {
+      ++in_flight_failed;
+      EXPECT_GE(o.ended, kill_at) << "a request failed before the kill";
+    }
+  }
+  std::printf(
+      "replica killed at %.2f s: %zu requests, %d after the kill (%d failed), %d in "
+      "flight lost; %zu voices acknowledged\n",
+      kill_at, outcomes.size(), after, failed_after, in_flight_failed, acknowledged.size());
+  EXPECT_GE(after, 3);
+  EXPECT_EQ(failed_after, 0) << logs();
+  EXPECT_EQ(acknowledged.size(), 6u) << "voice creation through nginx with a replica down";
+  for (const auto& name : acknowledged) {
+    auto v = through_nginx().Get("/v1/voices/" + name);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->status, 200) << name;
+  }
+  const auto verify = test::run_izwi_env("IZWI_DATABASE_URL=" + url_ + " ", "voices verify");
+  EXPECT_EQ(verify.status, 0) << verify.output;
+}
+
+TEST_F(Replicas, PostgresRestartedMidRunIsCaughtUpAndServingResumes) {
+  ASSERT_EQ(create_voice("shared")->status, 201);
+  double down_at = 0, up_at = 0;
+  std::vector<Traffic::Outcome> outcomes;
+  {
+    Traffic traffic(nginx_->port(), 2);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    down_at = traffic.now();
+    pg().stop();
+    // While it is down a replica says it is not ready.
+    auto ready = replicas_[0]->client().Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 503);
+    EXPECT_NE(ready->body.find("voice database unreachable"), std::string::npos) << ready->body;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    pg().start();
+    up_at = traffic.now();
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    outcomes = traffic.finish();
+  }
+  int after = 0, failed_after = 0;
+  for (const auto& o : outcomes)
+    if (o.started > up_at) {
+      ++after;
+      failed_after += o.status != 200;
+    }
+  int during = 0, ok_during = 0;
+  for (const auto& o : outcomes)
+    if (o.started >= down_at && o.started <= up_at) {
+      ++during;
+      ok_during += o.status == 200;
+    }
+  std::printf(
+      "PostgreSQL down %.2f-%.2f s: %d requests started meanwhile (%d ok: retried until "
+      "it was back), %d after (%d failed)\n",
+      down_at, up_at, during, ok_during, after, failed_after);
+  EXPECT_GE(after, 2);
+  EXPECT_EQ(failed_after, 0) << logs();
+  for (auto& r : replicas_) {
+    auto ready = r->client().Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200) << ready->body;
+  }
+  ASSERT_EQ(create_voice("after-restart")->status, 201);
+}
+
+}  // namespace
+}  // namespace izwi
