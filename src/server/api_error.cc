@@ -27,7 +27,11 @@ std::string error_body(int status, const std::string& code, const std::string& m
                       {"type", error_type(status)},
                       {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
                       {"code", code}};
-  return nlohmann::json{{"error", e}}.dump();
+  // Messages quote what the client sent (a voice id, a path), which need not
+  // be UTF-8: such bytes become U+FFFD instead of an exception (every JSON
+  // this server writes is dumped this way).
+  return nlohmann::json{{"error", e}}.dump(-1, ' ', false,
+                                           nlohmann::json::error_handler_t::replace);
 }
 
 ApiError from_library_error(const Error& e, const std::string& param) {

@@ -280,10 +280,10 @@ struct Stream {
       pending += bytes;
       return;
     }
-    pending +=
-        "data: " +
-        nlohmann::json{{"type", "speech.audio.delta"}, {"audio", base64_encode(bytes)}}.dump() +
-        "\n\n";
+    pending += "data: " +
+               nlohmann::json{{"type", "speech.audio.delta"}, {"audio", base64_encode(bytes)}}.dump(
+                   -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+               "\n\n";
   }
   void on_samples(const float* x, size_t n, bool final) {
     const auto keep = static_cast<size_t>(TtsModel::kSimilaritySeconds * rate);
@@ -353,8 +353,10 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
             s->error_status = api->status;
           }
           if (!s->sse) return false;
-          const std::string ev =
-              "data: " + nlohmann::json{{"type", "error"}, {"error", error}}.dump() + "\n\n";
+          const std::string ev = "data: " +
+                                 nlohmann::json{{"type", "error"}, {"error", error}}.dump(
+                                     -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                 "\n\n";
           if (sink.write(ev.data(), ev.size())) sink.done();
           return false;
         }
@@ -390,7 +392,9 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
                     {"comment", s->tags.comment},
                     {"software", s->tags.software},
                     {"date", s->tags.date}}}}}};
-            const std::string ev = "data: " + done.dump() + "\n\n";
+            const std::string ev =
+                "data: " + done.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                "\n\n";
             if (!sink.write(ev.data(), ev.size())) return false;
           }
           s->sent_all = true;

@@ -84,7 +84,9 @@ std::string slurp(const std::string& path) {
 void handle_list_voices(ServerState& st, const httplib::Request&, httplib::Response& res) {
   nlohmann::json data = nlohmann::json::array();
   for (const auto& p : st.voices.list()) data.push_back(voice_json(p));
-  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(
+                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -121,13 +123,16 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
     throw store_error(e);
   }
   res.status = 201;
-  res.set_content(voice_json(p).dump(), "application/json");
+  res.set_content(voice_json(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void handle_get_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   try {
-    res.set_content(voice_json(st.voices.get(id)).dump(), "application/json");
+    res.set_content(voice_json(st.voices.get(id))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
@@ -140,7 +145,8 @@ void handle_delete_voice(ServerState& st, const httplib::Request& req, httplib::
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
-  res.set_content(nlohmann::json{{"id", id}, {"object", "voice"}, {"deleted", true}}.dump(),
+  res.set_content(nlohmann::json{{"id", id}, {"object", "voice"}, {"deleted", true}}.dump(
+                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
                   "application/json");
 }
 
@@ -160,7 +166,9 @@ void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
-  res.set_content(voice_json(store.get(name ? *name : id)).dump(), "application/json");
+  res.set_content(voice_json(store.get(name ? *name : id))
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void handle_reference_report(ServerState&, const httplib::Request& req, httplib::Response& res) {
@@ -184,7 +192,8 @@ void handle_reference_report(ServerState&, const httplib::Request& req, httplib:
     report["usable"] = false;
     report["error"] = e.what();
   }
-  res.set_content(report.dump(), "application/json");
+  res.set_content(report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void handle_voice_audio(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -241,7 +250,9 @@ void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::
     throw store_error(e);
   }
   res.status = 201;
-  res.set_content(voice_json(store.get(imported)).dump(), "application/json");
+  res.set_content(voice_json(store.get(imported))
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void handle_models(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -286,7 +297,9 @@ void handle_models(ServerState& st, const httplib::Request& req, httplib::Respon
                       {"repo", m.repo}});
     }
   }
-  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(
+                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 }  // namespace izwi::server
@@ -306,7 +319,8 @@ void handle_pull_model(ServerState& st, const httplib::Request& req, httplib::Re
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider("text/event-stream", [name](size_t, httplib::DataSink& sink) {
     auto send = [&](const nlohmann::json& ev) {
-      const std::string line = "data: " + ev.dump() + "\n\n";
+      const std::string line =
+          "data: " + ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
       return sink.write(line.data(), line.size());
     };
     try {
