@@ -83,6 +83,16 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       "--allow-unconsented-voices", o->allow_unconsented_voices,
       "Speak with saved voices that have no consent note (otherwise 403 consent_required; "
       "see the README's ethics section)");
+  cmd->add_flag("--worker", o->worker,
+                "Also speak queued jobs (POST /v1/jobs) while no request is running");
+  cmd->add_option("--job-lease-seconds", o->job_lease_seconds,
+                  "With --worker: a claim on an utterance, renewed while speaking; a worker "
+                  "that dies loses it after this long")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0));
+  cmd->add_option("--max-job-chars", o->max_job_chars, "All of one job's text, in characters")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--allow-pull", o->allow_pull,
                 "Download a model a request names but that is not installed (default: 404 "
                 "naming `izwi pull`)");

@@ -44,6 +44,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx);
 void register_models(CLI::App& app, const ContextPtr& ctx);
 void register_voices(CLI::App& app, const ContextPtr& ctx);
 void register_db(CLI::App& app, const ContextPtr& ctx);
+void register_worker(CLI::App& app, const ContextPtr& ctx);
 void register_codec(CLI::App& app, const ContextPtr& ctx);
 void register_voice(CLI::App& app, const ContextPtr& ctx);
 void register_speaker(CLI::App& app, const ContextPtr& ctx);

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   izwi::cli::register_models(app, ctx);
   izwi::cli::register_voices(app, ctx);
   izwi::cli::register_db(app, ctx);
+  izwi::cli::register_worker(app, ctx);
   izwi::cli::register_codec(app, ctx);
   izwi::cli::register_voice(app, ctx);
   izwi::cli::register_speaker(app, ctx);

@@ -5,6 +5,7 @@
 #include "izwi/base64.h"
 #include "izwi/batch.h"
 #include "izwi/error.h"
+#include "izwi/jobs.h"
 #include "izwi/npy.h"
 #include "izwi/provenance.h"
 #include "izwi/random_checkpoint.h"

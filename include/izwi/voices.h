@@ -105,6 +105,7 @@ class VoiceStore {
   struct Impl;
 
  private:
+  friend class JobQueue;  // the job queue lives in the same database
   std::unique_ptr<Impl> impl_;
 };
 

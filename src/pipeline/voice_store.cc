@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "izwi/base64.h"
+#include "izwi/jobs.h"
 #include "izwi/provenance.h"
 #include "izwi/voices.h"
 #include "pipeline/voice_cache.h"
@@ -140,6 +141,10 @@ VoiceStore::~VoiceStore() = default;
 
 const std::string& VoiceStore::dir() const {
   return impl_->location;
+}
+
+store::JobRepository& JobQueue::repo() {
+  return *store_.impl_->backend.jobs;
 }
 
 bool VoiceStore::reachable() const {

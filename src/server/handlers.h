@@ -44,4 +44,9 @@ void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::
 
 void handle_models(ServerState& st, const httplib::Request& req, httplib::Response& res);
 
+void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_get_job(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_job_audio(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_cancel_job(ServerState& st, const httplib::Request& req, httplib::Response& res);
+
 }  // namespace izwi::server

@@ -91,6 +91,11 @@ std::string Metrics::render(const Gauges& g) const {
   o += "# HELP izwi_queue_depth Requests waiting for a generation slot.\n";
   o += "# TYPE izwi_queue_depth gauge\n";
   o += "izwi_queue_depth " + std::to_string(g.waiting) + "\n";
+  if (g.jobs_waiting >= 0) {
+    o += "# HELP izwi_job_utterances_waiting Job utterances waiting for a worker (all replicas).\n";
+    o += "# TYPE izwi_job_utterances_waiting gauge\n";
+    o += "izwi_job_utterances_waiting " + std::to_string(g.jobs_waiting) + "\n";
+  }
   o += "# HELP izwi_models_loaded Models loaded in memory.\n";
   o += "# TYPE izwi_models_loaded gauge\n";
   o += "izwi_models_loaded " + std::to_string(g.loaded_models.size()) + "\n";

@@ -36,6 +36,7 @@ class Metrics {
     int running = 0, waiting = 0;
     std::vector<std::string> loaded_models;
     std::vector<std::pair<std::string, TtsModel::BatchStats>> batches;
+    int64_t jobs_waiting = -1;  // job utterances waiting for a worker (-1: unknown)
   };
   std::string render(const Gauges& g) const;
 

@@ -106,6 +106,10 @@ std::vector<Route> routes() {
           {"GET", "/v1/voices/{id}/export"},
           {"POST", "/v1/voices/import"},
           {"GET", "/v1/models"},
+          {"POST", "/v1/jobs"},
+          {"GET", "/v1/jobs/{id}"},
+          {"GET", "/v1/jobs/{id}/audio"},
+          {"DELETE", "/v1/jobs/{id}"},
           {"GET", "/healthz"},
           {"GET", "/readyz"},
           {"GET", "/metrics"},
@@ -143,6 +147,18 @@ std::string openapi_document() {
         {"duration_s", {{"type", "number"}}},
         {"model_sizes", {{"type", "array"}, {"items", {{"type", "string"}}}}},
         {"reference", {{"type", "object"}, {"description", "The reference audio report"}}}}}};
+  doc["components"]["schemas"]["Job"] = {
+      {"type", "object"},
+      {"properties",
+       {{"id", {{"type", "string"}}},
+        {"object", {{"const", "job"}}},
+        {"status", {{"enum", {"queued", "running", "done", "failed", "cancelled"}}}},
+        {"created_at", {{"type", "string"}}},
+        {"progress", {{"type", "object"}, {"description", "done, failed, total utterances"}}},
+        {"items",
+         {{"type", "array"},
+          {"description",
+           "Per utterance: index, status, attempts, duration_s, error, audio_url"}}}}}};
   doc["components"]["schemas"]["List"] = {
       {"type", "object"},
       {"properties", {{"object", {{"const", "list"}}}, {"data", {{"type", "array"}}}}}};
@@ -271,6 +287,66 @@ std::string openapi_document() {
       {"parameters",
        J::array({{{"name", "all"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}})},
       {"responses", {{"200", json_response("Models", "List")}, {"401", auth}}}};
+  const J job_id =
+      J::array({{{"name", "id"},
+                 {"in", "path"},
+                 {"required", true},
+                 {"description", "The job's id (job_ and 24 hex digits)"},
+                 {"schema", {{"type", "string"}, {"pattern", "^job_[0-9a-f]{24}$"}}}}});
+  const auto str = [](const std::string& d) { return J{{"type", "string"}, {"description", d}}; };
+  p["/v1/jobs"]["post"] = {
+      {"summary",
+       "Queue long work: a long text (spoken in chunks), a list of utterances, or a batch file. "
+       "Workers (izwi worker, or izwi serve --worker) speak it; poll GET /v1/jobs/{id}"},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/json",
+           {{"schema",
+             {{"type", "object"},
+              {"properties",
+               {{"input", str("A long text, spoken in chunks of whole sentences")},
+                {"inputs",
+                 {{"type", "array"},
+                  {"description",
+                   "Utterances: texts, or objects {input, voice, language, instructions, seed}"}}},
+                {"batch", str("A batch file's content (izwi tts --batch formats)")},
+                {"batch_format", str("text (default), jsonl, srt or vtt")},
+                {"model", str("A model id (default: the worker's)")},
+                {"voice", str("A saved voice or a preset speaker")},
+                {"language", str("auto or a language of the model")},
+                {"instructions", str("A style instruction")},
+                {"seed", {{"type", "integer"}, {"description", "Utterance i uses seed + i"}}},
+                {"max_seconds",
+                 {{"type", "number"},
+                  {"description",
+                   "Longest audio of one utterance (within the server's limit)"}}}}}}}}}}}}},
+      {"responses",
+       {{"202", json_response("The job, queued", "Job")},
+        {"400", bad},
+        {"401", auth},
+        {"403", error_response("A saved voice without a consent note")}}}};
+  p["/v1/jobs/{id}"]["get"] = {
+      {"summary", "A job's state, progress and finished utterances"},
+      {"parameters", job_id},
+      {"responses",
+       {{"200", json_response("The job", "Job")}, {"404", error_response("No such job")}}}};
+  p["/v1/jobs/{id}"]["delete"] = {
+      {"summary", "Cancel a job: utterances not yet started are never spoken"},
+      {"parameters", job_id},
+      {"responses",
+       {{"200", json_response("The job, cancelled", "Job")},
+        {"404", error_response("No such job")}}}};
+  p["/v1/jobs/{id}/audio"]["get"] = {
+      {"summary",
+       "A finished job's audio (all utterances in order), or one utterance's with ?index="},
+      {"parameters",
+       J::array(
+           {job_id[0], {{"name", "index"}, {"in", "query"}, {"schema", {{"type", "integer"}}}}})},
+      {"responses",
+       {{"200", {{"description", "WAV"}, {"content", {{"audio/wav", J::object()}}}}},
+        {"404", error_response("No such job")},
+        {"409", error_response("Not finished yet")}}}};
   const J open = J::array();
   p["/healthz"]["get"] = {{"summary", "The process is up"},
                           {"security", open},

@@ -374,6 +374,10 @@ class Server {
         {"GET /v1/voices/{id}/export", plain(handle_export_voice)},
         {"POST /v1/voices/import", plain(handle_import_voice)},
         {"GET /v1/models", plain(handle_models)},
+        {"POST /v1/jobs", plain(handle_create_job)},
+        {"GET /v1/jobs/{id}", plain(handle_get_job)},
+        {"GET /v1/jobs/{id}/audio", plain(handle_job_audio)},
+        {"DELETE /v1/jobs/{id}", plain(handle_cancel_job)},
         {"POST /v1/models/pull", plain(handle_pull_model)},
         {"GET /healthz",
          [](R, W w, const LogPtr&) { w.set_content("{\"status\":\"ok\"}", "application/json"); }},
@@ -396,6 +400,11 @@ class Server {
          [&s](R, W w, const LogPtr&) {
            Metrics::Gauges g{s.admission.running(), s.admission.waiting(), s.models.loaded(),
                              s.models.batch_stats()};
+           try {
+             if (s.voices.reachable()) g.jobs_waiting = s.jobs.waiting();
+           } catch (const Error&) {
+             // The database is away: the gauge is left out, the rest still answers.
+           }
            w.set_content(s.metrics.render(g), "text/plain; version=0.0.4");
          }},
         {"GET /openapi.json",
@@ -511,8 +520,33 @@ int run(const ServerOptions& options) {
       return;
     }
   });
+  // --worker: speak queued job utterances while no request is running (one
+  // at a time; a request that arrives meanwhile runs beside it).
+  std::thread job_worker;
+  if (options.worker)
+    job_worker = std::thread([&] {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      JobWorker w(
+          st.jobs,
+          [&st](const std::string& model, bool cloning) { return st.models.get(model, cloning); },
+          std::string(host) + ":" + std::to_string(getpid()) + ":serve", options.job_lease_seconds);
+      while (!stopped && !st.draining) {
+        bool worked = false;
+        if (st.admission.running() == 0 && st.admission.waiting() == 0 &&
+            st.models.default_loaded()) {
+          try {
+            worked = w.run_one();
+          } catch (const std::exception& e) {
+            server.log_text(std::string("job worker: ") + e.what());
+          }
+        }
+        if (!worked) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+    });
   server.serve();  // returns after stop() once the in-flight requests have ended
   stopped = true;
+  if (job_worker.joinable()) job_worker.join();
   signal_waiter.join();
   loader.join();
   server.log_text("izwi serve: stopped");

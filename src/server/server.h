@@ -38,7 +38,10 @@ struct ServerOptions {
   bool offline = false;            // --offline
   // Saved voices: "" = IZWI_DATABASE_URL, else SQLite in IZWI_DATA_DIR; or postgresql://…
   std::string database;
-  int database_connections = 4;  // PostgreSQL connections per replica (a bound, not a goal)
+  int database_connections = 4;   // PostgreSQL connections per replica (a bound, not a goal)
+  int max_job_chars = 1000000;    // all of a job's text, in characters
+  bool worker = false;            // also drain the job queue while no request is running
+  double job_lease_seconds = 60;  // a worker's claim on an utterance, renewed while it speaks
 };
 
 // One route of the API: what the server registers and what /openapi.json

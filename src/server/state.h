@@ -22,7 +22,8 @@ struct ServerState {
         models(o.models, ModelOptions{o.threads, o.weights, true, o.codec}, o.max_loaded_models,
                o.allow_pull, o.offline),
         admission(o.max_concurrent, o.queue, memory_budget_bytes(o.memory_budget_mb)),
-        voices(VoiceStoreOptions{"", o.database, o.database_connections}) {}
+        voices(VoiceStoreOptions{"", o.database, o.database_connections}),
+        jobs(voices) {}
 
   ServerOptions options;
   ModelPool models;
@@ -31,6 +32,7 @@ struct ServerState {
   // of connections; with SQLite one connection, which sees other processes'
   // commits (`izwi voices …`) at its next statement.
   VoiceStore voices;
+  JobQueue jobs;  // in the voices' database
   Metrics metrics;
   std::atomic<bool> draining{false};
 

@@ -32,6 +32,22 @@ constexpr const char* kCreateV1 =
     "CREATE TABLE izwi_schema(version integer NOT NULL);"
     "INSERT INTO izwi_schema(version) VALUES(1);";
 
+// Version 2: the job queue (store/job_backend.h). Times are the database
+// server's (epoch seconds), so workers on machines with skewed clocks agree
+// on when a lease ends.
+constexpr const char* kCreateV2 =
+    "CREATE TABLE jobs(id text PRIMARY KEY, created_at text NOT NULL,"
+    " created double precision NOT NULL, params text NOT NULL,"
+    " cancelled boolean NOT NULL DEFAULT false);"
+    "CREATE TABLE job_items("
+    " job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, idx integer NOT NULL,"
+    " input text NOT NULL, status text NOT NULL DEFAULT 'queued', worker text NOT NULL DEFAULT '',"
+    " lease_until double precision NOT NULL DEFAULT 0, attempts integer NOT NULL DEFAULT 0,"
+    " output bytea, duration_s double precision NOT NULL DEFAULT 0, error text NOT NULL DEFAULT '',"
+    " PRIMARY KEY(job_id, idx));"
+    "CREATE INDEX job_items_waiting ON job_items(status, lease_until);"
+    "UPDATE izwi_schema SET version = 2;";
+
 constexpr const char* kSelectVoice =
     "SELECT name, created_at, consent, transcript, transcript_ids, media, sample_rate, "
     "duration_s, codes_frames, codes_codebooks, codes, report_json FROM voices WHERE name = $1";
@@ -242,6 +258,7 @@ class PgRepository final : public VoiceRepository {
              " has schema version ", v, "; this izwi knows up to ", kSchemaVersion,
              " (upgrade izwi)");
       if (v == 0) t.exec(kCreateV1);
+      if (v <= 1) t.exec(kCreateV2);
     });
   }
 
@@ -322,6 +339,7 @@ VoiceBackend open_postgres_backend(const std::string& url, int max_connections) 
   VoiceBackend b;
   b.repository = std::make_unique<PgRepository>(pool);
   b.media = std::make_unique<PgMedia>(pool);
+  b.jobs = make_postgres_jobs(pool);
   return b;
 }
 

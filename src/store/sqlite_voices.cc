@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "store/blob.h"
 #include "store/pending_write.h"
+#include "store/sqlite_db.h"
 #include "store/voice_backend.h"
 
 namespace izwi::store {
@@ -22,14 +23,6 @@ namespace izwi::store {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct DbClose {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalize {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 
 void fsync_path(const fs::path& p, int flags) {
   const int fd = ::open(p.c_str(), flags);
@@ -54,24 +47,22 @@ constexpr const char* kCreateV1 =
     "CREATE TABLE izwi_schema(version INTEGER NOT NULL);"
     "INSERT INTO izwi_schema(version) VALUES(1);";
 
-class SqliteRepository final : public VoiceRepository {
- public:
-  explicit SqliteRepository(const std::string& path) : path_(path) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-      const std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-      sqlite3_close_v2(db);
-      fail(ErrorKind::kIo, "cannot open the voice store '", path, "': ", msg);
-    }
-    db_.reset(db);
-    sqlite3_busy_timeout(db, 5000);
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=FULL");  // an acknowledged write survives a power cut
-    exec("PRAGMA foreign_keys=ON");
-    migrate();
-  }
+// Version 2: the job queue (store/job_backend.h).
+constexpr const char* kCreateV2 =
+    "CREATE TABLE jobs(id TEXT PRIMARY KEY, created_at TEXT NOT NULL, created REAL NOT NULL,"
+    " params TEXT NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE job_items("
+    " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,"
+    " input TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued', worker TEXT NOT NULL DEFAULT '',"
+    " lease_until REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, output BLOB,"
+    " duration_s REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY(job_id, idx));"
+    "CREATE INDEX job_items_waiting ON job_items(status, lease_until);"
+    "UPDATE izwi_schema SET version = 2;";
 
+class SqliteRepository final : public VoiceRepository, SqliteConnection {
+ public:
+  explicit SqliteRepository(const std::string& path) : SqliteConnection(path) { migrate(); }
   std::string describe() const override { return "SQLite " + path_; }
 
   int schema_version() override {
@@ -240,62 +231,6 @@ class SqliteRepository final : public VoiceRepository {
   }
 
  private:
-  Stmt prepare(const char* sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql, -1, &s, nullptr) != SQLITE_OK)
-      fail(ErrorKind::kInternal, "voice store (", path_, "): ", sqlite3_errmsg(db_.get()));
-    return Stmt(s);
-  }
-  void exec(const char* sql) const {
-    char* err = nullptr;
-    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      const std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      fail(ErrorKind::kIo, "voice store (", path_, "): ", msg);
-    }
-  }
-  void step_done(sqlite3_stmt* s) const {
-    if (sqlite3_step(s) != SQLITE_DONE)
-      fail(ErrorKind::kIo, "voice store (", path_, "): ", sqlite3_errmsg(db_.get()),
-           " (disk full?)");
-  }
-  static void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  static void bind_blob(sqlite3_stmt* s, int i, const std::string& v) {
-    sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  static std::string text(sqlite3_stmt* s, int i) {
-    const unsigned char* t = sqlite3_column_text(s, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  static std::string_view blob(sqlite3_stmt* s, int i) {
-    const void* p = sqlite3_column_blob(s, i);
-    const int n = sqlite3_column_bytes(s, i);
-    return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(n))
-             : std::string_view();
-  }
-  std::vector<std::string> strings(const char* sql, const std::vector<std::string>& args) const {
-    Stmt s = prepare(sql);
-    for (size_t i = 0; i < args.size(); ++i) bind_text(s.get(), static_cast<int>(i + 1), args[i]);
-    std::vector<std::string> out;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(text(s.get(), 0));
-    return out;
-  }
-
-  template <typename F>
-  std::invoke_result_t<F> transaction(F&& body) {
-    exec("BEGIN IMMEDIATE");
-    try {
-      auto result = body();
-      exec("COMMIT");
-      return result;
-    } catch (...) {
-      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
-  }
-
   int version() const {
     if (strings("SELECT name FROM sqlite_master WHERE type='table' AND name='izwi_schema'", {})
             .empty())
@@ -314,7 +249,7 @@ class SqliteRepository final : public VoiceRepository {
       int v = version();
       if (!has_voices) {
         exec(kCreateV1);
-        return 0;
+        v = 1;
       }
       if (v > kSchemaVersion)
         fail(ErrorKind::kInvalidFormat, "the voice store '", path_, "' has schema version ", v,
@@ -339,7 +274,9 @@ class SqliteRepository final : public VoiceRepository {
         exec(
             "CREATE TABLE izwi_schema(version INTEGER NOT NULL); INSERT INTO izwi_schema "
             "VALUES(1)");
+        v = 1;
       }
+      if (v == 1) exec(kCreateV2);
       return 0;
     });
   }
@@ -382,10 +319,6 @@ class SqliteRepository final : public VoiceRepository {
     bind_text(p.get(), 1, key);
     step_done(p.get());
   }
-
-  std::string path_;
-  std::unique_ptr<sqlite3, DbClose> db_;
-  std::mutex mu_;
 };
 
 // Each key is a folder of its own (voices/<name>.<id>/reference.wav): a
@@ -453,6 +386,7 @@ VoiceBackend open_sqlite_backend(const std::string& dir) {
   VoiceBackend b;
   b.repository = std::make_unique<SqliteRepository>((fs::path(dir) / "voices.db").string());
   b.media = std::make_unique<FileMedia>(dir);
+  b.jobs = make_sqlite_jobs((fs::path(dir) / "voices.db").string());
   return b;
 }
 

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/job_backend.h"
+
 namespace izwi::store {
 
 struct VoiceRecord {
@@ -103,9 +105,11 @@ class MediaStore {
 struct VoiceBackend {
   std::unique_ptr<VoiceRepository> repository;
   std::unique_ptr<MediaStore> media;
+  std::unique_ptr<JobRepository> jobs;  // the job queue, in the same database
 };
 
-constexpr int kSchemaVersion = 1;
+// 1: voices, embeddings, pending writes. 2: jobs and their items.
+constexpr int kSchemaVersion = 2;
 
 // SQLite (WAL) at dir/voices.db with files under dir/voices/; creates both.
 VoiceBackend open_sqlite_backend(const std::string& dir);

@@ -663,6 +663,88 @@ TEST_F(ServerTest, VoicesApiAndTheCliShareOnePostgresStore) {
 
 // Replicas: two servers on one PostgreSQL database. A voice created through
 // one is used at once by the other, and speaks the same there.
+// The job queue in one process (SQLite, izwi serve --worker): a job of three
+// utterances is spoken in the background, each exactly as the speech API
+// speaks it; the whole job's audio is the three in order; bad jobs are 4xx.
+TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
+  ASSERT_EQ(izwi("voices add narrator --audio " + dir_.file("reference.wav") +
+                 " --model qwen3-tts-0.6b-base --consent 'test fixture'")
+                .status,
+            0);
+  auto s = serve({"--worker", "--max-audio-seconds", "0.8"});
+  auto c = s->client();
+  const json job = {{"inputs", {"Hello there.", "How are you?", {{"input", "Bye."}, {"seed", 9}}}},
+                    {"voice", "narrator"},
+                    {"model", "qwen3-tts-0.6b-customvoice"},
+                    {"seed", 5}};
+  auto made = c.Post("/v1/jobs", job.dump(), "application/json");
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 202) << made->body;
+  const std::string id = json::parse(made->body)["id"];
+  EXPECT_EQ(made->get_header_value("Location"), "/v1/jobs/" + id);
+  json st;
+  for (int i = 0; i < 600; ++i) {
+    auto r = c.Get("/v1/jobs/" + id);
+    ASSERT_TRUE(r && r->status == 200);
+    st = json::parse(r->body);
+    if (st["status"] == "done" || st["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(st["status"], "done") << st.dump() << s->log();
+  EXPECT_EQ(st["progress"]["done"], 3);
+  // Utterance i: the speech API with the same voice, text and seed (seed + i, or its own).
+  const std::vector<std::pair<std::string, int>> expected = {
+      {"Hello there.", 5}, {"How are you?", 6}, {"Bye.", 9}};
+  std::vector<float> joined;
+  for (int i = 0; i < 3; ++i) {
+    auto item = c.Get("/v1/jobs/" + id + "/audio?index=" + std::to_string(i));
+    ASSERT_TRUE(item && item->status == 200) << (item ? item->body : "");
+    auto speech = post_json(*s, {{"input", expected[i].first},
+                                 {"voice", "narrator"},
+                                 {"model", "qwen3-tts-0.6b-customvoice"},
+                                 {"response_format", "wav"},
+                                 {"seed", expected[i].second}});
+    ASSERT_TRUE(speech && speech->status == 200);
+    const auto got = read_audio_memory(item->body.data(), item->body.size()).samples;
+    const auto want = read_audio_memory(speech->body.data(), speech->body.size()).samples;
+    EXPECT_LE(max_abs_diff(got, want), 1e-4) << "utterance " << i;  // 16-bit WAVs of the same take
+    EXPECT_EQ(got.size(), want.size()) << "utterance " << i;
+    joined.insert(joined.end(), got.begin(), got.end());
+  }
+  auto whole = c.Get("/v1/jobs/" + id + "/audio");
+  ASSERT_TRUE(whole && whole->status == 200);
+  EXPECT_EQ(read_audio_memory(whole->body.data(), whole->body.size()).samples, joined);
+  // A long text becomes its chunks; cancelling stops what has not started.
+  auto long_job = c.Post("/v1/jobs",
+                         json{{"input", "First sentence here. Second one.\n\nA new paragraph."},
+                              {"voice", "narrator"},
+                              {"model", "qwen3-tts-0.6b-customvoice"}}
+                             .dump(),
+                         "application/json");
+  ASSERT_TRUE(long_job && long_job->status == 202) << long_job->body;
+  const std::string long_id = json::parse(long_job->body)["id"];
+  EXPECT_EQ(json::parse(long_job->body)["progress"]["total"], 2);  // two paragraphs
+  auto cancelled = c.Delete("/v1/jobs/" + long_id);
+  ASSERT_TRUE(cancelled && cancelled->status == 200);
+  EXPECT_EQ(json::parse(cancelled->body)["status"], "cancelled");
+  // Bad jobs.
+  expect_error(c.Post("/v1/jobs", "not json", "application/json"), 400, "invalid_json", "not JSON");
+  expect_error(c.Post("/v1/jobs", json{{"voice", "narrator"}}.dump(), "application/json"), 400,
+               "missing_input", "no input");
+  expect_error(c.Post("/v1/jobs", json{{"inputs", {"a", ""}}, {"voice", "narrator"}}.dump(),
+                      "application/json"),
+               400, "missing_input", "an empty utterance");
+  expect_error(c.Post("/v1/jobs", json{{"inputs", {"a"}}}.dump(), "application/json"), 400,
+               "missing_voice", "no voice");
+  expect_error(c.Get("/v1/jobs/job_000000000000000000000000"), 404, "job_not_found", "no such job");
+  expect_error(c.Get("/v1/jobs/%2e%2e%2fetc%2fpasswd"), 404, "route_not_found",
+               "a path, not an id");
+  expect_error(c.Get("/v1/jobs/" + id + "/audio?index=7"), 400, "invalid_value", "index");
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("izwi_job_utterances_waiting 0"), std::string::npos);
+}
+
 TEST_F(ServerTest, TwoServersOnOneDatabaseShareVoices) {
   use_postgres();
   auto a = serve();
