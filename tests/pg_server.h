@@ -58,6 +58,19 @@ class PgServer {
     psql("CREATE DATABASE \"" + name + "\"");
     return url(name);
   }
+  // One value: the first column of the first row.
+  std::string query(const std::string& sql, const std::string& db = "postgres") const {
+    const std::string cmd = bin_ + "/psql -q -X -t -A -h 127.0.0.1 -p " + std::to_string(port_) +
+                            " -U postgres -d " + db + " -c \"" + sql + "\"";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) throw std::runtime_error("PgServer: cannot run psql");
+    std::string out;
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  }
   void psql(const std::string& sql, const std::string& db = "postgres") const {
     sh(bin_ + "/psql -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " + std::to_string(port_) +
        " -U postgres -d " + db + " -c '" + sql + "' > /dev/null");

@@ -4,6 +4,8 @@
 // nginx is used by every replica; a replica killed with SIGKILL mid-run costs
 // only the requests it had in flight; PostgreSQL restarted mid-run costs none
 // once it is back; no acknowledged voice is ever lost.
+#include <sys/wait.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -276,6 +278,103 @@ TEST_F(Replicas, PostgresRestartedMidRunIsCaughtUpAndServingResumes) {
     EXPECT_EQ(ready->status, 200) << ready->body;
   }
   ASSERT_EQ(create_voice("after-restart")->status, 201);
+}
+
+// An `izwi worker` process on the test's database.
+class WorkerProcess {
+ public:
+  WorkerProcess(const std::vector<std::string>& env, const std::string& name,
+                const std::string& log_path) {
+    std::vector<std::string> argv_s = {IZWI_BINARY,      "worker", "--lease-seconds", "2",
+                                       "--poll-seconds", "0.1",    "--name",          name};
+    std::vector<std::string> env_s(env.begin(), env.end());
+    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+    env_s.emplace_back("IZWI_OFFLINE=1");
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* log = std::fopen(log_path.c_str(), "w");
+      dup2(fileno(log), 1);
+      dup2(fileno(log), 2);
+      std::vector<char*> a, e;
+      for (auto& s : argv_s) a.push_back(s.data());
+      a.push_back(nullptr);
+      for (auto& s : env_s) e.push_back(s.data());
+      e.push_back(nullptr);
+      execve(a[0], a.data(), e.data());
+      _exit(127);
+    }
+  }
+  ~WorkerProcess() { stop(SIGKILL); }
+  // Sends `sig` and waits for the exit.
+  void stop(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A batch job of many utterances, two workers, one killed with SIGKILL while
+// it speaks: the job finishes; every utterance's audio exists exactly once;
+// only the utterance the dead worker held was claimed twice (after its lease).
+TEST_F(Replicas, AJobSurvivesAWorkerKilledMidJob) {
+  ASSERT_EQ(create_voice("shared")->status, 201);
+  json job = {{"voice", "shared"}, {"seed", 1}, {"max_seconds", 0.6}, {"inputs", json::array()}};
+  const int n = 16;
+  for (int i = 0; i < n; ++i)
+    job["inputs"].push_back("Utterance number " + std::to_string(i) + ".");
+  auto made = through_nginx().Post("/v1/jobs", job.dump(), "application/json");
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 202) << made->body;
+  const std::string id = json::parse(made->body)["id"];
+  const std::vector<std::string> env = {"IZWI_MODELS_DIR=" + models_->file("models"),
+                                        "IZWI_DATABASE_URL=" + url_};
+  WorkerProcess a(env, "worker-a", dir_.file("worker-a.log"));
+  WorkerProcess b(env, "worker-b", dir_.file("worker-b.log"));
+  auto status = [&] {
+    auto r = through_nginx().Get("/v1/jobs/" + id);
+    EXPECT_TRUE(r && r->status == 200);
+    return r ? json::parse(r->body) : json();
+  };
+  // Kill worker a while it holds an utterance, a few utterances in.
+  bool killed = false;
+  for (int i = 0; i < 600 && !killed; ++i) {
+    const json s = status();
+    int done = s["progress"]["done"];
+    bool a_holds = false;
+    for (const auto& item : s["items"]) a_holds |= item["status"] == "running";
+    if (done >= 3 && a_holds) {
+      a.stop(SIGKILL);
+      killed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(killed);
+  json s;
+  for (int i = 0; i < 1200; ++i) {
+    s = status();
+    if (s["status"] == "done" || s["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(s["status"], "done") << s.dump();
+  int claims = 0;
+  for (const auto& item : s["items"]) claims += item["attempts"].get<int>();
+  std::printf("job of %d utterances, worker killed mid-job: %d claims (%d taken over)\n", n, claims,
+              claims - n);
+  EXPECT_LE(claims, n + 1) << "only the dead worker's utterance is spoken twice";
+  for (int i = 0; i < n; ++i) {
+    auto wav = through_nginx().Get("/v1/jobs/" + id + "/audio?index=" + std::to_string(i));
+    ASSERT_TRUE(wav);
+    ASSERT_EQ(wav->status, 200) << i;
+    EXPECT_GT(read_audio_memory(wav->body.data(), wav->body.size()).samples.size(), 0u);
+  }
+  // Exactly once: one stored output per utterance, in the database itself.
+  const std::string count_sql =
+      "SELECT count(*) FROM job_items WHERE job_id = '" + id + "' AND output IS NOT NULL";
+  EXPECT_EQ(pg().query(count_sql, url_.substr(url_.rfind('/') + 1)), std::to_string(n));
 }
 
 }  // namespace
