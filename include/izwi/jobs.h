@@ -45,7 +45,7 @@ struct JobUtterance {
 
 struct JobItemStatus {
   int index = 0;
-  std::string status;  // queued, running, done, failed
+  std::string status;  // queued, running, done, failed, cancelled
   int attempts = 0;    // claims (over 1: a worker's lease ran out and another took it over)
   double duration_s = 0;
   std::string error;

@@ -21,7 +21,7 @@ namespace izwi::store {
 
 struct JobItemState {
   int index = 0;
-  std::string status;  // queued, running, done, failed
+  std::string status;  // queued, running, done, failed, cancelled
   int attempts = 0;    // claims so far (more than 1: a lease ran out and it was taken again)
   double duration_s = 0;
   std::string error;

@@ -63,6 +63,11 @@ class PgJobs final : public JobRepository {
     bool found = false;
     pool_->transaction([&](PgTransaction& t) {
       found = t.exec("UPDATE jobs SET cancelled = true WHERE id = $1", {{id}}).affected() > 0;
+      // Never claimed again; a worker speaking one loses it at its next renewal.
+      t.exec(
+          "UPDATE job_items SET status = 'cancelled' WHERE job_id = $1 AND status IN ('queued', "
+          "'running')",
+          {{id}});
     });
     return found;
   }
@@ -71,20 +76,27 @@ class PgJobs final : public JobRepository {
     std::optional<JobClaim> out;
     pool_->transaction([&](PgTransaction& t) {
       out.reset();
-      const std::string sql =
-          std::string("UPDATE job_items i SET status = 'running', worker = $1, lease_until = ") +
-          kNow +
-          " + $2, attempts = i.attempts + 1 FROM (SELECT w.job_id, w.idx FROM job_items w JOIN "
-          "jobs j ON j.id = w.job_id WHERE NOT j.cancelled AND (w.status = 'queued' OR "
-          "(w.status = 'running' AND w.lease_until < " +
-          kNow +
-          ")) ORDER BY j.created, w.idx LIMIT 1 FOR UPDATE OF w SKIP LOCKED) next "
-          "WHERE i.job_id = next.job_id AND i.idx = next.idx "
-          "RETURNING i.job_id, i.idx, i.input, (SELECT params FROM jobs WHERE id = i.job_id)";
-      const PgResult r = t.exec(sql.c_str(), {{worker}, {num(lease_s)}});
-      if (r.rows() > 0)
-        out = JobClaim{r.text(0, 0), static_cast<int>(r.integer(0, 1)), r.text(0, 2), r.text(0, 3),
-                       worker};
+      // An utterance whose worker's lease ended first (its worker died), else
+      // the oldest queued one; either way a row no other worker has locked.
+      for (const char* pick :
+           {"status = 'running' AND lease_until < extract(epoch from clock_timestamp()) ORDER BY "
+            "lease_until",
+            "status = 'queued' ORDER BY seq"}) {
+        const std::string sql =
+            std::string("UPDATE job_items i SET status = 'running', worker = $1, lease_until = ") +
+            kNow +
+            " + $2, attempts = i.attempts + 1 FROM (SELECT job_id, idx FROM job_items WHERE " +
+            pick +
+            " LIMIT 1 FOR UPDATE SKIP LOCKED) next WHERE i.job_id = next.job_id AND i.idx = "
+            "next.idx RETURNING i.job_id, i.idx, i.input, (SELECT params FROM jobs WHERE id = "
+            "i.job_id)";
+        const PgResult r = t.exec(sql.c_str(), {{worker}, {num(lease_s)}});
+        if (r.rows() > 0) {
+          out = JobClaim{r.text(0, 0), static_cast<int>(r.integer(0, 1)), r.text(0, 2),
+                         r.text(0, 3), worker};
+          return;
+        }
+      }
     });
     return out;
   }
@@ -126,10 +138,9 @@ class PgJobs final : public JobRepository {
     pool_->transaction([&](PgTransaction& t) {
       const std::string sql =
           std::string(
-              "SELECT count(*) FROM job_items i JOIN jobs j ON j.id = i.job_id WHERE NOT "
-              "j.cancelled AND (i.status = 'queued' OR (i.status = 'running' AND i.lease_until "
-              "< ") +
-          kNow + "))";
+              "SELECT (SELECT count(*) FROM job_items WHERE status = 'queued') + (SELECT count(*) "
+              "FROM job_items WHERE status = 'running' AND lease_until < ") +
+          kNow + ")";
       n = t.exec(sql.c_str()).integer(0, 0);
     });
     return n;

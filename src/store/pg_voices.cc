@@ -44,8 +44,12 @@ constexpr const char* kCreateV2 =
     " input text NOT NULL, status text NOT NULL DEFAULT 'queued', worker text NOT NULL DEFAULT '',"
     " lease_until double precision NOT NULL DEFAULT 0, attempts integer NOT NULL DEFAULT 0,"
     " output bytea, duration_s double precision NOT NULL DEFAULT 0, error text NOT NULL DEFAULT '',"
-    " PRIMARY KEY(job_id, idx));"
-    "CREATE INDEX job_items_waiting ON job_items(status, lease_until);"
+    " seq bigserial NOT NULL, PRIMARY KEY(job_id, idx));"
+    // A claim reads one end of one of these: the oldest queued utterance, or
+    // the running one whose lease ended first (measured: a join ordered by
+    // job over a million items managed 3 claims/s; these, thousands).
+    "CREATE INDEX job_items_queued ON job_items(seq) WHERE status = 'queued';"
+    "CREATE INDEX job_items_leased ON job_items(lease_until) WHERE status = 'running';"
     "UPDATE izwi_schema SET version = 2;";
 
 constexpr const char* kSelectVoice =

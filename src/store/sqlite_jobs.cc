@@ -63,10 +63,19 @@ class SqliteJobs final : public JobRepository, SqliteConnection {
 
   bool cancel(const std::string& id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s = prepare("UPDATE jobs SET cancelled = 1 WHERE id = ?");
-    bind_text(s.get(), 1, id);
-    step_done(s.get());
-    return sqlite3_changes(db_.get()) > 0;
+    return transaction([&] {
+      Stmt s = prepare("UPDATE jobs SET cancelled = 1 WHERE id = ?");
+      bind_text(s.get(), 1, id);
+      step_done(s.get());
+      const bool found = sqlite3_changes(db_.get()) > 0;
+      // Never claimed again; a worker speaking one loses it at its next renewal.
+      Stmt items = prepare(
+          "UPDATE job_items SET status = 'cancelled' WHERE job_id = ? AND status IN ('queued', "
+          "'running')");
+      bind_text(items.get(), 1, id);
+      step_done(items.get());
+      return found;
+    });
   }
 
   std::optional<JobClaim> claim(const std::string& worker, double lease_s) override {
@@ -76,9 +85,8 @@ class SqliteJobs final : public JobRepository, SqliteConnection {
       Stmt s = prepare(
           "UPDATE job_items SET status = 'running', worker = ?1, lease_until = ?2 + ?3, "
           "attempts = attempts + 1 "
-          "WHERE (job_id, idx) = (SELECT i.job_id, i.idx FROM job_items i JOIN jobs j ON j.id = "
-          "i.job_id WHERE j.cancelled = 0 AND (i.status = 'queued' OR (i.status = 'running' AND "
-          "i.lease_until < ?2)) ORDER BY j.created, i.idx LIMIT 1) "
+          "WHERE (job_id, idx) = (SELECT job_id, idx FROM job_items WHERE status = 'queued' OR "
+          "(status = 'running' AND lease_until < ?2) ORDER BY status = 'queued', rowid LIMIT 1) "
           "RETURNING job_id, idx, input, (SELECT params FROM jobs WHERE id = job_id)");
       bind_text(s.get(), 1, worker);
       sqlite3_bind_double(s.get(), 2, now);
@@ -133,8 +141,8 @@ class SqliteJobs final : public JobRepository, SqliteConnection {
   int64_t queued_items() override {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt s = prepare(
-        "SELECT count(*) FROM job_items i JOIN jobs j ON j.id = i.job_id WHERE j.cancelled = 0 "
-        "AND (i.status = 'queued' OR (i.status = 'running' AND i.lease_until < ?))");
+        "SELECT count(*) FROM job_items WHERE status = 'queued' OR (status = 'running' AND "
+        "lease_until < ?)");
     sqlite3_bind_double(s.get(), 1, now_s());
     return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : 0;
   }
