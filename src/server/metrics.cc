@@ -41,7 +41,13 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 Metrics::Metrics()
     : first_audio_({0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32}),
-      rtf_({0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20}) {}
+      rtf_({0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20}),
+      job_utterance_({0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300}) {}
+
+void Metrics::job_utterance(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  job_utterance_.observe(seconds);
+}
 
 void Metrics::request(const std::string& route, const std::string& method, int status,
                       double seconds) {
@@ -91,6 +97,10 @@ std::string Metrics::render(const Gauges& g) const {
   o += "# HELP izwi_queue_depth Requests waiting for a generation slot.\n";
   o += "# TYPE izwi_queue_depth gauge\n";
   o += "izwi_queue_depth " + std::to_string(g.waiting) + "\n";
+  o += "# HELP izwi_job_utterance_seconds Job utterances this replica spoke: claim to stored "
+       "audio.\n";
+  o += "# TYPE izwi_job_utterance_seconds histogram\n";
+  job_utterance_.render(o, "izwi_job_utterance_seconds");
   if (g.jobs_waiting >= 0) {
     o += "# HELP izwi_job_utterances_waiting Job utterances waiting for a worker (all replicas).\n";
     o += "# TYPE izwi_job_utterances_waiting gauge\n";

@@ -31,6 +31,8 @@ class Metrics {
   void request(const std::string& route, const std::string& method, int status, double seconds);
   // One finished generation; first_audio < 0 when it was not streamed.
   void generation(double audio_seconds, double rtf, double first_audio);
+  // A job utterance this replica's worker spoke: claim to stored audio.
+  void job_utterance(double seconds);
 
   struct Gauges {
     int running = 0, waiting = 0;
@@ -44,7 +46,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> latency_;  // by route
-  Histogram first_audio_, rtf_;
+  Histogram first_audio_, rtf_, job_utterance_;
   double audio_seconds_ = 0;
   uint64_t generations_ = 0;
 };

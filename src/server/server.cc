@@ -536,7 +536,11 @@ int run(const ServerOptions& options) {
         if (st.admission.running() == 0 && st.admission.waiting() == 0 &&
             st.models.default_loaded()) {
           try {
+            const auto t0 = std::chrono::steady_clock::now();
             worked = w.run_one();
+            if (worked)
+              st.metrics.job_utterance(
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
           } catch (const std::exception& e) {
             server.log_text(std::string("job worker: ") + e.what());
           }

@@ -714,6 +714,10 @@ TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
   auto whole = c.Get("/v1/jobs/" + id + "/audio");
   ASSERT_TRUE(whole && whole->status == 200);
   EXPECT_EQ(read_audio_memory(whole->body.data(), whole->body.size()).samples, joined);
+  auto spoken = c.Get("/metrics");  // this replica's worker spoke the three
+  ASSERT_TRUE(spoken);
+  EXPECT_NE(spoken->body.find("izwi_job_utterance_seconds_count 3"), std::string::npos)
+      << spoken->body;
   // A long text becomes its chunks; cancelling stops what has not started.
   auto long_job = c.Post("/v1/jobs",
                          json{{"input", "First sentence here. Second one.\n\nA new paragraph."},
