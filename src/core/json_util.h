@@ -1,8 +1,11 @@
 // Typed access to JSON config files with errors that name the file and key.
 #pragma once
 
+#include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -10,6 +13,54 @@
 namespace izwi {
 
 nlohmann::json load_json_file(const std::string& path);
+
+namespace detail {
+template <typename T>
+struct is_vector : std::false_type {};
+template <typename U, typename A>
+struct is_vector<std::vector<U, A>> : std::true_type {};
+template <typename T>
+struct is_string_map : std::false_type {};
+template <typename U, typename C, typename A>
+struct is_string_map<std::map<std::string, U, C, A>> : std::true_type {};
+
+// Whether every number that get<T>() would turn into an integer is one that
+// fits: nlohmann converts 1e40 or 2.5 to int with a plain cast, which is
+// undefined behaviour for values out of range (found by fuzzing config.json).
+template <typename T>
+bool integers_fit(const nlohmann::json& j) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (j.is_number_unsigned())
+      return j.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    if (j.is_number_integer())
+      return j.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+             (j.get<int64_t>() < 0 || static_cast<uint64_t>(j.get<int64_t>()) <=
+                                          static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    return !j.is_number_float();  // other types: get<T>() throws, as it should
+  } else if constexpr (is_vector<T>::value) {
+    if (!j.is_array()) return true;
+    for (const auto& e : j)
+      if (!integers_fit<typename T::value_type>(e)) return false;
+    return true;
+  } else if constexpr (is_string_map<T>::value) {
+    if (!j.is_object()) return true;
+    for (const auto& [k, v] : j.items())
+      if (!integers_fit<typename T::mapped_type>(v)) return false;
+    return true;
+  } else {
+    return true;
+  }
+}
+}  // namespace detail
+
+// j.get<T>(), except that integers must be whole numbers in T's range: throws
+// nlohmann::json::type_error otherwise, as get<T>() does for a wrong type.
+template <typename T>
+T json_get(const nlohmann::json& j) {
+  if (!detail::integers_fit<T>(j))
+    throw nlohmann::json::type_error::create(302, "number out of range or not whole", &j);
+  return j.get<T>();
+}
 
 // A view of one JSON object; `where` is "file.json" or "file.json: decoder_config".
 class JsonView {
@@ -55,7 +106,7 @@ class JsonView {
   template <typename T>
   T convert(const std::string& key) const {
     try {
-      return j_.at(key).get<T>();
+      return json_get<T>(j_.at(key));
     } catch (const nlohmann::json::exception&) {
       fail(ErrorKind::kInvalidFormat, where_, ": key '", key, "' has an unexpected type (",
            j_.at(key).type_name(), ": ", j_.at(key).dump(), ")");

@@ -9,9 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/quant.h"
 
 namespace izwi {
@@ -123,14 +125,16 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
     try {
       Entry e;
       e.dtype = parse_dtype(info.at("dtype").get<std::string>(), name, path);
-      e.shape = info.at("shape").get<std::vector<int64_t>>();
-      auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
+      e.shape = json_get<std::vector<int64_t>>(info.at("shape"));
+      auto offsets = json_get<std::vector<uint64_t>>(info.at("data_offsets"));
       if (offsets.size() != 2) fail(ErrorKind::kInvalidFormat, "bad data_offsets");
       e.begin = offsets[0];
       e.end = offsets[1];
       int64_t numel = 1;
       for (int64_t d : e.shape) {
         if (d < 0) fail(ErrorKind::kInvalidFormat, "negative dimension");
+        if (d > 0 && numel > std::numeric_limits<int64_t>::max() / d)
+          fail(ErrorKind::kInvalidFormat, "a shape of more than 2^63 values");
         numel *= d;
       }
       if (is_block_format(e.dtype) && (e.shape.size() != 2 || !quantizable(e.dtype, e.shape[1])))

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_util.h"
 #include "izwi/base64.h"
 #include "izwi/jobs.h"
 #include "izwi/provenance.h"
@@ -329,8 +330,8 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
     const std::string wav =
         base64_decode(j.at("audio").at("data").get<std::string>(), "voice file: audio");
     const Audio audio = read_audio_memory(wav.data(), wav.size(), path);
-    r.frames = j.at("codes").at("frames").get<int64_t>();
-    r.codebooks = j.at("codes").at("codebooks").get<int>();
+    r.frames = json_get<int64_t>(j.at("codes").at("frames"));
+    r.codebooks = json_get<int>(j.at("codes").at("codebooks"));
     const std::string codes =
         base64_decode(j.at("codes").at("int32_le_base64").get<std::string>(), "voice file: codes");
     r.codes = store::from_le_bytes<int32_t>(codes);
@@ -344,7 +345,7 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
       const std::string data =
           base64_decode(e.at("float32_le_base64").get<std::string>(), "voice file: embedding");
       auto v = store::from_le_bytes<float>(data);
-      if (data.size() % 4 != 0 || v.size() != e.at("dim").get<size_t>())
+      if (data.size() % 4 != 0 || v.size() != json_get<size_t>(e.at("dim")))
         fail(ErrorKind::kInvalidFormat, "'", path, "': embedding size mismatch");
       embeddings.emplace_back(e.at("model_size").get<std::string>(), std::move(v));
     }

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/json_util.h"
 #include "core/safetensors.h"
 #include "core/safetensors_writer.h"
 #include "izwi/base64.h"
@@ -224,3 +225,29 @@ TEST(Base64, RoundTripsAndRejectsWhatIsNotBase64) {
 
 }  // namespace
 }  // namespace izwi
+
+// nlohmann's get<int>() casts a float to int, undefined behaviour out of range
+// (UBSan caught 1e32 in a fuzzed config.json, 1e55 in a safetensors shape).
+TEST(JsonGet, IntegersMustBeWholeAndInRange) {
+  using nlohmann::json;
+  EXPECT_EQ(izwi::json_get<int>(json(7)), 7);
+  EXPECT_EQ(izwi::json_get<std::vector<int64_t>>(json::parse("[1, -2, 3]")),
+            (std::vector<int64_t>{1, -2, 3}));
+  EXPECT_THROW(izwi::json_get<int>(json::parse("1e32")), json::type_error);
+  EXPECT_THROW(izwi::json_get<int>(json::parse("2.5")), json::type_error);
+  EXPECT_THROW(izwi::json_get<int>(json::parse("3000000000")), json::type_error);
+  EXPECT_THROW(izwi::json_get<uint32_t>(json::parse("-1")), json::type_error);
+  EXPECT_THROW(izwi::json_get<std::vector<int64_t>>(json::parse("[1, 1.11e55]")), json::type_error);
+  EXPECT_THROW((izwi::json_get<std::map<std::string, int>>(json::parse(R"({"a": 1e32})"))),
+               json::type_error);
+  EXPECT_EQ(izwi::json_get<double>(json::parse("1e32")), 1e32);  // floats stay floats
+  // Through a config view the error names the file and key.
+  const json cfg = json::parse(R"({"hidden_size": 1e32})");
+  try {
+    izwi::JsonView(cfg, "config.json").get<int>("hidden_size");
+    FAIL();
+  } catch (const izwi::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("config.json: key 'hidden_size'"), std::string::npos)
+        << e.what();
+  }
+}
