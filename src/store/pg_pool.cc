@@ -146,17 +146,22 @@ void PgPool::release(PGconn* c, bool broken) {
 }
 
 bool PgPool::ping() {
-  PGconn* c = nullptr;
-  try {
-    c = acquire();
-  } catch (const PgFailure&) {
-    return false;
+  // Twice: an idle pooled connection may be dead from before a restart of
+  // the server; the second try then opens a fresh one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    PGconn* c = nullptr;
+    try {
+      c = acquire();
+    } catch (const PgFailure&) {
+      return false;
+    }
+    PGresult* r = PQexec(c, "SELECT 1");
+    const bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (r) PQclear(r);
+    release(c, !ok);
+    if (ok) return true;
   }
-  PGresult* r = PQexec(c, "SELECT 1");
-  const bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
-  if (r) PQclear(r);
-  release(c, !ok);
-  return ok;
+  return false;
 }
 
 void PgPool::check_connection() {
