@@ -49,6 +49,22 @@ class PgServer {
   PgServer& operator=(const PgServer&) = delete;
 
   int port() const { return port_; }
+  // A loopback port nothing listens on now.
+  static int free_port() {
+    const int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      close(s);
+      throw std::runtime_error("PgServer: no free port");
+    }
+    close(s);
+    return ntohs(a.sin_port);
+  }
+
   std::string url(const std::string& db = "postgres") const {
     return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + db;
   }
@@ -100,20 +116,7 @@ class PgServer {
         "PgServer: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (apt-get install "
         "postgresql)");
   }
-  static int free_port() {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      close(s);
-      throw std::runtime_error("PgServer: no free port");
-    }
-    close(s);
-    return ntohs(a.sin_port);
-  }
+
 
   std::string dir_, bin_, as_;
   int port_ = 0;

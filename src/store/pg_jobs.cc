@@ -11,12 +11,6 @@ namespace {
 
 constexpr const char* kNow = "extract(epoch from clock_timestamp())";
 
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 class PgJobs final : public JobRepository {
  public:
   explicit PgJobs(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {}
@@ -90,7 +84,7 @@ class PgJobs final : public JobRepository {
             " LIMIT 1 FOR UPDATE SKIP LOCKED) next WHERE i.job_id = next.job_id AND i.idx = "
             "next.idx RETURNING i.job_id, i.idx, i.input, (SELECT params FROM jobs WHERE id = "
             "i.job_id)";
-        const PgResult r = t.exec(sql.c_str(), {{worker}, {num(lease_s)}});
+        const PgResult r = t.exec(sql.c_str(), {{worker}, {pg_number(lease_s)}});
         if (r.rows() > 0) {
           out = JobClaim{r.text(0, 0), static_cast<int>(r.integer(0, 1)), r.text(0, 2),
                          r.text(0, 3), worker};
@@ -105,14 +99,14 @@ class PgJobs final : public JobRepository {
     const std::string sql = std::string("UPDATE job_items SET lease_until = ") + kNow +
                             " + $4 WHERE job_id = $1 AND idx = $2 AND worker = $3 AND status = "
                             "'running'";
-    return mine(sql, c, std::vector<PgParam>{PgParam{num(lease_s)}});
+    return mine(sql, c, std::vector<PgParam>{PgParam{pg_number(lease_s)}});
   }
 
   bool finish(const JobClaim& c, const std::string& audio, double duration_s) override {
     return mine(
         "UPDATE job_items SET status = 'done', output = $4, duration_s = $5 WHERE job_id = $1 AND "
         "idx = $2 AND worker = $3 AND status = 'running'",
-        c, std::vector<PgParam>{PgParam::bytes(audio), PgParam{num(duration_s)}});
+        c, std::vector<PgParam>{PgParam::bytes(audio), PgParam{pg_number(duration_s)}});
   }
 
   bool fail(const JobClaim& c, const std::string& error) override {

@@ -36,6 +36,12 @@ std::string trimmed(const char* s) {
 
 }  // namespace
 
+std::string pg_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
 std::string PgResult::text(int row, int col) const {
   const char* v = PQgetvalue(r_.get(), row, col);
   return v ? std::string(v, static_cast<size_t>(PQgetlength(r_.get(), row, col))) : "";

@@ -32,6 +32,9 @@ class PgResult {
   std::shared_ptr<PGresult> r_;
 };
 
+// A double as PostgreSQL reads it back exactly (17 significant digits).
+std::string pg_number(double v);
+
 // A statement's parameter: text, or bytes sent as binary (bytea).
 struct PgParam {
   std::string value;

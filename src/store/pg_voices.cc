@@ -73,12 +73,6 @@ VoiceRecord record(const PgResult& r, int i) {
   return v;
 }
 
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 class PgRepository final : public VoiceRepository {
  public:
   explicit PgRepository(std::shared_ptr<PgPool> pool) : pool_(std::move(pool)) {
@@ -167,7 +161,7 @@ class PgRepository final : public VoiceRepository {
            PgParam::bytes(to_le_bytes(r.transcript_ids)),
            {r.media},
            {std::to_string(r.sample_rate)},
-           {num(r.duration_s)},
+           {pg_number(r.duration_s)},
            {std::to_string(r.frames)},
            {std::to_string(r.codebooks)},
            PgParam::bytes(to_le_bytes(r.codes)),

@@ -20,34 +20,44 @@
 
 namespace izwi::test {
 
+// Starts `izwi <args>` with `env` (NAME=VALUE entries, before the inherited
+// environment: getenv() takes the first of a name; IZWI_OFFLINE=1 unless
+// given, so tests never reach the network), stdout and stderr to `log_path`.
+inline pid_t spawn_izwi(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                        const std::string& log_path) {
+  std::vector<std::string> argv_s = {IZWI_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> env_s(env.begin(), env.end());
+  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+  bool offline_given = false;
+  for (const auto& e : env) offline_given |= e.rfind("IZWI_OFFLINE=", 0) == 0;
+  if (!offline_given) env_s.emplace_back("IZWI_OFFLINE=1");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* log = std::fopen(log_path.c_str(), "w");
+    dup2(fileno(log), 1);
+    dup2(fileno(log), 2);
+    std::vector<char*> a, e;
+    for (auto& s : argv_s) a.push_back(s.data());
+    a.push_back(nullptr);
+    for (auto& s : env_s) e.push_back(s.data());
+    e.push_back(nullptr);
+    execve(a[0], a.data(), e.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 class ServerProcess {
  public:
   // `env`: extra NAME=VALUE entries; `args`: after `izwi serve --port 0`.
   ServerProcess(const std::vector<std::string>& env, const std::vector<std::string>& args,
                 const std::string& log_path, bool wait_ready = true)
       : log_path_(log_path) {
-    std::vector<std::string> argv_s = {IZWI_BINARY, "serve", "--port", "0"};
+    std::vector<std::string> argv_s = {"serve", "--port", "0"};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
-    // The given entries first: getenv() takes the first of a name.
-    std::vector<std::string> env_s(env.begin(), env.end());
-    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-    bool offline_given = false;
-    for (const auto& e : env) offline_given |= e.rfind("IZWI_OFFLINE=", 0) == 0;
-    if (!offline_given) env_s.emplace_back("IZWI_OFFLINE=1");  // tests never reach the network
     std::remove(log_path.c_str());  // never read an earlier server's "listening on"
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* log = std::fopen(log_path.c_str(), "w");
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
-      std::vector<char*> a, e;
-      for (auto& s : argv_s) a.push_back(s.data());
-      a.push_back(nullptr);
-      for (auto& s : env_s) e.push_back(s.data());
-      e.push_back(nullptr);
-      execve(a[0], a.data(), e.data());
-      _exit(127);
-    }
+    pid_ = spawn_izwi(argv_s, env, log_path);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     const std::regex listening(R"(listening on http://([0-9.]+):([0-9]+))");
     while (std::chrono::steady_clock::now() < deadline && port_ < 0) {
@@ -78,7 +88,8 @@ class ServerProcess {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(120, 0);
+    // Sanitizer builds (scripts/tsan.sh sets IZWI_TEST_SLOW) run several times slower.
+    c.set_read_timeout(std::getenv("IZWI_TEST_SLOW") ? 900 : 120, 0);
     return c;
   }
   std::string log() const {

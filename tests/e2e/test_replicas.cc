@@ -33,18 +33,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-int free_port() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 // Speech requests (saved voice "shared") through nginx, by the given count of
 // threads, until told to stop; each remembers when it started and how it ended.
 class Traffic {
@@ -130,8 +118,8 @@ struct Replicas : ::testing::Test {
     std::vector<int> ports;
     for (auto& r : replicas_) ports.push_back(r->port());
     nginx_ = std::make_unique<test::NginxServer>(
-        std::string(IZWI_SOURCE_DIR) + "/deploy/nginx/izwi.conf", ports, free_port(),
-        dir_.file("nginx"));
+        std::string(IZWI_SOURCE_DIR) + "/deploy/nginx/izwi.conf", ports,
+        test::PgServer::free_port(), dir_.file("nginx"));
   }
 
   httplib::Client through_nginx() const {
@@ -297,26 +285,10 @@ TEST_F(Replicas, PostgresRestartedMidRunIsCaughtUpAndServingResumes) {
 class WorkerProcess {
  public:
   WorkerProcess(const std::vector<std::string>& env, const std::string& name,
-                const std::string& log_path) {
-    std::vector<std::string> argv_s = {IZWI_BINARY,      "worker", "--lease-seconds", "2",
-                                       "--poll-seconds", "0.1",    "--name",          name};
-    std::vector<std::string> env_s(env.begin(), env.end());
-    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-    env_s.emplace_back("IZWI_OFFLINE=1");
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* log = std::fopen(log_path.c_str(), "w");
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
-      std::vector<char*> a, e;
-      for (auto& s : argv_s) a.push_back(s.data());
-      a.push_back(nullptr);
-      for (auto& s : env_s) e.push_back(s.data());
-      e.push_back(nullptr);
-      execve(a[0], a.data(), e.data());
-      _exit(127);
-    }
-  }
+                const std::string& log_path)
+      : pid_(test::spawn_izwi(
+            {"worker", "--lease-seconds", "2", "--poll-seconds", "0.1", "--name", name}, env,
+            log_path)) {}
   ~WorkerProcess() { stop(SIGKILL); }
   // Sends `sig` and waits for the exit.
   void stop(int sig) {
