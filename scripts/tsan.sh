@@ -12,5 +12,5 @@ cmake --build --preset tsan --target izwi_cli test_session test_long_text test_s
 # OpenBLAS' own threads are not instrumented; izwi's pool and locks are.
 export OPENBLAS_NUM_THREADS=1
 export IZWI_TEST_SLOW=1  # clients wait longer for TSan's slower server
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp"
 ctest --preset tsan -R '^(Session\.|LongText\.|ServerTest\.(Concurrent|Overload|ADisconnecting|Load|SlowClients|Sigterm|AGracePeriod|Streamed|LongTexts|TheMemoryBudget|ARequestPast|AJob|TwoServers|VoicesApiAndTheCliShareOnePostgres)|Replicas\.)'
