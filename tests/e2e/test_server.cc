@@ -1517,9 +1517,13 @@ TEST_F(ServerTest, LoadLeavesNoFailuresLeaksOrOpenFiles) {
       100.0 * static_cast<double>(rss_after - rss_warm) / static_cast<double>(rss_warm), fds_warm,
       fds_after);
   EXPECT_EQ(failed, 0);
-  EXPECT_GT(ok, 2 * clients);
+  // Under a sanitizer (IZWI_TEST_SLOW) requests are many times slower and
+  // TSan's shadow memory grows with every address touched: throughput and RSS
+  // say nothing there, the failures and descriptors still do.
+  const bool sanitizer = std::getenv("IZWI_TEST_SLOW") != nullptr;
+  if (!sanitizer) EXPECT_GT(ok, 2 * clients);
   EXPECT_GT(busy, 0);  // 8 clients for 2 slots and 4 places in the queue
-  EXPECT_LE(rss_after, rss_warm + rss_warm / 20 + 4096);  // within 5 % (+ 4 MiB of heap slack)
+  if (!sanitizer) EXPECT_LE(rss_after, rss_warm + rss_warm / 20 + 4096);  // within 5 % (+ 4 MiB)
   EXPECT_EQ(fds_after, fds_warm);
 }
 
