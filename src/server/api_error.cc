@@ -21,6 +21,10 @@ std::string error_type(int status) {
   }
 }
 
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string error_body(int status, const std::string& code, const std::string& message,
                        const std::string& param) {
   nlohmann::json e = {{"message", message},

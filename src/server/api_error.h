@@ -1,6 +1,7 @@
 // Errors in the OpenAI shape: {"error": {"message", "type", "param", "code"}}.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -27,5 +28,9 @@ std::string error_body(int status, const std::string& code, const std::string& m
                        const std::string& param = "");
 // A library error as an API error: bad input is 400, a missing thing 404, the rest 500.
 ApiError from_library_error(const Error& e, const std::string& param = "");
+
+// Every JSON this server writes: compact, with bytes that are not UTF-8 (a
+// client's path or voice id quoted back) as U+FFFD instead of an exception.
+std::string json_text(const nlohmann::json& j);
 
 }  // namespace izwi::server

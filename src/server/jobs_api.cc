@@ -13,10 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string job_id(const httplib::Request& req) {
   const std::string id = req.matches[1];
   // job_ and 24 hex digits (JobQueue::submit); anything else cannot exist.
@@ -174,13 +170,13 @@ void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Re
   const std::string id = st.jobs.submit(p, items);
   res.status = 202;
   res.set_header("Location", "/v1/jobs/" + id);
-  res.set_content(dump(status_json(*st.jobs.status(id))), "application/json");
+  res.set_content(json_text(status_json(*st.jobs.status(id))), "application/json");
 }
 
 void handle_get_job(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const auto s = st.jobs.status(job_id(req));
   if (!s) throw ApiError(404, "job_not_found", "no job '" + job_id(req) + "'", "id");
-  res.set_content(dump(status_json(*s)), "application/json");
+  res.set_content(json_text(status_json(*s)), "application/json");
 }
 
 void handle_job_audio(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -223,7 +219,7 @@ void handle_job_audio(ServerState& st, const httplib::Request& req, httplib::Res
 void handle_cancel_job(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = job_id(req);
   if (!st.jobs.cancel(id)) throw ApiError(404, "job_not_found", "no job '" + id + "'", "id");
-  res.set_content(dump(status_json(*st.jobs.status(id))), "application/json");
+  res.set_content(json_text(status_json(*st.jobs.status(id))), "application/json");
 }
 
 }  // namespace izwi::server
