@@ -4,10 +4,11 @@
 #   1. the whole suite on the optimised build;
 #   2. the input-parsing tests (audio files, checkpoints, .npy, text, hub answers,
 #      voice files, the CLI on bad input, the server, PostgreSQL and the replicas
-#      behind nginx) again under AddressSanitizer + UBSan,
-#      with every fuzz target's corpus replayed;
-#   3. every libFuzzer target for a short fixed time (scripts/fuzz.sh; longer
-#      runs: scripts/fuzz.sh 600).
+#      behind nginx) again under AddressSanitizer + UBSan (clang: it compiles
+#      these several times faster than GCC does), with every fuzz target's
+#      corpus replayed;
+#   3. every libFuzzer target, from that same build, for a short fixed time
+#      (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
