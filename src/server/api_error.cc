@@ -21,6 +21,14 @@ std::string error_type(int status) {
   }
 }
 
+void check_input_length(size_t chars, int limit, const std::string& what, const char* flag) {
+  if (chars > static_cast<size_t>(limit))
+    throw ApiError(400, "input_too_long",
+                   what + " has " + std::to_string(chars) + " characters; this server takes " +
+                       std::to_string(limit) + " at most (izwi serve " + flag + ")",
+                   "input");
+}
+
 std::string json_text(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -33,9 +41,8 @@ std::string error_body(int status, const std::string& code, const std::string& m
                       {"code", code}};
   // Messages quote what the client sent (a voice id, a path), which need not
   // be UTF-8: such bytes become U+FFFD instead of an exception (every JSON
-  // this server writes is dumped this way).
-  return nlohmann::json{{"error", e}}.dump(-1, ' ', false,
-                                           nlohmann::json::error_handler_t::replace);
+  // this server writes goes through json_text).
+  return json_text(nlohmann::json{{"error", e}});
 }
 
 ApiError from_library_error(const Error& e, const std::string& param) {

@@ -146,12 +146,7 @@ void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Re
   const std::vector<JobUtterance> items = utterances(body, p.language);
   size_t chars = 0;
   for (const auto& u : items) chars += static_cast<size_t>(text_length(u.text));
-  if (chars > static_cast<size_t>(st.options.max_job_chars))
-    throw ApiError(400, "input_too_long",
-                   "the job has " + std::to_string(chars) + " characters; this server takes " +
-                       std::to_string(st.options.max_job_chars) +
-                       " at most (izwi serve --max-job-chars)",
-                   "input");
+  check_input_length(chars, st.options.max_job_chars, "the job", "--max-job-chars");
   // A saved voice is a real person's: the same consent rule as for speech.
   for (const auto& u : items) {
     const std::string v = u.voice.empty() ? p.voice : u.voice;

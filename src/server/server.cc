@@ -258,9 +258,7 @@ class Server {
   void log_text(const std::string& msg) {
     if (st_.options.log_format == "json")
       std::fprintf(stderr, "%s\n",
-                   nlohmann::json{{"time", utc_now()}, {"message", msg}}
-                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                       .c_str());
+                   json_text(nlohmann::json{{"time", utc_now()}, {"message", msg}}).c_str());
     else
       std::fprintf(stderr, "%s %s\n", utc_now().c_str(), msg.c_str());
   }
@@ -297,8 +295,7 @@ class Server {
       }
       if (l.seed) j["seed"] = *l.seed;
       if (l.memory_estimate > 0) j["memory_estimate_bytes"] = l.memory_estimate;
-      std::fprintf(stderr, "%s\n",
-                   j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::fprintf(stderr, "%s\n", json_text(j).c_str());
     } else {
       std::fprintf(stderr, "%s %s %s %d %.3fs%s\n", utc_now().c_str(), l.method.c_str(),
                    l.route.c_str(), l.status, secs, extra);
@@ -392,9 +389,9 @@ class Server {
                                 : s.draining ? "shutting down"
                                 : !db        ? "voice database unreachable"
                                              : "loading";
-           w.set_content(nlohmann::json{{"status", status}, {"model", s.models.default_id()}}.dump(
-                             -1, ' ', false, nlohmann::json::error_handler_t::replace),
-                         "application/json");
+           w.set_content(
+               json_text(nlohmann::json{{"status", status}, {"model", s.models.default_id()}}),
+               "application/json");
          }},
         {"GET /metrics",
          [&s](R, W w, const LogPtr&) {

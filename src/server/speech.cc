@@ -68,13 +68,8 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
   if (r.input.find_first_not_of(" \t\r\n") == std::string::npos)
     throw ApiError(400, "missing_input", "'input' (the text to speak) is missing or empty",
                    "input");
-  const size_t chars = utf8_length(r.input);
-  if (chars > static_cast<size_t>(st.options.max_text_chars))
-    throw ApiError(400, "input_too_long",
-                   "'input' has " + std::to_string(chars) + " characters; this server takes " +
-                       std::to_string(st.options.max_text_chars) +
-                       " at most (izwi serve --max-text-chars)",
-                   "input");
+  check_input_length(utf8_length(r.input), st.options.max_text_chars, "'input'",
+                     "--max-text-chars");
   r.model = f.text("model").value_or("");
   r.voice = f.text("voice").value_or("");
   r.instructions = f.text("instructions").value_or("");
@@ -280,10 +275,10 @@ struct Stream {
       pending += bytes;
       return;
     }
-    pending += "data: " +
-               nlohmann::json{{"type", "speech.audio.delta"}, {"audio", base64_encode(bytes)}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-               "\n\n";
+    pending +=
+        "data: " +
+        json_text(nlohmann::json{{"type", "speech.audio.delta"}, {"audio", base64_encode(bytes)}}) +
+        "\n\n";
   }
   void on_samples(const float* x, size_t n, bool final) {
     const auto keep = static_cast<size_t>(TtsModel::kSimilaritySeconds * rate);
@@ -353,10 +348,8 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
             s->error_status = api->status;
           }
           if (!s->sse) return false;
-          const std::string ev = "data: " +
-                                 nlohmann::json{{"type", "error"}, {"error", error}}.dump(
-                                     -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                 "\n\n";
+          const std::string ev =
+              "data: " + json_text(nlohmann::json{{"type", "error"}, {"error", error}}) + "\n\n";
           if (sink.write(ev.data(), ev.size())) sink.done();
           return false;
         }
@@ -392,9 +385,7 @@ void stream_response(ServerState& st, httplib::Response& res, SpeechRequest& r, 
                     {"comment", s->tags.comment},
                     {"software", s->tags.software},
                     {"date", s->tags.date}}}}}};
-            const std::string ev =
-                "data: " + done.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                "\n\n";
+            const std::string ev = "data: " + json_text(done) + "\n\n";
             if (!sink.write(ev.data(), ev.size())) return false;
           }
           s->sent_all = true;

@@ -84,8 +84,7 @@ std::string slurp(const std::string& path) {
 void handle_list_voices(ServerState& st, const httplib::Request&, httplib::Response& res) {
   nlohmann::json data = nlohmann::json::array();
   for (const auto& p : st.voices.list()) data.push_back(voice_json(p));
-  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(
-                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+  res.set_content(json_text(nlohmann::json{{"object", "list"}, {"data", data}}),
                   "application/json");
 }
 
@@ -123,16 +122,13 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
     throw store_error(e);
   }
   res.status = 201;
-  res.set_content(voice_json(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(json_text(voice_json(p)), "application/json");
 }
 
 void handle_get_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   try {
-    res.set_content(voice_json(st.voices.get(id))
-                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                    "application/json");
+    res.set_content(json_text(voice_json(st.voices.get(id))), "application/json");
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
@@ -145,8 +141,7 @@ void handle_delete_voice(ServerState& st, const httplib::Request& req, httplib::
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
-  res.set_content(nlohmann::json{{"id", id}, {"object", "voice"}, {"deleted", true}}.dump(
-                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+  res.set_content(json_text(nlohmann::json{{"id", id}, {"object", "voice"}, {"deleted", true}}),
                   "application/json");
 }
 
@@ -166,9 +161,7 @@ void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
-  res.set_content(voice_json(store.get(name ? *name : id))
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(json_text(voice_json(store.get(name ? *name : id))), "application/json");
 }
 
 void handle_reference_report(ServerState&, const httplib::Request& req, httplib::Response& res) {
@@ -192,8 +185,7 @@ void handle_reference_report(ServerState&, const httplib::Request& req, httplib:
     report["usable"] = false;
     report["error"] = e.what();
   }
-  res.set_content(report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(json_text(report), "application/json");
 }
 
 void handle_voice_audio(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -250,9 +242,7 @@ void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::
     throw store_error(e);
   }
   res.status = 201;
-  res.set_content(voice_json(store.get(imported))
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(json_text(voice_json(store.get(imported))), "application/json");
 }
 
 void handle_models(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -297,8 +287,7 @@ void handle_models(ServerState& st, const httplib::Request& req, httplib::Respon
                       {"repo", m.repo}});
     }
   }
-  res.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(
-                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+  res.set_content(json_text(nlohmann::json{{"object", "list"}, {"data", data}}),
                   "application/json");
 }
 
@@ -319,8 +308,7 @@ void handle_pull_model(ServerState& st, const httplib::Request& req, httplib::Re
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider("text/event-stream", [name](size_t, httplib::DataSink& sink) {
     auto send = [&](const nlohmann::json& ev) {
-      const std::string line =
-          "data: " + ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+      const std::string line = "data: " + json_text(ev) + "\n\n";
       return sink.write(line.data(), line.size());
     };
     try {
