@@ -15,6 +15,15 @@ namespace {
 
 constexpr int64_t kColumnBudget = 1 << 21;  // floats in one im2col tile (8 MB)
 
+// The calling thread's column buffer, at least `n` floats. It only grows (to
+// about kColumnBudget): a fresh multi-MB buffer per convolution came from mmap
+// and was page-faulted in anew each time.
+std::vector<float>& column_scratch(int64_t n) {
+  thread_local std::vector<float> cols;
+  if (cols.size() < static_cast<size_t>(n)) cols.resize(static_cast<size_t>(n));
+  return cols;
+}
+
 // Input sample at padded position `pos` of channel row `row` (length T).
 inline float padded_at(const float* row, int64_t T, int64_t pos, int64_t pad_left, PadMode mode) {
   const int64_t src = pos - pad_left;
@@ -98,7 +107,7 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
     gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T);
   } else {
     const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
-    std::vector<float> cols(static_cast<size_t>(rows * tile));
+    std::vector<float>& cols = column_scratch(rows * tile);
     for (int64_t t0 = 0; t0 < To; t0 += tile) {
       const int64_t nt = std::min(tile, To - t0);
       parallel_for(pool, rows, 16, [&](int64_t r0, int64_t r1) {
@@ -158,7 +167,7 @@ void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, 
   // cols[(co, k), t] = sum_ci W[ci, co, k] * x[ci, t]; then y[co, t*stride + k] += cols.
   const int64_t rows = Cout * K;
   const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(T, kColumnBudget / rows));
-  std::vector<float> cols(static_cast<size_t>(rows * tile));
+  std::vector<float>& cols = column_scratch(rows * tile);
   for (int64_t t0 = 0; t0 < T; t0 += tile) {
     const int64_t nt = std::min(tile, T - t0);
     gemm(pool, true, false, rows, nt, Cin, W, rows, x + t0, T, cols.data(), nt);
