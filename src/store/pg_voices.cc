@@ -206,8 +206,11 @@ class PgRepository final : public VoiceRepository {
     std::set<std::string> used;
     pool_->transaction([&](PgTransaction& t) {
       used.clear();
-      const PgResult v = t.exec("SELECT media FROM voices");
-      for (int i = 0; i < v.rows(); ++i) used.insert(v.text(i, 0));
+      // Pending writes first, records second. Under READ COMMITTED each
+      // statement sees what was committed before it began, so a write that
+      // commits between the two is still seen (as a record). The other order
+      // lost it: not yet a record at the first statement, no longer pending at
+      // the second, and its audio was swept (seen in CI).
       const PgResult p = t.exec("SELECT key, host, pid, started FROM pending_writes FOR UPDATE");
       const int64_t now = static_cast<int64_t>(std::time(nullptr));
       for (int i = 0; i < p.rows(); ++i) {
@@ -217,6 +220,8 @@ class PgRepository final : public VoiceRepository {
         else
           t.exec("DELETE FROM pending_writes WHERE key = $1", {{w.key}});
       }
+      const PgResult v = t.exec("SELECT media FROM voices");
+      for (int i = 0; i < v.rows(); ++i) used.insert(v.text(i, 0));
     });
     return used;
   }

@@ -80,7 +80,9 @@ class VoiceRepository {
 
   // Media keys in use: by a record, or by a write still in progress (its
   // process alive on this host, or younger than an hour on another). Entries
-  // of writes that died are dropped.
+  // of writes that died are dropped. Read the pending writes before the
+  // records (or both in one snapshot): a write that commits in between must
+  // still be seen in one of the two.
   virtual std::set<std::string> media_in_use() = 0;
   // Whether the database answers now (one quick statement, no retries): what
   // a replica's readiness check asks.
