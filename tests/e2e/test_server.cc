@@ -27,6 +27,20 @@
 namespace izwi {
 namespace {
 
+// Whether this build (and so the izwi it starts) runs under AddressSanitizer:
+// GCC defines __SANITIZE_ADDRESS__, clang answers __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::ServerProcess;
@@ -1525,7 +1539,10 @@ TEST_F(ServerTest, LoadLeavesNoFailuresLeaksOrOpenFiles) {
     EXPECT_GT(ok, 2 * clients);
   }
   EXPECT_GT(busy, 0);  // 8 clients for 2 slots and 4 places in the queue
-  if (!sanitizer) {
+  // Under ASan freed memory waits in its quarantine (up to 256 MB) before it
+  // is reused, so the server's RSS grows without a leak (+10.7 % seen in CI
+  // with clang's ASan); LeakSanitizer checks for leaks there instead.
+  if (!sanitizer && !kAddressSanitizer) {
     EXPECT_LE(rss_after, rss_warm + rss_warm / 20 + 4096);  // within 5 % (+ 4 MiB)
   }
   EXPECT_EQ(fds_after, fds_warm);
