@@ -374,13 +374,17 @@ std::string ModelStore::resolve(const std::string& value, bool cloning, bool pul
     (void)info(value);  // throws, listing the known names
   }
   ModelInfo m = info(value);
-  if (cloning && !m.companion.empty()) m = info(m.companion);
+  std::string via;  // why a model other than the one named is needed
+  if (cloning && !m.companion.empty()) {
+    via = " (" + m.name + " clones reference audio with it)";
+    m = info(m.companion);
+  }
   if (m.installed) return m.path;
   if (pull_if_missing && !options_.offline) {
     pull_one(m, progress);
     return info(m.name).path;
   }
-  fail(ErrorKind::kNotFound, "model ", m.name, " is not installed",
+  fail(ErrorKind::kNotFound, "model ", m.name, via, " is not installed",
        options_.offline ? " (offline mode)" : "", "; run: izwi pull ", value);
 }
 
