@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 shift || true
 all=(audio npy safetensors config tokenizer batch text_chunks hub_list voice_import request http)
-targets=("${@:-${all[@]}}")
 [ "$#" -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 
 cmake --preset asan > /dev/null
