@@ -29,9 +29,11 @@ void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const flo
 
 // C: [M, N] = op(A): [M, K] · op(B): [K, N], f32, row-major with leading
 // dimensions; op(X) = X^T when trans_x (X then stored [K, M] or [N, K]). C is
-// overwritten. Our AVX-512 kernel where the CPU has it, else BLAS.
+// overwritten, or added to with `accumulate`. Our AVX-512 kernel where the CPU
+// has it, else BLAS.
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-          const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
+          const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+          bool accumulate = false);
 void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
               int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc);
 
@@ -47,6 +49,7 @@ struct Conv1dParams {
   int64_t pad_left = 0;
   int64_t pad_right = 0;
   PadMode pad_mode = PadMode::kZeros;
+  bool accumulate = false;  // y += conv(x) + bias instead of y = (a residual added in place)
 };
 
 int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p);

@@ -190,6 +190,69 @@ TEST(Gemm, MatchesReferenceForAllTransposesAndEdges) {
       }
 }
 
+TEST(Gemm, AccumulateAddsToWhatCHolds) {
+  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  const int64_t M = 19, N = 70, K = 300, ldc = N + 3;  // two K blocks, edge tiles
+  auto A = random_vector(static_cast<size_t>(M * K), 93);
+  auto B = random_vector(static_cast<size_t>(K * N), 94);
+  auto C = random_vector(static_cast<size_t>(M * ldc), 95);
+  std::vector<float> R(C.size());
+  ops::gemm_ref(false, false, M, N, K, A.data(), K, B.data(), N, R.data(), ldc);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < ldc; ++n)
+      R[m * ldc + n] = n < N ? R[m * ldc + n] + C[m * ldc + n] : C[m * ldc + n];
+  cpu::gemm_f32_avx512(&pool, false, false, M, N, K, A.data(), K, B.data(), N, C.data(), ldc,
+                       cpu::GemmType::kF32, true);
+  EXPECT_LT(max_abs_diff(C, R), 1e-4);
+}
+
+// The im2col-free convolution GEMM against the double-precision convolution:
+// taps and dilations, channel counts across K blocks, output lengths across
+// register tiles, a signal row wider than the convolution reads, guards beside C.
+TEST(ConvGemm, MatchesConvolutionReference) {
+  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  struct Case {
+    int64_t cin, cout, T;
+    int taps, dilation;
+  };
+  for (const Case& c : {Case{1, 1, 1, 1, 1}, Case{3, 5, 50, 7, 1}, Case{40, 9, 77, 7, 9},
+                        Case{96, 33, 130, 7, 3}, Case{5, 17, 2100, 3, 1}})
+    for (bool accumulate : {false, true}) {
+      const int64_t span = static_cast<int64_t>(c.taps - 1) * c.dilation, ldx = c.T + span + 4;
+      const int64_t ldc = c.T + 5;
+      auto x = random_vector(static_cast<size_t>(c.cin * ldx), 96);
+      auto w = random_vector(static_cast<size_t>(c.cout * c.cin * c.taps), 97);
+      std::vector<float> y(static_cast<size_t>(c.cout * ldc), 777.0f), ref(c.cout * c.T);
+      // The reference convolves each row's first T + span samples without padding.
+      std::vector<float> rows(static_cast<size_t>(c.cin * (c.T + span)));
+      for (int64_t i = 0; i < c.cin; ++i)
+        std::copy_n(x.data() + i * ldx, c.T + span, rows.data() + i * (c.T + span));
+      ops::Conv1dParams p;
+      p.dilation = c.dilation;
+      ops::conv1d_ref(rows.data(), c.cin, c.T + span, w.data(), c.cout, c.taps, nullptr, p,
+                      ref.data());
+      if (accumulate)
+        for (int64_t o = 0; o < c.cout; ++o)
+          for (int64_t t = 0; t < c.T; ++t) {
+            y[o * ldc + t] = 0.25f * static_cast<float>(t % 7);
+            ref[o * c.T + t] += y[o * ldc + t];
+          }
+      cpu::conv_gemm_f32_avx512(&pool, c.cout, c.T, c.cin * c.taps, w.data(), c.cin * c.taps,
+                                x.data(), ldx, c.taps, c.dilation, y.data(), ldc, accumulate);
+      double worst = 0;
+      for (int64_t o = 0; o < c.cout; ++o) {
+        for (int64_t t = 0; t < c.T; ++t)
+          worst = std::max(worst, std::abs(static_cast<double>(y[o * ldc + t]) - ref[o * c.T + t]));
+        for (int64_t t = c.T; t < ldc; ++t) EXPECT_EQ(y[o * ldc + t], 777.0f) << "guard, row " << o;
+      }
+      EXPECT_LT(worst, 2e-5 * std::sqrt(static_cast<double>(c.cin * c.taps)))
+          << c.cin << " -> " << c.cout << ", T " << c.T << ", taps " << c.taps << ", dilation "
+          << c.dilation << ", accumulate " << accumulate;
+    }
+}
+
 TEST(Linear, RejectsWeightOfWrongShape) {
   Tensor W = make_weight(DType::kF32, 4, 5, 1);
   std::vector<float> x(6), y(4);
@@ -232,6 +295,18 @@ TEST(Conv1d, MatchesReference) {
     ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, ref.data());
     EXPECT_LT(max_abs_diff(y, ref), 1e-4)
         << "cin=" << c.cin << " K=" << c.K << " groups=" << c.groups;
+    // Accumulating (a residual added in place), with and without a bias.
+    p.accumulate = true;
+    for (const float* bias :
+         {static_cast<const float*>(b.data()), static_cast<const float*>(nullptr)}) {
+      y = random_vector(y.size(), 24);
+      ref = y;
+      ops::conv1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, bias, p, y.data());
+      ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, bias, p, ref.data());
+      EXPECT_LT(max_abs_diff(y, ref), 1e-4)
+          << "accumulating, cin=" << c.cin << " K=" << c.K << " groups=" << c.groups
+          << " bias=" << (bias != nullptr);
+    }
   }
 }
 

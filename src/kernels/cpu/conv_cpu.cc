@@ -1,12 +1,16 @@
-// CPU convolutions over [channels, time]: im2col + BLAS GEMM, tiled along time
-// so the column buffer stays a few MB even for 576,000-sample decoder outputs.
+// CPU convolutions over [channels, time] as GEMMs. With AVX-512 a stride-1
+// convolution reads its column matrix straight from the (padded) signal while
+// packing (cpu::conv_gemm_f32_avx512); otherwise im2col + BLAS GEMM, tiled along
+// time so the column buffer stays a few MB even for 576,000-sample outputs.
 
 #include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 
 namespace izwi::ops {
@@ -22,6 +26,13 @@ std::vector<float>& column_scratch(int64_t n) {
   thread_local std::vector<float> cols;
   if (cols.size() < static_cast<size_t>(n)) cols.resize(static_cast<size_t>(n));
   return cols;
+}
+
+// The calling thread's buffer for a padded copy of a convolution's input (grows only).
+std::vector<float>& padded_scratch(int64_t n) {
+  thread_local std::vector<float> padded;
+  if (padded.size() < static_cast<size_t>(n)) padded.resize(static_cast<size_t>(n));
+  return padded;
 }
 
 // Input sample at padded position `pos` of channel row `row` (length T).
@@ -49,6 +60,14 @@ void check_conv(int64_t Cin, int64_t T, int64_t Cout, int K, const Conv1dParams&
 void fill_bias(ThreadPool* pool, const float* bias, int64_t Cout, int64_t To, float* y) {
   parallel_for(pool, Cout, 8, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) std::fill_n(y + c * To, To, bias ? bias[c] : 0.0f);
+  });
+}
+
+// y [Cout, To] += bias.
+void add_bias(ThreadPool* pool, const float* bias, int64_t Cout, int64_t To, float* y) {
+  parallel_for(pool, Cout, 8, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t t = 0; t < To; ++t) y[c * To + t] += bias[c];
   });
 }
 
@@ -95,43 +114,58 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
           for (int k = 0; k < K; ++k)
             s += w[k] * padded_at(xr, T, t * p.stride + static_cast<int64_t>(k) * p.dilation,
                                   p.pad_left, p.pad_mode);
-          yr[t] = s;
+          yr[t] = p.accumulate ? yr[t] + s : s;
         }
       }
     });
     return;
   }
 
+  // The bias goes in first (filled, or added when accumulating); the products
+  // then accumulate onto it.
+  if (bias) (p.accumulate ? add_bias : fill_bias)(pool, bias, Cout, To, y);
+  const bool onto_y = p.accumulate || bias;
   const int64_t rows = Cin * K;
-  if (K == 1 && p.stride == 1 && p.pad_left == 0 && p.pad_right == 0) {
-    gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T);
-  } else {
-    const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
-    std::vector<float>& cols = column_scratch(rows * tile);
-    for (int64_t t0 = 0; t0 < To; t0 += tile) {
-      const int64_t nt = std::min(tile, To - t0);
-      parallel_for(pool, rows, 16, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          const int64_t ci = r / K, k = r % K;
-          const float* xr = x + ci * T;
-          float* out = cols.data() + r * nt;
-          const int64_t off = k * p.dilation;
-          for (int64_t t = 0; t < nt; ++t) {
-            const int64_t pos = (t0 + t) * p.stride + off;
-            const int64_t src = pos - p.pad_left;
-            out[t] =
-                (src >= 0 && src < T) ? xr[src] : padded_at(xr, T, pos, p.pad_left, p.pad_mode);
-          }
-        }
-      });
-      gemm(pool, false, false, Cout, nt, rows, W, rows, cols.data(), nt, y + t0, To);
-    }
+  const bool padded = p.pad_left > 0 || p.pad_right > 0;
+  if (K == 1 && p.stride == 1 && !padded) {
+    gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T, onto_y);
+    return;
   }
-  if (bias) {
-    parallel_for(pool, Cout, 8, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t t = 0; t < To; ++t) y[c * To + t] += bias[c];
+  if (p.stride == 1 && cpu::vec_kernels().isa == cpu::Isa::kAvx512) {
+    // The column matrix is read from the signal itself; only padding needs a copy.
+    const float* src = x;
+    int64_t ld = T;
+    if (padded) {
+      ld = T + p.pad_left + p.pad_right;
+      float* copy = padded_scratch(Cin * ld).data();
+      parallel_for(pool, Cin, 8, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t i = 0; i < ld; ++i)
+            copy[c * ld + i] = padded_at(x + c * T, T, i, p.pad_left, p.pad_mode);
+      });
+      src = copy;
+    }
+    cpu::conv_gemm_f32_avx512(pool, Cout, To, rows, W, rows, src, ld, K, p.dilation, y, To, onto_y);
+    return;
+  }
+  const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
+  std::vector<float>& cols = column_scratch(rows * tile);
+  for (int64_t t0 = 0; t0 < To; t0 += tile) {
+    const int64_t nt = std::min(tile, To - t0);
+    parallel_for(pool, rows, 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t ci = r / K, k = r % K;
+        const float* xr = x + ci * T;
+        float* out = cols.data() + r * nt;
+        const int64_t off = k * p.dilation;
+        for (int64_t t = 0; t < nt; ++t) {
+          const int64_t pos = (t0 + t) * p.stride + off;
+          const int64_t src = pos - p.pad_left;
+          out[t] = (src >= 0 && src < T) ? xr[src] : padded_at(xr, T, pos, p.pad_left, p.pad_mode);
+        }
+      }
     });
+    gemm(pool, false, false, Cout, nt, rows, W, rows, cols.data(), nt, y + t0, To, onto_y);
   }
 }
 
@@ -152,7 +186,7 @@ void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t 
           s += static_cast<double>(W[(co * cin_per_group + j) * K + k]) * v;
         }
       }
-      y[co * To + t] = static_cast<float>(s);
+      y[co * To + t] = static_cast<float>(p.accumulate ? s + y[co * To + t] : s);
     }
   }
 }
@@ -277,8 +311,9 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
                  InputSnake act) {
   check_conv(Cin, T, Cout, K, p);
   check_weights(W, Cin, Cout, K, "conv1d_bf16");
-  if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros)
-    fail(ErrorKind::kInvalidArgument, "conv1d_bf16: only stride 1, groups 1 with zero padding");
+  if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros || p.accumulate)
+    fail(ErrorKind::kInvalidArgument,
+         "conv1d_bf16: only stride 1, groups 1 with zero padding, not accumulating");
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
   const int64_t halo = static_cast<int64_t>(K - 1) * p.dilation, window = window_rows(Cin, To);

@@ -13,9 +13,17 @@ enum class GemmType { kF32, kBF16, kF16 };
 
 // C [M, N] = op(A) [M, K] · op(B) [K, N], row-major with leading dimensions;
 // op(X) = X^T when trans_x (then X is stored [K, M] / [N, K]). A and C are
-// f32; B is f32, bf16 or f16 (widened as it is packed). Needs AVX-512F (F16C).
+// f32; B is f32, bf16 or f16 (widened as it is packed). `accumulate`: C +=
+// instead of C =. Needs AVX-512F (F16C).
 void gemm_f32_avx512(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                      const float* A, int64_t lda, const void* B, int64_t ldb, float* C, int64_t ldc,
-                     GemmType b_type = GemmType::kF32);
+                     GemmType b_type = GemmType::kF32, bool accumulate = false);
+
+// A stride-1 convolution as a GEMM without the im2col copy: C [M, N] (+)=
+// A [M, K] · X, where K = channels x taps and row c * taps + t of X is
+// x[c * ldx + t * dilation + n] for n < N (x: the padded signal [channels, ldx]).
+void conv_gemm_f32_avx512(ThreadPool* pool, int64_t M, int64_t N, int64_t K, const float* A,
+                          int64_t lda, const float* x, int64_t ldx, int taps, int64_t dilation,
+                          float* C, int64_t ldc, bool accumulate);
 
 }  // namespace izwi::cpu

@@ -9,7 +9,9 @@
 // zmm accumulators) is updated by broadcast-FMA over a K block of kKc. Edges
 // are zero-padded in the packed panels and masked when C is written. B may be
 // bf16 or f16 (checkpoint weights): it is widened while it is packed, so a
-// prefill needs no widened copy of the weights. Work is
+// prefill needs no widened copy of the weights. B may also be the column
+// matrix of a stride-1 convolution, read straight from the signal while it is
+// packed (no im2col copy). Work is
 // split over the pool along N (or along M when N is narrow); packing buffers
 // are per thread and reused.
 #include <immintrin.h>
@@ -32,6 +34,13 @@ struct Matrix {
   int64_t ld;
   bool trans;  // element (r, c) is stored at c * ld + r
   GemmType type = GemmType::kF32;
+  // A convolution's column matrix (not transposed): row r = (c, tap) starts at
+  // c * ld + tap * dilation of the signal [channels, ld]. taps == 1: plain rows.
+  int taps = 1;
+  int64_t dilation = 0;
+  int64_t row_start(int64_t r) const {
+    return taps == 1 ? r * ld : (r / taps) * ld + (r % taps) * dilation;
+  }
   // Element (r, c) of an f32 matrix (A; B goes through load16).
   float at(int64_t r, int64_t c) const {
     return static_cast<const float*>(p)[trans ? c * ld + r : r * ld + c];
@@ -79,7 +88,7 @@ void pack_b(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, flo
     if (!b.trans) {  // a panel row is 32 consecutive stored elements
       const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
       for (int64_t k = 0; k < kc; ++k) {
-        const int64_t i = (k0 + k) * b.ld + n0 + j;
+        const int64_t i = b.row_start(k0 + k) + n0 + j;
         _mm512_storeu_ps(panel + k * kNr, load16(b, i, m0));
         _mm512_storeu_ps(panel + k * kNr + 16, load16(b, i + 16, m1));
       }
@@ -128,9 +137,9 @@ void micro(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc, 
   }
 }
 
-// C[m_begin .. m_end, n_begin .. n_end] = A B over the whole K.
+// C[m_begin .. m_end, n_begin .. n_end] (+)= A B over the whole K.
 void gemm_block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t ldc, int64_t m_begin,
-                int64_t m_end, int64_t n_begin, int64_t n_end) {
+                int64_t m_end, int64_t n_begin, int64_t n_end, bool accumulate) {
   thread_local std::vector<float> pa, pb;
   pa.resize(static_cast<size_t>(kMc * kKc));
   pb.resize(static_cast<size_t>(kKc * (kNc + kNr)));
@@ -145,9 +154,32 @@ void gemm_block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t l
         for (int64_t j = 0; j < nc; j += kNr)
           for (int64_t i = 0; i < mc; i += kMr)
             micro(pa.data() + i * kc, pb.data() + j * kc, kc, c + (m0 + i) * ldc + n0 + j, ldc,
-                  std::min(kMr, mc - i), std::min(kNr, nc - j), k0 > 0);
+                  std::min(kMr, mc - i), std::min(kNr, nc - j), accumulate || k0 > 0);
       }
     }
+  }
+}
+
+// Splits C over the pool: along N in whole panels, or along M when N is narrow.
+void run(ThreadPool* pool, const Matrix& a, const Matrix& b, int64_t M, int64_t N, int64_t K,
+         float* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t m = 0; m < M; ++m) std::fill_n(C + m * ldc, N, 0.0f);
+    return;
+  }
+  const int threads = pool ? pool->size() : 1;
+  const int64_t n_panels = (N + kNr - 1) / kNr;
+  if (n_panels >= 2 * threads || M < 2 * kMr * threads) {
+    parallel_for(pool, n_panels, 1, [&](int64_t p0, int64_t p1) {
+      gemm_block(a, b, K, C, ldc, 0, M, p0 * kNr, std::min(N, p1 * kNr), accumulate);
+    });
+  } else {
+    const int64_t m_panels = (M + kMr - 1) / kMr;
+    parallel_for(pool, m_panels, 1, [&](int64_t p0, int64_t p1) {
+      gemm_block(a, b, K, C, ldc, p0 * kMr, std::min(M, p1 * kMr), 0, N, accumulate);
+    });
   }
 }
 
@@ -155,26 +187,17 @@ void gemm_block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t l
 
 void gemm_f32_avx512(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                      const float* A, int64_t lda, const void* B, int64_t ldb, float* C, int64_t ldc,
-                     GemmType b_type) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    for (int64_t m = 0; m < M; ++m) std::fill_n(C + m * ldc, N, 0.0f);
-    return;
-  }
-  const Matrix a{A, lda, trans_a}, b{B, ldb, trans_b, b_type};
-  const int threads = pool ? pool->size() : 1;
-  const int64_t n_panels = (N + kNr - 1) / kNr;
-  if (n_panels >= 2 * threads || M < 2 * kMr * threads) {
-    // Split N in whole panels.
-    parallel_for(pool, n_panels, 1, [&](int64_t p0, int64_t p1) {
-      gemm_block(a, b, K, C, ldc, 0, M, p0 * kNr, std::min(N, p1 * kNr));
-    });
-  } else {
-    const int64_t m_panels = (M + kMr - 1) / kMr;
-    parallel_for(pool, m_panels, 1, [&](int64_t p0, int64_t p1) {
-      gemm_block(a, b, K, C, ldc, p0 * kMr, std::min(M, p1 * kMr), 0, N);
-    });
-  }
+                     GemmType b_type, bool accumulate) {
+  run(pool, Matrix{A, lda, trans_a}, Matrix{B, ldb, trans_b, b_type}, M, N, K, C, ldc, accumulate);
+}
+
+void conv_gemm_f32_avx512(ThreadPool* pool, int64_t M, int64_t N, int64_t K, const float* A,
+                          int64_t lda, const float* x, int64_t ldx, int taps, int64_t dilation,
+                          float* C, int64_t ldc, bool accumulate) {
+  Matrix b{x, ldx, false};
+  b.taps = taps;
+  b.dilation = dilation;
+  run(pool, Matrix{A, lda, false}, b, M, N, K, C, ldc, accumulate);
 }
 
 }  // namespace izwi::cpu

@@ -72,16 +72,18 @@ void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, co
 constexpr int64_t kGemmRows = 32;
 
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-          const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+          const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+          bool accumulate) {
   if (cpu::vec_kernels().isa == cpu::Isa::kAvx512) {
-    cpu::gemm_f32_avx512(pool, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
+    cpu::gemm_f32_avx512(pool, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
+                         cpu::GemmType::kF32, accumulate);
     return;
   }
   if (M <= 0 || N <= 0) return;
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
-              static_cast<int>(K), 1.0f, A, static_cast<int>(lda), B, static_cast<int>(ldb), 0.0f,
-              C, static_cast<int>(ldc));
+              static_cast<int>(K), 1.0f, A, static_cast<int>(lda), B, static_cast<int>(ldb),
+              accumulate ? 1.0f : 0.0f, C, static_cast<int>(ldc));
 }
 
 void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,

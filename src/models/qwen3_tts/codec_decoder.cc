@@ -262,12 +262,7 @@ void CodecDecoder::decode_stream(ThreadPool* pool, const int32_t* codes, int64_t
     for (size_t u = 0; u < b.units.size(); ++u) {
       const ResidualUnit& ru = b.units[u];
       Signal h = ru.conv1.causal_step(pool, x, sb.conv1[u], &ru.act1);
-      h = ru.conv2.causal(pool, h, ops::PadMode::kZeros, &ru.act2);
-      float* xd = x.data.data();
-      const float* hd = h.data.data();
-      parallel_for(pool, static_cast<int64_t>(x.data.size()), 1 << 14, [&](int64_t i0, int64_t i1) {
-        for (int64_t k = i0; k < i1; ++k) xd[k] += hd[k];
-      });
+      ru.conv2.causal_add(pool, h, &ru.act2, x);
     }
     record("decoder" + std::to_string(i + 1) + "_out", x);
   }

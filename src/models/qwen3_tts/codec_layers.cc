@@ -76,27 +76,54 @@ void conv_transpose(ThreadPool* pool, const ConvTranspose1d& c, const Signal& x,
 
 }  // namespace
 
+namespace {
+
+// The parameters of Conv1d::causal for an input of T steps.
+ops::Conv1dParams causal_params(const Conv1d& c, int64_t T, ops::PadMode mode) {
+  const int64_t span = static_cast<int64_t>(c.kernel - 1) * c.dilation + 1;
+  const int64_t pad_left = span - c.stride;
+  // Extra right padding: enough for ceil((T - span + pad_left) / stride) + 1 windows.
+  const int64_t n_windows =
+      static_cast<int64_t>(std::ceil(static_cast<double>(T - span + pad_left) / c.stride + 1.0));
+  const int64_t ideal = (n_windows - 1) * c.stride + (span - pad_left);
+  ops::Conv1dParams p;
+  p.stride = c.stride;
+  p.dilation = c.dilation;
+  p.groups = c.groups;
+  p.pad_left = pad_left;
+  p.pad_right = std::max<int64_t>(0, ideal - T);
+  p.pad_mode = mode;
+  return p;
+}
+
+}  // namespace
+
 Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode,
                       const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in);
-  const int64_t span = static_cast<int64_t>(kernel - 1) * dilation + 1;
-  const int64_t pad_left = span - stride;
-  // Extra right padding: enough for ceil((T - span + pad_left) / stride) + 1 windows.
-  const int64_t T = x.frames;
-  const int64_t n_windows =
-      static_cast<int64_t>(std::ceil(static_cast<double>(T - span + pad_left) / stride + 1.0));
-  const int64_t ideal = (n_windows - 1) * stride + (span - pad_left);
-  const int64_t pad_right = std::max<int64_t>(0, ideal - T);
-  ops::Conv1dParams p;
-  p.stride = stride;
-  p.dilation = dilation;
-  p.groups = groups;
-  p.pad_left = pad_left;
-  p.pad_right = pad_right;
-  p.pad_mode = mode;
-  Signal y(out, ops::conv1d_out_len(T, kernel, p));
+  const ops::Conv1dParams p = causal_params(*this, x.frames, mode);
+  Signal y(out, ops::conv1d_out_len(x.frames, kernel, p));
   conv(pool, *this, x, p, act, y.data.data());
   return y;
+}
+
+void Conv1d::causal_add(ThreadPool* pool, Signal& x, const SnakeBeta* act, Signal& y) const {
+  IZWI_ASSERT(x.channels == in && y.channels == out);
+  ops::Conv1dParams p = causal_params(*this, x.frames, ops::PadMode::kZeros);
+  IZWI_ASSERT(ops::conv1d_out_len(x.frames, kernel, p) == y.frames);
+  if (!weight_bf16.empty()) {  // the bf16 kernels write their output: add it afterwards
+    const Signal h = causal(pool, x, ops::PadMode::kZeros, act);
+    float* yd = y.data.data();
+    const float* hd = h.data.data();
+    parallel_for(pool, static_cast<int64_t>(y.data.size()), 1 << 14, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) yd[i] += hd[i];
+    });
+    return;
+  }
+  if (act) act->apply(pool, x);
+  p.accumulate = true;
+  ops::conv1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel,
+              bias.empty() ? nullptr : bias.f32(), p, y.data.data());
 }
 
 Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
@@ -110,12 +137,17 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
     std::copy_n(history.data() + c * H, H, ext.row(c));
     std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
   }
+  for (int64_t c = 0; c < in; ++c) std::copy_n(ext.row(c) + T, H, history.data() + c * H);
+  // The f32 kernels take the activation on their input: ext is ours to change.
+  if (act && weight_bf16.empty()) {
+    act->apply(pool, ext);
+    act = nullptr;
+  }
   ops::Conv1dParams p;
   p.dilation = dilation;
   p.groups = groups;
   Signal y(out, T);
   conv(pool, *this, ext, p, act, y.data.data());
-  for (int64_t c = 0; c < in; ++c) std::copy_n(ext.row(c) + T, H, history.data() + c * H);
   return y;
 }
 

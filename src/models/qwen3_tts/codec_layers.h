@@ -60,6 +60,10 @@ struct Conv1d {
   Signal causal(ThreadPool* pool, const Signal& x, ops::PadMode mode = ops::PadMode::kZeros,
                 const SnakeBeta* act = nullptr) const;
 
+  // y += causal(act(x)) with zero padding (a residual added in place); x may
+  // be overwritten with act(x).
+  void causal_add(ThreadPool* pool, Signal& x, const SnakeBeta* act, Signal& y) const;
+
   // The same causal convolution (stride 1, zero padding) over a stream cut into
   // blocks: `history` [in, (kernel-1)*dilation] holds the last inputs of earlier
   // blocks (all zeros at the start) and is updated. Blocks of any size give the
