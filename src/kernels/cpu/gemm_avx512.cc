@@ -5,7 +5,7 @@
 // slower than it has to be on our development machines.
 //
 // The usual blocked layout: B is packed into panels of kNr columns (k-major),
-// A into panels of kMr rows (k-major), and an 8 x 32 register tile of C (16
+// A into panels of kMr rows (k-major), and a 12 x 32 register tile of C (24
 // zmm accumulators) is updated by broadcast-FMA over a K block of kKc. Edges
 // are zero-padded in the packed panels and masked when C is written. B may be
 // bf16 or f16 (checkpoint weights): it is widened while it is packed, so a
@@ -27,7 +27,9 @@ namespace izwi::cpu {
 
 namespace {
 
-constexpr int64_t kMr = 8, kNr = 32, kKc = 256, kMc = 128, kNc = 2048;
+// 12 x 32 register tile: 24 accumulators + 2 B vectors + 1 broadcast of the 32 zmm.
+constexpr int64_t kMr = 12, kNr = 32, kKc = 256, kMc = 144, kNc = 2048;
+static_assert(kMc % kMr == 0, "A blocks hold whole panels");
 
 struct Matrix {
   const void* p;
