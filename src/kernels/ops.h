@@ -67,6 +67,30 @@ void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, 
 void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
                           int K, int stride, const float* bias, int64_t trim_right, float* y);
 
+// ---- prepacked f32 convolutions (AVX-512) ---------------------------------------
+// The codec decoder's weights repacked once at load into the GEMM kernel's
+// panels (kernels/cpu/gemm.h), so no call packs them again: a streamed block
+// then reads each weight once. Exact: the same f32 arithmetic as conv1d.
+bool packed_convolutions_available();  // AVX-512 (and IZWI_ISA does not ask for less)
+
+struct PackedConvWeights {
+  std::vector<float> panels;  // [Cout, Cin * K] (transposed convolution: [Cout * K, Cin])
+  int64_t cin = 0, cout = 0;
+  int kernel = 0;
+  bool empty() const { return panels.empty(); }
+};
+// From conv1d weights W: [Cout, Cin, K] (groups 1).
+PackedConvWeights pack_conv1d_f32(const float* W, int64_t Cout, int64_t Cin, int K);
+// From conv_transpose1d weights W: [Cin, Cout, K].
+PackedConvWeights pack_conv_transpose1d_f32(const float* W, int64_t Cin, int64_t Cout, int K);
+// conv1d / conv_transpose1d with packed weights (conv1d: stride 1, groups 1).
+void conv1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                   const PackedConvWeights& W, int64_t Cout, int K, const float* bias,
+                   const Conv1dParams& p, float* y);
+void conv_transpose1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                             const PackedConvWeights& W, int64_t Cout, int K, int stride,
+                             const float* bias, int64_t trim_right, float* y);
+
 // ---- bf16 convolutions (AMX tiles) ---------------------------------------------
 // The codec decoder's fast mode: weights converted to bf16 once, inputs rounded
 // to bf16 as they are packed, products accumulated in f32. Not exact (about 3

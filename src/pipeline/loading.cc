@@ -37,6 +37,8 @@ Codec load_codec(const std::string& path, CodecPrecision precision) {
   c.decoder = std::make_unique<codec::CodecDecoder>(c.config.decoder, weights);
   if (precision == CodecPrecision::kBf16 && ops::bf16_convolutions_available())
     c.decoder->use_bf16(weights);
+  else
+    c.decoder->use_packed(weights);
   return c;
 }
 

@@ -207,6 +207,36 @@ TEST(Gemm, AccumulateAddsToWhatCHolds) {
   EXPECT_LT(max_abs_diff(C, R), 1e-4);
 }
 
+// A prepacked left operand: both storage orders, rows across panels and A
+// blocks, K across K blocks, guards beside C.
+TEST(Gemm, PrepackedAMatchesReference) {
+  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  struct Size {
+    int64_t M, N, K;
+  };
+  for (const Size& z : {Size{1, 1, 1}, Size{13, 70, 300}, Size{150, 33, 20}, Size{300, 2100, 9}})
+    for (bool ta : {false, true}) {
+      const int64_t lda = (ta ? z.M : z.K) + 3, ldc = z.N + 5;
+      auto A = random_vector(static_cast<size_t>((ta ? z.K : z.M) * lda), 98);
+      auto B = random_vector(static_cast<size_t>(z.K * z.N), 99);
+      const std::vector<float> packed = cpu::pack_a_f32_avx512(ta, z.M, z.K, A.data(), lda);
+      ASSERT_EQ(static_cast<int64_t>(packed.size()), cpu::packed_a_size(z.M, z.K));
+      std::vector<float> C(static_cast<size_t>(z.M * ldc), 777.0f), R(C.size());
+      cpu::gemm_packed_a_f32_avx512(&pool, z.M, z.N, z.K, packed.data(), B.data(), z.N, C.data(),
+                                    ldc, false);
+      ops::gemm_ref(ta, false, z.M, z.N, z.K, A.data(), lda, B.data(), z.N, R.data(), ldc);
+      double worst = 0;
+      for (int64_t m = 0; m < z.M; ++m) {
+        for (int64_t n = 0; n < z.N; ++n)
+          worst = std::max(worst, std::abs(static_cast<double>(C[m * ldc + n]) - R[m * ldc + n]));
+        for (int64_t n = z.N; n < ldc; ++n) EXPECT_EQ(C[m * ldc + n], 777.0f) << "guard, row " << m;
+      }
+      EXPECT_LT(worst, 2e-5 * std::sqrt(static_cast<double>(z.K)))
+          << z.M << "x" << z.N << "x" << z.K << " ta=" << ta;
+    }
+}
+
 // The im2col-free convolution GEMM against the double-precision convolution:
 // taps and dilations, channel counts across K blocks, output lengths across
 // register tiles, a signal row wider than the convolution reads, guards beside C.
@@ -348,6 +378,85 @@ TEST(ConvTranspose1d, MatchesReference) {
                               c.trim, ref.data());
     EXPECT_LT(max_abs_diff(y, ref), 1e-4) << "K=" << c.K;
   }
+}
+
+// Weights packed once at load give the same convolution as plain weights, bit
+// for bit (the kernel sees the same panels), and match the reference: padding
+// modes, dilation, pointwise, accumulating, weight rows across the 12-row panels.
+TEST(PackedConv1d, EqualsPlainConvolutionAndMatchesReference) {
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  const ConvCase cases[] = {
+      {3, 5, 50, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},
+      {6, 13, 77, 7, 1, 9, 1, 54, 0, ops::PadMode::kZeros},     // dilated causal
+      {4, 25, 33, 4, 1, 1, 1, 2, 1, ops::PadMode::kReplicate},  // replicate padding
+      {10, 7, 64, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},      // pointwise
+      {40, 30, 700, 7, 1, 3, 1, 0, 0, ops::PadMode::kZeros},    // unpadded (a streamed block)
+  };
+  for (const auto& c : cases)
+    for (bool accumulate : {false, true}) {
+      ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};
+      p.accumulate = accumulate;
+      auto x = random_vector(static_cast<size_t>(c.cin * c.T), 41);
+      auto w = random_vector(static_cast<size_t>(c.cout * c.cin * c.K), 42);
+      auto b = random_vector(static_cast<size_t>(c.cout), 43);
+      const int64_t To = ops::conv1d_out_len(c.T, c.K, p);
+      std::vector<float> y = random_vector(static_cast<size_t>(c.cout * To), 44), plain(y), ref(y);
+      const ops::PackedConvWeights packed = ops::pack_conv1d_f32(w.data(), c.cout, c.cin, c.K);
+      ops::conv1d_packed(&pool, x.data(), c.cin, c.T, packed, c.cout, c.K, b.data(), p, y.data());
+      ops::conv1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, plain.data());
+      ops::conv1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, b.data(), p, ref.data());
+      EXPECT_EQ(y, plain) << c.cin << " -> " << c.cout << " K=" << c.K << " acc=" << accumulate;
+      EXPECT_LT(max_abs_diff(y, ref), 1e-4) << c.cin << " -> " << c.cout << " K=" << c.K;
+    }
+}
+
+TEST(PackedConvTranspose1d, EqualsPlainConvolutionAndMatchesReference) {
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  ThreadPool pool(2);
+  struct Case {
+    int64_t cin, cout, T;
+    int K, stride;
+    int64_t trim;
+  };
+  for (const Case& c : {Case{5, 4, 30, 16, 8, 8}, Case{6, 6, 17, 2, 2, 0},
+                        Case{48, 7, 40, 10, 5, 5}, Case{3, 2, 3000, 6, 3, 3}}) {
+    auto x = random_vector(static_cast<size_t>(c.cin * c.T), 51);
+    auto w = random_vector(static_cast<size_t>(c.cin * c.cout * c.K), 52);
+    auto b = random_vector(static_cast<size_t>(c.cout), 53);
+    const int64_t To = (c.T - 1) * c.stride + c.K - c.trim;
+    std::vector<float> y(c.cout * To), plain(y.size()), ref(y.size());
+    const auto packed = ops::pack_conv_transpose1d_f32(w.data(), c.cin, c.cout, c.K);
+    ops::conv_transpose1d_packed(&pool, x.data(), c.cin, c.T, packed, c.cout, c.K, c.stride,
+                                 b.data(), c.trim, y.data());
+    ops::conv_transpose1d(&pool, x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(),
+                          c.trim, plain.data());
+    ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, b.data(),
+                              c.trim, ref.data());
+    EXPECT_EQ(y, plain) << "K=" << c.K;
+    EXPECT_LT(max_abs_diff(y, ref), 1e-4) << "K=" << c.K;
+  }
+}
+
+TEST(PackedConv1d, RejectsWeightsOfAnotherShapeAndStridedConvolutions) {
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const auto w = random_vector(16 * 32 * 3, 54);
+  const auto packed = ops::pack_conv1d_f32(w.data(), 16, 32, 3);
+  std::vector<float> x(32 * 10), y(16 * 10);
+  ops::Conv1dParams p{1, 1, 1, 2, 0, ops::PadMode::kZeros};
+  try {
+    ops::conv1d_packed(nullptr, x.data(), 32, 10, packed, 16, 2, nullptr, p, y.data());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected packed weights for 32 -> 16 channels, kernel 2, "
+                                         "got 32 -> 16, kernel 3"),
+              std::string::npos)
+        << e.what();
+  }
+  ops::Conv1dParams strided{2, 1, 1, 1, 0, ops::PadMode::kZeros};
+  EXPECT_THROW(
+      ops::conv1d_packed(nullptr, x.data(), 32, 10, packed, 16, 3, nullptr, strided, y.data()),
+      Error);
 }
 
 // The bf16 (AMX) convolutions against the f32 reference run on inputs and

@@ -97,11 +97,21 @@ int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
   return padded < span ? 0 : (padded - span) / p.stride + 1;
 }
 
-void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
-            int K, const float* bias, const Conv1dParams& p, float* y) {
+namespace {
+
+bool avx512() {
+  return cpu::vec_kernels().isa == cpu::Isa::kAvx512;
+}
+
+// conv1d with the weights W [Cout, Cin/groups, K] plain, or (packed: stride 1,
+// groups 1, AVX-512) as pack_a_f32_avx512 panels of the [Cout, Cin * K] matrix.
+void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
+                 bool packed, int64_t Cout, int K, const float* bias, const Conv1dParams& p,
+                 float* y) {
   check_conv(Cin, T, Cout, K, p);
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
+  IZWI_ASSERT(!packed || (p.groups == 1 && p.stride == 1 && avx512()));
 
   if (p.groups != 1) {  // depthwise: each channel its own K-tap filter
     parallel_for(pool, Cout, 1, [&](int64_t c0, int64_t c1) {
@@ -128,10 +138,13 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
   const int64_t rows = Cin * K;
   const bool padded = p.pad_left > 0 || p.pad_right > 0;
   if (K == 1 && p.stride == 1 && !padded) {
-    gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T, onto_y);
+    if (packed)
+      cpu::gemm_packed_a_f32_avx512(pool, Cout, T, Cin, W, x, T, y, T, onto_y);
+    else
+      gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T, onto_y);
     return;
   }
-  if (p.stride == 1 && cpu::vec_kernels().isa == cpu::Isa::kAvx512) {
+  if (p.stride == 1 && avx512()) {
     // The column matrix is read from the signal itself; only padding needs a copy.
     const float* src = x;
     int64_t ld = T;
@@ -145,7 +158,8 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
       });
       src = copy;
     }
-    cpu::conv_gemm_f32_avx512(pool, Cout, To, rows, W, rows, src, ld, K, p.dilation, y, To, onto_y);
+    cpu::conv_gemm_f32_avx512(pool, Cout, To, rows, W, packed ? 0 : rows, src, ld, K, p.dilation, y,
+                              To, onto_y);
     return;
   }
   const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
@@ -167,6 +181,80 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
     });
     gemm(pool, false, false, Cout, nt, rows, W, rows, cols.data(), nt, y + t0, To, onto_y);
   }
+}
+
+// conv_transpose1d with W [Cin, Cout, K] plain, or packed as the panels of W^T [Cout * K, Cin].
+void conv_transpose1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
+                           bool packed, int64_t Cout, int K, int stride, const float* bias,
+                           int64_t trim_right, float* y) {
+  const int64_t full = (T - 1) * stride + K;
+  const int64_t To = full - trim_right;
+  if (T <= 0 || To <= 0) return;
+  fill_bias(pool, bias, Cout, To, y);
+  // cols[(co, k), t] = sum_ci W[ci, co, k] * x[ci, t]; then y[co, t*stride + k] += cols.
+  const int64_t rows = Cout * K;
+  const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(T, kColumnBudget / rows));
+  std::vector<float>& cols = column_scratch(rows * tile);
+  for (int64_t t0 = 0; t0 < T; t0 += tile) {
+    const int64_t nt = std::min(tile, T - t0);
+    if (packed)
+      cpu::gemm_packed_a_f32_avx512(pool, rows, nt, Cin, W, x + t0, T, cols.data(), nt, false);
+    else
+      gemm(pool, true, false, rows, nt, Cin, W, rows, x + t0, T, cols.data(), nt);
+    overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);
+  }
+}
+
+}  // namespace
+
+void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
+            int K, const float* bias, const Conv1dParams& p, float* y) {
+  conv1d_impl(pool, x, Cin, T, W, false, Cout, K, bias, p, y);
+}
+
+bool packed_convolutions_available() {
+  return avx512();
+}
+
+PackedConvWeights pack_conv1d_f32(const float* W, int64_t Cout, int64_t Cin, int K) {
+  if (!avx512())
+    fail(ErrorKind::kInvalidArgument, "pack_conv1d_f32: needs AVX-512, which this CPU lacks");
+  return PackedConvWeights{cpu::pack_a_f32_avx512(false, Cout, Cin * K, W, Cin * K), Cin, Cout, K};
+}
+
+PackedConvWeights pack_conv_transpose1d_f32(const float* W, int64_t Cin, int64_t Cout, int K) {
+  if (!avx512())
+    fail(ErrorKind::kInvalidArgument,
+         "pack_conv_transpose1d_f32: needs AVX-512, which this CPU lacks");
+  return PackedConvWeights{cpu::pack_a_f32_avx512(true, Cout * K, Cin, W, Cout * K), Cin, Cout, K};
+}
+
+namespace {
+
+void check_packed(const PackedConvWeights& W, int64_t Cin, int64_t Cout, int K, const char* op) {
+  if (W.empty() || W.cin != Cin || W.cout != Cout || W.kernel != K)
+    fail(ErrorKind::kInvalidArgument, op, ": expected packed weights for ", Cin, " -> ", Cout,
+         " channels, kernel ", K, ", got ", W.cin, " -> ", W.cout, ", kernel ", W.kernel);
+}
+
+}  // namespace
+
+void conv1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                   const PackedConvWeights& W, int64_t Cout, int K, const float* bias,
+                   const Conv1dParams& p, float* y) {
+  check_packed(W, Cin, Cout, K, "conv1d_packed");
+  if (p.groups != 1 || p.stride != 1)
+    fail(ErrorKind::kInvalidArgument, "conv1d_packed: only stride 1, groups 1, got stride ",
+         p.stride, ", groups ", p.groups);
+  conv1d_impl(pool, x, Cin, T, W.panels.data(), true, Cout, K, bias, p, y);
+}
+
+void conv_transpose1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                             const PackedConvWeights& W, int64_t Cout, int K, int stride,
+                             const float* bias, int64_t trim_right, float* y) {
+  check_packed(W, Cin, Cout, K, "conv_transpose1d_packed");
+  conv_transpose1d_impl(pool, x, Cin, T, W.panels.data(), true, Cout, K, stride, bias, trim_right,
+                        y);
 }
 
 void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout, int K,
@@ -194,19 +282,7 @@ void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t 
 void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
                       int64_t Cout, int K, int stride, const float* bias, int64_t trim_right,
                       float* y) {
-  const int64_t full = (T - 1) * stride + K;
-  const int64_t To = full - trim_right;
-  if (T <= 0 || To <= 0) return;
-  fill_bias(pool, bias, Cout, To, y);
-  // cols[(co, k), t] = sum_ci W[ci, co, k] * x[ci, t]; then y[co, t*stride + k] += cols.
-  const int64_t rows = Cout * K;
-  const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(T, kColumnBudget / rows));
-  std::vector<float>& cols = column_scratch(rows * tile);
-  for (int64_t t0 = 0; t0 < T; t0 += tile) {
-    const int64_t nt = std::min(tile, T - t0);
-    gemm(pool, true, false, rows, nt, Cin, W, rows, x + t0, T, cols.data(), nt);
-    overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);
-  }
+  conv_transpose1d_impl(pool, x, Cin, T, W, false, Cout, K, stride, bias, trim_right, y);
 }
 
 void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,

@@ -36,6 +36,8 @@ struct Matrix {
   int64_t ld;
   bool trans;  // element (r, c) is stored at c * ld + r
   GemmType type = GemmType::kF32;
+  // A only: already in panels (pack_a_f32_avx512's layout), so never packed here.
+  bool packed = false;
   // A convolution's column matrix (not transposed): row r = (c, tap) starts at
   // c * ld + tap * dilation of the signal [channels, ld]. taps == 1: plain rows.
   int taps = 1;
@@ -49,10 +51,12 @@ struct Matrix {
   }
 };
 
-// A[m0 .. m0+mc, k0 .. k0+kc] -> panels of kMr rows: out[(panel * kc + k) * kMr + r].
-void pack_a(const Matrix& a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* out) {
+// A[m0 .. m0+mc, k0 .. k0+kc] -> panels of kMr rows: out[panel * panel_stride + k * kMr + r];
+// panel_stride is kc * kMr in a block, K * kMr in a prepacked matrix.
+void pack_a(const Matrix& a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* out,
+            int64_t panel_stride) {
   for (int64_t i = 0; i < mc; i += kMr) {
-    float* panel = out + i * kc;
+    float* panel = out + (i / kMr) * panel_stride;
     const int64_t rows = std::min(kMr, mc - i);
     for (int64_t k = 0; k < kc; ++k) {
       for (int64_t r = 0; r < rows; ++r) panel[k * kMr + r] = a.at(m0 + i + r, k0 + k);
@@ -143,7 +147,7 @@ void micro(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc, 
 void gemm_block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t ldc, int64_t m_begin,
                 int64_t m_end, int64_t n_begin, int64_t n_end, bool accumulate) {
   thread_local std::vector<float> pa, pb;
-  pa.resize(static_cast<size_t>(kMc * kKc));
+  if (!a.packed) pa.resize(static_cast<size_t>(kMc * kKc));
   pb.resize(static_cast<size_t>(kKc * (kNc + kNr)));
   for (int64_t n0 = n_begin; n0 < n_end; n0 += kNc) {
     const int64_t nc = std::min(kNc, n_end - n0);
@@ -152,17 +156,28 @@ void gemm_block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t l
       pack_b(b, k0, kc, n0, nc, pb.data());
       for (int64_t m0 = m_begin; m0 < m_end; m0 += kMc) {
         const int64_t mc = std::min(kMc, m_end - m0);
-        pack_a(a, m0, mc, k0, kc, pa.data());
+        // Panel i of this A block: a prepacked one has K, not kc, between panels.
+        const float* block = pa.data();
+        int64_t panel_stride = kc * kMr;
+        if (a.packed) {
+          block = static_cast<const float*>(a.p) + (m0 * K + k0 * kMr);
+          panel_stride = K * kMr;
+        } else {
+          pack_a(a, m0, mc, k0, kc, pa.data(), panel_stride);
+        }
         for (int64_t j = 0; j < nc; j += kNr)
           for (int64_t i = 0; i < mc; i += kMr)
-            micro(pa.data() + i * kc, pb.data() + j * kc, kc, c + (m0 + i) * ldc + n0 + j, ldc,
-                  std::min(kMr, mc - i), std::min(kNr, nc - j), accumulate || k0 > 0);
+            micro(block + (i / kMr) * panel_stride, pb.data() + j * kc, kc,
+                  c + (m0 + i) * ldc + n0 + j, ldc, std::min(kMr, mc - i), std::min(kNr, nc - j),
+                  accumulate || k0 > 0);
       }
     }
   }
 }
 
-// Splits C over the pool: along N in whole panels, or along M when N is narrow.
+// Splits C over the pool by rows (M) or columns (N). Every thread reads (and,
+// unless prepacked, packs) all of the operand along the other dimension, so the
+// split goes along the larger one: M when A [M, K] outweighs B [K, N].
 void run(ThreadPool* pool, const Matrix& a, const Matrix& b, int64_t M, int64_t N, int64_t K,
          float* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
@@ -172,13 +187,13 @@ void run(ThreadPool* pool, const Matrix& a, const Matrix& b, int64_t M, int64_t 
     return;
   }
   const int threads = pool ? pool->size() : 1;
-  const int64_t n_panels = (N + kNr - 1) / kNr;
-  if (n_panels >= 2 * threads || M < 2 * kMr * threads) {
+  const int64_t n_panels = (N + kNr - 1) / kNr, m_panels = (M + kMr - 1) / kMr;
+  const bool split_m = m_panels >= 2 * threads && (M > N || n_panels < 2 * threads);
+  if (!split_m) {
     parallel_for(pool, n_panels, 1, [&](int64_t p0, int64_t p1) {
       gemm_block(a, b, K, C, ldc, 0, M, p0 * kNr, std::min(N, p1 * kNr), accumulate);
     });
   } else {
-    const int64_t m_panels = (M + kMr - 1) / kMr;
     parallel_for(pool, m_panels, 1, [&](int64_t p0, int64_t p1) {
       gemm_block(a, b, K, C, ldc, p0 * kMr, std::min(M, p1 * kMr), 0, N, accumulate);
     });
@@ -193,13 +208,36 @@ void gemm_f32_avx512(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, in
   run(pool, Matrix{A, lda, trans_a}, Matrix{B, ldb, trans_b, b_type}, M, N, K, C, ldc, accumulate);
 }
 
+int64_t packed_a_size(int64_t M, int64_t K) {
+  return (M + kMr - 1) / kMr * kMr * K;
+}
+
+std::vector<float> pack_a_f32_avx512(bool trans_a, int64_t M, int64_t K, const float* A,
+                                     int64_t lda) {
+  std::vector<float> out(static_cast<size_t>(packed_a_size(M, K)));
+  const Matrix a{A, lda, trans_a};
+  for (int64_t m0 = 0; m0 < M; m0 += kMr)
+    pack_a(a, m0, std::min(kMr, M - m0), 0, K, out.data() + m0 * K, K * kMr);
+  return out;
+}
+
+void gemm_packed_a_f32_avx512(ThreadPool* pool, int64_t M, int64_t N, int64_t K,
+                              const float* packed_a, const float* B, int64_t ldb, float* C,
+                              int64_t ldc, bool accumulate) {
+  Matrix a{packed_a, 0, false};
+  a.packed = true;
+  run(pool, a, Matrix{B, ldb, false}, M, N, K, C, ldc, accumulate);
+}
+
 void conv_gemm_f32_avx512(ThreadPool* pool, int64_t M, int64_t N, int64_t K, const float* A,
                           int64_t lda, const float* x, int64_t ldx, int taps, int64_t dilation,
                           float* C, int64_t ldc, bool accumulate) {
+  Matrix a{A, lda, false};
+  a.packed = lda == 0;
   Matrix b{x, ldx, false};
   b.taps = taps;
   b.dilation = dilation;
-  run(pool, Matrix{A, lda, false}, b, M, N, K, C, ldc, accumulate);
+  run(pool, a, b, M, N, K, C, ldc, accumulate);
 }
 
 }  // namespace izwi::cpu

@@ -126,18 +126,27 @@ Signal CodecDecoder::dequantize(const int32_t* codes, int64_t frames) const {
   return a;
 }
 
-void CodecDecoder::use_bf16(WeightSource& from) {
-  pre_conv.use_bf16(from);
-  for (auto& [up, cn] : upsample_) up.use_bf16(from);
-  first_conv_.use_bf16(from);
+template <typename Fn>
+void CodecDecoder::for_each_convolution(Fn&& fn) {
+  fn(pre_conv);
+  for (auto& [up, cn] : upsample_) fn(up);
+  fn(first_conv_);
   for (DecoderBlock& b : blocks_) {
-    b.upsample.use_bf16(from);
+    fn(b.upsample);
     for (ResidualUnit& u : b.units) {
-      u.conv1.use_bf16(from);
-      u.conv2.use_bf16(from);
+      fn(u.conv1);
+      fn(u.conv2);
     }
   }
+}
+
+void CodecDecoder::use_bf16(WeightSource& from) {
+  for_each_convolution([&](auto& conv) { conv.use_bf16(from); });
   bf16_ = true;
+}
+
+void CodecDecoder::use_packed(WeightSource& from) {
+  for_each_convolution([&](auto& conv) { conv.use_packed(from); });
 }
 
 void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t T,

@@ -80,6 +80,10 @@ class CodecDecoder {
   // digits per product instead of f32's 7 (the golden tests run in f32).
   void use_bf16(WeightSource& from);
   bool bf16() const { return bf16_; }
+  // Keeps the convolutions exact (f32) but repacks their weights once for the
+  // GEMM kernel (ops::PackedConvWeights; AVX-512 CPUs, else nothing changes).
+  // Same contract as use_bf16.
+  void use_packed(WeightSource& from);
 
   // One decoder call on codes [frames, num_quantizers] (row-major, values already
   // validated): returns frames * total_upsample samples, clamped to [-1, 1].
@@ -102,6 +106,8 @@ class CodecDecoder {
  private:
   Signal dequantize(const int32_t* codes, int64_t frames) const;
   void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T, DecoderStream& stream) const;
+  template <typename Fn>
+  void for_each_convolution(Fn&& fn);  // the convolutions use_bf16 / use_packed convert
 
   CodecDecoderConfig cfg_;
   // decoder.quantizer.rvq_first / rvq_rest: codebook = embedding_sum / clamp(cluster_usage, 1e-5)

@@ -30,6 +30,13 @@ void Conv1d::use_bf16(WeightSource& from) {
   weight = Tensor{};
 }
 
+void Conv1d::use_packed(WeightSource& from) {
+  if (groups != 1 || stride != 1 || !ops::packed_convolutions_available() || weight.empty()) return;
+  weight_packed = ops::pack_conv1d_f32(weight.f32(), out, in, kernel);
+  from.release(weight);
+  weight = Tensor{};
+}
+
 namespace {
 
 ops::InputSnake input_snake(const SnakeBeta* act) {
@@ -55,9 +62,14 @@ void conv(ThreadPool* pool, const Conv1d& c, const Signal& x, const ops::Conv1dP
                      y, input_snake(act));
     return;
   }
-  IZWI_ASSERT(!c.weight.empty());  // a packed convolution has only its bf16 form
   Signal copy;
   const Signal* in = activated(pool, x, act, copy);
+  if (!c.weight_packed.empty()) {
+    ops::conv1d_packed(pool, in->data.data(), c.in, x.frames, c.weight_packed, c.out, c.kernel,
+                       bias, p, y);
+    return;
+  }
+  IZWI_ASSERT(!c.weight.empty());  // a packed convolution has only its packed form
   ops::conv1d(pool, in->data.data(), c.in, x.frames, c.weight.f32(), c.out, c.kernel, bias, p, y);
 }
 
@@ -70,6 +82,11 @@ void conv_transpose(ThreadPool* pool, const ConvTranspose1d& c, const Signal& x,
   }
   Signal copy;
   const Signal* in = activated(pool, x, act, copy);
+  if (!c.weight_packed.empty()) {
+    ops::conv_transpose1d_packed(pool, in->data.data(), c.in, x.frames, c.weight_packed, c.out,
+                                 c.kernel, c.stride, bias, trim, y);
+    return;
+  }
   ops::conv_transpose1d(pool, in->data.data(), c.in, x.frames, c.weight.f32(), c.out, c.kernel,
                         c.stride, bias, trim, y);
 }
@@ -122,8 +139,12 @@ void Conv1d::causal_add(ThreadPool* pool, Signal& x, const SnakeBeta* act, Signa
   }
   if (act) act->apply(pool, x);
   p.accumulate = true;
-  ops::conv1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel,
-              bias.empty() ? nullptr : bias.f32(), p, y.data.data());
+  const float* b = bias.empty() ? nullptr : bias.f32();
+  if (!weight_packed.empty())
+    ops::conv1d_packed(pool, x.data.data(), in, x.frames, weight_packed, out, kernel, b, p,
+                       y.data.data());
+  else
+    ops::conv1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel, b, p, y.data.data());
 }
 
 Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
@@ -168,6 +189,13 @@ void ConvTranspose1d::load(WeightSource& w, const std::string& prefix, int in_ch
 void ConvTranspose1d::use_bf16(WeightSource& from) {
   if (!ops::bf16_conv_supported(in)) return;
   weight_bf16 = ops::pack_conv_transpose1d_bf16(weight.f32(), in, out, kernel);
+  from.release(weight);
+  weight = Tensor{};
+}
+
+void ConvTranspose1d::use_packed(WeightSource& from) {
+  if (!ops::packed_convolutions_available() || weight.empty()) return;
+  weight_packed = ops::pack_conv_transpose1d_f32(weight.f32(), in, out, kernel);
   from.release(weight);
   weight = Tensor{};
 }

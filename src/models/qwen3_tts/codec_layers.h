@@ -44,7 +44,8 @@ struct SnakeBeta {
 struct Conv1d {
   Tensor weight, bias;
   int in = 0, out = 0, kernel = 0, stride = 1, dilation = 1, groups = 1;
-  ops::Bf16ConvWeights weight_bf16;  // once use_bf16() ran; the zero-padded forms use it
+  ops::Bf16ConvWeights weight_bf16;      // once use_bf16() ran; the zero-padded forms use it
+  ops::PackedConvWeights weight_packed;  // once use_packed() ran (the f32 weight is then dropped)
 
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
             int stride_ = 1, int dilation_ = 1, int groups_ = 1, bool has_bias = true);
@@ -52,6 +53,9 @@ struct Conv1d {
   // groups 1, in a multiple of 32); other convolutions stay f32. The f32
   // weights of a packed one are dropped and their pages handed back to `from`.
   void use_bf16(WeightSource& from);
+  // Repacks the weights once into the f32 GEMM's panels where that applies
+  // (stride 1, groups 1, AVX-512); exact, like the plain f32 weights it replaces.
+  void use_packed(WeightSource& from);
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
   // is covered; padding with zeros or by replicating the edge sample.
@@ -78,11 +82,13 @@ struct Conv1d {
 struct ConvTranspose1d {
   Tensor weight, bias;
   int in = 0, out = 0, kernel = 0, stride = 1;
-  ops::Bf16ConvWeights weight_bf16;  // once use_bf16() ran (the f32 weight is then dropped)
+  ops::Bf16ConvWeights weight_bf16;      // once use_bf16() ran (the f32 weight is then dropped)
+  ops::PackedConvWeights weight_packed;  // once use_packed() ran (likewise)
 
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_,
             bool has_bias = true);
   void use_bf16(WeightSource& from);
+  void use_packed(WeightSource& from);
   Signal causal(ThreadPool* pool, const Signal& x) const;
 
   // Streamed form: returns x.frames * stride samples; `tail` [out, kernel - stride]
