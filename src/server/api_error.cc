@@ -21,6 +21,12 @@ std::string error_type(int status) {
   }
 }
 
+size_t characters(const std::string& utf8) {
+  size_t n = 0;
+  for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;  // every byte but continuations
+  return n;
+}
+
 void check_input_length(size_t chars, int limit, const std::string& what, const char* flag) {
   if (chars > static_cast<size_t>(limit))
     throw ApiError(400, "input_too_long",

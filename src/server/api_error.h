@@ -29,6 +29,10 @@ std::string error_body(int status, const std::string& code, const std::string& m
 // A library error as an API error: bad input is 400, a missing thing 404, the rest 500.
 ApiError from_library_error(const Error& e, const std::string& param = "");
 
+// Characters as the length limits count them: Unicode code points of UTF-8
+// text (a CJK character is one, as a client's own count would be).
+size_t characters(const std::string& utf8);
+
 // A 400 "input_too_long" when `what` has more than `limit` characters; `flag`
 // is the izwi serve option that sets the limit.
 void check_input_length(size_t chars, int limit, const std::string& what, const char* flag);

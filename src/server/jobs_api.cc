@@ -145,7 +145,7 @@ void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Re
   p.max_seconds = max_seconds;
   const std::vector<JobUtterance> items = utterances(body, p.language);
   size_t chars = 0;
-  for (const auto& u : items) chars += static_cast<size_t>(text_length(u.text));
+  for (const auto& u : items) chars += characters(u.text);
   check_input_length(chars, st.options.max_job_chars, "the job", "--max-job-chars");
   // A saved voice is a real person's: the same consent rule as for speech.
   for (const auto& u : items) {

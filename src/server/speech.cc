@@ -26,12 +26,6 @@ std::string fixed(double v, int digits = 3) {
   return b;
 }
 
-size_t utf8_length(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 // Header values are one line of printable ASCII.
 std::string header_safe(const std::string& s) {
   std::string out;
@@ -68,8 +62,7 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
   if (r.input.find_first_not_of(" \t\r\n") == std::string::npos)
     throw ApiError(400, "missing_input", "'input' (the text to speak) is missing or empty",
                    "input");
-  check_input_length(utf8_length(r.input), st.options.max_text_chars, "'input'",
-                     "--max-text-chars");
+  check_input_length(characters(r.input), st.options.max_text_chars, "'input'", "--max-text-chars");
   r.model = f.text("model").value_or("");
   r.voice = f.text("voice").value_or("");
   r.instructions = f.text("instructions").value_or("");

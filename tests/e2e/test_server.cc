@@ -531,9 +531,24 @@ TEST_F(ServerTest, ADisconnectingClientCancelsItsGenerationAndFreesItsSlot) {
 }
 
 TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
-  auto s = serve({"--max-upload-mb", "1", "--max-text-chars", "50"});
+  auto s = serve({"--max-upload-mb", "1", "--max-text-chars", "50", "--max-job-chars", "40"});
   const std::string ref = reference_b64();
   auto c = s->client();
+  // The limits count characters (code points) for speech and jobs alike: a CJK
+  // character is one, not its three UTF-8 bytes.
+  std::string cjk;
+  for (int i = 0; i < 51; ++i) cjk += "\u8bed";
+  const auto long_cjk = post_json(*s, {{"input", cjk}, {"reference_audio", ref}});
+  expect_error(long_cjk, 400, "input_too_long", "51 CJK characters");
+  EXPECT_NE(long_cjk->body.find("has 51 characters"), std::string::npos) << long_cjk->body;
+  // A job of 40 passes the length check (and then lacks a voice); 41 do not.
+  const std::string forty = cjk.substr(0, 40 * 3);
+  expect_error(c.Post("/v1/jobs", json{{"inputs", {forty}}}.dump(), "application/json"), 400,
+               "missing_voice", "a job of 40 CJK characters");
+  const auto long_job =
+      c.Post("/v1/jobs", json{{"inputs", {forty, "\u8bed"}}}.dump(), "application/json");
+  expect_error(long_job, 400, "input_too_long", "a job of 41 CJK characters");
+  EXPECT_NE(long_job->body.find("has 41 characters"), std::string::npos) << long_job->body;
   expect_error(
       post_json(*s, {{"model", "qwen3-tts-9b-base"}, {"input", "x"}, {"reference_audio", ref}}),
       404, "model_not_found", "unknown model");
