@@ -67,11 +67,11 @@ void conv_transpose1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, 
 void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
                           int K, int stride, const float* bias, int64_t trim_right, float* y);
 
-// ---- prepacked f32 convolutions (AVX-512) ---------------------------------------
+// ---- prepacked f32 convolutions (AVX-512 or AVX2) --------------------------------
 // The codec decoder's weights repacked once at load into the GEMM kernel's
 // panels (kernels/cpu/gemm.h), so no call packs them again: a streamed block
 // then reads each weight once. Exact: the same f32 arithmetic as conv1d.
-bool packed_convolutions_available();  // AVX-512 (and IZWI_ISA does not ask for less)
+bool packed_convolutions_available();  // AVX2 + FMA or AVX-512 (as IZWI_ISA allows)
 
 struct PackedConvWeights {
   std::vector<float> panels;  // [Cout, Cin * K] (transposed convolution: [Cout * K, Cin])

@@ -158,11 +158,27 @@ TEST(Linear, MatchesReferenceForAllDtypesAndBatchSizes) {
   }
 }
 
-// Our AVX-512 GEMM against the double-precision reference: every transpose
-// combination, edges of the 12 x 32 register tile and of the K/M/N blocks,
+// Our GEMM, on every ISA that has one (kernels/cpu/gemm.h).
+class GemmKernelTest : public ::testing::TestWithParam<cpu::Isa> {
+ protected:
+  const cpu::GemmKernels& kernels() { return *cpu::gemm_kernels_for(GetParam()); }
+  void SetUp() override {
+    if (!cpu::gemm_kernels_for(GetParam()))
+      GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, GemmKernelTest,
+                         ::testing::Values(cpu::Isa::kAvx2, cpu::Isa::kAvx512),
+                         [](const auto& param_info) {
+                           return std::string(cpu::isa_name(param_info.param));
+                         });
+
+// Against the double-precision reference: every transpose combination, edges
+// of the register tile (12 x 32 AVX-512, 6 x 16 AVX2) and of the K/M/N blocks,
 // leading dimensions wider than the matrices, and guard values beside C.
-TEST(Gemm, MatchesReferenceForAllTransposesAndEdges) {
-  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+TEST_P(GemmKernelTest, MatchesReferenceForAllTransposesAndEdges) {
+  const cpu::GemmKernels& g = kernels();
   ThreadPool pool(2);
   struct Size {
     int64_t M, N, K;
@@ -175,8 +191,8 @@ TEST(Gemm, MatchesReferenceForAllTransposesAndEdges) {
         auto A = random_vector(static_cast<size_t>((ta ? z.K : z.M) * lda), 91);
         auto B = random_vector(static_cast<size_t>((tb ? z.N : z.K) * ldb), 92);
         std::vector<float> C(static_cast<size_t>(z.M * ldc + 1), 777.0f), R(C);
-        cpu::gemm_f32_avx512(&pool, ta, tb, z.M, z.N, z.K, A.data(), lda, B.data(), ldb, C.data(),
-                             ldc);
+        g.gemm(&pool, ta, tb, z.M, z.N, z.K, A.data(), lda, B.data(), ldb, C.data(), ldc,
+               cpu::GemmType::kF32, false);
         ops::gemm_ref(ta, tb, z.M, z.N, z.K, A.data(), lda, B.data(), ldb, R.data(), ldc);
         double worst = 0;
         for (int64_t m = 0; m < z.M; ++m) {
@@ -190,8 +206,8 @@ TEST(Gemm, MatchesReferenceForAllTransposesAndEdges) {
       }
 }
 
-TEST(Gemm, AccumulateAddsToWhatCHolds) {
-  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+TEST_P(GemmKernelTest, AccumulateAddsToWhatCHolds) {
+  const cpu::GemmKernels& g = kernels();
   ThreadPool pool(2);
   const int64_t M = 19, N = 70, K = 300, ldc = N + 3;  // two K blocks, edge tiles
   auto A = random_vector(static_cast<size_t>(M * K), 93);
@@ -202,15 +218,15 @@ TEST(Gemm, AccumulateAddsToWhatCHolds) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < ldc; ++n)
       R[m * ldc + n] = n < N ? R[m * ldc + n] + C[m * ldc + n] : C[m * ldc + n];
-  cpu::gemm_f32_avx512(&pool, false, false, M, N, K, A.data(), K, B.data(), N, C.data(), ldc,
-                       cpu::GemmType::kF32, true);
+  g.gemm(&pool, false, false, M, N, K, A.data(), K, B.data(), N, C.data(), ldc, cpu::GemmType::kF32,
+         true);
   EXPECT_LT(max_abs_diff(C, R), 1e-4);
 }
 
 // A prepacked left operand: both storage orders, rows across panels and A
 // blocks, K across K blocks, guards beside C.
-TEST(Gemm, PrepackedAMatchesReference) {
-  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+TEST_P(GemmKernelTest, PrepackedAMatchesReference) {
+  const cpu::GemmKernels& g = kernels();
   ThreadPool pool(2);
   struct Size {
     int64_t M, N, K;
@@ -220,11 +236,10 @@ TEST(Gemm, PrepackedAMatchesReference) {
       const int64_t lda = (ta ? z.M : z.K) + 3, ldc = z.N + 5;
       auto A = random_vector(static_cast<size_t>((ta ? z.K : z.M) * lda), 98);
       auto B = random_vector(static_cast<size_t>(z.K * z.N), 99);
-      const std::vector<float> packed = cpu::pack_a_f32_avx512(ta, z.M, z.K, A.data(), lda);
-      ASSERT_EQ(static_cast<int64_t>(packed.size()), cpu::packed_a_size(z.M, z.K));
+      const std::vector<float> packed = g.pack_a(ta, z.M, z.K, A.data(), lda);
+      ASSERT_EQ(static_cast<int64_t>(packed.size()), g.packed_a_size(z.M, z.K));
       std::vector<float> C(static_cast<size_t>(z.M * ldc), 777.0f), R(C.size());
-      cpu::gemm_packed_a_f32_avx512(&pool, z.M, z.N, z.K, packed.data(), B.data(), z.N, C.data(),
-                                    ldc, false);
+      g.gemm_packed_a(&pool, z.M, z.N, z.K, packed.data(), B.data(), z.N, C.data(), ldc, false);
       ops::gemm_ref(ta, false, z.M, z.N, z.K, A.data(), lda, B.data(), z.N, R.data(), ldc);
       double worst = 0;
       for (int64_t m = 0; m < z.M; ++m) {
@@ -240,8 +255,8 @@ TEST(Gemm, PrepackedAMatchesReference) {
 // The im2col-free convolution GEMM against the double-precision convolution:
 // taps and dilations, channel counts across K blocks, output lengths across
 // register tiles, a signal row wider than the convolution reads, guards beside C.
-TEST(ConvGemm, MatchesConvolutionReference) {
-  if (!cpu::cpu_supports(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+TEST_P(GemmKernelTest, ConvGemmMatchesConvolutionReference) {
+  const cpu::GemmKernels& g = kernels();
   ThreadPool pool(2);
   struct Case {
     int64_t cin, cout, T;
@@ -269,8 +284,8 @@ TEST(ConvGemm, MatchesConvolutionReference) {
             y[o * ldc + t] = 0.25f * static_cast<float>(t % 7);
             ref[o * c.T + t] += y[o * ldc + t];
           }
-      cpu::conv_gemm_f32_avx512(&pool, c.cout, c.T, c.cin * c.taps, w.data(), c.cin * c.taps,
-                                x.data(), ldx, c.taps, c.dilation, y.data(), ldc, accumulate);
+      g.conv_gemm(&pool, c.cout, c.T, c.cin * c.taps, w.data(), c.cin * c.taps, x.data(), ldx,
+                  c.taps, c.dilation, y.data(), ldc, accumulate);
       double worst = 0;
       for (int64_t o = 0; o < c.cout; ++o) {
         for (int64_t t = 0; t < c.T; ++t)

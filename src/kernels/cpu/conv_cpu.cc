@@ -1,7 +1,8 @@
-// CPU convolutions over [channels, time] as GEMMs. With AVX-512 a stride-1
-// convolution reads its column matrix straight from the (padded) signal while
-// packing (cpu::conv_gemm_f32_avx512); otherwise im2col + BLAS GEMM, tiled along
-// time so the column buffer stays a few MB even for 576,000-sample outputs.
+// CPU convolutions over [channels, time] as GEMMs. With our GEMM (AVX-512 or
+// AVX2, kernels/cpu/gemm.h) a stride-1 convolution reads its column matrix
+// straight from the (padded) signal while packing (conv_gemm); otherwise im2col
+// + GEMM, tiled along time so the column buffer stays a few MB even for
+// 576,000-sample outputs.
 
 #include <algorithm>
 #include <vector>
@@ -99,19 +100,21 @@ int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
 
 namespace {
 
-bool avx512() {
-  return cpu::vec_kernels().isa == cpu::Isa::kAvx512;
+// Our GEMM for this process's ISA, or null (then BLAS and im2col).
+const cpu::GemmKernels* own_gemm() {
+  return cpu::gemm_kernels();
 }
 
 // conv1d with the weights W [Cout, Cin/groups, K] plain, or (packed: stride 1,
-// groups 1, AVX-512) as pack_a_f32_avx512 panels of the [Cout, Cin * K] matrix.
+// groups 1, own_gemm()) as its pack_a panels of the [Cout, Cin * K] matrix.
 void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
                  bool packed, int64_t Cout, int K, const float* bias, const Conv1dParams& p,
                  float* y) {
   check_conv(Cin, T, Cout, K, p);
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
-  IZWI_ASSERT(!packed || (p.groups == 1 && p.stride == 1 && avx512()));
+  const cpu::GemmKernels* g = own_gemm();
+  IZWI_ASSERT(!packed || (p.groups == 1 && p.stride == 1 && g));
 
   if (p.groups != 1) {  // depthwise: each channel its own K-tap filter
     parallel_for(pool, Cout, 1, [&](int64_t c0, int64_t c1) {
@@ -139,12 +142,12 @@ void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   const bool padded = p.pad_left > 0 || p.pad_right > 0;
   if (K == 1 && p.stride == 1 && !padded) {
     if (packed)
-      cpu::gemm_packed_a_f32_avx512(pool, Cout, T, Cin, W, x, T, y, T, onto_y);
+      g->gemm_packed_a(pool, Cout, T, Cin, W, x, T, y, T, onto_y);
     else
       gemm(pool, false, false, Cout, T, Cin, W, Cin, x, T, y, T, onto_y);
     return;
   }
-  if (p.stride == 1 && avx512()) {
+  if (p.stride == 1 && g) {
     // The column matrix is read from the signal itself; only padding needs a copy.
     const float* src = x;
     int64_t ld = T;
@@ -158,8 +161,7 @@ void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
       });
       src = copy;
     }
-    cpu::conv_gemm_f32_avx512(pool, Cout, To, rows, W, packed ? 0 : rows, src, ld, K, p.dilation, y,
-                              To, onto_y);
+    g->conv_gemm(pool, Cout, To, rows, W, packed ? 0 : rows, src, ld, K, p.dilation, y, To, onto_y);
     return;
   }
   const int64_t tile = std::max<int64_t>(64, std::min<int64_t>(To, kColumnBudget / rows));
@@ -198,7 +200,7 @@ void conv_transpose1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_
   for (int64_t t0 = 0; t0 < T; t0 += tile) {
     const int64_t nt = std::min(tile, T - t0);
     if (packed)
-      cpu::gemm_packed_a_f32_avx512(pool, rows, nt, Cin, W, x + t0, T, cols.data(), nt, false);
+      own_gemm()->gemm_packed_a(pool, rows, nt, Cin, W, x + t0, T, cols.data(), nt, false);
     else
       gemm(pool, true, false, rows, nt, Cin, W, rows, x + t0, T, cols.data(), nt);
     overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);
@@ -213,20 +215,29 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
 }
 
 bool packed_convolutions_available() {
-  return avx512();
+  return own_gemm() != nullptr;
 }
 
+namespace {
+
+const cpu::GemmKernels& packing_gemm(const char* op) {
+  const cpu::GemmKernels* g = own_gemm();
+  if (!g)
+    fail(ErrorKind::kInvalidArgument, op, ": needs AVX2 + FMA or AVX-512, which this CPU lacks");
+  return *g;
+}
+
+}  // namespace
+
 PackedConvWeights pack_conv1d_f32(const float* W, int64_t Cout, int64_t Cin, int K) {
-  if (!avx512())
-    fail(ErrorKind::kInvalidArgument, "pack_conv1d_f32: needs AVX-512, which this CPU lacks");
-  return PackedConvWeights{cpu::pack_a_f32_avx512(false, Cout, Cin * K, W, Cin * K), Cin, Cout, K};
+  return PackedConvWeights{packing_gemm("pack_conv1d_f32").pack_a(false, Cout, Cin * K, W, Cin * K),
+                           Cin, Cout, K};
 }
 
 PackedConvWeights pack_conv_transpose1d_f32(const float* W, int64_t Cin, int64_t Cout, int K) {
-  if (!avx512())
-    fail(ErrorKind::kInvalidArgument,
-         "pack_conv_transpose1d_f32: needs AVX-512, which this CPU lacks");
-  return PackedConvWeights{cpu::pack_a_f32_avx512(true, Cout * K, Cin, W, Cout * K), Cin, Cout, K};
+  return PackedConvWeights{
+      packing_gemm("pack_conv_transpose1d_f32").pack_a(true, Cout * K, Cin, W, Cout * K), Cin, Cout,
+      K};
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
@@ -80,6 +81,28 @@ const VecKernels& choose() {
 
 const VecKernels& vec_kernels() {
   static const VecKernels& chosen = choose();  // decided once; immutable afterwards
+  return chosen;
+}
+
+}  // namespace izwi::cpu
+
+namespace izwi::cpu {
+
+const GemmKernels* gemm_kernels_for(Isa isa) {
+  if (!cpu_supports(isa)) return nullptr;
+  switch (isa) {
+    case Isa::kScalar:
+      return nullptr;
+    case Isa::kAvx2:
+      return &gemm_kernels_avx2();
+    case Isa::kAvx512:
+      return &gemm_kernels_avx512();
+  }
+  return nullptr;
+}
+
+const GemmKernels* gemm_kernels() {
+  static const GemmKernels* chosen = gemm_kernels_for(vec_kernels().isa);
   return chosen;
 }
 

@@ -74,9 +74,9 @@ constexpr int64_t kGemmRows = 32;
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
           const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
           bool accumulate) {
-  if (cpu::vec_kernels().isa == cpu::Isa::kAvx512) {
-    cpu::gemm_f32_avx512(pool, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc,
-                         cpu::GemmType::kF32, accumulate);
+  if (const cpu::GemmKernels* g = cpu::gemm_kernels()) {
+    g->gemm(pool, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, cpu::GemmType::kF32,
+            accumulate);
     return;
   }
   if (M <= 0 || N <= 0) return;
@@ -148,13 +148,13 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   // half-precision weights (long prompts) from kGemmRows on, widened while the
   // GEMM packs them — below that packing all weights costs more than dot_rows.
   const bool f32_gemm = W.dtype == DType::kF32 && M > cpu::kMaxDotRows;
-  const bool half_gemm =
-      wk.gemm && W.dtype != DType::kF32 && M >= kGemmRows && vk.isa == cpu::Isa::kAvx512;
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
+  const bool half_gemm = wk.gemm && W.dtype != DType::kF32 && M >= kGemmRows && g && g->half_b;
   if (f32_gemm || half_gemm) {
     if (f32_gemm)
       gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
     else
-      cpu::gemm_f32_avx512(pool, false, true, M, N, K, x, K, W.data, K, y, N, *wk.gemm);
+      g->gemm(pool, false, true, M, N, K, x, K, W.data, K, y, N, *wk.gemm, false);
     if (bias)
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];

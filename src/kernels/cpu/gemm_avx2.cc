@@ -1,0 +1,96 @@
+// The blocked GEMM for AVX2 + FMA (compiled with -mavx2 -mfma): a 6 x 16 tile
+// of C in 12 ymm accumulators (+ 2 B vectors + 1 broadcast of the 16
+// registers). B is f32 only; CPUs with AVX2 but not AVX-512 (most laptops)
+// run the codec's convolutions on it instead of BLAS.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
+
+namespace izwi::cpu {
+
+namespace {
+
+#include "kernels/cpu/gemm_blocked.h"
+
+constexpr int64_t kMr = 6, kNr = 16;  // the register tile (Avx2Tile below)
+
+// Lane mask for the first n of 8 float lanes (n may be <= 0 or >= 8).
+inline __m256i first_lanes(int64_t n) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::clamp<int64_t>(n, 0, 8))),
+                            lane);
+}
+
+// B[k0 .. k0+kc, n0 .. n0+nc] -> panels of kNr columns: out[(panel * kc + k) * kNr + c],
+// zero beyond nc.
+void pack_b_panels(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
+  const auto* p = static_cast<const float*>(b.p);
+  for (int64_t j = 0; j < nc; j += kNr) {
+    float* panel = out + j * kc;
+    const int64_t cols = std::min(kNr, nc - j);
+    if (!b.trans) {  // a panel row is 16 consecutive stored elements
+      const __m256i m0 = first_lanes(cols), m1 = first_lanes(cols - 8);
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = p + b.row_start(k0 + k) + n0 + j;
+        _mm256_storeu_ps(panel + k * kNr, _mm256_maskload_ps(src, m0));
+        _mm256_storeu_ps(panel + k * kNr + 8, _mm256_maskload_ps(src + 8, m1));
+      }
+      continue;
+    }
+    // Transposed (a weight matrix [N, K]): each column is a stored row.
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t c = 0; c < kNr; ++c)
+        panel[k * kNr + c] = c < cols ? p[(n0 + j + c) * b.ld + k0 + k] : 0.0f;
+  }
+}
+
+// C[0 .. rows, 0 .. cols] (+)= pa (kMr x kc) * pb (kc x kNr).
+void micro_tile(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc, int64_t rows,
+                int64_t cols, bool accumulate) {
+  __m256 acc[kMr][2];
+  for (auto& r : acc) r[0] = r[1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(pb + k * kNr), b1 = _mm256_loadu_ps(pb + k * kNr + 8);
+    for (int64_t r = 0; r < kMr; ++r) {
+      const __m256 a = _mm256_broadcast_ss(pa + k * kMr + r);
+      acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+    }
+  }
+  const __m256i m0 = first_lanes(cols), m1 = first_lanes(cols - 8);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* cr = c + r * ldc;
+    __m256 v0 = acc[r][0], v1 = acc[r][1];
+    if (accumulate) {
+      v0 = _mm256_add_ps(v0, _mm256_maskload_ps(cr, m0));
+      v1 = _mm256_add_ps(v1, _mm256_maskload_ps(cr + 8, m1));
+    }
+    _mm256_maskstore_ps(cr, m0, v0);
+    _mm256_maskstore_ps(cr + 8, m1, v1);
+  }
+}
+
+struct Avx2Tile {
+  static constexpr int64_t kMr = izwi::cpu::kMr, kNr = izwi::cpu::kNr, kMc = 144;
+  static void pack_b(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
+    pack_b_panels(b, k0, kc, n0, nc, out);
+  }
+  static void micro(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc,
+                    int64_t rows, int64_t cols, bool accumulate) {
+    micro_tile(pa, pb, kc, c, ldc, rows, cols, accumulate);
+  }
+};
+
+}  // namespace
+
+const GemmKernels& gemm_kernels_avx2() {
+  static const GemmKernels k = BlockedGemm<Avx2Tile>::table(Isa::kAvx2, false);
+  return k;
+}
+
+}  // namespace izwi::cpu
