@@ -399,7 +399,7 @@ TEST(ConvTranspose1d, MatchesReference) {
 // for bit (the kernel sees the same panels), and match the reference: padding
 // modes, dilation, pointwise, accumulating, weight rows across the 12-row panels.
 TEST(PackedConv1d, EqualsPlainConvolutionAndMatchesReference) {
-  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   ThreadPool pool(2);
   const ConvCase cases[] = {
       {3, 5, 50, 7, 1, 1, 1, 6, 0, ops::PadMode::kZeros},
@@ -427,7 +427,7 @@ TEST(PackedConv1d, EqualsPlainConvolutionAndMatchesReference) {
 }
 
 TEST(PackedConvTranspose1d, EqualsPlainConvolutionAndMatchesReference) {
-  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   ThreadPool pool(2);
   struct Case {
     int64_t cin, cout, T;
@@ -454,7 +454,7 @@ TEST(PackedConvTranspose1d, EqualsPlainConvolutionAndMatchesReference) {
 }
 
 TEST(PackedConv1d, RejectsWeightsOfAnotherShapeAndStridedConvolutions) {
-  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   const auto w = random_vector(16 * 32 * 3, 54);
   const auto packed = ops::pack_conv1d_f32(w.data(), 16, 32, 3);
   std::vector<float> x(32 * 10), y(16 * 10);

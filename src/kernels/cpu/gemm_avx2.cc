@@ -77,13 +77,8 @@ void micro_tile(const float* pa, const float* pb, int64_t kc, float* c, int64_t 
 
 struct Avx2Tile {
   static constexpr int64_t kMr = izwi::cpu::kMr, kNr = izwi::cpu::kNr, kMc = 144;
-  static void pack_b(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
-    pack_b_panels(b, k0, kc, n0, nc, out);
-  }
-  static void micro(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc,
-                    int64_t rows, int64_t cols, bool accumulate) {
-    micro_tile(pa, pb, kc, c, ldc, rows, cols, accumulate);
-  }
+  static constexpr auto pack_b = pack_b_panels;
+  static constexpr auto micro = micro_tile;
 };
 
 }  // namespace
