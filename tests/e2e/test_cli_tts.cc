@@ -169,9 +169,13 @@ TEST(CliTts, LongTextsStreamInBoundedMemory) {
   const double long_s = read_audio(d.file("long.wav")).duration();
   EXPECT_GT(long_s, 7 * short_s);
   EXPECT_GT(long_s, 400);  // over 400 s of audio: 38 MB as floats, were it kept
-  EXPECT_LT(large.max_rss_kib - small.max_rss_kib, 8 * 1024)
-      << small.max_rss_kib << " KiB for " << short_s << " s, " << large.max_rss_kib << " KiB for "
-      << long_s << " s";
+  // Not under AddressSanitizer: its quarantine grows with the run (+8.0 MiB in
+  // one run, just over the bound); the release build checks this.
+  if (!test::kAddressSanitizer) {
+    EXPECT_LT(large.max_rss_kib - small.max_rss_kib, 8 * 1024)
+        << small.max_rss_kib << " KiB for " << short_s << " s, " << large.max_rss_kib << " KiB for "
+        << long_s << " s";
+  }
 }
 
 // --stream / -o -: audio written while it is generated, to a pipe or a file.

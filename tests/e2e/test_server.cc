@@ -27,20 +27,6 @@
 namespace izwi {
 namespace {
 
-// Whether this build (and so the izwi it starts) runs under AddressSanitizer:
-// GCC defines __SANITIZE_ADDRESS__, clang answers __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::ServerProcess;
@@ -1557,7 +1543,7 @@ TEST_F(ServerTest, LoadLeavesNoFailuresLeaksOrOpenFiles) {
   // Under ASan freed memory waits in its quarantine (up to 256 MB) before it
   // is reused, so the server's RSS grows without a leak (+10.7 % seen in CI
   // with clang's ASan); LeakSanitizer checks for leaks there instead.
-  if (!sanitizer && !kAddressSanitizer) {
+  if (!sanitizer && !test::kAddressSanitizer) {
     EXPECT_LE(rss_after, rss_warm + rss_warm / 20 + 4096);  // within 5 % (+ 4 MiB)
   }
   EXPECT_EQ(fds_after, fds_warm);
