@@ -29,8 +29,8 @@ void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const flo
 
 // C: [M, N] = op(A): [M, K] · op(B): [K, N], f32, row-major with leading
 // dimensions; op(X) = X^T when trans_x (X then stored [K, M] or [N, K]). C is
-// overwritten, or added to with `accumulate`. Our AVX-512 kernel where the CPU
-// has it, else BLAS.
+// overwritten, or added to with `accumulate`. Our GEMM (kernels/cpu/gemm.h:
+// AVX-512 or AVX2) where the CPU has one, else BLAS.
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
           const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
           bool accumulate = false);

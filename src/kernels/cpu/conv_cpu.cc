@@ -100,20 +100,15 @@ int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
 
 namespace {
 
-// Our GEMM for this process's ISA, or null (then BLAS and im2col).
-const cpu::GemmKernels* own_gemm() {
-  return cpu::gemm_kernels();
-}
-
 // conv1d with the weights W [Cout, Cin/groups, K] plain, or (packed: stride 1,
-// groups 1, own_gemm()) as its pack_a panels of the [Cout, Cin * K] matrix.
+// groups 1, our GEMM: cpu::gemm_kernels()) as its pack_a panels of the [Cout, Cin * K] matrix.
 void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
                  bool packed, int64_t Cout, int K, const float* bias, const Conv1dParams& p,
                  float* y) {
   check_conv(Cin, T, Cout, K, p);
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
-  const cpu::GemmKernels* g = own_gemm();
+  const cpu::GemmKernels* g = cpu::gemm_kernels();  // null: BLAS and im2col
   IZWI_ASSERT(!packed || (p.groups == 1 && p.stride == 1 && g));
 
   if (p.groups != 1) {  // depthwise: each channel its own K-tap filter
@@ -200,7 +195,7 @@ void conv_transpose1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_
   for (int64_t t0 = 0; t0 < T; t0 += tile) {
     const int64_t nt = std::min(tile, T - t0);
     if (packed)
-      own_gemm()->gemm_packed_a(pool, rows, nt, Cin, W, x + t0, T, cols.data(), nt, false);
+      cpu::gemm_kernels()->gemm_packed_a(pool, rows, nt, Cin, W, x + t0, T, cols.data(), nt, false);
     else
       gemm(pool, true, false, rows, nt, Cin, W, rows, x + t0, T, cols.data(), nt);
     overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);
@@ -215,13 +210,13 @@ void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const floa
 }
 
 bool packed_convolutions_available() {
-  return own_gemm() != nullptr;
+  return cpu::gemm_kernels() != nullptr;
 }
 
 namespace {
 
 const cpu::GemmKernels& packing_gemm(const char* op) {
-  const cpu::GemmKernels* g = own_gemm();
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
   if (!g)
     fail(ErrorKind::kInvalidArgument, op, ": needs AVX2 + FMA or AVX-512, which this CPU lacks");
   return *g;

@@ -51,7 +51,8 @@ float dot_half(const uint16_t* w, const float* x, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    if (i % 32 == 0) _mm_prefetch(reinterpret_cast<const char*>(w + i + 1024), _MM_HINT_T0);
+    if (i % 32 == 0)  // one 64-byte line per 32 weights
+      _mm_prefetch(reinterpret_cast<const char*>(w + i) + kPrefetchBytes, _MM_HINT_T0);
     acc0 = _mm256_fmadd_ps(Load(w + i), _mm256_loadu_ps(x + i), acc0);
     acc1 = _mm256_fmadd_ps(Load(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
   }
@@ -227,10 +228,10 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t c = 0; c < nb; c += 16) {
     const int64_t n = std::min<int64_t>(16, nb - c), bytes = 4 * n;
-    // The weight stream 2 KB ahead (see vec_avx512.cc): a chunk is 512 (Q8) or 256 (Q4) bytes.
+    // The weight stream ahead (kPrefetchBytes): a chunk is 512 (Q8) or 256 (Q4) bytes.
     const uint8_t* chunk = quants + c * (F == DType::kQ8 ? 32 : 16);
     for (int64_t l = 0; l < (F == DType::kQ8 ? 512 : 256); l += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(chunk + 2048 + l), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchBytes + l), _MM_HINT_T0);
     for (int h = 0; 8 * h < n; ++h) {
       const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - 8 * h)), lane);
       __m256i dot[R];

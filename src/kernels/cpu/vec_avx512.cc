@@ -56,7 +56,7 @@ float dot_half(const uint16_t* w, const float* x, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + i + 1024), _MM_HINT_T0);  // 2 KB ahead
+    _mm_prefetch(reinterpret_cast<const char*>(w + i) + kPrefetchBytes, _MM_HINT_T0);
     acc0 = _mm512_fmadd_ps(Load(w + i), _mm512_loadu_ps(x + i), acc0);
     acc1 = _mm512_fmadd_ps(Load(w + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
   }
@@ -160,12 +160,6 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
 // offset correction, so the sums are exact; one convert and one multiply-add
 // by dw * dx then finish the 16 blocks. A partial last chunk (n < 16 blocks)
 // has 4n bytes per group: masked loads keep the lanes beyond it at zero.
-// Software prefetch distance for the weight stream, in bytes (2 KB: a few
-// rows ahead). The hardware prefetcher alone left the 8/4-bit GEMVs waiting on
-// their loads: the code predictor's q4 layers (44 MB, held in L3 between its
-// 15 passes) went from 14-20 to 21-30 GB/s with it; prefetching past a buffer's
-// end is harmless (never faults).
-constexpr int64_t kAhead = 2048;
 template <DType F, int R>
 void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
   const auto* row = static_cast<const uint8_t*>(w);
@@ -183,7 +177,7 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
     if constexpr (F == DType::kQ8) {
       const uint8_t* wq = quants + c * 32;
       for (int64_t l = 0; l < 512; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kAhead + l), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
       for (int64_t g = 0; g < 8; ++g) {
         const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + g * bytes);
         for (int i = 0; i < R; ++i)
@@ -193,7 +187,7 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
     } else {
       const uint8_t* wq = quants + c * 16;
       for (int64_t l = 0; l < 256; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kAhead + l), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
       for (int64_t h = 0; h < 4; ++h) {
         const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + h * bytes);
         const __m512i lo = _mm512_and_si512(v, low4);

@@ -81,7 +81,8 @@ class CodecDecoder {
   void use_bf16(WeightSource& from);
   bool bf16() const { return bf16_; }
   // Keeps the convolutions exact (f32) but repacks their weights once for the
-  // GEMM kernel (ops::PackedConvWeights; AVX-512 CPUs, else nothing changes).
+  // GEMM kernel (ops::PackedConvWeights; AVX2 or AVX-512 CPUs, else nothing
+  // changes).
   // Same contract as use_bf16.
   void use_packed(WeightSource& from);
 

@@ -137,14 +137,9 @@ void Conv1d::causal_add(ThreadPool* pool, Signal& x, const SnakeBeta* act, Signa
     });
     return;
   }
-  if (act) act->apply(pool, x);
+  if (act) act->apply(pool, x);  // in place: x is the caller's to overwrite
   p.accumulate = true;
-  const float* b = bias.empty() ? nullptr : bias.f32();
-  if (!weight_packed.empty())
-    ops::conv1d_packed(pool, x.data.data(), in, x.frames, weight_packed, out, kernel, b, p,
-                       y.data.data());
-  else
-    ops::conv1d(pool, x.data.data(), in, x.frames, weight.f32(), out, kernel, b, p, y.data.data());
+  conv(pool, *this, x, p, nullptr, y.data.data());
 }
 
 Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,

@@ -54,7 +54,7 @@ struct Conv1d {
   // weights of a packed one are dropped and their pages handed back to `from`.
   void use_bf16(WeightSource& from);
   // Repacks the weights once into the f32 GEMM's panels where that applies
-  // (stride 1, groups 1, AVX-512); exact, like the plain f32 weights it replaces.
+  // (stride 1, groups 1, AVX2 or AVX-512); exact, like the plain f32 weights.
   void use_packed(WeightSource& from);
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
