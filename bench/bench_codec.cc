@@ -7,12 +7,15 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/thread_pool.h"
 #include "izwi/speech_tokenizer.h"
 #include "models/qwen3_tts/random_checkpoint.h"
+#include "pipeline/loading.h"
 
 namespace {
 
@@ -49,7 +52,8 @@ void set_rtf(benchmark::State& state, double audio_seconds) {
       audio_seconds, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-// Arg 0: f32 convolutions; 1: bf16 (AMX; f32 where the CPU lacks it, see the label).
+// Arg 0: f32 convolutions; 1: bf16 (AMX or AVX512-BF16; f32 where the CPU lacks
+// both, see the label).
 void BM_Decode10s(benchmark::State& state) {
   auto& c = codec(state.range(0) ? izwi::CodecPrecision::kBf16 : izwi::CodecPrecision::kF32);
   state.SetLabel(izwi::codec_precision_name(c.decode_precision()));
@@ -57,6 +61,29 @@ void BM_Decode10s(benchmark::State& state) {
   for (size_t i = 0; i < codes.values.size(); ++i)
     codes.values[i] = static_cast<int32_t>((i * 7919) % 2048);
   for (auto _ : state) benchmark::DoNotOptimize(c.decode(codes));
+  set_rtf(state, 10.0);
+  report_rss(state);
+}
+
+// Arg 0 / 1 as above: 10 s decoded as a synthesis session streams it, in
+// blocks of 12 frames on one decoder stream (each frame decoded once).
+void BM_DecodeStreamed10s(benchmark::State& state) {
+  static const auto f32 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kF32);
+  static const auto bf16 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kBf16);
+  const auto& decoder = *(state.range(0) ? bf16 : f32).decoder;
+  state.SetLabel(decoder.bf16() ? "bf16" : "f32");
+  constexpr int64_t kFrames = 125, kBlock = 12, kGroups = 16;
+  std::vector<int32_t> codes(kFrames * kGroups);
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int32_t>((i * 7919) % 2048);
+  izwi::ThreadPool pool;
+  std::vector<float> audio;
+  for (auto _ : state) {
+    audio.clear();
+    izwi::codec::ChunkedStream stream(decoder);
+    for (int64_t f = 0; f < kFrames; f += kBlock)
+      stream.push(&pool, codes.data() + f * kGroups, std::min(kBlock, kFrames - f), &audio);
+    benchmark::DoNotOptimize(audio.data());
+  }
   set_rtf(state, 10.0);
   report_rss(state);
 }
@@ -77,6 +104,12 @@ BENCHMARK(BM_Decode10s)
     ->Arg(1)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2)
+    ->UseRealTime();
+BENCHMARK(BM_DecodeStreamed10s)
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
     ->UseRealTime();
 BENCHMARK(BM_Encode10s)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 

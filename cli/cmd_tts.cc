@@ -421,8 +421,8 @@ CLI::Option* add_weights_option(CLI::App* cmd, std::string& target) {
 CLI::Option* add_codec_option(CLI::App* cmd, std::string& target) {
   return cmd
       ->add_option("--codec", target,
-                   "Arithmetic of the audio decoder: bf16 (several times faster, on CPUs with "
-                   "AMX-BF16; others use f32) or f32 (exact)")
+                   "Arithmetic of the audio decoder: bf16 (2-3x faster, on CPUs with AMX-BF16 "
+                   "or AVX512-BF16; others use f32) or f32 (exact)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
 }

@@ -18,11 +18,11 @@
 
 namespace izwi {
 
-// Arithmetic of the decoder's convolutions (most of its time).
+// Arithmetic of the decoder's convolutions and linears (most of its time).
 enum class CodecPrecision {
   kF32,   // exact: what the golden tests check
-  kBf16,  // bf16 weights and inputs, f32 sums, on AMX tiles: several times faster.
-          // CPUs without AMX-BF16 decode in f32 instead (see decode_precision()).
+  kBf16,  // bf16 weights and inputs, f32 sums, on AMX tiles or AVX512-BF16: about
+          // 2-3x faster. Other CPUs decode in f32 instead (see decode_precision()).
 };
 const char* codec_precision_name(CodecPrecision precision);  // "f32", "bf16"
 // Parses a name as above; throws kInvalidArgument naming the choices.

@@ -90,12 +90,19 @@ void conv1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
 void conv_transpose1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
                              const PackedConvWeights& W, int64_t Cout, int K, int stride,
                              const float* bias, int64_t trim_right, float* y);
+// linear (y [M, N] = x [M, K] W^T + bias) with W packed as a kernel-1
+// convolution (pack_conv1d_f32(W, N, K, 1)): x is transposed into a [K, M]
+// signal, convolved, and the result transposed back. For the codec's f32
+// linears, whose weights the plain GEMM would otherwise repack on every call.
+void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConvWeights& W,
+                   const float* bias, float* y);
 
-// ---- bf16 convolutions (AMX tiles) ---------------------------------------------
+// ---- bf16 convolutions (AMX tiles, or AVX512-BF16) --------------------------------
 // The codec decoder's fast mode: weights converted to bf16 once, inputs rounded
 // to bf16 as they are packed, products accumulated in f32. Not exact (about 3
 // significant digits per product); the f32 convolutions above are.
-bool bf16_convolutions_available();  // AMX-BF16 on this CPU, granted by the OS
+// AMX-BF16 on this CPU, granted by the OS, or AVX512-BF16 (AMD Zen 4 and later).
+bool bf16_convolutions_available();
 
 // Convolution weights packed once for the bf16 kernels (the AMX tile layout,
 // kernels/cpu/gemm_amx.h): the right operand of signal (time-major) x weights.
@@ -126,6 +133,11 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
 void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
                            const Bf16ConvWeights& W, int64_t Cout, int K, int stride,
                            const float* bias, int64_t trim_right, float* y, InputSnake act = {});
+// linear (y [M, N] = x [M, K] W^T + bias) with W packed as a kernel-1
+// convolution (pack_conv1d_bf16(W, N, K, 1)) and x rounded to bf16: the codec
+// decoder's linears in its bf16 mode.
+void linear_bf16(ThreadPool* pool, const float* x, int64_t M, const Bf16ConvWeights& W,
+                 const float* bias, float* y);
 
 // ---- normalisation (over the last dimension of [rows, dim]) ----------------------------
 void layer_norm(const float* x, int64_t rows, int64_t dim, const float* weight, const float* bias,

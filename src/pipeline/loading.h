@@ -23,7 +23,8 @@ struct Codec {
   std::unique_ptr<codec::CodecEncoder> encoder;
   std::unique_ptr<codec::CodecDecoder> decoder;
 };
-// bf16: the decoder's convolutions in bf16 where the CPU has AMX-BF16 (else f32).
+// bf16: the decoder's convolutions and linears in bf16 where the CPU has AMX-BF16
+// or AVX512-BF16 (else f32, packed once for our GEMM where it runs).
 Codec load_codec(const std::string& path, CodecPrecision precision = CodecPrecision::kF32);
 
 // Codes [frames, n_q] of 24 kHz samples, with the API-boundary checks.

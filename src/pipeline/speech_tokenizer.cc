@@ -19,7 +19,7 @@ CodecPrecision parse_codec_precision(const std::string& name) {
   for (CodecPrecision p : {CodecPrecision::kF32, CodecPrecision::kBf16})
     if (name == codec_precision_name(p)) return p;
   fail(ErrorKind::kInvalidArgument, "unknown codec precision '", name,
-       "': expected f32 (exact) or bf16 (faster, where the CPU has AMX-BF16)");
+       "': expected f32 (exact) or bf16 (faster, where the CPU has AMX-BF16 or AVX512-BF16)");
 }
 
 struct SpeechTokenizer::Impl {

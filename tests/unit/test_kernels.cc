@@ -1,5 +1,6 @@
 // Every kernel against its scalar reference, for every instruction set this CPU
 // runs, over sizes that exercise the vector bodies and the tails.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -7,7 +8,9 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 #include "test_util.h"
@@ -453,6 +456,33 @@ TEST(PackedConvTranspose1d, EqualsPlainConvolutionAndMatchesReference) {
   }
 }
 
+TEST(PackedLinear, MatchesReferenceForEveryRowCount) {
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
+  ThreadPool pool(2);
+  const int64_t N = 70, K = 93;
+  Tensor W = make_weight(DType::kF32, N, K, 68);
+  const auto packed = ops::pack_conv1d_f32(W.f32(), N, K, 1);
+  auto bias = random_vector(static_cast<size_t>(N), 69);
+  for (int64_t M : {1, 2, 5, 12, 13, 33, 100}) {
+    auto x = random_vector(static_cast<size_t>(M * K), 70);
+    std::vector<float> y(static_cast<size_t>(M * N + 16), 9.0f), ref(static_cast<size_t>(M * N));
+    ops::linear_packed(&pool, x.data(), M, packed, bias.data(), y.data());
+    ops::linear_ref(x.data(), M, K, W, bias.data(), ref.data());
+    for (size_t i = ref.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 9.0f) << "guard " << i;
+    y.resize(ref.size());
+    EXPECT_LT(max_abs_diff(y, ref), 2e-5) << "M=" << M;
+    // Each row's sums do not depend on the rows beside it (a streamed decode
+    // cuts the same rows into other blocks).
+    std::vector<float> first(static_cast<size_t>(N));
+    ops::linear_packed(&pool, x.data(), 1, packed, bias.data(), first.data());
+    EXPECT_TRUE(std::equal(first.begin(), first.end(), y.begin())) << "M=" << M;
+  }
+  std::vector<float> x(K), y(N);
+  EXPECT_THROW(ops::linear_packed(nullptr, x.data(), 1, ops::pack_conv1d_f32(W.f32(), N, 31, 3),
+                                  nullptr, y.data()),
+               Error);
+}
+
 TEST(PackedConv1d, RejectsWeightsOfAnotherShapeAndStridedConvolutions) {
   if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   const auto w = random_vector(16 * 32 * 3, 54);
@@ -474,7 +504,7 @@ TEST(PackedConv1d, RejectsWeightsOfAnotherShapeAndStridedConvolutions) {
       Error);
 }
 
-// The bf16 (AMX) convolutions against the f32 reference run on inputs and
+// The bf16 (AMX or AVX512-BF16) convolutions against the f32 reference run on inputs and
 // weights rounded to bf16 first: each product is then exact in f32, so only
 // the summation order differs.
 std::vector<float> rounded_to_bf16(std::vector<float> v) {
@@ -482,8 +512,9 @@ std::vector<float> rounded_to_bf16(std::vector<float> v) {
   return v;
 }
 
-#define NEED_BF16_CONVOLUTIONS() \
-  if (!ops::bf16_convolutions_available()) GTEST_SKIP() << "this CPU (or OS) offers no AMX-BF16"
+#define NEED_BF16_CONVOLUTIONS()           \
+  if (!ops::bf16_convolutions_available()) \
+  GTEST_SKIP() << "this CPU (or OS) offers no AMX-BF16 or AVX512-BF16"
 
 TEST(Bf16Conv1d, MatchesReferenceOnRoundedInputs) {
   NEED_BF16_CONVOLUTIONS();
@@ -562,6 +593,81 @@ TEST(Bf16ConvTranspose1d, MatchesReferenceOnRoundedInputs) {
                               c.trim, ref.data());
     EXPECT_LT(max_abs_diff(y, ref), 2e-5 * std::sqrt(c.cin)) << "K=" << c.K << " T=" << c.T;
   }
+}
+
+TEST(Bf16Linear, MatchesReferenceOnRoundedInputs) {
+  NEED_BF16_CONVOLUTIONS();
+  ThreadPool pool(2);
+  const int64_t K = 96;
+  for (int64_t N : {5, 16, 17, 40})
+    for (int64_t M : {1, 3, 4, 5, 12, 13, 33, 70}) {  // the row tiles' edges (12, 4; AMX 16, 32)
+      Tensor W = make_weight(DType::kF32, N, K, 61);
+      auto w = rounded_to_bf16(std::vector<float>(W.f32(), W.f32() + N * K));
+      auto x = rounded_to_bf16(random_vector(static_cast<size_t>(M * K), 62));
+      auto bias = random_vector(static_cast<size_t>(N), 63);
+      // Guard values after y: nothing is written past M rows.
+      std::vector<float> y(static_cast<size_t>(M * N + 16), 9.0f), ref(static_cast<size_t>(M * N));
+      ops::linear_bf16(&pool, x.data(), M, ops::pack_conv1d_bf16(w.data(), N, K, 1), bias.data(),
+                       y.data());
+      ops::linear_ref(x.data(), M, K, Tensor::owned_f32({N, K}, w), bias.data(), ref.data());
+      for (size_t i = ref.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 9.0f) << "guard " << i;
+      y.resize(ref.size());
+      EXPECT_LT(max_abs_diff(y, ref), 2e-5 * std::sqrt(K)) << "N=" << N << " M=" << M;
+    }
+  // Weights packed as a wider convolution are refused.
+  const auto w3 = random_vector(16 * 32 * 3, 64);
+  std::vector<float> x(32), y(16);
+  EXPECT_THROW(ops::linear_bf16(nullptr, x.data(), 1, ops::pack_conv1d_bf16(w3.data(), 16, 32, 3),
+                                nullptr, y.data()),
+               Error);
+}
+
+// The AVX512-BF16 block itself (the ops above run AMX instead where a CPU has
+// both): every edge of its 12- and 4-row tiles and of its two 16-channel
+// panels, taps and dilation, a block starting inside the signal, and guard
+// values around the block it writes.
+TEST(Avx512Bf16ConvBlock, MatchesReferenceAtEveryEdge) {
+  if (!cpu::avx512_bf16_available()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (or IZWI_ISA)";
+  const int64_t Cin = 64, Cout = 48, T = 96;
+  for (int taps : {1, 3})
+    for (int64_t dilation : {1, 2}) {
+      auto w = rounded_to_bf16(random_vector(static_cast<size_t>(Cout * Cin * taps), 65));
+      std::vector<uint16_t> packed(cpu::amx_packed_b_elems(Cin * taps, Cout));
+      cpu::amx_pack_conv_weights(w.data(), Cout, Cin, taps, packed.data());
+      // Time-major bf16 signal with room for the halo after the last row.
+      const int64_t rows_in = T + (taps - 1) * dilation;
+      auto xf = rounded_to_bf16(random_vector(static_cast<size_t>(rows_in * Cin), 66));
+      std::vector<uint16_t> xtm(xf.size());
+      for (size_t i = 0; i < xf.size(); ++i) xtm[i] = f32_to_bf16(xf[i]);
+      auto bias = random_vector(static_cast<size_t>(Cout), 67);
+      for (int64_t t0 : {0, 5})
+        for (int64_t rows : {1, 4, 11, 12, 13, 27, 64})
+          for (int64_t n0 : {0, 16, 32})
+            for (int64_t cols : {1, 15, 16, 17, 32}) {
+              if (n0 + cols > Cout || t0 + rows > T) continue;
+              std::vector<float> y(static_cast<size_t>(Cout * T), 9.0f);
+              cpu::avx512_bf16_conv_block(xtm.data(), Cin, taps, dilation, t0, rows, packed.data(),
+                                          n0, cols, bias.data(), y.data(), T);
+              double worst = 0;
+              for (int64_t n = 0; n < Cout; ++n)
+                for (int64_t t = 0; t < T; ++t) {
+                  const float got = y[n * T + t];
+                  if (n < n0 || n >= n0 + cols || t < t0 || t >= t0 + rows) {
+                    ASSERT_EQ(got, 9.0f) << "wrote outside the block at n=" << n << " t=" << t;
+                    continue;
+                  }
+                  double s = bias[n];
+                  for (int j = 0; j < taps; ++j)
+                    for (int64_t ci = 0; ci < Cin; ++ci)
+                      s += static_cast<double>(w[(n * Cin + ci) * taps + j]) *
+                           xf[(t + j * dilation) * Cin + ci];
+                  worst = std::max(worst, std::abs(s - got));
+                }
+              EXPECT_LT(worst, 2e-5 * std::sqrt(Cin * taps))
+                  << "taps=" << taps << " dilation=" << dilation << " t0=" << t0 << " rows=" << rows
+                  << " n0=" << n0 << " cols=" << cols;
+            }
+    }
 }
 
 TEST(SnakeBeta, ThreadedMatchesReference) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/vec.h"
@@ -34,6 +35,16 @@ std::vector<float>& padded_scratch(int64_t n) {
   thread_local std::vector<float> padded;
   if (padded.size() < static_cast<size_t>(n)) padded.resize(static_cast<size_t>(n));
   return padded;
+}
+
+// out [cols, rows] = in [rows, cols]^T, in tiles that stay in cache on both sides.
+void transpose(const float* in, int64_t rows, int64_t cols, float* out) {
+  constexpr int64_t kTile = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c)
+          out[c * rows + r] = in[r * cols + c];
 }
 
 // Input sample at padded position `pos` of channel row `row` (length T).
@@ -263,6 +274,22 @@ void conv_transpose1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int6
                         y);
 }
 
+void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConvWeights& W,
+                   const float* bias, float* y) {
+  if (W.empty() || W.kernel != 1)
+    fail(ErrorKind::kInvalidArgument, "linear_packed: expected weights packed as a kernel-1 ",
+         "convolution, got kernel ", W.kernel);
+  if (M <= 0) return;
+  const int64_t K = W.cin, N = W.cout;
+  // This thread's buffers, which only grow: nothing is allocated per call.
+  thread_local std::vector<float> xt, yt;
+  xt.resize(static_cast<size_t>(K * M));
+  yt.resize(static_cast<size_t>(N * M));
+  transpose(x, M, K, xt.data());
+  conv1d_impl(pool, xt.data(), K, M, W.panels.data(), true, N, 1, bias, Conv1dParams{}, yt.data());
+  transpose(yt.data(), N, M, y);
+}
+
 void conv1d_ref(const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout, int K,
                 const float* bias, const Conv1dParams& p, float* y) {
   check_conv(Cin, T, Cout, K, p);
@@ -309,7 +336,7 @@ void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W
 }
 
 bool bf16_convolutions_available() {
-  return cpu::amx_available();
+  return cpu::amx_available() || cpu::avx512_bf16_available();
 }
 
 bool bf16_conv_supported(int64_t Cin) {
@@ -318,15 +345,15 @@ bool bf16_conv_supported(int64_t Cin) {
 
 namespace {
 
-void require_amx(const char* op) {
-  if (!cpu::amx_available())
+void require_bf16(const char* op) {
+  if (!bf16_convolutions_available())
     fail(ErrorKind::kInvalidArgument, op,
-         ": needs AMX-BF16, which this CPU (or OS) does not offer");
+         ": needs AMX-BF16 or AVX512-BF16, which this CPU (or OS, or IZWI_ISA) does not offer");
 }
 
 Bf16ConvWeights packed_weights(int64_t cin, int64_t cout, int kernel, int64_t K, int64_t N,
                                const char* op) {
-  require_amx(op);
+  require_bf16(op);
   if (!bf16_conv_supported(cin))
     fail(ErrorKind::kInvalidArgument, op, ": needs input channels in multiples of 32, got ", cin);
   Bf16ConvWeights w;
@@ -338,7 +365,7 @@ Bf16ConvWeights packed_weights(int64_t cin, int64_t cout, int kernel, int64_t K,
 }
 
 void check_weights(const Bf16ConvWeights& W, int64_t Cin, int64_t Cout, int K, const char* op) {
-  require_amx(op);
+  require_bf16(op);
   if (W.cin != Cin || W.cout != Cout || W.kernel != K)
     fail(ErrorKind::kInvalidArgument, op, ": expected packed weights for ", Cin, " -> ", Cout,
          " channels, kernel ", K, ", got ", W.cin, " -> ", W.cout, ", kernel ", W.kernel);
@@ -351,17 +378,19 @@ int64_t window_rows(int64_t Cin, int64_t total) {
 }
 
 // Rows [t0, t0 + rows) of the product over the pool, work items of 32 output
-// channels x 128 time rows.
+// channels x 128 time rows, on AMX tiles where the CPU has them, else with
+// AVX512-BF16 (same operands, kernels/cpu/bf16_avx512.h).
 void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
                  int64_t rows, const Bf16ConvWeights& W, int64_t N, const float* bias, float* y,
                  int64_t ldy) {
   constexpr int64_t kChunk = 128;
   const int64_t col_pairs = (N + 31) / 32, chunks = (rows + kChunk - 1) / kChunk;
+  const auto block = cpu::amx_available() ? cpu::amx_conv_block : cpu::avx512_bf16_conv_block;
   parallel_for(pool, col_pairs * chunks, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n0 = (i / chunks) * 32, t0 = (i % chunks) * kChunk;
-      cpu::amx_conv_block(xtm, Cin, taps, dilation, t0, std::min(kChunk, rows - t0),
-                          W.packed.data(), n0, std::min<int64_t>(32, N - n0), bias, y, ldy);
+      block(xtm, Cin, taps, dilation, t0, std::min(kChunk, rows - t0), W.packed.data(), n0,
+            std::min<int64_t>(32, N - n0), bias, y, ldy);
     }
   });
 }
@@ -428,6 +457,26 @@ void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_
     conv_blocks(pool, scratch.data(), Cin, 1, 1, nt, W, N, nullptr, cols.data(), nt);
     overlap_add(pool, cols.data(), Cout, K, nt, t0, stride, To, y);
   }
+}
+
+void linear_bf16(ThreadPool* pool, const float* x, int64_t M, const Bf16ConvWeights& W,
+                 const float* bias, float* y) {
+  if (W.kernel != 1)
+    fail(ErrorKind::kInvalidArgument, "linear_bf16: expected weights packed as a kernel-1 ",
+         "convolution, got kernel ", W.kernel);
+  check_weights(W, W.cin, W.cout, 1, "linear_bf16");
+  if (M <= 0) return;
+  const int64_t K = W.cin, N = W.cout, rows = (M + 31) / 32 * 32;
+  // x is already time-major: rounded to bf16, with zero rows up to the
+  // kernels' row granule. This thread's buffers, which only grow.
+  thread_local std::vector<uint16_t> xtm;
+  thread_local std::vector<float> yt;
+  xtm.resize(static_cast<size_t>(rows * K));
+  yt.resize(static_cast<size_t>(N * M));
+  cpu::to_bf16(x, M * K, xtm.data());
+  std::fill(xtm.begin() + M * K, xtm.begin() + rows * K, uint16_t{0});
+  conv_blocks(pool, xtm.data(), K, 1, 1, M, W, N, bias, yt.data(), M);
+  transpose(yt.data(), N, M, y);
 }
 
 }  // namespace izwi::ops

@@ -140,13 +140,30 @@ void CodecDecoder::for_each_convolution(Fn&& fn) {
   }
 }
 
+template <typename Fn>
+void CodecDecoder::for_each_linear(Fn&& fn) {
+  fn(input_proj);
+  fn(output_proj);
+  for (DecoderTransformerLayer& L : layers_)
+    for (Linear* l : {&L.self_attn.q_proj, &L.self_attn.k_proj, &L.self_attn.v_proj,
+                      &L.self_attn.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
+      fn(*l);
+  for (auto& [up, cn] : upsample_) {
+    fn(cn.pwconv1);
+    fn(cn.pwconv2);
+  }
+}
+
 void CodecDecoder::use_bf16(WeightSource& from) {
   for_each_convolution([&](auto& conv) { conv.use_bf16(from); });
+  for_each_linear([&](Linear& l) { l.use_bf16(from); });
   bf16_ = true;
+  use_packed(from);  // the convolutions bf16 does not take, and the linears
 }
 
 void CodecDecoder::use_packed(WeightSource& from) {
   for_each_convolution([&](auto& conv) { conv.use_packed(from); });
+  for_each_linear([&](Linear& l) { l.use_packed(from); });
 }
 
 void CodecDecoder::transformer(ThreadPool* pool, std::vector<float>& x, int64_t T,

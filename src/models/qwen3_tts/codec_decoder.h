@@ -74,15 +74,17 @@ class CodecDecoder {
 
   const CodecDecoderConfig& config() const { return cfg_; }
 
-  // Runs the convolutions on bf16 weights and bf16-rounded inputs (AMX tiles)
-  // from now on; call once after loading (with the source it loaded from, which
-  // gets the f32 weights' pages back), before any decode. About 3 significant
-  // digits per product instead of f32's 7 (the golden tests run in f32).
+  // Runs the convolutions and linears on bf16 weights and bf16-rounded inputs
+  // (AMX tiles, or AVX512-BF16) from now on, and packs what stays f32 as
+  // use_packed does;
+  // call once after loading (with the source it loaded from, which gets the
+  // f32 weights' pages back), before any decode. About 3 significant digits
+  // per product instead of f32's 7 (the golden tests run in f32).
   void use_bf16(WeightSource& from);
   bool bf16() const { return bf16_; }
-  // Keeps the convolutions exact (f32) but repacks their weights once for the
-  // GEMM kernel (ops::PackedConvWeights; AVX2 or AVX-512 CPUs, else nothing
-  // changes).
+  // Keeps the convolutions and linears exact (f32) but repacks their weights
+  // once for the GEMM kernel (ops::PackedConvWeights; AVX2 or AVX-512 CPUs,
+  // else nothing changes).
   // Same contract as use_bf16.
   void use_packed(WeightSource& from);
 
@@ -109,6 +111,8 @@ class CodecDecoder {
   void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T, DecoderStream& stream) const;
   template <typename Fn>
   void for_each_convolution(Fn&& fn);  // the convolutions use_bf16 / use_packed convert
+  template <typename Fn>
+  void for_each_linear(Fn&& fn);  // the f32 linears use_bf16 / use_packed convert
 
   CodecDecoderConfig cfg_;
   // decoder.quantizer.rvq_first / rvq_rest: codebook = embedding_sum / clamp(cluster_usage, 1e-5)

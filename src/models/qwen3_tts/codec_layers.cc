@@ -244,8 +244,29 @@ void Linear::load(WeightSource& w, const std::string& prefix, int in_f, int out_
   if (has_bias) bias = to_vector_f32(w.get(prefix + ".bias", {out_f}));
 }
 
+void Linear::use_packed(WeightSource& from) {
+  if (weight.empty() || weight.dtype != DType::kF32 || !ops::packed_convolutions_available())
+    return;
+  weight_packed = ops::pack_conv1d_f32(weight.f32(), out, in, 1);
+  from.release(weight);
+  weight = Tensor{};
+}
+
+void Linear::use_bf16(WeightSource& from) {
+  if (weight.empty() || weight.dtype != DType::kF32 || !ops::bf16_conv_supported(in)) return;
+  weight_bf16 = ops::pack_conv1d_bf16(weight.f32(), out, in, 1);
+  from.release(weight);
+  weight = Tensor{};
+}
+
 void Linear::apply(ThreadPool* pool, const float* x, int64_t rows, float* y) const {
-  ops::linear(pool, x, rows, in, weight, bias.empty() ? nullptr : bias.data(), y);
+  const float* b = bias.empty() ? nullptr : bias.data();
+  if (!weight_bf16.empty())
+    ops::linear_bf16(pool, x, rows, weight_bf16, b, y);
+  else if (!weight_packed.empty())
+    ops::linear_packed(pool, x, rows, weight_packed, b, y);
+  else
+    ops::linear(pool, x, rows, in, weight, b, y);
 }
 
 void SelfAttention::load(WeightSource& w, const std::string& prefix, int hidden, int heads,

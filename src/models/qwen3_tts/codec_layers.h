@@ -103,7 +103,16 @@ struct Linear {
   Tensor weight;
   std::vector<float> bias;
   int in = 0, out = 0;
+  ops::PackedConvWeights weight_packed;  // once use_packed() ran (the f32 weight is then dropped)
+  ops::Bf16ConvWeights weight_bf16;      // once use_bf16() ran (likewise)
   void load(WeightSource& w, const std::string& prefix, int in_f, int out_f, bool has_bias);
+  // f32 weights with `in` a multiple of 32 only (the codec's): bf16 weights and
+  // bf16-rounded inputs from now on (ops::linear_bf16), as Conv1d::use_bf16.
+  void use_bf16(WeightSource& from);
+  // f32 weights only (the codec's): repacks them once into the GEMM kernel's
+  // panels (ops::linear_packed; exact), where the CPU has that GEMM. Else, and
+  // for other dtypes, nothing changes. The f32 weight's pages go back to `from`.
+  void use_packed(WeightSource& from);
   // y: [rows, out] = x: [rows, in] W^T + b
   void apply(ThreadPool* pool, const float* x, int64_t rows, float* y) const;
 };

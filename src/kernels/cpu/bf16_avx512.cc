@@ -1,0 +1,120 @@
+// bf16 convolution blocks on AVX512-BF16 (compiled with -mavx512bf16 ...).
+//
+// A register tile of R time rows x P panels of 16 output channels: R * P zmm
+// accumulators (f32, 16 channels of one time row each). Per K pair (channels
+// ci, ci + 1 of tap j): P loads of a panel's pair row, R broadcasts of the
+// signal's pair at time t + j * dilation, R * P vdpbf16ps. R = 12, P = 2 keeps
+// 24 accumulators, 2 weight vectors and a broadcast in the 32 registers. Rows
+// past the last tile of 12 go in tiles of 4, so no read goes beyond the
+// time-major copy's rows rounded up to 4 (its callers round them up to 32).
+#include "kernels/cpu/bf16_avx512.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/vec.h"
+
+namespace izwi::cpu {
+
+namespace {
+
+constexpr int64_t kPanel = 16;  // output channels per weight panel
+
+bool detect() {
+  if (vec_kernels().isa != Isa::kAvx512) return false;  // IZWI_ISA asked for less, or no AVX-512
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return (a >> 5) & 1;  // CPUID.(7,1):EAX bit 5: AVX512_BF16
+}
+
+inline __m512i broadcast_pair(const uint16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm512_set1_epi32(v);
+}
+
+// Rows tr .. tr + R of the block into tile[r * 32 + channel] (channels of the
+// P panels from B0, kp elements apart).
+template <int R, int P>
+void tile_rows(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t tr,
+               const uint16_t* B0, int64_t kp, float* tile) {
+  __m512 acc[R][P];
+  for (auto& row : acc)
+    for (auto& a : row) a = _mm512_setzero_ps();
+  for (int j = 0; j < taps; ++j) {
+    const uint16_t* x = xtm + (tr + j * dilation) * Cin;
+    const uint16_t* b = B0 + j * Cin * kPanel;
+    for (int64_t ci = 0; ci < Cin; ci += 2) {
+      __m512i w[P];
+      for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_si512(b + p * kPanel * kp + ci * kPanel);
+      for (int r = 0; r < R; ++r) {
+        const __m512bh s = (__m512bh)broadcast_pair(x + r * Cin + ci);
+        for (int p = 0; p < P; ++p) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], s, (__m512bh)w[p]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < P; ++p) _mm512_storeu_ps(tile + r * 32 + p * kPanel, acc[r][p]);
+}
+
+// Writes rows 0 .. nr of the tile (time tr ..) channel-major with the bias.
+void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols, const float* bias,
+                float* y, int64_t ldy) {
+  const __m512i down =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(32));
+  const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
+  for (int64_t n = 0; n < cols; ++n) {
+    __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, down, tile + n, 4);
+    if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[n0 + n]));
+    _mm512_mask_storeu_ps(y + (n0 + n) * ldy + tr, mask, v);
+  }
+}
+
+template <int P>
+void block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0, int64_t rows,
+           const uint16_t* B0, int64_t kp, int64_t n0, int64_t cols, const float* bias, float* y,
+           int64_t ldy) {
+  alignas(64) float tile[12 * 32];
+  int64_t tr = t0;
+  for (; tr + 12 <= t0 + rows; tr += 12) {
+    tile_rows<12, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
+    store_tile(tile, 12, tr, n0, cols, bias, y, ldy);
+  }
+  for (; tr < t0 + rows; tr += 4) {
+    tile_rows<4, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
+    store_tile(tile, static_cast<int>(std::min<int64_t>(4, t0 + rows - tr)), tr, n0, cols, bias, y,
+               ldy);
+  }
+}
+
+}  // namespace
+
+bool avx512_bf16_available() {
+  static const bool available = detect();
+  return available;
+}
+
+void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
+                            int64_t t0, int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols,
+                            const float* bias, float* y, int64_t ldy) {
+  const int64_t kp = Cin * taps;  // K of the packed weights (Cin is a multiple of 32)
+  const uint16_t* B0 = Bp + n0 * kp;
+  if (cols > kPanel)
+    block<2>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
+  else
+    block<1>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
+}
+
+void to_bf16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    const __m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+    _mm256_mask_storeu_epi16(out + i, m, h);
+  }
+}
+
+}  // namespace izwi::cpu
