@@ -7,6 +7,7 @@
 
 #include "core/quant.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/vec.h"
@@ -202,10 +203,14 @@ TEST(QuantLinear, MatchesExactProductWithinActivationRounding) {
       }
 }
 
-// Prompts through AMX tiles: rows dequantized to bf16 in their stored order,
-// activations packed in the same permuted order.
+// Prompts through bf16 products (AMX tiles, or AVX512-BF16): rows dequantized
+// to bf16 in their stored order, activations packed in the same permuted order.
+bool bf16_products() {
+  return cpu::amx_available() || cpu::avx512_bf16_available();
+}
+
 TEST(AmxQuant, DequantizedRowsAreThePermutedReferenceInBf16) {
-  if (!cpu::amx_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or OS)";
+  if (!bf16_products()) GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
   ThreadPool pool(2);
   for (DType f : kFormats) {
     const int64_t K = 1536, N = 3;
@@ -229,11 +234,11 @@ TEST(AmxQuant, DequantizedRowsAreThePermutedReferenceInBf16) {
 }
 
 TEST(AmxQuant, PromptLinearMatchesExactProductWithinBf16Rounding) {
-  if (!cpu::amx_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or OS)";
+  if (!bf16_products()) GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
   ThreadPool pool(2);
   for (DType f : kFormats)
-    for (int64_t M : {16, 17, 40}) {
-      const int64_t K = 1024, N = 80;  // blocks of 32, 32 and 16 weight rows
+    for (int64_t M : {16, 17, 40, 70}) {  // activation panels of 16 and pairs of 32
+      const int64_t K = 1024, N = 80;     // blocks of 32, 32 and 16 weight rows
       Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 62)), f, &pool);
       auto x = random_vector(M * K, 63 + M), bias = random_vector(N, 64);
       std::vector<float> y(M * N, 9.0f), want(M * N), wrow(K);

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_acts.h"
@@ -29,15 +30,20 @@ cpu::WeightKernels weight_of(const Tensor& W, int64_t K, const char* op) {
 
 }  // namespace
 
-// Rows from which 8/4-bit linears (prompts) go through AMX tiles: each block
-// of weight rows dequantized to bf16 once for all activation rows, which are
-// rounded to bf16 (finer than the int8 of the row-by-row kernels).
-constexpr int64_t kAmxQuantRows = 16;
+// Rows from which 8/4-bit linears (prompts) go through bf16 products (AMX
+// tiles, or AVX512-BF16): each block of weight rows dequantized to bf16 once
+// for all activation rows, which are rounded to bf16 (finer than the int8 of
+// the row-by-row kernels).
+constexpr int64_t kBf16QuantRows = 16;
 
 namespace {
 
-void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
-                      const float* bias, float* y) {
+bool bf16_products_available() {
+  return cpu::amx_available() || cpu::avx512_bf16_available();
+}
+
+void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
+                       const float* bias, float* y) {
   const int64_t N = W.shape[0];
   const size_t row_bytes = izwi::row_bytes(W.dtype, K);
   const auto* base = static_cast<const uint8_t*>(W.data);
@@ -53,14 +59,26 @@ void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, co
   packed_scratch.resize(cpu::amx_packed_b_elems(K, M));
   const uint16_t* packed = packed_scratch.data();
   cpu::amx_pack_b_cols_permuted(x, K, K, M, perm.data(), packed_scratch.data());
+  const bool amx = cpu::amx_available();
   parallel_for(pool, (N + 31) / 32, 1, [&](int64_t b0, int64_t b1) {
     thread_local std::vector<uint16_t> rows;  // each worker's dequantized block
     rows.resize(static_cast<size_t>(32 * K));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * 32, n = std::min<int64_t>(32, N - n0);
       cpu::amx_dequantize_rows(W.dtype, base + n0 * row_bytes, row_bytes, n, K, rows.data());
-      cpu::amx_gemm_rows(rows.data(), K, static_cast<int>(n), packed, M, K,
-                         bias ? bias + n0 : nullptr, y + n0, N, /*transpose_c=*/true);
+      if (amx) {
+        cpu::amx_gemm_rows(rows.data(), K, static_cast<int>(n), packed, M, K,
+                           bias ? bias + n0 : nullptr, y + n0, N, /*transpose_c=*/true);
+        continue;
+      }
+      // The convolution block with the weight rows as its "time rows" and the
+      // activation rows as its "channels": it writes y[m * N + n0 + r].
+      for (int64_t m0 = 0; m0 < M; m0 += 32)
+        cpu::avx512_bf16_conv_block(rows.data(), K, 1, 1, 0, n, packed, m0,
+                                    std::min<int64_t>(32, M - m0), nullptr, y + n0, N);
+      if (bias)
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t r = 0; r < n; ++r) y[m * N + n0 + r] += bias[n0 + r];
     }
   });
 }
@@ -105,9 +123,9 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   const auto& vk = cpu::vec_kernels();
   const size_t row_bytes = izwi::row_bytes(W.dtype, K);
   const auto* base = static_cast<const uint8_t*>(W.data);
-  if (wk.dot_rows_q && M >= kAmxQuantRows && N % cpu::kAmxM == 0 && cpu::amx_available() &&
+  if (wk.dot_rows_q && M >= kBf16QuantRows && N % cpu::kAmxM == 0 && bf16_products_available() &&
       cpu::amx_quant_supported(W.dtype, K)) {
-    linear_quant_amx(pool, x, M, K, W, bias, y);
+    linear_quant_bf16(pool, x, M, K, W, bias, y);
     return;
   }
   if (wk.dot_rows_q) {
