@@ -8,6 +8,27 @@
 
 namespace izwi::tts {
 
+namespace {
+
+// The bias-free linears `parts` (checkpoint prefix, output rows), each [rows, in],
+// as one linear over their stacked weights.
+codec::Linear stacked_linear(WeightSource& w, int in,
+                             const std::vector<std::pair<std::string, int>>& parts) {
+  std::vector<Tensor> weights;
+  int out = 0;
+  for (const auto& [prefix, rows] : parts) {
+    weights.push_back(w.get(prefix + ".weight", {rows, in}));
+    out += rows;
+  }
+  codec::Linear l;
+  l.in = in;
+  l.out = out;
+  l.weight = stack_rows(w, weights);
+  return l;
+}
+
+}  // namespace
+
 DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const std::string& prefix)
     : cfg_(c) {
   const int H = c.hidden_size, D = c.head_dim;
@@ -15,15 +36,18 @@ DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const s
     const std::string p = prefix + ".layers." + std::to_string(l) + ".";
     DecoderLayer L;
     L.input_layernorm = to_vector_f32(w.get(p + "input_layernorm.weight", {H}));
-    L.q_proj.load(w, p + "self_attn.q_proj", H, c.num_attention_heads * D, false);
-    L.k_proj.load(w, p + "self_attn.k_proj", H, c.num_key_value_heads * D, false);
-    L.v_proj.load(w, p + "self_attn.v_proj", H, c.num_key_value_heads * D, false);
+    const int q_rows = c.num_attention_heads * D, kv_rows = c.num_key_value_heads * D;
+    L.qkv_proj = stacked_linear(w, H,
+                                {{p + "self_attn.q_proj", q_rows},
+                                 {p + "self_attn.k_proj", kv_rows},
+                                 {p + "self_attn.v_proj", kv_rows}});
     L.o_proj.load(w, p + "self_attn.o_proj", c.num_attention_heads * D, H, false);
     L.q_norm = to_vector_f32(w.get(p + "self_attn.q_norm.weight", {D}));
     L.k_norm = to_vector_f32(w.get(p + "self_attn.k_norm.weight", {D}));
     L.post_attention_layernorm = to_vector_f32(w.get(p + "post_attention_layernorm.weight", {H}));
-    L.gate_proj.load(w, p + "mlp.gate_proj", H, c.intermediate_size, false);
-    L.up_proj.load(w, p + "mlp.up_proj", H, c.intermediate_size, false);
+    L.gate_up_proj = stacked_linear(
+        w, H,
+        {{p + "mlp.gate_proj", c.intermediate_size}, {p + "mlp.up_proj", c.intermediate_size}});
     L.down_proj.load(w, p + "mlp.down_proj", c.intermediate_size, H, false);
     layers_.push_back(std::move(L));
   }
@@ -80,8 +104,9 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
   float* kn = sized(s.kn, T * nkv * D);
   float* vn = sized(s.vn, T * nkv * D);
   float* ctx = sized(s.ctx, T * nq * D);
+  const int64_t qkv = (nq + 2 * nkv) * D;
   float* gate = sized(s.gate, T * I);
-  float* up = sized(s.up, T * I);
+  float* stacked = sized(s.stacked, T * std::max(qkv, 2 * I));
   float* tmp = sized(s.tmp, T * H);
   std::copy_n(x, T * H, h);
 
@@ -89,9 +114,13 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
     const DecoderLayer& L = layers_[l];
     if (trace) trace("hidden" + std::to_string(l), {T, H}, h);
     ops::rms_norm(h, T, H, L.input_layernorm.data(), cfg_.rms_norm_eps, normed);
-    L.q_proj.apply(pool, normed, T, q);
-    L.k_proj.apply(pool, normed, T, kn);
-    L.v_proj.apply(pool, normed, T, vn);
+    L.qkv_proj.apply(pool, normed, T, stacked);  // row t: [q | k | v]
+    for (int64_t t = 0; t < T; ++t) {
+      const float* row = stacked + t * qkv;
+      std::copy_n(row, nq * D, q + t * nq * D);
+      std::copy_n(row + nq * D, nkv * D, kn + t * nkv * D);
+      std::copy_n(row + (nq + nkv) * D, nkv * D, vn + t * nkv * D);
+    }
     ops::rms_norm(q, T * nq, D, L.q_norm.data(), cfg_.rms_norm_eps, q);
     ops::rms_norm(kn, T * nkv, D, L.k_norm.data(), cfg_.rms_norm_eps, kn);
     ops::rope_rotate_half_at(q, T, nq, D, positions, cfg_.rope_theta);
@@ -107,10 +136,12 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
     L.o_proj.apply(pool, ctx, T, tmp);
     for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
     ops::rms_norm(h, T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps, normed);
-    L.gate_proj.apply(pool, normed, T, gate);
-    L.up_proj.apply(pool, normed, T, up);
-    ops::silu(gate, T * I);
-    for (int64_t i = 0; i < T * I; ++i) gate[i] *= up[i];
+    L.gate_up_proj.apply(pool, normed, T, stacked);  // row t: [gate | up]
+    for (int64_t t = 0; t < T; ++t) {                // SwiGLU: silu(gate) * up
+      float* g = stacked + t * 2 * I;
+      ops::silu(g, I);
+      for (int64_t i = 0; i < I; ++i) gate[t * I + i] = g[i] * g[I + i];
+    }
     L.down_proj.apply(pool, gate, T, tmp);
     for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
   }

@@ -16,14 +16,18 @@
 
 namespace izwi::tts {
 
-// <prefix>.layers.*
+// <prefix>.layers.*. Projections that read the same input are stacked at load
+// into one weight, so a step reads them in one pass over the pool (one
+// parallel region instead of three or two, and longer runs per thread).
 struct DecoderLayer {
   std::vector<float> input_layernorm;  // [hidden]
-  codec::Linear q_proj, k_proj, v_proj,
-      o_proj;                         // [heads*hd, hidden], [kv*hd, hidden] x2, [hidden, heads*hd]
-  std::vector<float> q_norm, k_norm;  // .self_attn.{q,k}_norm [head_dim]
+  // .self_attn.{q,k,v}_proj stacked: [(heads + 2 kv) * hd, hidden]
+  codec::Linear qkv_proj;
+  codec::Linear o_proj;                         // .self_attn.o_proj [hidden, heads*hd]
+  std::vector<float> q_norm, k_norm;            // .self_attn.{q,k}_norm [head_dim]
   std::vector<float> post_attention_layernorm;  // [hidden]
-  codec::Linear gate_proj, up_proj, down_proj;  // .mlp: [inter, hidden] x2, [hidden, inter]
+  codec::Linear gate_up_proj;                   // .mlp.{gate,up}_proj stacked: [2 inter, hidden]
+  codec::Linear down_proj;                      // .mlp.down_proj [hidden, inter]
 };
 
 // Per-request state: the KV cache (f32, grows by doubling) and scratch buffers.
@@ -32,7 +36,8 @@ struct DecoderState {
   int64_t capacity = 0;
   std::vector<std::vector<float>> k, v;  // per layer [capacity, kv_heads * head_dim]
   std::vector<uint8_t> valid;            // per position: attendable (left padding is not)
-  std::vector<float> h, normed, q, kn, vn, ctx, gate, up, tmp;  // scratch, reused across steps
+  // Scratch, reused across steps; `stacked` holds a stacked projection's output.
+  std::vector<float> h, normed, q, kn, vn, ctx, gate, stacked, tmp;
 
   void clear() { length = 0; }
 };
