@@ -148,17 +148,21 @@ Tensor make_weight(DType dt, int64_t N, int64_t K, uint32_t seed) {
 
 TEST(Linear, MatchesReferenceForAllDtypesAndBatchSizes) {
   ThreadPool pool(2);
-  for (DType dt : {DType::kF32, DType::kBF16, DType::kF16}) {
-    for (int64_t M : {1, 2, 3, 8, 9, 17, 40}) {  // GEMV, small-M, row groups, GEMM (>= 32)
-      const int64_t N = 70, K = 93;
-      Tensor W = make_weight(dt, N, K, 11);
-      auto x = random_vector(static_cast<size_t>(M * K), 12), bias = random_vector(N, 13);
-      std::vector<float> y(M * N), ref(M * N);
-      ops::linear(&pool, x.data(), M, K, W, bias.data(), y.data());
-      ops::linear_ref(x.data(), M, K, W, bias.data(), ref.data());
-      EXPECT_LT(max_abs_diff(y, ref), 2e-5) << dtype_name(dt) << " M=" << M;
-    }
-  }
+  for (DType dt : {DType::kF32, DType::kBF16, DType::kF16})
+    // GEMV, small-M, row groups, prompts (bf16 weight rows from 16 with K even:
+    // 12/4/1-row weight tiles, 16/32-row activation panels), GEMM (>= 32)
+    for (int64_t K : {93, 94})
+      for (int64_t M : {1, 2, 3, 8, 9, 16, 17, 40, 70}) {
+        const int64_t N = 70;
+        Tensor W = make_weight(dt, N, K, 11);
+        auto x = random_vector(static_cast<size_t>(M * K), 12), bias = random_vector(N, 13);
+        std::vector<float> y(M * N + 16, 9.0f), ref(M * N);
+        ops::linear(&pool, x.data(), M, K, W, bias.data(), y.data());
+        ops::linear_ref(x.data(), M, K, W, bias.data(), ref.data());
+        for (size_t i = ref.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 9.0f) << "guard " << i;
+        y.resize(ref.size());
+        EXPECT_LT(max_abs_diff(y, ref), 2e-5) << dtype_name(dt) << " K=" << K << " M=" << M;
+      }
 }
 
 // Our GEMM, on every ISA that has one (kernels/cpu/gemm.h).

@@ -49,6 +49,11 @@ struct GemmKernels {
   void (*gemm_packed_a)(ThreadPool* pool, int64_t M, int64_t N, int64_t K, const float* packed_a,
                         const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate);
 
+  // Prompts on bf16 weights as stored: y [M, N] (+ bias) = x [M, K] · W^T, W
+  // [N, K] bf16, K even; f32 products and sums. Null where the ISA has none.
+  void (*linear_bf16_rows)(ThreadPool* pool, const float* x, int64_t M, int64_t K,
+                           const uint16_t* W, int64_t N, const float* bias, float* y) = nullptr;
+
   int64_t packed_a_size(int64_t M, int64_t K) const {
     return (M + panel_rows - 1) / panel_rows * panel_rows * K;
   }

@@ -88,6 +88,9 @@ void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, c
 // Rows from which half-precision linears go through the packed GEMM (measured:
 // a 12-row prompt is faster on dot_rows, a 100-row one on the GEMM).
 constexpr int64_t kGemmRows = 32;
+// Rows from which bf16 linears go through GemmKernels::linear_bf16_rows, where
+// the ISA has it (below, dot_rows reads the weights once per 8 rows anyway).
+constexpr int64_t kBf16RowsMin = 16;
 
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
           const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
@@ -162,11 +165,16 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     });
     return;
   }
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
+  if (W.dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows) {
+    // Prompts on bf16 weights: the weight rows as stored, read once per 32 rows.
+    g->linear_bf16_rows(pool, x, M, K, static_cast<const uint16_t*>(W.data), N, bias, y);
+    return;
+  }
   // Many rows: a GEMM, y = x · W^T. f32 weights (the codec) from 9 rows on;
   // half-precision weights (long prompts) from kGemmRows on, widened while the
   // GEMM packs them — below that packing all weights costs more than dot_rows.
   const bool f32_gemm = W.dtype == DType::kF32 && M > cpu::kMaxDotRows;
-  const cpu::GemmKernels* g = cpu::gemm_kernels();
   const bool half_gemm = wk.gemm && W.dtype != DType::kF32 && M >= kGemmRows && g && g->half_b;
   if (f32_gemm || half_gemm) {
     if (f32_gemm)
