@@ -161,12 +161,15 @@ float f16_at(const void* w, int64_t i) {
 }
 
 // Each 8 weights are loaded and widened once, then multiplied into every row.
-template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int R>
+// The weight stream is prefetched as in the GEMVs (`Bytes` per weight).
+template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int Bytes, int R>
 void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* out) {
   __m256 acc[R];
   for (int m = 0; m < R; ++m) acc[m] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
+    if (i % 16 == 0)
+      _mm_prefetch(static_cast<const char*>(w) + i * Bytes + kPrefetchBytes, _MM_HINT_T0);
     const __m256 wv = Load(w, i);
     for (int m = 0; m < R; ++m)
       acc[m] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + m * ldx + i), acc[m]);
@@ -180,16 +183,17 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
 
 using RowsFn = void (*)(const void*, const float*, int64_t, int64_t, float*);
 
-template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int... R>
+template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int Bytes,
+          int... R>
 constexpr std::array<RowsFn, sizeof...(R)> row_kernels(std::integer_sequence<int, R...>) {
-  return {&dot_rows_n<Load, At, R + 1>...};
+  return {&dot_rows_n<Load, At, Bytes, R + 1>...};
 }
 
 // One instance per row count (the accumulators live in registers).
-template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t)>
+template <__m256 (*Load)(const void*, int64_t), float (*At)(const void*, int64_t), int Bytes>
 void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
   static constexpr auto kernels =
-      row_kernels<Load, At>(std::make_integer_sequence<int, kMaxDotRows>{});
+      row_kernels<Load, At, Bytes>(std::make_integer_sequence<int, kMaxDotRows>{});
   kernels[std::clamp(rows, 1, kMaxDotRows) - 1](w, x, ldx, n, out);
 }
 
@@ -282,9 +286,9 @@ const VecKernels& vec_kernels_avx2() {
                             dot_f16,
                             snake,
                             axpy,
-                            dot_rows<w8_f32, f32_scalar>,
-                            dot_rows<w8_bf16, bf16_at>,
-                            dot_rows<w8_f16, f16_at>,
+                            dot_rows<w8_f32, f32_scalar, 4>,
+                            dot_rows<w8_bf16, bf16_at, 2>,
+                            dot_rows<w8_f16, f16_at, 2>,
                             dot_rows_q<DType::kQ8>,
                             dot_rows_q<DType::kQ4>};
   return k;

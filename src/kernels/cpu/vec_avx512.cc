@@ -118,12 +118,15 @@ inline __m512 w16_f16(const void* w, int64_t i, __mmask16 m) {
 }
 
 // Each 16 weights are loaded and widened once, then multiplied into every row.
-template <__m512 (*Load)(const void*, int64_t, __mmask16), int R>
+// The weight stream is prefetched as in the GEMVs (`Bytes` per weight): batched
+// steps (several streams) read every weight through here.
+template <__m512 (*Load)(const void*, int64_t, __mmask16), int Bytes, int R>
 void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* out) {
   __m512 acc[R];
   for (int m = 0; m < R; ++m) acc[m] = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
+    _mm_prefetch(static_cast<const char*>(w) + i * Bytes + kPrefetchBytes, _MM_HINT_T0);
     const __m512 wv = Load(w, i, 0xffff);
     for (int m = 0; m < R; ++m)
       acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * ldx + i), acc[m]);
@@ -139,15 +142,16 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
 
 using RowsFn = void (*)(const void*, const float*, int64_t, int64_t, float*);
 
-template <__m512 (*Load)(const void*, int64_t, __mmask16), int... R>
+template <__m512 (*Load)(const void*, int64_t, __mmask16), int Bytes, int... R>
 constexpr std::array<RowsFn, sizeof...(R)> row_kernels(std::integer_sequence<int, R...>) {
-  return {&dot_rows_n<Load, R + 1>...};
+  return {&dot_rows_n<Load, Bytes, R + 1>...};
 }
 
 // One instance per row count (the accumulators live in registers).
-template <__m512 (*Load)(const void*, int64_t, __mmask16)>
+template <__m512 (*Load)(const void*, int64_t, __mmask16), int Bytes>
 void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
-  static constexpr auto kernels = row_kernels<Load>(std::make_integer_sequence<int, kMaxDotRows>{});
+  static constexpr auto kernels =
+      row_kernels<Load, Bytes>(std::make_integer_sequence<int, kMaxDotRows>{});
   kernels[std::clamp(rows, 1, kMaxDotRows) - 1](w, x, ldx, n, out);
 }
 
@@ -234,9 +238,9 @@ const VecKernels& vec_kernels_avx512() {
                             dot_f16,
                             snake,
                             axpy,
-                            dot_rows<w16_f32>,
-                            dot_rows<w16_bf16>,
-                            dot_rows<w16_f16>,
+                            dot_rows<w16_f32, 4>,
+                            dot_rows<w16_bf16, 2>,
+                            dot_rows<w16_f16, 2>,
                             dot_rows_q<dot_rows_q_n<DType::kQ8, 1>, dot_rows_q_n<DType::kQ8, 2>,
                                        dot_rows_q_n<DType::kQ8, 3>, dot_rows_q_n<DType::kQ8, 4>>,
                             dot_rows_q<dot_rows_q_n<DType::kQ4, 1>, dot_rows_q_n<DType::kQ4, 2>,
