@@ -26,6 +26,12 @@ namespace izwi::ops {
 void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
             const float* bias, float* y);
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias, float* y);
+// The linears `parts` ([N_i, K], one dtype) of the same x as one linear over
+// their stacked rows: y [M, sum N_i], row m = [x W_0^T | x W_1^T | ...]. A
+// decoding step reads every part in one parallel region (one barrier, not one
+// per part), without a stacked copy of the weights; prompts run part by part.
+void linear_stacked(ThreadPool* pool, const float* x, int64_t M, int64_t K,
+                    const Tensor* const* parts, int count, float* y);
 
 // C: [M, N] = op(A): [M, K] · op(B): [K, N], f32, row-major with leading
 // dimensions; op(X) = X^T when trans_x (X then stored [K, M] or [N, K]). C is

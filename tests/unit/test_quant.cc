@@ -1,8 +1,10 @@
 // The 8- and 4-bit block weight formats (core/quant.h): the storage round trip,
 // the quantized activations, every ISA's kernels against the scalar reference,
 // and ops::linear against the exact f32 product.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/quant.h"
@@ -201,6 +203,58 @@ TEST(QuantLinear, MatchesExactProductWithinActivationRounding) {
           }
         }
       }
+}
+
+// A bf16 copy of an f32 weight.
+Tensor to_bf16_tensor(const Tensor& w) {
+  auto half = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(w.numel()));
+  for (int64_t i = 0; i < w.numel(); ++i) (*half)[i] = f32_to_bf16(w.f32()[i]);
+  Tensor h;
+  h.dtype = DType::kBF16;
+  h.shape = w.shape;
+  h.data = half->data();
+  h.owner = std::shared_ptr<const void>(half, half->data());
+  return h;
+}
+
+// Stacked linears equal the parts' linears side by side, bit for bit, in every
+// format and on every path (rows one at a time in one parallel region, or
+// prompts part by part).
+TEST(LinearStacked, EqualsThePartsSideBySide) {
+  ThreadPool pool(2);
+  const int64_t K = 1024;
+  for (DType f : {DType::kF32, DType::kBF16, DType::kQ8, DType::kQ4})
+    for (int64_t M : {1, 2, 5, 16, 40}) {
+      std::vector<Tensor> parts;
+      for (int64_t rows : {64, 32, 48}) {
+        Tensor w = Tensor::owned_f32({rows, K}, random_vector(rows * K, 80 + rows));
+        parts.push_back(f == DType::kF32    ? w
+                        : f == DType::kBF16 ? to_bf16_tensor(w)
+                                            : quantize(w, f, &pool));
+      }
+      const Tensor* p[] = {&parts[0], &parts[1], &parts[2]};
+      const int64_t N = 64 + 32 + 48;
+      auto x = random_vector(M * K, 84);
+      std::vector<float> y(M * N + 16, 9.0f), want(M * N);
+      ops::linear_stacked(&pool, x.data(), M, K, p, 3, y.data());
+      int64_t col = 0;
+      for (const Tensor& t : parts) {
+        const int64_t n = t.shape[0];
+        std::vector<float> one(M * n);
+        ops::linear(&pool, x.data(), M, K, t, nullptr, one.data());
+        for (int64_t m = 0; m < M; ++m)
+          std::copy_n(one.data() + m * n, n, want.data() + m * N + col);
+        col += n;
+      }
+      for (size_t i = want.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 9.0f) << "guard " << i;
+      y.resize(want.size());
+      EXPECT_EQ(y, want) << dtype_name(f) << " M=" << M;
+    }
+  Tensor a = Tensor::owned_f32({4, 32}, random_vector(4 * 32, 85));
+  Tensor b = to_bf16_tensor(a);
+  const Tensor* mixed[] = {&a, &b};
+  std::vector<float> x(32), y(8);
+  EXPECT_THROW(ops::linear_stacked(nullptr, x.data(), 1, 32, mixed, 2, y.data()), Error);
 }
 
 // Prompts through bf16 products (AMX tiles, or AVX512-BF16): rows dequantized

@@ -119,18 +119,43 @@ void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const
     }
 }
 
-void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
-            const float* bias, float* y) {
-  const cpu::WeightKernels wk = weight_of(W, K, "linear");
-  const int64_t N = W.shape[0];
-  const auto& vk = cpu::vec_kernels();
-  const size_t row_bytes = izwi::row_bytes(W.dtype, K);
-  const auto* base = static_cast<const uint8_t*>(W.data);
-  if (wk.dot_rows_q && M >= kBf16QuantRows && N % cpu::kAmxM == 0 && bf16_products_available() &&
-      cpu::amx_quant_supported(W.dtype, K)) {
-    linear_quant_bf16(pool, x, M, K, W, bias, y);
-    return;
+namespace {
+
+// The rows of one weight [N, K], or of several of one dtype and K stacked
+// (ops::linear_stacked): row n of the stack, found among at most a few parts.
+struct WeightRows {
+  const Tensor* const* parts;
+  int count;
+  size_t row_bytes;
+  const uint8_t* row(int64_t n) const {
+    for (int i = 0;; ++i) {
+      const int64_t rows = parts[i]->shape[0];
+      if (n < rows || i + 1 == count)
+        return static_cast<const uint8_t*>(parts[i]->data) + n * row_bytes;
+      n -= rows;
+    }
   }
+  // Rows [n, n1) as runs that lie in one part: fn(first row pointer, n, run length).
+  template <class Fn>
+  void runs(int64_t n, int64_t n1, Fn&& fn) const {
+    int64_t start = 0;
+    for (int i = 0; i < count && n < n1; ++i) {
+      const int64_t end = start + parts[i]->shape[0];
+      if (n < end) {
+        const int64_t stop = std::min(n1, end);
+        fn(static_cast<const uint8_t*>(parts[i]->data) + (n - start) * row_bytes, n, stop - n);
+        n = stop;
+      }
+      start = end;
+    }
+  }
+};
+
+// The paths that read weight rows one at a time (decoding steps, short
+// prompts): each splits the stack's rows over the pool in one parallel region.
+void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, const WeightRows& W,
+                    const cpu::WeightKernels& wk, int64_t N, const float* bias, float* y) {
+  const auto& vk = cpu::vec_kernels();
   if (wk.dot_rows_q) {
     // 8/4-bit weights: the activations are quantized once per call (into this
     // thread's buffers, which only grow), then every weight row is read once
@@ -138,7 +163,7 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     // rows stay in cache while larger M passes over them.
     thread_local cpu::QuantizedActs scratch;
     cpu::QuantizedActs& acts = scratch;  // the workers must see this thread's, not their own
-    cpu::quantize_acts(W.dtype, x, M, K, acts);
+    cpu::quantize_acts(wk.dtype, x, M, K, acts);
     constexpr int64_t kTile = 16;
     parallel_for(pool, N, kTile, [&](int64_t n0, int64_t n1) {
       float r[cpu::kMaxQuantRows];
@@ -147,7 +172,7 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
         for (int64_t m0 = 0; m0 < M; m0 += cpu::kMaxQuantRows) {
           const int rows = static_cast<int>(std::min<int64_t>(cpu::kMaxQuantRows, M - m0));
           for (int64_t n = t0; n < t1; ++n) {
-            wk.dot_rows_q(base + n * row_bytes, acts, m0, rows, r);
+            wk.dot_rows_q(W.row(n), acts, m0, rows, r);
             const float b = bias ? bias[n] : 0.0f;
             for (int m = 0; m < rows; ++m) y[(m0 + m) * N + n] = r[m] + b;
           }
@@ -159,31 +184,11 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
   if (M == 1) {
     // GEMV: weight traffic dominates; one dot product per output, split over threads.
     parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {
-      wk.gemv(vk, base + n0 * row_bytes, x, K, n1 - n0, y + n0);
+      W.runs(n0, n1,
+             [&](const uint8_t* w, int64_t n, int64_t len) { wk.gemv(vk, w, x, K, len, y + n); });
       if (bias)
         for (int64_t n = n0; n < n1; ++n) y[n] += bias[n];
     });
-    return;
-  }
-  const cpu::GemmKernels* g = cpu::gemm_kernels();
-  if (W.dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows) {
-    // Prompts on bf16 weights: the weight rows as stored, read once per 32 rows.
-    g->linear_bf16_rows(pool, x, M, K, static_cast<const uint16_t*>(W.data), N, bias, y);
-    return;
-  }
-  // Many rows: a GEMM, y = x · W^T. f32 weights (the codec) from 9 rows on;
-  // half-precision weights (long prompts) from kGemmRows on, widened while the
-  // GEMM packs them — below that packing all weights costs more than dot_rows.
-  const bool f32_gemm = W.dtype == DType::kF32 && M > cpu::kMaxDotRows;
-  const bool half_gemm = wk.gemm && W.dtype != DType::kF32 && M >= kGemmRows && g && g->half_b;
-  if (f32_gemm || half_gemm) {
-    if (f32_gemm)
-      gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
-    else
-      g->gemm(pool, false, true, M, N, K, x, K, W.data, K, y, N, *wk.gemm, false);
-    if (bias)
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
     return;
   }
   // Several rows with half-precision (or few rows with f32) weights: each
@@ -199,13 +204,93 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
       for (int64_t m0 = 0; m0 < M; m0 += cpu::kMaxDotRows) {
         const int rows = static_cast<int>(std::min<int64_t>(cpu::kMaxDotRows, M - m0));
         for (int64_t n = t0; n < t1; ++n) {
-          dot(base + n * row_bytes, x + m0 * K, K, rows, K, r);
+          dot(W.row(n), x + m0 * K, K, rows, K, r);
           const float b = bias ? bias[n] : 0.0f;
           for (int m = 0; m < rows; ++m) y[(m0 + m) * N + n] = r[m] + b;
         }
       }
     }
   });
+}
+
+// Whether one weight's product takes a whole-matrix path (prompts: bf16
+// products for 8/4-bit weights, bf16 weight rows, the GEMM) rather than rows
+// one at a time.
+bool whole_matrix_path(const cpu::WeightKernels& wk, DType dtype, int64_t M, int64_t N, int64_t K) {
+  if (wk.dot_rows_q)
+    return M >= kBf16QuantRows && N % cpu::kAmxM == 0 && bf16_products_available() &&
+           cpu::amx_quant_supported(dtype, K);
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
+  if (dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows)
+    return true;
+  if (dtype == DType::kF32) return M > cpu::kMaxDotRows;
+  return wk.gemm && M >= kGemmRows && g && g->half_b;
+}
+
+}  // namespace
+
+void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
+            const float* bias, float* y) {
+  const cpu::WeightKernels wk = weight_of(W, K, "linear");
+  const int64_t N = W.shape[0];
+  if (!whole_matrix_path(wk, W.dtype, M, N, K)) {
+    const Tensor* one[] = {&W};
+    linear_by_rows(pool, x, M, K, WeightRows{one, 1, izwi::row_bytes(W.dtype, K)}, wk, N, bias, y);
+    return;
+  }
+  if (wk.dot_rows_q) {
+    linear_quant_bf16(pool, x, M, K, W, bias, y);
+    return;
+  }
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
+  if (W.dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows) {
+    // Prompts on bf16 weights: the weight rows as stored, read once per 32 rows.
+    g->linear_bf16_rows(pool, x, M, K, static_cast<const uint16_t*>(W.data), N, bias, y);
+    return;
+  }
+  // Many rows: a GEMM, y = x · W^T. f32 weights (the codec) from 9 rows on;
+  // half-precision weights (long prompts) from kGemmRows on, widened while the
+  // GEMM packs them — below that packing all weights costs more than dot_rows.
+  if (W.dtype == DType::kF32)
+    gemm(pool, false, true, M, N, K, x, K, static_cast<const float*>(W.data), K, y, N);
+  else
+    g->gemm(pool, false, true, M, N, K, x, K, W.data, K, y, N, *wk.gemm, false);
+  if (bias)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+}
+
+void linear_stacked(ThreadPool* pool, const float* x, int64_t M, int64_t K,
+                    const Tensor* const* parts, int count, float* y) {
+  IZWI_ASSERT(count >= 1);
+  const cpu::WeightKernels wk = weight_of(*parts[0], K, "linear_stacked");
+  int64_t N = 0;
+  for (int i = 0; i < count; ++i) {
+    weight_of(*parts[i], K, "linear_stacked");
+    if (parts[i]->dtype != parts[0]->dtype)
+      fail(ErrorKind::kInvalidArgument, "linear_stacked: expected every part in ",
+           dtype_name(parts[0]->dtype), ", part ", i, " is ", dtype_name(parts[i]->dtype));
+    N += parts[i]->shape[0];
+  }
+  bool whole = false;
+  for (int i = 0; i < count; ++i)
+    whole = whole || whole_matrix_path(wk, parts[i]->dtype, M, parts[i]->shape[0], K);
+  if (!whole) {
+    linear_by_rows(pool, x, M, K, WeightRows{parts, count, izwi::row_bytes(parts[0]->dtype, K)}, wk,
+                   N, nullptr, y);
+    return;
+  }
+  // Prompts: each part through its own path into this thread's buffer (which
+  // only grows), then into its columns of y.
+  thread_local std::vector<float> part_out;
+  int64_t col = 0;
+  for (int i = 0; i < count; ++i) {
+    const int64_t n = parts[i]->shape[0];
+    part_out.resize(static_cast<size_t>(M * n));
+    linear(pool, x, M, K, *parts[i], nullptr, part_out.data());
+    for (int64_t m = 0; m < M; ++m) std::copy_n(part_out.data() + m * n, n, y + m * N + col);
+    col += n;
+  }
 }
 
 void linear_ref(const float* x, int64_t M, int64_t K, const Tensor& W, const float* bias,

@@ -8,26 +8,22 @@
 
 namespace izwi::tts {
 
-namespace {
-
-// The bias-free linears `parts` (checkpoint prefix, output rows), each [rows, in],
-// as one linear over their stacked weights.
-codec::Linear stacked_linear(WeightSource& w, int in,
-                             const std::vector<std::pair<std::string, int>>& parts) {
-  std::vector<Tensor> weights;
-  int out = 0;
-  for (const auto& [prefix, rows] : parts) {
-    weights.push_back(w.get(prefix + ".weight", {rows, in}));
+void StackedLinear::load(WeightSource& w, int in_f,
+                         const std::vector<std::pair<std::string, int>>& prefixes) {
+  IZWI_ASSERT(!prefixes.empty() && prefixes.size() <= kMaxParts);
+  in = in_f;
+  out = 0;
+  for (const auto& [prefix, rows] : prefixes) {
+    parts.push_back(w.get(prefix + ".weight", {rows, in_f}));
     out += rows;
   }
-  codec::Linear l;
-  l.in = in;
-  l.out = out;
-  l.weight = stack_rows(w, weights);
-  return l;
 }
 
-}  // namespace
+void StackedLinear::apply(ThreadPool* pool, const float* x, int64_t rows, float* y) const {
+  const Tensor* p[kMaxParts];
+  for (size_t i = 0; i < parts.size(); ++i) p[i] = &parts[i];
+  ops::linear_stacked(pool, x, rows, in, p, static_cast<int>(parts.size()), y);
+}
 
 DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const std::string& prefix)
     : cfg_(c) {
@@ -37,15 +33,15 @@ DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const s
     DecoderLayer L;
     L.input_layernorm = to_vector_f32(w.get(p + "input_layernorm.weight", {H}));
     const int q_rows = c.num_attention_heads * D, kv_rows = c.num_key_value_heads * D;
-    L.qkv_proj = stacked_linear(w, H,
-                                {{p + "self_attn.q_proj", q_rows},
-                                 {p + "self_attn.k_proj", kv_rows},
-                                 {p + "self_attn.v_proj", kv_rows}});
+    L.qkv_proj.load(w, H,
+                    {{p + "self_attn.q_proj", q_rows},
+                     {p + "self_attn.k_proj", kv_rows},
+                     {p + "self_attn.v_proj", kv_rows}});
     L.o_proj.load(w, p + "self_attn.o_proj", c.num_attention_heads * D, H, false);
     L.q_norm = to_vector_f32(w.get(p + "self_attn.q_norm.weight", {D}));
     L.k_norm = to_vector_f32(w.get(p + "self_attn.k_norm.weight", {D}));
     L.post_attention_layernorm = to_vector_f32(w.get(p + "post_attention_layernorm.weight", {H}));
-    L.gate_up_proj = stacked_linear(
+    L.gate_up_proj.load(
         w, H,
         {{p + "mlp.gate_proj", c.intermediate_size}, {p + "mlp.up_proj", c.intermediate_size}});
     L.down_proj.load(w, p + "mlp.down_proj", c.intermediate_size, H, false);

@@ -16,17 +16,26 @@
 
 namespace izwi::tts {
 
-// <prefix>.layers.*. Projections that read the same input are stacked at load
-// into one weight, so a step reads them in one pass over the pool (one
-// parallel region instead of three or two, and longer runs per thread).
+// Bias-free linears of one input applied as one (ops::linear_stacked): a
+// decoding step reads all their weights in one parallel region over the pool
+// (one barrier instead of one per linear, longer runs per thread), with no
+// stacked copy of the weights. y row: [x W_0^T | x W_1^T | ...].
+struct StackedLinear {
+  static constexpr int kMaxParts = 3;
+  std::vector<Tensor> parts;  // each [rows_i, in]
+  int in = 0, out = 0;
+  void load(WeightSource& w, int in_f, const std::vector<std::pair<std::string, int>>& prefixes);
+  void apply(ThreadPool* pool, const float* x, int64_t rows, float* y) const;
+};
+
+// <prefix>.layers.*
 struct DecoderLayer {
   std::vector<float> input_layernorm;  // [hidden]
-  // .self_attn.{q,k,v}_proj stacked: [(heads + 2 kv) * hd, hidden]
-  codec::Linear qkv_proj;
-  codec::Linear o_proj;                         // .self_attn.o_proj [hidden, heads*hd]
+  StackedLinear qkv_proj;  // .self_attn.{q,k,v}_proj: [heads*hd, hidden], [kv*hd, hidden] x2
+  codec::Linear o_proj;    // .self_attn.o_proj [hidden, heads*hd]
   std::vector<float> q_norm, k_norm;            // .self_attn.{q,k}_norm [head_dim]
   std::vector<float> post_attention_layernorm;  // [hidden]
-  codec::Linear gate_up_proj;                   // .mlp.{gate,up}_proj stacked: [2 inter, hidden]
+  StackedLinear gate_up_proj;                   // .mlp.{gate,up}_proj: [inter, hidden] x2
   codec::Linear down_proj;                      // .mlp.down_proj [hidden, inter]
 };
 

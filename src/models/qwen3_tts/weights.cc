@@ -88,32 +88,6 @@ bool is_talker_linear(const std::string& name) {
   return name.rfind("talker.", 0) == 0 && name.find("embedding") == std::string::npos;
 }
 
-Tensor stack_rows(WeightSource& from, const std::vector<Tensor>& parts) {
-  IZWI_ASSERT(!parts.empty());
-  const Tensor& first = parts.front();
-  int64_t rows = 0;
-  for (const Tensor& p : parts) {
-    if (p.shape.size() != 2 || p.dtype != first.dtype || p.shape[1] != first.shape[1])
-      fail(ErrorKind::kInvalidArgument, "stack_rows: expected 2-D ", dtype_name(first.dtype),
-           " weights of ", first.shape.at(1), " columns, got ", dtype_name(p.dtype), " ",
-           shape_str(p.shape));
-    rows += p.shape[0];
-  }
-  Tensor out;
-  out.dtype = first.dtype;
-  out.shape = {rows, first.shape[1]};
-  std::shared_ptr<uint8_t> buf = weight_buffer(out.nbytes());
-  size_t at = 0;
-  for (const Tensor& p : parts) {
-    std::memcpy(buf.get() + at, p.data, p.nbytes());
-    at += p.nbytes();
-    from.release(p);
-  }
-  out.data = buf.get();
-  out.owner = std::move(buf);
-  return out;
-}
-
 std::vector<float> to_vector_f32(const Tensor& t) {
   const Tensor f = t.dtype == DType::kF32 ? t : t.to_f32();
   const float* p = f.f32();

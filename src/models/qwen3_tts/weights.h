@@ -94,10 +94,4 @@ bool is_talker_linear(const std::string& name);
 // Helpers for components: small parameter vectors copied out as f32.
 std::vector<float> to_vector_f32(const Tensor& t);
 
-// The 2-D weights `parts` ([rows_i, K], one dtype, which `from` served)
-// stacked along rows into one owned weight [sum rows_i, K] (huge-page memory,
-// like a quantized weight); each part is released to `from` once copied. One
-// linear over the stack reads the weights of several in one pass.
-Tensor stack_rows(WeightSource& from, const std::vector<Tensor>& parts);
-
 }  // namespace izwi
