@@ -626,6 +626,44 @@ TEST(Bf16Linear, MatchesReferenceOnRoundedInputs) {
                Error);
 }
 
+// The bf16 kernels' time-major input: every padding case (before, inside, past
+// the signal), row counts off the 16-row blocks, SnakeBeta (with an argument
+// beyond the fast sine's range on one channel), and guard values after it.
+TEST(Bf16TimeMajor, MatchesReferenceIncludingPaddingAndSnake) {
+  NEED_BF16_CONVOLUTIONS();
+  const int64_t C = 64, T = 50;
+  const auto x = random_vector(static_cast<size_t>(C * T), 71);
+  auto alpha = random_vector(static_cast<size_t>(C), 72), inv_beta = random_vector(C, 73);
+  for (float& a : alpha) a = std::exp(a);
+  alpha[5] = 1e4f;  // the exact libm path
+  for (bool snake : {false, true})
+    for (int64_t first : {-20, -3, 0, 7, 40})
+      for (int64_t rows : {1, 15, 16, 17, 33, 90}) {
+        std::vector<uint16_t> out(static_cast<size_t>(rows * C + 32), 0xABCD);
+        cpu::amx_time_major(x.data(), C, T, first, rows, snake ? alpha.data() : nullptr,
+                            snake ? inv_beta.data() : nullptr, out.data());
+        for (size_t i = static_cast<size_t>(rows * C); i < out.size(); ++i)
+          ASSERT_EQ(out[i], 0xABCD) << "guard " << i;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < C; ++c) {
+            const int64_t pos = first + r;
+            float v = pos >= 0 && pos < T ? x[c * T + pos] : 0.0f;
+            if (snake) {
+              const float s = std::sin(v * alpha[c]);
+              v += inv_beta[c] * s * s;
+            }
+            const float got = bf16_to_f32(out[r * C + c]);
+            // One bf16 step at most: the fast sine may round the other way.
+            ASSERT_LE(std::abs(got - v), std::abs(v) / 128.0 + 1e-6)
+                << "snake=" << snake << " first=" << first << " rows=" << rows << " r=" << r
+                << " c=" << c;
+            if (!snake) {
+              ASSERT_EQ(out[r * C + c], f32_to_bf16(v));
+            }
+          }
+      }
+}
+
 // The AVX512-BF16 block itself (the ops above run AMX instead where a CPU has
 // both): every edge of its 12- and 4-row tiles and of its two 16-channel
 // panels, taps and dilation, a block starting inside the signal, and guard

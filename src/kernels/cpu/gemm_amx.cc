@@ -278,49 +278,83 @@ void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N
   }
 }
 
+namespace {
+
+// r[j] lane i <- r[i] lane j: unpack pairs, shuffle within 128-bit lanes (a
+// 4 x 4 transpose in each), then a 4 x 4 transpose of the 128-bit blocks.
+inline void transpose16(__m512* r) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // u[4g + c], 128-bit lane L: column 4L + c of rows 4g .. 4g + 3.
+  __m512 u[16];
+  for (int g = 0; g < 16; g += 4) {
+    u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+    u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+    u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512 p = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  // A0 A2 B0 B2
+    const __m512 q = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);  // A1 A3 B1 B3
+    const __m512 s = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+    const __m512 v = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_shuffle_f32x4(p, s, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(p, s, 0xDD);
+    r[4 + c] = _mm512_shuffle_f32x4(q, v, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(q, v, 0xDD);
+  }
+}
+
+}  // namespace
+
 void amx_time_major(const float* x, int64_t C, int64_t T, int64_t first, int64_t rows,
                     const float* alpha, const float* inv_beta, uint16_t* out) {
-  // 32 channels at a time, row after row: each row's gathers touch the same 32
-  // cache lines as the row before, so the channel rows are read once.
-  const __m512i stride =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(static_cast<int>(T)));
+  // Blocks of 32 channels x 16 time rows: each channel's 16 samples are one
+  // contiguous load (SnakeBeta on them with the channel's scalars), then two
+  // 16 x 16 transposes in registers give the time rows. 32 channel rows are
+  // read front to back per block column, so each is read once.
   const __m512 limit = _mm512_set1_ps(simd_sin::kMaxArg);
-  // SnakeBeta on 16 channels from c: v + inv_beta * sin(alpha * v)^2.
-  const auto snake = [&](__m512 v, int64_t c) {
-    const __m512 a = _mm512_loadu_ps(alpha + c), b = _mm512_loadu_ps(inv_beta + c);
-    const __m512 arg = _mm512_mul_ps(v, a);
+  // SnakeBeta on 16 samples of one channel: v + inv_beta * sin(alpha * v)^2.
+  const auto snake = [&](__m512 v, float a, float b) {
+    const __m512 arg = _mm512_mul_ps(v, _mm512_set1_ps(a));
     if (_mm512_cmp_ps_mask(_mm512_abs_ps(arg), limit, _CMP_NLE_UQ)) {  // rare: exact libm
       alignas(64) float lane[16];
       _mm512_store_ps(lane, v);
-      for (int i = 0; i < 16; ++i) {
-        const float s = std::sin(lane[i] * alpha[c + i]);
-        lane[i] += inv_beta[c + i] * s * s;
+      for (float& f : lane) {
+        const float s = std::sin(f * a);
+        f += b * s * s;
       }
       return _mm512_load_ps(lane);
     }
     const __m512 s = sin16(arg);
-    return _mm512_fmadd_ps(b, _mm512_mul_ps(s, s), v);
+    return _mm512_fmadd_ps(_mm512_set1_ps(b), _mm512_mul_ps(s, s), v);
   };
-  for (int64_t c0 = 0; c0 < C; c0 += 32) {
-    const float* lo = x + c0 * T;
-    const float* hi = lo + 16 * T;
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t pos = first + r;
-      uint16_t* o = out + r * C + c0;
-      if (pos < 0 || pos >= T) {  // padding: zero, and SnakeBeta keeps 0 at 0
-        _mm512_storeu_si512(o, _mm512_setzero_si512());
-        continue;
+  for (int64_t c0 = 0; c0 < C; c0 += 32)
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+      // Lanes lo .. hi hold samples inside the signal; the rest are padding:
+      // zero, and SnakeBeta keeps 0 at 0.
+      const int64_t p0 = first + r0, nr = std::min<int64_t>(16, rows - r0);
+      const int64_t lo = std::clamp<int64_t>(-p0, 0, nr), hi = std::clamp<int64_t>(T - p0, lo, nr);
+      const auto mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+      __m512 v[32];
+      for (int64_t c = 0; c < 32; ++c) {
+        const float* row = x + (c0 + c) * T;
+        // An expanding load where the block starts before the signal: it reads
+        // only the samples that exist.
+        __m512 a = mask == 0 ? _mm512_setzero_ps()
+                   : lo == 0 ? _mm512_maskz_loadu_ps(mask, row + p0)
+                             : _mm512_maskz_expandloadu_ps(mask, row + p0 + lo);
+        if (alpha && mask) a = snake(a, alpha[c0 + c], inv_beta[c0 + c]);
+        v[c] = a;
       }
-      __m512 a = _mm512_i32gather_ps(stride, lo + pos, 4);
-      __m512 b = _mm512_i32gather_ps(stride, hi + pos, 4);
-      if (alpha) {
-        a = snake(a, c0);
-        b = snake(b, c0 + 16);
-      }
-      _mm512_storeu_si512(o, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+      transpose16(v);
+      transpose16(v + 16);
+      for (int64_t t = 0; t < nr; ++t)
+        _mm512_storeu_si512(out + (r0 + t) * C + c0, (__m512i)_mm512_cvtne2ps_pbh(v[16 + t], v[t]));
     }
-  }
 }
 
 void amx_pack_conv_weights(const float* W, int64_t Cout, int64_t Cin, int taps, uint16_t* out) {
