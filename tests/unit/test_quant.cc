@@ -259,12 +259,9 @@ TEST(LinearStacked, EqualsThePartsSideBySide) {
 
 // Prompts through bf16 products (AMX tiles, or AVX512-BF16): rows dequantized
 // to bf16 in their stored order, activations packed in the same permuted order.
-bool bf16_products() {
-  return cpu::amx_available() || cpu::avx512_bf16_available();
-}
-
 TEST(AmxQuant, DequantizedRowsAreThePermutedReferenceInBf16) {
-  if (!bf16_products()) GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
+  if (!cpu::bf16_products_available())
+    GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
   ThreadPool pool(2);
   for (DType f : kFormats) {
     const int64_t K = 1536, N = 3;
@@ -288,7 +285,8 @@ TEST(AmxQuant, DequantizedRowsAreThePermutedReferenceInBf16) {
 }
 
 TEST(AmxQuant, PromptLinearMatchesExactProductWithinBf16Rounding) {
-  if (!bf16_products()) GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
+  if (!cpu::bf16_products_available())
+    GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
   ThreadPool pool(2);
   for (DType f : kFormats)
     for (int64_t M : {16, 17, 40, 70}) {  // activation panels of 16 and pairs of 32

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
@@ -96,6 +97,10 @@ void block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t
 bool avx512_bf16_available() {
   static const bool available = detect();
   return available;
+}
+
+bool bf16_products_available() {
+  return amx_available() || avx512_bf16_available();
 }
 
 void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,

@@ -26,6 +26,9 @@ void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t 
                             int64_t t0, int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols,
                             const float* bias, float* y, int64_t ldy);
 
+// bf16 products of either back end: AMX-BF16 tiles or AVX512-BF16.
+bool bf16_products_available();
+
 // out[i] = x[i] rounded to bf16 (nearest even), i < n.
 void to_bf16(const float* x, int64_t n, uint16_t* out);
 

@@ -276,9 +276,7 @@ void conv_transpose1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int6
 
 void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConvWeights& W,
                    const float* bias, float* y) {
-  if (W.empty() || W.kernel != 1)
-    fail(ErrorKind::kInvalidArgument, "linear_packed: expected weights packed as a kernel-1 ",
-         "convolution, got kernel ", W.kernel);
+  check_packed(W, W.cin, W.cout, 1, "linear_packed");  // packed as a kernel-1 convolution
   if (M <= 0) return;
   const int64_t K = W.cin, N = W.cout;
   // This thread's buffers, which only grow: nothing is allocated per call.
@@ -336,7 +334,7 @@ void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W
 }
 
 bool bf16_convolutions_available() {
-  return cpu::amx_available() || cpu::avx512_bf16_available();
+  return cpu::bf16_products_available();
 }
 
 bool bf16_conv_supported(int64_t Cin) {
@@ -461,10 +459,7 @@ void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_
 
 void linear_bf16(ThreadPool* pool, const float* x, int64_t M, const Bf16ConvWeights& W,
                  const float* bias, float* y) {
-  if (W.kernel != 1)
-    fail(ErrorKind::kInvalidArgument, "linear_bf16: expected weights packed as a kernel-1 ",
-         "convolution, got kernel ", W.kernel);
-  check_weights(W, W.cin, W.cout, 1, "linear_bf16");
+  check_weights(W, W.cin, W.cout, 1, "linear_bf16");  // packed as a kernel-1 convolution
   if (M <= 0) return;
   const int64_t K = W.cin, N = W.cout, rows = (M + 31) / 32 * 32;
   // x is already time-major: rounded to bf16, with zero rows up to the

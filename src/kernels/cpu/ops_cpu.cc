@@ -38,10 +38,6 @@ constexpr int64_t kBf16QuantRows = 16;
 
 namespace {
 
-bool bf16_products_available() {
-  return cpu::amx_available() || cpu::avx512_bf16_available();
-}
-
 void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
                        const float* bias, float* y) {
   const int64_t N = W.shape[0];
@@ -213,17 +209,22 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
   });
 }
 
+// Prompts on bf16 weights go through GemmKernels::linear_bf16_rows (where the ISA has it).
+bool bf16_rows_path(DType dtype, int64_t M, int64_t K) {
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
+  return dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows;
+}
+
 // Whether one weight's product takes a whole-matrix path (prompts: bf16
 // products for 8/4-bit weights, bf16 weight rows, the GEMM) rather than rows
 // one at a time.
 bool whole_matrix_path(const cpu::WeightKernels& wk, DType dtype, int64_t M, int64_t N, int64_t K) {
   if (wk.dot_rows_q)
-    return M >= kBf16QuantRows && N % cpu::kAmxM == 0 && bf16_products_available() &&
+    return M >= kBf16QuantRows && N % cpu::kAmxM == 0 && cpu::bf16_products_available() &&
            cpu::amx_quant_supported(dtype, K);
-  const cpu::GemmKernels* g = cpu::gemm_kernels();
-  if (dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows)
-    return true;
+  if (bf16_rows_path(dtype, M, K)) return true;
   if (dtype == DType::kF32) return M > cpu::kMaxDotRows;
+  const cpu::GemmKernels* g = cpu::gemm_kernels();
   return wk.gemm && M >= kGemmRows && g && g->half_b;
 }
 
@@ -243,7 +244,7 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     return;
   }
   const cpu::GemmKernels* g = cpu::gemm_kernels();
-  if (W.dtype == DType::kBF16 && M >= kBf16RowsMin && K % 2 == 0 && g && g->linear_bf16_rows) {
+  if (bf16_rows_path(W.dtype, M, K)) {
     // Prompts on bf16 weights: the weight rows as stored, read once per 32 rows.
     g->linear_bf16_rows(pool, x, M, K, static_cast<const uint16_t*>(W.data), N, bias, y);
     return;
