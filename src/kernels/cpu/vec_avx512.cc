@@ -117,6 +117,17 @@ inline __m512 w16_f16(const void* w, int64_t i, __mmask16 m) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(w) + i));
 }
 
+// f(std::integral_constant<int, i>) for i = 0 .. N-1, unrolled in the source:
+// per-row register arrays indexed only by constants are kept in registers (an
+// indexed loop left GCC storing every accumulator to the stack each iteration).
+template <int N, class F>
+inline __attribute__((always_inline)) void each(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
+}
+
 // Each 16 weights are loaded and widened once, then multiplied into every row.
 // The weight stream is prefetched as in the GEMVs (`Bytes` per weight): batched
 // steps (several streams) read every weight through here. Two accumulators per
@@ -126,23 +137,28 @@ inline __m512 w16_f16(const void* w, int64_t i, __mmask16 m) {
 template <__m512 (*Load)(const void*, int64_t, __mmask16), int Bytes, int R>
 void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* out) {
   __m512 acc0[R], acc1[R];
-  for (int m = 0; m < R; ++m) acc0[m] = acc1[m] = _mm512_setzero_ps();
+  const float* xs[R];
+  each<R>([&](auto m) {
+    acc0[m] = acc1[m] = _mm512_setzero_ps();
+    xs[m] = x + m * ldx;
+  });
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
     _mm_prefetch(static_cast<const char*>(w) + i * Bytes + kPrefetchBytes, _MM_HINT_T0);
     const __m512 w0 = Load(w, i, 0xffff), w1 = Load(w, i + 16, 0xffff);
-    for (int m = 0; m < R; ++m) {
-      acc0[m] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + m * ldx + i), acc0[m]);
-      acc1[m] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + m * ldx + i + 16), acc1[m]);
-    }
+    each<R>([&](auto m) {
+      acc0[m] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xs[m] + i), acc0[m]);
+      acc1[m] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xs[m] + i + 16), acc1[m]);
+    });
   }
   for (; i < n; i += 16) {
     const auto mask = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
     const __m512 wv = Load(w, i, mask);
-    for (int m = 0; m < R; ++m)
-      acc0[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + m * ldx + i), acc0[m]);
+    each<R>([&](auto m) {
+      acc0[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, xs[m] + i), acc0[m]);
+    });
   }
-  for (int m = 0; m < R; ++m) out[m] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[m], acc1[m]));
+  each<R>([&](auto m) { out[m] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[m], acc1[m])); });
 }
 
 using RowsFn = void (*)(const void*, const float*, int64_t, int64_t, float*);
@@ -175,46 +191,58 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
   const int64_t nb = a.blocks;
   const uint8_t* quants = row + nb * 2;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
+  // Row i's activations, scales and offset corrections (hoisted: the struct's
+  // strides reloaded on every use cost more than the dot products).
+  const int8_t* xq[R];
+  const float* xd[R];
+  const int32_t* xc[R];
   __m512 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+  each<R>([&](auto i) {
+    xq[i] = a.q_row(m0 + i);
+    xd[i] = a.d_row(m0 + i);
+    xc[i] = a.corr_row(m0 + i);
+    acc[i] = _mm512_setzero_ps();
+  });
   for (int64_t c = 0; c < nb; c += kChunkBlocks) {
     const int64_t n = std::min<int64_t>(kChunkBlocks, nb - c), bytes = 4 * n;
     const auto m16 = static_cast<__mmask16>((1u << n) - 1);
     const __mmask64 m64 = n == 16 ? ~0ull : (1ull << bytes) - 1;
     __m512i dot[R];
-    for (int i = 0; i < R; ++i) dot[i] = _mm512_maskz_loadu_epi32(m16, a.corr_row(m0 + i) + c);
+    each<R>([&](auto i) { dot[i] = _mm512_maskz_loadu_epi32(m16, xc[i] + c); });
     if constexpr (F == DType::kQ8) {
       const uint8_t* wq = quants + c * 32;
       for (int64_t l = 0; l < 512; l += 64)
         _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
+#pragma GCC unroll 8
       for (int64_t g = 0; g < 8; ++g) {
         const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + g * bytes);
-        for (int i = 0; i < R; ++i)
-          dot[i] = _mm512_dpbusd_epi32(dot[i], v,
-                                       _mm512_loadu_si512(a.q_row(m0 + i) + c * 32 + g * bytes));
+        each<R>([&](auto i) {
+          dot[i] = _mm512_dpbusd_epi32(dot[i], v, _mm512_loadu_si512(xq[i] + c * 32 + g * bytes));
+        });
       }
     } else {
       const uint8_t* wq = quants + c * 16;
       for (int64_t l = 0; l < 256; l += 64)
         _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
+#pragma GCC unroll 4
       for (int64_t h = 0; h < 4; ++h) {
         const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + h * bytes);
         const __m512i lo = _mm512_and_si512(v, low4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        for (int i = 0; i < R; ++i) {
-          const int8_t* x = a.q_row(m0 + i) + c * 32 + 2 * h * bytes;
+        each<R>([&](auto i) {
+          const int8_t* x = xq[i] + c * 32 + 2 * h * bytes;
           dot[i] = _mm512_dpbusd_epi32(dot[i], lo, _mm512_loadu_si512(x));
           dot[i] = _mm512_dpbusd_epi32(dot[i], hi, _mm512_loadu_si512(x + bytes));
-        }
+        });
       }
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, row + c * 2));
-    for (int i = 0; i < R; ++i)
+    each<R>([&](auto i) {
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]),
-                               _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(m16, a.d_row(m0 + i) + c)),
-                               acc[i]);
+                               _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(m16, xd[i] + c)), acc[i]);
+    });
   }
-  for (int i = 0; i < R; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
+  each<R>([&](auto i) { out[i] = _mm512_reduce_add_ps(acc[i]); });
 }
 
 template <void (*K1)(const void*, const QuantizedActs&, int64_t, float*),

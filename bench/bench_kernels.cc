@@ -1,0 +1,145 @@
+// The per-frame linears' speed for each weight format and row count, as weight
+// GB/s next to a plain read loop over the same bytes: how close each kernel
+// comes to the memory's speed, and what stepping 2, 4 or 8 streams together
+// (rows) costs against one.
+//
+// The weights are the code predictor's MLP shapes (1024 -> 3072 -> 1024, as in
+// the 0.6B model) 28 times: 264 M weights, 528 MB in bf16 (149 MB in Q4), far
+// past any L3, so every call reads its matrix from memory as a frame does.
+//
+//   build/release/bench/bench_kernels [--benchmark_filter=Q4]
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "core/quant.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "kernels/ops.h"
+
+namespace {
+
+using izwi::DType;
+using izwi::Tensor;
+
+constexpr int64_t kHidden = 1024, kInter = 3072;
+constexpr int kLayers = 28;  // x (gate + up: 6.3 M, down: 3.1 M weights)
+
+izwi::ThreadPool& pool() {
+  static izwi::ThreadPool p(0);
+  return p;
+}
+
+Tensor random_bf16(int64_t n, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::shared_ptr<uint16_t[]> buf(new uint16_t[static_cast<size_t>(n * k)]);
+  for (int64_t i = 0; i < n * k; ++i) buf[i] = izwi::f32_to_bf16(dist(rng));
+  Tensor t;
+  t.dtype = DType::kBF16;
+  t.shape = {n, k};
+  t.data = buf.get();
+  t.owner = std::shared_ptr<const void>(buf, buf.get());
+  return t;
+}
+
+struct Layer {
+  Tensor up, down;  // [kInter, kHidden] (gate and up stacked: 2x), [kHidden, kInter]
+};
+
+// One set of layers per format, made once.
+const std::vector<Layer>& layers(DType dtype) {
+  static std::vector<Layer> sets[3];
+  const int i = dtype == DType::kBF16 ? 0 : dtype == DType::kQ8 ? 1 : 2;
+  if (sets[i].empty())
+    for (int l = 0; l < kLayers; ++l) {
+      Layer layer{random_bf16(2 * kInter, kHidden, 2 * l + 1),
+                  random_bf16(kHidden, kInter, 2 * l + 2)};
+      if (dtype != DType::kBF16) {
+        layer.up = izwi::quantize(layer.up, dtype, &pool());
+        layer.down = izwi::quantize(layer.down, dtype, &pool());
+      }
+      sets[i].push_back(std::move(layer));
+    }
+  return sets[i];
+}
+
+// Arg: rows (streams stepped together). Each iteration runs every layer's two
+// linears once, as a frame's pass does.
+void linears(benchmark::State& state, DType dtype) {
+  const int64_t M = state.range(0);
+  const auto& ls = layers(dtype);
+  std::vector<float> x(static_cast<size_t>(M * kInter), 0.01f),
+      h(static_cast<size_t>(M * 2 * kInter));
+  size_t bytes = 0;
+  for (const Layer& l : ls) bytes += l.up.nbytes() + l.down.nbytes();
+  for (auto _ : state)
+    for (const Layer& l : ls) {
+      izwi::ops::linear(&pool(), x.data(), M, kHidden, l.up, nullptr, h.data());
+      izwi::ops::linear(&pool(), h.data(), M, kInter, l.down, nullptr, x.data());
+      benchmark::DoNotOptimize(x.data());
+    }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
+  state.counters["rows"] = static_cast<double>(M);
+}
+
+void BM_Linear_BF16(benchmark::State& s) {
+  linears(s, DType::kBF16);
+}
+void BM_Linear_Q8(benchmark::State& s) {
+  linears(s, DType::kQ8);
+}
+void BM_Linear_Q4(benchmark::State& s) {
+  linears(s, DType::kQ4);
+}
+
+// The ceiling: summing 256 MB of memory on the pool's threads (as izwi bench's
+// read loop).
+void BM_ReadLoop(benchmark::State& state) {
+  const size_t n = size_t{256} << 20;
+  std::unique_ptr<uint64_t[]> buf(new uint64_t[n / 8]);
+  std::memset(buf.get(), 1, n);
+  for (auto _ : state) {
+    pool().parallel_for(static_cast<int64_t>(n / 8), 1 << 16, [&](int64_t b, int64_t e) {
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (int64_t i = b; i + 3 < e; i += 4) {
+        s0 += buf[i];
+        s1 += buf[i + 1];
+        s2 += buf[i + 2];
+        s3 += buf[i + 3];
+      }
+      benchmark::DoNotOptimize(s0 + s1 + s2 + s3);
+    });
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(n) * state.iterations());
+}
+
+BENCHMARK(BM_ReadLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_BF16)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_Q8)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Linear_Q4)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->Arg(8)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
