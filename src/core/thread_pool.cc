@@ -55,10 +55,43 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    const auto range = ranges_[static_cast<size_t>(index)];
-    run_range(*job_, range.first, range.second);
+    if (chunk_ > 0) {
+      run_chunks(*job_);
+    } else {
+      const auto range = ranges_[static_cast<size_t>(index)];
+      run_range(*job_, range.first, range.second);
+    }
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
+}
+
+void ThreadPool::run_chunks(Body fn) {
+  for (;;) {
+    const int64_t b = next_.fetch_add(chunk_, std::memory_order_relaxed);
+    if (b >= end_) return;
+    run_range(fn, b, std::min(end_, b + chunk_));
+  }
+}
+
+// Publishes fn to the workers (all of them take part; those without a range
+// return at once) and wakes any that sleep.
+void ThreadPool::start(Body& fn) {
+  job_ = &fn;
+  error_ = nullptr;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
+  {
+    // Publishing under the lock: a worker about to sleep sees the new generation.
+    std::lock_guard<std::mutex> lock(mu_);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  if (sleepers_.load() > 0) cv_work_.notify_all();
+}
+
+void ThreadPool::finish() {
+  while (pending_.load(std::memory_order_acquire) > 0) _mm_pause();
+  job_ = nullptr;
+  chunk_ = 0;
+  if (error_) std::rethrow_exception(error_);
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
@@ -74,24 +107,38 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
   for (int64_t p = 0; p < size(); ++p)
     ranges_[p] = p < parts ? std::make_pair(p * chunk, std::min(n, (p + 1) * chunk))
                            : std::make_pair(int64_t{0}, int64_t{0});
-  job_ = &fn;
-  error_ = nullptr;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
-  {
-    // Publishing under the lock: a worker about to sleep sees the new generation.
-    std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  if (sleepers_.load() > 0) cv_work_.notify_all();
+  chunk_ = 0;
+  start(fn);
   run_range(fn, ranges_[0].first, ranges_[0].second);
-  while (pending_.load(std::memory_order_acquire) > 0) _mm_pause();
-  job_ = nullptr;
-  if (error_) std::rethrow_exception(error_);
+  finish();
+}
+
+void ThreadPool::parallel_for_dynamic(int64_t n, int64_t chunk, Body fn) {
+  if (n <= 0) return;
+  chunk = std::max<int64_t>(chunk, 1);
+  if (n <= chunk || workers_.empty()) {
+    fn(0, n);
+    return;
+  }
+  std::lock_guard<std::mutex> run_lock(run_mu_);
+  chunk_ = chunk;
+  end_ = n;
+  next_.store(0, std::memory_order_relaxed);
+  start(fn);
+  run_chunks(fn);
+  finish();
 }
 
 void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, ThreadPool::Body fn) {
   if (pool)
     pool->parallel_for(n, grain, fn);
+  else if (n > 0)
+    fn(0, n);
+}
+
+void parallel_for_dynamic(ThreadPool* pool, int64_t n, int64_t chunk, ThreadPool::Body fn) {
+  if (pool)
+    pool->parallel_for_dynamic(n, chunk, fn);
   else if (n > 0)
     fn(0, n);
 }

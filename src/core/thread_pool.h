@@ -35,15 +35,28 @@ class ThreadPool {
   using Body = FunctionRef<void(int64_t, int64_t)>;
   void parallel_for(int64_t n, int64_t grain, Body fn);
 
+  // Runs fn(begin, end) over [0, n) in chunks of `chunk` items (the last may be
+  // shorter) that the threads claim in order as they come free. A thread that
+  // starts late or loses its core for a while (another process, the codec's
+  // thread) leaves its share to the others instead of holding up the loop, as
+  // a fixed split would. For bodies that cost little per call (a GEMV's rows).
+  void parallel_for_dynamic(int64_t n, int64_t chunk, Body fn);
+
  private:
   void worker_loop(int index);
   void run_range(Body fn, int64_t begin, int64_t end);
+  void run_chunks(Body fn);
+  void start(Body& fn);
+  void finish();
 
   std::vector<std::thread> workers_;
   std::mutex mu_;  // guards sleeping and waking
   std::condition_variable cv_work_;
   Body* job_ = nullptr;
   std::vector<std::pair<int64_t, int64_t>> ranges_;
+  // parallel_for_dynamic: chunk_ > 0, the next unclaimed item, the loop's end.
+  int64_t chunk_ = 0, end_ = 0;
+  std::atomic<int64_t> next_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
@@ -55,5 +68,6 @@ class ThreadPool {
 
 // Runs on `pool` if given, else inline on the calling thread.
 void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, ThreadPool::Body fn);
+void parallel_for_dynamic(ThreadPool* pool, int64_t n, int64_t chunk, ThreadPool::Body fn);
 
 }  // namespace izwi

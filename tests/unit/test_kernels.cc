@@ -837,6 +837,66 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
   }
 }
 
+// Claimed chunks: every index once, in ranges no longer than the chunk that
+// start on its multiples, mixed with fixed splits on the same pool; a slow
+// range leaves the rest to the other threads.
+TEST(ThreadPool, DynamicChunksCoverEveryIndexExactlyOnce) {
+  ThreadPool pool(3);
+  for (int64_t n : {1, 7, 64, 1000, 4097})
+    for (int64_t chunk : {1, 16, 100, 5000}) {
+      std::vector<int> hits(static_cast<size_t>(n), 0);
+      std::atomic<bool> bad_range{false};
+      pool.parallel_for_dynamic(n, chunk, [&](int64_t a, int64_t b) {
+        if (b - a > chunk || a % chunk != 0) bad_range = true;
+        for (int64_t i = a; i < b; ++i) hits[static_cast<size_t>(i)]++;
+      });
+      EXPECT_FALSE(bad_range) << n << " " << chunk;
+      for (int h : hits) ASSERT_EQ(h, 1) << n << " " << chunk;
+      std::atomic<int64_t> sum{0};
+      pool.parallel_for(n, 1, [&](int64_t a, int64_t b) { sum += b - a; });
+      EXPECT_EQ(sum.load(), n);
+    }
+  std::vector<int> hits(100, 0);
+  parallel_for_dynamic(nullptr, 100, 7, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  for (int h : hits) EXPECT_EQ(h, 1);
+
+  // A worker held up in its first chunk until the other threads have run all
+  // the others (which a fixed split would never let them do: it would wait
+  // out the 10 s and see fewer).
+  std::atomic<int> by_others{0};
+  std::atomic<bool> held{false};
+  const auto caller = std::this_thread::get_id();
+  pool.parallel_for_dynamic(40, 1, [&](int64_t, int64_t) {
+    if (std::this_thread::get_id() != caller && !held.exchange(true)) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (by_others.load() < 39 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return;
+    }
+    if (!held.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let one start
+    ++by_others;
+  });
+  EXPECT_TRUE(held.load());
+  EXPECT_EQ(by_others.load(), 39);
+}
+
+TEST(ThreadPool, DynamicChunksPassExceptionsOnAndThePoolGoesOn) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> done{0};
+  EXPECT_THROW(pool.parallel_for_dynamic(1000, 10,
+                                         [&](int64_t a, int64_t b) {
+                                           if (a == 500) throw Error(ErrorKind::kInternal, "x");
+                                           done += b - a;
+                                         }),
+               Error);
+  EXPECT_EQ(done.load(), 990);  // every other chunk still ran
+  std::atomic<int64_t> sum{0};
+  pool.parallel_for_dynamic(64, 4, [&](int64_t a, int64_t b) { sum += b - a; });
+  EXPECT_EQ(sum.load(), 64);
+}
+
 // A throw inside any range reaches the caller (never std::terminate), after
 // every range has finished; the pool keeps working afterwards, also after its
 // workers went to sleep between loops.

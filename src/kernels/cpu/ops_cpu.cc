@@ -147,6 +147,15 @@ struct WeightRows {
   }
 };
 
+// Weight rows per chunk the threads claim (ThreadPool::parallel_for_dynamic):
+// about four chunks per thread, whole tiles. A fixed half each left one core
+// waiting whenever the other started late or was preempted.
+int64_t row_chunk(ThreadPool* pool, int64_t N, int64_t tile) {
+  const int64_t threads = pool ? pool->size() : 1;
+  const int64_t c = std::max<int64_t>(tile, N / (4 * threads));
+  return (c + tile - 1) / tile * tile;
+}
+
 // The paths that read weight rows one at a time (decoding steps, short
 // prompts): each splits the stack's rows over the pool in one parallel region.
 void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, const WeightRows& W,
@@ -161,7 +170,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
     cpu::QuantizedActs& acts = scratch;  // the workers must see this thread's, not their own
     cpu::quantize_acts(wk.dtype, x, M, K, acts);
     constexpr int64_t kTile = 16;
-    parallel_for(pool, N, kTile, [&](int64_t n0, int64_t n1) {
+    parallel_for_dynamic(pool, N, row_chunk(pool, N, kTile), [&](int64_t n0, int64_t n1) {
       float r[cpu::kMaxQuantRows];
       for (int64_t t0 = n0; t0 < n1; t0 += kTile) {
         const int64_t t1 = std::min(n1, t0 + kTile);
@@ -179,7 +188,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
   }
   if (M == 1) {
     // GEMV: weight traffic dominates; one dot product per output, split over threads.
-    parallel_for(pool, N, 64, [&](int64_t n0, int64_t n1) {
+    parallel_for_dynamic(pool, N, row_chunk(pool, N, 64), [&](int64_t n0, int64_t n1) {
       W.runs(n0, n1,
              [&](const uint8_t* w, int64_t n, int64_t len) { wk.gemv(vk, w, x, K, len, y + n); });
       if (bias)
@@ -193,7 +202,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
   // the weights are read from memory once. No widened copy, no allocation.
   const cpu::VecKernels::DotRows dot = wk.dot_rows;
   constexpr int64_t kTile = 16;
-  parallel_for(pool, N, kTile, [&](int64_t n0, int64_t n1) {
+  parallel_for_dynamic(pool, N, row_chunk(pool, N, kTile), [&](int64_t n0, int64_t n1) {
     float r[cpu::kMaxDotRows];
     for (int64_t t0 = n0; t0 < n1; t0 += kTile) {
       const int64_t t1 = std::min(n1, t0 + kTile);
