@@ -133,10 +133,9 @@ TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {
 
 class QuantKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
 
-// Every ISA against the scalar kernel for 1..4 activation rows, lengths with
-// partial chunks (Q8: an odd block; Q4: a group of fewer than 4 blocks), guard
-// values around the outputs, and the weight row followed by another row's
-// bytes that must not be read into the sum. Only the float summation order
+// Every ISA against the scalar kernel for 1..4 activation rows and a run of
+// two weight rows, lengths with partial chunks (Q8: an odd block; Q4: a group
+// of fewer than 4 blocks), guard values around the outputs. Only the float summation order
 // differs, so they agree to f32 rounding.
 TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
   const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());
@@ -154,16 +153,26 @@ TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
       cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
       const auto ours = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
       const auto theirs = f == DType::kQ8 ? ref.dot_rows_q8 : ref.dot_rows_q4;
+      // Both weight rows as one run, written with a row stride of 4 (columns
+      // 2 and 3 and the value before the first are guards).
+      constexpr int64_t ldy = 4;
       for (int rows = 1; rows <= cpu::kMaxQuantRows; ++rows)
         for (int64_t m0 = 0; m0 + rows <= cpu::kMaxQuantRows; ++m0) {
-          std::vector<float> got(rows + 2, 12345.0f), want(rows);
-          ours(q.data(), a, m0, rows, got.data() + 1);
-          theirs(q.data(), a, m0, rows, want.data());
+          std::vector<float> got(rows * ldy + 1, 12345.0f), want(rows * ldy);
+          ours(q.data(), rb, 2, a, m0, rows, got.data() + 1, ldy);
+          theirs(q.data(), rb, 2, a, m0, rows, want.data(), ldy);
           EXPECT_EQ(got[0], 12345.0f);
-          EXPECT_EQ(got[rows + 1], 12345.0f);
           for (int m = 0; m < rows; ++m)
-            EXPECT_NEAR(got[m + 1], want[m], 2e-6 * std::sqrt(K) + 1e-6 * std::fabs(want[m]))
-                << dtype_name(f) << " K=" << K << " rows=" << rows << " m0=" << m0;
+            for (int64_t n = 0; n < ldy; ++n) {
+              const float g = got[1 + m * ldy + n];
+              if (n >= 2) {
+                EXPECT_EQ(g, 12345.0f) << "guard " << m << "," << n;
+                continue;
+              }
+              const float wv = want[m * ldy + n];
+              EXPECT_NEAR(g, wv, 2e-6 * std::sqrt(K) + 1e-6 * std::fabs(wv))
+                  << dtype_name(f) << " K=" << K << " rows=" << rows << " m0=" << m0 << " n=" << n;
+            }
         }
     }
 }

@@ -171,18 +171,20 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
     cpu::quantize_acts(wk.dtype, x, M, K, acts);
     constexpr int64_t kTile = 16;
     parallel_for_dynamic(pool, N, row_chunk(pool, N, kTile), [&](int64_t n0, int64_t n1) {
-      float r[cpu::kMaxQuantRows];
-      for (int64_t t0 = n0; t0 < n1; t0 += kTile) {
-        const int64_t t1 = std::min(n1, t0 + kTile);
+      // Tiles only where several row groups pass over them.
+      const int64_t tile = M <= cpu::kMaxQuantRows ? n1 - n0 : kTile;
+      for (int64_t t0 = n0; t0 < n1; t0 += tile) {
+        const int64_t t1 = std::min(n1, t0 + tile);
         for (int64_t m0 = 0; m0 < M; m0 += cpu::kMaxQuantRows) {
           const int rows = static_cast<int>(std::min<int64_t>(cpu::kMaxQuantRows, M - m0));
-          for (int64_t n = t0; n < t1; ++n) {
-            wk.dot_rows_q(W.row(n), acts, m0, rows, r);
-            const float b = bias ? bias[n] : 0.0f;
-            for (int m = 0; m < rows; ++m) y[(m0 + m) * N + n] = r[m] + b;
-          }
+          W.runs(t0, t1, [&](const uint8_t* w, int64_t n, int64_t len) {
+            wk.dot_rows_q(w, W.row_bytes, len, acts, m0, rows, y + m0 * N + n, N);
+          });
         }
       }
+      if (bias)
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = n0; n < n1; ++n) y[m * N + n] += bias[n];
     });
     return;
   }

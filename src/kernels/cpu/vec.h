@@ -31,10 +31,13 @@ struct VecKernels {
   using DotRows = void (*)(const void* w, const float* x, int64_t ldx, int rows, int64_t n,
                            float* out);
   DotRows dot_rows_f32, dot_rows_bf16, dot_rows_f16;
-  // One Q8 / Q4 weight row (core/quant.h) against activation rows m0 .. m0 + rows - 1
-  // (rows 1..kMaxQuantRows) of `a`, quantized for that format: out[i] = row . x[m0 + i].
-  using DotRowsQ = void (*)(const void* w, const QuantizedActs& a, int64_t m0, int rows,
-                            float* out);
+  // A run of `count` Q8 / Q4 weight rows (core/quant.h; row n at w + n * row_bytes)
+  // against activation rows m0 .. m0 + rows - 1 (rows 1..kMaxQuantRows) of `a`,
+  // quantized for that format: y[i * ldy + n] = row n . x[m0 + i]. A run per
+  // call, not a row: the per-row call and dispatch cost as much as a short
+  // row's dot products.
+  using DotRowsQ = void (*)(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
+                            int64_t m0, int rows, float* y, int64_t ldy);
   DotRowsQ dot_rows_q8, dot_rows_q4;
 };
 constexpr int kMaxDotRows = 8;

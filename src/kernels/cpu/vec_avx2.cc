@@ -263,17 +263,28 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
   for (int i = 0; i < R; ++i) out[i] = hsum(acc[i]);
 }
 
+template <DType F, int R>
+void dot_rows_q_run_n(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
+                      int64_t m0, float* y, int64_t ldy) {
+  float r[R];
+  for (int64_t n = 0; n < count; ++n) {
+    dot_rows_q_n<F, R>(static_cast<const uint8_t*>(w) + n * row_bytes, a, m0, r);
+    for (int i = 0; i < R; ++i) y[i * ldy + n] = r[i];
+  }
+}
+
 template <DType F>
-void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, float* out) {
+void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
+                    int64_t m0, int rows, float* y, int64_t ldy) {
   switch (std::clamp(rows, 1, kMaxQuantRows)) {
     case 1:
-      return dot_rows_q_n<F, 1>(w, a, m0, out);
+      return dot_rows_q_run_n<F, 1>(w, row_bytes, count, a, m0, y, ldy);
     case 2:
-      return dot_rows_q_n<F, 2>(w, a, m0, out);
+      return dot_rows_q_run_n<F, 2>(w, row_bytes, count, a, m0, y, ldy);
     case 3:
-      return dot_rows_q_n<F, 3>(w, a, m0, out);
+      return dot_rows_q_run_n<F, 3>(w, row_bytes, count, a, m0, y, ldy);
     default:
-      return dot_rows_q_n<F, 4>(w, a, m0, out);
+      return dot_rows_q_run_n<F, 4>(w, row_bytes, count, a, m0, y, ldy);
   }
 }
 
@@ -289,8 +300,8 @@ const VecKernels& vec_kernels_avx2() {
                             dot_rows<w8_f32, f32_scalar, 4>,
                             dot_rows<w8_bf16, bf16_at, 2>,
                             dot_rows<w8_f16, f16_at, 2>,
-                            dot_rows_q<DType::kQ8>,
-                            dot_rows_q<DType::kQ4>};
+                            dot_rows_q_run<DType::kQ8>,
+                            dot_rows_q_run<DType::kQ4>};
   return k;
 }
 

@@ -186,7 +186,8 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
 // by dw * dx then finish the 16 blocks. A partial last chunk (n < 16 blocks)
 // has 4n bytes per group: masked loads keep the lanes beyond it at zero.
 template <DType F, int R>
-void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out) {
+inline __attribute__((always_inline)) void dot_rows_q_n(const void* w, const QuantizedActs& a,
+                                                        int64_t m0, float* out) {
   const auto* row = static_cast<const uint8_t*>(w);
   const int64_t nb = a.blocks;
   const uint8_t* quants = row + nb * 2;
@@ -245,20 +246,28 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
   each<R>([&](auto i) { out[i] = _mm512_reduce_add_ps(acc[i]); });
 }
 
-template <void (*K1)(const void*, const QuantizedActs&, int64_t, float*),
-          void (*K2)(const void*, const QuantizedActs&, int64_t, float*),
-          void (*K3)(const void*, const QuantizedActs&, int64_t, float*),
-          void (*K4)(const void*, const QuantizedActs&, int64_t, float*)>
-void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, float* out) {
+template <DType F, int R>
+void dot_rows_q_run_n(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
+                      int64_t m0, float* y, int64_t ldy) {
+  for (int64_t n = 0; n < count; ++n) {
+    float r[R];
+    dot_rows_q_n<F, R>(static_cast<const uint8_t*>(w) + n * row_bytes, a, m0, r);
+    each<R>([&](auto i) { y[i * ldy + n] = r[i]; });
+  }
+}
+
+template <DType F>
+void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
+                    int64_t m0, int rows, float* y, int64_t ldy) {
   switch (std::clamp(rows, 1, kMaxQuantRows)) {
     case 1:
-      return K1(w, a, m0, out);
+      return dot_rows_q_run_n<F, 1>(w, row_bytes, count, a, m0, y, ldy);
     case 2:
-      return K2(w, a, m0, out);
+      return dot_rows_q_run_n<F, 2>(w, row_bytes, count, a, m0, y, ldy);
     case 3:
-      return K3(w, a, m0, out);
+      return dot_rows_q_run_n<F, 3>(w, row_bytes, count, a, m0, y, ldy);
     default:
-      return K4(w, a, m0, out);
+      return dot_rows_q_run_n<F, 4>(w, row_bytes, count, a, m0, y, ldy);
   }
 }
 
@@ -274,10 +283,8 @@ const VecKernels& vec_kernels_avx512() {
                             dot_rows<w16_f32, 4>,
                             dot_rows<w16_bf16, 2>,
                             dot_rows<w16_f16, 2>,
-                            dot_rows_q<dot_rows_q_n<DType::kQ8, 1>, dot_rows_q_n<DType::kQ8, 2>,
-                                       dot_rows_q_n<DType::kQ8, 3>, dot_rows_q_n<DType::kQ8, 4>>,
-                            dot_rows_q<dot_rows_q_n<DType::kQ4, 1>, dot_rows_q_n<DType::kQ4, 2>,
-                                       dot_rows_q_n<DType::kQ4, 3>, dot_rows_q_n<DType::kQ4, 4>>};
+                            dot_rows_q_run<DType::kQ8>,
+                            dot_rows_q_run<DType::kQ4>};
   return k;
 }
 

@@ -76,6 +76,16 @@ void dot_rows_q(const void* w, const QuantizedActs& a, int64_t m0, int rows, flo
   }
 }
 
+template <DType F>
+void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
+                    int64_t m0, int rows, float* y, int64_t ldy) {
+  float r[kMaxQuantRows];
+  for (int64_t n = 0; n < count; ++n) {
+    dot_rows_q<F>(static_cast<const uint8_t*>(w) + n * row_bytes, a, m0, rows, r);
+    for (int i = 0; i < rows; ++i) y[i * ldy + n] = r[i];
+  }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_scalar() {
@@ -88,8 +98,8 @@ const VecKernels& vec_kernels_scalar() {
                             dot_rows<float, f32_id>,
                             dot_rows<uint16_t, bf16_to_f32>,
                             dot_rows<uint16_t, f16_to_f32>,
-                            dot_rows_q<DType::kQ8>,
-                            dot_rows_q<DType::kQ4>};
+                            dot_rows_q_run<DType::kQ8>,
+                            dot_rows_q_run<DType::kQ4>};
   return k;
 }
 
