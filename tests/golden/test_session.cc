@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <latch>
 #include <new>
 #include <string>
 #include <thread>
@@ -269,7 +270,9 @@ TEST(Session, SessionsOnTheirOwnThreadsAreBatchedAndGetWhatTheyGetAlone) {
   std::string texts[kSessions];
   SynthesisResult alone[kSessions], batched[kSessions];
   for (int i = 0; i < kSessions; ++i) {
-    o[i] = fixed(8 + 3 * i);
+    // Long enough that a thread kept off a core for a few ms (two cores, a
+    // spinning pool worker) still finds the other session running.
+    o[i] = fixed(40 + 3 * i);
     o[i].seed = 100 + i;
     o[i].stream_audio = i % 2 == 0;
     texts[i] = "Session number " + std::to_string(i) + " speaks.";
@@ -277,6 +280,9 @@ TEST(Session, SessionsOnTheirOwnThreadsAreBatchedAndGetWhatTheyGetAlone) {
   }
   std::atomic<int> frames_seen{0};
   std::vector<std::thread> threads;
+  // The first two start stepping together (on two cores, one thread could
+  // otherwise finish a short session before the other has built its prompt).
+  std::latch first_two(2);
   for (int i = 0; i < kSessions; ++i)
     threads.emplace_back([&, i] {
       if (i >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(20 * i));  // join later
@@ -286,6 +292,7 @@ TEST(Session, SessionsOnTheirOwnThreadsAreBatchedAndGetWhatTheyGetAlone) {
         return true;
       };
       auto s = model->start(texts[i], voice, oi);
+      if (i < 2) first_two.arrive_and_wait();
       while (s->step_batched()) {
       }
       batched[i] = s->finish();
