@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchArgs {
   std::string model, random, configs = std::string(IZWI_SOURCE_DIR) + "/tests/data/qwen3-tts";
-  int frames = 64, threads = 0, first_block = 1, block = 12;
+  int frames = 64, threads = 0, first_block = 1, block = 12, repeat = 1;
   bool json = false, overlap = false;
   std::vector<std::string> weights = {"bf16", "q8", "q4"};
   std::string codec = kDefaultCodec;
@@ -147,9 +147,21 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   model->synthesize("Hello.", voice, w);
   const double first_request_s = seconds_since(t_first);
 
-  const SynthesisResult r = model->synthesize(
-      "Hello, this is my cloned voice, speaking for a little while to measure the speed.", voice,
-      o);
+  // --repeat: the same run again (same seed, same frames); the run with the
+  // median time is reported, with the fastest and slowest RTF beside it (a
+  // shared machine's memory bandwidth drifts from one run to the next).
+  std::vector<SynthesisResult> runs;
+  for (int i = 0; i < a.repeat; ++i)
+    runs.push_back(model->synthesize(
+        "Hello, this is my cloned voice, speaking for a little while to measure the speed.", voice,
+        o));
+  std::sort(runs.begin(), runs.end(), [](const SynthesisResult& x, const SynthesisResult& y) {
+    return x.timings.total < y.timings.total;
+  });
+  const SynthesisResult& r = runs[runs.size() / 2];
+  auto rtf_of = [](const SynthesisResult& x) {
+    return x.seconds() > 0 ? x.timings.total / x.seconds() : 0.0;
+  };
   const int64_t frames = std::max<int64_t>(1, r.codes.frames);
   const SynthesisTimings& t = r.timings;
 
@@ -185,7 +197,10 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   j["read_loop_gbps"] = read_gbps;
   j["first_audio_s"] = t.first_audio;
   j["total_s"] = t.total;
-  j["rtf"] = r.seconds() > 0 ? t.total / r.seconds() : 0.0;
+  j["rtf"] = rtf_of(r);
+  j["repeats"] = a.repeat;
+  j["rtf_min"] = rtf_of(runs.front());
+  j["rtf_max"] = rtf_of(runs.back());
   j["peak_rss_gb"] = peak_rss_gb();
 
   // 3. N streams at once, stepped together (SynthesisSession::step_all): the
@@ -264,6 +279,9 @@ void print_run(const nlohmann::ordered_json& j) {
       "  end to end   %lld frames = %.2f s of audio in %.2f s: RTF %.2f, first audio %.3f s\n",
       static_cast<long long>(j["frames"].get<int64_t>()), j["audio_s"].get<double>(),
       j["total_s"].get<double>(), j["rtf"].get<double>(), j["first_audio_s"].get<double>());
+  if (j["repeats"].get<int>() > 1)
+    std::printf("  repeats      the median of %d runs; RTF %.2f-%.2f\n", j["repeats"].get<int>(),
+                j["rtf_min"].get<double>(), j["rtf_max"].get<double>());
   std::printf("  memory       peak RSS %.2f GB\n", j["peak_rss_gb"].get<double>());
   if (j.contains("streams"))
     for (const auto& s : j["streams"])
@@ -347,6 +365,7 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       "  izwi bench                       # the default model\n"
       "  izwi bench --random 0.6b --json  # random weights of the released 0.6B config\n"
       "  izwi bench --weights q8          # one format only\n"
+      "  izwi bench --repeat 5            # the median of 5 runs, with the range\n"
       "RTF is time spent / audio length (below 1 is faster than real time).");
   cmd->add_option("model", a->model, "Model name or checkpoint directory (default: izwi tts's)");
   cmd->add_option("--random", a->random,
@@ -373,6 +392,11 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
                   "baseline the others are compared with)")
       ->delimiter(',')
       ->check(CLI::IsMember({"bf16", "q8", "q4"}))
+      ->capture_default_str();
+  cmd->add_option("--repeat", a->repeat,
+                  "Runs of the end-to-end measurement per format; the median one is reported, "
+                  "with the RTF range (for machines whose speed drifts)")
+      ->check(CLI::Range(1, 100))
       ->capture_default_str();
   add_codec_option(cmd, a->codec);
   cmd->add_option("--streams", a->streams,

@@ -1,0 +1,78 @@
+// `izwi bench` end to end on the tiny golden model: the report's structure and
+// the relations between its numbers (formats against bf16, repeats, streams),
+// not its speeds, which belong to the benchmark runs themselves.
+#include <nlohmann/json.hpp>
+
+#include "cli_run.h"
+#include "test_util.h"
+
+namespace izwi {
+namespace {
+
+using test::run_izwi;
+
+TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
+  const auto r = run_izwi("bench " + test::golden_model() +
+                          " --frames 4 --repeat 3 --streams 2 --weights bf16,q8 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.output;
+  EXPECT_GT(j["read_loop_gbps"].get<double>(), 0.0);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  const auto& bf16 = j["runs"][0];
+  const auto& q8 = j["runs"][1];
+  EXPECT_EQ(bf16["weights"], "bf16");
+  EXPECT_EQ(q8["weights"], "q8");
+  for (const auto& run : j["runs"]) {
+    EXPECT_EQ(run["frames"].get<int64_t>(), 4);
+    EXPECT_DOUBLE_EQ(run["audio_s"].get<double>(), 4 * 0.08);
+    EXPECT_EQ(run["repeats"].get<int>(), 3);
+    // The median run, between the fastest and the slowest.
+    EXPECT_LE(run["rtf_min"].get<double>(), run["rtf"].get<double>());
+    EXPECT_LE(run["rtf"].get<double>(), run["rtf_max"].get<double>());
+    EXPECT_NEAR(run["rtf"].get<double>(),
+                run["total_s"].get<double>() / run["audio_s"].get<double>(), 1e-9);
+    EXPECT_GT(run["first_request_s"].get<double>(), 0.0);
+    EXPECT_EQ(run["prefill_100_tokens"].get<int64_t>() >= 90, true);
+    ASSERT_EQ(run["streams"].size(), 1u);
+    const auto& s = run["streams"][0];
+    EXPECT_EQ(s["streams"].get<int>(), 2);
+    EXPECT_DOUBLE_EQ(s["audio_s"].get<double>(), 2 * 4 * 0.08);  // each stream its 4 frames
+    EXPECT_EQ(s["steps"].get<int64_t>(), 4);
+    EXPECT_NEAR(s["audio_s_per_s"].get<double>(),
+                s["audio_s"].get<double>() / s["wall_s"].get<double>(), 1e-6);
+    // Its parts fit in the wall time they were measured in.
+    EXPECT_LE(s["prefill_s"].get<double>() + s["talker_s"].get<double>() +
+                  s["code_predictor_s"].get<double>() + s["codec_s"].get<double>(),
+              s["wall_s"].get<double>() * 1.001);
+  }
+  // 8-bit weights are about half the bytes of bf16 per frame.
+  EXPECT_LT(q8["weights_gb_per_frame"].get<double>(),
+            0.75 * bf16["weights_gb_per_frame"].get<double>());
+  EXPECT_NEAR(q8["rtf_vs_bf16"].get<double>(), q8["rtf"].get<double>() / bf16["rtf"].get<double>(),
+              1e-9);
+}
+
+TEST(CliBench, TextReportSaysWhatItMeasured) {
+  const auto r = run_izwi("bench " + test::golden_model() + " --frames 3 --repeat 2 --weights q4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* want :
+       {"[q4]", "first two-frame request", "per frame", "the median of 2 runs", "peak RSS"})
+    EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
+}
+
+TEST(CliBench, BadArgumentsAreRefusedWithAReason) {
+  for (const char* args : {"--repeat 0", "--frames 1", "--weights q3", "--streams 0"}) {
+    const auto r = run_izwi("bench " + test::golden_model() + " " + args);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_NE(r.output.find(std::string(args).substr(0, std::string(args).find(' '))),
+              std::string::npos)
+        << args << ": " << r.output;
+  }
+  const auto r = run_izwi("bench /nonexistent/model --frames 2");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("/nonexistent/model"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace izwi
