@@ -114,6 +114,35 @@ TEST(QuantActs, HalvesRoundAwayFromZero) {
     EXPECT_EQ(a.q_row(0)[interleaved_position(1, 0, j)], std::lround(in[j])) << in[j];
 }
 
+// The AVX-512 quantizer gives the plain C++ one's bytes: values, scales,
+// corrections and the zero padding, for rows of whole and partial chunks,
+// all-zero blocks, halves to round and values at the block's maximum.
+TEST(QuantActs, Avx512EqualsThePlainLoopByteForByte) {
+  if (!cpu::vec_kernels_for(cpu::Isa::kAvx512)) GTEST_SKIP() << "this CPU has no AVX-512";
+  for (DType f : kFormats)
+    for (int64_t K : {32, 96, 512, 544, 1024, 3072}) {
+      constexpr int64_t rows = 3;
+      auto x = random_vector(rows * K, 77 + K, -3.0f, 3.0f);
+      std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // an all-zero block (rows * K >= 96)
+      for (int64_t i = 0; i < K; i += 7) x[K + i] = 0.5f * static_cast<float>(i % 9) - 2.0f;
+      x[2 * K] = 127.0f;  // a block whose scale is exactly 1: the halves above round
+      for (int j = 1; j < 32 && j < K; ++j) x[2 * K + j] = 0.5f * static_cast<float>(j) - 8.0f;
+      cpu::QuantizedActs plain, simd;
+      // Stale bytes from a larger earlier call: both must overwrite or clear them.
+      cpu::quantize_acts(cpu::Isa::kScalar, f, x.data(), 1, 32, plain);
+      cpu::quantize_acts(cpu::Isa::kScalar, f, x.data(), rows, K, plain);
+      cpu::quantize_acts(cpu::Isa::kAvx512, f, x.data(), rows, K, simd);
+      ASSERT_EQ(plain.stride, simd.stride);
+      ASSERT_EQ(std::vector<int8_t>(plain.q.begin(), plain.q.end()),
+                std::vector<int8_t>(simd.q.begin(), simd.q.end()))
+          << dtype_name(f) << " K=" << K;
+      EXPECT_EQ(plain.d, simd.d) << dtype_name(f) << " K=" << K;
+      EXPECT_EQ(plain.corr, simd.corr) << dtype_name(f) << " K=" << K;
+      EXPECT_EQ(simd.stride % 64, 0);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(simd.q.data()) % 64, 0u);
+    }
+}
+
 // Every weight and activation position of a row is used once: the layout maps
 // blocks x 32 onto the row's bytes without overlap.
 TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {

@@ -13,23 +13,45 @@
 // its blocks are 0), and the kernels start their integer accumulators from it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
+
+// Storage on 64-byte boundaries: with a stride that is a multiple of 64 every
+// row starts on a cache line, so the kernels' 64-byte loads of activations
+// never straddle two lines (malloc's 16-byte alignment made most of them do).
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <class U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <class U>
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
+};
 
 struct QuantizedActs {
   DType format = DType::kQ8;  // the weight format these were made for (the offset)
   int64_t k = 0;              // values per row
   int64_t rows = 0;
-  int64_t stride = 0;         // value bytes per row: 32 per block plus 64 of zero padding
-  int64_t corr_stride = 0;    // int32 lanes per row: 16 per chunk
-  int64_t blocks = 0;         // k / 32
-  std::vector<int8_t> q;      // [rows, stride]
-  std::vector<float> d;       // [rows, blocks]
-  std::vector<int32_t> corr;  // [rows, corr_stride]
+  int64_t stride = 0;  // value bytes per row: 32 per block, 64+ of zero padding, a multiple of 64
+  int64_t corr_stride = 0;                            // int32 lanes per row: 16 per chunk
+  int64_t blocks = 0;                                 // k / 32
+  std::vector<int8_t, CacheLineAllocator<int8_t>> q;  // [rows, stride]
+  std::vector<float> d;                               // [rows, blocks]
+  std::vector<int32_t> corr;                          // [rows, corr_stride]
 
   const int8_t* q_row(int64_t r) const { return q.data() + r * stride; }
   const float* d_row(int64_t r) const { return d.data() + r * blocks; }
@@ -39,5 +61,15 @@ struct QuantizedActs {
 // Quantizes x: [rows, k] for weights in `format`. Reuses `out`'s buffers, so a
 // caller that keeps `out` allocates only when a row grows.
 void quantize_acts(DType format, const float* x, int64_t rows, int64_t k, QuantizedActs& out);
+// The same with one instruction set's code: kAvx512, or plain C++ for any
+// other. Both give the same bytes (tests compare them); the first overload
+// takes the fastest the CPU has.
+void quantize_acts(Isa isa, DType format, const float* x, int64_t rows, int64_t k,
+                   QuantizedActs& out);
+
+// One row's `blocks` blocks of 32 (quant_acts_avx512.cc): values into q at
+// their interleaved positions, scales into d, -offset * block sums into corr.
+void quantize_row_avx512(int offset, const float* x, int64_t blocks, int8_t* q, float* d,
+                         int32_t* corr);
 
 }  // namespace izwi::cpu

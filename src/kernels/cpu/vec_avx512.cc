@@ -185,74 +185,89 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
 // offset correction, so the sums are exact; one convert and one multiply-add
 // by dw * dx then finish the 16 blocks. A partial last chunk (n < 16 blocks)
 // has 4n bytes per group: masked loads keep the lanes beyond it at zero.
-template <DType F, int R>
-inline __attribute__((always_inline)) void dot_rows_q_n(const void* w, const QuantizedActs& a,
-                                                        int64_t m0, float* out) {
-  const auto* row = static_cast<const uint8_t*>(w);
-  const int64_t nb = a.blocks;
-  const uint8_t* quants = row + nb * 2;
+// The activation rows of one call: row i's values, scales and offset
+// corrections at fixed distances from row 0's, found once per run of weight
+// rows rather than once per row (a short row's setup cost as much as its
+// dot products, and the pointers did not fit the registers).
+struct ActRows {
+  const int8_t* q;
+  const float* d;
+  const int32_t* corr;
+  int64_t q_stride, d_stride, corr_stride;
+};
+
+// Adds chunk c (blocks c .. c + n) of one weight row into acc[R]. Full chunks
+// (Full: n = 16, 64 bytes per group) load without masks at constant offsets.
+// C independent integer sums per row, added at the end: exact, so the result
+// does not depend on the split; one chain of 8 vpdpbusd per chunk waited on
+// their latency.
+template <DType F, int R, bool Full>
+inline __attribute__((always_inline)) void q_chunk(const uint8_t* row, const uint8_t* quants,
+                                                   const ActRows& x, int64_t c, int64_t n,
+                                                   __m512* acc) {
+  const int64_t bytes = Full ? 64 : 4 * n;
+  const auto m16 = static_cast<__mmask16>(Full ? 0xffff : (1u << n) - 1);
+  const __mmask64 m64 = Full ? ~0ull : (1ull << bytes) - 1;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  // Row i's activations, scales and offset corrections (hoisted: the struct's
-  // strides reloaded on every use cost more than the dot products).
-  const int8_t* xq[R];
-  const float* xd[R];
-  const int32_t* xc[R];
-  __m512 acc[R];
+  constexpr int C = R <= 2 ? 4 : 2;
+  __m512i dot[C][R];
   each<R>([&](auto i) {
-    xq[i] = a.q_row(m0 + i);
-    xd[i] = a.d_row(m0 + i);
-    xc[i] = a.corr_row(m0 + i);
-    acc[i] = _mm512_setzero_ps();
+    dot[0][i] = _mm512_maskz_loadu_epi32(m16, x.corr + i * x.corr_stride + c);
+    each<C - 1>([&](auto k) { dot[k + 1][i] = _mm512_setzero_si512(); });
   });
-  for (int64_t c = 0; c < nb; c += kChunkBlocks) {
-    const int64_t n = std::min<int64_t>(kChunkBlocks, nb - c), bytes = 4 * n;
-    const auto m16 = static_cast<__mmask16>((1u << n) - 1);
-    const __mmask64 m64 = n == 16 ? ~0ull : (1ull << bytes) - 1;
-    __m512i dot[R];
-    each<R>([&](auto i) { dot[i] = _mm512_maskz_loadu_epi32(m16, xc[i] + c); });
-    if constexpr (F == DType::kQ8) {
-      const uint8_t* wq = quants + c * 32;
-      for (int64_t l = 0; l < 512; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
-#pragma GCC unroll 8
-      for (int64_t g = 0; g < 8; ++g) {
-        const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + g * bytes);
-        each<R>([&](auto i) {
-          dot[i] = _mm512_dpbusd_epi32(dot[i], v, _mm512_loadu_si512(xq[i] + c * 32 + g * bytes));
-        });
-      }
-    } else {
-      const uint8_t* wq = quants + c * 16;
-      for (int64_t l = 0; l < 256; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
-#pragma GCC unroll 4
-      for (int64_t h = 0; h < 4; ++h) {
-        const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + h * bytes);
-        const __m512i lo = _mm512_and_si512(v, low4);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        each<R>([&](auto i) {
-          const int8_t* x = xq[i] + c * 32 + 2 * h * bytes;
-          dot[i] = _mm512_dpbusd_epi32(dot[i], lo, _mm512_loadu_si512(x));
-          dot[i] = _mm512_dpbusd_epi32(dot[i], hi, _mm512_loadu_si512(x + bytes));
-        });
-      }
-    }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, row + c * 2));
-    each<R>([&](auto i) {
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]),
-                               _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(m16, xd[i] + c)), acc[i]);
+  const int8_t* xq = x.q + c * 32;
+  if constexpr (F == DType::kQ8) {
+    const uint8_t* wq = quants + c * 32;
+    for (int64_t l = 0; l < 512; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
+    each<8>([&](auto g) {
+      const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + g * bytes);
+      each<R>([&](auto i) {
+        __m512i& d = dot[g % C][i];
+        d = _mm512_dpbusd_epi32(d, v, _mm512_loadu_si512(xq + i * x.q_stride + g * bytes));
+      });
+    });
+  } else {
+    const uint8_t* wq = quants + c * 16;
+    for (int64_t l = 0; l < 256; l += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(wq + kPrefetchBytes + l), _MM_HINT_T0);
+    each<4>([&](auto h) {
+      const __m512i v = _mm512_maskz_loadu_epi8(m64, wq + h * bytes);
+      const __m512i lo = _mm512_and_si512(v, low4);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      each<R>([&](auto i) {
+        const int8_t* xi = xq + i * x.q_stride + 2 * h * bytes;
+        __m512i& d0 = dot[(2 * h) % C][i];
+        __m512i& d1 = dot[(2 * h + 1) % C][i];
+        d0 = _mm512_dpbusd_epi32(d0, lo, _mm512_loadu_si512(xi));
+        d1 = _mm512_dpbusd_epi32(d1, hi, _mm512_loadu_si512(xi + bytes));
+      });
     });
   }
-  each<R>([&](auto i) { out[i] = _mm512_reduce_add_ps(acc[i]); });
+  const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, row + c * 2));
+  each<R>([&](auto i) {
+    each<C - 1>([&](auto k) { dot[0][i] = _mm512_add_epi32(dot[0][i], dot[k + 1][i]); });
+    const __m512 dx = _mm512_maskz_loadu_ps(m16, x.d + i * x.d_stride + c);
+    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[0][i]), _mm512_mul_ps(dw, dx), acc[i]);
+  });
 }
 
+// A run of weight rows against R activation rows: per row, its full chunks,
+// then a partial last chunk if the row has one, then R horizontal sums.
 template <DType F, int R>
 void dot_rows_q_run_n(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
                       int64_t m0, float* y, int64_t ldy) {
+  const ActRows x{a.q_row(m0), a.d_row(m0), a.corr_row(m0), a.stride, a.blocks, a.corr_stride};
+  const int64_t nb = a.blocks, full = nb / kChunkBlocks * kChunkBlocks;
   for (int64_t n = 0; n < count; ++n) {
-    float r[R];
-    dot_rows_q_n<F, R>(static_cast<const uint8_t*>(w) + n * row_bytes, a, m0, r);
-    each<R>([&](auto i) { y[i * ldy + n] = r[i]; });
+    const auto* row = static_cast<const uint8_t*>(w) + n * row_bytes;
+    const uint8_t* quants = row + nb * 2;
+    __m512 acc[R];
+    each<R>([&](auto i) { acc[i] = _mm512_setzero_ps(); });
+    for (int64_t c = 0; c < full; c += kChunkBlocks)
+      q_chunk<F, R, true>(row, quants, x, c, kChunkBlocks, acc);
+    if (full < nb) q_chunk<F, R, false>(row, quants, x, full, nb - full, acc);
+    each<R>([&](auto i) { y[i * ldy + n] = _mm512_reduce_add_ps(acc[i]); });
   }
 }
 
