@@ -188,6 +188,18 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
     });
     return;
   }
+  // Several f32 activation rows are read once per weight row: put them on
+  // cache lines (row starts 64-byte aligned), as the kernels load 64 bytes at
+  // a time and a load that straddles two lines costs two (4 rows of bf16
+  // weights: 17.9 -> 16.3 ms over 528 MB, bench_kernels).
+  int64_t ldx = K;
+  if (M > 1 && (reinterpret_cast<uintptr_t>(x) % 64 != 0 || K % 16 != 0)) {
+    thread_local std::vector<float, cpu::CacheLineAllocator<float>> aligned;
+    ldx = (K + 15) / 16 * 16;
+    aligned.resize(static_cast<size_t>(M * ldx));
+    for (int64_t m = 0; m < M; ++m) std::copy_n(x + m * K, K, aligned.data() + m * ldx);
+    x = aligned.data();
+  }
   if (M == 1) {
     // GEMV: weight traffic dominates; one dot product per output, split over threads.
     parallel_for_dynamic(pool, N, row_chunk(pool, N, 64), [&](int64_t n0, int64_t n1) {
@@ -211,7 +223,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
       for (int64_t m0 = 0; m0 < M; m0 += cpu::kMaxDotRows) {
         const int rows = static_cast<int>(std::min<int64_t>(cpu::kMaxDotRows, M - m0));
         for (int64_t n = t0; n < t1; ++n) {
-          dot(W.row(n), x + m0 * K, K, rows, K, r);
+          dot(W.row(n), x + m0 * ldx, ldx, rows, K, r);
           const float b = bias ? bias[n] : 0.0f;
           for (int m = 0; m < rows; ++m) y[(m0 + m) * N + n] = r[m] + b;
         }
