@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/aligned.h"
 #include "core/tensor.h"
 
 namespace izwi {
@@ -113,8 +114,8 @@ bool bf16_convolutions_available();
 // Convolution weights packed once for the bf16 kernels (the AMX tile layout,
 // kernels/cpu/gemm_amx.h): the right operand of signal (time-major) x weights.
 struct Bf16ConvWeights {
-  std::vector<uint16_t> packed;
-  int64_t cin = 0, cout = 0;  // for a transposed convolution: cout = out channels x kernel
+  AlignedVector<uint16_t> packed;  // on cache lines: the kernels load 64-byte rows
+  int64_t cin = 0, cout = 0;       // for a transposed convolution: cout = out channels x kernel
   int kernel = 0;
   bool empty() const { return packed.empty(); }
 };

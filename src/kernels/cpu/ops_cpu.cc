@@ -194,7 +194,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
   // weights: 17.9 -> 16.3 ms over 528 MB, bench_kernels).
   int64_t ldx = K;
   if (M > 1 && (reinterpret_cast<uintptr_t>(x) % 64 != 0 || K % 16 != 0)) {
-    thread_local std::vector<float, cpu::CacheLineAllocator<float>> aligned;
+    thread_local AlignedVector<float> aligned;
     ldx = (K + 15) / 16 * 16;
     aligned.resize(static_cast<size_t>(M * ldx));
     for (int64_t m = 0; m < M; ++m) std::copy_n(x + m * K, K, aligned.data() + m * ldx);

@@ -1,4 +1,5 @@
 // Activations quantized to int8 for the 8/4-bit weight formats (core/quant.h).
+// Rows start on cache lines (core/aligned.h, a stride that is a multiple of 64).
 //
 // Each activation row is cut into the same blocks of 32 as the weights, with a
 // scale per block (dx = max|x| / 127), so a block's dot product is one exact
@@ -15,43 +16,24 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
+#include "core/aligned.h"
 #include "core/tensor.h"
 #include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
-
-// Storage on 64-byte boundaries: with a stride that is a multiple of 64 every
-// row starts on a cache line, so the kernels' 64-byte loads of activations
-// never straddle two lines (malloc's 16-byte alignment made most of them do).
-template <class T>
-struct CacheLineAllocator {
-  using value_type = T;
-  CacheLineAllocator() = default;
-  template <class U>
-  CacheLineAllocator(const CacheLineAllocator<U>&) {}
-  T* allocate(size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
-  }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-  template <class U>
-  bool operator==(const CacheLineAllocator<U>&) const {
-    return true;
-  }
-};
 
 struct QuantizedActs {
   DType format = DType::kQ8;  // the weight format these were made for (the offset)
   int64_t k = 0;              // values per row
   int64_t rows = 0;
   int64_t stride = 0;  // value bytes per row: 32 per block, 64+ of zero padding, a multiple of 64
-  int64_t corr_stride = 0;                            // int32 lanes per row: 16 per chunk
-  int64_t blocks = 0;                                 // k / 32
-  std::vector<int8_t, CacheLineAllocator<int8_t>> q;  // [rows, stride]
-  std::vector<float> d;                               // [rows, blocks]
-  std::vector<int32_t> corr;                          // [rows, corr_stride]
+  int64_t corr_stride = 0;    // int32 lanes per row: 16 per chunk
+  int64_t blocks = 0;         // k / 32
+  AlignedVector<int8_t> q;    // [rows, stride]
+  std::vector<float> d;       // [rows, blocks]
+  std::vector<int32_t> corr;  // [rows, corr_stride]
 
   const int8_t* q_row(int64_t r) const { return q.data() + r * stride; }
   const float* d_row(int64_t r) const { return d.data() + r * blocks; }
