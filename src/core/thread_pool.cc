@@ -107,8 +107,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
   for (int64_t p = 0; p < size(); ++p)
     ranges_[p] = p < parts ? std::make_pair(p * chunk, std::min(n, (p + 1) * chunk))
                            : std::make_pair(int64_t{0}, int64_t{0});
-  chunk_ = 0;
-  start(fn);
+  start(fn);  // chunk_ is 0 outside parallel_for_dynamic (finish() resets it)
   run_range(fn, ranges_[0].first, ranges_[0].second);
   finish();
 }
