@@ -84,6 +84,12 @@ void linears(benchmark::State& state, DType dtype) {
     }
   state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
   state.counters["rows"] = static_cast<double>(M);
+  // Multiply-adds per second: what a prompt's rows (compute-bound) are measured by.
+  int64_t weights = 0;
+  for (const Layer& l : ls) weights += l.up.numel() + l.down.numel();
+  state.counters["GMAC/s"] = benchmark::Counter(
+      static_cast<double>(weights * M) * 1e-9 * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
 }
 
 void BM_Linear_BF16(benchmark::State& s) {
@@ -117,9 +123,10 @@ void BM_ReadLoop(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(n) * state.iterations());
 }
 
-// Rows 1, 2, 4, 8: one stream, and 2-8 stepped together.
+// Rows 1, 2, 4, 8: one stream, and 2-8 stepped together; 100: a prompt (these
+// shapes are also the 0.6B talker's MLP, so this is its 100-token prefill's MLPs).
 void rows(benchmark::internal::Benchmark* b) {
-  for (int r : {1, 2, 4, 8}) b->Arg(r);
+  for (int r : {1, 2, 4, 8, 100}) b->Arg(r);
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 

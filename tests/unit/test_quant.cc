@@ -328,7 +328,9 @@ TEST(AmxQuant, PromptLinearMatchesExactProductWithinBf16Rounding) {
   ThreadPool pool(2);
   for (DType f : kFormats)
     for (int64_t M : {16, 17, 40, 70}) {  // activation panels of 16 and pairs of 32
-      const int64_t K = 1024, N = 80;     // blocks of 32, 32 and 16 weight rows
+      // Weight rows in blocks of 48, 48, 16 (AVX512-BF16: tiles of 12, then 12 + 4)
+      // or 32, 32, 32, 16 (AMX); activation panels packed one per worker.
+      const int64_t K = 1024, N = 112;
       Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 62)), f, &pool);
       auto x = random_vector(M * K, 63 + M), bias = random_vector(N, 64);
       std::vector<float> y(M * N, 9.0f), want(M * N), wrow(K);
