@@ -106,21 +106,40 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
   float* tmp = sized(s.tmp, T * H);
   std::copy_n(x, T * H, h);
 
+  // The row-wise work between the linears (norms, the q/k/v split, RoPE,
+  // residuals, SwiGLU) is split over the pool for a prompt's rows: on one core
+  // it left the other idle for ~10 % of a 100-token prefill. Each row is
+  // computed as before, so the results are the same; a frame's rows run inline.
+  constexpr int64_t kParallelRows = 16;
+  const auto by_rows = [&](auto&& fn) {
+    if (T >= kParallelRows)
+      parallel_for(pool, T, 1, fn);
+    else
+      fn(int64_t{0}, T);
+  };
+  const float eps = cfg_.rms_norm_eps;
+
   for (size_t l = 0; l < layers_.size(); ++l) {
     const DecoderLayer& L = layers_[l];
     if (trace) trace("hidden" + std::to_string(l), {T, H}, h);
-    ops::rms_norm(h, T, H, L.input_layernorm.data(), cfg_.rms_norm_eps, normed);
+    by_rows([&](int64_t t0, int64_t t1) {
+      ops::rms_norm(h + t0 * H, t1 - t0, H, L.input_layernorm.data(), eps, normed + t0 * H);
+    });
     L.qkv_proj.apply(pool, normed, T, stacked);  // row t: [q | k | v]
-    for (int64_t t = 0; t < T; ++t) {
-      const float* row = stacked + t * qkv;
-      std::copy_n(row, nq * D, q + t * nq * D);
-      std::copy_n(row + nq * D, nkv * D, kn + t * nkv * D);
-      std::copy_n(row + (nq + nkv) * D, nkv * D, vn + t * nkv * D);
-    }
-    ops::rms_norm(q, T * nq, D, L.q_norm.data(), cfg_.rms_norm_eps, q);
-    ops::rms_norm(kn, T * nkv, D, L.k_norm.data(), cfg_.rms_norm_eps, kn);
-    ops::rope_rotate_half_at(q, T, nq, D, positions, cfg_.rope_theta);
-    ops::rope_rotate_half_at(kn, T, nkv, D, positions, cfg_.rope_theta);
+    by_rows([&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const float* row = stacked + t * qkv;
+        std::copy_n(row, nq * D, q + t * nq * D);
+        std::copy_n(row + nq * D, nkv * D, kn + t * nkv * D);
+        std::copy_n(row + (nq + nkv) * D, nkv * D, vn + t * nkv * D);
+      }
+      float* qr = q + t0 * nq * D;
+      float* kr = kn + t0 * nkv * D;
+      ops::rms_norm(qr, (t1 - t0) * nq, D, L.q_norm.data(), eps, qr);
+      ops::rms_norm(kr, (t1 - t0) * nkv, D, L.k_norm.data(), eps, kr);
+      ops::rope_rotate_half_at(qr, t1 - t0, nq, D, positions + t0, cfg_.rope_theta);
+      ops::rope_rotate_half_at(kr, t1 - t0, nkv, D, positions + t0, cfg_.rope_theta);
+    });
     for (int64_t r = 0; r < segments; ++r) {
       DecoderState& st = *states[r];
       const int64_t kv = R * nkv * D, qs = R * nq * D;
@@ -130,16 +149,23 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
                             nkv, D, st.valid.data(), ctx + r * qs);
     }
     L.o_proj.apply(pool, ctx, T, tmp);
-    for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
-    ops::rms_norm(h, T, H, L.post_attention_layernorm.data(), cfg_.rms_norm_eps, normed);
+    by_rows([&](int64_t t0, int64_t t1) {
+      for (int64_t i = t0 * H; i < t1 * H; ++i) h[i] += tmp[i];
+      ops::rms_norm(h + t0 * H, t1 - t0, H, L.post_attention_layernorm.data(), eps,
+                    normed + t0 * H);
+    });
     L.gate_up_proj.apply(pool, normed, T, stacked);  // row t: [gate | up]
-    for (int64_t t = 0; t < T; ++t) {                // SwiGLU: silu(gate) * up
-      float* g = stacked + t * 2 * I;
-      ops::silu(g, I);
-      for (int64_t i = 0; i < I; ++i) gate[t * I + i] = g[i] * g[I + i];
-    }
+    by_rows([&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {  // SwiGLU: silu(gate) * up
+        float* g = stacked + t * 2 * I;
+        ops::silu(g, I);
+        for (int64_t i = 0; i < I; ++i) gate[t * I + i] = g[i] * g[I + i];
+      }
+    });
     L.down_proj.apply(pool, gate, T, tmp);
-    for (int64_t i = 0; i < T * H; ++i) h[i] += tmp[i];
+    by_rows([&](int64_t t0, int64_t t1) {
+      for (int64_t i = t0 * H; i < t1 * H; ++i) h[i] += tmp[i];
+    });
   }
   ops::rms_norm(h, T, H, final_norm_.data(), cfg_.rms_norm_eps, out);
   if (trace) trace("final_norm", {T, H}, out);
