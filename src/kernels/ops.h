@@ -133,10 +133,18 @@ struct InputSnake {
   const float* inv_beta = nullptr;
 };
 
-// conv1d with packed weights: stride 1, groups 1, zero padding. Same shapes as conv1d.
+// A streaming convolution's history: the `length` samples of each input
+// channel just before x ([Cin, length]), read in place of the left padding.
+struct LeftContext {
+  const float* x = nullptr;
+  int64_t length = 0;
+};
+
+// conv1d with packed weights: stride 1, groups 1, zero padding (or `left` for
+// the first p.pad_left <= left.length of it). Same shapes as conv1d.
 void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16ConvWeights& W,
                  int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y,
-                 InputSnake act = {});
+                 InputSnake act = {}, LeftContext left = {});
 void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
                            const Bf16ConvWeights& W, int64_t Cout, int K, int stride,
                            const float* bias, int64_t trim_right, float* y, InputSnake act = {});

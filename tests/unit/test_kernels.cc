@@ -627,8 +627,10 @@ TEST(Bf16Linear, MatchesReferenceOnRoundedInputs) {
 }
 
 // The bf16 kernels' time-major input: every padding case (before, inside, past
-// the signal), row counts off the 16-row blocks, SnakeBeta (with an argument
-// beyond the fast sine's range on one channel), and guard values after it.
+// the signal), a left context (a stream's history) shorter and longer than the
+// padding before the signal, row counts off the 16-row blocks, SnakeBeta (with
+// an argument beyond the fast sine's range on one channel), and guard values
+// after it.
 TEST(Bf16TimeMajor, MatchesReferenceIncludingPaddingAndSnake) {
   NEED_BF16_CONVOLUTIONS();
   const int64_t C = 64, T = 50;
@@ -636,32 +638,38 @@ TEST(Bf16TimeMajor, MatchesReferenceIncludingPaddingAndSnake) {
   auto alpha = random_vector(static_cast<size_t>(C), 72), inv_beta = random_vector(C, 73);
   for (float& a : alpha) a = std::exp(a);
   alpha[5] = 1e4f;  // the exact libm path
-  for (bool snake : {false, true})
-    for (int64_t first : {-20, -3, 0, 7, 40})
-      for (int64_t rows : {1, 15, 16, 17, 33, 90}) {
-        std::vector<uint16_t> out(static_cast<size_t>(rows * C + 32), 0xABCD);
-        cpu::amx_time_major(x.data(), C, T, first, rows, snake ? alpha.data() : nullptr,
-                            snake ? inv_beta.data() : nullptr, out.data());
-        for (size_t i = static_cast<size_t>(rows * C); i < out.size(); ++i)
-          ASSERT_EQ(out[i], 0xABCD) << "guard " << i;
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t c = 0; c < C; ++c) {
-            const int64_t pos = first + r;
-            float v = pos >= 0 && pos < T ? x[c * T + pos] : 0.0f;
-            if (snake) {
-              const float s = std::sin(v * alpha[c]);
-              v += inv_beta[c] * s * s;
+  for (int64_t left_len : {0, 9, 30}) {
+    const auto left = random_vector(static_cast<size_t>(C * left_len + 1), 74);
+    for (bool snake : {false, true})
+      for (int64_t first : {-20, -3, 0, 7, 40})
+        for (int64_t rows : {1, 15, 16, 17, 33, 90}) {
+          std::vector<uint16_t> out(static_cast<size_t>(rows * C + 32), 0xABCD);
+          cpu::amx_time_major(x.data(), C, T, first, rows, snake ? alpha.data() : nullptr,
+                              snake ? inv_beta.data() : nullptr, out.data(),
+                              left_len ? left.data() : nullptr, left_len);
+          for (size_t i = static_cast<size_t>(rows * C); i < out.size(); ++i)
+            ASSERT_EQ(out[i], 0xABCD) << "guard " << i;
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < C; ++c) {
+              const int64_t pos = first + r;
+              float v = pos >= 0 && pos < T           ? x[c * T + pos]
+                        : pos < 0 && pos >= -left_len ? left[c * left_len + left_len + pos]
+                                                      : 0.0f;
+              if (snake) {
+                const float s = std::sin(v * alpha[c]);
+                v += inv_beta[c] * s * s;
+              }
+              const float got = bf16_to_f32(out[r * C + c]);
+              // One bf16 step at most: the fast sine may round the other way.
+              ASSERT_LE(std::abs(got - v), std::abs(v) / 128.0 + 1e-6)
+                  << "left=" << left_len << " snake=" << snake << " first=" << first
+                  << " rows=" << rows << " r=" << r << " c=" << c;
+              if (!snake) {
+                ASSERT_EQ(out[r * C + c], f32_to_bf16(v));
+              }
             }
-            const float got = bf16_to_f32(out[r * C + c]);
-            // One bf16 step at most: the fast sine may round the other way.
-            ASSERT_LE(std::abs(got - v), std::abs(v) / 128.0 + 1e-6)
-                << "snake=" << snake << " first=" << first << " rows=" << rows << " r=" << r
-                << " c=" << c;
-            if (!snake) {
-              ASSERT_EQ(out[r * C + c], f32_to_bf16(v));
-            }
-          }
-      }
+        }
+  }
 }
 
 // The AVX512-BF16 block itself (the ops above run AMX instead where a CPU has

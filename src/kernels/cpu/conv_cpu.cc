@@ -395,9 +395,10 @@ void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, i
 
 // The time-major copy of x rows first .. first + rows, split over the pool.
 void time_major(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, int64_t first,
-                int64_t rows, InputSnake act, uint16_t* out) {
+                int64_t rows, InputSnake act, uint16_t* out, LeftContext left = {}) {
   parallel_for(pool, rows, 64, [&](int64_t r0, int64_t r1) {
-    cpu::amx_time_major(x, Cin, T, first + r0, r1 - r0, act.alpha, act.inv_beta, out + r0 * Cin);
+    cpu::amx_time_major(x, Cin, T, first + r0, r1 - r0, act.alpha, act.inv_beta, out + r0 * Cin,
+                        left.x, left.length);
   });
 }
 
@@ -417,9 +418,12 @@ Bf16ConvWeights pack_conv_transpose1d_bf16(const float* W, int64_t Cin, int64_t 
 
 void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16ConvWeights& W,
                  int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y,
-                 InputSnake act) {
+                 InputSnake act, LeftContext left) {
   check_conv(Cin, T, Cout, K, p);
   check_weights(W, Cin, Cout, K, "conv1d_bf16");
+  if (left.x && left.length < p.pad_left)
+    fail(ErrorKind::kInvalidArgument, "conv1d_bf16: a left context of ", left.length,
+         " samples for a left padding of ", p.pad_left);
   if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros || p.accumulate)
     fail(ErrorKind::kInvalidArgument,
          "conv1d_bf16: only stride 1, groups 1 with zero padding, not accumulating");
@@ -431,7 +435,8 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   for (int64_t t0 = 0; t0 < To; t0 += window) {
     const int64_t rows = std::min(window, To - t0);
     // Output t reads padded inputs t .. t + halo, i.e. x positions t - pad_left ...
-    time_major(pool, x, Cin, T, t0 - p.pad_left, (rows + 31) / 32 * 32 + halo, act, scratch.data());
+    time_major(pool, x, Cin, T, t0 - p.pad_left, (rows + 31) / 32 * 32 + halo, act, scratch.data(),
+               left);
     conv_blocks(pool, scratch.data(), Cin, K, p.dilation, rows, W, Cout, bias, y + t0, To);
   }
 }

@@ -63,9 +63,12 @@ void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N
 // Time-major bf16 copy of a channel-major signal: out[r, c] = f(x[c, first + r])
 // for r < rows (zero where first + r is outside 0 .. T-1); C a multiple of 32.
 // f is SnakeBeta with per-channel alpha, inv_beta (ops::snake_beta) when alpha
-// is given, else the identity.
+// is given, else the identity. With `left` [C, left_len], positions -left_len
+// .. -1 read left[c, left_len + position] instead of zero (a streaming
+// convolution's history, read in place).
 void amx_time_major(const float* x, int64_t C, int64_t T, int64_t first, int64_t rows,
-                    const float* alpha, const float* inv_beta, uint16_t* out);
+                    const float* alpha, const float* inv_beta, uint16_t* out,
+                    const float* left = nullptr, int64_t left_len = 0);
 
 // Weights W [Cout, Cin, taps] as the packed right operand: B (j * Cin + ci, co).
 void amx_pack_conv_weights(const float* W, int64_t Cout, int64_t Cin, int taps, uint16_t* out);

@@ -57,7 +57,7 @@ const Signal* activated(ThreadPool* pool, const Signal& x, const SnakeBeta* act,
 void conv(ThreadPool* pool, const Conv1d& c, const Signal& x, const ops::Conv1dParams& p,
           const SnakeBeta* act, float* y) {
   const float* bias = c.bias.empty() ? nullptr : c.bias.f32();
-  if (!c.weight_bf16.empty() && p.pad_mode == ops::PadMode::kZeros) {
+  if (c.bf16_path(p.pad_mode)) {
     ops::conv1d_bf16(pool, x.data.data(), c.in, x.frames, c.weight_bf16, c.out, c.kernel, bias, p,
                      y, input_snake(act));
     return;
@@ -119,7 +119,9 @@ Signal Conv1d::causal(ThreadPool* pool, const Signal& x, ops::PadMode mode,
                       const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in);
   const ops::Conv1dParams p = causal_params(*this, x.frames, mode);
-  Signal y(out, ops::conv1d_out_len(x.frames, kernel, p));
+  const int64_t n = ops::conv1d_out_len(x.frames, kernel, p);
+  // The bf16 kernels write every output; the f32 ones may accumulate.
+  Signal y = bf16_path(mode) ? Signal::uninit(out, n) : Signal(out, n);
   conv(pool, *this, x, p, act, y.data.data());
   return y;
 }
@@ -147,6 +149,28 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
   IZWI_ASSERT(x.channels == in && stride == 1);
   const int64_t H = history_length(), T = x.frames, L = H + T;
   IZWI_ASSERT(static_cast<int64_t>(history.size()) == in * H);
+  if (bf16_path(ops::PadMode::kZeros)) {
+    // The history is read in place of the left padding (no [history | x]
+    // copy), then its last H samples become the new history.
+    ops::Conv1dParams p;
+    p.dilation = dilation;
+    p.pad_left = H;
+    Signal y = Signal::uninit(out, T);
+    ops::conv1d_bf16(pool, x.data.data(), in, T, weight_bf16, out, kernel,
+                     bias.empty() ? nullptr : bias.f32(), p, y.data.data(), input_snake(act),
+                     {history.data(), H});
+    for (int64_t c = 0; c < in; ++c) {
+      float* h = history.data() + c * H;
+      const float* xc = x.data.data() + c * T;
+      if (T >= H) {
+        std::copy_n(xc + T - H, H, h);
+      } else {
+        std::copy(h + T, h + H, h);
+        std::copy_n(xc, T, h + H - T);
+      }
+    }
+    return y;
+  }
   // [history | x] per channel, convolved without padding: T outputs.
   Signal ext(in, L);
   for (int64_t c = 0; c < in; ++c) {
@@ -208,17 +232,20 @@ Signal ConvTranspose1d::causal_step(ThreadPool* pool, const Signal& x, std::vect
   IZWI_ASSERT(x.channels == in && kernel >= stride && kernel - stride <= stride);
   const int64_t R = tail_length(), T = x.frames, full = (T - 1) * stride + kernel;
   IZWI_ASSERT(static_cast<int64_t>(tail.size()) == out * R);
-  Signal y_full(out, full);
+  // The bf16 kernel fills its output with the bias first; the f32 ones may accumulate.
+  Signal y_full = weight_bf16.empty() ? Signal(out, full) : Signal::uninit(out, full);
   conv_transpose(pool, *this, x, act, nullptr, 0, y_full.data.data());
-  Signal y(out, T * stride);
-  for (int64_t c = 0; c < out; ++c) {
-    const float* src = y_full.row(c);
-    float* dst = y.row(c);
-    float* tc = tail.data() + c * R;
-    const float b = bias.empty() ? 0.0f : bias.f32()[c];
-    for (int64_t i = 0; i < T * stride; ++i) dst[i] = src[i] + (i < R ? tc[i] : 0.0f) + b;
-    std::copy_n(src + T * stride, R, tc);
-  }
+  Signal y = Signal::uninit(out, T * stride);  // written in full below
+  parallel_for(pool, out, 8, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const float* src = y_full.row(c);
+      float* dst = y.row(c);
+      float* tc = tail.data() + c * R;
+      const float b = bias.empty() ? 0.0f : bias.f32()[c];
+      for (int64_t i = 0; i < T * stride; ++i) dst[i] = src[i] + (i < R ? tc[i] : 0.0f) + b;
+      std::copy_n(src + T * stride, R, tc);
+    }
+  });
   return y;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/no_zero.h"
 #include "core/tensor.h"
 #include "kernels/ops.h"
 #include "models/qwen3_tts/weights.h"
@@ -22,10 +23,18 @@ namespace izwi::codec {
 struct Signal {
   int64_t channels = 0;
   int64_t frames = 0;
-  std::vector<float> data;
+  NoZeroVector<float> data;
 
   Signal() = default;
-  Signal(int64_t c, int64_t t) : channels(c), frames(t), data(static_cast<size_t>(c * t)) {}
+  Signal(int64_t c, int64_t t) : channels(c), frames(t), data(static_cast<size_t>(c * t), 0.0f) {}
+  // Unset samples, for an output the next kernel writes in full.
+  static Signal uninit(int64_t c, int64_t t) {
+    Signal s;
+    s.channels = c;
+    s.frames = t;
+    s.data.resize(static_cast<size_t>(c * t));
+    return s;
+  }
   float* row(int64_t c) { return data.data() + c * frames; }
 };
 
@@ -75,6 +84,10 @@ struct Conv1d {
   Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
                      const SnakeBeta* act = nullptr) const;
   int64_t history_length() const { return static_cast<int64_t>(kernel - 1) * dilation; }
+  // Whether a convolution with this padding runs on the bf16 weights.
+  bool bf16_path(ops::PadMode mode) const {
+    return !weight_bf16.empty() && mode == ops::PadMode::kZeros;
+  }
 };
 
 // ConvTranspose1d: `<prefix>.weight` [in, out, k], `<prefix>.bias` [out]; the

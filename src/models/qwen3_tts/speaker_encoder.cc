@@ -181,7 +181,7 @@ std::vector<float> SpeakerEncoder::forward(ThreadPool* pool, const float* mel, i
   std::copy(stdv.begin(), stdv.end(), pooled.data.begin() + C);
   record("asp_out", pooled);
   Signal emb = same_conv(pool, fc_, pooled);
-  return std::move(emb.data);
+  return {emb.data.begin(), emb.data.end()};
 }
 
 }  // namespace izwi::speaker
