@@ -384,7 +384,7 @@ void gelu_erf(float* x, int64_t n) {
 }
 
 void silu(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+  cpu::vec_kernels().silu(x, n);
 }
 
 void elu(float* x, int64_t n) {

@@ -26,6 +26,9 @@ struct VecKernels {
   void (*snake)(float* x, int64_t n, float alpha, float inv_beta);
   // y[i] += a * x[i]
   void (*axpy)(float* y, const float* x, float a, int64_t n);
+  // SiLU in place: x[i] / (1 + exp(-x[i])). The SIMD ones use a polynomial exp
+  // (simd_exp.h), within a few ulp of the scalar std::exp one.
+  void (*silu)(float* x, int64_t n);
   // One weight row against up to 8 activation rows, the weights read once:
   // out[m] = sum_i w[i] * x[m * ldx + i] for m < rows (1..8); w as f32, bf16 or f16.
   using DotRows = void (*)(const void* w, const float* x, int64_t ldx, int rows, int64_t n,

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "core/quant.h"
 #include "kernels/cpu/quant_acts.h"
+#include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/simd_sin.h"
 #include "kernels/cpu/vec.h"
 
@@ -106,6 +108,39 @@ inline __m256 sin8(__m256 x) {
   s = _mm256_fmadd_ps(s, z, _mm256_set1_ps(kSin2));
   s = _mm256_fmadd_ps(_mm256_mul_ps(s, z), x, x);
   return _mm256_xor_ps(_mm256_blendv_ps(s, c, use_cos), sign);
+}
+
+// exp of 8 lanes (simd_exp.h); the argument clamped to [kMinArg, kMaxArg], so
+// 2^n is a normal float built in its exponent bits, and infinity past kMaxArg.
+inline __m256 exp8(__m256 x) {
+  using namespace simd_exp;
+  const __m256 over = _mm256_cmp_ps(x, _mm256_set1_ps(kMaxArg), _CMP_GT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kMinArg)), _mm256_set1_ps(kMaxArg));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+  x = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), x);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kP0), x, _mm256_set1_ps(kP1));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(kP2));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(kP3));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(kP4));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(kP5));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_blendv_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)),
+                          _mm256_set1_ps(std::numeric_limits<float>::infinity()), over);
+}
+
+void silu(float* x, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    _mm256_storeu_ps(x + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  for (; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
 }
 
 void snake(float* x, int64_t n, float alpha, float inv_beta) {
@@ -297,6 +332,7 @@ const VecKernels& vec_kernels_avx2() {
                             dot_f16,
                             snake,
                             axpy,
+                            silu,
                             dot_rows<w8_f32, f32_scalar, 4>,
                             dot_rows<w8_bf16, bf16_at, 2>,
                             dot_rows<w8_f16, f16_at, 2>,

@@ -8,6 +8,7 @@
 
 #include "core/quant.h"
 #include "kernels/cpu/quant_acts.h"
+#include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/sin_avx512.h"
 #include "kernels/cpu/vec.h"
 
@@ -92,6 +93,33 @@ void snake(float* x, int64_t n, float alpha, float inv_beta) {
     }
     const __m512 s = sin16(arg);
     _mm512_mask_storeu_ps(x + i, m, _mm512_fmadd_ps(vb, _mm512_mul_ps(s, s), v));
+  }
+}
+
+// exp of 16 lanes (simd_exp.h); the argument clamped below at kMinArg, and
+// above at 128, past which scalef saturates to infinity as exp does.
+inline __m512 exp16(__m512 x) {
+  using namespace simd_exp;
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kMinArg)), _mm512_set1_ps(128.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+  x = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), x);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kP0), x, _mm512_set1_ps(kP1));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(kP2));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(kP3));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(kP4));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(kP5));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+void silu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
+    _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e)));
   }
 }
 
@@ -295,6 +323,7 @@ const VecKernels& vec_kernels_avx512() {
                             dot_f16,
                             snake,
                             axpy,
+                            silu,
                             dot_rows<w16_f32, 4>,
                             dot_rows<w16_bf16, 2>,
                             dot_rows<w16_f16, 2>,

@@ -28,6 +28,10 @@ float dot_f16(const uint16_t* w, const float* x, int64_t n) {
   return static_cast<float>(s);
 }
 
+void silu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
 void snake(float* x, int64_t n, float alpha, float inv_beta) {
   for (int64_t i = 0; i < n; ++i) {
     // The argument is rounded to float as the reference model computes it;
@@ -95,6 +99,7 @@ const VecKernels& vec_kernels_scalar() {
                             dot_f16,
                             snake,
                             axpy,
+                            silu,
                             dot_rows<float, f32_id>,
                             dot_rows<uint16_t, bf16_to_f32>,
                             dot_rows<uint16_t, f16_to_f32>,
