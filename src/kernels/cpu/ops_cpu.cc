@@ -70,7 +70,7 @@ void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, c
   // ran as 12 + 12 + 4 + 4, measured 16 % slower per row).
   const bool amx = cpu::amx_available();
   const int64_t block_rows = amx ? 32 : 48;
-  parallel_for(pool, (N + block_rows - 1) / block_rows, 1, [&](int64_t b0, int64_t b1) {
+  parallel_for_dynamic(pool, (N + block_rows - 1) / block_rows, 1, [&](int64_t b0, int64_t b1) {
     thread_local std::vector<uint16_t> rows;  // each worker's dequantized block
     rows.resize(static_cast<size_t>(block_rows * K));
     for (int64_t b = b0; b < b1; ++b) {
