@@ -584,6 +584,50 @@ TEST(Bf16Conv1d, RoundsUnroundedInputsToBf16) {
   EXPECT_LT(d, 0.05);
 }
 
+// A stream's history read in place of the left padding (LeftContext) gives the
+// convolution of [history | x] without padding, bit for bit: the same bf16
+// inputs in the same time-major rows. History longer than the padding, equal
+// to it, and a block shorter than the history (a 1-frame block of a stream).
+TEST(Bf16Conv1d, LeftContextEqualsTheConcatenatedSignal) {
+  NEED_BF16_CONVOLUTIONS();
+  ThreadPool pool(2);
+  const int64_t cin = 64, cout = 48, K = 7, dilation = 3, H = (K - 1) * dilation;
+  auto w = random_vector(static_cast<size_t>(cout * cin * K), 56);
+  auto b = random_vector(static_cast<size_t>(cout), 57);
+  const auto wb = ops::pack_conv1d_bf16(w.data(), cout, cin, K);
+  auto alpha = random_vector(static_cast<size_t>(cin), 58), inv_beta = random_vector(cin, 59);
+  for (float& a : alpha) a = std::exp(a);
+  for (int64_t extra : {0, 5})
+    for (int64_t T : {4, 40, 333}) {
+      const int64_t L = H + extra;
+      auto hist = random_vector(static_cast<size_t>(cin * L), 60), x = random_vector(cin * T, 61);
+      std::vector<float> cat(static_cast<size_t>(cin * (L + T)));
+      for (int64_t c = 0; c < cin; ++c) {
+        std::copy_n(hist.data() + c * L, L, cat.data() + c * (L + T));
+        std::copy_n(x.data() + c * T, T, cat.data() + c * (L + T) + L);
+      }
+      ops::Conv1dParams in_place{1, dilation, 1, H, 0, ops::PadMode::kZeros};
+      ops::Conv1dParams unpadded{1, dilation, 1, 0, 0, ops::PadMode::kZeros};
+      const ops::InputSnake snake{alpha.data(), inv_beta.data()};
+      std::vector<float> got(cout * T, 7.0f), whole(cout * (L + T - H));
+      ops::conv1d_bf16(&pool, x.data(), cin, T, wb, cout, K, b.data(), in_place, got.data(), snake,
+                       {hist.data(), L});
+      ops::conv1d_bf16(&pool, cat.data(), cin, L + T, wb, cout, K, b.data(), unpadded, whole.data(),
+                       snake);
+      // whole's last T outputs per channel are the block's.
+      for (int64_t co = 0; co < cout; ++co)
+        for (int64_t t = 0; t < T; ++t)
+          ASSERT_EQ(got[co * T + t], whole[co * (L + T - H) + (L - H) + t])
+              << "extra=" << extra << " T=" << T << " co=" << co << " t=" << t;
+    }
+  // A history shorter than the padding it stands for is refused.
+  std::vector<float> x(cin * 8), y(cout * 8), hist(cin * (H - 1));
+  ops::Conv1dParams p{1, dilation, 1, H, 0, ops::PadMode::kZeros};
+  EXPECT_THROW(ops::conv1d_bf16(nullptr, x.data(), cin, 8, wb, cout, K, nullptr, p, y.data(), {},
+                                {hist.data(), H - 1}),
+               Error);
+}
+
 TEST(Bf16Conv1d, RejectsWhatItCannotRun) {
   NEED_BF16_CONVOLUTIONS();
   std::vector<float> w(16 * 32 * 3), x(32 * 10), y(16 * 10);
