@@ -55,15 +55,15 @@ void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, c
     perm_format = W.dtype;
   }
   packed_scratch.resize(cpu::amx_packed_b_elems(K, M));
-  const uint16_t* packed = packed_scratch.data();
+  uint16_t* packed = packed_scratch.data();
   const int64_t panel_elems = static_cast<int64_t>(cpu::amx_packed_b_elems(K, cpu::kAmxN));
-  uint16_t* packed_out = packed_scratch.data();
+  // A pointer, not the name: inside the workers `perm` would be their own thread_local.
   const int32_t* order = perm.data();
   parallel_for(pool, (M + cpu::kAmxN - 1) / cpu::kAmxN, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       cpu::amx_pack_b_cols_permuted(x + p * cpu::kAmxN * K, K, K,
                                     std::min(cpu::kAmxN, M - p * cpu::kAmxN), order,
-                                    packed_out + p * panel_elems);
+                                    packed + p * panel_elems);
   });
   // Weight rows per dequantized block: AMX tiles take 16 or 32; the AVX512-BF16
   // block runs tiles of 12 rows, so blocks of 48 leave no short tiles (32 rows

@@ -144,6 +144,25 @@ void Conv1d::causal_add(ThreadPool* pool, Signal& x, const SnakeBeta* act, Signa
   conv(pool, *this, x, p, nullptr, y.data.data());
 }
 
+namespace {
+
+// history [C, H] <- the last H samples of [history | x] per channel.
+void push_history(const Signal& x, int64_t H, std::vector<float>& history) {
+  const int64_t T = x.frames;
+  for (int64_t c = 0; c < x.channels; ++c) {
+    float* h = history.data() + c * H;
+    const float* xc = x.data.data() + c * T;
+    if (T >= H) {
+      std::copy_n(xc + T - H, H, h);
+    } else {
+      std::copy(h + T, h + H, h);
+      std::copy_n(xc, T, h + H - T);
+    }
+  }
+}
+
+}  // namespace
+
 Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
                            const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in && stride == 1);
@@ -159,16 +178,7 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
     ops::conv1d_bf16(pool, x.data.data(), in, T, weight_bf16, out, kernel,
                      bias.empty() ? nullptr : bias.f32(), p, y.data.data(), input_snake(act),
                      {history.data(), H});
-    for (int64_t c = 0; c < in; ++c) {
-      float* h = history.data() + c * H;
-      const float* xc = x.data.data() + c * T;
-      if (T >= H) {
-        std::copy_n(xc + T - H, H, h);
-      } else {
-        std::copy(h + T, h + H, h);
-        std::copy_n(xc, T, h + H - T);
-      }
-    }
+    push_history(x, H, history);
     return y;
   }
   // [history | x] per channel, convolved without padding: T outputs.
@@ -177,17 +187,14 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
     std::copy_n(history.data() + c * H, H, ext.row(c));
     std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
   }
-  for (int64_t c = 0; c < in; ++c) std::copy_n(ext.row(c) + T, H, history.data() + c * H);
+  push_history(x, H, history);
   // The f32 kernels take the activation on their input: ext is ours to change.
-  if (act && weight_bf16.empty()) {
-    act->apply(pool, ext);
-    act = nullptr;
-  }
+  if (act) act->apply(pool, ext);
   ops::Conv1dParams p;
   p.dilation = dilation;
   p.groups = groups;
   Signal y(out, T);
-  conv(pool, *this, ext, p, act, y.data.data());
+  conv(pool, *this, ext, p, nullptr, y.data.data());
   return y;
 }
 
