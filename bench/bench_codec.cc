@@ -66,13 +66,17 @@ void BM_Decode10s(benchmark::State& state) {
 }
 
 // Arg 0 / 1 as above: 10 s decoded as a synthesis session streams it, in
-// blocks of 12 frames on one decoder stream (each frame decoded once).
+// blocks of arg 1 frames on one decoder stream (each frame decoded once):
+// 12 is the default block; 1 and 4 show what small blocks cost per frame, 48
+// what one block for four streams would (measured here: no cheaper than 4 or 12,
+// the larger signals leave the caches).
 void BM_DecodeStreamed10s(benchmark::State& state) {
   static const auto f32 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kF32);
   static const auto bf16 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kBf16);
   const auto& decoder = *(state.range(0) ? bf16 : f32).decoder;
   state.SetLabel(decoder.bf16() ? "bf16" : "f32");
-  constexpr int64_t kFrames = 125, kBlock = 12, kGroups = 16;
+  constexpr int64_t kFrames = 125, kGroups = 16;
+  const int64_t block = state.range(1);
   std::vector<int32_t> codes(kFrames * kGroups);
   for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int32_t>((i * 7919) % 2048);
   izwi::ThreadPool pool;
@@ -80,8 +84,8 @@ void BM_DecodeStreamed10s(benchmark::State& state) {
   for (auto _ : state) {
     audio.clear();
     izwi::codec::ChunkedStream stream(decoder);
-    for (int64_t f = 0; f < kFrames; f += kBlock)
-      stream.push(&pool, codes.data() + f * kGroups, std::min(kBlock, kFrames - f), &audio);
+    for (int64_t f = 0; f < kFrames; f += block)
+      stream.push(&pool, codes.data() + f * kGroups, std::min(block, kFrames - f), &audio);
     benchmark::DoNotOptimize(audio.data());
   }
   set_rtf(state, 10.0);
@@ -106,8 +110,11 @@ BENCHMARK(BM_Decode10s)
     ->Iterations(2)
     ->UseRealTime();
 BENCHMARK(BM_DecodeStreamed10s)
-    ->Arg(0)
-    ->Arg(1)
+    ->Args({0, 12})
+    ->Args({1, 1})
+    ->Args({1, 4})
+    ->Args({1, 12})
+    ->Args({1, 48})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3)
     ->UseRealTime();

@@ -123,10 +123,10 @@ void BM_ReadLoop(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(n) * state.iterations());
 }
 
-// Rows 1, 2, 4, 8: one stream, and 2-8 stepped together; 100: a prompt (these
+// Rows 1, 2, 3, 4, 8: one stream, and 2-8 stepped together; 100: a prompt (these
 // shapes are also the 0.6B talker's MLP, so this is its 100-token prefill's MLPs).
 void rows(benchmark::internal::Benchmark* b) {
-  for (int r : {1, 2, 4, 8, 100}) b->Arg(r);
+  for (int r : {1, 2, 3, 4, 8, 100}) b->Arg(r);
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 

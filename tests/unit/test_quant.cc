@@ -163,38 +163,37 @@ TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {
 class QuantKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
 
 // Every ISA against the scalar kernel for 1..4 activation rows and a run of
-// two weight rows, lengths with partial chunks (Q8: an odd block; Q4: a group
-// of fewer than 4 blocks), guard values around the outputs. Only the float summation order
-// differs, so they agree to f32 rounding.
+// three weight rows, lengths with partial chunks (Q8: an odd block; Q4: a
+// group of fewer than 4 blocks), guard values around the outputs. Only the float summation order differs, so they agree to f32 rounding.
 TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
   const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());
   if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
   const auto& ref = cpu::vec_kernels_scalar();
+  constexpr int64_t kRun = 3;
   for (DType f : kFormats)
     for (int64_t K : {32, 64, 96, 160, 544, 1024, 1120, 3072}) {
-      auto w = random_vector(2 * K, 21 + K);
+      auto w = random_vector(kRun * K, 21 + K);
       const size_t rb = row_bytes(f, K);
-      std::vector<uint8_t> q(2 * rb);
-      quantize_row(f, w.data(), K, q.data());
-      quantize_row(f, w.data() + K, K, q.data() + rb);
+      std::vector<uint8_t> q(kRun * rb);
+      for (int64_t n = 0; n < kRun; ++n) quantize_row(f, w.data() + n * K, K, q.data() + n * rb);
       auto x = random_vector(cpu::kMaxQuantRows * K, 22 + K);
       cpu::QuantizedActs a;
       cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
       const auto ours = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
       const auto theirs = f == DType::kQ8 ? ref.dot_rows_q8 : ref.dot_rows_q4;
-      // Both weight rows as one run, written with a row stride of 4 (columns
-      // 2 and 3 and the value before the first are guards).
+      // The weight rows as one run, written with a row stride of 4 (column 3
+      // and the value before the first are guards).
       constexpr int64_t ldy = 4;
       for (int rows = 1; rows <= cpu::kMaxQuantRows; ++rows)
         for (int64_t m0 = 0; m0 + rows <= cpu::kMaxQuantRows; ++m0) {
           std::vector<float> got(rows * ldy + 1, 12345.0f), want(rows * ldy);
-          ours(q.data(), rb, 2, a, m0, rows, got.data() + 1, ldy);
-          theirs(q.data(), rb, 2, a, m0, rows, want.data(), ldy);
+          ours(q.data(), rb, kRun, a, m0, rows, got.data() + 1, ldy);
+          theirs(q.data(), rb, kRun, a, m0, rows, want.data(), ldy);
           EXPECT_EQ(got[0], 12345.0f);
           for (int m = 0; m < rows; ++m)
             for (int64_t n = 0; n < ldy; ++n) {
               const float g = got[1 + m * ldy + n];
-              if (n >= 2) {
+              if (n >= kRun) {
                 EXPECT_EQ(g, 12345.0f) << "guard " << m << "," << n;
                 continue;
               }
