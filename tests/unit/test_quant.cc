@@ -164,7 +164,8 @@ class QuantKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
 
 // Every ISA against the scalar kernel for 1..4 activation rows and a run of
 // three weight rows, lengths with partial chunks (Q8: an odd block; Q4: a
-// group of fewer than 4 blocks), guard values around the outputs. Only the float summation order differs, so they agree to f32 rounding.
+// group of fewer than 4 blocks), guard values around the outputs. Only the
+// float summation order differs, so they agree to f32 rounding.
 TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
   const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());
   if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
