@@ -10,12 +10,32 @@ namespace {
 // About 50-100 us of spinning: longer than the gap between two loops of one
 // decoding step, far shorter than the gap between requests.
 constexpr int kSpins = 20000;
+
+// ThreadPool::loop_: generation << 32 | kClosed | workers in the loop.
+constexpr uint64_t kClosed = uint64_t{1} << 31;
+constexpr uint64_t kCount = kClosed - 1;
+uint64_t loop_id(uint64_t generation) {
+  return (generation & 0xffffffffu) << 32;
+}
+
+// Waits for `done`, spinning a little, then giving the core away: the thread
+// waited for may be the one that needs it.
+template <typename Done>
+void wait_for(Done&& done) {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < kSpins)
+      _mm_pause();
+    else
+      std::this_thread::yield();
+  }
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0)
     n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ranges_.assign(static_cast<size_t>(n_threads), {0, 0});
+  claimed_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(n_threads));
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -55,13 +75,22 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    if (chunk_ > 0) {
+    if (!join(seen)) continue;  // that loop is over (or closing) already
+    if (chunk_ > 0)
       run_chunks(*job_);
-    } else {
-      const auto range = ranges_[static_cast<size_t>(index)];
-      run_range(*job_, range.first, range.second);
-    }
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    else
+      run_ranges(*job_, index);
+    loop_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+// Enters the loop of `generation` if it is still open: from then on the
+// caller waits for this worker; if it is closed, the worker must not touch it.
+bool ThreadPool::join(uint64_t generation) {
+  uint64_t s = loop_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((s & ~(kClosed | kCount)) != loop_id(generation) || (s & kClosed)) return false;
+    if (loop_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) return true;
   }
 }
 
@@ -73,22 +102,37 @@ void ThreadPool::run_chunks(Body fn) {
   }
 }
 
-// Publishes fn to the workers (all of them take part; those without a range
-// return at once) and wakes any that sleep.
+// The thread's own range first, then any other nobody has taken.
+void ThreadPool::run_ranges(Body fn, int first) {
+  const int n = size();
+  for (int k = 0; k < n; ++k) {
+    const int i = (first + k) % n;
+    if (claimed_[i].load(std::memory_order_relaxed) == 0 &&
+        claimed_[i].exchange(1, std::memory_order_acq_rel) == 0)
+      run_range(fn, ranges_[i].first, ranges_[i].second);
+  }
+}
+
+// Publishes fn to the workers and wakes any that sleep. The loop opens (with
+// no worker in it) before its generation is published.
 void ThreadPool::start(Body& fn) {
   job_ = &fn;
   error_ = nullptr;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
+  const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  loop_.store(loop_id(generation), std::memory_order_release);
   {
     // Publishing under the lock: a worker about to sleep sees the new generation.
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation_.store(generation, std::memory_order_release);
   }
   if (sleepers_.load() > 0) cv_work_.notify_all();
 }
 
+// Called once the caller has run or seen taken every range (or chunk): closes
+// the loop, then waits for the workers that joined it.
 void ThreadPool::finish() {
-  while (pending_.load(std::memory_order_acquire) > 0) _mm_pause();
+  loop_.fetch_or(kClosed, std::memory_order_acq_rel);
+  wait_for([&] { return (loop_.load(std::memory_order_acquire) & kCount) == 0; });
   job_ = nullptr;
   chunk_ = 0;
   if (error_) std::rethrow_exception(error_);
@@ -104,11 +148,13 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
   }
   std::lock_guard<std::mutex> run_lock(run_mu_);
   const int64_t chunk = (n + parts - 1) / parts;
-  for (int64_t p = 0; p < size(); ++p)
+  for (int64_t p = 0; p < size(); ++p) {
     ranges_[p] = p < parts ? std::make_pair(p * chunk, std::min(n, (p + 1) * chunk))
                            : std::make_pair(int64_t{0}, int64_t{0});
+    claimed_[p].store(p < parts ? 0 : 1, std::memory_order_relaxed);
+  }
   start(fn);  // chunk_ is 0 outside parallel_for_dynamic (finish() resets it)
-  run_range(fn, ranges_[0].first, ranges_[0].second);
+  run_ranges(fn, 0);
   finish();
 }
 

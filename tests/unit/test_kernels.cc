@@ -1,9 +1,15 @@
 // Every kernel against its scalar reference, for every instruction set this CPU
 // runs, over sizes that exercise the vector bodies and the tails.
+#include <dirent.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -954,6 +960,65 @@ TEST(ThreadPool, DynamicChunksCoverEveryIndexExactlyOnce) {
   });
   EXPECT_TRUE(held.load());
   EXPECT_EQ(by_others.load(), 39);
+}
+
+// The ids of this process's threads other than the calling one.
+std::vector<pid_t> other_threads() {
+  std::vector<pid_t> ids;
+  const pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (const dirent* e = readdir(d))
+      if (e->d_name[0] != '.' && std::stoi(e->d_name) != self) ids.push_back(std::stoi(e->d_name));
+    closedir(d);
+  }
+  return ids;
+}
+
+// Workers that cannot get a core do not hold up a loop: with every thread on
+// one CPU and the workers at SCHED_IDLE (they run only when nothing else wants
+// the CPU), the caller runs the ranges and chunks no worker has taken and
+// returns, instead of waiting for the workers to be scheduled. Under a fixed
+// split each worker would run its own range (the caller 1 in 3 of them), each
+// loop waiting for the idle-class threads to get the CPU.
+TEST(ThreadPool, LoopsDoNotWaitForWorkersWithoutACore) {
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+  int cpu = 0;
+  while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &before)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  {
+    ThreadPool pool(3);
+    const sched_param idle{};
+    for (pid_t t : other_threads()) {
+      ASSERT_EQ(sched_setaffinity(t, sizeof(one), &one), 0);
+      ASSERT_EQ(sched_setscheduler(t, SCHED_IDLE, &idle), 0);
+    }
+    const auto caller = std::this_thread::get_id();
+    int by_caller = 0, total = 0;
+    std::atomic<int> by_workers{0};
+    for (int loop = 0; loop < 300; ++loop) {
+      std::vector<int> hits(30, 0);
+      auto body = [&](int64_t a, int64_t b) {
+        for (int64_t i = a; i < b; ++i) hits[static_cast<size_t>(i)]++;
+        if (std::this_thread::get_id() == caller)
+          ++by_caller;
+        else
+          ++by_workers;
+      };
+      if (loop % 2)
+        pool.parallel_for(30, 1, body);
+      else
+        pool.parallel_for_dynamic(30, 10, body);
+      total += 3;
+      for (int h : hits) ASSERT_EQ(h, 1) << "loop " << loop;
+    }
+    EXPECT_EQ(by_caller + by_workers.load(), total);
+    EXPECT_GE(by_caller, total * 9 / 10) << by_workers.load() << " ranges ran on workers";
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
 }
 
 TEST(ThreadPool, DynamicChunksPassExceptionsOnAndThePoolGoesOn) {
