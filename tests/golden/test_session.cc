@@ -255,6 +255,52 @@ TEST(Session, SessionsSteppedTogetherGiveWhatTheyGiveAlone) {
   }
 }
 
+// Sessions started together stream audio blocks due at the same steps, which
+// step_all decodes side by side, each block on one of the pool's threads (3
+// sessions on 2 threads: two side by side, the third on the whole pool). Each
+// gets the audio it gets alone, with the f32 and the bf16 codec.
+TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
+  for (CodecPrecision codec : {CodecPrecision::kF32, CodecPrecision::kBf16}) {
+    SCOPED_TRACE(codec_precision_name(codec));
+    ModelOptions mo;
+    mo.n_threads = 2;
+    mo.weights = WeightFormat::kQ8;
+    mo.weight_cache = false;
+    mo.codec = codec;
+    auto model = TtsModel::load(test::golden_model(), mo);
+    const Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
+    const Voice xvec = model->clone_voice(ref), icl = model->clone_voice(ref, "A transcript.");
+    const Voice* voices[3] = {&xvec, &icl, &xvec};
+    SynthesisOptions o[3];
+    SynthesisResult alone[3], together[3];
+    std::unique_ptr<SynthesisSession> s[3];
+    std::vector<SynthesisSession*> active;
+    for (int i = 0; i < 3; ++i) {
+      o[i] = fixed(12 + 5 * i);  // ends at different steps: the last blocks differ
+      o[i].seed = 31 + i;
+      o[i].stream_audio = true;
+      o[i].first_block_frames = 2;
+      o[i].block_frames = 4;
+      alone[i] = model->synthesize("Spoken side by side.", *voices[i], o[i]);
+      s[i] = model->start("Spoken side by side.", *voices[i], o[i]);
+      active.push_back(s[i].get());
+    }
+    while (!active.empty()) {
+      SynthesisSession::step_all(active);
+      std::vector<SynthesisSession*> still;
+      for (SynthesisSession* a : active)
+        if (!a->done()) still.push_back(a);
+      active = still;
+    }
+    for (int i = 0; i < 3; ++i) {
+      together[i] = s[i]->finish();
+      ASSERT_GT(together[i].codes.frames, 4) << i;
+      EXPECT_EQ(together[i].codes.values, alone[i].codes.values) << i;
+      EXPECT_EQ(together[i].samples, alone[i].samples) << i;
+    }
+  }
+}
+
 // step_batched: one thread per session, as a server runs them; whichever
 // thread leads a batch steps the others' sessions too. Each gets what it gets
 // alone, and sessions that start later join the running ones.
@@ -322,10 +368,17 @@ TEST(Session, NoAllocationPerFrameOnTheGenerationPath) {
       if (f.frame < 64) count_at[f.frame] = g_allocations.load();
       return true;
     };
+    // A first run, not counted: a pool thread's scratch grows the first time
+    // it takes part in each kind of loop, and which loops a worker joins
+    // depends on timing (the caller runs the ranges no worker has taken yet).
+    t.model->synthesize("Count the allocations, frame by frame.", *v, o);
     const SynthesisResult r = t.model->synthesize("Count the allocations, frame by frame.", *v, o);
-    ASSERT_GE(r.codes.frames, 12);
-    // From the third frame on (buffers have grown to their size), none.
-    EXPECT_EQ(count_at[r.codes.frames - 1] - count_at[2], 0)
+    ASSERT_GE(r.codes.frames, 36);
+    // From the third frame on (buffers have grown to their size), none: at
+    // most a worker's first part in a kind of loop it had always been too late
+    // for (seen once in 30 runs beside a busy process), never one per frame,
+    // which over these 33+ frames would be dozens.
+    EXPECT_LE(count_at[r.codes.frames - 1] - count_at[2], 2)
         << "allocations between frame 2 and frame " << r.codes.frames - 1;
   }
 }
