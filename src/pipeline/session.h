@@ -64,6 +64,17 @@ struct SynthesisSession::Impl {
   // make the frames of several sessions together.
   bool begin_step();
   bool end_step(bool produced);
+  // end_step in three parts, so that step_frames can decode the audio blocks
+  // of several sessions at once (decode_blocks in session.cc).
+  void after_frame(bool produced);
+  void decode_block(ThreadPool* pool);
+  bool finish_step();
+  bool deliver(size_t before);
+  // The step in progress: its stop and end, the frames of the block to decode
+  // on the stepping thread, and where that block's audio starts.
+  bool stop_now = false, over_now = false;
+  int64_t block_now = 0;
+  size_t block_start = 0;
   // step_batched: set by the thread that ran this session's step (under the
   // model's Batcher mutex), with the error it threw, if any.
   bool batch_stepped = false;
