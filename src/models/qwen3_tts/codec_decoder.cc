@@ -311,6 +311,15 @@ std::vector<float> CodecDecoder::decode(ThreadPool* pool, const int32_t* codes,
 ChunkedStream::ChunkedStream(const CodecDecoder& decoder)
     : decoder_(&decoder), stream_(decoder.new_stream()) {}
 
+// Frames on the stream in blocks of at most kMaxBlock: the audio is the same
+// as one call's (every layer carries its state), the signals stay small.
+void ChunkedStream::decode(ThreadPool* pool, const int32_t* codes, int64_t frames,
+                           std::vector<float>& out) {
+  const int64_t G = decoder_->config().num_quantizers;
+  for (int64_t f = 0; f < frames; f += kMaxBlock)
+    decoder_->decode_stream(pool, codes + f * G, std::min(kMaxBlock, frames - f), stream_, out);
+}
+
 void ChunkedStream::push(ThreadPool* pool, const int32_t* codes, int64_t frames,
                          std::vector<float>* out) {
   const int64_t G = decoder_->config().num_quantizers;
@@ -319,12 +328,11 @@ void ChunkedStream::push(ThreadPool* pool, const int32_t* codes, int64_t frames,
       // A new official chunk: fresh state, warmed with the context frames.
       stream_ = decoder_->new_stream();
       scratch_.clear();
-      decoder_->decode_stream(pool, recent_.data(), static_cast<int64_t>(recent_.size()) / G,
-                              stream_, scratch_);
+      decode(pool, recent_.data(), static_cast<int64_t>(recent_.size()) / G, scratch_);
     }
     const int64_t n = std::min(frames, kChunk - total_ % kChunk);
     if (!out) scratch_.clear();
-    decoder_->decode_stream(pool, codes, n, stream_, out ? *out : scratch_);
+    decode(pool, codes, n, out ? *out : scratch_);
     recent_.insert(recent_.end(), codes, codes + n * G);
     const int64_t keep = std::min<int64_t>(kLeftContext, static_cast<int64_t>(recent_.size()) / G);
     recent_.erase(recent_.begin(), recent_.end() - keep * G);

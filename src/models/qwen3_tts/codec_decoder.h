@@ -141,6 +141,12 @@ class CodecDecoder {
 class ChunkedStream {
  public:
   static constexpr int64_t kChunk = 300, kLeftContext = 25;
+  // The most frames one decoder call takes: a longer push is decoded in blocks
+  // of this size. One call on a whole 300-frame chunk made signals of 221 MB
+  // (96 channels x 576000 samples) that left every cache: 24.7 ms per frame
+  // and 707 MB more peak memory, against 12.0 ms and 49 MB in blocks of 12
+  // (6 and 16 the same speed, 24 and 48 slower).
+  static constexpr int64_t kMaxBlock = 12;
 
   explicit ChunkedStream(const CodecDecoder& decoder);
 
@@ -151,6 +157,7 @@ class ChunkedStream {
   int64_t frames() const { return total_; }
 
  private:
+  void decode(ThreadPool* pool, const int32_t* codes, int64_t frames, std::vector<float>& out);
   const CodecDecoder* decoder_;
   DecoderStream stream_;
   int64_t total_ = 0;            // frames pushed
