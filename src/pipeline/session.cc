@@ -103,19 +103,14 @@ double seconds_since(Clock::time_point t) {
 // the threads) one after another on the whole pool. Two blocks side by side on
 // this machine's two cores decoded 10 ms of work per frame against 11.5-13 for
 // one block at a time split over both: no loop waits for the other core, and
-// each core keeps its own block's signals in its caches (four q4 streams: 2.98-
-// 3.42 s of audio per second before, 3.53-3.86 after). The audio is the same
+// each core keeps its own block's signals in its caches (four q4 streams: 2.48-
+// 3.42 s of audio per second before, 3.46-3.86 after). The audio is the same
 // either way (the codec's loops split outputs, never a sum).
 void decode_blocks(ThreadPool* pool, const std::vector<SynthesisSession::Impl*>& due) {
-  auto on_pool = [&](SynthesisSession::Impl* s) {
-    const auto t0 = Clock::now();
-    s->decode_block(pool);
-    s->codec_s += seconds_since(t0);
-  };
   std::vector<SynthesisSession::Impl*> later;
   for (SynthesisSession::Impl* s : due) {
     if (s->decoded_frames == 0)
-      on_pool(s);
+      s->codec_s += s->decode_block(pool);
     else
       later.push_back(s);
   }
@@ -130,7 +125,8 @@ void decode_blocks(ThreadPool* pool, const std::vector<SynthesisSession::Impl*>&
     const double share = seconds_since(t0) / static_cast<double>(together);
     for (size_t i = 0; i < together; ++i) later[i]->codec_s += share;
   }
-  for (size_t i = together; i < later.size(); ++i) on_pool(later[i]);
+  for (size_t i = together; i < later.size(); ++i)
+    later[i]->codec_s += later[i]->decode_block(pool);
 }
 
 }  // namespace
@@ -281,10 +277,7 @@ void SynthesisSession::Impl::after_frame(bool produced) {
   if (!s.streaming()) return;
   const int64_t G = m.code_predictor->groups();
   const int64_t pending = gen.result().frames - s.decoded_frames;
-  // The first block after first_block_frames; each later one twice the last,
-  // up to block_frames (a short first wait without small blocks forever).
-  const int64_t due = s.decoded_frames == 0 ? s.options.first_block_frames : s.next_block;
-  const bool block_due = pending > 0 && (pending >= due || s.over_now);
+  const bool block_due = pending > 0 && (pending >= s.due_frames() || s.over_now);
   // A block decoded on the side: handed out as soon as it is ready, and
   // waited for when the next block is due (or at the end), so blocks are cut
   // at the same frames whatever the timing: the audio does not depend on it.
@@ -309,32 +302,44 @@ void SynthesisSession::Impl::after_frame(bool produced) {
       stream->push(nullptr, s.job_codes.data(), pending, &s.job_audio);
       s.codec_side_s += std::chrono::duration<double>(Clock::now() - t0).count();
     });
-    s.decoded_frames += pending;
-    s.next_block = std::min<int64_t>(s.options.block_frames, 2 * due);
+    s.block_decoded(pending);
     return;
   }
   s.block_now = pending;
 }
 
 // Decodes the block after_frame left due, on `pool` (null: on this thread
-// alone). The caller charges the time to codec_s.
-void SynthesisSession::Impl::decode_block(ThreadPool* pool) {
+// alone); returns the seconds it took (the caller charges codec_s).
+double SynthesisSession::Impl::decode_block(ThreadPool* pool) {
   Impl& s = *this;
   const int64_t G = s.model.code_predictor->groups();
   const int32_t* codes = s.generation->result().codes.data() + s.decoded_frames * G;
   s.block_start = s.audio.size();
+  const auto t0 = Clock::now();
   s.codec->push(pool, codes, s.block_now, &s.audio);
+  return seconds_since(t0);
+}
+
+// Frames in the next audio block: the first after first_block_frames; each
+// later one twice the last, up to block_frames (a short first wait without
+// small blocks forever).
+int64_t SynthesisSession::Impl::due_frames() const {
+  return decoded_frames == 0 ? options.first_block_frames : next_block;
+}
+
+// A block of `frames` is out (or on the side thread): the next one is due later.
+void SynthesisSession::Impl::block_decoded(int64_t frames) {
+  next_block = std::min<int64_t>(options.block_frames, 2 * due_frames());
+  decoded_frames += frames;
 }
 
 // The rest of the step: the decoded block handed out, the end.
 bool SynthesisSession::Impl::finish_step() {
   Impl& s = *this;
   if (s.block_now > 0) {
-    const int64_t due = s.decoded_frames == 0 ? s.options.first_block_frames : s.next_block;
     if (s.decoded_frames == 0) s.first_audio_s = seconds_since(s.started);
     if (!deliver(s.block_start)) s.stop_now = true;
-    s.decoded_frames += s.block_now;
-    s.next_block = std::min<int64_t>(s.options.block_frames, 2 * due);
+    s.block_decoded(s.block_now);
     s.block_now = 0;
   }
   if (s.stop_now) s.cancelled = true;
@@ -351,11 +356,7 @@ bool SynthesisSession::Impl::deliver(size_t before) {
 
 bool SynthesisSession::Impl::end_step(bool produced) {
   after_frame(produced);
-  if (block_now > 0) {
-    const auto t0 = Clock::now();
-    decode_block(model.pool.get());
-    codec_s += seconds_since(t0);
-  }
+  if (block_now > 0) codec_s += decode_block(model.pool.get());
   return finish_step();
 }
 

@@ -67,7 +67,9 @@ struct SynthesisSession::Impl {
   // end_step in three parts, so that step_frames can decode the audio blocks
   // of several sessions at once (decode_blocks in session.cc).
   void after_frame(bool produced);
-  void decode_block(ThreadPool* pool);
+  double decode_block(ThreadPool* pool);
+  int64_t due_frames() const;
+  void block_decoded(int64_t frames);
   bool finish_step();
   bool deliver(size_t before);
   // The step in progress: its stop and end, the frames of the block to decode
