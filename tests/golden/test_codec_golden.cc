@@ -250,6 +250,35 @@ TEST_F(CodecGolden, EncoderMatchesIntermediatesAndAllCodes) {
   check_encode_case(*encoder_, pool_, "exact15");
 }
 
+// The SEANet runs over blocks with carried histories (codec_encoder.h): any
+// block size gives the codes one block over the whole clip gives, and with
+// izwi's GEMM (AVX2 or AVX-512) the same activations bit for bit, the padded
+// last block included (31200 samples: 32.5 steps of 960).
+TEST_F(CodecGolden, EncoderBlocksOfAnySizeGiveTheWholeClipsOutput) {
+  const auto wav = load_f32("enc_ref_in_wav");
+  const auto n = static_cast<int64_t>(wav.size());
+  auto encode_in_blocks = [&](int steps, std::map<std::string, Stage>& stages) {
+    encoder_->set_block_steps(steps);
+    auto codes = encoder_->encode(pool_, wav.data(), n, recorder(stages));
+    encoder_->set_block_steps(25);
+    return codes;
+  };
+  std::map<std::string, Stage> whole;
+  const auto codes_whole = encode_in_blocks(1000, whole);
+  ASSERT_EQ(whole["conv_out"].shape, (std::vector<int64_t>{config_->encoder.hidden_size, 33}));
+  for (int steps : {1, 2, 7, 25, 32, 33}) {
+    SCOPED_TRACE(steps);
+    std::map<std::string, Stage> stages;
+    EXPECT_EQ(encode_in_blocks(steps, stages), codes_whole);
+    EXPECT_EQ(stages["conv_out"].shape, whole["conv_out"].shape);
+    if (ops::packed_convolutions_available()) {
+      EXPECT_TRUE(stages["conv_out"].data == whole["conv_out"].data);
+    } else {  // BLAS's summation order may follow the block's length
+      EXPECT_TRUE(within_golden_tolerance(stages["conv_out"].data, whole["conv_out"].data));
+    }
+  }
+}
+
 TEST(CodecGoldenApi, PublicApiEncodesExactlyAndDecodesWithinTolerance) {
   auto codec = SpeechTokenizer::load(test::golden_model());
   EXPECT_EQ(codec->num_codebooks(), 16);

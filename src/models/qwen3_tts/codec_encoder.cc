@@ -162,32 +162,55 @@ void CodecEncoder::quantize(ThreadPool* pool, const Signal& x, const RvqGroup& g
   }
 }
 
+std::vector<float> CodecEncoder::seanet(ThreadPool* pool, const float* wav, int64_t n) const {
+  const ops::PadMode pad =
+      cfg_.pad_mode == "replicate" ? ops::PadMode::kReplicate : ops::PadMode::kZeros;
+  int64_t hop = 1;  // input samples per SEANet output step
+  for (int r : cfg_.upsampling_ratios) hop *= r;
+  const int64_t block = hop * block_steps_;
+  const int64_t C = cfg_.hidden_size;
+  // One history per convolution, in the order the blocks below use them.
+  std::vector<std::vector<float>> history(convs_.size() + 2 * res_.size() * res_[0].size());
+  std::vector<float> out;  // [steps, hidden]
+  for (int64_t s0 = 0; s0 < n; s0 += block) {
+    const int64_t len = std::min(block, n - s0);
+    const bool last = s0 + len == n;
+    auto hist = history.begin();
+    Signal x(1, len);
+    std::copy_n(wav + s0, len, x.data.begin());
+    x = convs_[0].causal_block(pool, x, *hist++, pad, last);
+    for (size_t s = 0; s < res_.size(); ++s) {
+      for (const SeanetResBlock& b : res_[s]) {
+        Signal h = x;
+        ops::elu(h.data.data(), static_cast<int64_t>(h.data.size()));
+        h = b.conv1.causal_block(pool, h, *hist++, pad, last);
+        ops::elu(h.data.data(), static_cast<int64_t>(h.data.size()));
+        h = b.conv2.causal_block(pool, h, *hist++, pad, last);
+        for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += h.data[i];
+      }
+      ops::elu(x.data.data(), static_cast<int64_t>(x.data.size()));
+      x = convs_[s + 1].causal_block(pool, x, *hist++, pad, last);
+    }
+    ops::elu(x.data.data(), static_cast<int64_t>(x.data.size()));
+    x = convs_.back().causal_block(pool, x, *hist++, pad, last);
+    IZWI_ASSERT(hist == history.end() && x.channels == C);
+    const std::vector<float> steps = to_time_first(x);
+    out.insert(out.end(), steps.begin(), steps.end());
+  }
+  return out;
+}
+
 std::vector<int32_t> CodecEncoder::encode(ThreadPool* pool, const float* wav, int64_t n,
                                           const Trace& trace) const {
   if (n <= 0) fail(ErrorKind::kInvalidArgument, "cannot encode empty audio (0 samples)");
-  Signal x(1, n);
-  std::copy_n(wav, n, x.data.begin());
-  const ops::PadMode pad =
-      cfg_.pad_mode == "replicate" ? ops::PadMode::kReplicate : ops::PadMode::kZeros;
-  x = convs_[0].causal(pool, x, pad);
-  for (size_t s = 0; s < res_.size(); ++s) {
-    for (const SeanetResBlock& b : res_[s]) {
-      Signal h = x;
-      ops::elu(h.data.data(), static_cast<int64_t>(h.data.size()));
-      h = b.conv1.causal(pool, h, pad);
-      ops::elu(h.data.data(), static_cast<int64_t>(h.data.size()));
-      h = b.conv2.causal(pool, h, pad);
-      for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += h.data[i];
-    }
-    ops::elu(x.data.data(), static_cast<int64_t>(x.data.size()));
-    x = convs_[s + 1].causal(pool, x, pad);
+  std::vector<float> h = seanet(pool, wav, n);  // [T, hidden]
+  const int64_t T = static_cast<int64_t>(h.size()) / cfg_.hidden_size;
+  if (trace) {
+    const Signal conv_out = to_channels_first(h.data(), T, cfg_.hidden_size);
+    trace("conv_out", {conv_out.channels, conv_out.frames}, conv_out.data.data());
   }
-  ops::elu(x.data.data(), static_cast<int64_t>(x.data.size()));
-  x = convs_.back().causal(pool, x, pad);
-  if (trace) trace("conv_out", {x.channels, x.frames}, x.data.data());
 
-  const int64_t T = x.frames, H = cfg_.hidden_size, I = cfg_.intermediate_size;
-  std::vector<float> h = to_time_first(x);
+  const int64_t H = cfg_.hidden_size, I = cfg_.intermediate_size;
   std::vector<float> normed(h.size()), attn(h.size()), mid(static_cast<size_t>(T * I));
   for (const auto& L : layers_) {
     ops::layer_norm(h.data(), T, H, L.ln1_w.data(), L.ln1_b.data(), cfg_.norm_eps, normed.data());
@@ -202,7 +225,7 @@ std::vector<int32_t> CodecEncoder::encode(ThreadPool* pool, const float* wav, in
       for (int64_t c = 0; c < H; ++c) h[t * H + c] += L.mlp_scale[c] * attn[t * H + c];
   }
   if (trace) trace("transformer_out", {T, H}, h.data());
-  x = to_channels_first(h.data(), T, H);
+  Signal x = to_channels_first(h.data(), T, H);
   if (has_downsample_) x = downsample_.causal(pool, x, ops::PadMode::kReplicate);
   if (trace) trace("downsample_out", {x.channels, x.frames}, x.data.data());
 

@@ -2,6 +2,8 @@
 //
 //   SEANet: conv k=7, then per ratio (4, 5, 6, 8): residual block, ELU, strided
 //           conv doubling the channels; ELU, conv k=3 to hidden   [hidden, T25]
+//           (all causal: run over 1 s blocks with carried histories, so a
+//           30 s reference never holds 30 s of 64-channel 24 kHz activations)
 //   transformer: causal, LayerNorm, GELU MLP, layer scales         [T25, hidden]
 //   downsample: conv k=4 stride 2, replicate padding               [hidden, T12]
 //   split RVQ encode: level 0 semantic, levels 1.. acoustic, each level the
@@ -9,6 +11,7 @@
 // Frames are trimmed to ceil(samples / 1920).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -52,13 +55,21 @@ class CodecEncoder {
   std::vector<int32_t> encode(ThreadPool* pool, const float* wav, int64_t n,
                               const Trace& trace = nullptr) const;
 
+  // The SEANet's block, in output steps (25 = 1 s of 24 kHz audio): memory
+  // against per-call overhead only. Every block size gives the same sums in
+  // the same order with izwi's GEMM; BLAS (CPUs without AVX2) may round apart.
+  void set_block_steps(int steps) { block_steps_ = std::max(1, steps); }
+
  private:
+  // The SEANet over wav in blocks: [T25, hidden], time-major.
+  std::vector<float> seanet(ThreadPool* pool, const float* wav, int64_t n) const;
   void quantize(ThreadPool* pool, const Signal& x, const RvqGroup& g, int first_level, int levels,
                 std::vector<int32_t>& codes) const;
 
   CodecEncoderConfig cfg_;
   int samples_per_frame_;
   int n_q_;
+  int block_steps_ = 25;
   std::vector<Conv1d> convs_;  // layers.0, the strided convs, the last conv (in order)
   std::vector<std::vector<SeanetResBlock>> res_;  // per ratio stage
   std::vector<EncoderTransformerLayer> layers_;

@@ -1,5 +1,6 @@
 #include "models/qwen3_tts/codec_layers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -194,6 +195,40 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
   p.dilation = dilation;
   p.groups = groups;
   Signal y(out, T);
+  conv(pool, *this, ext, p, nullptr, y.data.data());
+  return y;
+}
+
+Signal Conv1d::causal_block(ThreadPool* pool, const Signal& x, std::vector<float>& history,
+                            ops::PadMode mode, bool last) const {
+  IZWI_ASSERT(x.channels == in);
+  const int64_t span = static_cast<int64_t>(kernel - 1) * dilation + 1;
+  const int64_t H = span - stride, T = x.frames;
+  if (!last && T % stride != 0)
+    fail(ErrorKind::kInvalidArgument, "conv1d stream: a block before the last must be a multiple ",
+         "of the stride (", stride, ") long, got ", T, " steps");
+  if (T == 0) return Signal(out, 0);
+  if (history.empty()) {  // the stream starts: the left padding of `causal`
+    history.assign(static_cast<size_t>(in * H), 0.0f);
+    if (mode == ops::PadMode::kReplicate)
+      for (int64_t c = 0; c < in; ++c)
+        std::fill_n(history.data() + c * H, H, x.data[static_cast<size_t>(c * T)]);
+  }
+  IZWI_ASSERT(static_cast<int64_t>(history.size()) == in * H);
+  Signal ext(in, H + T);  // [history | x] per channel
+  for (int64_t c = 0; c < in; ++c) {
+    std::copy_n(history.data() + c * H, H, ext.row(c));
+    std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
+  }
+  push_history(x, H, history);
+  ops::Conv1dParams p;
+  p.stride = stride;
+  p.dilation = dilation;
+  p.groups = groups;
+  p.pad_right = last ? (stride - T % stride) % stride : 0;
+  p.pad_mode = mode;
+  const int64_t n = ops::conv1d_out_len(ext.frames, kernel, p);
+  Signal y = bf16_path(mode) ? Signal::uninit(out, n) : Signal(out, n);
   conv(pool, *this, ext, p, nullptr, y.data.data());
   return y;
 }

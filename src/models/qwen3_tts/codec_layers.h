@@ -84,6 +84,15 @@ struct Conv1d {
   Signal causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
                      const SnakeBeta* act = nullptr) const;
   int64_t history_length() const { return static_cast<int64_t>(kernel - 1) * dilation; }
+
+  // `causal` over a stream cut into blocks, for any stride and either padding
+  // (the encoder's SEANet): `history` [in, span - stride] carries the inputs
+  // earlier blocks left, and is empty at the start (it then begins as the left
+  // padding of `causal`). Blocks before the last are a multiple of the stride
+  // long; the last is padded on the right as `causal` pads the whole signal, so
+  // the outputs of the blocks, joined, are those of one `causal` call.
+  Signal causal_block(ThreadPool* pool, const Signal& x, std::vector<float>& history,
+                      ops::PadMode mode, bool last) const;
   // Whether a convolution with this padding runs on the bf16 weights.
   bool bf16_path(ops::PadMode mode) const {
     return !weight_bf16.empty() && mode == ops::PadMode::kZeros;
