@@ -1,6 +1,7 @@
 // The speech tokenizer against the official implementation's golden vectors
 // (tests/data/golden, see its README): decoder stage by stage and the chunked
 // 330-frame decode; encoder intermediates and exact codes.
+#include <cmath>
 #include <map>
 
 #include "core/thread_pool.h"
@@ -277,6 +278,59 @@ TEST_F(CodecGolden, EncoderBlocksOfAnySizeGiveTheWholeClipsOutput) {
       EXPECT_TRUE(within_golden_tolerance(stages["conv_out"].data, whole["conv_out"].data));
     }
   }
+}
+
+// Conv1d::causal_block against one Conv1d::causal call, for the strides,
+// dilations and both paddings the encoders' configs may name (the golden
+// tokenizer pads with zeros; "replicate" starts the history from the first
+// sample and pads the last block with the last one).
+TEST(CodecLayers, CausalBlocksJoinToOneCausalCall) {
+  ThreadPool pool(2);
+  RandomWeights w(7, DType::kF32);
+  struct Case {
+    int in, out, kernel, stride, dilation;
+  };
+  for (const Case c : {Case{3, 5, 7, 1, 1}, Case{4, 6, 3, 1, 3}, Case{4, 8, 8, 4, 1},
+                       Case{6, 4, 10, 5, 1}, Case{5, 5, 1, 1, 1}, Case{2, 3, 4, 2, 1}}) {
+    codec::Conv1d conv;
+    conv.load(w, "conv", c.in, c.out, c.kernel, c.stride, c.dilation);
+    for (ops::PadMode mode : {ops::PadMode::kZeros, ops::PadMode::kReplicate}) {
+      SCOPED_TRACE(testing::Message() << "kernel " << c.kernel << " stride " << c.stride
+                                      << " dilation " << c.dilation << " replicate "
+                                      << (mode == ops::PadMode::kReplicate));
+      const int64_t T = 20 * c.stride + 3;  // a ragged end for strides > 1
+      codec::Signal x(c.in, T);
+      for (size_t i = 0; i < x.data.size(); ++i)
+        x.data[i] = std::sin(0.37f * static_cast<float>(i)) + 0.5f;
+      const codec::Signal whole = conv.causal(&pool, x, mode);
+      for (int64_t block : {int64_t{1}, int64_t{3}, int64_t{8}, T}) {
+        const int64_t len = block * c.stride;
+        std::vector<float> history;
+        std::vector<std::vector<float>> rows(static_cast<size_t>(c.out));
+        for (int64_t t0 = 0; t0 < T; t0 += len) {
+          const int64_t n = std::min(len, T - t0);
+          codec::Signal part(c.in, n);
+          for (int64_t ch = 0; ch < c.in; ++ch)
+            std::copy_n(x.row(ch) + t0, n, part.row(ch));
+          codec::Signal y = conv.causal_block(&pool, part, history, mode, t0 + n == T);
+          for (int64_t ch = 0; ch < c.out; ++ch)
+            rows[ch].insert(rows[ch].end(), y.row(ch), y.row(ch) + y.frames);
+        }
+        std::vector<float> joined;
+        for (const auto& r : rows) joined.insert(joined.end(), r.begin(), r.end());
+        ASSERT_EQ(joined.size(), whole.data.size()) << "block " << block;
+        for (size_t i = 0; i < joined.size(); ++i)
+          ASSERT_NEAR(joined[i], whole.data[i], 1e-5f * (1.0f + std::abs(whole.data[i])))
+              << "block " << block << ", output " << i;
+      }
+    }
+  }
+  codec::Conv1d strided;
+  strided.load(w, "strided", 2, 2, 4, 2);
+  std::vector<float> history;
+  EXPECT_THROW(strided.causal_block(&pool, codec::Signal(2, 3), history, ops::PadMode::kZeros,
+                                    false),
+               Error);  // only the last block may end between strides
 }
 
 TEST(CodecGoldenApi, PublicApiEncodesExactlyAndDecodesWithinTolerance) {
