@@ -295,9 +295,9 @@ TEST(CodecLayers, CausalBlocksJoinToOneCausalCall) {
     codec::Conv1d conv;
     conv.load(w, "conv", c.in, c.out, c.kernel, c.stride, c.dilation);
     for (ops::PadMode mode : {ops::PadMode::kZeros, ops::PadMode::kReplicate}) {
-      SCOPED_TRACE(testing::Message() << "kernel " << c.kernel << " stride " << c.stride
-                                      << " dilation " << c.dilation << " replicate "
-                                      << (mode == ops::PadMode::kReplicate));
+      SCOPED_TRACE(testing::Message()
+                   << "kernel " << c.kernel << " stride " << c.stride << " dilation " << c.dilation
+                   << " replicate " << (mode == ops::PadMode::kReplicate));
       const int64_t T = 20 * c.stride + 3;  // a ragged end for strides > 1
       codec::Signal x(c.in, T);
       for (size_t i = 0; i < x.data.size(); ++i)
@@ -310,8 +310,7 @@ TEST(CodecLayers, CausalBlocksJoinToOneCausalCall) {
         for (int64_t t0 = 0; t0 < T; t0 += len) {
           const int64_t n = std::min(len, T - t0);
           codec::Signal part(c.in, n);
-          for (int64_t ch = 0; ch < c.in; ++ch)
-            std::copy_n(x.row(ch) + t0, n, part.row(ch));
+          for (int64_t ch = 0; ch < c.in; ++ch) std::copy_n(x.row(ch) + t0, n, part.row(ch));
           codec::Signal y = conv.causal_block(&pool, part, history, mode, t0 + n == T);
           for (int64_t ch = 0; ch < c.out; ++ch)
             rows[ch].insert(rows[ch].end(), y.row(ch), y.row(ch) + y.frames);
@@ -328,9 +327,9 @@ TEST(CodecLayers, CausalBlocksJoinToOneCausalCall) {
   codec::Conv1d strided;
   strided.load(w, "strided", 2, 2, 4, 2);
   std::vector<float> history;
-  EXPECT_THROW(strided.causal_block(&pool, codec::Signal(2, 3), history, ops::PadMode::kZeros,
-                                    false),
-               Error);  // only the last block may end between strides
+  EXPECT_THROW(
+      strided.causal_block(&pool, codec::Signal(2, 3), history, ops::PadMode::kZeros, false),
+      Error);  // only the last block may end between strides
 }
 
 TEST(CodecGoldenApi, PublicApiEncodesExactlyAndDecodesWithinTolerance) {
