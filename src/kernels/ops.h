@@ -61,6 +61,11 @@ struct Conv1dParams {
 
 int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p);
 
+// Stride-1 convolutions to fewer output channels than this run directly (sums of
+// shifted input rows) rather than through a GEMM, whose tiles would be mostly
+// padding; their weights are best left unpacked (Conv1d::use_bf16 / use_packed).
+inline constexpr int64_t kDirectConvMaxOut = 8;
+
 // y: [Cout, T_out] = conv(x: [Cin, T], W: [Cout, Cin/groups, K]) + bias: [Cout] (may be null).
 void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
             int K, const float* bias, const Conv1dParams& p, float* y);
@@ -77,7 +82,8 @@ void conv_transpose1d_ref(const float* x, int64_t Cin, int64_t T, const float* W
 // ---- prepacked f32 convolutions (AVX-512 or AVX2) --------------------------------
 // The codec decoder's weights repacked once at load into the GEMM kernel's
 // panels (kernels/cpu/gemm.h), so no call packs them again: a streamed block
-// then reads each weight once. Exact: the same f32 arithmetic as conv1d.
+// then reads each weight once. Exact: the same f32 arithmetic as conv1d (from
+// kDirectConvMaxOut output channels; conv1d sums fewer directly, in another order).
 bool packed_convolutions_available();  // AVX2 + FMA or AVX-512 (as IZWI_ISA allows)
 
 struct PackedConvWeights {
@@ -139,6 +145,14 @@ struct LeftContext {
   const float* x = nullptr;
   int64_t length = 0;
 };
+
+// y: [Cout, T] = the causal stride-1 convolution of x: [Cin, T] (groups 1, W
+// plain [Cout, Cin, K]) whose left padding of (K - 1) * dilation samples is
+// `left` (zeros when left.x is null), plus bias (may be null): the form
+// conv1d takes below kDirectConvMaxOut output channels, for streams.
+void conv1d_direct(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
+                   int64_t Cout, int K, int dilation, const float* bias, LeftContext left,
+                   float* y);
 
 // conv1d with packed weights: stride 1, groups 1, zero padding (or `left` for
 // the first p.pad_left <= left.length of it). Same shapes as conv1d.

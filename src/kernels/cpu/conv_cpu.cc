@@ -111,6 +111,35 @@ int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
 
 namespace {
 
+// A stride-1 convolution to a few output channels (the codec decoder's last,
+// to one audio channel): y[co, t] += sum over (ci, k) of W[co, ci, k] *
+// in(ci, t + k * dilation), where in(ci, j) is left[ci, j] for j < L and
+// x[ci, j - L] after it; each (ci, k) term is one or two axpy over a run of t.
+// GEMM tiles of 12-32 output channels would be almost all padding. Runs of the
+// output columns are split over the pool.
+void conv1d_direct_add(ThreadPool* pool, const float* left, int64_t L, const float* x, int64_t ldx,
+                       int64_t Cin, const float* W, int64_t Cout, int K, int dilation, int64_t To,
+                       float* y) {
+  const cpu::VecKernels& vk = cpu::vec_kernels();
+  constexpr int64_t kTile = 512;  // output columns summed in L1
+  parallel_for(pool, To, 2 * kTile, [&](int64_t c0, int64_t c1) {
+    for (int64_t t0 = c0; t0 < c1; t0 += kTile) {
+      const int64_t t1 = std::min(c1, t0 + kTile);
+      for (int64_t co = 0; co < Cout; ++co) {
+        float* yr = y + co * To;
+        for (int64_t ci = 0; ci < Cin; ++ci)
+          for (int k = 0; k < K; ++k) {
+            const float w = W[(co * Cin + ci) * K + k];
+            const int64_t o = static_cast<int64_t>(k) * dilation;
+            const int64_t split = std::clamp(L - o, t0, t1);  // t < split: the left context
+            if (split > t0) vk.axpy(yr + t0, left + ci * L + t0 + o, w, split - t0);
+            if (t1 > split) vk.axpy(yr + split, x + ci * ldx + split + o - L, w, t1 - split);
+          }
+      }
+    }
+  });
+}
+
 // conv1d with the weights W [Cout, Cin/groups, K] plain, or (packed: stride 1,
 // groups 1, our GEMM: cpu::gemm_kernels()) as its pack_a panels of the [Cout, Cin * K] matrix.
 void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
@@ -146,6 +175,21 @@ void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   const bool onto_y = p.accumulate || bias;
   const int64_t rows = Cin * K;
   const bool padded = p.pad_left > 0 || p.pad_right > 0;
+  if (!packed && p.stride == 1 && Cout < kDirectConvMaxOut) {
+    const float* src = x;
+    int64_t ld = T;
+    if (padded) {
+      ld = T + p.pad_left + p.pad_right;
+      float* copy = padded_scratch(Cin * ld).data();
+      for (int64_t c = 0; c < Cin; ++c)
+        for (int64_t i = 0; i < ld; ++i)
+          copy[c * ld + i] = padded_at(x + c * T, T, i, p.pad_left, p.pad_mode);
+      src = copy;
+    }
+    if (!onto_y) std::fill(y, y + Cout * To, 0.0f);
+    conv1d_direct_add(pool, nullptr, 0, src, ld, Cin, W, Cout, K, p.dilation, To, y);
+    return;
+  }
   if (K == 1 && p.stride == 1 && !padded) {
     if (packed)
       g->gemm_packed_a(pool, Cout, T, Cin, W, x, T, y, T, onto_y);
@@ -218,6 +262,23 @@ void conv_transpose1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_
 void conv1d(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W, int64_t Cout,
             int K, const float* bias, const Conv1dParams& p, float* y) {
   conv1d_impl(pool, x, Cin, T, W, false, Cout, K, bias, p, y);
+}
+
+void conv1d_direct(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const float* W,
+                   int64_t Cout, int K, int dilation, const float* bias, LeftContext left,
+                   float* y) {
+  const int64_t H = static_cast<int64_t>(K - 1) * dilation;
+  if (left.x && left.length != H)
+    fail(ErrorKind::kInvalidArgument, "conv1d_direct: expected a left context of ", H,
+         " samples, got ", left.length);
+  if (T <= 0) return;
+  fill_bias(pool, bias, Cout, T, y);
+  if (left.x) {
+    conv1d_direct_add(pool, left.x, H, x, T, Cin, W, Cout, K, dilation, T, y);
+    return;
+  }
+  std::vector<float> zeros(static_cast<size_t>(Cin * H), 0.0f);
+  conv1d_direct_add(pool, zeros.data(), H, x, T, Cin, W, Cout, K, dilation, T, y);
 }
 
 bool packed_convolutions_available() {

@@ -25,14 +25,17 @@ void Conv1d::load(WeightSource& w, const std::string& prefix, int in_ch, int out
 }
 
 void Conv1d::use_bf16(WeightSource& from) {
-  if (groups != 1 || stride != 1 || !ops::bf16_conv_supported(in)) return;
+  if (groups != 1 || stride != 1 || !ops::bf16_conv_supported(in) || out < ops::kDirectConvMaxOut)
+    return;
   weight_bf16 = ops::pack_conv1d_bf16(weight.f32(), out, in, kernel);
   from.release(weight);
   weight = Tensor{};
 }
 
 void Conv1d::use_packed(WeightSource& from) {
-  if (groups != 1 || stride != 1 || !ops::packed_convolutions_available() || weight.empty()) return;
+  if (groups != 1 || stride != 1 || !ops::packed_convolutions_available() || weight.empty() ||
+      out < ops::kDirectConvMaxOut)
+    return;
   weight_packed = ops::pack_conv1d_f32(weight.f32(), out, in, kernel);
   from.release(weight);
   weight = Tensor{};
@@ -179,6 +182,15 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
     ops::conv1d_bf16(pool, x.data.data(), in, T, weight_bf16, out, kernel,
                      bias.empty() ? nullptr : bias.f32(), p, y.data.data(), input_snake(act),
                      {history.data(), H});
+    push_history(x, H, history);
+    return y;
+  }
+  if (groups == 1 && !act && !weight.empty() && out < ops::kDirectConvMaxOut) {
+    // Few output channels (the decoder's last convolution): the direct form
+    // reads the history in place, as the bf16 path does, with no joined copy.
+    Signal y = Signal::uninit(out, T);  // conv1d_direct writes every output
+    ops::conv1d_direct(pool, x.data.data(), in, T, weight.f32(), out, kernel, dilation,
+                       bias.empty() ? nullptr : bias.f32(), {history.data(), H}, y.data.data());
     push_history(x, H, history);
     return y;
   }
