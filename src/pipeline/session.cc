@@ -29,8 +29,10 @@ codec::ChunkedStream codec_prefix(ThreadPool* pool, const codec::CodecDecoder& d
   });
   if (it == cache.prefixes.end()) {
     auto state = std::make_shared<codec::ChunkedStream>(decoder);
-    std::vector<float> audio;
-    state->push(pool, ref.values.data(), ref.frames, &audio);
+    std::vector<float> audio;  // of the reference's last chunk; the ones before are not decoded
+    const int64_t skip = pipeline::reference_chunks_before(ref.frames);
+    state->push(pool, ref.values.data(), skip, nullptr);
+    state->push(pool, ref.values.data() + skip * ref.num_codebooks, ref.frames - skip, &audio);
     const auto n =
         std::min<std::ptrdiff_t>(kTailSamples, static_cast<std::ptrdiff_t>(audio.size()));
     cache.prefixes.push_back(

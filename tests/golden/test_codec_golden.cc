@@ -9,6 +9,7 @@
 #include "kernels/ops.h"
 #include "models/qwen3_tts/codec_decoder.h"
 #include "models/qwen3_tts/codec_encoder.h"
+#include "pipeline/audio_out.h"
 #include "test_util.h"
 
 namespace izwi {
@@ -213,6 +214,38 @@ TEST_F(CodecGolden, UnbrokenStreamPast300FramesStaysCloseToTheOfficialDecode) {
   }
   std::printf("unbroken stream vs official: max difference %.3g up to frame 300, %.3g after\n",
               before, after);
+}
+
+// A long ICL reference (over one official chunk of 300 frames): the state
+// after it, pushed for its state only, skips decoding the chunks it completes,
+// and gives the same audio after it, bit for bit, as decoding every frame; so
+// does pipeline::decode_output against the whole official decode and its cut.
+TEST_F(CodecGolden, ReferencePrefixSkipsTheChunksItCompletes) {
+  int64_t frames;
+  const auto codes = codes_of("dec_long330_codes", &frames);  // 330 frames
+  for (int64_t ref : {int64_t{300}, int64_t{310}}) {
+    SCOPED_TRACE(ref);
+    codec::ChunkedStream every(*decoder_);  // the same pushes, every frame decoded
+    std::vector<float> all;
+    every.push(pool_, codes.data(), ref, &all);
+    every.push(pool_, codes.data() + ref * 16, frames - ref, &all);
+    codec::ChunkedStream prefix(*decoder_);
+    prefix.push(pool_, codes.data(), ref, nullptr);  // the reference, for its state
+    std::vector<float> after;
+    prefix.push(pool_, codes.data() + ref * 16, frames - ref, &after);
+    ASSERT_EQ(after.size(), static_cast<size_t>((frames - ref) * 1920));
+    EXPECT_TRUE(std::equal(after.begin(), after.end(), all.end() - (frames - ref) * 1920));
+
+    const auto whole = decoder_->decode(pool_, codes.data(), frames);
+    const auto wav = pipeline::decode_output(pool_, *decoder_, codes.data(), ref,
+                                             codes.data() + ref * 16, frames - ref);
+    const int64_t cut = pipeline::official_cut(ref, frames - ref, 1920);
+    ASSERT_EQ(wav.size(), whole.size() - cut);
+    EXPECT_TRUE(std::equal(wav.begin(), wav.end(), whole.begin() + cut));
+  }
+  EXPECT_EQ(pipeline::reference_chunks_before(300), 0);
+  EXPECT_EQ(pipeline::reference_chunks_before(301), 300);
+  EXPECT_EQ(pipeline::reference_chunks_before(375), 300);
 }
 
 void check_encode_case(codec::CodecEncoder& enc, ThreadPool* pool, const std::string& name) {

@@ -324,15 +324,21 @@ void ChunkedStream::push(ThreadPool* pool, const int32_t* codes, int64_t frames,
                          std::vector<float>* out) {
   const int64_t G = decoder_->config().num_quantizers;
   while (frames > 0) {
-    if (total_ > 0 && total_ % kChunk == 0 && stream_.frames > 0) {
+    if (total_ > 0 && total_ % kChunk == 0 && started_at_ != total_) {
       // A new official chunk: fresh state, warmed with the context frames.
       stream_ = decoder_->new_stream();
+      started_at_ = total_;
       scratch_.clear();
       decode(pool, recent_.data(), static_cast<int64_t>(recent_.size()) / G, scratch_);
     }
     const int64_t n = std::min(frames, kChunk - total_ % kChunk);
-    if (!out) scratch_.clear();
-    decode(pool, codes, n, out ? *out : scratch_);
+    const bool completes_chunk = (total_ + n) % kChunk == 0;
+    if (out) {
+      decode(pool, codes, n, *out);
+    } else if (!completes_chunk) {  // else the next frame's fresh stream replaces this state
+      scratch_.clear();
+      decode(pool, codes, n, scratch_);
+    }
     recent_.insert(recent_.end(), codes, codes + n * G);
     const int64_t keep = std::min<int64_t>(kLeftContext, static_cast<int64_t>(recent_.size()) / G);
     recent_.erase(recent_.begin(), recent_.end() - keep * G);

@@ -151,7 +151,10 @@ class ChunkedStream {
   explicit ChunkedStream(const CodecDecoder& decoder);
 
   // Decodes `frames` more frames of codes [frames, groups]; appends their
-  // samples to `out` (null: decode for the state only, e.g. a reference prefix).
+  // samples to `out` (null: for the state only, e.g. a reference prefix). A
+  // state-only push does not decode a chunk it completes: the next frame starts
+  // a fresh stream from the chunk's last codes, so that decode would be thrown
+  // away (a 30 s reference: 375 frames, of which the first 300 are skipped).
   void push(ThreadPool* pool, const int32_t* codes, int64_t frames, std::vector<float>* out);
 
   int64_t frames() const { return total_; }
@@ -161,6 +164,7 @@ class ChunkedStream {
   const CodecDecoder* decoder_;
   DecoderStream stream_;
   int64_t total_ = 0;            // frames pushed
+  int64_t started_at_ = 0;       // the frame where stream_ started (a chunk boundary)
   std::vector<int32_t> recent_;  // the last kLeftContext frames of codes
   std::vector<float> scratch_;   // audio of context frames, dropped
 };
