@@ -399,10 +399,22 @@ SynthesisResult SynthesisSession::Impl::result() {
   r.timings.talker = gen.timings.talker;
   r.timings.code_predictor = gen.timings.code_predictor;
   r.timings.first_audio = s.first_audio_s;
-  if (s.streaming()) {
+  if (!s.streaming() && s.voice.icl()) {
+    // The audio of the generated frames after the voice's reference: from the
+    // state after it, which the voice keeps (a saved voice, a long text's
+    // chunks), instead of decoding the reference again in front of them. The
+    // same blocks as pipeline::decode_output, so the same samples.
+    const auto t0 = std::chrono::steady_clock::now();
+    codec::ChunkedStream stream =
+        codec_prefix(m.pool.get(), *m.codec.decoder, s.voice, s.reference_tail);
+    stream.push(m.pool.get(), gen.codes.data(), gen.frames, &s.audio);
+    s.codec_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+  }
+  if (s.streaming() || s.voice.icl()) {
     // The official ICL cut, int(ref / total * samples) in double, can land a
     // sample before the frame boundary the stream starts at; the result carries
-    // that sample too, so it equals the non-streamed output.
+    // that sample too, so it equals pipeline::decode_output.
     const int64_t hop = m.codec.config.decode_upsample_rate;
     const int64_t missing =
         s.spec.ref_frames > 0
@@ -413,8 +425,7 @@ SynthesisResult SynthesisSession::Impl::result() {
     r.samples.insert(r.samples.end(), s.audio.begin(), s.audio.end());
   } else {
     const auto t0 = std::chrono::steady_clock::now();
-    r.samples = pipeline::decode_output(m.pool.get(), *m.codec.decoder, s.spec.ref_codes,
-                                        s.spec.ref_frames, gen.codes.data(), gen.frames);
+    r.samples = m.codec.decoder->decode(m.pool.get(), gen.codes.data(), gen.frames);
     s.codec_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   }

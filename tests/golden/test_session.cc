@@ -124,6 +124,30 @@ TEST(Session, OverlappedCodecGivesTheSameAudio) {
   }
 }
 
+// A non-streamed ICL result decodes its frames from the codec state after the
+// voice's reference, which the voice keeps: the official decode of reference
+// and frames together with the reference's share cut, and the same samples
+// again from the kept state.
+TEST(Session, IclAudioIsTheOfficialDecodeAfterTheReference) {
+  auto& t = tiny();
+  const SynthesisResult first = t.model->synthesize("From the kept state.", t.icl, fixed(30));
+  const SynthesisResult again = t.model->synthesize("From the kept state.", t.icl, fixed(30));
+  EXPECT_EQ(first.samples, again.samples);
+
+  const AudioCodes& ref = t.icl.reference_codes;
+  AudioCodes all = ref;
+  all.frames += first.codes.frames;
+  all.values.insert(all.values.end(), first.codes.values.begin(), first.codes.values.end());
+  const std::vector<float> whole = SpeechTokenizer::load(test::golden_model())->decode(all);
+  const auto cut =
+      static_cast<size_t>(static_cast<double>(ref.frames) / static_cast<double>(all.frames) *
+                          static_cast<double>(whole.size()));
+  ASSERT_EQ(first.samples.size(), whole.size() - cut);
+  EXPECT_TRUE(test::within_golden_tolerance(
+      first.samples,
+      std::vector<float>(whole.begin() + static_cast<std::ptrdiff_t>(cut), whole.end())));
+}
+
 TEST(Session, PullStyleStepsAndTakeAudio) {
   auto& t = tiny();
   SynthesisOptions o = fixed(20);
