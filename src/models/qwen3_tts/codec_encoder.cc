@@ -170,7 +170,9 @@ std::vector<float> CodecEncoder::seanet(ThreadPool* pool, const float* wav, int6
   const int64_t block = hop * block_steps_;
   const int64_t C = cfg_.hidden_size;
   // One history per convolution, in the order the blocks below use them.
-  std::vector<std::vector<float>> history(convs_.size() + 2 * res_.size() * res_[0].size());
+  size_t n_convs = convs_.size();
+  for (const auto& stage : res_) n_convs += 2 * stage.size();
+  std::vector<std::vector<float>> history(n_convs);
   std::vector<float> out;  // [steps, hidden]
   for (int64_t s0 = 0; s0 < n; s0 += block) {
     const int64_t len = std::min(block, n - s0);
