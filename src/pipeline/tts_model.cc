@@ -492,12 +492,12 @@ size_t TtsModel::memory_estimate(const std::string& text, const Voice& voice,
   const size_t cp_cache = 2 * static_cast<size_t>(cs.num_hidden_layers) * cs.num_key_value_heads *
                           cs.head_dim * 4 * (m.config.code_predictor.num_code_groups + 1);
 
-  // The codec decodes a streamed block, or chunks of 300 frames plus 25 of
-  // context (an ICL reference's codes in front) when the clip is decoded whole.
+  // The codec decodes a streamed block, a whole clip or an ICL reference in
+  // pieces of at most ChunkedStream::kMaxBlock frames.
   const bool streamed = o.stream_audio || static_cast<bool>(o.on_audio);
-  const int64_t block_frames =
-      streamed ? std::max(o.first_block_frames, o.block_frames)
-               : std::min<int64_t>(325, longest_chunk + voice.reference_codes.frames);
+  const int64_t block_frames = std::min<int64_t>(
+      codec::ChunkedStream::kMaxBlock, streamed ? std::max(o.first_block_frames, o.block_frames)
+                                                : longest_chunk + voice.reference_codes.frames);
   // Its largest buffers are the last upsampling stages' activations: stage i
   // has decoder_dim / 2^(i+1) channels at (pre-upsampling x rates[0..i]) the
   // frame rate. A stage holds its input, its output and a residual unit's two

@@ -213,6 +213,16 @@ TEST(LongText, TheMemoryEstimateCountsTheClipOnlyWhenItIsKept) {
   one.chunking.max_chars = 0;
   EXPECT_GT(t.model->memory_estimate(text, t.voice, one), stream);
 
+  // A clip decoded whole at the end is decoded in the codec's 12-frame pieces
+  // (ChunkedStream::kMaxBlock), so it costs what the same clip kept while
+  // streamed in 12-frame blocks does.
+  SynthesisOptions kept_stream = o;
+  kept_stream.stream_audio = true;
+  kept_stream.keep_audio = true;
+  kept_stream.first_block_frames = kept_stream.block_frames = 12;
+  EXPECT_EQ(t.model->memory_estimate("A short sentence.", t.voice, o),
+            t.model->memory_estimate("A short sentence.", t.voice, kept_stream));
+
   // And a real run of the 60 s case holds its clip within the estimate.
   o.max_new_tokens = 40;
   const SynthesisResult r = t.model->synthesize("A short sentence.", t.voice, o);
