@@ -243,6 +243,18 @@ TEST_F(CodecGolden, ReferencePrefixSkipsTheChunksItCompletes) {
     ASSERT_EQ(wav.size(), whole.size() - cut);
     EXPECT_TRUE(std::equal(wav.begin(), wav.end(), whole.begin() + cut));
   }
+  // Two whole chunks skipped (the second without its warm-up), then the rest.
+  codec::ChunkedStream twice(*decoder_), every(*decoder_);
+  std::vector<float> a, b;
+  std::vector<int32_t> long_codes(codes);
+  long_codes.insert(long_codes.end(), codes.begin(), codes.end());  // 660 frames
+  twice.push(pool_, long_codes.data(), 600, nullptr);
+  twice.push(pool_, long_codes.data() + 600 * 16, 60, &a);
+  every.push(pool_, long_codes.data(), 600, &b);
+  b.clear();
+  every.push(pool_, long_codes.data() + 600 * 16, 60, &b);
+  EXPECT_EQ(a, b);
+
   EXPECT_EQ(pipeline::reference_chunks_before(300), 0);
   EXPECT_EQ(pipeline::reference_chunks_before(301), 300);
   EXPECT_EQ(pipeline::reference_chunks_before(375), 300);

@@ -324,18 +324,20 @@ void ChunkedStream::push(ThreadPool* pool, const int32_t* codes, int64_t frames,
                          std::vector<float>* out) {
   const int64_t G = decoder_->config().num_quantizers;
   while (frames > 0) {
-    if (total_ > 0 && total_ % kChunk == 0 && started_at_ != total_) {
+    const int64_t n = std::min(frames, kChunk - total_ % kChunk);
+    // State only, up to the chunk's end: the next frame's fresh stream
+    // replaces whatever this would leave, so neither it nor a warm-up runs.
+    const bool skip = !out && (total_ + n) % kChunk == 0;
+    if (!skip && total_ > 0 && total_ % kChunk == 0 && started_at_ != total_) {
       // A new official chunk: fresh state, warmed with the context frames.
       stream_ = decoder_->new_stream();
       started_at_ = total_;
       scratch_.clear();
       decode(pool, recent_.data(), static_cast<int64_t>(recent_.size()) / G, scratch_);
     }
-    const int64_t n = std::min(frames, kChunk - total_ % kChunk);
-    const bool completes_chunk = (total_ + n) % kChunk == 0;
     if (out) {
       decode(pool, codes, n, *out);
-    } else if (!completes_chunk) {  // else the next frame's fresh stream replaces this state
+    } else if (!skip) {
       scratch_.clear();
       decode(pool, codes, n, scratch_);
     }
