@@ -176,7 +176,7 @@ void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, fl
 // ---- activations (in place) ------------------------------------------------------
 void gelu_erf(float* x, int64_t n);  // exact GELU, 0.5 x (1 + erf(x / sqrt 2))
 void silu(float* x, int64_t n);
-void elu(float* x, int64_t n);  // alpha = 1
+void elu(ThreadPool* pool, float* x, int64_t n);  // alpha = 1; split over the pool
 // SnakeBeta on x: [C, T]: x += inv_beta[c] * sin(alpha[c] * x)^2, with alpha = exp(log_alpha)
 // and inv_beta = 1 / (exp(log_beta) + 1e-9) precomputed by the caller.
 void snake_beta(ThreadPool* pool, float* x, int64_t C, int64_t T, const float* alpha,

@@ -931,12 +931,19 @@ TEST(Activations, MatchClosedForms) {
   auto g = x, s = x, e = x;
   ops::gelu_erf(g.data(), 4);
   ops::silu(s.data(), 4);
-  ops::elu(e.data(), 4);
+  ops::elu(nullptr, e.data(), 4);
   for (size_t i = 0; i < x.size(); ++i) {
     EXPECT_NEAR(g[i], 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0))), 1e-6);
     EXPECT_NEAR(s[i], x[i] / (1 + std::exp(-x[i])), 1e-6);
     EXPECT_NEAR(e[i], x[i] < 0 ? std::expm1(x[i]) : x[i], 1e-6);
   }
+  // Split over a pool, ELU is still expm1 bit for bit (the encoder's codes rely on it).
+  ThreadPool pool(2);
+  auto big = random_vector(100003, 71, -4, 4), want = big;
+  for (float& v : want)
+    if (v < 0) v = std::expm1(v);
+  ops::elu(&pool, big.data(), static_cast<int64_t>(big.size()));
+  EXPECT_EQ(big, want);
 }
 
 TEST(Rope, RotateHalfPreservesNormAndMatchesFormula) {

@@ -184,16 +184,21 @@ std::vector<float> CodecEncoder::seanet(ThreadPool* pool, const float* wav, int6
     for (size_t s = 0; s < res_.size(); ++s) {
       for (const SeanetResBlock& b : res_[s]) {
         Signal h = x;
-        ops::elu(h.data.data(), static_cast<int64_t>(h.data.size()));
+        ops::elu(pool, h.data.data(), static_cast<int64_t>(h.data.size()));
         h = b.conv1.causal_block(pool, h, *hist++, pad, last);
-        ops::elu(h.data.data(), static_cast<int64_t>(h.data.size()));
+        ops::elu(pool, h.data.data(), static_cast<int64_t>(h.data.size()));
         h = b.conv2.causal_block(pool, h, *hist++, pad, last);
-        for (size_t i = 0; i < x.data.size(); ++i) x.data[i] += h.data[i];
+        float* xd = x.data.data();
+        const float* hd = h.data.data();
+        parallel_for(pool, static_cast<int64_t>(x.data.size()), 1 << 14,
+                     [&](int64_t i0, int64_t i1) {
+                       for (int64_t i = i0; i < i1; ++i) xd[i] += hd[i];
+                     });
       }
-      ops::elu(x.data.data(), static_cast<int64_t>(x.data.size()));
+      ops::elu(pool, x.data.data(), static_cast<int64_t>(x.data.size()));
       x = convs_[s + 1].causal_block(pool, x, *hist++, pad, last);
     }
-    ops::elu(x.data.data(), static_cast<int64_t>(x.data.size()));
+    ops::elu(pool, x.data.data(), static_cast<int64_t>(x.data.size()));
     x = convs_.back().causal_block(pool, x, *hist++, pad, last);
     IZWI_ASSERT(hist == history.end() && x.channels == C);
     const std::vector<float> steps = to_time_first(x);
