@@ -402,8 +402,9 @@ SynthesisResult SynthesisSession::Impl::result() {
   if (!s.streaming() && s.voice.icl()) {
     // The audio of the generated frames after the voice's reference: from the
     // state after it, which the voice keeps (a saved voice, a long text's
-    // chunks), instead of decoding the reference again in front of them. The
-    // same blocks as pipeline::decode_output, so the same samples.
+    // chunks), instead of decoding the reference again in front of them.
+    // pipeline::decode_output's samples within float rounding: its blocks may
+    // run across the reference's end, these start there.
     const auto t0 = std::chrono::steady_clock::now();
     codec::ChunkedStream stream =
         codec_prefix(m.pool.get(), *m.codec.decoder, s.voice, s.reference_tail);

@@ -111,6 +111,22 @@ int64_t conv1d_out_len(int64_t T, int kernel, const Conv1dParams& p) {
 
 namespace {
 
+// x itself (ld = T) when p has no padding, else its padded copy [Cin, ld] in
+// the calling thread's scratch (ld = T + pad_left + pad_right).
+const float* padded_input(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                          const Conv1dParams& p, int64_t& ld) {
+  ld = T;
+  if (p.pad_left == 0 && p.pad_right == 0) return x;
+  ld = T + p.pad_left + p.pad_right;
+  float* copy = padded_scratch(Cin * ld).data();
+  parallel_for(pool, Cin, 8, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t i = 0; i < ld; ++i)
+        copy[c * ld + i] = padded_at(x + c * T, T, i, p.pad_left, p.pad_mode);
+  });
+  return copy;
+}
+
 // A stride-1 convolution to a few output channels (the codec decoder's last,
 // to one audio channel): y[co, t] += sum over (ci, k) of W[co, ci, k] *
 // in(ci, t + k * dilation), where in(ci, j) is left[ci, j] for j < L and
@@ -176,16 +192,8 @@ void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   const int64_t rows = Cin * K;
   const bool padded = p.pad_left > 0 || p.pad_right > 0;
   if (!packed && p.stride == 1 && Cout < kDirectConvMaxOut) {
-    const float* src = x;
-    int64_t ld = T;
-    if (padded) {
-      ld = T + p.pad_left + p.pad_right;
-      float* copy = padded_scratch(Cin * ld).data();
-      for (int64_t c = 0; c < Cin; ++c)
-        for (int64_t i = 0; i < ld; ++i)
-          copy[c * ld + i] = padded_at(x + c * T, T, i, p.pad_left, p.pad_mode);
-      src = copy;
-    }
+    int64_t ld;
+    const float* src = padded_input(pool, x, Cin, T, p, ld);
     if (!onto_y) std::fill(y, y + Cout * To, 0.0f);
     conv1d_direct_add(pool, nullptr, 0, src, ld, Cin, W, Cout, K, p.dilation, To, y);
     return;
@@ -199,18 +207,8 @@ void conv1d_impl(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   }
   if (p.stride == 1 && g) {
     // The column matrix is read from the signal itself; only padding needs a copy.
-    const float* src = x;
-    int64_t ld = T;
-    if (padded) {
-      ld = T + p.pad_left + p.pad_right;
-      float* copy = padded_scratch(Cin * ld).data();
-      parallel_for(pool, Cin, 8, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c)
-          for (int64_t i = 0; i < ld; ++i)
-            copy[c * ld + i] = padded_at(x + c * T, T, i, p.pad_left, p.pad_mode);
-      });
-      src = copy;
-    }
+    int64_t ld;
+    const float* src = padded_input(pool, x, Cin, T, p, ld);
     g->conv_gemm(pool, Cout, To, rows, W, packed ? 0 : rows, src, ld, K, p.dilation, y, To, onto_y);
     return;
   }
