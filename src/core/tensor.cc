@@ -70,6 +70,23 @@ const float* Tensor::f32() const {
   return static_cast<const float*>(data);
 }
 
+const int32_t* Tensor::i32() const {
+  if (dtype != DType::kI32)
+    fail(ErrorKind::kInvalidArgument, "expected an I32 tensor, got ", dtype_name(dtype));
+  return static_cast<const int32_t*>(data);
+}
+
+Tensor Tensor::owned_i32(std::vector<int64_t> shape, std::vector<int32_t> values) {
+  auto buf = std::make_shared<std::vector<int32_t>>(std::move(values));
+  Tensor t;
+  t.dtype = DType::kI32;
+  t.shape = std::move(shape);
+  IZWI_ASSERT(static_cast<int64_t>(buf->size()) == t.numel());
+  t.data = buf->data();
+  t.owner = std::shared_ptr<const void>(buf, buf->data());
+  return t;
+}
+
 Tensor Tensor::owned_f32(std::vector<int64_t> shape, std::vector<float> values) {
   auto buf = std::make_shared<std::vector<float>>(std::move(values));
   Tensor t;

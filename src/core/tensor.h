@@ -49,6 +49,7 @@ struct Tensor {
 
   // Typed access; throws if the dtype is not the one asked for.
   const float* f32() const;
+  const int32_t* i32() const;
 
   // Elements [offset, offset + n) widened to f32; throws for integer dtypes.
   // Block formats convert whole rows: offset and n multiples of the last dimension.
@@ -59,6 +60,7 @@ struct Tensor {
   Tensor to_f32() const;
 
   static Tensor owned_f32(std::vector<int64_t> shape, std::vector<float> values);
+  static Tensor owned_i32(std::vector<int64_t> shape, std::vector<int32_t> values);
 };
 
 // Scalar conversions used by the reference kernels and loaders.

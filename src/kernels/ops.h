@@ -116,6 +116,9 @@ void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConv
 // significant digits per product); the f32 convolutions above are.
 // AMX-BF16 on this CPU, granted by the OS, or AVX512-BF16 (AMD Zen 4 and later).
 bool bf16_convolutions_available();
+// Which bf16 kernel runs: "amx", "avx512-bf16", or "" (none). Their sums round
+// differently, so a state kept from one is not the other's.
+const char* bf16_convolution_kernel();
 
 // Convolution weights packed once for the bf16 kernels (the AMX tile layout,
 // kernels/cpu/gemm_amx.h): the right operand of signal (time-major) x weights.

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "kernels/ops.h"
+#include "pipeline/weight_cache.h"
 
 namespace izwi::pipeline {
 
@@ -29,8 +30,11 @@ std::string find_speech_tokenizer_dir(const std::string& path) {
 Codec load_codec(const std::string& path, CodecPrecision precision) {
   const std::string dir = find_speech_tokenizer_dir(path);
   Codec c;
+  c.dir = dir;
   c.config = SpeechTokenizerConfig::load((fs::path(dir) / "config.json").string());
-  CheckpointWeights weights(Checkpoint::open(dir, "model"));
+  Checkpoint checkpoint = Checkpoint::open(dir, "model");
+  c.source = checkpoint_identity(checkpoint);
+  CheckpointWeights weights(std::move(checkpoint));
   c.encoder =
       std::make_unique<codec::CodecEncoder>(c.config.encoder, c.config.encode_downsample_rate,
                                             c.config.encoder_valid_num_quantizers, weights);

@@ -19,6 +19,8 @@ namespace izwi::pipeline {
 std::string find_speech_tokenizer_dir(const std::string& path);
 
 struct Codec {
+  std::string dir;     // the speech tokenizer's directory
+  std::string source;  // its files' identity (checkpoint_identity)
   SpeechTokenizerConfig config;
   std::unique_ptr<codec::CodecEncoder> encoder;
   std::unique_ptr<codec::CodecDecoder> decoder;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "pipeline/audio_out.h"
+#include "pipeline/codec_prefix_cache.h"
 #include "pipeline/voice_cache.h"
 
 namespace izwi {
@@ -13,12 +14,26 @@ namespace izwi {
 namespace {
 
 // The streaming codec state after the voice's reference codes (ICL), from the
-// voice's cache (a cache of this call's own when the voice has none); a fresh
+// voice's cache (a cache of this call's own when the voice has none), which a
+// saved voice fills from a file beside the model when one is there; a fresh
 // state for other voices. `tail` gets the reference audio's last samples.
 constexpr int64_t kTailSamples = 8;
 
-codec::ChunkedStream codec_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
+pipeline::CodecPrefix decode_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
+                                    const AudioCodes& ref) {
+  pipeline::CodecPrefix p{codec::ChunkedStream(decoder), {}};
+  std::vector<float> audio;  // of the reference's last chunk; the ones before are not decoded
+  const int64_t skip = pipeline::reference_chunks_before(ref.frames);
+  p.state.push(pool, ref.values.data(), skip, nullptr);
+  p.state.push(pool, ref.values.data() + skip * ref.num_codebooks, ref.frames - skip, &audio);
+  const auto n = std::min<std::ptrdiff_t>(kTailSamples, static_cast<std::ptrdiff_t>(audio.size()));
+  p.tail.assign(audio.end() - n, audio.end());
+  return p;
+}
+
+codec::ChunkedStream codec_prefix(ThreadPool* pool, const pipeline::Codec& codec,
                                   const Voice& voice, std::vector<float>& tail) {
+  const codec::CodecDecoder& decoder = *codec.decoder;
   if (!voice.icl()) return codec::ChunkedStream(decoder);
   const AudioCodes& ref = voice.reference_codes;
   VoiceCache own;
@@ -28,15 +43,16 @@ codec::ChunkedStream codec_prefix(ThreadPool* pool, const codec::CodecDecoder& d
     return p.decoder == &decoder && p.codes == ref.values;
   });
   if (it == cache.prefixes.end()) {
-    auto state = std::make_shared<codec::ChunkedStream>(decoder);
-    std::vector<float> audio;  // of the reference's last chunk; the ones before are not decoded
-    const int64_t skip = pipeline::reference_chunks_before(ref.frames);
-    state->push(pool, ref.values.data(), skip, nullptr);
-    state->push(pool, ref.values.data() + skip * ref.num_codebooks, ref.frames - skip, &audio);
-    const auto n =
-        std::min<std::ptrdiff_t>(kTailSamples, static_cast<std::ptrdiff_t>(audio.size()));
-    cache.prefixes.push_back(
-        {&decoder, ref.values, std::move(state), std::vector<float>(audio.end() - n, audio.end())});
+    std::optional<pipeline::CodecPrefix> p;
+    if (cache.keep_on_disk) p = pipeline::read_codec_prefix(codec, ref);
+    const bool from_file = p.has_value();
+    if (!p) {
+      p.emplace(decode_prefix(pool, decoder, ref));
+      if (cache.keep_on_disk) pipeline::write_codec_prefix(codec, ref, *p);
+    }
+    cache.prefixes.push_back({&decoder, ref.values,
+                              std::make_shared<codec::ChunkedStream>(std::move(p->state)),
+                              std::move(p->tail), from_file});
     it = cache.prefixes.end() - 1;
   }
   tail = it->tail;
@@ -151,7 +167,7 @@ bool SynthesisSession::Impl::begin_step() {
     s.generation->prefill();
     if (s.streaming()) {
       const auto t0 = Clock::now();
-      s.codec.emplace(codec_prefix(pool, *m.codec.decoder, s.voice, s.reference_tail));
+      s.codec.emplace(codec_prefix(pool, m.codec, s.voice, s.reference_tail));
       s.codec_s += seconds_since(t0);
     }
     s.total_s = seconds_since(s.started);
@@ -406,8 +422,7 @@ SynthesisResult SynthesisSession::Impl::result() {
     // pipeline::decode_output's samples within float rounding: its blocks may
     // run across the reference's end, these start there.
     const auto t0 = std::chrono::steady_clock::now();
-    codec::ChunkedStream stream =
-        codec_prefix(m.pool.get(), *m.codec.decoder, s.voice, s.reference_tail);
+    codec::ChunkedStream stream = codec_prefix(m.pool.get(), m.codec, s.voice, s.reference_tail);
     stream.push(m.pool.get(), gen.codes.data(), gen.frames, &s.audio);
     s.codec_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     s.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();

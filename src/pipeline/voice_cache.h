@@ -20,9 +20,14 @@ struct VoiceCache {
     std::vector<int32_t> codes;
     std::shared_ptr<const codec::ChunkedStream> state;
     std::vector<float> tail;  // the reference audio's last samples (see SynthesisSession::finish)
+    bool from_file = false;   // read from pipeline/codec_prefix_cache.h's file, not decoded
   };
   std::mutex mu;
   std::vector<CodecPrefix> prefixes;
+  // A saved voice's (VoiceStore::load): its states are also kept in files
+  // beside the model for later processes (pipeline/codec_prefix_cache.h).
+  // Others are not: every uploaded clip would leave a file.
+  bool keep_on_disk = false;
 };
 
 }  // namespace izwi

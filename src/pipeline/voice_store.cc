@@ -259,6 +259,7 @@ Voice VoiceStore::load(const std::string& name, const TtsModel& model) {
   const store::VoiceRecord r = impl_->record(name);
   Voice v;
   v.cache = std::make_shared<VoiceCache>();
+  v.cache->keep_on_disk = true;
   const std::string wav = impl_->media().get(r.media);
   v.reference_audio = read_audio_memory(wav.data(), wav.size(), name + "/reference.wav");
   v.reference_text = r.transcript;

@@ -16,9 +16,9 @@ namespace {
 // Bump when the block layout in core/quant.h changes.
 constexpr const char* kLayoutVersion = "2";
 
-// Name, size and modification time of each source file: a re-downloaded or
-// edited checkpoint gets a new cache.
-std::string source_identity(const Checkpoint& source) {
+}  // namespace
+
+std::string checkpoint_identity(const Checkpoint& source) {
   std::string id;
   for (const std::string& p : source.paths()) {
     std::error_code ec;
@@ -29,8 +29,6 @@ std::string source_identity(const Checkpoint& source) {
   }
   return id;
 }
-
-}  // namespace
 
 std::string weight_cache_path(const std::string& model_dir, WeightFormat format) {
   return (fs::path(model_dir) / ".izwi-cache" /
@@ -51,7 +49,7 @@ std::optional<Checkpoint> open_weight_cache(const std::string& model_dir, Weight
       return it == meta.end() ? std::string() : it->second;
     };
     if (get("izwi_layout") != kLayoutVersion || get("izwi_weights") != weight_format_name(format) ||
-        get("izwi_source") != source_identity(source))
+        get("izwi_source") != checkpoint_identity(source))
       return std::nullopt;
     return Checkpoint::open(path);
   } catch (const Error&) {
@@ -69,7 +67,7 @@ bool write_weight_cache(const std::string& model_dir, WeightFormat format, const
     write_safetensors(path, tensors,
                       {{"izwi_layout", kLayoutVersion},
                        {"izwi_weights", weight_format_name(format)},
-                       {"izwi_source", source_identity(source)}});
+                       {"izwi_source", checkpoint_identity(source)}});
     return true;
   } catch (const Error&) {
     return false;  // write_safetensors removes its partial file

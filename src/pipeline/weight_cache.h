@@ -18,6 +18,10 @@
 
 namespace izwi::pipeline {
 
+// Name, size and modification time of each of the checkpoint's files: a
+// re-downloaded or edited checkpoint gets new caches.
+std::string checkpoint_identity(const Checkpoint& source);
+
 std::string weight_cache_path(const std::string& model_dir, WeightFormat format);
 
 // The cache for `source`'s weights in `format`, if one is there and matches.

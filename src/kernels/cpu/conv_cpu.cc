@@ -396,6 +396,11 @@ bool bf16_convolutions_available() {
   return cpu::bf16_products_available();
 }
 
+const char* bf16_convolution_kernel() {
+  if (!bf16_convolutions_available()) return "";
+  return cpu::amx_available() ? "amx" : "avx512-bf16";
+}
+
 bool bf16_conv_supported(int64_t Cin) {
   return Cin > 0 && Cin % 32 == 0;
 }

@@ -308,8 +308,72 @@ std::vector<float> CodecDecoder::decode(ThreadPool* pool, const int32_t* codes,
   return wav;
 }
 
+void CodecDecoder::check_stream(const DecoderStream& st) const {
+  const DecoderStream fresh = new_stream();
+  auto check = [](const std::vector<float>& v, size_t expected, const std::string& part) {
+    if (v.size() != expected)
+      fail(ErrorKind::kInvalidArgument, "codec stream state: ", part, " has ", v.size(),
+           " values, expected ", expected);
+    for (float x : v)
+      if (!std::isfinite(x))
+        fail(ErrorKind::kInvalidArgument, "codec stream state: ", part, " has a value ", x);
+  };
+  if (st.frames < 0)
+    fail(ErrorKind::kInvalidArgument, "codec stream state: ", st.frames, " frames");
+  check(st.pre_conv, fresh.pre_conv.size(), "pre_conv");
+  const int64_t KW = static_cast<int64_t>(cfg_.num_key_value_heads) * cfg_.head_dim;
+  const int64_t rows =
+      cfg_.sliding_window > 0 ? std::min<int64_t>(st.frames, cfg_.sliding_window - 1) : st.frames;
+  if (st.k.size() != layers_.size() || st.v.size() != layers_.size())
+    fail(ErrorKind::kInvalidArgument, "codec stream state: keys/values of ", st.k.size(), "/",
+         st.v.size(), " layers, expected ", layers_.size());
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    check(st.k[l], static_cast<size_t>(rows * KW), "layer " + std::to_string(l) + " keys");
+    check(st.v[l], static_cast<size_t>(rows * KW), "layer " + std::to_string(l) + " values");
+  }
+  if (st.upsample_dw.size() != fresh.upsample_dw.size() || st.blocks.size() != fresh.blocks.size())
+    fail(ErrorKind::kInvalidArgument, "codec stream state: ", st.upsample_dw.size(),
+         " upsample stages and ", st.blocks.size(), " blocks, expected ", fresh.upsample_dw.size(),
+         " and ", fresh.blocks.size());
+  for (size_t i = 0; i < st.upsample_dw.size(); ++i)
+    check(st.upsample_dw[i], fresh.upsample_dw[i].size(), "upsample " + std::to_string(i));
+  check(st.first_conv, fresh.first_conv.size(), "first_conv");
+  for (size_t i = 0; i < st.blocks.size(); ++i) {
+    const std::string b = "block " + std::to_string(i);
+    check(st.blocks[i].upsample_tail, fresh.blocks[i].upsample_tail.size(), b + " upsample");
+    if (st.blocks[i].conv1.size() != fresh.blocks[i].conv1.size())
+      fail(ErrorKind::kInvalidArgument, "codec stream state: ", b, " has ",
+           st.blocks[i].conv1.size(), " residual units, expected ", fresh.blocks[i].conv1.size());
+    for (size_t u = 0; u < st.blocks[i].conv1.size(); ++u)
+      check(st.blocks[i].conv1[u], fresh.blocks[i].conv1[u].size(),
+            b + " unit " + std::to_string(u));
+  }
+  check(st.final_conv, fresh.final_conv.size(), "final_conv");
+}
+
 ChunkedStream::ChunkedStream(const CodecDecoder& decoder)
     : decoder_(&decoder), stream_(decoder.new_stream()) {}
+
+ChunkedStream::ChunkedStream(const CodecDecoder& decoder, ChunkedStreamState state)
+    : decoder_(&decoder),
+      stream_(std::move(state.stream)),
+      total_(state.total),
+      started_at_(state.started_at),
+      recent_(std::move(state.recent)) {
+  const int64_t G = decoder.config().num_quantizers;
+  if (total_ < 0 || started_at_ < 0 || started_at_ > total_ || started_at_ % kChunk != 0)
+    fail(ErrorKind::kInvalidArgument, "codec stream state: ", total_,
+         " frames pushed and a chunk started at ", started_at_);
+  const int64_t context = std::min(kLeftContext, total_);
+  if (static_cast<int64_t>(recent_.size()) != context * G)
+    fail(ErrorKind::kInvalidArgument, "codec stream state: ", recent_.size(),
+         " recent codes, expected ", context * G);
+  for (int32_t c : recent_)
+    if (c < 0 || c >= decoder.config().codebook_size)
+      fail(ErrorKind::kInvalidArgument, "codec stream state: code ", c, " outside [0, ",
+           decoder.config().codebook_size, ")");
+  decoder.check_stream(stream_);
+}
 
 // Frames on the stream in blocks of at most kMaxBlock: the audio is the same
 // as one call's (every layer carries its state), the signals stay small.

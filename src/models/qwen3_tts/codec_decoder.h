@@ -106,6 +106,11 @@ class CodecDecoder {
   // 25 earlier frames whose output is dropped (one ChunkedStream over all frames).
   std::vector<float> decode(ThreadPool* pool, const int32_t* codes, int64_t frames) const;
 
+  // Throws kInvalidArgument, naming the part, unless `stream` has the sizes a
+  // stream of this decoder has after stream.frames frames and finite values
+  // (a state read from a file is checked before it is used).
+  void check_stream(const DecoderStream& stream) const;
+
  private:
   Signal dequantize(const int32_t* codes, int64_t frames) const;
   void transformer(ThreadPool* pool, std::vector<float>& x, int64_t T, DecoderStream& stream) const;
@@ -138,6 +143,16 @@ class CodecDecoder {
 // blocks' audio is the official decode of the whole sequence (within float
 // rounding), for any block sizes and any length. Copyable: a state after an ICL
 // reference is kept and copied into each request.
+// A ChunkedStream's state as plain data, to keep in a file
+// (pipeline/codec_prefix_cache.h).
+struct ChunkedStreamState {
+  int64_t total = 0;       // frames pushed
+  int64_t started_at = 0;  // the chunk boundary where `stream` started
+  std::vector<int32_t>
+      recent;  // the last min(total, kLeftContext) frames of codes [frames, groups]
+  DecoderStream stream;
+};
+
 class ChunkedStream {
  public:
   static constexpr int64_t kChunk = 300, kLeftContext = 25;
@@ -158,6 +173,11 @@ class ChunkedStream {
   void push(ThreadPool* pool, const int32_t* codes, int64_t frames, std::vector<float>* out);
 
   int64_t frames() const { return total_; }
+
+  ChunkedStreamState state() const { return {total_, started_at_, recent_, stream_}; }
+  // Continues from a state() of a stream on a decoder of the same configuration;
+  // throws kInvalidArgument, naming the part, if `state` cannot be one.
+  ChunkedStream(const CodecDecoder& decoder, ChunkedStreamState state);
 
  private:
   void decode(ThreadPool* pool, const int32_t* codes, int64_t frames, std::vector<float>& out);
