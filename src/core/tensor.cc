@@ -76,10 +76,13 @@ const int32_t* Tensor::i32() const {
   return static_cast<const int32_t*>(data);
 }
 
-Tensor Tensor::owned_i32(std::vector<int64_t> shape, std::vector<int32_t> values) {
-  auto buf = std::make_shared<std::vector<int32_t>>(std::move(values));
+namespace {
+
+template <typename T>
+Tensor owned(DType dtype, std::vector<int64_t> shape, std::vector<T> values) {
+  auto buf = std::make_shared<std::vector<T>>(std::move(values));
   Tensor t;
-  t.dtype = DType::kI32;
+  t.dtype = dtype;
   t.shape = std::move(shape);
   IZWI_ASSERT(static_cast<int64_t>(buf->size()) == t.numel());
   t.data = buf->data();
@@ -87,15 +90,14 @@ Tensor Tensor::owned_i32(std::vector<int64_t> shape, std::vector<int32_t> values
   return t;
 }
 
+}  // namespace
+
 Tensor Tensor::owned_f32(std::vector<int64_t> shape, std::vector<float> values) {
-  auto buf = std::make_shared<std::vector<float>>(std::move(values));
-  Tensor t;
-  t.dtype = DType::kF32;
-  t.shape = std::move(shape);
-  IZWI_ASSERT(static_cast<int64_t>(buf->size()) == t.numel());
-  t.data = buf->data();
-  t.owner = std::shared_ptr<const void>(buf, buf->data());
-  return t;
+  return owned(DType::kF32, std::move(shape), std::move(values));
+}
+
+Tensor Tensor::owned_i32(std::vector<int64_t> shape, std::vector<int32_t> values) {
+  return owned(DType::kI32, std::move(shape), std::move(values));
 }
 
 void Tensor::to_f32(int64_t offset, int64_t n, float* out) const {

@@ -27,12 +27,23 @@ std::vector<int32_t> long_codes(int64_t* frames) {
 }
 
 // The tiny speech tokenizer copied where its cache may be written and its
-// files touched.
+// files touched, loaded; the golden 330 frames of codes.
 struct TokenizerCopy {
   test::TempDir tmp;
   std::string dir = (tmp.path() / "speech_tokenizer").string();
+  pipeline::Codec codec;
+  int64_t frames = 0;
+  std::vector<int32_t> codes = long_codes(&frames);
   TokenizerCopy() {
     fs::copy(test::golden_model() + "/speech_tokenizer", dir, fs::copy_options::recursive);
+    fs::remove_all(dir + "/.izwi-cache");  // what other tests' runs kept
+    codec = pipeline::load_codec(dir);
+  }
+  // The state after the first `ref` frames, with `tail`.
+  pipeline::CodecPrefix prefix(int64_t ref, std::vector<float> tail = {}) const {
+    pipeline::CodecPrefix p{codec::ChunkedStream(*codec.decoder), std::move(tail)};
+    p.state.push(&test::tiny().pool, codes.data(), ref, nullptr);
+    return p;
   }
 };
 
@@ -100,14 +111,13 @@ TEST(CodecPrefixState, StatesThatCannotBeOneAreRefused) {
 
 TEST(CodecPrefixCache, AFileReadBackContinuesAsTheStateItKept) {
   TokenizerCopy copy;
-  pipeline::Codec c = pipeline::load_codec(copy.dir);
-  int64_t frames;
-  const auto codes = long_codes(&frames);
+  const pipeline::Codec& c = copy.codec;
+  const auto& codes = copy.codes;
+  const int64_t frames = copy.frames;
   const AudioCodes ref = first_frames(codes, 310);
   EXPECT_FALSE(pipeline::read_codec_prefix(c, ref));  // none yet
 
-  pipeline::CodecPrefix kept{codec::ChunkedStream(*c.decoder), {0.25f, -0.5f, 0.125f}};
-  kept.state.push(&test::tiny().pool, codes.data(), 310, nullptr);
+  const pipeline::CodecPrefix kept = copy.prefix(310, {0.25f, -0.5f, 0.125f});
   ASSERT_TRUE(pipeline::write_codec_prefix(c, ref, kept));
   const std::string path = pipeline::codec_prefix_path(c, ref);
   EXPECT_TRUE(fs::is_regular_file(path));
@@ -127,12 +137,9 @@ TEST(CodecPrefixCache, AFileReadBackContinuesAsTheStateItKept) {
 
 TEST(CodecPrefixCache, FilesThatDoNotMatchAreIgnoredAndReplaced) {
   TokenizerCopy copy;
-  pipeline::Codec c = pipeline::load_codec(copy.dir);
-  int64_t frames;
-  const auto codes = long_codes(&frames);
-  const AudioCodes ref = first_frames(codes, 20);
-  pipeline::CodecPrefix kept{codec::ChunkedStream(*c.decoder), {}};
-  kept.state.push(&test::tiny().pool, codes.data(), 20, nullptr);
+  const pipeline::Codec& c = copy.codec;
+  const AudioCodes ref = first_frames(copy.codes, 20);
+  const pipeline::CodecPrefix kept = copy.prefix(20);
   ASSERT_TRUE(pipeline::write_codec_prefix(c, ref, kept));
   const std::string path = pipeline::codec_prefix_path(c, ref);
 
@@ -165,14 +172,11 @@ TEST(CodecPrefixCache, FilesThatDoNotMatchAreIgnoredAndReplaced) {
 
 TEST(CodecPrefixCache, KeepsTheFilesUsedMostRecently) {
   TokenizerCopy copy;
-  pipeline::Codec c = pipeline::load_codec(copy.dir);
-  int64_t frames;
-  const auto codes = long_codes(&frames);
-  pipeline::CodecPrefix kept{codec::ChunkedStream(*c.decoder), {}};
-  kept.state.push(&test::tiny().pool, codes.data(), 5, nullptr);
+  const pipeline::Codec& c = copy.codec;
+  const pipeline::CodecPrefix kept = copy.prefix(5);
   // The same state under different codes: only the file names matter here.
   auto codes_n = [&](size_t n) {
-    AudioCodes a = first_frames(codes, 5);
+    AudioCodes a = first_frames(copy.codes, 5);
     a.values[0] = static_cast<int32_t>(n);
     return a;
   };
@@ -208,7 +212,8 @@ TEST(CodecPrefixCache, ASavedVoicesNextLoadReadsItsStateAndSpeaksTheSame) {
   test::TempDir tmp;
   const fs::path model_dir = tmp.path() / "model";
   fs::copy(test::golden_model(), model_dir, fs::copy_options::recursive);
-  fs::remove_all(model_dir / ".izwi-cache");
+  fs::remove_all(model_dir / ".izwi-cache");  // what other tests' runs kept
+  fs::remove_all(model_dir / "speech_tokenizer" / ".izwi-cache");
   VoiceStore store((tmp.path() / "data").string());
   const Audio clip{test::load_f32("spk_in_wav"), 24000, 1};
   SynthesisOptions o;
