@@ -62,9 +62,10 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
       throw Error(ErrorKind::kInvalidArgument,
                   "a voice named '" + a->name + "' already exists; use --force to replace it");
     const Audio audio = read_audio(a->audio);
+    ModelOptions mo{a->threads};
+    mo.codec = CodecPrecision::kBf16;  // as izwi tts decodes: the state prepared below is its
     auto model = TtsModel::load(
-        resolve_model(*ctx, a->model.empty() ? default_model_name() : a->model, true),
-        ModelOptions{a->threads});
+        resolve_model(*ctx, a->model.empty() ? default_model_name() : a->model, true), mo);
     ReferenceOptions ro;
     ro.preprocess = !a->no_preprocess;
     const Voice v = model->clone_voice(audio, a->text, ro);
@@ -74,6 +75,9 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
                 p.name.c_str(), p.duration_s,
                 p.transcript.empty() ? "x-vector only" : "with transcript", store.dir().c_str(),
                 p.name.c_str());
+    // The decoder's state after the reference, kept beside the model, so the
+    // first `izwi tts --voice` does not decode the reference before its audio.
+    model->prepare_voice(store.load(a->name, *model));
   });
 
   CLI::App* list = voices->add_subcommand("list", "Saved voices");

@@ -295,6 +295,12 @@ class TtsModel {
                     const ReferenceOptions& reference_options = {}) const;
   // A preset speaker by name (case-insensitive); the error lists the valid names.
   Voice preset_voice(const std::string& name) const;
+  // Computes now, in voice.cache, what the voice's requests would otherwise
+  // compute on first use: an ICL voice's codec decoder state after its
+  // reference codes (1-3 s for a 10-30 s reference). A saved voice
+  // (VoiceStore::load) also keeps it in a file beside the model for later
+  // processes. Nothing to do for other voices.
+  void prepare_voice(const Voice& voice) const;
   // How close `audio` sounds to a cloned voice: the cosine similarity of its
   // x-vector (this model's speaker encoder) and the voice's, in [-1, 1] (README,
   // "Speaker similarity", says what scores mean). nullopt for voices without an

@@ -61,6 +61,11 @@ codec::ChunkedStream codec_prefix(ThreadPool* pool, const pipeline::Codec& codec
 
 }  // namespace
 
+void TtsModel::prepare_voice(const Voice& voice) const {
+  std::vector<float> tail;
+  (void)codec_prefix(impl_->pool.get(), impl_->codec, voice, tail);
+}
+
 SynthesisSession::SynthesisSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SynthesisSession::~SynthesisSession() {
   if (!impl_) return;  // a long text's chunk, its state moved into the long text's session

@@ -336,6 +336,44 @@ TEST_P(BackendTest, AnotherProcessOpeningTheStoreNeverSweepsAWriteInProgress) {
   }
 }
 
+// `izwi voices add` with a transcript leaves the decoder's state after the
+// reference beside the model; `izwi tts --voice` reads it, and speaks the same
+// samples as when it has to decode the reference itself.
+TEST(CliVoices, AddKeepsTheReferenceStateThatTtsReads) {
+  test::TempDir dir;
+  const fs::path model = dir.path() / "model";
+  fs::copy(test::golden_model(), model, fs::copy_options::recursive);
+  fs::remove_all(model / ".izwi-cache");  // what other tests' runs kept
+  const fs::path kept = model / "speech_tokenizer" / ".izwi-cache" / "codec-prefix";
+  fs::remove_all(kept.parent_path());
+  write_audio(dir.file("ref.wav"), Audio{test::load_f32("spk_in_wav"), 24000, 1},
+              SampleFormat::kFloat32);
+  const std::string env = "IZWI_DATA_DIR=" + dir.file("data") + " ";
+  const std::string m = " -m " + model.string();
+  auto r = test::run_izwi_env(env, "voices add me --audio " + dir.file("ref.wav") + " --text '" +
+                                       kTranscript + "' --consent 'Ann, today'" + m);
+  ASSERT_EQ(r.status, 0) << r.output;
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(kept)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+
+  auto speak = [&](const std::string& out) {
+    auto t = test::run_izwi_env(env,
+                                "tts 'Spoken in a kept voice.' --voice me --stream --seed 3 "
+                                "--max-new-tokens 12 --sample-format f32 -o " +
+                                    dir.file(out) + m);
+    EXPECT_EQ(t.status, 0) << t.output;
+    std::ifstream in(dir.file(out), std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string from_file = speak("kept.raw");
+  fs::remove_all(kept.parent_path());
+  const std::string decoded = speak("decoded.raw");
+  EXPECT_FALSE(from_file.empty());
+  EXPECT_EQ(from_file, decoded);
+  EXPECT_TRUE(fs::exists(kept));  // and that run kept it again
+}
+
 TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
   write_audio(dir.file("ref.wav"), ref, SampleFormat::kFloat32);
   const std::string env = this->env("data");

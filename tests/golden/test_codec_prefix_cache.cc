@@ -227,10 +227,12 @@ TEST(CodecPrefixCache, ASavedVoicesNextLoadReadsItsStateAndSpeaksTheSame) {
     auto model = TtsModel::load(model_dir.string());
     store.add("kept", *model, clip, "A reference transcript.", "test");
     const Voice v = store.load("kept", *model);
-    o.stream_audio = true;
-    streamed = model->synthesize("Spoken after the reference.", v, o).samples;
+    model->prepare_voice(v);  // before any request, as `izwi voices add` does
     ASSERT_EQ(v.cache->prefixes.size(), 1u);
     EXPECT_FALSE(v.cache->prefixes[0].from_file);
+    o.stream_audio = true;
+    streamed = model->synthesize("Spoken after the reference.", v, o).samples;
+    EXPECT_EQ(v.cache->prefixes.size(), 1u);
     // A voice cloned on the spot (not saved) leaves no file.
     const Voice unsaved = model->clone_voice(clip, "Another transcript, not saved.");
     (void)model->synthesize("Spoken after the reference.", unsaved, o);
