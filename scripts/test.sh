@@ -22,8 +22,8 @@ ctest --preset release
 
 cmake --preset asan
 cmake --build --preset asan --target izwi_cli izwi-quant-quality test_core test_quant test_quant_quality test_kernels test_audio test_tokenizer test_store test_voices test_cli_codec test_cli_voice test_cli_tokenize test_server test_text_chunks test_batch_input test_long_text test_cli_batch \
-  test_replicas test_admission test_session test_sampler test_talker_golden test_codec_golden test_generate_golden test_tts_customvoice test_cli_tts \
+  test_replicas test_admission test_session test_codec_prefix_cache test_sampler test_talker_golden test_codec_golden test_generate_golden test_tts_customvoice test_cli_tts \
   fuzz_audio fuzz_npy fuzz_safetensors fuzz_config fuzz_tokenizer fuzz_batch fuzz_text_chunks fuzz_hub_list fuzz_voice_import fuzz_request fuzz_http
-ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -R '^(Base64|AudioFiles|AudioEncoding|Tempo|Resample|Reference|Safetensors|Npy|CodecConfig|Tokenizer|Bpe|StoreFixture|VoicesFixture|Cli|ServerTest|Quant|AllIsas/QuantKernelTest|WeightCache|AmxQuant|Bf16|Attention|Provenance|Sentences|Chunks|BatchInput|LongText|Fuzz|Admission|Session|Sampler|TalkerGolden|TalkerState|CodePredictorGolden|CodecGolden|Synthesis|CustomVoice|VoiceDesign|Cases/|IdCases/|TextCases/|Backends/|VoiceBlobs|PostgresVoices|Replicas)'
+ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -R '^(Base64|AudioFiles|AudioEncoding|Tempo|Resample|Reference|Safetensors|Npy|CodecConfig|Tokenizer|Bpe|StoreFixture|VoicesFixture|Cli|ServerTest|Quant|AllIsas/QuantKernelTest|WeightCache|AmxQuant|Bf16|Attention|Provenance|Sentences|Chunks|BatchInput|LongText|Fuzz|Admission|Session|Sampler|TalkerGolden|TalkerState|CodePredictorGolden|CodecGolden|CodecPrefix|Synthesis|CustomVoice|VoiceDesign|Cases/|IdCases/|TextCases/|Backends/|VoiceBlobs|PostgresVoices|Replicas)'
 
 scripts/fuzz.sh 15
