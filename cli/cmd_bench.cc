@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -134,6 +135,8 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   const Voice voice = model->clone_voice(clip, "", raw);
 
   // 1. Generation with streamed audio: stages, first audio, real-time factor.
+  const char* kText =
+      "Hello, this is my cloned voice, speaking for a little while to measure the speed.";
   SynthesisOptions o;
   o.language = "english";
   o.seed = 1;
@@ -152,14 +155,78 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   model->synthesize("Hello.", voice, w);
   const double first_request_s = seconds_since(t_first);
 
+  // N streams at once, stepped together (SynthesisSession::step_all): the
+  // audio seconds they make per second.
+  auto run_streams = [&](int n) {
+    std::vector<std::unique_ptr<SynthesisSession>> sessions;
+    std::vector<SynthesisSession*> active;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      SynthesisOptions si = o;
+      si.seed = 1 + static_cast<uint64_t>(i);
+      sessions.push_back(model->start(kText, voice, si));
+      active.push_back(sessions.back().get());
+    }
+    while (!active.empty()) {
+      SynthesisSession::step_all(active);
+      std::vector<SynthesisSession*> still;
+      for (SynthesisSession* x : active)
+        if (!x->done()) still.push_back(x);
+      active = still;
+    }
+    const double wall = seconds_since(t0);
+    double audio = 0, worst_first = 0, prefill = 0, codec = 0, talker = 0, predictor = 0;
+    int64_t frames_made = 0;
+    for (auto& x : sessions) {
+      const SynthesisResult sr = x->finish();
+      audio += sr.seconds();
+      worst_first = std::max(worst_first, sr.timings.first_audio);
+      prefill += sr.timings.prefill;
+      codec += sr.timings.codec;
+      // The talker and code predictor step the streams together: each stream
+      // is charged the whole batch's time, so the longest one is the total.
+      talker = std::max(talker, sr.timings.talker);
+      predictor = std::max(predictor, sr.timings.code_predictor);
+      frames_made = std::max<int64_t>(frames_made, sr.codes.frames);
+    }
+    nlohmann::ordered_json sj;
+    sj["streams"] = n;
+    sj["audio_s"] = audio;
+    sj["wall_s"] = wall;
+    sj["audio_s_per_s"] = audio / wall;
+    sj["worst_first_audio_s"] = worst_first;
+    // Where the wall time went: prompts and audio blocks run one stream at a
+    // time, the frames of all streams together.
+    sj["prefill_s"] = prefill;
+    sj["talker_s"] = talker;
+    sj["code_predictor_s"] = predictor;
+    sj["codec_s"] = codec;
+    sj["steps"] = frames_made;
+    return sj;
+  };
+
   // --repeat: the same run again (same seed, same frames); the run with the
   // median time is reported, with the fastest and slowest RTF beside it (a
-  // shared machine's memory bandwidth drifts from one run to the next).
+  // shared machine's memory bandwidth drifts from one run to the next). Each
+  // --streams run comes right after a single-stream run and is compared with
+  // that one: the pair sees the same machine, where runs minutes apart may
+  // not (30 % apart here). The pair with the median ratio is reported. They
+  // run after the single-stream runs, whose peak memory is reported.
   std::vector<SynthesisResult> runs;
-  for (int i = 0; i < a.repeat; ++i)
-    runs.push_back(model->synthesize(
-        "Hello, this is my cloned voice, speaking for a little while to measure the speed.", voice,
-        o));
+  for (int i = 0; i < a.repeat; ++i) runs.push_back(model->synthesize(kText, voice, o));
+  const double peak_rss = peak_rss_gb();  // of one stream
+  std::map<int, std::vector<std::pair<double, nlohmann::ordered_json>>> paired;
+  for (int i = 0; i < a.repeat; ++i) {
+    if (std::all_of(a.streams.begin(), a.streams.end(), [](int n) { return n <= 1; })) break;
+    const SynthesisResult one = model->synthesize(kText, voice, o);
+    const double one_stream = one.seconds() / one.timings.total;
+    for (int n : a.streams) {
+      if (n <= 1) continue;
+      nlohmann::ordered_json sj = run_streams(n);
+      const double ratio = sj["audio_s_per_s"].get<double>() / one_stream;
+      paired[n].emplace_back(ratio, std::move(sj));
+    }
+  }
   std::sort(runs.begin(), runs.end(), [](const SynthesisResult& x, const SynthesisResult& y) {
     return x.timings.total < y.timings.total;
   });
@@ -206,62 +273,17 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   j["repeats"] = a.repeat;
   j["rtf_min"] = rtf_of(runs.front());
   j["rtf_max"] = rtf_of(runs.back());
-  j["peak_rss_gb"] = peak_rss_gb();
-
-  // 3. N streams at once, stepped together (SynthesisSession::step_all): the
-  // audio seconds made per second against the single stream above.
-  const double one_stream = r.seconds() / t.total;
-  for (int n : a.streams) {
-    if (n <= 1) continue;
-    std::vector<std::unique_ptr<SynthesisSession>> sessions;
-    std::vector<SynthesisSession*> active;
-    const auto t0 = Clock::now();
-    for (int i = 0; i < n; ++i) {
-      SynthesisOptions si = o;
-      si.seed = 1 + static_cast<uint64_t>(i);
-      sessions.push_back(model->start(
-          "Hello, this is my cloned voice, speaking for a little while to measure the speed.",
-          voice, si));
-      active.push_back(sessions.back().get());
-    }
-    while (!active.empty()) {
-      SynthesisSession::step_all(active);
-      std::vector<SynthesisSession*> still;
-      for (SynthesisSession* s : active)
-        if (!s->done()) still.push_back(s);
-      active = still;
-    }
-    const double wall = seconds_since(t0);
-    double audio = 0, worst_first = 0, prefill = 0, codec = 0, talker = 0, predictor = 0;
-    int64_t frames_made = 0;
-    for (auto& s : sessions) {
-      const SynthesisResult sr = s->finish();
-      audio += sr.seconds();
-      worst_first = std::max(worst_first, sr.timings.first_audio);
-      prefill += sr.timings.prefill;
-      codec += sr.timings.codec;
-      // The talker and code predictor step the streams together: each stream
-      // is charged the whole batch's time, so the longest one is the total.
-      talker = std::max(talker, sr.timings.talker);
-      predictor = std::max(predictor, sr.timings.code_predictor);
-      frames_made = std::max<int64_t>(frames_made, sr.codes.frames);
-    }
-    nlohmann::ordered_json sj;
-    sj["streams"] = n;
-    sj["audio_s"] = audio;
-    sj["wall_s"] = wall;
-    sj["audio_s_per_s"] = audio / wall;
-    sj["vs_one_stream"] = audio / wall / one_stream;
-    sj["worst_first_audio_s"] = worst_first;
-    // Where the wall time went: prompts and audio blocks run one stream at a
-    // time, the frames of all streams together.
-    sj["prefill_s"] = prefill;
-    sj["talker_s"] = talker;
-    sj["code_predictor_s"] = predictor;
-    sj["codec_s"] = codec;
-    sj["steps"] = frames_made;
+  j["peak_rss_gb"] = peak_rss;
+  for (auto& [n, pairs] : paired) {
+    std::sort(pairs.begin(), pairs.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    nlohmann::ordered_json sj = pairs[pairs.size() / 2].second;
+    sj["vs_one_stream"] = pairs[pairs.size() / 2].first;
+    sj["vs_one_stream_min"] = pairs.front().first;
+    sj["vs_one_stream_max"] = pairs.back().first;
     j["streams"].push_back(sj);
   }
+
   return j;
 }
 
@@ -291,10 +313,11 @@ void print_run(const nlohmann::ordered_json& j) {
   if (j.contains("streams"))
     for (const auto& s : j["streams"])
       std::printf(
-          "  %d streams    %.2f s of audio per second together (%.2fx one stream), worst first "
-          "audio %.3f s\n",
+          "  %d streams    %.2f s of audio per second together (%.2fx the single stream run "
+          "just before; %.2f-%.2fx over the repeats), worst first audio %.3f s\n",
           s["streams"].get<int>(), s["audio_s_per_s"].get<double>(),
-          s["vs_one_stream"].get<double>(), s["worst_first_audio_s"].get<double>());
+          s["vs_one_stream"].get<double>(), s["vs_one_stream_min"].get<double>(),
+          s["vs_one_stream_max"].get<double>(), s["worst_first_audio_s"].get<double>());
   if (j.contains("streams"))
     for (const auto& s : j["streams"]) {
       const double steps = std::max<double>(1, s["steps"].get<double>());

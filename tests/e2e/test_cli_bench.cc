@@ -41,6 +41,10 @@ TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
     EXPECT_EQ(s["steps"].get<int64_t>(), 4);
     EXPECT_NEAR(s["audio_s_per_s"].get<double>(),
                 s["audio_s"].get<double>() / s["wall_s"].get<double>(), 1e-6);
+    // Compared with the single-stream run just before it: the median of 3 pairs.
+    EXPECT_LE(s["vs_one_stream_min"].get<double>(), s["vs_one_stream"].get<double>());
+    EXPECT_LE(s["vs_one_stream"].get<double>(), s["vs_one_stream_max"].get<double>());
+    EXPECT_GT(s["vs_one_stream_min"].get<double>(), 0.0);
     // Its parts fit in the wall time they were measured in.
     EXPECT_LE(s["prefill_s"].get<double>() + s["talker_s"].get<double>() +
                   s["code_predictor_s"].get<double>() + s["codec_s"].get<double>(),
