@@ -1,6 +1,7 @@
 #include "pipeline/codec_prefix_cache.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -112,6 +113,9 @@ std::optional<CodecPrefix> read_codec_prefix(const Codec& codec, const AudioCode
     for_each_part(st.stream,
                   [&](const std::string& name, std::vector<float>& v) { v = floats(f, name); });
     CodecPrefix p{codec::ChunkedStream(*codec.decoder, std::move(st)), floats(f, "tail")};
+    if (p.tail.size() != kCodecPrefixTail ||
+        !std::all_of(p.tail.begin(), p.tail.end(), [](float v) { return std::isfinite(v); }))
+      return std::nullopt;
     fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // used: kept longest
     return p;
   } catch (const std::exception&) {

@@ -25,10 +25,13 @@
 namespace izwi::pipeline {
 
 constexpr size_t kMaxCodecPrefixFiles = 32;
+// The reference audio's last samples kept with the state: the official ICL cut
+// can land up to one sample before the frame boundary (SynthesisSession::finish).
+constexpr size_t kCodecPrefixTail = 8;
 
 struct CodecPrefix {
   codec::ChunkedStream state;
-  std::vector<float> tail;  // the reference audio's last samples
+  std::vector<float> tail;  // the reference audio's last kCodecPrefixTail samples
 };
 
 std::string codec_prefix_path(const Codec& codec, const AudioCodes& codes);

@@ -17,8 +17,6 @@ namespace {
 // voice's cache (a cache of this call's own when the voice has none), which a
 // saved voice fills from a file beside the model when one is there; a fresh
 // state for other voices. `tail` gets the reference audio's last samples.
-constexpr int64_t kTailSamples = 8;
-
 pipeline::CodecPrefix decode_prefix(ThreadPool* pool, const codec::CodecDecoder& decoder,
                                     const AudioCodes& ref) {
   pipeline::CodecPrefix p{codec::ChunkedStream(decoder), {}};
@@ -26,7 +24,8 @@ pipeline::CodecPrefix decode_prefix(ThreadPool* pool, const codec::CodecDecoder&
   const int64_t skip = pipeline::reference_chunks_before(ref.frames);
   p.state.push(pool, ref.values.data(), skip, nullptr);
   p.state.push(pool, ref.values.data() + skip * ref.num_codebooks, ref.frames - skip, &audio);
-  const auto n = std::min<std::ptrdiff_t>(kTailSamples, static_cast<std::ptrdiff_t>(audio.size()));
+  const auto n = std::min<std::ptrdiff_t>(pipeline::kCodecPrefixTail,
+                                          static_cast<std::ptrdiff_t>(audio.size()));
   p.tail.assign(audio.end() - n, audio.end());
   return p;
 }

@@ -40,7 +40,8 @@ struct TokenizerCopy {
     codec = pipeline::load_codec(dir);
   }
   // The state after the first `ref` frames, with `tail`.
-  pipeline::CodecPrefix prefix(int64_t ref, std::vector<float> tail = {}) const {
+  pipeline::CodecPrefix prefix(int64_t ref,
+                               std::vector<float> tail = std::vector<float>(8, 0.5f)) const {
     pipeline::CodecPrefix p{codec::ChunkedStream(*codec.decoder), std::move(tail)};
     p.state.push(&test::tiny().pool, codes.data(), ref, nullptr);
     return p;
@@ -117,7 +118,8 @@ TEST(CodecPrefixCache, AFileReadBackContinuesAsTheStateItKept) {
   const AudioCodes ref = first_frames(codes, 310);
   EXPECT_FALSE(pipeline::read_codec_prefix(c, ref));  // none yet
 
-  const pipeline::CodecPrefix kept = copy.prefix(310, {0.25f, -0.5f, 0.125f});
+  const pipeline::CodecPrefix kept =
+      copy.prefix(310, {0.25f, -0.5f, 0.125f, 0.0f, 1.0f, -1.0f, 0.75f, -0.25f});
   ASSERT_TRUE(pipeline::write_codec_prefix(c, ref, kept));
   const std::string path = pipeline::codec_prefix_path(c, ref);
   EXPECT_TRUE(fs::is_regular_file(path));
@@ -148,6 +150,13 @@ TEST(CodecPrefixCache, FilesThatDoNotMatchAreIgnoredAndReplaced) {
   other.values[17] = (other.values[17] + 1) % 2048;
   fs::copy_file(path, pipeline::codec_prefix_path(c, other));
   EXPECT_FALSE(pipeline::read_codec_prefix(c, other));
+
+  // A tail of another length than the cut needs (a file not written by us).
+  pipeline::CodecPrefix short_tail = copy.prefix(20, {0.5f});
+  ASSERT_TRUE(pipeline::write_codec_prefix(c, ref, short_tail));
+  EXPECT_FALSE(pipeline::read_codec_prefix(c, ref));
+  ASSERT_TRUE(pipeline::write_codec_prefix(c, ref, kept));
+  EXPECT_TRUE(pipeline::read_codec_prefix(c, ref));
 
   // A truncated file: ignored, and a new write replaces it.
   fs::resize_file(path, fs::file_size(path) / 2);
