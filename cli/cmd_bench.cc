@@ -216,8 +216,8 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   for (int i = 0; i < a.repeat; ++i) runs.push_back(model->synthesize(kText, voice, o));
   const double peak_rss = peak_rss_gb();  // of one stream
   std::map<int, std::vector<std::pair<double, nlohmann::ordered_json>>> paired;
-  for (int i = 0; i < a.repeat; ++i) {
-    if (std::all_of(a.streams.begin(), a.streams.end(), [](int n) { return n <= 1; })) break;
+  const bool several = std::any_of(a.streams.begin(), a.streams.end(), [](int n) { return n > 1; });
+  for (int i = 0; several && i < a.repeat; ++i) {
     const SynthesisResult one = model->synthesize(kText, voice, o);
     const double one_stream = one.seconds() / one.timings.total;
     for (int n : a.streams) {
