@@ -6,6 +6,8 @@
 #include "izwi/izwi.h"
 
 int main(int argc, char** argv) {
+  // Before anything is allocated: freed audio buffers stay for reuse (izwi.h).
+  izwi::configure_allocator();
   CLI::App app{
       "izwi — local voice cloning text-to-speech (Qwen3-TTS 12 Hz)\n\n"
       "  izwi pull qwen3-tts-0.6b-base\n"
