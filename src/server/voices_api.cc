@@ -121,6 +121,10 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
       throw ApiError(400, "invalid_reference_audio", e.what(), audio_field);
     throw store_error(e);
   }
+  // As `izwi voices add` does: the decoder's state after an ICL voice's
+  // reference, kept beside the model, so the voice's first request does not
+  // decode the reference (1-3 s) before its first audio. Nothing for x-vector voices.
+  model->prepare_voice(store.load(name, *model));
   res.status = 201;
   res.set_content(json_text(voice_json(p)), "application/json");
 }

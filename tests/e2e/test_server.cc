@@ -879,6 +879,53 @@ void ServerTest::voices_api_and_the_cli_share_one_store() {
 // A saved voice is a real person's: the server speaks with it only once a
 // consent note is recorded, unless its operator allows otherwise. An uploaded
 // clip (the product page's form) is the caller's own responsibility.
+// The codec decoder's states kept after saved voices' references (files under
+// each installed model's speech_tokenizer/.izwi-cache/codec-prefix).
+std::vector<fs::path> kept_reference_states(const fs::path& models) {
+  std::vector<fs::path> found;
+  for (const auto& e : fs::recursive_directory_iterator(models))
+    if (e.is_regular_file() && e.path().parent_path().filename() == "codec-prefix")
+      found.push_back(e.path());
+  return found;
+}
+
+// A voice saved over HTTP is prepared as `izwi voices add` prepares it: the
+// decoder's state after its reference is computed and kept when it is saved,
+// so its first speech request does not decode the reference first.
+TEST_F(ServerTest, SavingAVoiceKeepsItsReferenceStateForTheFirstRequest) {
+  const fs::path models = store_->file("models");
+  for (const auto& f : kept_reference_states(models)) fs::remove(f);
+  auto s = serve();
+  const auto save = [&](const std::string& name, const std::string& transcript) {
+    httplib::MultipartFormDataItems form = {
+        {"name", name, "", ""},
+        {"audio", slurp(dir_.file("reference.wav")), "reference.wav", "audio/wav"},
+        {"consent", "the speaker, 2026-12-03", "", ""}};
+    if (!transcript.empty()) form.push_back({"transcript", transcript, "", ""});
+    auto r = s->client().Post("/v1/voices", form);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body << s->log();
+  };
+  save("plain", "");  // x-vector only: nothing to prepare
+  EXPECT_TRUE(kept_reference_states(models).empty());
+  save("kept", "Some words spoken here.");
+  const auto kept = kept_reference_states(models);
+  ASSERT_EQ(kept.size(), 1u) << s->log();
+
+  // The kept state gives the audio that decoding the reference gives.
+  const json body = {{"input", "Hi."}, {"voice", "kept"}, {"response_format", "pcm"}, {"seed", 5}};
+  auto from_state = post_json(*s, body);
+  ASSERT_TRUE(from_state);
+  ASSERT_EQ(from_state->status, 200) << from_state->body;
+  auto again = serve();  // a new process: nothing in memory
+  fs::remove(kept[0]);
+  auto decoded = post_json(*again, body);
+  ASSERT_TRUE(decoded);
+  ASSERT_EQ(decoded->status, 200) << decoded->body;
+  EXPECT_FALSE(from_state->body.empty());
+  EXPECT_EQ(from_state->body, decoded->body);
+}
+
 TEST_F(ServerTest, SavedVoicesNeedAConsentNote) {
   ASSERT_EQ(izwi("voices add unconsented --audio " + dir_.file("reference.wav") +
                  " --model qwen3-tts-0.6b-base")
