@@ -113,6 +113,10 @@ export function clonePage(models) {
         }
         if (!consent.value.trim() && !confirm("No consent note: save this voice without recording who agreed to it? The server will not speak with it until a note is recorded (Saved Voices → Consent)."))
             return;
+        // A voice with a transcript is prepared while it is saved (its reference
+        // decoded once, 1-3 s), so the button says so rather than looking idle.
+        save.disabled = true;
+        saved.textContent = "Saving…";
         try {
             const form = new FormData();
             form.append("name", name.value.trim());
@@ -125,7 +129,11 @@ export function clonePage(models) {
             saved.textContent = `Saved “${v.name}”. Find it under Saved Voices.`;
         }
         catch (e) {
+            saved.textContent = "";
             showError(saveError, e);
+        }
+        finally {
+            save.disabled = false;
         }
     });
     return h("section", { class: "page", "aria-labelledby": "clone-title" }, h("h1", { id: "clone-title" }, "Voice Cloning"), h("section", { class: "card", "aria-labelledby": "step1" }, h("h2", { id: "step1" }, "Step 1: Upload reference audio"), h("p", { class: "hint" }, "5–30 seconds of clear speech by a single speaker, with little background noise."), drop, field("Reference clip", file), mic.element, uploadError, waveBox, reportBox, field("Transcript (optional)", transcript, "Closer clone: type what the clip says."), h("div", { class: "row" }, field("Model", model), field("Language", language))), h("section", { class: "card", "aria-labelledby": "step2" }, h("h2", { id: "step2" }, "Step 2: Generate speech"), panel.element), h("section", { class: "card", "aria-labelledby": "step3" }, h("h2", { id: "step3" }, "Step 3: Save and reuse"), h("aside", { class: "ethics", "aria-label": "Ethical use" }, h("strong", {}, "Use cloned voices responsibly. "), "Only clone a voice with its owner's permission, never to deceive or impersonate, and follow the law where you are."), h("div", { class: "row" }, field("Voice name", name), field("Consent note", consent)), save, saveError, saved));

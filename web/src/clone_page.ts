@@ -121,6 +121,10 @@ export function clonePage(models: Model[]): HTMLElement {
       return;
     }
     if (!consent.value.trim() && !confirm("No consent note: save this voice without recording who agreed to it? The server will not speak with it until a note is recorded (Saved Voices → Consent).")) return;
+    // A voice with a transcript is prepared while it is saved (its reference
+    // decoded once, 1-3 s), so the button says so rather than looking idle.
+    save.disabled = true;
+    saved.textContent = "Saving…";
     try {
       const form = new FormData();
       form.append("name", name.value.trim());
@@ -131,7 +135,10 @@ export function clonePage(models: Model[]): HTMLElement {
       const v = await api.saveVoice(form);
       saved.textContent = `Saved “${v.name}”. Find it under Saved Voices.`;
     } catch (e) {
+      saved.textContent = "";
       showError(saveError, e);
+    } finally {
+      save.disabled = false;
     }
   });
 
