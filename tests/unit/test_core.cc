@@ -237,9 +237,7 @@ long minor_faults_of(const std::function<void()>& fn) {
 }
 
 TEST(Allocator, FreedAudioSizedBlocksAreReusedWithoutPageFaults) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer brings its own allocator";
-#endif
+  if (test::kAddressSanitizer) GTEST_SKIP() << "AddressSanitizer brings its own allocator";
   ASSERT_TRUE(configure_allocator());
   // Four blocks the size of the codec's largest signals, alive at once: 48 MB,
   // past what glibc's default trimming keeps once they are freed.
