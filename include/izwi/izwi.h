@@ -26,7 +26,7 @@ const char* version();
 // Makes this process's C library keep freed memory for reuse instead of
 // handing it back to the system at once. Synthesis frees and allocates
 // signals of up to ~9 MB per audio block; with glibc's defaults each comes
-// back as fresh pages that the kernel must fault in and zero, which cost 15-35 %
+// back as fresh pages that the kernel must fault in and zero, which cost 6-35 % (median 18 %)
 // of the codec's time on a VM (docs/ARCHITECTURE.md, "Memory"). The setting is
 // process-wide, so it is the program's choice: the izwi CLI and server call
 // this once at start. Peak memory grows by the freed blocks kept (~10 MB for
