@@ -12,26 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "core/sanitizer.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
 
 namespace izwi::test {
 
-// Whether this build (and so the izwi it starts) runs under AddressSanitizer:
-// GCC defines __SANITIZE_ADDRESS__, clang answers __has_feature. Its quarantine
-// holds freed memory (up to 256 MB), so peak-memory bounds do not apply there;
-// LeakSanitizer checks leaks in that build instead.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
+// Whether this build (and so the izwi it starts) runs under AddressSanitizer
+// (core/sanitizer.h). Its quarantine holds freed memory (up to 256 MB), so
+// peak-memory bounds do not apply there; LeakSanitizer checks leaks in that
+// build instead.
+constexpr bool kAddressSanitizer = izwi::kAddressSanitizer;
 
 inline std::string data_path(const std::string& rel) {
   return std::string(IZWI_TEST_DATA) + "/" + rel;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/sanitizer.h"
 #include "core/thread_pool.h"
 
 namespace izwi {
@@ -79,26 +80,10 @@ void dequantize_row(DType format, const uint8_t* row, int64_t K, float* out) {
   }
 }
 
-namespace {
-
-// AddressSanitizer checks reads past the end of malloc'd blocks, not of
-// mappings: under it the weights stay where it can see their bounds.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
-}  // namespace
-
 std::shared_ptr<uint8_t> weight_buffer(size_t bytes) {
   constexpr size_t kHuge = size_t{2} << 20, kPage = 4096;
+  // AddressSanitizer checks reads past the end of malloc'd blocks, not of
+  // mappings: under it the weights stay where it can see their bounds.
   if (kAddressSanitizer) {
     void* p = nullptr;
     if (posix_memalign(&p, kHuge, std::max<size_t>(bytes, 1)) != 0) throw std::bad_alloc();
