@@ -206,6 +206,38 @@ TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
     }
 }
 
+// A stream's sums must not depend on the streams batched with it (batched
+// sessions give the codes they give alone): every ISA's kernel gives each
+// activation row bit for bit the same sums whether called for it alone or with
+// up to three others, over runs of one to five weight rows (pairs and a single).
+TEST_P(QuantKernelTest, RowsGiveTheSameSumsAloneAndBatched) {
+  const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());
+  if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
+  for (DType f : kFormats)
+    for (int64_t K : {96, 1024, 1120}) {
+      constexpr int64_t kRows = 5;
+      auto w = random_vector(kRows * K, 31 + K);
+      const size_t rb = row_bytes(f, K);
+      std::vector<uint8_t> q(kRows * rb);
+      for (int64_t n = 0; n < kRows; ++n) quantize_row(f, w.data() + n * K, K, q.data() + n * rb);
+      auto x = random_vector(cpu::kMaxQuantRows * K, 32 + K);
+      cpu::QuantizedActs a;
+      cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
+      const auto kernel = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
+      for (int64_t count = 1; count <= kRows; ++count)
+        for (int rows = 2; rows <= cpu::kMaxQuantRows; ++rows) {
+          std::vector<float> together(rows * count), alone(count);
+          kernel(q.data(), rb, count, a, 0, rows, together.data(), count);
+          for (int m = 0; m < rows; ++m) {
+            kernel(q.data(), rb, count, a, m, 1, alone.data(), count);
+            for (int64_t n = 0; n < count; ++n)
+              EXPECT_EQ(together[m * count + n], alone[n])
+                  << dtype_name(f) << " K=" << K << " rows=" << rows << " m=" << m << " n=" << n;
+          }
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernelTest,
                          ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
                          [](const auto& param_info) {
