@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/transpose_avx512.h"
 #include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
@@ -62,16 +63,24 @@ void tile_rows(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int
 }
 
 // Writes rows 0 .. nr of the tile (time tr ..) channel-major with the bias.
+// Each 16 channels' R rows (and zeros up to 16) are transposed in registers,
+// then stored with one masked store per channel. A gather per channel did the
+// same: it cost a quarter of the short products (kernel-1 and transposed
+// convolutions of the small-channel decoder blocks).
+template <int R>
 void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols, const float* bias,
                 float* y, int64_t ldy) {
-  const __m512i down =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(32));
   const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
-  for (int64_t n = 0; n < cols; ++n) {
-    __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, down, tile + n, 4);
-    if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[n0 + n]));
-    _mm512_mask_storeu_ps(y + (n0 + n) * ldy + tr, mask, v);
+  for (int64_t c0 = 0; c0 < cols; c0 += kPanel) {
+    __m512 v[16];
+    for (int r = 0; r < 16; ++r) v[r] = r < R ? _mm512_load_ps(tile + r * 32 + c0) : _mm512_setzero_ps();
+    transpose16(v);
+    const int64_t nc = std::min<int64_t>(kPanel, cols - c0);
+    for (int64_t c = 0; c < nc; ++c) {
+      __m512 o = v[c];
+      if (bias) o = _mm512_add_ps(o, _mm512_set1_ps(bias[n0 + c0 + c]));
+      _mm512_mask_storeu_ps(y + (n0 + c0 + c) * ldy + tr, mask, o);
+    }
   }
 }
 
@@ -83,11 +92,11 @@ void block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t
   int64_t tr = t0;
   for (; tr + 12 <= t0 + rows; tr += 12) {
     tile_rows<12, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
-    store_tile(tile, 12, tr, n0, cols, bias, y, ldy);
+    store_tile<12>(tile, 12, tr, n0, cols, bias, y, ldy);
   }
   for (; tr < t0 + rows; tr += 4) {
     tile_rows<4, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
-    store_tile(tile, static_cast<int>(std::min<int64_t>(4, t0 + rows - tr)), tr, n0, cols, bias, y,
+    store_tile<4>(tile, static_cast<int>(std::min<int64_t>(4, t0 + rows - tr)), tr, n0, cols, bias, y,
                ldy);
   }
 }
