@@ -3,6 +3,8 @@
 //   - talker, step by step over `steps` frames of teacher-forced input (codec
 //     embeddings of seeded random codes): logits' relative error
 //     ||l_q - l_bf16|| / ||l_bf16|| and the fraction of steps whose argmax agrees;
+//   - talker prompt: the same `steps` inputs in one forward pass (a prefill,
+//     which takes the many-row kernels), the same two numbers over its rows;
 //   - code predictor, teacher-forced on the talker's hidden states: the same
 //     two numbers over its 15 heads;
 //   - greedy generation through the public API (an x-vector clone of a
@@ -45,7 +47,7 @@ Parts load_parts(const ModelConfig& config, CheckpointWeights& ck, DType format,
 // Logits of every teacher-forced step: talker [steps, V] and code predictor
 // [steps, 15, Vcp], plus the talker hidden states the code predictor reads.
 struct Outputs {
-  std::vector<float> talker, cp, hidden;
+  std::vector<float> talker, prompt, cp, hidden;
 };
 
 Outputs run(const Parts& p, const std::vector<int32_t>& codes, int steps, int groups,
@@ -67,6 +69,17 @@ Outputs run(const Parts& p, const std::vector<int32_t>& codes, int steps, int gr
     p.cp->teacher_forced(pool, hid, e0.data(), codes.data() + t * groups, lc.data());
     o.cp.insert(o.cp.end(), lc.begin(), lc.end());
   }
+  // The same inputs as one prompt.
+  auto prompt_state = p.talker->new_state(steps);
+  std::vector<float> xs(static_cast<size_t>(steps) * H), hs(xs.size());
+  std::vector<int64_t> positions(steps);
+  for (int t = 0; t < steps; ++t) {
+    p.talker->embed_codec(codes[t * groups], xs.data() + static_cast<size_t>(t) * H);
+    positions[t] = t;
+  }
+  p.talker->forward(pool, xs.data(), steps, positions.data(), nullptr, prompt_state, hs.data());
+  o.prompt.resize(static_cast<size_t>(steps) * V);
+  p.talker->logits(pool, hs.data(), steps, o.prompt.data());
   return o;
 }
 
@@ -161,6 +174,7 @@ int main(int argc, char** argv) {
       const Outputs q = run(p, codes, steps, groups, &ref.hidden, &pool);
       nlohmann::ordered_json j;
       j["talker"] = compare(q.talker, ref.talker, p.talker->vocab());
+      j["talker_prompt"] = compare(q.prompt, ref.prompt, p.talker->vocab());
       j["code_predictor"] = compare(q.cp, ref.cp, p.cp->vocab());
       const AudioCodes g = greedy_codes(dir, wf, frames, threads);
       const int64_t common = std::min(g.frames, ref_codes.frames);
@@ -182,10 +196,13 @@ int main(int argc, char** argv) {
       out[name] = j;
       if (!json)
         std::printf(
-            "%s: talker logits rel. error %.4f, argmax agreement %.3f; code predictor %.4f, "
-            "%.3f; greedy: %lld of %lld leading frames identical, %.3f of codes equal\n",
+            "%s: talker logits rel. error %.4f, argmax agreement %.3f; as a prompt %.4f, %.3f; "
+            "code predictor %.4f, %.3f; greedy: %lld of %lld leading frames identical, %.3f of "
+            "codes equal\n",
             name.c_str(), j["talker"]["relative_error"].get<double>(),
             j["talker"]["argmax_agreement"].get<double>(),
+            j["talker_prompt"]["relative_error"].get<double>(),
+            j["talker_prompt"]["argmax_agreement"].get<double>(),
             j["code_predictor"]["relative_error"].get<double>(),
             j["code_predictor"]["argmax_agreement"].get<double>(), static_cast<long long>(prefix),
             static_cast<long long>(common), j["greedy_code_agreement"].get<double>());

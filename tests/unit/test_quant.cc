@@ -252,7 +252,7 @@ TEST(QuantLinear, MatchesExactProductWithinActivationRounding) {
   ThreadPool pool(2);
   for (DType f : kFormats)
     for (int64_t K : {96, 1024})
-      for (int64_t M : {1, 2, 3, 4, 5, 9, 40}) {
+      for (int64_t M : {1, 2, 3, 4, 5, 9, 40, 100}) {
         const int64_t N = 70;
         Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 31 + K)), f, &pool);
         auto x = random_vector(M * K, 32 + M), bias = random_vector(N, 33);
@@ -354,14 +354,14 @@ TEST(AmxQuant, DequantizedRowsAreThePermutedReferenceInBf16) {
   }
 }
 
+// Prompts with 8/4-bit weights on AMX (without it they take the int8 row
+// kernels, QuantLinear above).
 TEST(AmxQuant, PromptLinearMatchesExactProductWithinBf16Rounding) {
-  if (!cpu::bf16_products_available())
-    GTEST_SKIP() << "no AMX-BF16 or AVX512-BF16 on this CPU (or OS)";
+  if (!cpu::amx_available()) GTEST_SKIP() << "no AMX-BF16 on this CPU (or OS)";
   ThreadPool pool(2);
   for (DType f : kFormats)
     for (int64_t M : {16, 17, 40, 70}) {  // activation panels of 16 and pairs of 32
-      // Weight rows in blocks of 48, 48, 16 (AVX512-BF16: tiles of 12, then 12 + 4)
-      // or 32, 32, 32, 16 (AMX); activation panels packed one per worker.
+      // Weight rows in blocks of 32, 32, 32, 16; activation panels packed one per worker.
       const int64_t K = 1024, N = 112;
       Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 62)), f, &pool);
       auto x = random_vector(M * K, 63 + M), bias = random_vector(N, 64);

@@ -8,7 +8,6 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_acts.h"
@@ -30,16 +29,18 @@ cpu::WeightKernels weight_of(const Tensor& W, int64_t K, const char* op) {
 
 }  // namespace
 
-// Rows from which 8/4-bit linears (prompts) go through bf16 products (AMX
-// tiles, or AVX512-BF16): each block of weight rows dequantized to bf16 once
-// for all activation rows, which are rounded to bf16 (finer than the int8 of
-// the row-by-row kernels).
+// Rows from which 8/4-bit linears (prompts) go through AMX tiles: each block
+// of weight rows dequantized to bf16 once for all activation rows, which are
+// rounded to bf16. Without AMX, prompts stay on the int8 row kernels (tiles of
+// 16 weight rows held in cache while the rows pass over them): with two weight
+// rows per pass those beat AVX512-BF16 products on the dequantized rows, e.g.
+// a 100-token 0.6B q8 prompt 141-157 against 159-189 ms (docs/ARCHITECTURE.md).
 constexpr int64_t kBf16QuantRows = 16;
 
 namespace {
 
-void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
-                       const float* bias, float* y) {
+void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor& W,
+                      const float* bias, float* y) {
   const int64_t N = W.shape[0];
   const size_t row_bytes = izwi::row_bytes(W.dtype, K);
   const auto* base = static_cast<const uint8_t*>(W.data);
@@ -65,30 +66,16 @@ void linear_quant_bf16(ThreadPool* pool, const float* x, int64_t M, int64_t K, c
                                     std::min(cpu::kAmxN, M - p * cpu::kAmxN), order,
                                     packed + p * panel_elems);
   });
-  // Weight rows per dequantized block: AMX tiles take 16 or 32; the AVX512-BF16
-  // block runs tiles of 12 rows, so blocks of 48 leave no short tiles (32 rows
-  // ran as 12 + 12 + 4 + 4, measured 16 % slower per row).
-  const bool amx = cpu::amx_available();
-  const int64_t block_rows = amx ? 32 : 48;
+  // Weight rows per dequantized block: AMX tiles take 16 or 32.
+  constexpr int64_t block_rows = 32;
   parallel_for_dynamic(pool, (N + block_rows - 1) / block_rows, 1, [&](int64_t b0, int64_t b1) {
     thread_local std::vector<uint16_t> rows;  // each worker's dequantized block
     rows.resize(static_cast<size_t>(block_rows * K));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block_rows, n = std::min(block_rows, N - n0);
       cpu::amx_dequantize_rows(W.dtype, base + n0 * row_bytes, row_bytes, n, K, rows.data());
-      if (amx) {
-        cpu::amx_gemm_rows(rows.data(), K, static_cast<int>(n), packed, M, K,
-                           bias ? bias + n0 : nullptr, y + n0, N, /*transpose_c=*/true);
-        continue;
-      }
-      // The convolution block with the weight rows as its "time rows" and the
-      // activation rows as its "channels": it writes y[m * N + n0 + r].
-      for (int64_t m0 = 0; m0 < M; m0 += 32)
-        cpu::avx512_bf16_conv_block(rows.data(), K, 1, 1, 0, n, packed, m0,
-                                    std::min<int64_t>(32, M - m0), nullptr, y + n0, N);
-      if (bias)
-        for (int64_t m = 0; m < M; ++m)
-          for (int64_t r = 0; r < n; ++r) y[m * N + n0 + r] += bias[n0 + r];
+      cpu::amx_gemm_rows(rows.data(), K, static_cast<int>(n), packed, M, K,
+                         bias ? bias + n0 : nullptr, y + n0, N, /*transpose_c=*/true);
     }
   });
 }
@@ -257,7 +244,7 @@ bool bf16_rows_path(DType dtype, int64_t M, int64_t K) {
 // one at a time.
 bool whole_matrix_path(const cpu::WeightKernels& wk, DType dtype, int64_t M, int64_t N, int64_t K) {
   if (wk.dot_rows_q)
-    return M >= kBf16QuantRows && N % cpu::kAmxM == 0 && cpu::bf16_products_available() &&
+    return M >= kBf16QuantRows && N % cpu::kAmxM == 0 && cpu::amx_available() &&
            cpu::amx_quant_supported(dtype, K);
   if (bf16_rows_path(dtype, M, K)) return true;
   if (dtype == DType::kF32) return M > cpu::kMaxDotRows;
@@ -277,7 +264,7 @@ void linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const Tensor
     return;
   }
   if (wk.dot_rows_q) {
-    linear_quant_bf16(pool, x, M, K, W, bias, y);
+    linear_quant_amx(pool, x, M, K, W, bias, y);
     return;
   }
   const cpu::GemmKernels* g = cpu::gemm_kernels();
