@@ -169,7 +169,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
     // rows stay in cache while larger M passes over them.
     thread_local cpu::QuantizedActs scratch;
     cpu::QuantizedActs& acts = scratch;  // the workers must see this thread's, not their own
-    cpu::quantize_acts(wk.dtype, x, M, K, acts);
+    cpu::quantize_acts(wk.dtype, x, M, K, acts, pool);
     constexpr int64_t kTile = 16;
     parallel_for_dynamic(pool, N, row_chunk(pool, N, kTile), [&](int64_t n0, int64_t n1) {
       // Tiles only where several row groups pass over them.

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/quant.h"
+#include "core/thread_pool.h"
 #include "kernels/cpu/vec.h"
 
 namespace izwi::cpu {
@@ -42,7 +43,7 @@ void quantize_row_scalar(int offset, const float* xr, int64_t blocks, int8_t* q,
 }  // namespace
 
 void quantize_acts(Isa isa, DType format, const float* x, int64_t rows, int64_t k,
-                   QuantizedActs& out) {
+                   QuantizedActs& out, ThreadPool* pool) {
   IZWI_ASSERT(quantizable(format, k));
   const int64_t blocks = k / kQuantBlock;
   const int64_t chunks = (blocks + kChunkBlocks - 1) / kChunkBlocks;
@@ -59,22 +60,28 @@ void quantize_acts(Isa isa, DType format, const float* x, int64_t rows, int64_t 
   out.d.resize(static_cast<size_t>(rows * blocks));
   out.corr.resize(static_cast<size_t>(rows * out.corr_stride));
   const int offset = format == DType::kQ8 ? 128 : 8;
-  for (int64_t r = 0; r < rows; ++r) {
-    int8_t* q = out.q.data() + r * out.stride;
-    int32_t* corr = out.corr.data() + r * out.corr_stride;
-    std::fill(q + k, q + out.stride, 0);
-    std::fill(corr, corr + out.corr_stride, 0);
-    float* d = out.d.data() + r * blocks;
-    if (isa == Isa::kAvx512)
-      quantize_row_avx512(offset, x + r * k, blocks, q, d, corr);
-    else
-      quantize_row_scalar(offset, x + r * k, blocks, q, d, corr);
-  }
+  // Rows are independent: a prompt's are split over the pool, which otherwise
+  // waited on this thread (2 % of a 100-token q8 prompt's samples; the prompt's
+  // best-of-10 moved within noise, 158-161 -> 156-161 ms).
+  parallel_for(pool, rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int8_t* q = out.q.data() + r * out.stride;
+      int32_t* corr = out.corr.data() + r * out.corr_stride;
+      std::fill(q + k, q + out.stride, 0);
+      std::fill(corr, corr + out.corr_stride, 0);
+      float* d = out.d.data() + r * blocks;
+      if (isa == Isa::kAvx512)
+        quantize_row_avx512(offset, x + r * k, blocks, q, d, corr);
+      else
+        quantize_row_scalar(offset, x + r * k, blocks, q, d, corr);
+    }
+  });
 }
 
-void quantize_acts(DType format, const float* x, int64_t rows, int64_t k, QuantizedActs& out) {
+void quantize_acts(DType format, const float* x, int64_t rows, int64_t k, QuantizedActs& out,
+                   ThreadPool* pool) {
   quantize_acts(vec_kernels().isa == Isa::kAvx512 ? Isa::kAvx512 : Isa::kScalar, format, x, rows, k,
-                out);
+                out, pool);
 }
 
 }  // namespace izwi::cpu

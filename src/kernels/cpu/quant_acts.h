@@ -22,6 +22,10 @@
 #include "core/tensor.h"
 #include "kernels/cpu/vec.h"
 
+namespace izwi {
+class ThreadPool;
+}
+
 namespace izwi::cpu {
 
 struct QuantizedActs {
@@ -42,12 +46,14 @@ struct QuantizedActs {
 
 // Quantizes x: [rows, k] for weights in `format`. Reuses `out`'s buffers, so a
 // caller that keeps `out` allocates only when a row grows.
-void quantize_acts(DType format, const float* x, int64_t rows, int64_t k, QuantizedActs& out);
+// Rows are split over `pool` when it is given (and there are enough of them).
+void quantize_acts(DType format, const float* x, int64_t rows, int64_t k, QuantizedActs& out,
+                   ThreadPool* pool = nullptr);
 // The same with one instruction set's code: kAvx512, or plain C++ for any
 // other. Both give the same bytes (tests compare them); the first overload
 // takes the fastest the CPU has.
 void quantize_acts(Isa isa, DType format, const float* x, int64_t rows, int64_t k,
-                   QuantizedActs& out);
+                   QuantizedActs& out, ThreadPool* pool = nullptr);
 
 // One row's `blocks` blocks of 32 (quant_acts_avx512.cc): values into q at
 // their interleaved positions, scales into d, -offset * block sums into corr.
