@@ -162,6 +162,25 @@ TEST(QuantActs, InterleavedPositionsCoverTheRowOnce) {
 
 class QuantKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
 
+// `rows` random weight rows of K quantized to `f` (row_bytes apart), and
+// kMaxQuantRows random activation rows quantized for them.
+struct QuantOperands {
+  size_t row_bytes;
+  std::vector<uint8_t> weights;
+  cpu::QuantizedActs acts;
+};
+QuantOperands quant_operands(DType f, int64_t K, int64_t rows, uint32_t seed) {
+  QuantOperands o;
+  auto w = random_vector(rows * K, seed);
+  o.row_bytes = row_bytes(f, K);
+  o.weights.resize(rows * o.row_bytes);
+  for (int64_t n = 0; n < rows; ++n)
+    quantize_row(f, w.data() + n * K, K, o.weights.data() + n * o.row_bytes);
+  auto x = random_vector(cpu::kMaxQuantRows * K, seed + 1);
+  cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, o.acts);
+  return o;
+}
+
 // Every ISA against the scalar kernel for 1..4 activation rows and a run of
 // three weight rows, lengths with partial chunks (Q8: an odd block; Q4: a
 // group of fewer than 4 blocks), guard values around the outputs. Only the
@@ -173,13 +192,10 @@ TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
   constexpr int64_t kRun = 3;
   for (DType f : kFormats)
     for (int64_t K : {32, 64, 96, 160, 544, 1024, 1120, 3072}) {
-      auto w = random_vector(kRun * K, 21 + K);
-      const size_t rb = row_bytes(f, K);
-      std::vector<uint8_t> q(kRun * rb);
-      for (int64_t n = 0; n < kRun; ++n) quantize_row(f, w.data() + n * K, K, q.data() + n * rb);
-      auto x = random_vector(cpu::kMaxQuantRows * K, 22 + K);
-      cpu::QuantizedActs a;
-      cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
+      const QuantOperands o = quant_operands(f, K, kRun, 21 + K);
+      const size_t rb = o.row_bytes;
+      const uint8_t* q = o.weights.data();
+      const cpu::QuantizedActs& a = o.acts;
       const auto ours = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
       const auto theirs = f == DType::kQ8 ? ref.dot_rows_q8 : ref.dot_rows_q4;
       // The weight rows as one run, written with a row stride of 4 (column 3
@@ -188,8 +204,8 @@ TEST_P(QuantKernelTest, DotRowsMatchScalarReference) {
       for (int rows = 1; rows <= cpu::kMaxQuantRows; ++rows)
         for (int64_t m0 = 0; m0 + rows <= cpu::kMaxQuantRows; ++m0) {
           std::vector<float> got(rows * ldy + 1, 12345.0f), want(rows * ldy);
-          ours(q.data(), rb, kRun, a, m0, rows, got.data() + 1, ldy);
-          theirs(q.data(), rb, kRun, a, m0, rows, want.data(), ldy);
+          ours(q, rb, kRun, a, m0, rows, got.data() + 1, ldy);
+          theirs(q, rb, kRun, a, m0, rows, want.data(), ldy);
           EXPECT_EQ(got[0], 12345.0f);
           for (int m = 0; m < rows; ++m)
             for (int64_t n = 0; n < ldy; ++n) {
@@ -216,20 +232,17 @@ TEST_P(QuantKernelTest, RowsGiveTheSameSumsAloneAndBatched) {
   for (DType f : kFormats)
     for (int64_t K : {96, 1024, 1120}) {
       constexpr int64_t kRows = 5;
-      auto w = random_vector(kRows * K, 31 + K);
-      const size_t rb = row_bytes(f, K);
-      std::vector<uint8_t> q(kRows * rb);
-      for (int64_t n = 0; n < kRows; ++n) quantize_row(f, w.data() + n * K, K, q.data() + n * rb);
-      auto x = random_vector(cpu::kMaxQuantRows * K, 32 + K);
-      cpu::QuantizedActs a;
-      cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
+      const QuantOperands o = quant_operands(f, K, kRows, 31 + K);
+      const size_t rb = o.row_bytes;
+      const uint8_t* q = o.weights.data();
+      const cpu::QuantizedActs& a = o.acts;
       const auto kernel = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
       for (int64_t count = 1; count <= kRows; ++count)
         for (int rows = 2; rows <= cpu::kMaxQuantRows; ++rows) {
           std::vector<float> together(rows * count), alone(count);
-          kernel(q.data(), rb, count, a, 0, rows, together.data(), count);
+          kernel(q, rb, count, a, 0, rows, together.data(), count);
           for (int m = 0; m < rows; ++m) {
-            kernel(q.data(), rb, count, a, m, 1, alone.data(), count);
+            kernel(q, rb, count, a, m, 1, alone.data(), count);
             for (int64_t n = 0; n < count; ++n)
               EXPECT_EQ(together[m * count + n], alone[n])
                   << dtype_name(f) << " K=" << K << " rows=" << rows << " m=" << m << " n=" << n;
