@@ -601,6 +601,9 @@ TEST(Bf16Conv1d, MatchesReferenceOnRoundedInputs) {
       {96, 48, 33, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},      // pointwise, row tails
       {32, 1, 123, 7, 1, 1, 1, 3, 3, ops::PadMode::kZeros},      // one output channel, both pads
       {32, 16, 70001, 3, 1, 9, 1, 18, 0, ops::PadMode::kZeros},  // several time windows
+      // AVX512-BF16 work items of 48 channels (8-row tiles), then 16 (12-row tiles)
+      {64, 112, 93, 3, 1, 1, 1, 2, 0, ops::PadMode::kZeros},
+      {32, 24, 45, 1, 1, 1, 1, 0, 0, ops::PadMode::kZeros},  // two panels, the second partial
   };
   for (const auto& c : cases) {
     ops::Conv1dParams p{c.stride, c.dilation, c.groups, c.pl, c.pr, c.mode};

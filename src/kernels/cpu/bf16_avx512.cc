@@ -38,8 +38,11 @@ inline __m512i broadcast_pair(const uint16_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// Rows tr .. tr + R of the block into tile[r * 32 + channel] (channels of the
-// P panels from B0, kp elements apart).
+// Tile rows are kMaxCols floats apart.
+constexpr int64_t kTileStride = kAvx512Bf16MaxCols;
+
+// Rows tr .. tr + R of the block into tile[r * kTileStride + channel] (channels
+// of the P panels from B0, kp elements apart).
 template <int R, int P>
 void tile_rows(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t tr,
                const uint16_t* B0, int64_t kp, float* tile) {
@@ -59,7 +62,7 @@ void tile_rows(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int p = 0; p < P; ++p) _mm512_storeu_ps(tile + r * 32 + p * kPanel, acc[r][p]);
+    for (int p = 0; p < P; ++p) _mm512_storeu_ps(tile + r * kTileStride + p * kPanel, acc[r][p]);
 }
 
 // Writes rows 0 .. nr of the tile (time tr ..) channel-major with the bias.
@@ -73,7 +76,8 @@ void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols,
   const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
   for (int64_t c0 = 0; c0 < cols; c0 += kPanel) {
     __m512 v[16];
-    for (int r = 0; r < 16; ++r) v[r] = r < R ? _mm512_load_ps(tile + r * 32 + c0) : _mm512_setzero_ps();
+    for (int r = 0; r < 16; ++r)
+      v[r] = r < R ? _mm512_load_ps(tile + r * kTileStride + c0) : _mm512_setzero_ps();
     transpose16(v);
     const int64_t nc = std::min<int64_t>(kPanel, cols - c0);
     for (int64_t c = 0; c < nc; ++c) {
@@ -84,20 +88,25 @@ void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols,
   }
 }
 
+// R time rows x P panels per register tile: 12 x 2 or 8 x 3 (24 accumulators
+// either way). Three panels load 11 vectors per 24 vdpbf16ps instead of 14,
+// and eight row pointers leave GCC registers to spare where twelve did not
+// (it reloaded four from the stack every K pair).
 template <int P>
 void block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0, int64_t rows,
            const uint16_t* B0, int64_t kp, int64_t n0, int64_t cols, const float* bias, float* y,
            int64_t ldy) {
-  alignas(64) float tile[12 * 32];
+  constexpr int R = P == 3 ? 8 : 12;
+  alignas(64) float tile[R * kTileStride];
   int64_t tr = t0;
-  for (; tr + 12 <= t0 + rows; tr += 12) {
-    tile_rows<12, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
-    store_tile<12>(tile, 12, tr, n0, cols, bias, y, ldy);
+  for (; tr + R <= t0 + rows; tr += R) {
+    tile_rows<R, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
+    store_tile<R>(tile, R, tr, n0, cols, bias, y, ldy);
   }
   for (; tr < t0 + rows; tr += 4) {
     tile_rows<4, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
-    store_tile<4>(tile, static_cast<int>(std::min<int64_t>(4, t0 + rows - tr)), tr, n0, cols, bias, y,
-               ldy);
+    store_tile<4>(tile, static_cast<int>(std::min<int64_t>(4, t0 + rows - tr)), tr, n0, cols, bias,
+                  y, ldy);
   }
 }
 
@@ -117,7 +126,9 @@ void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t 
                             const float* bias, float* y, int64_t ldy) {
   const int64_t kp = Cin * taps;  // K of the packed weights (Cin is a multiple of 32)
   const uint16_t* B0 = Bp + n0 * kp;
-  if (cols > kPanel)
+  if (cols > 2 * kPanel)
+    block<3>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
+  else if (cols > kPanel)
     block<2>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
   else
     block<1>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);

@@ -18,8 +18,11 @@ namespace izwi::cpu {
 // avx512). Every CPU with AMX-BF16 has it too.
 bool avx512_bf16_available();
 
-// The contract of amx_conv_block: output rows (time) t0 .. t0 + rows and
-// channels n0 .. n0 + cols (cols <= 32, n0 a multiple of 16) of
+// Output channels one avx512_bf16_conv_block call takes at most (AMX: 32).
+constexpr int64_t kAvx512Bf16MaxCols = 48;
+
+// The contract of amx_conv_block, with up to 48 channels: output rows (time)
+// t0 .. t0 + rows and channels n0 .. n0 + cols (cols <= 48, n0 a multiple of 16) of
 // y[n, t] = sum_j sum_ci W[n, ci, j] xtm[t + j * dilation, ci] (+ bias[n]),
 // written channel-major at y[n * ldy + t].
 void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,

@@ -439,20 +439,22 @@ int64_t window_rows(int64_t Cin, int64_t total) {
   return std::min(fit, (total + 31) / 32 * 32);
 }
 
-// Rows [t0, t0 + rows) of the product over the pool, work items of 32 output
-// channels x 128 time rows, on AMX tiles where the CPU has them, else with
+// Rows [t0, t0 + rows) of the product over the pool, work items of 32 (AMX) or
+// 48 output channels x 128 time rows, on AMX tiles where the CPU has them, else with
 // AVX512-BF16 (same operands, kernels/cpu/bf16_avx512.h).
 void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
                  int64_t rows, const Bf16ConvWeights& W, int64_t N, const float* bias, float* y,
                  int64_t ldy) {
   constexpr int64_t kChunk = 128;
-  const int64_t col_pairs = (N + 31) / 32, chunks = (rows + kChunk - 1) / kChunk;
-  const auto block = cpu::amx_available() ? cpu::amx_conv_block : cpu::avx512_bf16_conv_block;
-  parallel_for(pool, col_pairs * chunks, 1, [&](int64_t i0, int64_t i1) {
+  const bool amx = cpu::amx_available();
+  const auto block = amx ? cpu::amx_conv_block : cpu::avx512_bf16_conv_block;
+  const int64_t width = amx ? 32 : cpu::kAvx512Bf16MaxCols;  // output channels per work item
+  const int64_t groups = (N + width - 1) / width, chunks = (rows + kChunk - 1) / kChunk;
+  parallel_for(pool, groups * chunks, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t n0 = (i / chunks) * 32, t0 = (i % chunks) * kChunk;
+      const int64_t n0 = (i / chunks) * width, t0 = (i % chunks) * kChunk;
       block(xtm, Cin, taps, dilation, t0, std::min(kChunk, rows - t0), W.packed.data(), n0,
-            std::min<int64_t>(32, N - n0), bias, y, ldy);
+            std::min(width, N - n0), bias, y, ldy);
     }
   });
 }
