@@ -3,10 +3,11 @@
 // A register tile of R time rows x P panels of 16 output channels: R * P zmm
 // accumulators (f32, 16 channels of one time row each). Per K pair (channels
 // ci, ci + 1 of tap j): P loads of a panel's pair row, R broadcasts of the
-// signal's pair at time t + j * dilation, R * P vdpbf16ps. R = 12, P = 2 keeps
-// 24 accumulators, 2 weight vectors and a broadcast in the 32 registers. Rows
-// past the last tile of 12 go in tiles of 4, so no read goes beyond the
-// time-major copy's rows rounded up to 4 (its callers round them up to 32).
+// signal's pair at time t + j * dilation, R * P vdpbf16ps. R = 8, P = 3 (up to
+// 48 channels) or R = 12, P = 2 (up to 32) keep 24 accumulators, the weight
+// vectors and a broadcast in the 32 registers. Rows past the last full tile go
+// in tiles of 4, so no read goes beyond the time-major copy's rows rounded up
+// to 4 (its callers round them up to 32).
 #include "kernels/cpu/bf16_avx512.h"
 
 #include <cpuid.h>
@@ -38,7 +39,7 @@ inline __m512i broadcast_pair(const uint16_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// Tile rows are kMaxCols floats apart.
+// Tile rows are kAvx512Bf16MaxCols floats apart.
 constexpr int64_t kTileStride = kAvx512Bf16MaxCols;
 
 // Rows tr .. tr + R of the block into tile[r * kTileStride + channel] (channels
