@@ -229,12 +229,13 @@ TEST(Base64, RoundTripsAndRejectsWhatIsNotBase64) {
     EXPECT_THROW(base64_decode(bad), Error) << bad;
 }
 
-// Minor page faults (pages the kernel had to map and zero) taken by `fn`.
-long minor_faults_of(const std::function<void()>& fn) {
+// Minor page faults (pages the kernel had to map and zero) taken by `fn`, in
+// the process (RUSAGE_SELF) or in the calling thread alone (RUSAGE_THREAD).
+long minor_faults_of(const std::function<void()>& fn, int who = RUSAGE_SELF) {
   rusage before{}, after{};
-  getrusage(RUSAGE_SELF, &before);
+  getrusage(who, &before);
   fn();
-  getrusage(RUSAGE_SELF, &after);
+  getrusage(who, &after);
   return after.ru_minflt - before.ru_minflt;
 }
 
@@ -273,11 +274,7 @@ TEST(Allocator, WorkerThreadsReuseFreedBlocksToo) {
   std::thread worker([&] {
     const auto round = [] { audio_sized_blocks(6); };
     round();
-    rusage before{}, after{};
-    getrusage(RUSAGE_THREAD, &before);
-    round();
-    getrusage(RUSAGE_THREAD, &after);
-    faults = after.ru_minflt - before.ru_minflt;
+    faults = minor_faults_of(round, RUSAGE_THREAD);
   });
   worker.join();
   EXPECT_LT(faults, 1000) << "a worker's freed blocks were returned to the system and mapped again";

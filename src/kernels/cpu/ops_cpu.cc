@@ -35,7 +35,7 @@ cpu::WeightKernels weight_of(const Tensor& W, int64_t K, const char* op) {
 // 16 weight rows held in cache while the rows pass over them): with two weight
 // rows per pass those beat AVX512-BF16 products on the dequantized rows, e.g.
 // a 100-token 0.6B q8 prompt 141-157 against 159-189 ms (docs/ARCHITECTURE.md).
-constexpr int64_t kBf16QuantRows = 16;
+constexpr int64_t kAmxQuantRows = 16;
 
 namespace {
 
@@ -244,7 +244,7 @@ bool bf16_rows_path(DType dtype, int64_t M, int64_t K) {
 // one at a time.
 bool whole_matrix_path(const cpu::WeightKernels& wk, DType dtype, int64_t M, int64_t N, int64_t K) {
   if (wk.dot_rows_q)
-    return M >= kBf16QuantRows && N % cpu::kAmxM == 0 && cpu::amx_available() &&
+    return M >= kAmxQuantRows && N % cpu::kAmxM == 0 && cpu::amx_available() &&
            cpu::amx_quant_supported(dtype, K);
   if (bf16_rows_path(dtype, M, K)) return true;
   if (dtype == DType::kF32) return M > cpu::kMaxDotRows;
