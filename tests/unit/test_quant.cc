@@ -251,6 +251,41 @@ TEST_P(QuantKernelTest, RowsGiveTheSameSumsAloneAndBatched) {
     }
 }
 
+// The largest products each format can make, where a kernel's 16-bit pair
+// sums would saturate first: every quant at the end of its range (Q4 15: each
+// block's first weight -1 sets the scale, the rest +1; Q8 +-127) against
+// activations of +-127, the same sign throughout or alternating.
+TEST_P(QuantKernelTest, ExtremeQuantsDoNotSaturate) {
+  const cpu::VecKernels* v = cpu::vec_kernels_for(GetParam());
+  if (!v) GTEST_SKIP() << "this CPU has no " << cpu::isa_name(GetParam());
+  const auto& ref = cpu::vec_kernels_scalar();
+  constexpr int64_t K = 1024;
+  for (DType f : kFormats) {
+    std::vector<float> w(K, 1.0f);
+    for (int64_t k = 0; k < K; k += 32) w[k] = -1.0f;
+    std::vector<uint8_t> q(row_bytes(f, K));
+    quantize_row(f, w.data(), K, q.data());
+    std::vector<float> x(cpu::kMaxQuantRows * K);
+    for (int64_t k = 0; k < K; ++k) {
+      x[k] = 1.0f;                                // same sign as the weights
+      x[K + k] = -1.0f;                           // opposite
+      x[2 * K + k] = k % 2 ? 1.0f : -1.0f;        // alternating
+      x[3 * K + k] = k % 32 == 0 ? -1.0f : 1.0f;  // the weights' own signs
+    }
+    cpu::QuantizedActs a;
+    cpu::quantize_acts(f, x.data(), cpu::kMaxQuantRows, K, a);
+    const auto ours = f == DType::kQ8 ? v->dot_rows_q8 : v->dot_rows_q4;
+    const auto theirs = f == DType::kQ8 ? ref.dot_rows_q8 : ref.dot_rows_q4;
+    std::vector<float> got(cpu::kMaxQuantRows), want(cpu::kMaxQuantRows);
+    ours(q.data(), q.size(), 1, a, 0, cpu::kMaxQuantRows, got.data(), 1);
+    theirs(q.data(), q.size(), 1, a, 0, cpu::kMaxQuantRows, want.data(), 1);
+    for (int m = 0; m < cpu::kMaxQuantRows; ++m)
+      EXPECT_NEAR(got[m], want[m], 1e-5 * std::fabs(want[m]) + 1e-4)
+          << dtype_name(f) << " activation row " << m;
+    EXPECT_GT(want[3], 0.8f * K) << "the weights' own signs: every product positive";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, QuantKernelTest,
                          ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
                          [](const auto& param_info) {

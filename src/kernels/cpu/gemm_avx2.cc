@@ -53,19 +53,32 @@ void pack_b_panels(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t 
 void micro_tile(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc, int64_t rows,
                 int64_t cols, bool accumulate) {
   __m256 acc[kMr][2];
+  // Every loop over acc fully unrolled so it stays in registers (GCC keeps an
+  // array indexed in a rolled loop in memory, storing it every k).
+#pragma GCC unroll 16
   for (auto& r : acc) r[0] = r[1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_loadu_ps(pb + k * kNr), b1 = _mm256_loadu_ps(pb + k * kNr + 8);
+#pragma GCC unroll 16
     for (int64_t r = 0; r < kMr; ++r) {
       const __m256 a = _mm256_broadcast_ss(pa + k * kMr + r);
       acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
     }
   }
+  // Out through a stack copy written with constant indices: indexing acc by the
+  // runtime `rows` would make GCC keep all 12 accumulators in memory, storing
+  // them every k (twice the loop's time, store-bound).
+  alignas(32) float out[kMr][kNr];
+#pragma GCC unroll 16
+  for (int64_t r = 0; r < kMr; ++r) {
+    _mm256_store_ps(out[r], acc[r][0]);
+    _mm256_store_ps(out[r] + 8, acc[r][1]);
+  }
   const __m256i m0 = first_lanes(cols), m1 = first_lanes(cols - 8);
   for (int64_t r = 0; r < rows; ++r) {
     float* cr = c + r * ldc;
-    __m256 v0 = acc[r][0], v1 = acc[r][1];
+    __m256 v0 = _mm256_load_ps(out[r]), v1 = _mm256_load_ps(out[r] + 8);
     if (accumulate) {
       v0 = _mm256_add_ps(v0, _mm256_maskload_ps(cr, m0));
       v1 = _mm256_add_ps(v1, _mm256_maskload_ps(cr + 8, m1));

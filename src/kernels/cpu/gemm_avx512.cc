@@ -76,19 +76,31 @@ void pack_b_panels(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t 
 void micro_tile(const float* pa, const float* pb, int64_t kc, float* c, int64_t ldc, int64_t rows,
                 int64_t cols, bool accumulate) {
   __m512 acc[kMr][2];
+  // Every loop over acc fully unrolled so it stays in registers (GCC keeps an
+  // array indexed in a rolled loop in memory, storing it every k).
+#pragma GCC unroll 16
   for (auto& r : acc) r[0] = r[1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_loadu_ps(pb + k * kNr), b1 = _mm512_loadu_ps(pb + k * kNr + 16);
+#pragma GCC unroll 16
     for (int64_t r = 0; r < kMr; ++r) {
       const __m512 a = _mm512_set1_ps(pa[k * kMr + r]);
       acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
     }
   }
+  // Out through a stack copy written with constant indices (see gemm_avx2.cc:
+  // indexing acc by the runtime `rows` keeps the accumulators in memory).
+  alignas(64) float out[kMr][kNr];
+#pragma GCC unroll 16
+  for (int64_t r = 0; r < kMr; ++r) {
+    _mm512_store_ps(out[r], acc[r][0]);
+    _mm512_store_ps(out[r] + 16, acc[r][1]);
+  }
   const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   for (int64_t r = 0; r < rows; ++r) {
     float* cr = c + r * ldc;
-    __m512 v0 = acc[r][0], v1 = acc[r][1];
+    __m512 v0 = _mm512_load_ps(out[r]), v1 = _mm512_load_ps(out[r] + 16);
     if (accumulate) {
       v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
       v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));

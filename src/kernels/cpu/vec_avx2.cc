@@ -234,25 +234,87 @@ void dot_rows(const void* w, const float* x, int64_t ldx, int rows, int64_t n, f
 
 // ---- Q8 / Q4 weights (core/quant.h) ----------------------------------------
 // The interleaved chunks put four weights of each of 16 blocks in one 64-byte
-// group, a block per 32-bit lane; a ymm takes the lanes of 8 blocks. maddubs
-// (u8 x s8 -> i16 pairs) needs an unsigned operand: |w| times x with w's sign
-// (ggml's trick; |w| <= 127 so no pair saturates), then madd sums each lane's
-// four products. After all groups each lane holds its block's integer dot
-// product, scaled by dw * dx. Lanes beyond a partial chunk are masked to zero.
+// group, a block per 32-bit lane; a ymm takes the lanes of 8 blocks (half h of
+// the chunk). maddubs multiplies u8 by s8 into i16 pairs, then madd sums each
+// lane's four products in i32. After all 8 groups each lane holds its block's
+// integer dot product, scaled by dw * dx.
+//  - Q4: the quants q = w + 8 are unsigned and small, so maddubs takes them
+//    as stored and the offset's share comes from the activations' corr lanes
+//    (quant_acts.h). A pair is at most 2 * 15 * 127 = 3810, so the i16 pairs
+//    of all 8 groups add up without saturating (8 * 3810 < 32768) and one madd
+//    per half-chunk widens them.
+//  - Q8: q = w + 128 would saturate maddubs' pairs (255 * 127 * 2), so the
+//    signed weight is made and |w| times x with w's sign is used (ggml's trick;
+//    |w| <= 127), with a madd per group.
+// Full chunks load plainly; a partial one's lanes beyond its blocks are masked
+// to zero. The integer sums are exact either way, so every path gives the same
+// floats as the scalar reference.
 
-// Group g of the chunk at block c, lanes 8h..8h+7 (mask `m`), as signed weights.
-template <DType F>
+// Group g of the chunk at block c, lanes 8h..8h+7: Q8 as signed weights, Q4 as
+// the stored unsigned quants. Masked lanes (`m`, Full false) read as zero.
+template <DType F, bool Full>
 inline __m256i group_weights(const uint8_t* quants, int64_t c, int64_t g, int64_t bytes, int h,
                              __m256i m) {
+  const int64_t at = F == DType::kQ8 ? c * 32 + g * bytes : c * 16 + (g / 2) * bytes;
+  const auto* p = reinterpret_cast<const int*>(quants + at + 32 * h);
+  const __m256i v =
+      Full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskload_epi32(p, m);
   if constexpr (F == DType::kQ8) {
-    const auto* p = reinterpret_cast<const int*>(quants + c * 32 + g * bytes + 32 * h);
-    const __m256i q = _mm256_maskload_epi32(p, m);
-    return _mm256_and_si256(_mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))), m);
+    const __m256i w = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
+    return Full ? w : _mm256_and_si256(w, m);
   } else {
-    const auto* p = reinterpret_cast<const int*>(quants + c * 16 + (g / 2) * bytes + 32 * h);
-    const __m256i v = _mm256_maskload_epi32(p, m);
-    const __m256i q = _mm256_and_si256(g % 2 ? _mm256_srli_epi16(v, 4) : v, _mm256_set1_epi8(0x0F));
-    return _mm256_and_si256(_mm256_sub_epi8(q, _mm256_set1_epi8(8)), m);
+    return _mm256_and_si256(g % 2 ? _mm256_srli_epi16(v, 4) : v, _mm256_set1_epi8(0x0F));
+  }
+}
+
+// Half h of the chunk at block c (n blocks), for activation rows m0 .. m0 + R:
+// acc[i] += per-block integer dot * dw * dx.
+template <DType F, int R, bool Full>
+inline void dot_half_chunk(const uint8_t* row, const uint8_t* quants, const QuantizedActs& a,
+                           int64_t m0, int64_t c, int64_t n, int h, __m256* acc) {
+  const int64_t bytes = 4 * n;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - 8 * h)), lane);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i dot[R];
+  const int8_t* x[R];
+  for (int i = 0; i < R; ++i) x[i] = a.q_row(m0 + i) + c * 32 + 32 * h;
+  if constexpr (F == DType::kQ4) {
+    __m256i p16[R];
+    for (int i = 0; i < R; ++i) p16[i] = _mm256_setzero_si256();
+    for (int64_t g = 0; g < 8; ++g) {
+      const __m256i wq = group_weights<F, Full>(quants, c, g, bytes, h, m);
+      for (int i = 0; i < R; ++i) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * bytes));
+        p16[i] = _mm256_add_epi16(p16[i], _mm256_maddubs_epi16(wq, xv));
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      const auto* corr = reinterpret_cast<const int*>(a.corr_row(m0 + i) + c + 8 * h);
+      const __m256i base = Full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr))
+                                : _mm256_maskload_epi32(corr, m);
+      dot[i] = _mm256_add_epi32(base, _mm256_madd_epi16(p16[i], ones));
+    }
+  } else {
+    for (int i = 0; i < R; ++i) dot[i] = _mm256_setzero_si256();
+    for (int64_t g = 0; g < 8; ++g) {
+      const __m256i wq = group_weights<F, Full>(quants, c, g, bytes, h, m);
+      const __m256i wabs = _mm256_sign_epi8(wq, wq);
+      for (int i = 0; i < R; ++i) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + g * bytes));
+        const __m256i p16 = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xv, wq));
+        dot[i] = _mm256_add_epi32(dot[i], _mm256_madd_epi16(p16, ones));
+      }
+    }
+  }
+  // 8 f16 scales (lanes beyond the chunk zeroed: their bytes are quants).
+  __m256 dw =
+      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + (c + 8 * h) * 2)));
+  if (!Full) dw = _mm256_and_ps(dw, _mm256_castsi256_ps(m));
+  for (int i = 0; i < R; ++i) {
+    const float* d = a.d_row(m0 + i) + c + 8 * h;
+    const __m256 dx = Full ? _mm256_loadu_ps(d) : _mm256_maskload_ps(d, m);
+    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), _mm256_mul_ps(dw, dx), acc[i]);
   }
 }
 
@@ -261,38 +323,19 @@ void dot_rows_q_n(const void* w, const QuantizedActs& a, int64_t m0, float* out)
   const auto* row = static_cast<const uint8_t*>(w);
   const int64_t nb = a.blocks;
   const uint8_t* quants = row + nb * 2;
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t c = 0; c < nb; c += 16) {
-    const int64_t n = std::min<int64_t>(16, nb - c), bytes = 4 * n;
+    const int64_t n = std::min<int64_t>(16, nb - c);
     // The weight stream ahead (kPrefetchBytes): a chunk is 512 (Q8) or 256 (Q4) bytes.
     const uint8_t* chunk = quants + c * (F == DType::kQ8 ? 32 : 16);
     for (int64_t l = 0; l < (F == DType::kQ8 ? 512 : 256); l += 64)
       _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchBytes + l), _MM_HINT_T0);
-    for (int h = 0; 8 * h < n; ++h) {
-      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - 8 * h)), lane);
-      __m256i dot[R];
-      for (int i = 0; i < R; ++i) dot[i] = _mm256_setzero_si256();
-      for (int64_t g = 0; g < 8; ++g) {
-        const __m256i wq = group_weights<F>(quants, c, g, bytes, h, m);
-        const __m256i wabs = _mm256_sign_epi8(wq, wq);
-        for (int i = 0; i < R; ++i) {
-          const __m256i x = _mm256_loadu_si256(
-              reinterpret_cast<const __m256i*>(a.q_row(m0 + i) + c * 32 + g * bytes + 32 * h));
-          const __m256i p16 = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(x, wq));
-          dot[i] = _mm256_add_epi32(dot[i], _mm256_madd_epi16(p16, ones));
-        }
-      }
-      // 8 f16 scales (lanes beyond the chunk zeroed: their bytes are quants).
-      const __m256 dw = _mm256_and_ps(
-          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + (c + 8 * h) * 2))),
-          _mm256_castsi256_ps(m));
-      for (int i = 0; i < R; ++i) {
-        const __m256 dx = _mm256_maskload_ps(a.d_row(m0 + i) + c + 8 * h, m);
-        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), _mm256_mul_ps(dw, dx), acc[i]);
-      }
+    if (n == 16) {
+      dot_half_chunk<F, R, true>(row, quants, a, m0, c, n, 0, acc);
+      dot_half_chunk<F, R, true>(row, quants, a, m0, c, n, 1, acc);
+    } else {
+      for (int h = 0; 8 * h < n; ++h) dot_half_chunk<F, R, false>(row, quants, a, m0, c, n, h, acc);
     }
   }
   for (int i = 0; i < R; ++i) out[i] = hsum(acc[i]);
