@@ -30,6 +30,26 @@ inline __m256i first_lanes(int64_t n) {
 // zero beyond nc.
 void pack_b_panels(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
   const auto* p = static_cast<const float*>(b.p);
+  if (!b.trans) {
+    // Row by row, so each stored row is read in order (a convolution's rows
+    // are channels and taps of the signal, megabytes apart: panel by panel,
+    // every row was a new stream the hardware could not follow).
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = p + b.row_start(k0 + k) + n0;
+      for (int64_t j = 0; j < nc; j += kNr) {
+        float* dst = out + j * kc + k * kNr;
+        const int64_t cols = nc - j;
+        if (cols >= kNr) {
+          _mm256_storeu_ps(dst, _mm256_loadu_ps(src + j));
+          _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + j + 8));
+        } else {
+          _mm256_storeu_ps(dst, _mm256_maskload_ps(src + j, first_lanes(cols)));
+          _mm256_storeu_ps(dst + 8, _mm256_maskload_ps(src + j + 8, first_lanes(cols - 8)));
+        }
+      }
+    }
+    return;
+  }
   for (int64_t j = 0; j < nc; j += kNr) {
     float* panel = out + j * kc;
     const int64_t cols = std::min(kNr, nc - j);
