@@ -242,6 +242,37 @@ TEST_P(GemmKernelTest, MatchesReferenceForAllTransposesAndEdges) {
       }
 }
 
+// A bf16 / f16 weight matrix as B (transposed, widened while packed: prompts
+// on half-precision weights) against the reference on the widened values:
+// 8 x 8 transpose blocks with partial column blocks, and a K tail.
+TEST_P(GemmKernelTest, HalfPrecisionWeightsAsBMatchReference) {
+  const cpu::GemmKernels& g = kernels();
+  if (!g.half_b) GTEST_SKIP() << "no half-precision B on " << cpu::isa_name(GetParam());
+  ThreadPool pool(2);
+  for (DType dt : {DType::kBF16, DType::kF16})
+    for (int64_t K : {8, 93, 300})
+      for (int64_t N : {5, 16, 37}) {
+        const int64_t M = 40, ldb = K + 2, ldc = N + 3;
+        const Tensor W = make_weight(dt, N, ldb, 31);
+        std::vector<float> wide(static_cast<size_t>(N * ldb));
+        W.to_f32(0, N * ldb, wide.data());
+        auto A = random_vector(static_cast<size_t>(M * K), 32);
+        std::vector<float> C(static_cast<size_t>(M * ldc), 777.0f), R(C);
+        g.gemm(&pool, false, true, M, N, K, A.data(), K, W.data, ldb, C.data(), ldc,
+               dt == DType::kBF16 ? cpu::GemmType::kBF16 : cpu::GemmType::kF16, false);
+        ops::gemm_ref(false, true, M, N, K, A.data(), K, wide.data(), ldb, R.data(), ldc);
+        double worst = 0;
+        for (int64_t m = 0; m < M; ++m) {
+          for (int64_t n = 0; n < N; ++n)
+            worst = std::max(worst, std::abs(static_cast<double>(C[m * ldc + n]) - R[m * ldc + n]));
+          for (int64_t n = N; n < ldc; ++n)
+            EXPECT_EQ(C[m * ldc + n], 777.0f) << "guard written at row " << m;
+        }
+        EXPECT_LT(worst, 2e-5 * std::sqrt(static_cast<double>(K)))
+            << dtype_name(dt) << " N=" << N << " K=" << K;
+      }
+}
+
 TEST_P(GemmKernelTest, AccumulateAddsToWhatCHolds) {
   const cpu::GemmKernels& g = kernels();
   ThreadPool pool(2);

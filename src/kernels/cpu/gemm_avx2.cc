@@ -1,13 +1,16 @@
-// The blocked GEMM for AVX2 + FMA (compiled with -mavx2 -mfma): a 6 x 16 tile
+// The blocked GEMM for AVX2 + FMA (compiled with -mavx2 -mfma -mf16c): a 6 x 16 tile
 // of C in 12 ymm accumulators (+ 2 B vectors + 1 broadcast of the 16
-// registers). B is f32 only; CPUs with AVX2 but not AVX-512 (most laptops)
-// run the codec's convolutions on it instead of BLAS.
+// registers). B is f32, or a bf16 / f16 weight matrix widened while packed;
+// CPUs with AVX2 but not AVX-512 (most laptops) run the codec's convolutions
+// and long prompts on half-precision weights on it.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
 
@@ -26,14 +29,65 @@ inline __m256i first_lanes(int64_t n) {
                             lane);
 }
 
+// 8 stored elements of `m` from index i, widened to f32.
+inline __m256 load8(const Matrix& m, int64_t i) {
+  const auto* h = static_cast<const uint16_t*>(m.p) + i;
+  switch (m.type) {
+    case GemmType::kBF16:
+      return _mm256_castsi256_ps(_mm256_slli_epi32(
+          _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h))), 16));
+    case GemmType::kF16:
+      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
+    default:
+      return _mm256_loadu_ps(static_cast<const float*>(m.p) + i);
+  }
+}
+
+// Stored element i of `m`, widened to f32.
+inline float load1(const Matrix& m, int64_t i) {
+  const uint16_t h = static_cast<const uint16_t*>(m.p)[i];
+  switch (m.type) {
+    case GemmType::kBF16: {
+      const uint32_t bits = static_cast<uint32_t>(h) << 16;
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      return f;
+    }
+    case GemmType::kF16:
+      return _cvtsh_ss(h);
+    default:
+      return static_cast<const float*>(m.p)[i];
+  }
+}
+
+// Rows r[0..8) -> their columns: r[i] lane j becomes lane i of r[j].
+inline void transpose8(__m256* r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
 // B[k0 .. k0+kc, n0 .. n0+nc] -> panels of kNr columns: out[(panel * kc + k) * kNr + c],
-// zero beyond nc.
+// zero beyond nc. B is f32, or (transposed: a weight matrix) bf16 / f16 widened here.
 void pack_b_panels(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
-  const auto* p = static_cast<const float*>(b.p);
   if (!b.trans) {
+    IZWI_ASSERT(b.type == GemmType::kF32);
     // Row by row, so each stored row is read in order (a convolution's rows
     // are channels and taps of the signal, megabytes apart: panel by panel,
     // every row was a new stream the hardware could not follow).
+    const auto* p = static_cast<const float*>(b.p);
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = p + b.row_start(k0 + k) + n0;
       for (int64_t j = 0; j < nc; j += kNr) {
@@ -50,22 +104,26 @@ void pack_b_panels(const Matrix& b, int64_t k0, int64_t kc, int64_t n0, int64_t 
     }
     return;
   }
+  // Transposed: each column is a stored row. Blocks of 8 columns x 8 k are
+  // widened, transposed in registers and stored as 8 panel rows; columns
+  // beyond nc are zero, and a K tail of fewer than 8 goes one at a time.
   for (int64_t j = 0; j < nc; j += kNr) {
     float* panel = out + j * kc;
     const int64_t cols = std::min(kNr, nc - j);
-    if (!b.trans) {  // a panel row is 16 consecutive stored elements
-      const __m256i m0 = first_lanes(cols), m1 = first_lanes(cols - 8);
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = p + b.row_start(k0 + k) + n0 + j;
-        _mm256_storeu_ps(panel + k * kNr, _mm256_maskload_ps(src, m0));
-        _mm256_storeu_ps(panel + k * kNr + 8, _mm256_maskload_ps(src + 8, m1));
+    for (int64_t c0 = 0; c0 < kNr; c0 += 8) {
+      const int64_t n = std::clamp<int64_t>(cols - c0, 0, 8);  // real columns in this block
+      int64_t k = 0;
+      for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int64_t c = 0; c < 8; ++c)
+          r[c] = c < n ? load8(b, (n0 + j + c0 + c) * b.ld + k0 + k) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int64_t i = 0; i < 8; ++i) _mm256_storeu_ps(panel + (k + i) * kNr + c0, r[i]);
       }
-      continue;
+      for (; k < kc; ++k)
+        for (int64_t c = 0; c < 8; ++c)
+          panel[k * kNr + c0 + c] = c < n ? load1(b, (n0 + j + c0 + c) * b.ld + k0 + k) : 0.0f;
     }
-    // Transposed (a weight matrix [N, K]): each column is a stored row.
-    for (int64_t k = 0; k < kc; ++k)
-      for (int64_t c = 0; c < kNr; ++c)
-        panel[k * kNr + c] = c < cols ? p[(n0 + j + c) * b.ld + k0 + k] : 0.0f;
   }
 }
 
@@ -124,7 +182,7 @@ struct Avx2Tile {
 }  // namespace
 
 const GemmKernels& gemm_kernels_avx2() {
-  static const GemmKernels k = BlockedGemm<Avx2Tile>::table(Isa::kAvx2, false);
+  static const GemmKernels k = BlockedGemm<Avx2Tile>::table(Isa::kAvx2, true);
   return k;
 }
 
