@@ -363,11 +363,13 @@ void run_bench(const BenchArgs& a, const Context& ctx) {
     nlohmann::ordered_json j;
     j["model"] = dir;
     j["read_loop_gbps"] = read_gbps;
+    j["cpu_kernels"] = cpu_kernels();
     j["runs"] = runs;
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
   std::printf("model        %s (%d threads)\n", dir.c_str(), runs[0]["threads"].get<int>());
+  std::printf("kernels      %s\n", cpu_kernels().c_str());
   std::printf("read loop    %.1f GB/s\n", read_gbps);
   for (const auto& r : runs) print_run(r);
   if (base && runs.size() > 1) {

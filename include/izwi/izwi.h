@@ -1,6 +1,8 @@
 // izwi — local voice-cloning text-to-speech. The whole public API.
 #pragma once
 
+#include <string>
+
 #include "izwi/audio.h"
 #include "izwi/base64.h"
 #include "izwi/batch.h"
@@ -22,6 +24,12 @@ namespace izwi {
 
 // "0.1.0"
 const char* version();
+
+// The CPU kernels this process runs, chosen once from what the CPU has (capped
+// by IZWI_ISA): "avx512", "avx2" or "scalar", then what makes the bf16 audio
+// decoder's products ("bf16 by amx", "bf16 by avx512-bf16") or that it runs in
+// f32 ("f32 codec"). For reports: `izwi bench` prints it.
+std::string cpu_kernels();
 
 // Makes this process's C library keep freed memory for reuse instead of
 // handing it back to the system at once. Synthesis frees and allocates

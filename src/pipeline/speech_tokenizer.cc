@@ -3,12 +3,20 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/vec.h"
+#include "kernels/ops.h"
 #include "pipeline/loading.h"
 
 namespace izwi {
 
 const char* version() {
   return "0.1.0";
+}
+
+std::string cpu_kernels() {
+  std::string s = cpu::isa_name(cpu::vec_kernels().isa);
+  const char* bf16 = ops::bf16_convolution_kernel();
+  return s + (*bf16 ? std::string(", bf16 by ") + bf16 : std::string(", f32 codec"));
 }
 
 const char* codec_precision_name(CodecPrecision precision) {

@@ -65,6 +65,20 @@ TEST(CliBench, TextReportSaysWhatItMeasured) {
     EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
 }
 
+// The kernels line names what ran: capped to plain C++ by IZWI_ISA, the
+// scalar kernels and the f32 codec (no bf16 products without AVX-512).
+TEST(CliBench, ReportsTheKernelsItRan) {
+  const auto r = test::run_izwi_env(
+      "IZWI_ISA=scalar ", "bench " + test::golden_model() + " --frames 2 --weights q8 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.output;
+  EXPECT_EQ(j["cpu_kernels"], "scalar, f32 codec");
+  const auto text = run_izwi("bench " + test::golden_model() + " --frames 2 --weights q8");
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find("kernels      "), std::string::npos) << text.output;
+}
+
 TEST(CliBench, BadArgumentsAreRefusedWithAReason) {
   for (const char* args : {"--repeat 0", "--frames 1", "--weights q3", "--streams 0"}) {
     const auto r = run_izwi("bench " + test::golden_model() + " " + args);

@@ -1415,7 +1415,8 @@ TEST_F(ServerTest, KillNineNeverLosesAnAcknowledgedVoice) {
     });
     for (;;) {
       const int i = std::uniform_int_distribution<int>(0, kNames - 1)(rng);
-      const std::string name = "v" + std::to_string(i);
+      const std::string name = std::string("v").append(
+          std::to_string(i));  // not "v" + ...: GCC 12 warns falsely (-Wrestrict)
       const bool remove = std::uniform_int_distribution<int>(0, 3)(rng) == 0;
       const int v = std::uniform_int_distribution<int>(0, 1)(rng);
       httplib::Result r =
