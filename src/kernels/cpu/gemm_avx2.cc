@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "core/error.h"
+#include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
 
@@ -43,18 +43,14 @@ inline __m256 load8(const Matrix& m, int64_t i) {
   }
 }
 
-// Stored element i of `m`, widened to f32.
+// Stored element i of `m`, widened to f32 (a K tail: the core's conversions).
 inline float load1(const Matrix& m, int64_t i) {
-  const uint16_t h = static_cast<const uint16_t*>(m.p)[i];
+  const auto* h = static_cast<const uint16_t*>(m.p);
   switch (m.type) {
-    case GemmType::kBF16: {
-      const uint32_t bits = static_cast<uint32_t>(h) << 16;
-      float f;
-      std::memcpy(&f, &bits, sizeof f);
-      return f;
-    }
+    case GemmType::kBF16:
+      return bf16_to_f32(h[i]);
     case GemmType::kF16:
-      return _cvtsh_ss(h);
+      return f16_to_f32(h[i]);
     default:
       return static_cast<const float*>(m.p)[i];
   }
