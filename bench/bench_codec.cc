@@ -52,8 +52,8 @@ void set_rtf(benchmark::State& state, double audio_seconds) {
       audio_seconds, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-// Arg 0: f32 convolutions; 1: bf16 (AMX or AVX512-BF16; f32 where the CPU lacks
-// both, see the label).
+// Arg 0: f32 convolutions; 1: the fast mode, bf16 (AMX or AVX512-BF16), else
+// Winograd f32 convolutions (AVX2 / AVX-512), else f32: see the label.
 void BM_Decode10s(benchmark::State& state) {
   auto& c = codec(state.range(0) ? izwi::CodecPrecision::kBf16 : izwi::CodecPrecision::kF32);
   state.SetLabel(izwi::codec_precision_name(c.decode_precision()));
@@ -74,7 +74,7 @@ void BM_DecodeStreamed10s(benchmark::State& state) {
   static const auto f32 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kF32);
   static const auto bf16 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kBf16);
   const auto& decoder = *(state.range(0) ? bf16 : f32).decoder;
-  state.SetLabel(decoder.bf16() ? "bf16" : "f32");
+  state.SetLabel(decoder.bf16() ? "bf16" : decoder.winograd() ? "winograd" : "f32");
   constexpr int64_t kFrames = 125, kGroups = 16;
   const int64_t block = state.range(1);
   std::vector<int32_t> codes(kFrames * kGroups);

@@ -35,8 +35,9 @@ void print_reference_notes(const Voice& voice);
 constexpr const char* kDefaultWeights = "q8";
 CLI::Option* add_weights_option(CLI::App* cmd, std::string& target);
 
-// --codec f32|bf16: the codec decoder's arithmetic; bf16 (AMX tiles or
-// AVX512-BF16) where the CPU has it, f32 elsewhere (docs/ARCHITECTURE.md, "The codec decoder").
+// --codec f32|bf16|winograd: the codec decoder's arithmetic; bf16 (AMX tiles or
+// AVX512-BF16) where the CPU has it, else winograd (f32, Winograd convolutions)
+// where it has AVX2 or AVX-512, else f32 (docs/ARCHITECTURE.md, "The codec decoder").
 constexpr const char* kDefaultCodec = "bf16";
 CLI::Option* add_codec_option(CLI::App* cmd, std::string& target);
 

@@ -26,9 +26,10 @@ namespace izwi {
 const char* version();
 
 // The CPU kernels this process runs, chosen once from what the CPU has (capped
-// by IZWI_ISA): "avx512", "avx2" or "scalar", then what makes the bf16 audio
-// decoder's products ("bf16 by amx", "bf16 by avx512-bf16") or that it runs in
-// f32 ("f32 codec"). For reports: `izwi bench` prints it.
+// by IZWI_ISA): "avx512", "avx2" or "scalar", then what the fast audio decoder
+// (--codec bf16) runs on: bf16 products ("bf16 by amx", "bf16 by avx512-bf16"),
+// f32 with Winograd convolutions ("winograd codec"), or plain f32 ("f32 codec").
+// For reports: `izwi bench` prints it.
 std::string cpu_kernels();
 
 // Makes this process's C library keep freed memory for reuse instead of

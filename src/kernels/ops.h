@@ -110,6 +110,41 @@ void conv_transpose1d_packed(ThreadPool* pool, const float* x, int64_t Cin, int6
 void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConvWeights& W,
                    const float* bias, float* y);
 
+// ---- Winograd convolutions (f32, AVX-512 or AVX2) ---------------------------------
+// The codec decoder's fast mode where there are no bf16 products: a stride-1
+// convolution of kernel K computed by Winograd's F(2, K) (kernels/cpu/
+// conv_winograd.cc), K + 1 GEMMs over half the time axis instead of K over all
+// of it. Not exact: the transforms round differently from the direct sums
+// (relative error about 1e-6 of the output's scale for K = 7).
+
+// The F(m, K) transforms for one tile of m outputs from n = m + K - 1 inputs:
+// y = AT [(G w) .* (BT u)], row-major G [n, K], BT [n, n], AT [m, n].
+struct WinogradTransforms {
+  int m = 0, K = 0, n = 0;
+  std::vector<double> g, bt, at;
+};
+WinogradTransforms winograd_transforms(int m, int K);
+
+// Whether conv1d_winograd takes this convolution (our GEMM on this CPU, K in 3..10).
+bool winograd_conv_supported(int64_t Cout, int K);
+
+struct WinogradConvWeights {
+  WinogradTransforms tf;
+  std::vector<float> bt, at;  // tf's input and output transforms, in f32
+  std::vector<float> panels;  // per point p: U_p = G_p . W [Cout, Cin], packed as a GEMM's A
+  int64_t point_stride = 0;   // floats between the points' panels
+  int64_t cin = 0, cout = 0;
+  int kernel = 0;
+  bool empty() const { return panels.empty(); }
+};
+// From conv1d weights W: [Cout, Cin, K] (groups 1).
+WinogradConvWeights pack_conv1d_winograd(const float* W, int64_t Cout, int64_t Cin, int K);
+// conv1d through them: stride 1, groups 1, zero padding, any dilation; same
+// shapes as conv1d (p.accumulate adds to y).
+void conv1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                     const WinogradConvWeights& W, int64_t Cout, const float* bias,
+                     const Conv1dParams& p, float* y);
+
 // ---- bf16 convolutions (AMX tiles, or AVX512-BF16) --------------------------------
 // The codec decoder's fast mode: weights converted to bf16 once, inputs rounded
 // to bf16 as they are packed, products accumulated in f32. Not exact (about 3

@@ -22,7 +22,8 @@ namespace {
 constexpr const char* kLayoutVersion = "1";
 
 std::string arithmetic(const Codec& codec) {
-  return codec.decoder->bf16() ? std::string("bf16-") + ops::bf16_convolution_kernel() : "f32";
+  if (codec.decoder->bf16()) return std::string("bf16-") + ops::bf16_convolution_kernel();
+  return codec.decoder->winograd() ? "f32-winograd" : "f32";
 }
 
 // FNV-1a over the codes: only names the file; the codes inside are compared.

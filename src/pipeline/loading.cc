@@ -39,11 +39,21 @@ Codec load_codec(const std::string& path, CodecPrecision precision) {
       std::make_unique<codec::CodecEncoder>(c.config.encoder, c.config.encode_downsample_rate,
                                             c.config.encoder_valid_num_quantizers, weights);
   c.decoder = std::make_unique<codec::CodecDecoder>(c.config.decoder, weights);
+  // bf16 where the CPU has its products, else Winograd (which bf16 asks for
+  // too: the fast mode), else exact.
+  const bool fast = precision != CodecPrecision::kF32;
   if (precision == CodecPrecision::kBf16 && ops::bf16_convolutions_available())
     c.decoder->use_bf16(weights);
+  else if (fast && ops::packed_convolutions_available())
+    c.decoder->use_winograd(weights);
   else
     c.decoder->use_packed(weights);
   return c;
+}
+
+CodecPrecision decode_precision(const Codec& codec) {
+  if (codec.decoder->bf16()) return CodecPrecision::kBf16;
+  return codec.decoder->winograd() ? CodecPrecision::kWinograd : CodecPrecision::kF32;
 }
 
 std::vector<int32_t> encode_audio(ThreadPool* pool, const Codec& codec, const float* samples,

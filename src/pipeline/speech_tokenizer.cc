@@ -16,18 +16,27 @@ const char* version() {
 std::string cpu_kernels() {
   std::string s = cpu::isa_name(cpu::vec_kernels().isa);
   const char* bf16 = ops::bf16_convolution_kernel();
-  return s + (*bf16 ? std::string(", bf16 by ") + bf16 : std::string(", f32 codec"));
+  if (*bf16) return s + ", bf16 by " + bf16;
+  return s + (ops::packed_convolutions_available() ? ", winograd codec" : ", f32 codec");
 }
 
 const char* codec_precision_name(CodecPrecision precision) {
-  return precision == CodecPrecision::kBf16 ? "bf16" : "f32";
+  switch (precision) {
+    case CodecPrecision::kBf16:
+      return "bf16";
+    case CodecPrecision::kWinograd:
+      return "winograd";
+    default:
+      return "f32";
+  }
 }
 
 CodecPrecision parse_codec_precision(const std::string& name) {
-  for (CodecPrecision p : {CodecPrecision::kF32, CodecPrecision::kBf16})
+  for (CodecPrecision p : {CodecPrecision::kF32, CodecPrecision::kBf16, CodecPrecision::kWinograd})
     if (name == codec_precision_name(p)) return p;
   fail(ErrorKind::kInvalidArgument, "unknown codec precision '", name,
-       "': expected f32 (exact) or bf16 (faster, where the CPU has AMX-BF16 or AVX512-BF16)");
+       "': expected f32 (exact), bf16 (fastest, on CPUs with AMX-BF16 or AVX512-BF16; Winograd ",
+       "elsewhere) or winograd (f32, faster convolutions, on CPUs with AVX2 or AVX-512)");
 }
 
 struct SpeechTokenizer::Impl {
@@ -56,7 +65,7 @@ int SpeechTokenizer::num_codebooks() const {
   return impl_->codec.config.decoder.num_quantizers;
 }
 CodecPrecision SpeechTokenizer::decode_precision() const {
-  return impl_->codec.decoder->bf16() ? CodecPrecision::kBf16 : CodecPrecision::kF32;
+  return pipeline::decode_precision(impl_->codec);
 }
 int SpeechTokenizer::codebook_size() const {
   return impl_->codec.config.decoder.codebook_size;

@@ -162,7 +162,7 @@ WeightFormat TtsModel::weight_format() const {
   return impl_->weight_format;
 }
 CodecPrecision TtsModel::codec_precision() const {
-  return impl_->codec.decoder->bf16() ? CodecPrecision::kBf16 : CodecPrecision::kF32;
+  return pipeline::decode_precision(impl_->codec);
 }
 TtsModel::WeightBytes TtsModel::weight_bytes() const {
   return impl_->weight_bytes;

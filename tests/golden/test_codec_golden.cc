@@ -164,6 +164,36 @@ TEST_F(CodecGolden, Bf16StreamedBlocksOfAnySizeMatchOneDecode) {
   }
 }
 
+// The Winograd decoder (f32, kernel-7 convolutions by F(2, 7)) streams as the
+// f32 one does, and its waveform stays within the golden tolerance of the
+// official one, whole or in blocks of any size: its transforms round
+// differently from direct sums, by about 1e-6 of each convolution's scale.
+TEST_F(CodecGolden, WinogradStreamedBlocksOfAnySizeStayWithinTheGoldenTolerance) {
+  if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
+  const std::string dir = test::golden_model() + "/speech_tokenizer";
+  CheckpointWeights w(Checkpoint::open(dir));
+  codec::CodecDecoder wino(config_->decoder, w);
+  wino.use_winograd(w);
+  ASSERT_TRUE(wino.winograd());
+  int64_t frames;
+  auto codes = codes_of("dec_ref_codes", &frames);
+  const auto golden = load_f32("dec_ref_wav");
+  const auto exact = decoder_->forward(pool_, codes.data(), frames);
+  const auto whole = wino.forward(pool_, codes.data(), frames);
+  EXPECT_NE(whole, exact);  // it really is another path
+  EXPECT_TRUE(within_golden_tolerance(whole, golden));
+  std::printf(
+      "winograd decode: %.1f dB SNR against the official f32 waveform, %.1f dB against "
+      "ours in f32\n",
+      snr_db(whole, golden), snr_db(whole, exact));
+  for (int64_t block : {1, 2, 7, 25}) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    const auto wav = stream_in_blocks(wino, pool_, codes, frames, block);
+    EXPECT_TRUE(within_golden_tolerance(wav, golden));
+    EXPECT_GT(snr_db(wav, whole), 80.0);
+  }
+}
+
 TEST_F(CodecGolden, StreamerReproducesTheOfficialChunkedDecodeAtAnyLength) {
   int64_t frames;
   auto codes = codes_of("dec_long330_codes", &frames);
@@ -413,6 +443,27 @@ TEST(CodecGoldenApi, Bf16DecodeStaysWithinItsBar) {
   const double snr = snr_db(wav, ref);
   std::printf("bf16 decode: %.1f dB SNR against the official f32 waveform\n", snr);
   EXPECT_GT(snr, 30.0);
+}
+
+// Asked through the public API, the Winograd decoder runs where the GEMM does
+// and bf16 falls back to it where there are no bf16 products.
+TEST(CodecGoldenApi, WinogradDecodeIsWhatTheFastModeRunsWithoutBf16) {
+  auto codec =
+      SpeechTokenizer::load(test::golden_model(), CodecOptions{2, CodecPrecision::kWinograd});
+  if (!ops::packed_convolutions_available()) {
+    EXPECT_EQ(codec->decode_precision(), CodecPrecision::kF32);
+    GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA): the decoder runs in f32";
+  }
+  ASSERT_EQ(codec->decode_precision(), CodecPrecision::kWinograd);
+  std::vector<int64_t> shape;
+  auto ref_codes = load_i64("dec_ref_codes", &shape);
+  AudioCodes codes{shape[0], 16, std::vector<int32_t>(ref_codes.begin(), ref_codes.end())};
+  EXPECT_TRUE(within_golden_tolerance(codec->decode(codes), load_f32("dec_ref_wav")));
+  auto fast = SpeechTokenizer::load(test::golden_model(), CodecOptions{2, CodecPrecision::kBf16});
+  EXPECT_EQ(fast->decode_precision(),
+            ops::bf16_convolutions_available() ? CodecPrecision::kBf16 : CodecPrecision::kWinograd);
+  EXPECT_EQ(parse_codec_precision("winograd"), CodecPrecision::kWinograd);
+  EXPECT_STREQ(codec_precision_name(CodecPrecision::kWinograd), "winograd");
 }
 
 TEST(CodecGoldenApi, RejectsBadInput) {

@@ -145,6 +145,42 @@ TEST_P(VecKernelTest, AxpyMatchesReference) {
   }
 }
 
+// mix_rows against the matrix product in double, with zero entries and guard
+// values after each output row; the same sums in the same order as the scalar one.
+TEST_P(VecKernelTest, MixRowsMatchesReferenceAndSkipsZeros) {
+  ISA_KERNELS(v);
+  for (int n_in : {1, 8, 16})
+    for (int n_out : {1, 2, 8, 16})
+      for (int64_t n : {1, 7, 8, 33, 100}) {
+        auto coef = random_vector(static_cast<size_t>(n_out * n_in), 8 + n_in);
+        for (size_t i = 0; i < coef.size(); i += 3) coef[i] = 0.0f;
+        const cpu::MixMatrix mx = cpu::mix_matrix(coef.data(), n_out, n_in);
+        const auto in_data = random_vector(static_cast<size_t>(n_in * n), 9);
+        std::vector<float> out_data(static_cast<size_t>(n_out * (n + 4)), 5.0f),
+            scalar_out(out_data);
+        const float* in[cpu::kMaxMixRows];
+        float *out[cpu::kMaxMixRows], *sout[cpu::kMaxMixRows];
+        for (int j = 0; j < n_in; ++j) in[j] = in_data.data() + j * n;
+        for (int p = 0; p < n_out; ++p) {
+          out[p] = out_data.data() + p * (n + 4);
+          sout[p] = scalar_out.data() + p * (n + 4);
+        }
+        v->mix_rows(mx, in, out, n);
+        cpu::vec_kernels_scalar().mix_rows(mx, in, sout, n);
+        for (int p = 0; p < n_out; ++p) {
+          for (int64_t i = 0; i < n; ++i) {
+            double ref = 0;
+            for (int j = 0; j < n_in; ++j)
+              ref += static_cast<double>(coef[p * n_in + j]) * in[j][i];
+            ASSERT_NEAR(out[p][i], ref, 1e-5) << n_out << "x" << n_in << " n=" << n;
+            ASSERT_EQ(out[p][i], sout[p][i]) << "not the scalar kernel's sums";
+          }
+          for (int64_t i = n; i < n + 4; ++i) ASSERT_EQ(out[p][i], 5.0f) << "wrote past the row";
+        }
+      }
+  EXPECT_THROW(cpu::mix_matrix(nullptr, 17, 2), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, VecKernelTest,
                          ::testing::Values(cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512),
                          [](const auto& param_info) {

@@ -11,6 +11,7 @@
 namespace izwi::cpu {
 
 struct QuantizedActs;
+struct MixMatrix;
 
 enum class Isa { kScalar, kAvx2, kAvx512 };
 const char* isa_name(Isa isa);
@@ -42,9 +43,24 @@ struct VecKernels {
   using DotRowsQ = void (*)(const void* w, size_t row_bytes, int64_t count, const QuantizedActs& a,
                             int64_t m0, int rows, float* y, int64_t ldy);
   DotRowsQ dot_rows_q8, dot_rows_q4;
+  // Rows mixed by a small matrix (Winograd's transforms, kernels/cpu/
+  // conv_winograd.cc): out[p][i] = sum_j M[p][j] * in[j][i] for p < n_out,
+  // i < n, over M's nonzero entries in j order (fused multiply-adds).
+  void (*mix_rows)(const MixMatrix& m, const float* const* in, float* const* out, int64_t n);
 };
 constexpr int kMaxDotRows = 8;
 constexpr int kMaxQuantRows = 4;
+constexpr int kMaxMixRows = 16;
+
+// A small matrix's nonzero entries, row by row, for mix_rows.
+struct MixMatrix {
+  int n_out = 0, n_in = 0;
+  int count[kMaxMixRows] = {};              // nonzero entries of row p
+  int col[kMaxMixRows * kMaxMixRows] = {};  // their columns, rows one after another
+  float value[kMaxMixRows * kMaxMixRows] = {};
+};
+// From a row-major [n_out, n_in] matrix; throws beyond kMaxMixRows.
+MixMatrix mix_matrix(const float* coef, int n_out, int n_in);
 
 // How far ahead (bytes) the SIMD GEMVs prefetch their weight stream. The
 // hardware prefetcher alone left them waiting on their loads: the code

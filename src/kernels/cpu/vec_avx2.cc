@@ -366,6 +366,44 @@ void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const Quanti
   }
 }
 
+// mix_rows with the matrix dense and each coefficient a vector in memory: the
+// inputs stay in NI registers and every term is one FMA with a memory operand
+// (the sparse loop's indexed loads cost 4x the FMAs). Zero terms add zero.
+template <int NI>
+void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
+  __m256 coef[kMaxMixRows][NI];
+  for (int p = 0, e = 0; p < m.n_out; ++p) {
+    for (int j = 0; j < NI; ++j) coef[p][j] = _mm256_setzero_ps();
+    for (int k = 0; k < m.count[p]; ++k, ++e) coef[p][m.col[e]] = _mm256_set1_ps(m.value[e]);
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 u[NI];
+#pragma GCC unroll 16
+    for (int j = 0; j < NI; ++j)
+      u[j] = j < m.n_in ? _mm256_loadu_ps(in[j] + i) : _mm256_setzero_ps();
+    for (int p = 0; p < m.n_out; ++p) {
+      __m256 acc = _mm256_mul_ps(coef[p][0], u[0]);
+#pragma GCC unroll 16
+      for (int j = 1; j < NI; ++j) acc = _mm256_fmadd_ps(coef[p][j], u[j], acc);
+      _mm256_storeu_ps(out[p] + i, acc);
+    }
+  }
+  for (; i < n; ++i)
+    for (int p = 0; p < m.n_out; ++p) {
+      float acc = 0.0f;
+      for (int j = 0; j < m.n_in; ++j) acc = std::fma(_mm256_cvtss_f32(coef[p][j]), in[j][i], acc);
+      out[p][i] = acc;
+    }
+}
+
+void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
+  if (m.n_in <= 8)
+    mix_rows_dense<8>(m, in, out, n);
+  else
+    mix_rows_dense<kMaxMixRows>(m, in, out, n);
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_avx2() {
@@ -380,7 +418,8 @@ const VecKernels& vec_kernels_avx2() {
                             dot_rows<w8_bf16, bf16_at, 2>,
                             dot_rows<w8_f16, f16_at, 2>,
                             dot_rows_q_run<DType::kQ8>,
-                            dot_rows_q_run<DType::kQ4>};
+                            dot_rows_q_run<DType::kQ4>,
+                            mix_rows};
   return k;
 }
 

@@ -392,6 +392,37 @@ void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const Quanti
   }
 }
 
+// As the AVX2 one: the matrix dense, a coefficient vector in memory per term,
+// the inputs in NI registers.
+template <int NI>
+void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
+  __m512 coef[kMaxMixRows][NI];
+  for (int p = 0, e = 0; p < m.n_out; ++p) {
+    for (int j = 0; j < NI; ++j) coef[p][j] = _mm512_setzero_ps();
+    for (int k = 0; k < m.count[p]; ++k, ++e) coef[p][m.col[e]] = _mm512_set1_ps(m.value[e]);
+  }
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 k16 = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 u[NI];
+#pragma GCC unroll 16
+    for (int j = 0; j < NI; ++j)
+      u[j] = j < m.n_in ? _mm512_maskz_loadu_ps(k16, in[j] + i) : _mm512_setzero_ps();
+    for (int p = 0; p < m.n_out; ++p) {
+      __m512 acc = _mm512_mul_ps(coef[p][0], u[0]);
+#pragma GCC unroll 16
+      for (int j = 1; j < NI; ++j) acc = _mm512_fmadd_ps(coef[p][j], u[j], acc);
+      _mm512_mask_storeu_ps(out[p] + i, k16, acc);
+    }
+  }
+}
+
+void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
+  if (m.n_in <= 8)
+    mix_rows_dense<8>(m, in, out, n);
+  else
+    mix_rows_dense<kMaxMixRows>(m, in, out, n);
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_avx512() {
@@ -406,7 +437,8 @@ const VecKernels& vec_kernels_avx512() {
                             dot_rows<w16_bf16, 2>,
                             dot_rows<w16_f16, 2>,
                             dot_rows_q_run<DType::kQ8>,
-                            dot_rows_q_run<DType::kQ4>};
+                            dot_rows_q_run<DType::kQ4>,
+                            mix_rows};
   return k;
 }
 

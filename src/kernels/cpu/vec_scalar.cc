@@ -2,6 +2,7 @@
 // them a better yardstick for the SIMD versions.
 #include <cmath>
 
+#include "core/error.h"
 #include "core/quant.h"
 #include "core/tensor.h"
 #include "kernels/cpu/quant_acts.h"
@@ -90,6 +91,15 @@ void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const Quanti
   }
 }
 
+void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int p = 0, e = 0; p < m.n_out; ++p) {
+      float acc = 0.0f;
+      for (int k = 0; k < m.count[p]; ++k, ++e) acc = std::fma(m.value[e], in[m.col[e]][i], acc);
+      out[p][i] = acc;
+    }
+}
+
 }  // namespace
 
 const VecKernels& vec_kernels_scalar() {
@@ -104,8 +114,26 @@ const VecKernels& vec_kernels_scalar() {
                             dot_rows<uint16_t, bf16_to_f32>,
                             dot_rows<uint16_t, f16_to_f32>,
                             dot_rows_q_run<DType::kQ8>,
-                            dot_rows_q_run<DType::kQ4>};
+                            dot_rows_q_run<DType::kQ4>,
+                            mix_rows};
   return k;
+}
+
+MixMatrix mix_matrix(const float* coef, int n_out, int n_in) {
+  if (n_out < 0 || n_in < 0 || n_out > kMaxMixRows || n_in > kMaxMixRows)
+    fail(ErrorKind::kInvalidArgument, "mix_matrix: at most ", kMaxMixRows, " x ", kMaxMixRows,
+         ", got ", n_out, " x ", n_in);
+  MixMatrix m;
+  m.n_out = n_out;
+  m.n_in = n_in;
+  for (int p = 0, e = 0; p < n_out; ++p)
+    for (int j = 0; j < n_in; ++j)
+      if (coef[p * n_in + j] != 0.0f) {
+        m.col[e] = j;
+        m.value[e++] = coef[p * n_in + j];
+        ++m.count[p];
+      }
+  return m;
 }
 
 }  // namespace izwi::cpu

@@ -161,6 +161,12 @@ void CodecDecoder::use_bf16(WeightSource& from) {
   use_packed(from);  // the convolutions bf16 does not take, and the linears
 }
 
+void CodecDecoder::use_winograd(WeightSource& from) {
+  for_each_convolution([&](auto& conv) { conv.use_winograd(from); });
+  winograd_ = true;
+  use_packed(from);  // the convolutions Winograd does not take, and the linears
+}
+
 void CodecDecoder::use_packed(WeightSource& from) {
   for_each_convolution([&](auto& conv) { conv.use_packed(from); });
   for_each_linear([&](Linear& l) { l.use_packed(from); });

@@ -87,6 +87,12 @@ class CodecDecoder {
   // else nothing changes).
   // Same contract as use_bf16.
   void use_packed(WeightSource& from);
+  // As use_packed, but the stride-1 convolutions (the residual units' kernel-7
+  // ones: most of the decoder's work) by Winograd's F(2, K) (ops::
+  // conv1d_winograd): f32, about 1.75x fewer multiply-adds there, not bit-exact
+  // (about 1e-6 relative per convolution). Same contract as use_bf16.
+  void use_winograd(WeightSource& from);
+  bool winograd() const { return winograd_; }
 
   // One decoder call on codes [frames, num_quantizers] (row-major, values already
   // validated): returns frames * total_upsample samples, clamped to [-1, 1].
@@ -133,6 +139,7 @@ class CodecDecoder {
   SnakeBeta final_snake_;             // decoder.decoder.5
   Conv1d final_conv_;                 // decoder.decoder.6.conv [1, out_dim, 7]
   bool bf16_ = false;
+  bool winograd_ = false;
 };
 
 // The official decode, block by block. The official code decodes a whole

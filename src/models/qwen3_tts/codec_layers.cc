@@ -41,6 +41,14 @@ void Conv1d::use_packed(WeightSource& from) {
   weight = Tensor{};
 }
 
+void Conv1d::use_winograd(WeightSource& from) {
+  if (groups != 1 || stride != 1 || weight.empty() || !ops::winograd_conv_supported(out, kernel))
+    return;
+  weight_winograd = ops::pack_conv1d_winograd(weight.f32(), out, in, kernel);
+  from.release(weight);
+  weight = Tensor{};
+}
+
 namespace {
 
 ops::InputSnake input_snake(const SnakeBeta* act) {
@@ -68,6 +76,12 @@ void conv(ThreadPool* pool, const Conv1d& c, const Signal& x, const ops::Conv1dP
   }
   Signal copy;
   const Signal* in = activated(pool, x, act, copy);
+  if (!c.weight_winograd.empty()) {
+    IZWI_ASSERT(p.pad_mode == ops::PadMode::kZeros);  // the decoder pads only with zeros
+    ops::conv1d_winograd(pool, in->data.data(), c.in, x.frames, c.weight_winograd, c.out, bias, p,
+                         y);
+    return;
+  }
   if (!c.weight_packed.empty()) {
     ops::conv1d_packed(pool, in->data.data(), c.in, x.frames, c.weight_packed, c.out, c.kernel,
                        bias, p, y);

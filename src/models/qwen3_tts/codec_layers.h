@@ -55,6 +55,7 @@ struct Conv1d {
   int in = 0, out = 0, kernel = 0, stride = 1, dilation = 1, groups = 1;
   ops::Bf16ConvWeights weight_bf16;      // once use_bf16() ran; the zero-padded forms use it
   ops::PackedConvWeights weight_packed;  // once use_packed() ran (the f32 weight is then dropped)
+  ops::WinogradConvWeights weight_winograd;  // once use_winograd() ran (likewise)
 
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k,
             int stride_ = 1, int dilation_ = 1, int groups_ = 1, bool has_bias = true);
@@ -65,6 +66,10 @@ struct Conv1d {
   // Repacks the weights once into the f32 GEMM's panels where that applies
   // (stride 1, groups 1, AVX2 or AVX-512); exact, like the plain f32 weights.
   void use_packed(WeightSource& from);
+  // Transforms the weights once for Winograd's F(2, K) (ops::conv1d_winograd:
+  // stride 1, groups 1, zero padding, AVX2 or AVX-512): K + 1 products per two
+  // outputs instead of 2K, f32 but not bit-exact. Others stay as they are.
+  void use_winograd(WeightSource& from);
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
   // is covered; padding with zeros or by replicating the edge sample.
@@ -111,6 +116,7 @@ struct ConvTranspose1d {
             bool has_bias = true);
   void use_bf16(WeightSource& from);
   void use_packed(WeightSource& from);
+  void use_winograd(WeightSource& from) { use_packed(from); }  // no Winograd form: packed f32
   Signal causal(ThreadPool* pool, const Signal& x) const;
 
   // Streamed form: returns x.frames * stride samples; `tail` [out, kernel - stride]
