@@ -112,10 +112,10 @@ void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConv
 
 // ---- Winograd convolutions (f32, AVX-512 or AVX2) ---------------------------------
 // The codec decoder's fast mode where there are no bf16 products: a stride-1
-// convolution of kernel K computed by Winograd's F(2, K) (kernels/cpu/
-// conv_winograd.cc), K + 1 GEMMs over half the time axis instead of K over all
-// of it. Not exact: the transforms round differently from the direct sums
-// (relative error about 1e-6 of the output's scale for K = 7).
+// convolution of kernel K computed by Winograd's F(4, K) (kernels/cpu/
+// conv_winograd.cc), K + 3 GEMMs over a quarter of the time axis instead of K
+// over all of it. Not exact: the transforms round differently from the direct
+// sums (about 1e-5 of the output's scale for K = 7).
 
 // The F(m, K) transforms for one tile of m outputs from n = m + K - 1 inputs:
 // y = AT [(G w) .* (BT u)], row-major G [n, K], BT [n, n], AT [m, n].
@@ -125,7 +125,7 @@ struct WinogradTransforms {
 };
 WinogradTransforms winograd_transforms(int m, int K);
 
-// Whether conv1d_winograd takes this convolution (our GEMM on this CPU, K in 3..10).
+// Whether conv1d_winograd takes this convolution (our GEMM on this CPU, K in 3..9).
 bool winograd_conv_supported(int64_t Cout, int K);
 
 struct WinogradConvWeights {

@@ -27,7 +27,7 @@ struct Codec {
 };
 // bf16: the decoder's convolutions and linears in bf16 where the CPU has AMX-BF16
 // or AVX512-BF16, else as winograd. winograd: its convolutions by Winograd's
-// F(2, K) where our GEMM runs. Otherwise (and f32) f32, packed once for our GEMM
+// F(4, K) where our GEMM runs. Otherwise (and f32) f32, packed once for our GEMM
 // where it runs.
 Codec load_codec(const std::string& path, CodecPrecision precision = CodecPrecision::kF32);
 // The arithmetic its decoder runs (what was asked, or what the CPU allowed of it).

@@ -409,8 +409,19 @@ TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
                                   kTranscript + "' -o " + dir.file("direct.npy"));
   ASSERT_EQ(r.status, 0) << r.output;
   const auto direct = read_npy(dir.file("direct.npy")).as_f32();
-  EXPECT_EQ(read_npy(dir.file("saved.npy")).as_f32(), direct);
-  EXPECT_EQ(read_npy(dir.file("saved2.npy")).as_f32(), direct);
+  // The same codes; the audio bit for bit where the decoder's sums do not
+  // depend on how the stream is cut into blocks (f32, bf16). Winograd's tiles
+  // start where each block starts, so the saved decoder state (the reference
+  // decoded once, then the new frames) rounds differently from one decode of
+  // both: by about 1e-5, within the golden tolerance.
+  const bool winograd = cpu_kernels().find("winograd") != std::string::npos;
+  for (const char* name : {"saved.npy", "saved2.npy"}) {
+    const auto saved = read_npy(dir.file(name)).as_f32();
+    if (winograd)
+      EXPECT_TRUE(test::within_golden_tolerance(saved, direct)) << name;
+    else
+      EXPECT_EQ(saved, direct) << name;
+  }
 
   r = test::run_izwi_env(env, "voices export me " + dir.file("me.json"));
   ASSERT_EQ(r.status, 0) << r.output;

@@ -164,10 +164,11 @@ TEST_F(CodecGolden, Bf16StreamedBlocksOfAnySizeMatchOneDecode) {
   }
 }
 
-// The Winograd decoder (f32, kernel-7 convolutions by F(2, 7)) streams as the
+// The Winograd decoder (f32, kernel-7 convolutions by F(4, 7)) streams as the
 // f32 one does, and its waveform stays within the golden tolerance of the
 // official one, whole or in blocks of any size: its transforms round
-// differently from direct sums, by about 1e-6 of each convolution's scale.
+// differently from direct sums, by about 1e-5 of each convolution's scale
+// (measured: largest difference 4.6e-5 against the tolerance's 1e-4).
 TEST_F(CodecGolden, WinogradStreamedBlocksOfAnySizeStayWithinTheGoldenTolerance) {
   if (!ops::packed_convolutions_available()) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   const std::string dir = test::golden_model() + "/speech_tokenizer";
@@ -182,10 +183,13 @@ TEST_F(CodecGolden, WinogradStreamedBlocksOfAnySizeStayWithinTheGoldenTolerance)
   const auto whole = wino.forward(pool_, codes.data(), frames);
   EXPECT_NE(whole, exact);  // it really is another path
   EXPECT_TRUE(within_golden_tolerance(whole, golden));
+  double max_err = 0;
+  for (size_t i = 0; i < golden.size(); ++i)
+    max_err = std::max(max_err, std::abs(static_cast<double>(whole[i]) - golden[i]));
   std::printf(
-      "winograd decode: %.1f dB SNR against the official f32 waveform, %.1f dB against "
-      "ours in f32\n",
-      snr_db(whole, golden), snr_db(whole, exact));
+      "winograd decode: %.1f dB SNR against the official f32 waveform (largest "
+      "difference %.2g; the tolerance is 1e-4), %.1f dB against ours in f32\n",
+      snr_db(whole, golden), max_err, snr_db(whole, exact));
   for (int64_t block : {1, 2, 7, 25}) {
     SCOPED_TRACE("block " + std::to_string(block));
     const auto wav = stream_in_blocks(wino, pool_, codes, frames, block);

@@ -290,7 +290,6 @@ void amx_pack_b_cols_permuted(const float* src, int64_t ld, int64_t K, int64_t N
   }
 }
 
-
 // Samples ahead of the current block (1 KB) that amx_time_major prefetches in
 // each of its 32 channel rows.
 constexpr int64_t kTimeMajorPrefetch = 256;

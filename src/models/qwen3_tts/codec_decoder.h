@@ -88,9 +88,9 @@ class CodecDecoder {
   // Same contract as use_bf16.
   void use_packed(WeightSource& from);
   // As use_packed, but the stride-1 convolutions (the residual units' kernel-7
-  // ones: most of the decoder's work) by Winograd's F(2, K) (ops::
-  // conv1d_winograd): f32, about 1.75x fewer multiply-adds there, not bit-exact
-  // (about 1e-6 relative per convolution). Same contract as use_bf16.
+  // ones: most of the decoder's work) by Winograd's F(4, K) (ops::
+  // conv1d_winograd): f32, 2.8x fewer multiply-adds there, not bit-exact but
+  // within the golden tolerance. Same contract as use_bf16.
   void use_winograd(WeightSource& from);
   bool winograd() const { return winograd_; }
 

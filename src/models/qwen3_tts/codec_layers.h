@@ -66,9 +66,9 @@ struct Conv1d {
   // Repacks the weights once into the f32 GEMM's panels where that applies
   // (stride 1, groups 1, AVX2 or AVX-512); exact, like the plain f32 weights.
   void use_packed(WeightSource& from);
-  // Transforms the weights once for Winograd's F(2, K) (ops::conv1d_winograd:
-  // stride 1, groups 1, zero padding, AVX2 or AVX-512): K + 1 products per two
-  // outputs instead of 2K, f32 but not bit-exact. Others stay as they are.
+  // Transforms the weights once for Winograd's F(4, K) (ops::conv1d_winograd:
+  // stride 1, groups 1, zero padding, AVX2 or AVX-512): K + 3 products per four
+  // outputs instead of 4K, f32 but not bit-exact. Others stay as they are.
   void use_winograd(WeightSource& from);
   // Causal convolution as both official implementations define it: left pad of
   // (effective kernel - stride), and right padding so the last partial window
