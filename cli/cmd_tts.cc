@@ -423,7 +423,7 @@ CLI::Option* add_codec_option(CLI::App* cmd, std::string& target) {
       ->add_option("--codec", target,
                    "Arithmetic of the audio decoder: bf16 (the fastest: 2-3x, on CPUs with "
                    "AMX-BF16 or AVX512-BF16; other CPUs run winograd), winograd (f32 with "
-                   "Winograd convolutions, about 1.4x, AVX2 or AVX-512) or f32 (exact)")
+                   "Winograd convolutions, about 1.5x, AVX2 or AVX-512) or f32 (exact)")
       ->check(CLI::IsMember({"f32", "bf16", "winograd"}))
       ->capture_default_str();
 }
