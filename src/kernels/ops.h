@@ -129,8 +129,8 @@ WinogradTransforms winograd_transforms(int m, int K);
 bool winograd_conv_supported(int64_t Cout, int K);
 
 struct WinogradConvWeights {
-  WinogradTransforms tf;
-  std::vector<float> bt, at;  // tf's input and output transforms, in f32
+  int m = 0, n = 0;           // outputs and inputs per tile (winograd_transforms(m, kernel))
+  std::vector<float> bt, at;  // its input and output transforms, in f32
   std::vector<float> panels;  // per point p: U_p = G_p . W [Cout, Cin], packed as a GEMM's A
   int64_t point_stride = 0;   // floats between the points' panels
   int64_t cin = 0, cout = 0;

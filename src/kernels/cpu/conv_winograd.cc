@@ -120,13 +120,15 @@ WinogradConvWeights pack_conv1d_winograd(const float* W, int64_t Cout, int64_t C
          "kernel of 3 to ", std::size(kPoints) + 2 - kTileOutputs, " and at least ",
          kDirectConvMaxOut, " output channels; got kernel ", K, ", ", Cout, " outputs");
   WinogradConvWeights out;
-  out.tf = winograd_transforms(kTileOutputs, K);
+  const WinogradTransforms tf = winograd_transforms(kTileOutputs, K);
+  out.m = tf.m;
+  out.n = tf.n;
   out.cin = Cin;
   out.cout = Cout;
   out.kernel = K;
-  const int n = out.tf.n;
-  out.bt.assign(out.tf.bt.begin(), out.tf.bt.end());
-  out.at.assign(out.tf.at.begin(), out.tf.at.end());
+  const int n = tf.n;
+  out.bt.assign(tf.bt.begin(), tf.bt.end());
+  out.at.assign(tf.at.begin(), tf.at.end());
   // U_p [Cout, Cin] = sum_k G[p][k] W[:, :, k], in double, then packed as a GEMM's A.
   std::vector<float> u(static_cast<size_t>(Cout * Cin));
   for (int p = 0; p < n; ++p) {
@@ -134,7 +136,7 @@ WinogradConvWeights pack_conv1d_winograd(const float* W, int64_t Cout, int64_t C
       for (int64_t c = 0; c < Cin; ++c) {
         const float* w = W + (o * Cin + c) * K;
         double s = 0.0;
-        for (int k = 0; k < K; ++k) s += out.tf.g[p * K + k] * w[k];
+        for (int k = 0; k < K; ++k) s += tf.g[p * K + k] * w[k];
         u[static_cast<size_t>(o * Cin + c)] = static_cast<float>(s);
       }
     std::vector<float> packed = g->pack_a(false, Cout, Cin, u.data(), Cin);
@@ -289,7 +291,7 @@ void conv1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
          "got stride ", p.stride, ", groups ", p.groups, ", dilation ", p.dilation);
   const int64_t To = conv1d_out_len(T, W.kernel, p);
   if (To <= 0) return;
-  const int m = W.tf.m, n = W.tf.n;
+  const int m = W.m, n = W.n;
   const WinogradCall c{x,
                        Cin,
                        T,
