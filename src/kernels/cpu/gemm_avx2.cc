@@ -147,6 +147,20 @@ void micro_tile(const float* pa, const float* pb, int64_t kc, float* c, int64_t 
       acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
     }
   }
+  if (rows == kMr && cols == kNr) {  // a whole tile: straight from the registers
+#pragma GCC unroll 16
+    for (int64_t r = 0; r < kMr; ++r) {
+      float* cr = c + r * ldc;
+      __m256 v0 = acc[r][0], v1 = acc[r][1];
+      if (accumulate) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8));
+      }
+      _mm256_storeu_ps(cr, v0);
+      _mm256_storeu_ps(cr + 8, v1);
+    }
+    return;
+  }
   // Out through a stack copy written with constant indices: indexing acc by the
   // runtime `rows` would make GCC keep all 12 accumulators in memory, storing
   // them every k (twice the loop's time, store-bound).
