@@ -13,7 +13,6 @@
 #include <filesystem>
 
 #include "core/thread_pool.h"
-#include "izwi/izwi.h"
 #include "izwi/speech_tokenizer.h"
 #include "models/qwen3_tts/random_checkpoint.h"
 #include "pipeline/loading.h"
@@ -122,14 +121,3 @@ BENCHMARK(BM_DecodeStreamed10s)
 BENCHMARK(BM_Encode10s)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 
 }  // namespace
-
-// As the CLI and server run: freed multi-megabyte signals stay in the heap
-// (izwi::configure_allocator) instead of coming back as fresh pages.
-int main(int argc, char** argv) {
-  izwi::configure_allocator();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

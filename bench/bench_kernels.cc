@@ -136,5 +136,3 @@ BENCHMARK(BM_Linear_Q8)->Apply(rows);
 BENCHMARK(BM_Linear_Q4)->Apply(rows);
 
 }  // namespace
-
-BENCHMARK_MAIN();

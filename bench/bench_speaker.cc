@@ -46,5 +46,3 @@ void BM_SpeakerEmbed10s(benchmark::State& state) {
 BENCHMARK(BM_SpeakerEmbed10s)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -48,5 +48,3 @@ void BM_LoadTokenizer(benchmark::State& state) {
 BENCHMARK(BM_LoadTokenizer)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
-
-BENCHMARK_MAIN();

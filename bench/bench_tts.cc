@@ -80,14 +80,3 @@ BENCHMARK(BM_Speak5s_1_7B)
     ->UseRealTime();
 
 }  // namespace
-
-// As the CLI and server run: freed multi-megabyte signals stay in the heap
-// (izwi::configure_allocator) instead of coming back as fresh pages.
-int main(int argc, char** argv) {
-  izwi::configure_allocator();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
