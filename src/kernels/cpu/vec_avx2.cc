@@ -289,7 +289,7 @@ inline void dot_half_chunk(const uint8_t* row, const uint8_t* quants, const Quan
         p16[i] = _mm256_add_epi16(p16[i], _mm256_maddubs_epi16(wq, xv));
         // Keeps the sum a chain in one register per row: without it GCC
         // reassociates the 8 adds into a tree, keeps all 32 products live and
-        // spills them (the four-row kernel ran at a third of its speed).
+        // spills them (the four-row kernel ran at two thirds of its speed).
         asm("" : "+x"(p16[i]));
       }
     }
