@@ -208,15 +208,19 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
     push_history(x, H, history);
     return y;
   }
-  // [history | x] per channel, convolved without padding: T outputs.
-  Signal ext(in, L);
-  for (int64_t c = 0; c < in; ++c) {
-    std::copy_n(history.data() + c * H, H, ext.row(c));
-    std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
-  }
+  // [history | x] per channel, convolved without padding: T outputs. The f32
+  // kernels take the activation on their input, so it is applied here, to each
+  // channel's row while it is in cache; the rows are split over the pool (one
+  // thread copying megabytes while the other waited was a pass of its own).
+  Signal ext = Signal::uninit(in, L);  // written in full below
+  parallel_for(pool, in, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      std::copy_n(history.data() + c * H, H, ext.row(c));
+      std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
+      if (act) ops::snake_beta(nullptr, ext.row(c), 1, L, &act->alpha[c], &act->inv_beta[c]);
+    }
+  });
   push_history(x, H, history);
-  // The f32 kernels take the activation on their input: ext is ours to change.
-  if (act) act->apply(pool, ext);
   ops::Conv1dParams p;
   p.dilation = dilation;
   p.groups = groups;
