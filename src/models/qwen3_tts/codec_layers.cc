@@ -179,12 +179,30 @@ void push_history(const Signal& x, int64_t H, std::vector<float>& history) {
   }
 }
 
+// act([history | x]) per channel (history [C, H], x [C, T]): each row copied
+// and activated while in cache, the rows split over the pool (one thread
+// copying megabytes while the other waited, then a second pass for the
+// activation, was what it replaced).
+Signal joined(ThreadPool* pool, const std::vector<float>& history, int64_t H, const Signal& x,
+              const SnakeBeta* act) {
+  const int64_t T = x.frames, L = H + T;
+  Signal ext = Signal::uninit(x.channels, L);  // written in full below
+  parallel_for(pool, x.channels, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      std::copy_n(history.data() + c * H, H, ext.row(c));
+      std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
+      if (act) ops::snake_beta(nullptr, ext.row(c), 1, L, &act->alpha[c], &act->inv_beta[c]);
+    }
+  });
+  return ext;
+}
+
 }  // namespace
 
 Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>& history,
                            const SnakeBeta* act) const {
   IZWI_ASSERT(x.channels == in && stride == 1);
-  const int64_t H = history_length(), T = x.frames, L = H + T;
+  const int64_t H = history_length(), T = x.frames;
   IZWI_ASSERT(static_cast<int64_t>(history.size()) == in * H);
   if (bf16_path(ops::PadMode::kZeros)) {
     // The history is read in place of the left padding (no [history | x]
@@ -208,18 +226,9 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
     push_history(x, H, history);
     return y;
   }
-  // [history | x] per channel, convolved without padding: T outputs. The f32
-  // kernels take the activation on their input, so it is applied here, to each
-  // channel's row while it is in cache; the rows are split over the pool (one
-  // thread copying megabytes while the other waited was a pass of its own).
-  Signal ext = Signal::uninit(in, L);  // written in full below
-  parallel_for(pool, in, 4, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      std::copy_n(history.data() + c * H, H, ext.row(c));
-      std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
-      if (act) ops::snake_beta(nullptr, ext.row(c), 1, L, &act->alpha[c], &act->inv_beta[c]);
-    }
-  });
+  // [history | x] per channel, convolved without padding: T outputs (the f32
+  // kernels take the activation on their input, so it is applied in the join).
+  const Signal ext = joined(pool, history, H, x, act);
   push_history(x, H, history);
   ops::Conv1dParams p;
   p.dilation = dilation;
@@ -245,11 +254,7 @@ Signal Conv1d::causal_block(ThreadPool* pool, const Signal& x, std::vector<float
         std::fill_n(history.data() + c * H, H, x.data[static_cast<size_t>(c * T)]);
   }
   IZWI_ASSERT(static_cast<int64_t>(history.size()) == in * H);
-  Signal ext(in, H + T);  // [history | x] per channel
-  for (int64_t c = 0; c < in; ++c) {
-    std::copy_n(history.data() + c * H, H, ext.row(c));
-    std::copy_n(x.data.data() + c * T, T, ext.row(c) + H);
-  }
+  const Signal ext = joined(pool, history, H, x, nullptr);
   push_history(x, H, history);
   ops::Conv1dParams p;
   p.stride = stride;
