@@ -405,7 +405,9 @@ void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* ou
 void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
   if (m.n_in <= 8)
     mix_rows_dense<8>(m, in, out, n);
-  else if (m.n_in <= 12)  // F(4, 7)'s 10 rows: 12 inputs still fit in registers
+  else if (m.n_in <= 10)  // F(4, 7)'s 10 rows, with no product by a padding zero
+    mix_rows_dense<10>(m, in, out, n);
+  else if (m.n_in <= 12)  // 12 inputs still fit in registers
     mix_rows_dense<12>(m, in, out, n);
   else
     mix_rows_dense<kMaxMixRows>(m, in, out, n);
