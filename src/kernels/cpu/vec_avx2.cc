@@ -371,6 +371,12 @@ void dot_rows_q_run(const void* w, size_t row_bytes, int64_t count, const Quanti
   }
 }
 
+// Lane mask for the first n of 8 float lanes (1 <= n < 8).
+inline __m256i first_lanes(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 // mix_rows with the matrix dense and each coefficient a vector in memory: the
 // inputs stay in NI registers and every term is one FMA with a memory operand
 // (the sparse loop's indexed loads cost 4x the FMAs). Zero terms add zero.
@@ -394,16 +400,70 @@ void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* ou
       _mm256_storeu_ps(out[p] + i, acc);
     }
   }
-  for (; i < n; ++i)
+  if (i < n) {
+    // The last 1-7 columns as one masked step: one at a time, each output was a
+    // chain of n_in dependent scalar FMAs, and a chunk of 135 tiles (d = 3 or 9)
+    // spent more on its 7 last columns than on the other 128.
+    const __m256i lanes = first_lanes(n - i);
+    __m256 u[NI];
+#pragma GCC unroll 16
+    for (int j = 0; j < NI; ++j)
+      u[j] = j < m.n_in ? _mm256_maskload_ps(in[j] + i, lanes) : _mm256_setzero_ps();
     for (int p = 0; p < m.n_out; ++p) {
-      float acc = 0.0f;
-      for (int j = 0; j < m.n_in; ++j) acc = std::fma(_mm256_cvtss_f32(coef[p][j]), in[j][i], acc);
-      out[p][i] = acc;
+      __m256 acc = _mm256_mul_ps(coef[p][0], u[0]);
+#pragma GCC unroll 16
+      for (int j = 1; j < NI; ++j) acc = _mm256_fmadd_ps(coef[p][j], u[j], acc);
+      _mm256_maskstore_ps(out[p] + i, lanes, acc);
     }
+  }
+}
+
+// mix_rows for an exact shape NO x NI (Winograd F(4, 7)'s 10 x 10 and 4 x 10):
+// the loops the other way round, one input at a time into NO accumulators held
+// in registers. Each output's sum is the same chain in the same order as in
+// mix_rows_dense, but the NO chains are independent, where mix_rows_dense's
+// rows each waited on their own chain of NI dependent FMAs (its stores were a
+// fifth of its samples). Zero terms add zero.
+template <int NI, int NO>
+void mix_rows_fixed(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
+  __m256 coef[NI][NO];
+  for (int j = 0; j < NI; ++j)
+    for (int p = 0; p < NO; ++p) coef[j][p] = _mm256_setzero_ps();
+  for (int p = 0, e = 0; p < NO; ++p)
+    for (int k = 0; k < m.count[p]; ++k, ++e) coef[m.col[e]][p] = _mm256_set1_ps(m.value[e]);
+  auto step = [&](int64_t i, auto load, auto store) {
+    __m256 acc[NO];
+    const __m256 u0 = load(in[0] + i);
+#pragma GCC unroll 16
+    for (int p = 0; p < NO; ++p) acc[p] = _mm256_mul_ps(coef[0][p], u0);
+#pragma GCC unroll 16
+    for (int j = 1; j < NI; ++j) {
+      const __m256 u = load(in[j] + i);
+#pragma GCC unroll 16
+      for (int p = 0; p < NO; ++p) acc[p] = _mm256_fmadd_ps(coef[j][p], u, acc[p]);
+    }
+#pragma GCC unroll 16
+    for (int p = 0; p < NO; ++p) store(out[p] + i, acc[p]);
+  };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    step(
+        i, [](const float* x) { return _mm256_loadu_ps(x); },
+        [](float* y, __m256 v) { _mm256_storeu_ps(y, v); });
+  if (i < n) {  // the last 1-7 columns as one masked step
+    const __m256i lanes = first_lanes(n - i);
+    step(
+        i, [lanes](const float* x) { return _mm256_maskload_ps(x, lanes); },
+        [lanes](float* y, __m256 v) { _mm256_maskstore_ps(y, lanes, v); });
+  }
 }
 
 void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
-  if (m.n_in <= 8)
+  if (m.n_in == 10 && m.n_out == 10)
+    mix_rows_fixed<10, 10>(m, in, out, n);
+  else if (m.n_in == 10 && m.n_out == 4)
+    mix_rows_fixed<10, 4>(m, in, out, n);
+  else if (m.n_in <= 8)
     mix_rows_dense<8>(m, in, out, n);
   else if (m.n_in <= 10)  // F(4, 7)'s 10 rows, with no product by a padding zero
     mix_rows_dense<10>(m, in, out, n);
