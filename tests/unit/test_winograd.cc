@@ -50,14 +50,15 @@ TEST(WinogradConv1d, MatchesReferenceOverTheDecodersShapesAndTheTilingsEdges) {
   if (!ops::winograd_conv_supported(8, 7)) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   ThreadPool pool(2);
   const Case cases[] = {
-      {96, 96, 1920, 7, 1, 6, 0},  // the last block's residual unit, causal, one frame
-      {40, 24, 300, 7, 3, 18, 0},  // dilation 3, causal
-      {48, 16, 731, 7, 9, 0, 0},   // dilation 9, unpadded (a streamed block after its history)
-      {13, 9, 55, 7, 9, 54, 0},    // odd channel counts; output shorter than two tile rows
-      {16, 8, 1, 7, 9, 54, 0},     // a single output
-      {24, 30, 40, 7, 1, 3, 3},    // both sides padded
-      {20, 12, 100, 3, 2, 4, 0},   // another kernel
-      {64, 80, 5000, 7, 1, 6, 0},  // several chunks of tiles
+      {96, 96, 1920, 7, 1, 6, 0},   // the last block's residual unit, causal, one frame
+      {40, 24, 300, 7, 3, 18, 0},   // dilation 3, causal
+      {48, 16, 731, 7, 9, 0, 0},    // dilation 9, unpadded (a streamed block after its history)
+      {13, 9, 55, 7, 9, 54, 0},     // odd channel counts; output shorter than two tile rows
+      {16, 8, 1, 7, 9, 54, 0},      // a single output
+      {24, 30, 40, 7, 1, 3, 3},     // both sides padded
+      {20, 12, 100, 3, 2, 4, 0},    // another kernel
+      {64, 80, 5000, 7, 1, 6, 0},   // several chunks of tiles
+      {64, 80, 5000, 7, 3, 18, 0},  // several chunks, runs of 3 (chunks end mid-signal)
   };
   for (const Case& c : cases)
     for (bool accumulate : {false, true}) {

@@ -167,8 +167,14 @@ struct WinogradCall {
 // dst[b * d + i] = x[first + b * step + i] for b < blocks, i < d; zero where
 // that index is outside x [0, T). Blocks wholly inside x are copied without
 // checks (d = 1, the undilated convolutions: a strided gather of samples).
-void gather_phase(const float* x, int64_t T, int64_t first, int64_t step, int64_t d, int64_t blocks,
-                  float* dst) {
+// D > 0: d == D and step == kTileOutputs * D, known to the compiler, so the
+// copies of the runs unroll (the codec's dilations 1, 3 and 9; with d at run
+// time each run of 3 or 9 samples was a loop of its own, and the phase copies
+// took as long as the transforms they feed).
+template <int D>
+void gather_phase(const float* x, int64_t T, int64_t first, int64_t step_, int64_t d_,
+                  int64_t blocks, float* dst) {
+  const int64_t d = D > 0 ? D : d_, step = D > 0 ? kTileOutputs * D : step_;
   // Blocks [lo, hi) lie inside x.
   const int64_t lo = first >= 0 ? 0 : std::min(blocks, (-first + step - 1) / step);
   const int64_t hi =
@@ -194,8 +200,10 @@ void gather_phase(const float* x, int64_t T, int64_t first, int64_t step, int64_
 
 // The inverse for one output phase: y[first + b * step + i] (+)= src[b * d + i]
 // + bias for b < blocks, i < d, up to the output length To.
-void scatter_phase(const float* src, float bias, int64_t first, int64_t step, int64_t d,
+template <int D>  // as gather_phase's
+void scatter_phase(const float* src, float bias, int64_t first, int64_t step_, int64_t d_,
                    int64_t blocks, int64_t To, bool accumulate, float* y) {
+  const int64_t d = D > 0 ? D : d_, step = D > 0 ? kTileOutputs * D : step_;
   // Whole blocks before the end of y, then the part of the last one.
   const int64_t full = first + d > To ? 0 : std::min(blocks, (To - d - first) / step + 1);
   if (d == 1) {
@@ -223,7 +231,10 @@ void scatter_phase(const float* src, float bias, int64_t first, int64_t step, in
 
 // Tile blocks b0 .. b0 + nb (d tiles each) of the output: input transform, the
 // n GEMMs, output transform. `pool` splits each step (null: all on this thread).
-void winograd_chunk(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64_t nb) {
+// D > 0: the dilation is D and m is kTileOutputs (see gather_phase).
+template <int D>
+void winograd_chunk_d(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64_t nb) {
+  IZWI_ASSERT(D == 0 || (c.d == D && c.m == kTileOutputs));
   const int m = c.m, n = c.n;
   const int64_t d = c.d, Q = nb * d, Cin = c.Cin, Cout = c.Cout;
   const cpu::VecKernels& vec = cpu::vec_kernels();
@@ -242,8 +253,8 @@ void winograd_chunk(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64_t
       const float* xc = c.x + ch * c.T;
       // phase r, block b, lane i = padded input at ((m (b0 + b) + r) d + i), zero outside x.
       for (int r = 0; r < m; ++r)
-        gather_phase(xc, c.T, (m * b0 + r) * d - c.pl, m * d, d, nb + c.extra,
-                     phase.data() + r * plen);
+        gather_phase<D>(xc, c.T, (m * b0 + r) * d - c.pl, m * d, d, nb + c.extra,
+                        phase.data() + r * plen);
       const float* in[cpu::kMaxMixRows];
       float* out[cpu::kMaxMixRows];
       for (int j = 0; j < n; ++j) in[j] = phase.data() + (j % m) * plen + (j / m) * d;
@@ -271,10 +282,23 @@ void winograd_chunk(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64_t
       vec.mix_rows(c.at, in, out, Q);
       for (int r = 0; r < m; ++r) {
         // Block bl's d lanes go to output row m (b0 + bl) + r (d = 1: one sample each).
-        scatter_phase(out[r], b, (m * b0 + r) * d, m * d, d, nb, c.To, c.accumulate, yo);
+        scatter_phase<D>(out[r], b, (m * b0 + r) * d, m * d, d, nb, c.To, c.accumulate, yo);
       }
     }
   });
+}
+
+// winograd_chunk_d for the codec's dilations, compiled for each.
+void winograd_chunk(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64_t nb) {
+  const bool fixed = c.m == kTileOutputs;
+  if (fixed && c.d == 1)
+    winograd_chunk_d<1>(pool, c, b0, nb);
+  else if (fixed && c.d == 3)
+    winograd_chunk_d<3>(pool, c, b0, nb);
+  else if (fixed && c.d == 9)
+    winograd_chunk_d<9>(pool, c, b0, nb);
+  else
+    winograd_chunk_d<0>(pool, c, b0, nb);
 }
 
 }  // namespace
