@@ -84,6 +84,14 @@ std::string resolve_model(const Context& ctx, const std::string& value, bool clo
   return store.resolve(value, cloning, /*pull_if_missing=*/true, progress_printer(ctx));
 }
 
+std::string installed_model(const Context& ctx, const std::string& value, bool cloning) {
+  try {
+    return make_store(ctx).resolve(value, cloning, /*pull_if_missing=*/false);
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 void register_models(CLI::App& app, const ContextPtr& ctx) {
   auto name = std::make_shared<std::string>();
 

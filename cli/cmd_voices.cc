@@ -10,7 +10,7 @@ namespace {
 
 struct VoicesArgs {
   std::string name, audio, text, consent, model, file, new_name;
-  bool force = false, json = false, no_preprocess = false;
+  bool force = false, json = false, no_preprocess = false, no_prepare = false;
   int threads = 0;
 };
 
@@ -162,10 +162,43 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::ExistingFile);
   imp->add_option("--name", a->new_name, "Save it under another name");
   imp->add_flag("--force", a->force, "Replace a voice of the same name");
+  imp->add_option("-m,--model", a->model,
+                  "Model to prepare a voice with a transcript for (default: izwi tts's, when it "
+                  "is installed; pulled if named here)");
+  imp->add_flag("--no-prepare", a->no_prepare,
+                "Leave the reference's decoding to the voice's first request");
+  imp->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
   imp->callback([a, ctx] {
     VoiceStore store(voice_store_options(*ctx));
+    // A named model is found (or pulled) before anything is written.
+    const std::string named =
+        a->model.empty() || a->no_prepare ? "" : resolve_model(*ctx, a->model, /*cloning=*/true);
     const std::string name = store.import_file(a->file, a->new_name, a->force);
     std::printf("imported voice '%s'\n", name.c_str());
+    if (a->no_prepare || store.get(name).transcript.empty()) return;  // x-vector: nothing to do
+    // As `voices add` does: the decoder's state after the reference, kept
+    // beside the model, so the first `izwi tts --voice` starts without
+    // decoding the reference (1-3 s).
+    const std::string dir =
+        named.empty() ? installed_model(*ctx, default_model_name(), /*cloning=*/true) : named;
+    if (dir.empty()) {
+      std::fprintf(stderr,
+                   "note: %s is not installed, so the voice is not prepared now: its first "
+                   "request decodes the reference once (1-3 s) and keeps the result; or name "
+                   "the model with -m\n",
+                   default_model_name().c_str());
+      return;
+    }
+    ModelOptions mo{a->threads};
+    mo.codec = CodecPrecision::kBf16;  // as izwi tts decodes (see `voices add`)
+    try {
+      auto model = TtsModel::load(dir, mo);
+      model->prepare_voice(store.load(name, *model));
+    } catch (const Error& e) {  // the import itself is done and stays
+      std::fprintf(stderr, "warning: the voice is imported but not prepared: %s\n", e.what());
+      return;
+    }
+    std::printf("prepared it for %s\n", dir.c_str());
   });
 }
 

@@ -25,6 +25,8 @@ using ContextPtr = std::shared_ptr<Context>;
 // missing model with a progress bar unless offline. `cloning`: a CustomVoice
 // name resolves to its Base companion (which has the speaker encoder).
 std::string resolve_model(const Context& ctx, const std::string& value, bool cloning = false);
+// The same without pulling: "" when the model is not installed.
+std::string installed_model(const Context& ctx, const std::string& value, bool cloning = false);
 
 // Prints a cloned voice's reference warnings and preprocessing notes to stderr.
 void print_reference_notes(const Voice& voice);

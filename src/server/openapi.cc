@@ -269,7 +269,9 @@ std::string openapi_document() {
          {{"description", "The voice file"}, {"content", {{"application/json", J::object()}}}}},
         {"404", error_response("No such voice")}}}};
   p["/v1/voices/import"]["post"] = {
-      {"summary", "Import a voice file (the body, or multipart field 'file')"},
+      {"summary",
+       "Import a voice file (the body, or multipart field 'file'); one with a transcript is "
+       "prepared with the default model, as a save is"},
       {"parameters",
        J::array({{{"name", "name"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
                  {{"name", "replace"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}})},

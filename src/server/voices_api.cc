@@ -245,8 +245,22 @@ void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::
       throw ApiError(400, "invalid_voice_file", e.what(), "file");
     throw store_error(e);
   }
+  const VoiceProfile p = store.get(imported);
+  // As POST /v1/voices does: a voice with a transcript gets the decoder's
+  // state after its reference now, with the default model, so its first
+  // request does not decode the reference first. Without that model
+  // installed, the first request does it and keeps the result.
+  if (!p.transcript.empty()) {
+    std::shared_ptr<const TtsModel> model;
+    try {
+      model = st.models.get("", true);
+    } catch (const ApiError&) {  // not installed
+    } catch (const Error&) {     // nor could it be pulled
+    }
+    if (model) model->prepare_voice(store.load(imported, *model));
+  }
   res.status = 201;
-  res.set_content(json_text(voice_json(store.get(imported))), "application/json");
+  res.set_content(json_text(voice_json(p)), "application/json");
 }
 
 void handle_models(ServerState& st, const httplib::Request& req, httplib::Response& res) {

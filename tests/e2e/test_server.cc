@@ -926,6 +926,27 @@ TEST_F(ServerTest, SavingAVoiceKeepsItsReferenceStateForTheFirstRequest) {
   EXPECT_EQ(from_state->body, decoded->body);
 }
 
+// An imported voice is prepared the same way, with the server's default model.
+TEST_F(ServerTest, ImportingAVoiceKeepsItsReferenceState) {
+  const fs::path models = store_->file("models");
+  auto s = serve();
+  auto c = s->client();
+  const auto created = c.Post(
+      "/v1/voices", httplib::MultipartFormDataItems{
+                        {"name", "exported", "", ""},
+                        {"audio", slurp(dir_.file("reference.wav")), "reference.wav", "audio/wav"},
+                        {"transcript", "Some words spoken here.", "", ""},
+                        {"consent", "the speaker, 2026-12-04", "", ""}});
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : s->log());
+  const auto exported = c.Get("/v1/voices/exported/export");
+  ASSERT_TRUE(exported && exported->status == 200);
+  for (const auto& f : kept_reference_states(models)) fs::remove(f);
+  const auto imported =
+      c.Post("/v1/voices/import?name=imported", exported->body, "application/json");
+  ASSERT_TRUE(imported && imported->status == 201) << (imported ? imported->body : s->log());
+  EXPECT_EQ(kept_reference_states(models).size(), 1u) << s->log();
+}
+
 TEST_F(ServerTest, SavedVoicesNeedAConsentNote) {
   ASSERT_EQ(izwi("voices add unconsented --audio " + dir_.file("reference.wav") +
                  " --model qwen3-tts-0.6b-base")

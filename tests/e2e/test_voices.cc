@@ -374,6 +374,50 @@ TEST(CliVoices, AddKeepsTheReferenceStateThatTtsReads) {
   EXPECT_TRUE(fs::exists(kept));  // and that run kept it again
 }
 
+// `izwi voices import` prepares a voice with a transcript as `voices add`
+// does: with the model it names, or izwi tts's default model if installed;
+// --no-prepare leaves it to the first request.
+TEST(CliVoices, ImportKeepsTheReferenceStateForTheModel) {
+  test::TempDir dir;
+  const fs::path model = dir.path() / "model";
+  fs::copy(test::golden_model(), model, fs::copy_options::recursive);
+  const fs::path kept = model / "speech_tokenizer" / ".izwi-cache" / "codec-prefix";
+  write_audio(dir.file("ref.wav"), Audio{test::load_f32("spk_in_wav"), 24000, 1},
+              SampleFormat::kFloat32);
+  const std::string env = "IZWI_DATA_DIR=" + dir.file("data") +
+                          " IZWI_MODELS_DIR=" + dir.file("no-models") + " IZWI_OFFLINE=1 ";
+  const std::string m = " -m " + model.string();
+  auto r = test::run_izwi_env(env, "voices add me --audio " + dir.file("ref.wav") + " --text '" +
+                                       kTranscript + "' --consent 'Ann, today'" + m);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_izwi_env(env, "voices export me " + dir.file("me.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto kept_files = [&] {
+    size_t files = 0;
+    if (fs::exists(kept))
+      for (const auto& e : fs::directory_iterator(kept)) files += e.is_regular_file();
+    return files;
+  };
+  fs::remove_all(kept.parent_path());
+  // No model named and the default not installed: imported, with a note.
+  r = test::run_izwi_env(env, "voices import --name a " + dir.file("me.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("not prepared"), std::string::npos) << r.output;
+  r = test::run_izwi_env(env,
+                         "voices import --name b --no-prepare" + m + " " + dir.file("me.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(kept_files(), 0u);
+  r = test::run_izwi_env(env, "voices import --name c" + m + " " + dir.file("me.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("prepared it for"), std::string::npos) << r.output;
+  EXPECT_EQ(kept_files(), 1u);
+  // A model that is not there is refused before anything is imported.
+  r = test::run_izwi_env(
+      env, "voices import --name d -m " + dir.file("nowhere") + " " + dir.file("me.json"));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(test::run_izwi_env(env, "voices show d").status, 0);
+}
+
 TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
   write_audio(dir.file("ref.wav"), ref, SampleFormat::kFloat32);
   const std::string env = this->env("data");
