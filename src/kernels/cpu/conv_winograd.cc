@@ -229,6 +229,64 @@ void scatter_phase(const float* src, float bias, int64_t first, int64_t step_, i
   }
 }
 
+// gather_phase for d = 1 and all kTileOutputs phases at once: block b's
+// samples x[f + 4b .. f + 4b + 3] are lane b of phases 0 .. 3, so four blocks
+// are a 4 x 4 transpose (written so the compiler vectorises it), where each
+// phase alone was a strided gather of single samples.
+void gather_phases_d1(const float* x, int64_t T, int64_t f, int64_t blocks, float* phase,
+                      int64_t plen) {
+  static_assert(kTileOutputs == 4, "the transposes are 4 x 4");
+  // Blocks [lo, hi) lie wholly inside x.
+  const int64_t lo = f >= 0 ? 0 : std::min(blocks, (-f + 3) / 4);
+  const int64_t hi = std::clamp<int64_t>(T - 4 - f < 0 ? 0 : (T - 4 - f) / 4 + 1, lo, blocks);
+  float* p[4] = {phase, phase + plen, phase + 2 * plen, phase + 3 * plen};
+  auto checked = [&](int64_t b) {
+    for (int r = 0; r < 4; ++r) {
+      const int64_t k = f + 4 * b + r;
+      p[r][b] = k >= 0 && k < T ? x[k] : 0.0f;
+    }
+  };
+  for (int64_t b = 0; b < lo; ++b) checked(b);
+  int64_t b = lo;
+  for (; b + 4 <= hi; b += 4) {
+    float t[4][4];  // t[k][r] = sample r of block b + k
+    const float* s = x + f + 4 * b;
+    for (int k = 0; k < 4; ++k)
+      for (int r = 0; r < 4; ++r) t[k][r] = s[4 * k + r];
+    for (int r = 0; r < 4; ++r)
+      for (int k = 0; k < 4; ++k) p[r][b + k] = t[k][r];
+  }
+  for (; b < hi; ++b)
+    for (int r = 0; r < 4; ++r) p[r][b] = x[f + 4 * b + r];
+  for (; b < blocks; ++b) checked(b);
+}
+
+// scatter_phase for d = 1 and all four phases at once (the transpose back):
+// y[first + 4b + r] (+)= src[r][b] + bias for b < blocks, up to To.
+void scatter_phases_d1(float* const* src, float bias, int64_t first, int64_t blocks, int64_t To,
+                       bool accumulate, float* y) {
+  const int64_t full = first + 4 > To ? 0 : std::min(blocks, (To - 4 - first) / 4 + 1);
+  int64_t b = 0;
+  for (; b + 4 <= full; b += 4) {
+    float t[4][4];  // t[k][r]: output r of block b + k
+    for (int r = 0; r < 4; ++r)
+      for (int k = 0; k < 4; ++k) t[k][r] = src[r][b + k] + bias;
+    float* out = y + first + 4 * b;
+    if (accumulate)
+      for (int k = 0; k < 4; ++k)
+        for (int r = 0; r < 4; ++r) out[4 * k + r] += t[k][r];
+    else
+      for (int k = 0; k < 4; ++k)
+        for (int r = 0; r < 4; ++r) out[4 * k + r] = t[k][r];
+  }
+  for (; b < blocks; ++b)
+    for (int r = 0; r < 4; ++r) {
+      const int64_t i = first + 4 * b + r;
+      if (i >= To) break;
+      y[i] = (accumulate ? y[i] : 0.0f) + src[r][b] + bias;
+    }
+}
+
 // Tile blocks b0 .. b0 + nb (d tiles each) of the output: input transform, the
 // n GEMMs, output transform. `pool` splits each step (null: all on this thread).
 // D > 0: the dilation is D and m is kTileOutputs (see gather_phase).
@@ -252,9 +310,12 @@ void winograd_chunk_d(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64
     for (int64_t ch = c0; ch < c1; ++ch) {
       const float* xc = c.x + ch * c.T;
       // phase r, block b, lane i = padded input at ((m (b0 + b) + r) d + i), zero outside x.
-      for (int r = 0; r < m; ++r)
-        gather_phase<D>(xc, c.T, (m * b0 + r) * d - c.pl, m * d, d, nb + c.extra,
-                        phase.data() + r * plen);
+      if constexpr (D == 1)
+        gather_phases_d1(xc, c.T, kTileOutputs * b0 - c.pl, nb + c.extra, phase.data(), plen);
+      else
+        for (int r = 0; r < m; ++r)
+          gather_phase<D>(xc, c.T, (m * b0 + r) * d - c.pl, m * d, d, nb + c.extra,
+                          phase.data() + r * plen);
       const float* in[cpu::kMaxMixRows];
       float* out[cpu::kMaxMixRows];
       for (int j = 0; j < n; ++j) in[j] = phase.data() + (j % m) * plen + (j / m) * d;
@@ -280,9 +341,13 @@ void winograd_chunk_d(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64
       for (int pt = 0; pt < n; ++pt) in[pt] = prod + (pt * Cout + o) * Q;
       for (int r = 0; r < m; ++r) out[r] = acc.data() + r * Q;
       vec.mix_rows(c.at, in, out, Q);
-      for (int r = 0; r < m; ++r) {
-        // Block bl's d lanes go to output row m (b0 + bl) + r (d = 1: one sample each).
-        scatter_phase<D>(out[r], b, (m * b0 + r) * d, m * d, d, nb, c.To, c.accumulate, yo);
+      if constexpr (D == 1) {
+        scatter_phases_d1(out, b, kTileOutputs * b0, nb, c.To, c.accumulate, yo);
+      } else {
+        for (int r = 0; r < m; ++r) {
+          // Block bl's d lanes go to output row m (b0 + bl) + r.
+          scatter_phase<D>(out[r], b, (m * b0 + r) * d, m * d, d, nb, c.To, c.accumulate, yo);
+        }
       }
     }
   });
