@@ -279,11 +279,13 @@ void scatter_phases_d1(float* const* src, float bias, int64_t first, int64_t blo
       for (int k = 0; k < 4; ++k)
         for (int r = 0; r < 4; ++r) out[4 * k + r] = t[k][r];
   }
+  // The rest one sample at a time, rounded as above (and as scatter_phase
+  // rounds every sample at d = 1), up to the end of y.
   for (; b < blocks; ++b)
     for (int r = 0; r < 4; ++r) {
       const int64_t i = first + 4 * b + r;
-      if (i >= To) break;
-      y[i] = (accumulate ? y[i] : 0.0f) + src[r][b] + bias;
+      if (i >= To) return;
+      y[i] = accumulate ? y[i] + (src[r][b] + bias) : src[r][b] + bias;
     }
 }
 
