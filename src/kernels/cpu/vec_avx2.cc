@@ -377,6 +377,25 @@ inline __m256i first_lanes(int64_t n) {
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// Runs step(i, load, store) over columns [0, n) eight at a time, the last 1-7
+// as one masked step: one at a time, each output was a chain of dependent
+// scalar FMAs, and a chunk of 135 tiles (d = 3 or 9) spent more on its last 7
+// columns than on the other 128.
+template <class Step>
+void masked_steps(int64_t n, Step& step) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    step(
+        i, [](const float* x) { return _mm256_loadu_ps(x); },
+        [](float* y, __m256 v) { _mm256_storeu_ps(y, v); });
+  if (i < n) {
+    const __m256i lanes = first_lanes(n - i);
+    step(
+        i, [lanes](const float* x) { return _mm256_maskload_ps(x, lanes); },
+        [lanes](float* y, __m256 v) { _mm256_maskstore_ps(y, lanes, v); });
+  }
+}
+
 // mix_rows with the matrix dense and each coefficient a vector in memory: the
 // inputs stay in NI registers and every term is one FMA with a memory operand
 // (the sparse loop's indexed loads cost 4x the FMAs). Zero terms add zero.
@@ -387,35 +406,18 @@ void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* ou
     for (int j = 0; j < NI; ++j) coef[p][j] = _mm256_setzero_ps();
     for (int k = 0; k < m.count[p]; ++k, ++e) coef[p][m.col[e]] = _mm256_set1_ps(m.value[e]);
   }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  auto step = [&](int64_t i, auto load, auto store) {
     __m256 u[NI];
 #pragma GCC unroll 16
-    for (int j = 0; j < NI; ++j)
-      u[j] = j < m.n_in ? _mm256_loadu_ps(in[j] + i) : _mm256_setzero_ps();
+    for (int j = 0; j < NI; ++j) u[j] = j < m.n_in ? load(in[j] + i) : _mm256_setzero_ps();
     for (int p = 0; p < m.n_out; ++p) {
       __m256 acc = _mm256_mul_ps(coef[p][0], u[0]);
 #pragma GCC unroll 16
       for (int j = 1; j < NI; ++j) acc = _mm256_fmadd_ps(coef[p][j], u[j], acc);
-      _mm256_storeu_ps(out[p] + i, acc);
+      store(out[p] + i, acc);
     }
-  }
-  if (i < n) {
-    // The last 1-7 columns as one masked step: one at a time, each output was a
-    // chain of n_in dependent scalar FMAs, and a chunk of 135 tiles (d = 3 or 9)
-    // spent more on its 7 last columns than on the other 128.
-    const __m256i lanes = first_lanes(n - i);
-    __m256 u[NI];
-#pragma GCC unroll 16
-    for (int j = 0; j < NI; ++j)
-      u[j] = j < m.n_in ? _mm256_maskload_ps(in[j] + i, lanes) : _mm256_setzero_ps();
-    for (int p = 0; p < m.n_out; ++p) {
-      __m256 acc = _mm256_mul_ps(coef[p][0], u[0]);
-#pragma GCC unroll 16
-      for (int j = 1; j < NI; ++j) acc = _mm256_fmadd_ps(coef[p][j], u[j], acc);
-      _mm256_maskstore_ps(out[p] + i, lanes, acc);
-    }
-  }
+  };
+  masked_steps(n, step);
 }
 
 // mix_rows for an exact shape NO x NI (Winograd F(4, 7)'s 10 x 10 and 4 x 10):
@@ -445,17 +447,7 @@ void mix_rows_fixed(const MixMatrix& m, const float* const* in, float* const* ou
 #pragma GCC unroll 16
     for (int p = 0; p < NO; ++p) store(out[p] + i, acc[p]);
   };
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    step(
-        i, [](const float* x) { return _mm256_loadu_ps(x); },
-        [](float* y, __m256 v) { _mm256_storeu_ps(y, v); });
-  if (i < n) {  // the last 1-7 columns as one masked step
-    const __m256i lanes = first_lanes(n - i);
-    step(
-        i, [lanes](const float* x) { return _mm256_maskload_ps(x, lanes); },
-        [lanes](float* y, __m256 v) { _mm256_maskstore_ps(y, lanes, v); });
-  }
+  masked_steps(n, step);
 }
 
 void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
