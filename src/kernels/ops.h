@@ -145,6 +145,22 @@ void conv1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
                      const WinogradConvWeights& W, int64_t Cout, const float* bias,
                      const Conv1dParams& p, float* y);
 
+// A transposed convolution whose kernel is J = K / stride whole strides (the
+// codec decoder's upsamplers: K = 2 * stride) is `stride` interleaved J-tap
+// convolutions of x, one per output phase p: y[t * stride + p] = sum_j
+// W[:, :, p + j * stride]^T x[t - j]. Stacked, the phases are one stride-1
+// convolution Cin -> Cout * stride of kernel J, run by F(4, J): (J + 3) / 4
+// products per input sample where the GEMM form makes J (F(4, 2): 1.25 vs 2).
+bool winograd_conv_transpose_supported(int64_t Cout, int K, int stride);
+// From conv_transpose1d weights W: [Cin, Cout, K]; the result's cout is
+// Cout * stride (row co * stride + p: output phase p of channel co), its kernel J.
+WinogradConvWeights pack_conv_transpose1d_winograd(const float* W, int64_t Cin, int64_t Cout, int K,
+                                                   int stride);
+// conv_transpose1d through them: same shapes and result (bias may be null).
+void conv_transpose1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                               const WinogradConvWeights& W, int64_t Cout, int stride,
+                               const float* bias, int64_t trim_right, float* y);
+
 // ---- bf16 convolutions (AMX tiles, or AVX512-BF16) --------------------------------
 // The codec decoder's fast mode: weights converted to bf16 once, inputs rounded
 // to bf16 as they are packed, products accumulated in f32. Not exact (about 3

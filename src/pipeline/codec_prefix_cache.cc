@@ -23,7 +23,8 @@ constexpr const char* kLayoutVersion = "1";
 
 std::string arithmetic(const Codec& codec) {
   if (codec.decoder->bf16()) return std::string("bf16-") + ops::bf16_convolution_kernel();
-  return codec.decoder->winograd() ? "f32-winograd" : "f32";
+  // ".2": the transposed convolutions by Winograd too (2026-12-04), which round differently.
+  return codec.decoder->winograd() ? "f32-winograd.2" : "f32";
 }
 
 // FNV-1a over the codes: only names the file; the codes inside are compared.

@@ -2,7 +2,8 @@
 // the direct correlation in double, and conv1d_winograd against conv1d_ref
 // over the shapes the codec decoder runs (dilations 1, 3, 9; causal padding;
 // unpadded streamed blocks; residuals added in place) and the edges of the
-// tiling (outputs shorter than one tile, chunks, the GEMM's panels).
+// tiling (outputs shorter than one tile, chunks, the GEMM's panels); and the
+// transposed convolutions run as their output phases' convolutions.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -90,10 +91,79 @@ TEST(WinogradConv1d, MatchesReferenceOverTheDecodersShapesAndTheTilingsEdges) {
     }
 }
 
+struct TransposeCase {
+  int64_t cin, cout, T;
+  int K, stride;
+  int64_t trim;
+};
+
+// The decoder's upsamplers (kernel 2 * stride) and the edges: other tap
+// counts, odd channels, trims that cut a phase column, a single input sample.
+TEST(WinogradConvTranspose1d, MatchesReferenceOverTheDecodersUpsamplersAndTheEdges) {
+  if (!ops::winograd_conv_transpose_supported(8, 4, 2)) GTEST_SKIP() << "no AVX2 or AVX-512";
+  ThreadPool pool(2);
+  const TransposeCase cases[] = {
+      {96, 48, 8, 16, 8, 8},   // 1536 -> 768 at stride 8, causal trim, scaled down
+      {48, 24, 60, 10, 5, 5},  // stride 5
+      {40, 20, 240, 8, 4, 4},  // stride 4
+      {24, 12, 960, 6, 3, 3},  // stride 3, long enough for several chunks of tiles
+      {24, 12, 961, 6, 3, 0},  // untrimmed (the streamed form keeps the overlap)
+      {13, 9, 5, 6, 3, 1},     // odd channels; the trim cuts the last phase column
+      {16, 8, 1, 4, 2, 2},     // one input sample
+      {20, 10, 33, 9, 3, 6},   // three taps
+      {20, 10, 33, 9, 3, 0},
+  };
+  for (const TransposeCase& c : cases)
+    for (bool with_bias : {true, false}) {
+      const auto x = random_vector(static_cast<size_t>(c.cin * c.T), 71);
+      const auto w = random_vector(static_cast<size_t>(c.cin * c.cout * c.K), 72, -0.2f, 0.2f);
+      const auto b = random_vector(static_cast<size_t>(c.cout), 73);
+      const float* bias = with_bias ? b.data() : nullptr;
+      const int64_t To = (c.T - 1) * c.stride + c.K - c.trim;
+      std::vector<float> y = random_vector(static_cast<size_t>(c.cout * To + 64), 74);
+      std::vector<float> ref(y.begin(), y.end() - 64);
+      const std::vector<float> guard(y.end() - 64, y.end());
+      ASSERT_TRUE(ops::winograd_conv_transpose_supported(c.cout, c.K, c.stride));
+      const auto packed =
+          ops::pack_conv_transpose1d_winograd(w.data(), c.cin, c.cout, c.K, c.stride);
+      ops::conv_transpose1d_winograd(&pool, x.data(), c.cin, c.T, packed, c.cout, c.stride, bias,
+                                     c.trim, y.data());
+      ops::conv_transpose1d_ref(x.data(), c.cin, c.T, w.data(), c.cout, c.K, c.stride, bias, c.trim,
+                                ref.data());
+      double err = 0, scale = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        err = std::max(err, std::abs(static_cast<double>(y[i]) - ref[i]));
+        scale = std::max(scale, std::abs(static_cast<double>(ref[i])));
+      }
+      EXPECT_LT(err, 2e-5 * scale)
+          << c.cin << " -> " << c.cout << " K=" << c.K << " stride=" << c.stride << " T=" << c.T
+          << " trim=" << c.trim << " bias=" << with_bias;
+      EXPECT_TRUE(std::equal(guard.begin(), guard.end(), y.end() - 64)) << "wrote past the output";
+    }
+}
+
+TEST(WinogradConvTranspose1d, TakesOnlyKernelsOfWholeStrides) {
+  if (!ops::winograd_conv_transpose_supported(8, 4, 2)) GTEST_SKIP() << "no AVX2 or AVX-512";
+  EXPECT_FALSE(ops::winograd_conv_transpose_supported(8, 2, 2));  // one tap: no overlap to save
+  EXPECT_FALSE(ops::winograd_conv_transpose_supported(8, 5, 2));  // not whole strides
+  EXPECT_FALSE(ops::winograd_conv_transpose_supported(2, 4, 2));  // 4 phase rows: direct's
+  const auto w = random_vector(8 * 4 * 6, 2);
+  EXPECT_THROW(ops::pack_conv_transpose1d_winograd(w.data(), 8, 4, 5, 2), Error);
+  const auto packed = ops::pack_conv_transpose1d_winograd(w.data(), 8, 4, 6, 3);
+  std::vector<float> x(8 * 10), y(4 * 40);
+  EXPECT_THROW(
+      ops::conv_transpose1d_winograd(nullptr, x.data(), 8, 10, packed, 4, 2, nullptr, 0, y.data()),
+      Error);  // packed for stride 3
+  EXPECT_THROW(
+      ops::conv_transpose1d_winograd(nullptr, x.data(), 7, 10, packed, 4, 3, nullptr, 0, y.data()),
+      Error);
+}
+
 TEST(WinogradConv1d, RejectsWhatItCannotRun) {
   if (!ops::winograd_conv_supported(8, 7)) GTEST_SKIP() << "no AVX2 or AVX-512 (IZWI_ISA)";
   EXPECT_FALSE(ops::winograd_conv_supported(4, 7));  // too few outputs: conv1d_direct's
   EXPECT_FALSE(ops::winograd_conv_supported(16, 1));
+  EXPECT_TRUE(ops::winograd_conv_supported(16, 2));  // F(4, 2): the transposed convolutions' phases
   const auto w = random_vector(16 * 8 * 7, 1);
   const auto packed = ops::pack_conv1d_winograd(w.data(), 16, 8, 7);
   std::vector<float> x(8 * 20), y(16 * 20);

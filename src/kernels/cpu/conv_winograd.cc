@@ -108,7 +108,7 @@ WinogradTransforms winograd_transforms(int m, int K) {
 }
 
 bool winograd_conv_supported(int64_t Cout, int K) {
-  return packed_convolutions_available() && K >= 3 &&
+  return packed_convolutions_available() && K >= 2 &&
          kTileOutputs + K - 1 <= static_cast<int>(std::size(kPoints)) + 1 &&
          Cout >= kDirectConvMaxOut;
 }
@@ -117,7 +117,7 @@ WinogradConvWeights pack_conv1d_winograd(const float* W, int64_t Cout, int64_t C
   const cpu::GemmKernels* g = cpu::gemm_kernels();
   if (!g || !winograd_conv_supported(Cout, K))
     fail(ErrorKind::kInvalidArgument, "pack_conv1d_winograd: needs AVX2 + FMA or AVX-512, a ",
-         "kernel of 3 to ", std::size(kPoints) + 2 - kTileOutputs, " and at least ",
+         "kernel of 2 to ", std::size(kPoints) + 2 - kTileOutputs, " and at least ",
          kDirectConvMaxOut, " output channels; got kernel ", K, ", ", Cout, " outputs");
   WinogradConvWeights out;
   const WinogradTransforms tf = winograd_transforms(kTileOutputs, K);
@@ -421,6 +421,66 @@ void conv1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
   }
   // A short signal (a streamed block): one chunk, each step split over the pool.
   winograd_chunk(pool, c, 0, blocks);
+}
+
+bool winograd_conv_transpose_supported(int64_t Cout, int K, int stride) {
+  return stride >= 1 && K % stride == 0 && K / stride >= 2 &&
+         winograd_conv_supported(Cout * stride, K / stride);
+}
+
+WinogradConvWeights pack_conv_transpose1d_winograd(const float* W, int64_t Cin, int64_t Cout, int K,
+                                                   int stride) {
+  if (!winograd_conv_transpose_supported(Cout, K, stride))
+    fail(ErrorKind::kInvalidArgument, "pack_conv_transpose1d_winograd: needs AVX2 + FMA or ",
+         "AVX-512 and a kernel of 2 or more whole strides; got kernel ", K, ", stride ", stride,
+         ", ", Cout, " outputs");
+  const int J = K / stride;
+  const int64_t rows = Cout * stride;
+  // Row co * stride + p, tap k over x[t - (J - 1) + k]: W[:, co, p + (J - 1 - k) * stride].
+  std::vector<float> w(static_cast<size_t>(rows * Cin * J));
+  for (int64_t co = 0; co < Cout; ++co)
+    for (int p = 0; p < stride; ++p)
+      for (int64_t ci = 0; ci < Cin; ++ci)
+        for (int k = 0; k < J; ++k)
+          w[static_cast<size_t>(((co * stride + p) * Cin + ci) * J + k)] =
+              W[(ci * Cout + co) * K + p + (J - 1 - k) * stride];
+  return pack_conv1d_winograd(w.data(), rows, Cin, J);
+}
+
+void conv_transpose1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
+                               const WinogradConvWeights& W, int64_t Cout, int stride,
+                               const float* bias, int64_t trim_right, float* y) {
+  if (W.empty() || stride < 1 || W.cin != Cin || W.cout != Cout * stride)
+    fail(ErrorKind::kInvalidArgument, "conv_transpose1d_winograd: expected weights for ", Cin,
+         " -> ", Cout, " channels at stride ", stride, " (", Cout * stride, " phase rows), got ",
+         W.cin, " -> ", W.cout);
+  const int64_t s = stride, J = W.kernel;
+  const int64_t To = (T - 1 + J) * s - trim_right;
+  if (T <= 0 || To <= 0) return;
+  // The phases' outputs t = 0 .. Tc - 1 reach y; zero padding of J - 1 on the
+  // left (x before its start) and as far right as they need.
+  const int64_t Tc = (To + s - 1) / s;
+  ops::Conv1dParams p;
+  p.pad_left = J - 1;
+  p.pad_right = std::max<int64_t>(0, Tc - T);
+  const int64_t Tp = T + p.pad_right;  // >= Tc
+  // This thread's buffer, which only grows: [Cout * s, Tp], phase rows.
+  thread_local std::vector<float> phases_buf;
+  phases_buf.resize(static_cast<size_t>(Cout * s * Tp));
+  float* phases = phases_buf.data();
+  conv1d_winograd(pool, x, Cin, T, W, Cout * s, nullptr, p, phases);
+  // Interleave: y[co, t * s + r] = phases[co * s + r, t] + bias[co].
+  parallel_for(pool, Cout, 4, [&](int64_t c0, int64_t c1) {
+    for (int64_t co = c0; co < c1; ++co) {
+      const float b = bias ? bias[co] : 0.0f;
+      const float* src = phases + co * s * Tp;
+      float* yo = y + co * To;
+      const int64_t whole = To / s;  // columns whose s samples all lie in y
+      for (int64_t t = 0; t < whole; ++t)
+        for (int64_t r = 0; r < s; ++r) yo[t * s + r] = src[r * Tp + t] + b;
+      for (int64_t r = 0; whole * s + r < To; ++r) yo[whole * s + r] = src[r * Tp + whole] + b;
+    }
+  });
 }
 
 }  // namespace izwi::ops

@@ -100,6 +100,11 @@ void conv_transpose(ThreadPool* pool, const ConvTranspose1d& c, const Signal& x,
   }
   Signal copy;
   const Signal* in = activated(pool, x, act, copy);
+  if (!c.weight_winograd.empty()) {
+    ops::conv_transpose1d_winograd(pool, in->data.data(), c.in, x.frames, c.weight_winograd, c.out,
+                                   c.stride, bias, trim, y);
+    return;
+  }
   if (!c.weight_packed.empty()) {
     ops::conv_transpose1d_packed(pool, in->data.data(), c.in, x.frames, c.weight_packed, c.out,
                                  c.kernel, c.stride, bias, trim, y);
@@ -233,7 +238,8 @@ Signal Conv1d::causal_step(ThreadPool* pool, const Signal& x, std::vector<float>
   ops::Conv1dParams p;
   p.dilation = dilation;
   p.groups = groups;
-  Signal y(out, T);
+  // Winograd writes every output; the other f32 kernels may accumulate.
+  Signal y = weight_winograd.empty() ? Signal(out, T) : Signal::uninit(out, T);
   conv(pool, *this, ext, p, nullptr, y.data.data());
   return y;
 }
@@ -296,6 +302,22 @@ void ConvTranspose1d::use_packed(WeightSource& from) {
   weight = Tensor{};
 }
 
+void ConvTranspose1d::use_winograd(WeightSource& from) {
+  // The transformed weights are (J + 3) / J times the stored ones (2.5x for
+  // the decoder's J = 2). The first upsampler (1536 -> 768, 75 MB in f32) would
+  // hold 113 MB more for no measured gain: a 12-frame block gives it only 12
+  // tiles, too few columns for the GEMM to gain on. The others add 25 MB.
+  constexpr int64_t kMaxWeights = int64_t{4} << 20;
+  if (weight.empty() || int64_t{in} * out * kernel > kMaxWeights ||
+      !ops::winograd_conv_transpose_supported(out, kernel, stride)) {
+    use_packed(from);
+    return;
+  }
+  weight_winograd = ops::pack_conv_transpose1d_winograd(weight.f32(), in, out, kernel, stride);
+  from.release(weight);
+  weight = Tensor{};
+}
+
 Signal ConvTranspose1d::causal(ThreadPool* pool, const Signal& x) const {
   IZWI_ASSERT(x.channels == in);
   const int64_t trim = kernel - stride;
@@ -309,8 +331,9 @@ Signal ConvTranspose1d::causal_step(ThreadPool* pool, const Signal& x, std::vect
   IZWI_ASSERT(x.channels == in && kernel >= stride && kernel - stride <= stride);
   const int64_t R = tail_length(), T = x.frames, full = (T - 1) * stride + kernel;
   IZWI_ASSERT(static_cast<int64_t>(tail.size()) == out * R);
-  // The bf16 kernel fills its output with the bias first; the f32 ones may accumulate.
-  Signal y_full = weight_bf16.empty() ? Signal(out, full) : Signal::uninit(out, full);
+  // The bf16 and Winograd kernels write every output; the other f32 ones may accumulate.
+  Signal y_full = weight_bf16.empty() && weight_winograd.empty() ? Signal(out, full)
+                                                                 : Signal::uninit(out, full);
   conv_transpose(pool, *this, x, act, nullptr, 0, y_full.data.data());
   Signal y = Signal::uninit(out, T * stride);  // written in full below
   parallel_for(pool, out, 8, [&](int64_t c0, int64_t c1) {

@@ -109,14 +109,18 @@ struct Conv1d {
 struct ConvTranspose1d {
   Tensor weight, bias;
   int in = 0, out = 0, kernel = 0, stride = 1;
-  ops::Bf16ConvWeights weight_bf16;      // once use_bf16() ran (the f32 weight is then dropped)
-  ops::PackedConvWeights weight_packed;  // once use_packed() ran (likewise)
+  ops::Bf16ConvWeights weight_bf16;          // once use_bf16() ran (the f32 weight is then dropped)
+  ops::PackedConvWeights weight_packed;      // once use_packed() ran (likewise)
+  ops::WinogradConvWeights weight_winograd;  // once use_winograd() ran (likewise)
 
   void load(WeightSource& w, const std::string& prefix, int in_ch, int out_ch, int k, int stride_,
             bool has_bias = true);
   void use_bf16(WeightSource& from);
   void use_packed(WeightSource& from);
-  void use_winograd(WeightSource& from) { use_packed(from); }  // no Winograd form: packed f32
+  // A kernel of two or more whole strides (the decoder's upsamplers) as its
+  // output phases' convolutions by Winograd's F(4, kernel / stride) (ops::
+  // conv_transpose1d_winograd), up to 4M weights; others packed as use_packed does.
+  void use_winograd(WeightSource& from);
   Signal causal(ThreadPool* pool, const Signal& x) const;
 
   // Streamed form: returns x.frames * stride samples; `tail` [out, kernel - stride]
