@@ -15,6 +15,7 @@
 #include "core/sanitizer.h"
 #include "izwi/error.h"
 #include "izwi/npy.h"
+#include "temp_dir.h"
 
 namespace izwi::test {
 
@@ -70,26 +71,6 @@ inline ::testing::AssertionResult within_golden_tolerance(const std::vector<floa
          << "max err " << max_err << " > tol " << tol << " at index " << worst << " (ours "
          << ours[worst] << ", ref " << ref[worst] << ")";
 }
-
-// A fresh temporary directory, removed when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("izwi-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f,
                                         float hi = 1.0f) {

@@ -10,38 +10,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <string>
 
+#include "../temp_dir.h"
 #include "izwi/error.h"
 
 namespace izwi::fuzz {
 
-// The process's scratch directory, removed with everything in it when the
-// process exits (libFuzzer and the replay driver both end through exit()).
-class ScratchDir {
- public:
-  ScratchDir() {
-    char tmpl[] = "/tmp/izwi-fuzz-XXXXXX";
-    if (const char* d = mkdtemp(tmpl)) path_ = d;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_.empty() ? fallback_ : path_; }
-
- private:
-  std::string path_;
-  std::string fallback_ = "/tmp";
-};
-
 // A file with these bytes, for parsers that read files (one per process, rewritten each run).
 inline std::string temp_file(const uint8_t* data, size_t size, const char* suffix) {
-  static const ScratchDir dir;
-  const std::string path = dir.path() + "/input" + suffix;
+  // The process's scratch directory, removed at exit (libFuzzer and the replay
+  // driver both end through exit()).
+  static const test::TempDir dir("izwi-fuzz-");
+  const std::string path = dir.file(std::string("input") + suffix);
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f) {
     if (size > 0) std::fwrite(data, 1, size, f);
