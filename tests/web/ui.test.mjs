@@ -382,7 +382,16 @@ await step("keyboard only: the clone flow with Tab, Enter and Space", async () =
   await page.context().close();
 });
 
-await step("accessibility (axe-core) and screenshots of every page, desktop and phone, light and dark", async () => {
+// No page may be wider than the window (a phone would scroll it sideways).
+async function fitsTheWindow(page, what) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `${what}: the page is ${scroll} px wide in a ${client} px window`);
+}
+
+await step("accessibility (axe-core), no sideways scrolling, and screenshots of every page, desktop and phone, light and dark", async () => {
   // A saved voice so that the lists have something in them.
   const form = new FormData();
   form.append("name", "narrator");
@@ -399,6 +408,7 @@ await step("accessibility (axe-core) and screenshots of every page, desktop and 
         await page.locator(".report").waitFor();
       }
       await noSeriousViolations(page, `${route} (${label})`);
+      await fitsTheWindow(page, `${route} (${label})`);
       await page.screenshot({ path: path.join(out, `${route}-${label}.png`), fullPage: true });
     }
     await page.getByRole("button", { name: "Dark theme" }).click();
@@ -406,6 +416,7 @@ await step("accessibility (axe-core) and screenshots of every page, desktop and 
       await page.goto(`${server.url}/#/${route}`);
       await page.locator("main h1").waitFor();
       await noSeriousViolations(page, `${route} (${label}, dark)`);
+      await fitsTheWindow(page, `${route} (${label}, dark)`);
       await page.screenshot({ path: path.join(out, `${route}-${label}-dark.png`), fullPage: true });
     }
     await page.context().close();

@@ -16,7 +16,9 @@ export async function modelsPage() {
         table.replaceChildren(...models.map((m) => row(m, render, error)));
     };
     await render();
-    return h("section", { class: "page", "aria-labelledby": "models-title" }, h("h1", { id: "models-title" }, "Models"), h("section", { class: "card" }, error, h("table", {}, h("caption", {}, "Installed and available models"), h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, "What it does"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Action"))), table)));
+    return h("section", { class: "page", "aria-labelledby": "models-title" }, h("h1", { id: "models-title" }, "Models"), h("section", { class: "card" }, error, 
+    // Scrolls sideways on its own when a phone is narrower than the table.
+    h("div", { class: "table-scroll", role: "region", "aria-label": "Models", tabindex: 0 }, h("table", {}, h("caption", {}, "Installed and available models"), h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, "What it does"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Action"))), table))));
 }
 function row(m, render, error) {
     const state = m.installed

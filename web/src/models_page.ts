@@ -24,12 +24,17 @@ export async function modelsPage(): Promise<HTMLElement> {
       "section",
       { class: "card" },
       error,
+      // Scrolls sideways on its own when a phone is narrower than the table.
       h(
-        "table",
-        {},
-        h("caption", {}, "Installed and available models"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, "What it does"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Action"))),
-        table,
+        "div",
+        { class: "table-scroll", role: "region", "aria-label": "Models", tabindex: 0 },
+        h(
+          "table",
+          {},
+          h("caption", {}, "Installed and available models"),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, "What it does"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Action"))),
+          table,
+        ),
       ),
     ),
   );
