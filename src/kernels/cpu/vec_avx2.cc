@@ -81,33 +81,27 @@ float dot_f16(const uint16_t* w, const float* x, int64_t n) {
   return dot_half<load_f16, f16_scalar>(w, x, n);
 }
 
-// sin of 8 lanes; see simd_sin.h.
-inline __m256 sin8(__m256 x) {
+// sin^2 of 8 lanes (accurate for |x| < simd_sin::kMaxArg), SnakeBeta's only
+// use of the sine. sin^2 has period pi, and a quarter period on it is cos^2 =
+// 1 - sin^2, so x is reduced by pi/2 (Cody-Waite, simd_sin.h's parts doubled)
+// to r in [-pi/4, pi/4] and only the sine polynomial is needed: half the work
+// of sin(x) squared, which also had to pick between two polynomials and a sign.
+// 1 - s^2 loses nothing: there s^2 <= 1/2.
+inline __m256 sin2_8(__m256 x) {
   using namespace simd_sin;
-  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
-  __m256 sign = _mm256_and_ps(x, sign_mask);
-  x = _mm256_andnot_ps(sign_mask, x);
-  __m256i j = _mm256_cvttps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(kFourOverPi)));
-  j = _mm256_and_si256(_mm256_add_epi32(j, _mm256_set1_epi32(1)), _mm256_set1_epi32(~1));
-  const __m256 y = _mm256_cvtepi32_ps(j);
-  const __m256 swap =
-      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, _mm256_set1_epi32(4)), 29));
-  const __m256 use_cos = _mm256_castsi256_ps(
-      _mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), _mm256_set1_epi32(2)));
-  sign = _mm256_xor_ps(sign, swap);
-  x = _mm256_fnmadd_ps(y, _mm256_set1_ps(kDp1), x);
-  x = _mm256_fnmadd_ps(y, _mm256_set1_ps(kDp2), x);
-  x = _mm256_fnmadd_ps(y, _mm256_set1_ps(kDp3), x);
-  const __m256 z = _mm256_mul_ps(x, x);
-  __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(kCos0), z, _mm256_set1_ps(kCos1));
-  c = _mm256_fmadd_ps(c, z, _mm256_set1_ps(kCos2));
-  c = _mm256_mul_ps(_mm256_mul_ps(c, z), z);
-  c = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, c);
-  c = _mm256_add_ps(c, _mm256_set1_ps(1.0f));
+  const __m256 j = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kTwoOverPi)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(j, _mm256_set1_ps(2 * kDp1), x);
+  r = _mm256_fnmadd_ps(j, _mm256_set1_ps(2 * kDp2), r);
+  r = _mm256_fnmadd_ps(j, _mm256_set1_ps(2 * kDp3), r);
+  const __m256 z = _mm256_mul_ps(r, r);
   __m256 s = _mm256_fmadd_ps(_mm256_set1_ps(kSin0), z, _mm256_set1_ps(kSin1));
   s = _mm256_fmadd_ps(s, z, _mm256_set1_ps(kSin2));
-  s = _mm256_fmadd_ps(_mm256_mul_ps(s, z), x, x);
-  return _mm256_xor_ps(_mm256_blendv_ps(s, c, use_cos), sign);
+  s = _mm256_fmadd_ps(_mm256_mul_ps(s, z), r, r);
+  const __m256 s2 = _mm256_mul_ps(s, s);
+  // An odd j (its low bit moved to the sign bit, which blendv reads): cos^2.
+  const __m256 odd = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtps_epi32(j), 31));
+  return _mm256_blendv_ps(s2, _mm256_sub_ps(_mm256_set1_ps(1.0f), s2), odd);
 }
 
 // exp of 8 lanes (simd_exp.h); the argument clamped to [kMinArg, kMaxArg], so
@@ -146,21 +140,22 @@ void silu(float* x, int64_t n) {
 void snake(float* x, int64_t n, float alpha, float inv_beta) {
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(inv_beta);
   const __m256 limit = _mm256_set1_ps(simd_sin::kMaxArg);
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
     const __m256 arg = _mm256_mul_ps(v, va);
-    if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(arg, abs_mask), limit, _CMP_GT_OQ)) != 0 ||
-        _mm256_movemask_ps(_mm256_cmp_ps(arg, arg, _CMP_UNORD_Q)) != 0) {
+    // One compare for both ways out of the polynomial's range: |arg| >
+    // kMaxArg, or NaN (unordered compares true).
+    if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_mask, arg), limit, _CMP_NLE_UQ)) !=
+        0) {
       for (int k = 0; k < 8; ++k) {
         const float s = std::sin(x[i + k] * alpha);
         x[i + k] += inv_beta * s * s;
       }
       continue;
     }
-    const __m256 s = sin8(arg);
-    _mm256_storeu_ps(x + i, _mm256_fmadd_ps(vb, _mm256_mul_ps(s, s), v));
+    _mm256_storeu_ps(x + i, _mm256_fmadd_ps(vb, sin2_8(arg), v));
   }
   for (; i < n; ++i) {
     const float s = std::sin(x[i] * alpha);
