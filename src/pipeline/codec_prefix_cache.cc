@@ -23,8 +23,10 @@ constexpr const char* kLayoutVersion = "1";
 
 std::string arithmetic(const Codec& codec) {
   if (codec.decoder->bf16()) return std::string("bf16-") + ops::bf16_convolution_kernel();
-  // ".2": the transposed convolutions by Winograd too (2026-12-04), which round differently.
-  return codec.decoder->winograd() ? "f32-winograd.2" : "f32";
+  // Suffixes mark changes that round differently (2026-12-04): ".2" the
+  // transposed convolutions by Winograd too, ".3" / "f32.2" SnakeBeta's sin^2
+  // on AVX2 (kernels/cpu/vec_avx2.cc).
+  return codec.decoder->winograd() ? "f32-winograd.3" : "f32.2";
 }
 
 // FNV-1a over the codes: only names the file; the codes inside are compared.
