@@ -138,13 +138,25 @@ void micro_tile(const float* pa, const float* pb, int64_t kc, float* c, int64_t 
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
   }
-  for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(pb + k * kNr), b1 = _mm256_loadu_ps(pb + k * kNr + 8);
+  if (cols <= 8) {
+    // A panel's last columns, at most 8 of the 16: the right half of the tile
+    // is all zeros, so only the left one is multiplied (a signal's tile count
+    // is rarely a multiple of 16: 97 tiles made 7 panels, the last 1/16 full).
+    for (int64_t k = 0; k < kc; ++k) {
+      const __m256 b0 = _mm256_loadu_ps(pb + k * kNr);
 #pragma GCC unroll 16
-    for (int64_t r = 0; r < kMr; ++r) {
-      const __m256 a = _mm256_broadcast_ss(pa + k * kMr + r);
-      acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+      for (int64_t r = 0; r < kMr; ++r)
+        acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(pa + k * kMr + r), b0, acc[r][0]);
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k) {
+      const __m256 b0 = _mm256_loadu_ps(pb + k * kNr), b1 = _mm256_loadu_ps(pb + k * kNr + 8);
+#pragma GCC unroll 16
+      for (int64_t r = 0; r < kMr; ++r) {
+        const __m256 a = _mm256_broadcast_ss(pa + k * kMr + r);
+        acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+      }
     }
   }
   if (rows == kMr && cols == kNr) {  // a whole tile: straight from the registers
