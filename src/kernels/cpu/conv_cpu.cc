@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/no_zero.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
@@ -338,8 +339,9 @@ void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConv
   check_packed(W, W.cin, W.cout, 1, "linear_packed");  // packed as a kernel-1 convolution
   if (M <= 0) return;
   const int64_t K = W.cin, N = W.cout;
-  // This thread's buffers, which only grow: nothing is allocated per call.
-  thread_local std::vector<float> xt, yt;
+  // This thread's buffers, which only grow: nothing is allocated per call
+  // (nor zeroed: both are written in full).
+  thread_local NoZeroVector<float> xt, yt;
   xt.resize(static_cast<size_t>(K * M));
   yt.resize(static_cast<size_t>(N * M));
   transpose(x, M, K, xt.data());
