@@ -117,7 +117,6 @@ class PgServer {
         "postgresql)");
   }
 
-
   std::string dir_, bin_, as_;
   int port_ = 0;
   int databases_ = 0;
