@@ -408,7 +408,7 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::Range(2, 100000))
       ->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   cmd->add_option("--first-block", a->first_block, "Frames in the first streamed audio block")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

@@ -113,9 +113,10 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   enc->add_option("-m,--model", args->model,
                   "Model name or checkpoint directory (default: the default model)");
   enc->add_option("-o,--output", args->output, "Output .npy of int64 codes [frames, 16]")
-      ->required();
+      ->required()
+      ->check(writable_output());
   enc->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   enc->callback([args, ctx] {
     CodecArgs a = *args;
     a.model = resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model);
@@ -131,7 +132,8 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   dec->add_option(
          "-o,--output", args->output,
          "Output audio (.wav .flac .ogg .opus .mp3 .raw, 24 kHz) or .npy (float32 samples)")
-      ->required();
+      ->required()
+      ->check(writable_output());
   dec->add_option("--format", args->format, "Output format, when the extension does not say")
       ->check(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}));
   dec->add_option("--sample-format", args->sample_format,
@@ -139,7 +141,7 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::IsMember({"pcm16", "f32"}))
       ->capture_default_str();
   dec->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   dec->callback([args, ctx] {
     CodecArgs a = *args;
     a.model = resolve_model(*ctx, a.model.empty() ? default_model_name() : a.model);

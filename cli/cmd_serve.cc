@@ -28,21 +28,21 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("--api-key", o->api_key,
                   "Require 'Authorization: Bearer KEY' on every /v1 route (also IZWI_API_KEY)");
   cmd->add_option("--max-concurrent", o->max_concurrent, "Generations running at once")
-      ->check(CLI::PositiveNumber)
+      ->check(more_than_zero())
       ->capture_default_str();
   cmd->add_option("--queue", o->queue,
                   "Requests waiting for a generation slot; more get 429 with Retry-After")
-      ->check(CLI::NonNegativeNumber)
+      ->check(zero_or_more())
       ->capture_default_str();
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest request body (413 beyond)")
-      ->check(CLI::PositiveNumber)
+      ->check(more_than_zero())
       ->capture_default_str();
   cmd->add_option("--max-text-chars", o->max_text_chars, "Longest 'input' in characters")
-      ->check(CLI::PositiveNumber)
+      ->check(more_than_zero())
       ->capture_default_str();
   cmd->add_option("--max-audio-seconds", o->max_audio_seconds,
                   "Audio one request may generate at most (0: the model's own limit)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(zero_or_more())
       ->capture_default_str();
   cmd->add_option("--memory-budget-mb", o->memory_budget_mb,
                   "Memory for running requests (KV caches, codec buffers, whole clips), by each "
@@ -58,17 +58,17 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("--max-request-seconds", o->max_request_seconds,
                   "Longest a speech request may take, queue included (504 beyond; a stream "
                   "ends with an error). 0: no limit")
-      ->check(CLI::NonNegativeNumber)
+      ->check(zero_or_more())
       ->capture_default_str();
   cmd->add_option(
       "--cors", o->cors_origin,
       "Allow browsers on this origin (e.g. http://localhost:5173, or *) to call the API");
   cmd->add_option("--max-loaded-models", o->max_loaded_models,
                   "Models kept in memory; the least recently used beyond this is unloaded")
-      ->check(CLI::PositiveNumber)
+      ->check(more_than_zero())
       ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Model worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   add_weights_option(cmd, *weights);
   add_codec_option(cmd, *codec);
   cmd->add_option("--log-format", o->log_format, "One line per request: text or json")
@@ -77,7 +77,7 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("--grace-seconds", o->grace_seconds,
                   "On SIGTERM/SIGINT: time in-flight requests get to finish before they are "
                   "cancelled")
-      ->check(CLI::NonNegativeNumber)
+      ->check(zero_or_more())
       ->capture_default_str();
   cmd->add_flag(
       "--allow-unconsented-voices", o->allow_unconsented_voices,
@@ -92,7 +92,7 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::Range(1.0, 3600.0));
   cmd->add_option("--max-job-chars", o->max_job_chars, "All of one job's text, in characters")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(more_than_zero());
   cmd->add_flag("--allow-pull", o->allow_pull,
                 "Download a model a request names but that is not installed (default: 404 "
                 "naming `izwi pull`)");

@@ -452,7 +452,8 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   speaker_opt->excludes(voice_opt);
   cmd->add_option("-o,--output", a->output,
                   "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32); '-' streams "
-                  "WAV to stdout");
+                  "WAV to stdout")
+      ->check(writable_output());
   cmd->add_option("--input", a->input,
                   "A batch: a file of texts, each spoken to a file of its own in --out-dir: .txt "
                   "(one per line), .jsonl ({\"text\", \"voice\", \"language\", \"seed\", "
@@ -462,7 +463,8 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
                   "Folder for a batch's files (NNNN.wav by line, cue-NNNN.wav by cue); files "
                   "already there are skipped, so a stopped batch resumes");
   cmd->add_option("--timeline", a->timeline,
-                  "Subtitles: also write one track with every cue at its start time");
+                  "Subtitles: also write one track with every cue at its start time")
+      ->check(writable_output());
   cmd->add_flag("--overwrite", a->overwrite, "A batch speaks files that are there again");
   cmd->add_flag("--stream", a->stream,
                 "Write the audio while it is generated (WAV with a streaming header, or raw "
@@ -480,18 +482,26 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
                   "Style instruction (CustomVoice 1.7B / VoiceDesign models)");
   cmd->add_option("--seed", a->seed, "Random seed: the same seed gives the same audio");
   cmd->add_flag("--greedy", a->greedy, "No sampling: always the most likely code");
+  // Checked here too (the library checks what it is given), so a typo fails
+  // before the model loads and the reference is processed.
   cmd->add_option("--temperature", a->temperature,
-                  "Sampling temperature (default from generation_config.json)");
-  cmd->add_option("--top-k", a->top_k, "Top-k sampling (0 = off)");
-  cmd->add_option("--top-p", a->top_p, "Top-p (nucleus) sampling");
-  cmd->add_option("--repetition-penalty", a->repetition_penalty, "Penalty on repeated first codes");
+                  "Sampling temperature (default from generation_config.json)")
+      ->check(more_than_zero());
+  cmd->add_option("--top-k", a->top_k, "Top-k sampling (0 = off)")->check(zero_or_more());
+  cmd->add_option("--top-p", a->top_p, "Top-p (nucleus) sampling, in (0, 1]")->check(probability());
+  cmd->add_option("--repetition-penalty", a->repetition_penalty, "Penalty on repeated first codes")
+      ->check(more_than_zero());
   cmd->add_option("--cp-temperature", a->cp_temperature,
-                  "Code predictor (codebooks 1-15) sampling temperature");
-  cmd->add_option("--cp-top-k", a->cp_top_k, "Code predictor top-k (0 = off)");
-  cmd->add_option("--cp-top-p", a->cp_top_p, "Code predictor top-p");
+                  "Code predictor (codebooks 1-15) sampling temperature")
+      ->check(more_than_zero());
+  cmd->add_option("--cp-top-k", a->cp_top_k, "Code predictor top-k (0 = off)")
+      ->check(zero_or_more());
+  cmd->add_option("--cp-top-p", a->cp_top_p, "Code predictor top-p, in (0, 1]")
+      ->check(probability());
   cmd->add_option("--max-new-tokens", a->max_new_tokens,
-                  "Talker steps at most (the last yields no frame)")
-      ->check(CLI::NonNegativeNumber);
+                  "Talker steps at most (the last yields no frame); 0: the model's default "
+                  "(generation_config.json)")
+      ->check(zero_or_more());
   cmd->add_option("--min-similarity", a->min_similarity,
                   "Cloned voices: make the speech again with the next seed while its speaker "
                   "similarity to the reference (shown in the summary) is below this")
@@ -505,9 +515,9 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   cmd->add_option("--max-seconds", a->max_seconds, "Stop after this much audio")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   cmd->add_option("--min-seconds", a->min_seconds, "Do not end the speech before this much audio")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   cmd->add_flag("--non-streaming", a->non_streaming,
                 "Put the whole text in the prompt (default for presets)");
   cmd->add_flag("--streaming-text", a->streaming_text,
@@ -515,14 +525,15 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_flag("--no-preprocess", a->no_preprocess,
                 "Use the reference audio as it is (no silence trimming / 30 s cut)");
   cmd->add_option("--codes-out", a->codes_out,
-                  "Also write the generated codes [frames, 16] as .npy");
+                  "Also write the generated codes [frames, 16] as .npy")
+      ->check(writable_output());
   cmd->add_option("--format", a->format, "Output format when the extension does not say")
       ->check(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}));
   cmd->add_option("--sample-format", a->sample_format, "WAV/raw samples: pcm16 or f32")
       ->check(CLI::IsMember({"pcm16", "f32"}))
       ->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   add_weights_option(cmd, a->weights);
   add_codec_option(cmd, a->codec);
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");

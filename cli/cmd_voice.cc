@@ -71,13 +71,15 @@ void register_speaker(CLI::App& app, const ContextPtr& ctx) {
       ->required();
   embed->add_option("-m,--model", args->model,
                     "Model name or Base checkpoint directory (default: the default model)");
-  embed->add_option("-o,--output", args->output, "Output .npy (float32 [hidden])")->required();
+  embed->add_option("-o,--output", args->output, "Output .npy (float32 [hidden])")
+      ->required()
+      ->check(writable_output());
   embed->add_flag(
       "--no-preprocess", args->no_preprocess,
       "Use the clip as it is: no silence trimming or 30 s cut (it is still mixed to mono and "
       "resampled to 24 kHz)");
   embed->add_option("-t,--threads", args->threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(zero_or_more());
   embed->callback([args, ctx] {
     EmbedArgs a = *args;
     a.model =

@@ -54,7 +54,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   add->add_flag("--force", a->force, "Replace a voice of the same name");
   add->add_flag("--no-preprocess", a->no_preprocess,
                 "Keep the clip as it is (no silence trimming or 30 s cut)");
-  add->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
+  add->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(zero_or_more());
   add->callback([a, ctx] {
     VoiceStore store(voice_store_options(*ctx));
     VoiceStore::check_name(a->name);
@@ -167,7 +168,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
                   "is installed; pulled if named here)");
   imp->add_flag("--no-prepare", a->no_prepare,
                 "Leave the reference's decoding to the voice's first request");
-  imp->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)");
+  imp->add_option("-t,--threads", a->threads, "Worker threads (0 = all cores)")
+      ->check(zero_or_more());
   imp->callback([a, ctx] {
     VoiceStore store(voice_store_options(*ctx));
     // A named model is found (or pulled) before anything is written.

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <utility>
+#include <vector>
 
 #include "cli_run.h"
 #include "izwi/izwi.h"
@@ -179,6 +181,34 @@ TEST(CliTts, LongTextsStreamInBoundedMemory) {
 }
 
 // --stream / -o -: audio written while it is generated, to a pipe or a file.
+// Wrong option values fail when the command line is read: before the model
+// (here one that does not exist) loads and before speech is made that could
+// not be written. Each says what was expected and what arrived.
+TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
+  test::TempDir d;
+  const std::string base = "tts Hello -m " + d.file("no-model") + " -s " + d.file("ref.wav") + " ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"-o " + d.file("missing/a.wav"), "--output: cannot write '" + d.file("missing/a.wav") +
+                                            "': the folder '" + d.file("missing") +
+                                            "' does not exist"},
+      {"-o " + d.path().string(),
+       "--output: '" + d.path().string() + "' is a folder: name a file in it"},
+      {"-o a.wav --codes-out " + d.file("missing/c.npy"), "--codes-out: cannot write"},
+      {"-o a.wav --temperature 0", "--temperature: expected a number above 0, got 0"},
+      {"-o a.wav --cp-temperature -2", "--cp-temperature: expected a number above 0, got -2"},
+      {"-o a.wav --top-p 1.5", "--top-p: expected a number above 0 and at most 1, got 1.5"},
+      {"-o a.wav --top-k -1", "--top-k: expected 0 or more, got -1"},
+      {"-o a.wav --max-seconds -3", "--max-seconds: expected 0 or more, got -3"},
+  };
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(args);
+    const auto r = test::run_izwi(base + args);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("no-model"), std::string::npos) << r.output;
+  }
+}
+
 TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   test::TempDir d;
   write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
