@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +39,13 @@ bool key_matches(const std::string& presented, const std::string& expected) {
   SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a);
   SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
   return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+// 10 -> "10 s", 2.5 -> "2.5 s" (std::to_string prints six decimals).
+std::string seconds_text(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g s", s);
+  return b;
 }
 
 std::string utc_now() {
@@ -148,6 +157,14 @@ class Server {
     http_.set_payload_max_length(static_cast<size_t>(o.max_upload_mb) * 1024 * 1024);
     http_.set_read_timeout(30, 0);
     http_.set_write_timeout(30, 0);
+    // SO_REUSEADDR only: a restart binds at once (past TIME_WAIT), but a
+    // second server on a taken port fails. cpp-httplib's default adds
+    // SO_REUSEPORT, with which two `izwi serve` on one port both start and the
+    // kernel splits the requests between them.
+    http_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     // izwi answers with whole bodies only. cpp-httplib would otherwise cut
     // any body to a Range header, an error's JSON included, under a 200 or 4xx
     // status; the request object is httplib's own, not const, so clearing is
@@ -207,15 +224,40 @@ class Server {
   }
 
   int bind() {
-    const int port =
-        st_.options.port == 0
-            ? http_.bind_to_any_port(st_.options.host)
-            : (http_.bind_to_port(st_.options.host, st_.options.port) ? st_.options.port : -1);
-    if (port < 0)
-      throw Error(ErrorKind::kIo, "cannot listen on " + st_.options.host + ":" +
-                                      std::to_string(st_.options.port) +
-                                      " (in use? pick another with --port)");
-    return port;
+    const std::string& host = st_.options.host;
+    const std::string where = "cannot listen on " + host + ":" + std::to_string(st_.options.port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0)
+      throw Error(ErrorKind::kInvalidArgument,
+                  where + ": '" + host +
+                      "' does not resolve to an address; give --host an IP address such as "
+                      "127.0.0.1 (this machine only) or 0.0.0.0 (every network)");
+    freeaddrinfo(found);
+    errno = 0;
+    const int port = st_.options.port == 0
+                         ? http_.bind_to_any_port(host)
+                         : (http_.bind_to_port(host, st_.options.port) ? st_.options.port : -1);
+    if (port >= 0) return port;
+    const int err = errno;
+    switch (err) {
+      case EADDRINUSE:
+        throw Error(ErrorKind::kIo, where +
+                                        ": the port is taken (another izwi serve?); stop "
+                                        "that program or pick another with --port");
+      case EADDRNOTAVAIL:
+        throw Error(ErrorKind::kIo, where + ": '" + host +
+                                        "' is not an address of this machine; use 127.0.0.1 "
+                                        "(this machine only), 0.0.0.0 (every network) or one of "
+                                        "its addresses");
+      case EACCES:
+        throw Error(ErrorKind::kIo,
+                    where + ": ports below 1024 need privileges; pick --port 1024 or above");
+      default:
+        throw Error(ErrorKind::kIo, where + ": " + (err ? std::strerror(err) : "unknown error"));
+    }
   }
 
   void serve() { http_.listen_after_bind(); }
@@ -512,7 +554,7 @@ int run(const ServerOptions& options) {
       unsigned char sig = 0;
       if (read(fds[0], &sig, 1) != 1) continue;
       server.log_text(std::string("izwi serve: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                      ", shutting down (grace " + std::to_string(options.grace_seconds) + " s)");
+                      ", shutting down (grace " + seconds_text(options.grace_seconds) + ")");
       server.shutdown();
       return;
     }

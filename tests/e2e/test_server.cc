@@ -639,6 +639,35 @@ TEST_F(ServerTest, ApiKeyCorsAndBindDefaults) {
   EXPECT_EQ(e.client().Get("/v1/models", {{"Authorization", "Bearer from-env"}})->status, 200);
 }
 
+// A second server on a taken port stops with a reason, before loading a model,
+// rather than sharing the port (cpp-httplib's default SO_REUSEPORT let both
+// run, the kernel splitting the requests between them); a --host that is not
+// this machine's says so too.
+TEST_F(ServerTest, ATakenPortOrAForeignHostIsRefusedWithAReason) {
+  auto s = serve();
+  // `timeout`: with the fault, the second server would run until stopped.
+  const auto taken =
+      test::run_izwi_env(env_prefix() + "timeout 60 ", "serve --port " + std::to_string(s->port()));
+  EXPECT_EQ(taken.status, 1) << taken.output;
+  EXPECT_NE(taken.output.find("cannot listen on 127.0.0.1:" + std::to_string(s->port()) +
+                              ": the port is taken"),
+            std::string::npos)
+      << taken.output;
+  EXPECT_EQ(taken.output.find("loaded"), std::string::npos) << taken.output;
+  EXPECT_EQ(s->client().Get("/healthz")->status, 200);  // the first one still serves
+
+  const auto foreign = test::run_izwi_env(env_prefix() + "timeout 60 ",
+                                          "serve --port 0 --host 192.0.2.1");  // TEST-NET-1
+  EXPECT_EQ(foreign.status, 1) << foreign.output;
+  EXPECT_NE(foreign.output.find("'192.0.2.1' is not an address of this machine"), std::string::npos)
+      << foreign.output;
+  const auto unresolved = test::run_izwi_env(env_prefix() + "timeout 60 ",
+                                             "serve --port 0 --host no-such-host.invalid");
+  EXPECT_EQ(unresolved.status, 1) << unresolved.output;
+  EXPECT_NE(unresolved.output.find("does not resolve to an address"), std::string::npos)
+      << unresolved.output;
+}
+
 // Every route in /openapi.json exists, and every route the server has is documented.
 TEST_F(ServerTest, OpenApiDocumentMatchesTheRoutes) {
   auto s = serve();
