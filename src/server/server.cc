@@ -20,7 +20,10 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "server/api_error.h"
 #include "server/handlers.h"
@@ -196,16 +199,28 @@ class Server {
     register_web_ui();
     // Status set by cpp-httplib itself (unknown route, 413 body too large, ...):
     // the OpenAI error shape too.
-    http_.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+    http_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       if (res.status == 413)
         send_error(
             res, ApiError(413, "request_too_large",
                           "the request body is over " + std::to_string(st_.options.max_upload_mb) +
                               " MB (izwi serve --max-upload-mb)"));
-      else if (res.status == 404)
+      else if (res.status == 404 && !methods_of(req.path).empty()) {
+        // A route that exists, asked with another method: 405 with the ones it takes.
+        const std::string allow = methods_of(req.path);
+        res.set_header("Allow", allow);
+        send_error(res, ApiError(405, "method_not_allowed",
+                                 req.method + " is not allowed on " + req.path + "; it takes " +
+                                     allow + " (GET /openapi.json lists the API)"));
+      } else if (res.status == 404)
         send_error(res, ApiError(404, "route_not_found",
                                  "no such route; GET /openapi.json lists the API"));
+      else if (res.status == 400)
+        send_error(res, ApiError(400, "bad_http_request",
+                                 "the request could not be read as HTTP/1.1: check its request "
+                                 "line and headers; a body needs Content-Length (or "
+                                 "Transfer-Encoding: chunked with valid chunks)"));
       else
         send_error(res,
                    ApiError(res.status, "http_error", "HTTP error " + std::to_string(res.status)));
@@ -382,6 +397,7 @@ class Server {
       if (!log->deferred) log_request(*log);
     };
     const std::string pattern = pattern_of(path);
+    routes_.push_back({std::regex(pattern), method});
     if (method == "GET")
       http_.Get(pattern, wrapped);
     else if (method == "POST")
@@ -462,6 +478,7 @@ class Server {
     for (const WebAsset& a : web_assets()) {
       const std::string body(reinterpret_cast<const char*>(a.data), a.size);
       const std::string type = std::string(a.content_type) + "; charset=utf-8";
+      routes_.push_back({std::regex(pattern_of(a.path)), "GET"});
       http_.Get(pattern_of(a.path), [body, type](const httplib::Request&, httplib::Response& res) {
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Content-Type-Options", "nosniff");
@@ -470,8 +487,20 @@ class Server {
     }
   }
 
+  // The methods a path's routes take, as an Allow header ("GET, DELETE"); ""
+  // when no route has the path.
+  std::string methods_of(const std::string& path) const {
+    std::string allow;
+    for (const auto& [pattern, method] : routes_)
+      if (std::regex_match(path, pattern) && allow.find(method) == std::string::npos)
+        allow += (allow.empty() ? "" : ", ") + method;
+    return allow;
+  }
+
   ServerState st_;
   HttpServer http_;
+  // Every route's path pattern and method, for 405 answers.
+  std::vector<std::pair<std::regex, std::string>> routes_;
 };
 
 }  // namespace

@@ -579,6 +579,36 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
       {"reference_audio", std::string(2 << 20, 'a'), "big.wav", "audio/wav"}};
   expect_error(c.Post("/v1/audio/speech", big), 413, "request_too_large", "upload over the limit");
   expect_error(c.Get("/v1/nothing"), 404, "route_not_found", "unknown route");
+  // A route asked with a method it does not take: 405, with the methods it does.
+  const auto get_speech = c.Get("/v1/audio/speech");
+  expect_error(get_speech, 405, "method_not_allowed", "GET on the speech route");
+  EXPECT_EQ(get_speech->get_header_value("Allow"), "POST");
+  const auto put_voice = c.Put("/v1/voices/nobody", "{}", "application/json");
+  expect_error(put_voice, 405, "method_not_allowed", "PUT on a voice");
+  for (const char* m : {"GET", "PATCH", "DELETE"})
+    EXPECT_NE(put_voice->get_header_value("Allow").find(m), std::string::npos) << m;
+  expect_error(c.Post("/", "x", "text/plain"), 405, "method_not_allowed", "POST on the Web UI");
+  // A request that is not HTTP: cpp-httplib's 400, in the same shape, saying what HTTP needs.
+  {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(s->port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string request = "NOT HTTP\r\n\r\n";
+    send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      got.append(buf, static_cast<size_t>(n));
+    close(fd);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
+    EXPECT_NE(got.find("\"bad_http_request\""), std::string::npos) << got;
+    EXPECT_NE(got.find("could not be read as HTTP/1.1"), std::string::npos) << got;
+  }
   expect_error(c.Get("/v1/voices/nobody"), 404, "voice_not_found", "unknown voice id");
   expect_error(c.Get("/v1/voices/..%2F..%2Fetc"), 404, "route_not_found", "a path as a voice id");
   expect_error(c.Get("/v1/voices/.hidden"), 400, "invalid_voice_id", "a bad voice id");
