@@ -181,6 +181,22 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   if (a.non_streaming && a.streaming_text)
     throw Error(ErrorKind::kInvalidArgument,
                 "--non-streaming and --streaming-text exclude each other");
+  // Never write over what the command reads (the reference clip) or over the
+  // other file it writes.
+  auto same_file = [](const std::string& x, const std::string& y) {
+    std::error_code ec;
+    namespace fs = std::filesystem;
+    return !x.empty() && !y.empty() &&
+           fs::weakly_canonical(fs::absolute(x), ec) == fs::weakly_canonical(fs::absolute(y), ec);
+  };
+  if (!to_stdout && std::filesystem::is_regular_file(a.speaker) && same_file(a.speaker, a.output))
+    throw Error(ErrorKind::kInvalidArgument,
+                "-o '" + a.output +
+                    "' is the reference clip: writing there would replace it; "
+                    "choose another output file");
+  if (!to_stdout && same_file(a.codes_out, a.output))
+    throw Error(ErrorKind::kInvalidArgument,
+                "--codes-out and -o name the same file; give each its own");
 
   const auto t_load = std::chrono::steady_clock::now();
   auto model = load_tts_model(a, *ctx);

@@ -199,7 +199,14 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
       {"-o a.wav --top-p 1.5", "--top-p: expected a number above 0 and at most 1, got 1.5"},
       {"-o a.wav --top-k -1", "--top-k: expected 0 or more, got -1"},
       {"-o a.wav --max-seconds -3", "--max-seconds: expected 0 or more, got -3"},
+      // Never over what it reads or the other file it writes (relative, absolute, a link).
+      {"-o " + d.file("ref.wav"), "is the reference clip: writing there would replace it"},
+      {"-o " + d.file("link.wav"), "is the reference clip"},
+      {"-o " + d.file("c.npy") + " --codes-out " + d.file("./c.npy"),
+       "--codes-out and -o name the same file"},
   };
+  std::ofstream(d.file("ref.wav")) << "a clip";
+  std::filesystem::create_symlink(d.file("ref.wav"), d.file("link.wav"));
   for (const auto& [args, message] : cases) {
     SCOPED_TRACE(args);
     const auto r = test::run_izwi(base + args);
@@ -207,6 +214,8 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
     EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("no-model"), std::string::npos) << r.output;
   }
+  std::ifstream in(d.file("ref.wav"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "a clip");
 }
 
 TEST(CliTts, StreamsWavToStdoutAndToAFile) {
