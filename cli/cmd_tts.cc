@@ -469,7 +469,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("-o,--output", a->output,
                   "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32); '-' streams "
                   "WAV to stdout")
-      ->check(writable_output());
+      ->check(writable_output(/*dash_is_stdout=*/true));
   cmd->add_option("--input", a->input,
                   "A batch: a file of texts, each spoken to a file of its own in --out-dir: .txt "
                   "(one per line), .jsonl ({\"text\", \"voice\", \"language\", \"seed\", "

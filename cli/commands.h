@@ -43,9 +43,9 @@ CLI::Option* add_weights_option(CLI::App* cmd, std::string& target);
 constexpr const char* kDefaultCodec = "bf16";
 CLI::Option* add_codec_option(CLI::App* cmd, std::string& target);
 
-// For -o / --output options: a file path whose folder exists and can be written
-// ("-", stdout, passes; the command says whether it takes it).
-CLI::Validator writable_output();
+// For -o / --output options: a file path whose folder exists and can be written;
+// "-" (stdout) only where `dash_is_stdout`.
+CLI::Validator writable_output(bool dash_is_stdout = false);
 // Numbers: above 0, 0 or more, in (0, 1] (errors say what was expected and
 // what arrived; CLI11's own print the double range's limits).
 CLI::Validator more_than_zero();

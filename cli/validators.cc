@@ -49,10 +49,11 @@ CLI::Validator probability() {
       "(0,1]", [](double x) { return x > 0 && x <= 1; }, "a number above 0 and at most 1");
 }
 
-CLI::Validator writable_output() {
+CLI::Validator writable_output(bool dash_is_stdout) {
   return CLI::Validator(
-      [](std::string& path) -> std::string {
-        if (path == "-") return "";  // stdout, where the command allows it
+      [dash_is_stdout](std::string& path) -> std::string {
+        if (path == "-")
+          return dash_is_stdout ? "" : "this file cannot go to stdout ('-'): name a file";
         namespace fs = std::filesystem;
         std::error_code ec;
         if (fs::is_directory(path, ec))

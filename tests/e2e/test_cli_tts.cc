@@ -194,6 +194,7 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
       {"-o " + d.path().string(),
        "--output: '" + d.path().string() + "' is a folder: name a file in it"},
       {"-o a.wav --codes-out " + d.file("missing/c.npy"), "--codes-out: cannot write"},
+      {"-o a.wav --codes-out -", "--codes-out: this file cannot go to stdout ('-')"},
       {"-o a.wav --temperature 0", "--temperature: expected a number above 0, got 0"},
       {"-o a.wav --cp-temperature -2", "--cp-temperature: expected a number above 0, got -2"},
       {"-o a.wav --top-p 1.5", "--top-p: expected a number above 0 and at most 1, got 1.5"},
