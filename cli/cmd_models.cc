@@ -1,6 +1,7 @@
 // `izwi pull|list|rm|info`: the model store; and --model resolution for every command.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -35,25 +36,51 @@ std::string eta(double s) {
   return buf;
 }
 
+// The speed and time left, after `sep`; nothing while no speed is known (the
+// first moments, or a pull that found every byte already there).
+std::string rate(const PullProgress& p, const char* sep) {
+  if (!(p.bytes_per_second > 0)) return "";
+  return sep + human(p.bytes_per_second) + "/s" + sep + "ETA " + eta(p.eta_seconds);
+}
+
 // A progress bar on a terminal, plain lines (each 10 % and each file) otherwise.
 std::function<void(const PullProgress&)> progress_printer(const Context& ctx) {
   if (ctx.quiet) return nullptr;
   const bool tty = isatty(STDERR_FILENO) != 0;
   auto last_decile = std::make_shared<int>(-1);
   auto last_draw = std::make_shared<std::chrono::steady_clock::time_point>();
-  return [tty, last_decile, last_draw](const PullProgress& p) {
+  // Which model this run is pulling, since when, and from how many bytes (a
+  // resumed pull starts past 0; a CustomVoice name pulls two models).
+  struct Start {
+    std::string model;
+    std::chrono::steady_clock::time_point time;
+    uint64_t done = 0;
+  };
+  auto start = std::make_shared<Start>();
+  return [tty, last_decile, last_draw, start](const PullProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (start->model != p.model) *start = Start{p.model, now, p.done};
     const double frac = p.total ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0;
     if (tty) {
-      const auto now = std::chrono::steady_clock::now();
       if (!p.file_finished && now - *last_draw < std::chrono::milliseconds(100)) return;
       *last_draw = now;
       const int width = 30, filled = static_cast<int>(frac * width);
-      std::fprintf(stderr, "\r\033[Kpulling %s [%s%s] %3.0f%% %s/%s %s/s ETA %s", p.model.c_str(),
+      if (p.done == p.total && p.file_finished) {
+        // The last line: what this run fetched and how fast on average (the
+        // current speed and ETA mean nothing at 100 %).
+        const double secs = std::chrono::duration<double>(now - start->time).count();
+        const double fetched = static_cast<double>(p.done - std::min(p.done, start->done));
+        std::string how = human(static_cast<double>(p.total));
+        if (fetched > 0 && secs >= 0.5)
+          how += " in " + eta(secs) + " (" + human(fetched / secs) + "/s on average)";
+        std::fprintf(stderr, "\r\033[Kpulled %s [%s] 100%% %s\n", p.model.c_str(),
+                     std::string(width, '#').c_str(), how.c_str());
+        return;
+      }
+      std::fprintf(stderr, "\r\033[Kpulling %s [%s%s] %3.0f%% %s/%s%s", p.model.c_str(),
                    std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
                    frac * 100, human(static_cast<double>(p.done)).c_str(),
-                   human(static_cast<double>(p.total)).c_str(), human(p.bytes_per_second).c_str(),
-                   eta(p.eta_seconds).c_str());
-      if (p.done == p.total && p.file_finished) std::fprintf(stderr, "\n");
+                   human(static_cast<double>(p.total)).c_str(), rate(p, " ").c_str());
     } else {
       const int decile = static_cast<int>(frac * 10);
       if (p.file_finished) {
@@ -62,10 +89,9 @@ std::function<void(const PullProgress&)> progress_printer(const Context& ctx) {
                      human(static_cast<double>(p.total)).c_str());
       } else if (decile != *last_decile) {
         *last_decile = decile;
-        std::fprintf(stderr, "pulling %s: %.0f%% (%s of %s, %s/s, ETA %s)\n", p.model.c_str(),
-                     frac * 100, human(static_cast<double>(p.done)).c_str(),
-                     human(static_cast<double>(p.total)).c_str(), human(p.bytes_per_second).c_str(),
-                     eta(p.eta_seconds).c_str());
+        std::fprintf(stderr, "pulling %s: %.0f%% (%s of %s%s)\n", p.model.c_str(), frac * 100,
+                     human(static_cast<double>(p.done)).c_str(),
+                     human(static_cast<double>(p.total)).c_str(), rate(p, ", ").c_str());
       }
     }
   };

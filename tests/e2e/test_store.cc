@@ -363,6 +363,26 @@ TEST_F(StoreFixture, CliPullListInfoRm) {
   r = izwi("rm qwen3-tts-0.6b-base");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("not installed"), std::string::npos);
+
+  // On a terminal (script(1) gives it one): a bar, and at the end one line of
+  // what was fetched, with no "0 kB/s, ETA --" (what the bar said at 100 %).
+  const std::string cmd =
+      "script -qec " +
+      test::shell_quote(env() + std::string(IZWI_BINARY) + " pull qwen3-tts-0.6b-base") +
+      " /dev/null 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string tty;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) tty.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << tty;
+  EXPECT_NE(tty.find("\r\033[Kpulling qwen3-tts-0.6b-base ["), std::string::npos) << tty;
+  EXPECT_NE(tty.find("\r\033[Kpulled qwen3-tts-0.6b-base [##############################] 100% "),
+            std::string::npos)
+      << tty;
+  EXPECT_EQ(tty.find("ETA --"), std::string::npos) << tty;
+  EXPECT_EQ(tty.find(" 0 kB/s"), std::string::npos) << tty;
+  EXPECT_NE(tty.find("installed qwen3-tts-0.6b-base"), std::string::npos) << tty;
 }
 
 // The product page's commands, as written: pull a CustomVoice name, then clone
