@@ -82,8 +82,15 @@ Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& name) {
   return a;
 }
 
+// Called once the file is known to exist and to be a file (or for bytes in
+// memory): libsndfile's "File does not exist or is not a regular file" then
+// means its MPEG decoder found no frame, which would send the user looking for
+// the wrong fault.
 [[noreturn]] void unreadable(const std::string& name, SNDFILE* f) {
-  fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: ", sf_strerror(f),
+  std::string why = sf_strerror(f);
+  if (why.rfind("File does not exist", 0) == 0)
+    why = "no audio stream found in it (damaged, or not the format its name says?)";
+  fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: ", why,
        " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
 }
 
@@ -198,10 +205,12 @@ void audio::set_tags(SNDFILE* f, const AudioTags& tags) {
 }
 
 AudioTags read_audio_tags(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist or is not a file");
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f)
-    fail(ErrorKind::kInvalidFormat, "cannot read '", path, "' as audio: ", sf_strerror(nullptr));
+  if (!f) unreadable(path, nullptr);
   const auto get = [&](int id) {
     const char* v = sf_get_string(f.get(), id);
     return std::string(v ? v : "");

@@ -341,6 +341,31 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
   EXPECT_EQ(partial.samples.size(), 4800u);
   EXPECT_THROW(read_audio(d.file("missing.wav")), Error);
   EXPECT_THROW(read_audio(d.path().string()), Error);
+
+  // 100 KB of noise named .mp3: libsndfile's MPEG reader finds no frame and says
+  // "File does not exist or is not a regular file"; the error says what is wrong.
+  std::string mp3_noise;
+  for (int i = 0; i < 100000; ++i) mp3_noise.push_back(static_cast<char>(rng()));
+  const std::string path = write("noise.mp3", mp3_noise);
+  for (int from_memory = 0; from_memory < 2; ++from_memory) {
+    try {
+      if (from_memory)
+        read_audio_memory(mp3_noise.data(), mp3_noise.size(), "noise.mp3");
+      else
+        read_audio(path);
+      ADD_FAILURE() << "noise read as audio";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.find("does not exist"), std::string::npos) << what;
+      EXPECT_NE(what.find("cannot read"), std::string::npos) << what;
+    }
+  }
+  try {
+    read_audio_tags(d.file("missing.wav"));
+    ADD_FAILURE() << "tags of a missing file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist or is not a file"), std::string::npos);
+  }
 }
 
 // encode_samples converts as libsndfile does with clipping on, so streamed
