@@ -64,16 +64,29 @@ void register_inspect(CLI::App& app, const ContextPtr&) {
   CLI::App* cmd = app.add_subcommand(
       "inspect-output",
       "Show whether audio files carry izwi's synthetic-speech mark (model, voice, time) and "
-      "their other tags. Exit status: 0 every file has the mark, 3 some do not, 1 an error");
+      "their other tags. Exit status: 0 every file has the mark, 3 some do not, 1 some could "
+      "not be read (the others are still reported)");
   cmd->add_option("files", a->files, "Audio files (WAV, FLAC, Ogg, Opus, MP3)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_flag("--json", a->json, "Print one JSON object per file (a JSON array)");
+  cmd->add_flag("--json", a->json,
+                "Print one JSON object per file (a JSON array; {\"file\", \"error\"} for one "
+                "that could not be read)");
   cmd->callback([a] {
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    bool unmarked = false;
+    bool unmarked = false, failed = false;
+    // A file that cannot be read is reported, and the others still are.
     for (const std::string& f : a->files) {
-      nlohmann::ordered_json j = describe(f);
+      nlohmann::ordered_json j;
+      try {
+        j = describe(f);
+      } catch (const Error& e) {
+        failed = true;
+        std::fflush(stdout);  // the reports so far, then this error, in order
+        std::fprintf(stderr, "izwi: error: %s\n", e.what());
+        if (a->json) all.push_back({{"file", f}, {"error", e.what()}});
+        continue;
+      }
       unmarked = unmarked || j["provenance"].is_null();
       if (a->json)
         all.push_back(std::move(j));
@@ -81,6 +94,7 @@ void register_inspect(CLI::App& app, const ContextPtr&) {
         print(j);
     }
     if (a->json) std::printf("%s\n", all.dump(2).c_str());
+    if (failed) throw CLI::RuntimeError(1);
     if (unmarked) throw CLI::RuntimeError(3);
   });
 }

@@ -285,6 +285,14 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   r = test::run_izwi("inspect-output " + d.file("err.txt"));
   EXPECT_EQ(r.status, 1) << r.output;  // not audio: an error naming the file
   EXPECT_NE(r.output.find("err.txt"), std::string::npos) << r.output;
+  // One unreadable file among others: the others are still reported, exit 1.
+  r = test::run_izwi("inspect-output --json " + d.file("err.txt") + " " + d.file("whole.wav"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  const auto k = nlohmann::json::parse(r.output.substr(r.output.find("\n[") + 1));
+  ASSERT_EQ(k.size(), 2u) << r.output;
+  EXPECT_EQ(k[0]["file"], d.file("err.txt"));
+  EXPECT_NE(k[0]["error"].get<std::string>().find("cannot read"), std::string::npos);
+  EXPECT_EQ(k[1]["provenance"]["voice"], "reference audio");
 
   // Formats that cannot be streamed are refused with the fix.
   r = test::run_izwi(base + "--stream -o " + d.file("x.mp3"));
