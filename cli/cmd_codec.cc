@@ -41,11 +41,11 @@ void run_encode(const CodecArgs& a) {
     audio = read_audio(a.input);
   }
   auto codec = SpeechTokenizer::load(a.model, CodecOptions{a.threads});
-  if (audio.sample_rate != codec->sample_rate())
-    throw Error(ErrorKind::kInvalidArgument,
-                "'" + a.input + "' is " + std::to_string(audio.sample_rate) +
-                    " Hz; the codec needs " + std::to_string(codec->sample_rate()) +
-                    " Hz (convert it, e.g. `sox " + a.input + " -r 24000 out.wav`)");
+  if (audio.sample_rate != codec->sample_rate()) {
+    std::fprintf(stderr, "resampled '%s' from %d Hz to the codec's %d Hz\n", a.input.c_str(),
+                 audio.sample_rate, codec->sample_rate());
+    audio = resample(audio, codec->sample_rate());
+  }
   const auto t0 = std::chrono::steady_clock::now();
   const AudioCodes codes =
       codec->encode(audio.samples.data(), audio.samples.size(), audio.sample_rate);
@@ -106,8 +106,10 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
   auto args = std::make_shared<CodecArgs>();
 
   CLI::App* enc = codec->add_subcommand(
-      "encode", "Encode 24 kHz audio (.wav/.flac/.ogg or .npy float32) into codes");
-  enc->add_option("input", args->input, "Audio file (24 kHz) or .npy of float32 samples")
+      "encode", "Encode audio (.wav/.flac/.ogg/.opus/.mp3, or .npy float32 at 24 kHz) into codes");
+  enc->add_option("input", args->input,
+                  "Audio file (any rate and channel count: mixed to mono, resampled to 24 kHz) "
+                  "or .npy of float32 samples at 24 kHz")
       ->required()
       ->check(CLI::ExistingFile);
   enc->add_option("-m,--model", args->model,
