@@ -40,7 +40,8 @@ void register_worker(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("-m,--model", a->model,
                   "Model for jobs that name none (default: IZWI_DEFAULT_MODEL or "
                   "qwen3-tts-0.6b-base)");
-  cmd->add_option("-t,--threads", a->threads, "Model worker threads (0 = all cores)");
+  cmd->add_option("-t,--threads", a->threads, "Model worker threads (0 = all cores)")
+      ->check(zero_or_more());
   add_weights_option(cmd, a->weights);
   add_codec_option(cmd, a->codec);
   cmd->add_option("--lease-seconds", a->lease,
