@@ -398,8 +398,10 @@ SynthesisOptions synthesis_options(const TtsArgs& a) {
   o.instruct = a.instruct;
   if (a.non_streaming) o.non_streaming = true;
   if (a.streaming_text) o.non_streaming = false;
-  o.greedy = a.greedy;
-  o.temperature = a.temperature;
+  // Temperature 0 is no sampling, as in the HTTP API (and OpenAI's).
+  const bool zero_temperature = a.temperature && *a.temperature == 0;
+  o.greedy = a.greedy || zero_temperature;
+  o.temperature = zero_temperature ? std::nullopt : a.temperature;
   o.top_k = a.top_k;
   o.top_p = a.top_p;
   o.repetition_penalty = a.repetition_penalty;
@@ -501,8 +503,9 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   // Checked here too (the library checks what it is given), so a typo fails
   // before the model loads and the reference is processed.
   cmd->add_option("--temperature", a->temperature,
-                  "Sampling temperature (default from generation_config.json)")
-      ->check(more_than_zero());
+                  "Sampling temperature (default from generation_config.json; 0: no sampling, "
+                  "as --greedy)")
+      ->check(zero_or_more());
   cmd->add_option("--top-k", a->top_k, "Top-k sampling (0 = off)")->check(zero_or_more());
   cmd->add_option("--top-p", a->top_p, "Top-p (nucleus) sampling, in (0, 1]")->check(probability());
   cmd->add_option("--repetition-penalty", a->repetition_penalty, "Penalty on repeated first codes")

@@ -195,7 +195,7 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
        "--output: '" + d.path().string() + "' is a folder: name a file in it"},
       {"-o a.wav --codes-out " + d.file("missing/c.npy"), "--codes-out: cannot write"},
       {"-o a.wav --codes-out -", "--codes-out: this file cannot go to stdout ('-')"},
-      {"-o a.wav --temperature 0", "--temperature: expected a number above 0, got 0"},
+      {"-o a.wav --temperature -1", "--temperature: expected 0 or more, got -1"},
       {"-o a.wav --cp-temperature -2", "--cp-temperature: expected a number above 0, got -2"},
       {"-o a.wav --top-p 1.5", "--top-p: expected a number above 0 and at most 1, got 1.5"},
       {"-o a.wav --top-k -1", "--top-k: expected 0 or more, got -1"},
@@ -217,6 +217,24 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
   }
   std::ifstream in(d.file("ref.wav"));
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "a clip");
+}
+
+// --temperature 0 is no sampling, as the HTTP API's temperature 0 is: the
+// codes of --greedy, where a seeded sampled run differs from them.
+TEST(CliTts, TemperatureZeroIsGreedy) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  const std::string base = "tts 'Zero means greedy.' -m " + test::golden_model() + " -s " +
+                           d.file("ref.wav") + " --language english --max-new-tokens 8 -o " +
+                           d.file("o.wav") + " --codes-out ";
+  auto codes = [&](const std::string& name, const std::string& flags) {
+    const auto r = test::run_izwi(base + d.file(name) + " " + flags);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return read_npy(d.file(name)).as_i64();
+  };
+  const auto greedy = codes("greedy.npy", "--greedy");
+  EXPECT_EQ(codes("zero.npy", "--temperature 0 --seed 5"), greedy);
+  EXPECT_NE(codes("sampled.npy", "--seed 5"), greedy);
 }
 
 TEST(CliTts, StreamsWavToStdoutAndToAFile) {
