@@ -158,6 +158,9 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   std::string text = a.text;
   if (text == "-")
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos)
+    throw Error(ErrorKind::kInvalidArgument,
+                a.text == "-" ? "stdin held no text to speak" : "there is no text to speak");
   std::string ext = std::filesystem::path(a.output).extension().string();
   ext = lower(ext);
   const bool to_stdout = a.output == "-";

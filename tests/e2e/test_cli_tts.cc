@@ -215,6 +215,13 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
     EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("no-model"), std::string::npos) << r.output;
   }
+  // Only whitespace (an argument, or stdin): nothing to speak, said before loading.
+  for (const std::string& text : {std::string("' '"), std::string("- < /dev/null")}) {
+    const auto r = test::run_izwi("tts " + text + " -m " + d.file("no-model") + " -s " +
+                                  d.file("ref.wav") + " -o a.wav");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("no text to speak"), std::string::npos) << r.output;
+  }
   std::ifstream in(d.file("ref.wav"));
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "a clip");
 }
