@@ -187,10 +187,12 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   // Never write over what the command reads (the reference clip) or over the
   // other file it writes.
   auto same_file = [](const std::string& x, const std::string& y) {
-    std::error_code ec;
     namespace fs = std::filesystem;
-    return !x.empty() && !y.empty() &&
-           fs::weakly_canonical(fs::absolute(x), ec) == fs::weakly_canonical(fs::absolute(y), ec);
+    if (x.empty() || y.empty()) return false;
+    std::error_code ex, ey;  // a path that cannot be resolved is not called the same
+    const fs::path px = fs::weakly_canonical(fs::absolute(x), ex);
+    const fs::path py = fs::weakly_canonical(fs::absolute(y), ey);
+    return !ex && !ey && px == py;
   };
   if (!to_stdout && std::filesystem::is_regular_file(a.speaker) && same_file(a.speaker, a.output))
     throw Error(ErrorKind::kInvalidArgument,

@@ -201,14 +201,14 @@ class Server {
     // the OpenAI error shape too.
     http_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
+      // An unknown path, or a known one asked with a method it does not take.
+      const std::string allow = res.status == 404 ? methods_of(req.path) : "";
       if (res.status == 413)
         send_error(
             res, ApiError(413, "request_too_large",
                           "the request body is over " + std::to_string(st_.options.max_upload_mb) +
                               " MB (izwi serve --max-upload-mb)"));
-      else if (res.status == 404 && !methods_of(req.path).empty()) {
-        // A route that exists, asked with another method: 405 with the ones it takes.
-        const std::string allow = methods_of(req.path);
+      else if (!allow.empty()) {
         res.set_header("Allow", allow);
         send_error(res, ApiError(405, "method_not_allowed",
                                  req.method + " is not allowed on " + req.path + "; it takes " +
@@ -478,8 +478,9 @@ class Server {
     for (const WebAsset& a : web_assets()) {
       const std::string body(reinterpret_cast<const char*>(a.data), a.size);
       const std::string type = std::string(a.content_type) + "; charset=utf-8";
-      routes_.push_back({std::regex(pattern_of(a.path)), "GET"});
-      http_.Get(pattern_of(a.path), [body, type](const httplib::Request&, httplib::Response& res) {
+      const std::string pattern = pattern_of(a.path);
+      routes_.push_back({std::regex(pattern), "GET"});
+      http_.Get(pattern, [body, type](const httplib::Request&, httplib::Response& res) {
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Content-Type-Options", "nosniff");
         res.set_content(body, type);
