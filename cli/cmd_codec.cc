@@ -58,10 +58,9 @@ void run_encode(const CodecArgs& a) {
 }
 
 void run_decode(const CodecArgs& a) {
-  const bool to_npy = a.format.empty() ? lower_extension(a.output) == ".npy" : a.format == "npy";
-  const AudioFormat format =
-      to_npy ? AudioFormat::kWav
-             : (a.format.empty() ? audio_format_from_path(a.output) : parse_audio_format(a.format));
+  const OutputFormat out = output_format(a.output, a.format, false, false);
+  const bool to_npy = out.npy;
+  const AudioFormat format = out.audio;
   const NpyArray arr = read_npy(a.input);
   if (arr.type == NpyArray::Type::kF32 || arr.type == NpyArray::Type::kF64)
     throw Error(ErrorKind::kInvalidArgument,
@@ -136,8 +135,10 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
          "Output audio (.wav .flac .ogg .opus .mp3 .raw, 24 kHz) or .npy (float32 samples)")
       ->required()
       ->check(writable_output());
-  dec->add_option("--format", args->format, "Output format, when the extension does not say")
-      ->check(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}));
+  dec->add_option("--format", args->format,
+                  "Output format (default: the -o name's extension, which --format overrides)")
+      ->transform(
+          CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}, CLI::ignore_case));
   dec->add_option("--sample-format", args->sample_format,
                   "WAV/raw sample format: 16-bit PCM or 32-bit float")
       ->check(CLI::IsMember({"pcm16", "f32"}))

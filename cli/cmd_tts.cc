@@ -161,16 +161,11 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos)
     throw Error(ErrorKind::kInvalidArgument,
                 a.text == "-" ? "stdin held no text to speak" : "there is no text to speak");
-  std::string ext = std::filesystem::path(a.output).extension().string();
-  ext = lower(ext);
   const bool to_stdout = a.output == "-";
   const bool stream = a.stream || to_stdout;
-  const bool to_npy = a.format.empty() ? ext == ".npy" : a.format == "npy";
-  const AudioFormat format =
-      to_npy ? AudioFormat::kWav
-             : (!a.format.empty()
-                    ? parse_audio_format(a.format)
-                    : (to_stdout ? AudioFormat::kWav : audio_format_from_path(a.output)));
+  const OutputFormat out = output_format(a.output, a.format, to_stdout, a.quiet);
+  const bool to_npy = out.npy;
+  const AudioFormat format = out.audio;
   if (stream && a.min_similarity)
     throw Error(ErrorKind::kInvalidArgument,
                 "--min-similarity may make several takes and keeps the closest; a stream has "
@@ -551,8 +546,10 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   cmd->add_option("--codes-out", a->codes_out,
                   "Also write the generated codes [frames, 16] as .npy")
       ->check(writable_output());
-  cmd->add_option("--format", a->format, "Output format when the extension does not say")
-      ->check(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}));
+  cmd->add_option("--format", a->format,
+                  "Output format (default: the -o name's extension, which --format overrides)")
+      ->transform(
+          CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}, CLI::ignore_case));
   cmd->add_option("--sample-format", a->sample_format, "WAV/raw samples: pcm16 or f32")
       ->check(CLI::IsMember({"pcm16", "f32"}))
       ->capture_default_str();

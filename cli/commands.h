@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "izwi/audio.h"
 #include "izwi/voices.h"
 
 namespace izwi::cli {
@@ -51,6 +52,17 @@ CLI::Validator writable_output(bool dash_is_stdout = false);
 CLI::Validator more_than_zero();
 CLI::Validator zero_or_more();
 CLI::Validator probability();
+
+// The format an -o path is written in: `format_flag` (--format) when given,
+// else the path's extension ("-", stdout: WAV). A --format that the path's name
+// contradicts is obeyed, with a note on stderr unless `quiet`. `npy`: a NumPy
+// array (then `audio` is unused).
+struct OutputFormat {
+  bool npy = false;
+  AudioFormat audio = AudioFormat::kWav;
+};
+OutputFormat output_format(const std::string& path, const std::string& format_flag, bool to_stdout,
+                           bool quiet);
 
 void register_tts(CLI::App& app, const ContextPtr& ctx);
 void register_models(CLI::App& app, const ContextPtr& ctx);

@@ -244,6 +244,30 @@ TEST(CliTts, TemperatureZeroIsGreedy) {
   EXPECT_NE(codes("sampled.npy", "--seed 5"), greedy);
 }
 
+// --format wins over the file's name, and says so when the two disagree.
+TEST(CliTts, FormatOverridesTheExtensionWithANote) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  const std::string base = "tts 'Named one way.' -m " + test::golden_model() + " -s " +
+                           d.file("ref.wav") + " --language english --max-new-tokens 6 ";
+  auto r = test::run_izwi(base + "--format mp3 -o " + d.file("take.wav"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("note: '" + d.file("take.wav") +
+                          "' will hold MP3 (--format mp3), though its name says WAV"),
+            std::string::npos)
+      << r.output;
+  std::ifstream in(d.file("take.wav"), std::ios::binary);
+  std::string head(4, '\0');
+  in.read(head.data(), 4);
+  EXPECT_EQ(head.substr(0, 3), "ID3") << "an MP3 (with its ID3 tag), not a WAV";
+  // Agreeing or absent --format: no note.
+  for (const std::string& flags : {"--format MP3 -o " + d.file("b.mp3"), "-o " + d.file("c.mp3")}) {
+    r = test::run_izwi(base + flags);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("note: '"), std::string::npos) << r.output;
+  }
+}
+
 TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   test::TempDir d;
   write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
