@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "izwi/izwi.h"
@@ -148,6 +149,12 @@ void register_models(CLI::App& app, const ContextPtr& ctx) {
                               : ("~" + m.approx_size).c_str(),
                   m.description.c_str());
     std::printf("\nstore: %s\n", store.root().c_str());
+    std::error_code ec;
+    if (std::filesystem::exists(store.root(), ec) &&
+        !std::filesystem::is_directory(store.root(), ec))
+      std::fprintf(stderr,
+                   "warning: the store is a file, not a folder, so nothing can be pulled into it; "
+                   "set IZWI_MODELS_DIR to a folder\n");
   });
 
   CLI::App* rm = app.add_subcommand("rm", "Remove a downloaded model");

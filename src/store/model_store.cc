@@ -244,6 +244,9 @@ void ModelStore::pull_one(const ModelInfo& m,
          "` when online");
   const fs::path final_dir = dir_of(m.name);
   std::error_code ec;
+  if (fs::exists(root_, ec) && !fs::is_directory(root_, ec))
+    fail(ErrorKind::kInvalidArgument, "the model store '", root_,
+         "' is a file, not a folder; set IZWI_MODELS_DIR to a folder (or move the file)");
   if (fs::exists(final_dir, ec))
     fail(ErrorKind::kIo, "'", final_dir.string(),
          "' exists but is not a complete model; remove it and pull again");

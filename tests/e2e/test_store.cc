@@ -332,6 +332,28 @@ TEST_F(StoreFixture, AFullDiskStopsThePullBeforeItStarts) {
   EXPECT_TRUE(hub.requests().empty());  // no file was downloaded
 }
 
+// IZWI_MODELS_DIR naming a file: pull says so before any download, list warns.
+TEST_F(StoreFixture, AStoreThatIsAFileIsNamedAsTheProblem) {
+  std::ofstream(dir.file("models")) << "not a folder";
+  ModelStore store(options());
+  try {
+    store.pull("test/tiny");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'" + dir.file("models") +
+                                         "' is a file, not a folder; set IZWI_MODELS_DIR"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(hub.requests().empty());
+  const auto r = izwi("list");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: the store is a file, not a folder"), std::string::npos)
+      << r.output;
+  std::ifstream in(dir.file("models"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "not a folder");  // untouched
+}
+
 TEST_F(StoreFixture, OfflineModeSaysWhichPullToRun) {
   StoreOptions o = options();
   o.offline = true;
