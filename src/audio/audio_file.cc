@@ -1,4 +1,5 @@
-// Audio file reading and writing through libsndfile.
+// Audio file reading and writing through libsndfile (MP3 reading through
+// libmpg123 directly: audio/mpeg_reader.h says why).
 #include <sndfile.h>
 
 #include <algorithm>
@@ -6,8 +7,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <vector>
 
+#include "audio/mpeg_reader.h"
 #include "audio/sndfile_util.h"
 #include "core/error.h"
 #include "izwi/audio.h"
@@ -46,29 +50,29 @@ struct MemoryReader {
   static sf_count_t tell(void* self) { return static_cast<MemoryReader*>(self)->pos; }
 };
 
-Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& name) {
-  if (info.channels <= 0 || info.channels > 64)
-    fail(ErrorKind::kInvalidFormat, "'", name, "' declares ", info.channels, " audio channels");
-  if (info.samplerate < 1000 || info.samplerate > 768000)
+// Mixes decoded blocks to mono. `read(dst, frames)` fills `dst` with up to
+// `frames` interleaved frames and returns how many, <= 0 at the end.
+template <class Read>
+Audio decode(int channels, int sample_rate, const std::string& name, Read read) {
+  if (channels <= 0 || channels > 64)
+    fail(ErrorKind::kInvalidFormat, "'", name, "' declares ", channels, " audio channels");
+  if (sample_rate < 1000 || sample_rate > 768000)
     fail(ErrorKind::kInvalidFormat, "'", name, "' declares an implausible sample rate of ",
-         info.samplerate, " Hz");
-  // No check of info.frames: streams say "unknown" with a huge count. The
-  // samples that actually decode are counted below.
+         sample_rate, " Hz");
   Audio a;
-  a.sample_rate = info.samplerate;
-  a.source_channels = info.channels;
+  a.sample_rate = sample_rate;
+  a.source_channels = channels;
   // Read in blocks: the frame count in a header may be wrong (truncated files,
   // streams), so trust what actually decodes.
-  constexpr sf_count_t kBlock = 1 << 15;
-  std::vector<float> block(static_cast<size_t>(kBlock) * info.channels);
+  constexpr long kBlock = 1 << 15;
+  std::vector<float> block(static_cast<size_t>(kBlock) * channels);
   for (;;) {
-    const sf_count_t got = sf_readf_float(f, block.data(), kBlock);
+    const long got = read(block.data(), kBlock);
     if (got <= 0) break;
-    for (sf_count_t i = 0; i < got; ++i) {
+    for (long i = 0; i < got; ++i) {
       double s = 0;
-      for (int c = 0; c < info.channels; ++c)
-        s += block[static_cast<size_t>(i) * info.channels + c];
-      a.samples.push_back(static_cast<float>(s / info.channels));
+      for (int c = 0; c < channels; ++c) s += block[static_cast<size_t>(i) * channels + c];
+      a.samples.push_back(static_cast<float>(s / channels));
     }
     if (static_cast<sf_count_t>(a.samples.size()) > kMaxFrames)
       fail(ErrorKind::kInvalidArgument, "'", name,
@@ -80,6 +84,40 @@ Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& name) {
     if (!std::isfinite(s))
       s = 0.0f;  // float WAVs can carry NaN/Inf; never let them reach the model
   return a;
+}
+
+// No check of info.frames: streams say "unknown" with a huge count. The
+// samples that actually decode are counted.
+Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& name) {
+  return decode(info.channels, info.samplerate, name, [f](float* dst, long frames) {
+    return static_cast<long>(sf_readf_float(f, dst, frames));
+  });
+}
+
+Audio decode(audio::MpegReader& r, const std::string& name) {
+  return decode(r.channels(), r.sample_rate(), name,
+                [&r](float* dst, long frames) { return r.read(dst, frames); });
+}
+
+// Whether the file at `path` is MPEG audio, by its first bytes (and name).
+bool is_mpeg_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> head(16);
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  // An ID3v2 tag: read past it to see what it tags.
+  if (const size_t tag = audio::id3v2_length(head.data(), head.size());
+      tag > 0 && tag + 4 > head.size() && tag < (size_t{1} << 28)) {
+    in.clear();
+    in.seekg(0);
+    head.resize(tag + 4);
+    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+  }
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return audio::starts_like_mpeg(head.data(), head.size(), ext == ".mp3");
 }
 
 // Called once the file is known to exist and to be a file (or for bytes in
@@ -102,6 +140,10 @@ Audio read_audio(const std::string& path) {
     fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist");
   if (std::filesystem::is_directory(path, ec))
     fail(ErrorKind::kInvalidArgument, "'", path, "' is a directory, not an audio file");
+  if (is_mpeg_file(path)) {
+    auto r = audio::MpegReader::open_file(path);
+    return decode(*r, path);
+  }
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) unreadable(path, nullptr);
@@ -110,6 +152,10 @@ Audio read_audio(const std::string& path) {
 
 Audio read_audio_memory(const void* data, size_t size, const std::string& name) {
   if (size == 0) fail(ErrorKind::kInvalidArgument, "'", name, "' is empty (0 bytes)");
+  if (audio::starts_like_mpeg(static_cast<const unsigned char*>(data), size, false)) {
+    auto r = audio::MpegReader::open_memory(data, size, name);
+    return decode(*r, name);
+  }
   MemoryReader m{static_cast<const unsigned char*>(data), static_cast<sf_count_t>(size)};
   SF_VIRTUAL_IO io{MemoryReader::get_len, MemoryReader::seek, MemoryReader::read,
                    MemoryReader::write, MemoryReader::tell};
@@ -208,6 +254,9 @@ AudioTags read_audio_tags(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist or is not a file");
+  // libsndfile reads the tags; a damaged MPEG stream is refused first, by the
+  // quiet decoder, as libsndfile's would print its complaints.
+  if (is_mpeg_file(path)) audio::MpegReader::open_file(path);
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) unreadable(path, nullptr);

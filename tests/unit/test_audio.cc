@@ -1,9 +1,15 @@
 // Audio input/output, resampling and reference checks on real files made at
 // test time by real tools (sox, espeak-ng), synthetic clips, and broken files.
+#include <fcntl.h>
+#include <sndfile.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <complex>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "izwi/audio.h"
 #include "izwi/error.h"
@@ -365,6 +371,95 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
     ADD_FAILURE() << "tags of a missing file";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("does not exist or is not a file"), std::string::npos);
+  }
+}
+
+// What the stream `fd` (stderr) receives while `f` runs.
+template <class F>
+std::string printed_to(int fd, F f) {
+  TempDir d;
+  std::fflush(nullptr);
+  const int saved = dup(fd);
+  const int file = open(d.file("printed").c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  dup2(file, fd);
+  close(file);
+  f();
+  std::fflush(nullptr);
+  dup2(saved, fd);
+  close(saved);
+  std::ifstream in(d.file("printed"));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// libsndfile's decode of a file: its samples, mixed to mono as izwi does.
+std::vector<float> libsndfile_mono(const std::string& path) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  if (!f) return {};
+  std::vector<float> frames(static_cast<size_t>(info.channels) * (1 << 15)), mono;
+  for (sf_count_t got; (got = sf_readf_float(f, frames.data(), 1 << 15)) > 0;)
+    for (sf_count_t i = 0; i < got; ++i) {
+      double s = 0;
+      for (int c = 0; c < info.channels; ++c)
+        s += frames[static_cast<size_t>(i * info.channels + c)];
+      mono.push_back(static_cast<float>(s / info.channels));
+    }
+  sf_close(f);
+  return mono;
+}
+
+// MP3s are read by libmpg123 directly (its printouts off): the same samples as
+// libsndfile's MPEG reader, from disk and memory, and a damaged stream is an
+// error with nothing of the decoder's own on stderr.
+TEST(AudioFiles, Mp3ReadsAsLibsndfileDoesAndQuietly) {
+  if (!have("sox")) GTEST_SKIP() << "sox is not installed (scripts/install-deps.sh installs it)";
+  TempDir d;
+  sh("sox -n -r 44100 -c 2 " + d.file("stereo.mp3") +
+     " synth 2 sine 300 sine 500 gain -6 2>/dev/null");
+  sh("sox -n -r 24000 -c 1 -C 64 " + d.file("mono.mp3") + " synth 2 sine 440 gain -6 2>/dev/null");
+  // izwi's own MP3s: an ID3v2 tag first.
+  write_audio(d.file("tagged.mp3"), Audio{test::random_vector(24000, 5, -0.3f, 0.3f), 24000, 1},
+              AudioFormat::kMp3, SampleFormat::kPcm16,
+              AudioTags{"title", "artist", "comment", "", ""});
+  for (const char* name : {"stereo.mp3", "mono.mp3", "tagged.mp3"}) {
+    SCOPED_TRACE(name);
+    const std::vector<float> want = libsndfile_mono(d.file(name));
+    ASSERT_GT(want.size(), 20000u);
+    const Audio a = read_audio(d.file(name));
+    EXPECT_EQ(a.samples, want);
+    std::ifstream in(d.file(name), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(read_audio_memory(bytes.data(), bytes.size(), name).samples, want);
+  }
+  EXPECT_EQ(read_audio(d.file("stereo.mp3")).source_channels, 2);
+  EXPECT_EQ(read_audio(d.file("stereo.mp3")).sample_rate, 44100);
+  EXPECT_EQ(read_audio_tags(d.file("tagged.mp3")).title, "title");
+
+  // A FLAC or WAV under another name, or behind an ID3v2 tag, is still libsndfile's.
+  std::filesystem::copy_file(d.file("tagged.mp3"), d.file("renamed.wav"));
+  EXPECT_GT(read_audio(d.file("renamed.wav")).samples.size(), 20000u);
+  write_audio(d.file("x.flac"), Audio{test::random_vector(4800, 2, -0.3f, 0.3f), 24000, 1});
+  std::filesystem::copy_file(d.file("x.flac"), d.file("flac-named.mp3"));
+  EXPECT_EQ(read_audio(d.file("flac-named.mp3")).samples, read_audio(d.file("x.flac")).samples);
+
+  // Damage: noise named .mp3, an ID3 tag with noise after it, a cut-off frame.
+  std::mt19937 rng(5);
+  std::string noise;
+  for (int i = 0; i < 20000; ++i) noise.push_back(static_cast<char>(rng()));
+  std::string id3 = std::string("ID3\x03\0\0\0\0\0\x10", 10) + std::string(16, ' ');
+  const std::vector<std::pair<std::string, std::string>> broken = {
+      {"noise.mp3", noise},
+      {"tag-then-noise.mp3", id3 + noise},
+      {"one-frame.mp3", "\xff\xfb\x90\x64"}};
+  for (const auto& [name, bytes] : broken) {
+    SCOPED_TRACE(name);
+    std::ofstream(d.file(name), std::ios::binary) << bytes;
+    const std::string printed = printed_to(2, [&] {
+      EXPECT_THROW(read_audio(d.file(name)), Error);
+      EXPECT_THROW(read_audio_memory(bytes.data(), bytes.size(), name), Error);
+      EXPECT_THROW(read_audio_tags(d.file(name)), Error);
+    });
+    EXPECT_EQ(printed, "");
   }
 }
 
