@@ -102,22 +102,20 @@ Audio decode(audio::MpegReader& r, const std::string& name) {
 // Whether the file at `path` is MPEG audio, by its first bytes (and name).
 bool is_mpeg_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> head(16);
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  // An ID3v2 tag: read past it to see what it tags.
-  if (const size_t tag = audio::id3v2_length(head.data(), head.size());
-      tag > 0 && tag + 4 > head.size() && tag < (size_t{1} << 28)) {
+  unsigned char head[16] = {}, after_tag[4] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const size_t n = static_cast<size_t>(in.gcount());
+  bool tagged = false;  // an ID3v2 tag with 4 bytes after it
+  if (const size_t tag = audio::id3v2_length(head, n); tag > 0) {
     in.clear();
-    in.seekg(0);
-    head.resize(tag + 4);
-    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<size_t>(in.gcount()));
+    in.seekg(static_cast<std::streamoff>(tag));
+    in.read(reinterpret_cast<char*>(after_tag), sizeof after_tag);
+    tagged = in.gcount() == sizeof after_tag;
   }
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return audio::starts_like_mpeg(head.data(), head.size(), ext == ".mp3");
+  return audio::starts_like_mpeg(head, n, tagged ? after_tag : nullptr, ext == ".mp3");
 }
 
 // Called once the file is known to exist and to be a file (or for bytes in

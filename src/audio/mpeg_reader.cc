@@ -43,15 +43,18 @@ size_t id3v2_length(const unsigned char* head, size_t n) {
   return 10 + size + (footer ? 10 : 0);
 }
 
-bool starts_like_mpeg(const unsigned char* head, size_t n, bool named_mp3) {
+bool starts_like_mpeg(const unsigned char* head, size_t n, const unsigned char* after_tag,
+                      bool named_mp3) {
   if (n >= 4 && frame_header(head)) return true;
-  const size_t tag = id3v2_length(head, n);
-  if (tag > 0) {
-    // What follows the tag decides; a tag with nothing readable after it is
-    // MPEG's to refuse.
-    return !(n >= tag + 4 && other_container(head + tag, n - tag));
-  }
+  // After an ID3v2 tag, what follows decides; a tag with nothing after it is
+  // MPEG's to refuse.
+  if (id3v2_length(head, n) > 0) return !(after_tag && other_container(after_tag, 4));
   return named_mp3 && !other_container(head, n);
+}
+
+bool starts_like_mpeg(const unsigned char* data, size_t n, bool named_mp3) {
+  const size_t tag = id3v2_length(data, n);
+  return starts_like_mpeg(data, n, tag > 0 && n >= tag + 4 ? data + tag : nullptr, named_mp3);
 }
 
 // libmpg123's reader callbacks over a buffer (as libsndfile's virtual I/O).

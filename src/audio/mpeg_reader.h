@@ -16,13 +16,15 @@ struct mpg123_handle_struct;
 
 namespace izwi::audio {
 
-// Whether `head` (the first bytes of a stream) begins an MPEG audio stream: an
-// MPEG frame header, or an ID3v2 tag not followed by another container (a FLAC
-// or WAV file may carry an ID3v2 tag; libsndfile reads those). `named_mp3`: the
-// file is named *.mp3, so any stream no container claims is tried as MPEG, as
-// libsndfile would. `head` should hold the ID3v2 tag and 4 bytes after it
-// (id3v2_length() says how many that is), else the tag is taken as MPEG's.
-bool starts_like_mpeg(const unsigned char* head, size_t n, bool named_mp3);
+// Whether a stream is MPEG audio: it starts with an MPEG frame header, or with
+// an ID3v2 tag not followed by another container (a FLAC or WAV file may carry
+// an ID3v2 tag; libsndfile reads those), or it is named *.mp3 (`named_mp3`) and
+// no container claims it (libsndfile would try it as MPEG). `head`: the first
+// `n` bytes; `after_tag`: the 4 bytes after an ID3v2 tag (nullptr: none there).
+bool starts_like_mpeg(const unsigned char* head, size_t n, const unsigned char* after_tag,
+                      bool named_mp3);
+// The same for a whole stream in memory.
+bool starts_like_mpeg(const unsigned char* data, size_t n, bool named_mp3);
 // Bytes of an ID3v2 tag at the start of `head` (10-byte header included), 0 if none.
 size_t id3v2_length(const unsigned char* head, size_t n);
 

@@ -441,6 +441,15 @@ TEST(AudioFiles, Mp3ReadsAsLibsndfileDoesAndQuietly) {
   write_audio(d.file("x.flac"), Audio{test::random_vector(4800, 2, -0.3f, 0.3f), 24000, 1});
   std::filesystem::copy_file(d.file("x.flac"), d.file("flac-named.mp3"));
   EXPECT_EQ(read_audio(d.file("flac-named.mp3")).samples, read_audio(d.file("x.flac")).samples);
+  std::ifstream flac_in(d.file("x.flac"), std::ios::binary);
+  const std::string flac((std::istreambuf_iterator<char>(flac_in)), {});
+  // An ID3v2.3 tag of 20 bytes of padding, then the FLAC stream.
+  const std::string tagged_flac =
+      std::string("ID3\x03\0\0\0\0\0\x14", 10) + std::string(20, '\0') + flac;
+  std::ofstream(d.file("id3.flac"), std::ios::binary) << tagged_flac;
+  EXPECT_EQ(read_audio(d.file("id3.flac")).samples, read_audio(d.file("x.flac")).samples);
+  EXPECT_EQ(read_audio_memory(tagged_flac.data(), tagged_flac.size(), "id3.flac").samples,
+            read_audio(d.file("x.flac")).samples);
 
   // Damage: noise named .mp3, an ID3 tag with noise after it, a cut-off frame.
   std::mt19937 rng(5);
