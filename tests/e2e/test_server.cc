@@ -1140,6 +1140,18 @@ TEST_F(ServerTest, HealthReadinessAndMetrics) {
 TEST_F(ServerTest, JsonLogsOneObjectPerRequest) {
   auto s = serve({"--log-format", "json"});
   s->client().Get("/healthz");
+  // Damaged MP3 uploads (an ID3 tag, or an MPEG frame header, then noise) are
+  // refused without the MP3 decoder's own printouts in the log.
+  std::mt19937 rng(7);
+  std::string noise;
+  for (int i = 0; i < 20000; ++i) noise.push_back(static_cast<char>(rng()));
+  for (const std::string& head : {std::string("ID3\x03\0\0\0\0\0\x10", 10) + std::string(16, ' '),
+                                  std::string("\xff\xfb\x90\x64", 4)}) {
+    const httplib::MultipartFormDataItems items = {
+        {"input", "Damaged.", "", ""},
+        {"reference_audio", head + noise, "damaged.mp3", "audio/mpeg"}};
+    expect_error(s->client().Post("/v1/audio/speech", items), 400, "invalid_audio", "damaged MP3");
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   bool found = false;
   std::istringstream lines(s->log());
