@@ -557,7 +557,10 @@ int run(const ServerOptions& options) {
     throw Error(ErrorKind::kNotFound, e.what());
   }
   const int port = server.bind();
-  server.log_text("izwi serve: listening on http://" + options.host + ":" + std::to_string(port) +
+  // An IPv6 address goes in brackets in a URL (http://[::1]:8080).
+  const bool ipv6 = options.host.find(':') != std::string::npos;
+  const std::string url_host = ipv6 ? "[" + options.host + "]" : options.host;
+  server.log_text("izwi serve: listening on http://" + url_host + ":" + std::to_string(port) +
                   " (default model " + st.models.default_id() + ", " +
                   (options.api_key.empty() ? "no API key" : "API key required") + ", voices in " +
                   st.voices.dir() + ")");

@@ -59,7 +59,7 @@ class ServerProcess {
     std::remove(log_path.c_str());  // never read an earlier server's "listening on"
     pid_ = spawn_izwi(argv_s, env, log_path);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    const std::regex listening(R"(listening on http://([0-9.]+):([0-9]+))");
+    const std::regex listening(R"(listening on http://([0-9.]+|\[[0-9a-f:]+\]):([0-9]+))");
     while (std::chrono::steady_clock::now() < deadline && port_ < 0) {
       std::smatch m;
       const std::string l = log();

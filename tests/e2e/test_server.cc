@@ -698,6 +698,19 @@ TEST_F(ServerTest, ATakenPortOrAForeignHostIsRefusedWithAReason) {
       << unresolved.output;
 }
 
+// --host ::1: served on IPv6 loopback, its URL printed with the address in brackets.
+TEST_F(ServerTest, AnIpv6HostIsServedAndPrintedInBrackets) {
+  auto s = serve({"--host", "::1"}, false);
+  if (!s->started() && s->log().find("cannot listen") != std::string::npos)
+    GTEST_SKIP() << "no IPv6 loopback here: " << s->log();
+  ASSERT_TRUE(s->started()) << s->log();
+  EXPECT_EQ(s->host(), "[::1]") << s->log();
+  httplib::Client c("::1", s->port());
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+}
+
 // Every route in /openapi.json exists, and every route the server has is documented.
 TEST_F(ServerTest, OpenApiDocumentMatchesTheRoutes) {
   auto s = serve();
