@@ -62,16 +62,24 @@ class StreamWriter {
   }
   bool write(const float* x, size_t n) {
     samples_ += n;
-    return put(encode_samples(x, n, sf_)) && std::fflush(out_) == 0;
+    // A failed flush is a failed write too: glibc drops the buffer, so a later
+    // flush would succeed and the loss go unreported.
+    ok_ = put(encode_samples(x, n, sf_)) && std::fflush(out_) == 0;
+    if (!ok_ && !errno_) errno_ = errno;
+    return ok_;
   }
   void close() {
     if (ok_ && out_ != stdout && wav_) {
       ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_, tags_));
     }
-    if (!ok_ || std::fflush(out_) != 0)
-      throw Error(ErrorKind::kIo, path_ == "-"
-                                      ? "writing audio to stdout failed (was the pipe closed?)"
-                                      : "writing '" + path_ + "' failed (disk full?)");
+    if (ok_ && std::fflush(out_) != 0) ok_ = false;
+    if (!ok_) {
+      const int e = errno_ ? errno_ : errno;
+      throw Error(
+          ErrorKind::kIo,
+          (path_ == "-" ? std::string("writing audio to stdout") : "writing '" + path_ + "'") +
+              " failed: " + std::strerror(e) + (e == EPIPE ? " (the reader closed the pipe)" : ""));
+    }
     if (out_ != stdout) {
       const bool closed = std::fclose(out_) == 0;
       out_ = nullptr;
@@ -83,6 +91,7 @@ class StreamWriter {
  private:
   bool put(const std::string& bytes) {
     ok_ = ok_ && std::fwrite(bytes.data(), 1, bytes.size(), out_) == bytes.size();
+    if (!ok_ && !errno_) errno_ = errno;
     return ok_;
   }
   std::string path_, tmp_;
@@ -93,6 +102,7 @@ class StreamWriter {
   FILE* out_ = nullptr;
   size_t samples_ = 0;
   bool ok_ = true;
+  int errno_ = 0;  // why the first failed write failed
 };
 
 std::string clock_time(double s) {

@@ -1,11 +1,14 @@
 // `izwi tts` end to end: the golden generate_text_* cases from their real
 // strings (tokenizer -> prompt -> talker -> code predictor -> codec), and the
 // same cases through the library API for the token ids.
+#include <sys/wait.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -347,6 +350,35 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   r = test::run_izwi(base + "--stream -o " + d.file("x.mp3"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("--format wav"), std::string::npos) << r.output;
+}
+
+// A stream whose reader goes away, or whose disk fills, ends with an error that
+// says so (exit 1), not with a summary of audio nobody received.
+TEST(CliTts, AClosedPipeOrAFullDiskIsAnError) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  // 8 s of 16-bit audio (384 KB) is more than a pipe holds once `head` is gone.
+  const std::string tts = std::string(IZWI_BINARY) + " tts 'Into a pipe.' -m " +
+                          test::golden_model() + " -s " + d.file("ref.wav") +
+                          " --language english --min-seconds 8 -o - 2>" + d.file("err.txt");
+  auto run = [&](const std::string& redirect) {
+    const std::string cmd =
+        "bash -c " + test::shell_quote(tts + redirect + "; exit ${PIPESTATUS[0]}");
+    const int raw = std::system(cmd.c_str());
+    std::ifstream in(d.file("err.txt"));
+    return std::make_pair(WEXITSTATUS(raw), std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+  auto [status, err] = run(" | head -c 100 >/dev/null");
+  EXPECT_EQ(status, 1) << err;
+  EXPECT_NE(err.find("writing audio to stdout failed: Broken pipe (the reader closed the pipe)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("s of audio in"), std::string::npos) << err;
+  if (std::filesystem::exists("/dev/full")) {
+    std::tie(status, err) = run(" >/dev/full");
+    EXPECT_EQ(status, 1) << err;
+    EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+  }
 }
 
 // --min-similarity makes another take (the next seed) while the speaker
