@@ -1,8 +1,10 @@
 // Audio file reading and writing through libsndfile (MP3 reading through
 // libmpg123 directly: audio/mpeg_reader.h says why).
 #include <sndfile.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -48,6 +50,43 @@ struct MemoryReader {
   }
   static sf_count_t write(const void*, sf_count_t, void*) { return 0; }
   static sf_count_t tell(void* self) { return static_cast<MemoryReader*>(self)->pos; }
+};
+
+// libsndfile virtual I/O onto a file that remembers the first failed write.
+// libsndfile's own file I/O does not always pass one on: an MP3 or Ogg encoder
+// flushes its last pages in sf_close, which reports nothing, so a full disk
+// left a truncated file that was called written.
+struct FileWriter {
+  FILE* file;
+  int error = 0;  // errno of the first failure
+
+  void failed() {
+    if (!error) error = errno ? errno : EIO;
+  }
+  static sf_count_t get_len(void* self) {
+    auto* w = static_cast<FileWriter*>(self);
+    const off_t here = ftello(w->file);
+    if (here < 0 || fseeko(w->file, 0, SEEK_END) != 0) return -1;
+    const off_t end = ftello(w->file);
+    fseeko(w->file, here, SEEK_SET);
+    return end;
+  }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+    auto* w = static_cast<FileWriter*>(self);
+    if (fseeko(w->file, offset, whence) != 0) return -1;
+    return ftello(w->file);
+  }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) {
+    auto* w = static_cast<FileWriter*>(self);
+    return static_cast<sf_count_t>(std::fread(dst, 1, static_cast<size_t>(count), w->file));
+  }
+  static sf_count_t write(const void* src, sf_count_t count, void* self) {
+    auto* w = static_cast<FileWriter*>(self);
+    const size_t n = std::fwrite(src, 1, static_cast<size_t>(count), w->file);
+    if (n != static_cast<size_t>(count)) w->failed();
+    return static_cast<sf_count_t>(n);
+  }
+  static sf_count_t tell(void* self) { return ftello(static_cast<FileWriter*>(self)->file); }
 };
 
 // Mixes decoded blocks to mono. `read(dst, frames)` fills `dst` with up to
@@ -270,21 +309,37 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
                  SampleFormat sample_format, const AudioTags& tags) {
   SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   const std::string tmp = path + ".partial";
+  // Written under a temporary name, renamed when every byte is on disk: a
+  // failure anywhere (a full disk) removes it and says why.
+  FileWriter w{std::fopen(tmp.c_str(), "w+b")};
+  if (!w.file) fail(ErrorKind::kIo, "cannot create '", path, "': ", std::strerror(errno));
+  auto give_up = [&](const std::string& why) {
+    if (w.file) std::fclose(w.file);
+    std::remove(tmp.c_str());
+    fail(ErrorKind::kIo, "writing '", path, "' failed: ", why);
+  };
   {
-    SndHandle f(sf_open(tmp.c_str(), SFM_WRITE, &info));
-    if (!f) fail(ErrorKind::kIo, "cannot create '", path, "': ", sf_strerror(nullptr));
+    SF_VIRTUAL_IO io{FileWriter::get_len, FileWriter::seek, FileWriter::read, FileWriter::write,
+                     FileWriter::tell};
+    SndHandle f(sf_open_virtual(&io, SFM_WRITE, &info, &w));
+    if (!f) give_up(sf_strerror(nullptr));
     // PCM output: clip rather than wrap values outside [-1, 1].
     sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
     if (format != AudioFormat::kRaw) audio::set_tags(f.get(), tags);
     const sf_count_t n = static_cast<sf_count_t>(audio.samples.size());
-    if (sf_writef_float(f.get(), audio.samples.data(), n) != n) {
+    if (sf_writef_float(f.get(), audio.samples.data(), n) != n && !w.error) {
       const std::string why = sf_strerror(f.get());
       f.reset();
-      std::remove(tmp.c_str());
-      fail(ErrorKind::kIo, "writing '", path, "' failed: ", why, " (disk full?)");
+      give_up(why);
     }
-    sf_write_sync(f.get());
-  }
+  }  // sf_close: the encoder's last bytes
+  if (!w.error && std::fflush(w.file) != 0) w.failed();
+  if (!w.error && fsync(fileno(w.file)) != 0) w.failed();
+  const int closed = std::fclose(w.file);
+  w.file = nullptr;
+  if (!w.error && closed != 0) w.failed();
+  if (w.error)
+    give_up(std::strerror(w.error) + std::string(w.error == ENOSPC ? " (disk full)" : ""));
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {

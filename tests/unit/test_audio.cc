@@ -2,10 +2,12 @@
 // test time by real tools (sox, espeak-ng), synthetic clips, and broken files.
 #include <fcntl.h>
 #include <sndfile.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <complex>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -371,6 +373,51 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
     ADD_FAILURE() << "tags of a missing file";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("does not exist or is not a file"), std::string::npos);
+  }
+}
+
+// A write that fails part-way (here: past a file-size limit, as a full disk
+// would) is an error naming the cause, and leaves neither the file nor its
+// temporary. The compressed encoders write their last bytes when closed, which
+// libsndfile does not check: an MP3 was cut off and called written.
+TEST(AudioFiles, AFailedWriteLeavesNoFileAndSaysWhy) {
+  TempDir d;
+  const Audio noise{test::random_vector(24000 * 10, 9, -0.5f, 0.5f), 24000, 1};
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a kill
+  struct rlimit small = old;
+  small.rlim_cur = 16 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.raw"}) {
+    SCOPED_TRACE(name);
+    try {
+      write_audio(d.file(name), noise, audio_format_from_path(name), SampleFormat::kPcm16, {});
+      ADD_FAILURE() << "written past the limit";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("File too large"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(d.file(name)));
+    EXPECT_FALSE(std::filesystem::exists(d.file(name) + ".partial"));
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  // Under the limit again, each file holds what libsndfile encodes in memory:
+  // the same bytes, or for Ogg (whose streams get random serial numbers) the
+  // same decoded samples.
+  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.raw"}) {
+    SCOPED_TRACE(name);
+    const AudioFormat format = audio_format_from_path(name);
+    write_audio(d.file(name), noise, format, SampleFormat::kPcm16, {});
+    std::ifstream in(d.file(name), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_GT(bytes.size(), 16u * 1024);
+    const std::string memory = encode_audio(noise, format, SampleFormat::kPcm16, {});
+    if (format == AudioFormat::kOgg || format == AudioFormat::kOpus)
+      EXPECT_EQ(read_audio(d.file(name)).samples,
+                read_audio_memory(memory.data(), memory.size(), name).samples);
+    else
+      EXPECT_TRUE(bytes == memory);
   }
 }
 
