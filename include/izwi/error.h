@@ -15,6 +15,7 @@ enum class ErrorKind {
   kNotFound,         // a file, tensor or config key that does not exist
   kInvalidFormat,    // a file that exists but is malformed or truncated
   kIo,               // the operating system refused a read or write
+  kNoSpace,          // a write ran out of room (disk full, quota, file-size limit)
   kInternal,         // a bug in izwi
 };
 

@@ -316,7 +316,7 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
   auto give_up = [&](const std::string& why) {
     if (w.file) std::fclose(w.file);
     std::remove(tmp.c_str());
-    fail(ErrorKind::kIo, "writing '", path, "' failed: ", why);
+    fail(write_error_kind(w.error), "writing '", path, "' failed: ", why);
   };
   {
     SF_VIRTUAL_IO io{FileWriter::get_len, FileWriter::seek, FileWriter::read, FileWriter::write,
@@ -338,8 +338,7 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
   const int closed = std::fclose(w.file);
   w.file = nullptr;
   if (!w.error && closed != 0) w.failed();
-  if (w.error)
-    give_up(std::strerror(w.error) + std::string(w.error == ENOSPC ? " (disk full)" : ""));
+  if (w.error) give_up(std::strerror(w.error));
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {

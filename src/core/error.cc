@@ -1,5 +1,11 @@
 #include "core/error.h"
 
-// The error machinery is header-only; this unit exists so that the library has a
-// home for future non-inline helpers (error codes for the C API).
-namespace izwi {}
+#include <cerrno>
+
+namespace izwi {
+
+ErrorKind write_error_kind(int err) {
+  return err == ENOSPC || err == EDQUOT || err == EFBIG ? ErrorKind::kNoSpace : ErrorKind::kIo;
+}
+
+}  // namespace izwi

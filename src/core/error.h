@@ -23,6 +23,10 @@ template <typename... Args>
   throw Error(kind, detail::concat(std::forward<Args>(args)...));
 }
 
+// kNoSpace for a write that failed for want of room (`err` = ENOSPC: disk
+// full, EDQUOT: quota, EFBIG: file-size limit), else kIo.
+ErrorKind write_error_kind(int err);
+
 // Formats a shape as "[a, b, c]" for error messages.
 template <typename Container>
 std::string shape_str(const Container& shape) {

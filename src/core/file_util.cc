@@ -24,13 +24,14 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
       const int err = errno;
       ::close(fd);
       std::remove(tmp.c_str());
-      fail(ErrorKind::kIo, "writing '", path, "' failed: ", std::strerror(err), " (disk full?)");
+      fail(write_error_kind(err), "writing '", path, "' failed: ", std::strerror(err));
     }
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    fail(ErrorKind::kIo, "writing '", path, "' failed: ", std::strerror(errno), " (disk full?)");
+    fail(write_error_kind(err), "writing '", path, "' failed: ", std::strerror(err));
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);

@@ -58,6 +58,10 @@ ApiError from_library_error(const Error& e, const std::string& param) {
       return ApiError(400, "invalid_request", e.what(), param);
     case ErrorKind::kNotFound:
       return ApiError(404, "not_found", e.what(), param);
+    case ErrorKind::kNoSpace:
+      // The client did nothing wrong; the server's operator has to free space.
+      return ApiError(507, "insufficient_storage",
+                      std::string(e.what()) + " (the server is out of storage space)", param);
     default:
       return ApiError(500, "internal_error", e.what(), param);
   }

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -271,6 +273,7 @@ struct Sink {
   bool checked_status = false;
   bool write_failed = false;
   const std::function<void(uint64_t)>* on_bytes;
+  int write_errno = 0;  // why the write failed
 };
 
 size_t write_body(char* p, size_t size, size_t n, void* userdata) {
@@ -293,6 +296,7 @@ size_t write_body(char* p, size_t size, size_t n, void* userdata) {
   const size_t bytes = size * n;
   if (std::fwrite(p, 1, bytes, s->file) != bytes) {
     s->write_failed = true;
+    s->write_errno = errno;
     return 0;
   }
   s->hash->update(p, bytes);
@@ -336,10 +340,15 @@ void HubClient::download(const std::string& repo, const std::string& revision, c
     curl_easy_setopt(e.h.get(), CURLOPT_HEADERDATA, &answer);
     if (have > 0) e.add_header("Range: bytes=" + std::to_string(have) + "-");
     const CURLcode rc = curl_easy_perform(e.h.get());
-    if (std::fflush(out.get()) != 0) sink.write_failed = true;
+    if (std::fflush(out.get()) != 0 && !sink.write_failed) {
+      sink.write_failed = true;
+      sink.write_errno = errno;
+    }
     if (sink.write_failed)
-      fail(ErrorKind::kIo, "writing '", part,
-           "' failed (disk full?); free some space and pull again to resume");
+      fail(write_error_kind(sink.write_errno), "writing '", part,
+           "' failed: ", std::strerror(sink.write_errno),
+           "; free some space (or choose another disk with IZWI_MODELS_DIR) and pull again to "
+           "resume");
     answer.status = e.status();
     have = sink.have;
     if (answer.status == 416) {

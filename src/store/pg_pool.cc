@@ -201,8 +201,10 @@ void PgPool::transaction(const std::function<void(PgTransaction&)>& body) {
       }
       // A COMMIT whose answer was lost may have been applied: never run it twice.
       const bool unknown_outcome = committing && f.connection_lost;
+      // 53100 disk_full: the database server's disk.
       if (unknown_outcome || !retryable(f) || std::chrono::steady_clock::now() > deadline)
-        fail(ErrorKind::kIo, "voice store (PostgreSQL ", redact_url(url_), "): ", f.message,
+        fail(f.sqlstate == "53100" ? ErrorKind::kNoSpace : ErrorKind::kIo,
+             "voice store (PostgreSQL ", redact_url(url_), "): ", f.message,
              unknown_outcome ? " (the connection dropped during COMMIT: check whether the change "
                                "was applied)"
                              : "",

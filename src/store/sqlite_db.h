@@ -55,12 +55,17 @@ class SqliteConnection {
     if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
       const std::string msg = err ? err : "?";
       sqlite3_free(err);
-      fail(ErrorKind::kIo, "store (", path_, "): ", msg);
+      fail(kind(), "store (", path_, "): ", msg);
     }
   }
   void step_done(sqlite3_stmt* s) const {
     if (sqlite3_step(s) != SQLITE_DONE)
-      fail(ErrorKind::kIo, "store (", path_, "): ", sqlite3_errmsg(db_.get()), " (disk full?)");
+      fail(kind(), "store (", path_, "): ", sqlite3_errmsg(db_.get()));
+  }
+  // The last statement's failure: kNoSpace when the disk (or database) was full.
+  ErrorKind kind() const {
+    return (sqlite3_errcode(db_.get()) & 0xFF) == SQLITE_FULL ? ErrorKind::kNoSpace
+                                                              : ErrorKind::kIo;
   }
   static void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);

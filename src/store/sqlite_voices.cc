@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/file_util.h"
 #include "store/blob.h"
 #include "store/pending_write.h"
 #include "store/sqlite_db.h"
@@ -337,13 +338,7 @@ class FileMedia final : public MediaStore {
     fs::create_directories(file.parent_path(), ec);
     if (ec)
       fail(ErrorKind::kIo, "cannot create '", file.parent_path().string(), "': ", ec.message());
-    {
-      std::ofstream out(file, std::ios::binary | std::ios::trunc);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      out.flush();
-      if (!out) fail(ErrorKind::kIo, "cannot write '", file.string(), "' (disk full?)");
-    }
-    fsync_path(file, O_RDONLY);
+    write_file_atomic(file.string(), bytes);  // fsynced; a failed write leaves nothing
     fsync_path(file.parent_path(), O_RDONLY | O_DIRECTORY);
     fsync_path(file.parent_path().parent_path(), O_RDONLY | O_DIRECTORY);
   }

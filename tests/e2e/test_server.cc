@@ -3,10 +3,12 @@
 // command), the official OpenAI Node SDK, cpp-httplib and raw sockets.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -834,6 +836,46 @@ TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
   auto metrics = c.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("izwi_job_utterances_waiting 0"), std::string::npos);
+}
+
+// A save that runs out of room (here a file-size limit the server inherits, as
+// a full disk would): 507 insufficient_storage, nothing half saved, smaller
+// saves still work; the CLI says the same and exits 1.
+TEST_F(ServerTest, OutOfStorageIs507AndSavesNothingHalfWay) {
+  // 20 s of the reference: saved as 24 kHz float, 1.9 MB, past a 1 MB limit.
+  std::vector<float> clip, one = test::load_f32("spk_in_wav");
+  while (clip.size() < 20u * 24000) clip.insert(clip.end(), one.begin(), one.end());
+  write_audio(dir_.file("long.wav"), Audio{clip, 24000, 1}, SampleFormat::kPcm16);
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG rather than a kill
+  struct rlimit small = old;
+  small.rlim_cur = 1 << 20;
+  auto with_limit = [&](const auto& f) {
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    f();  // children started here inherit the limit
+    setrlimit(RLIMIT_FSIZE, &old);
+  };
+  std::unique_ptr<ServerProcess> s;
+  with_limit([&] { s = serve(); });
+  auto form = [&](const std::string& name, const std::string& file) {
+    return httplib::MultipartFormDataItems{{"name", name, "", ""},
+                                           {"audio", slurp(dir_.file(file)), file, "audio/wav"},
+                                           {"consent", "the speaker, 2026-12-04", "", ""}};
+  };
+  expect_error(s->client().Post("/v1/voices", form("long", "long.wav")), 507,
+               "insufficient_storage", "a save past the limit");
+  EXPECT_EQ(s->client().Get("/v1/voices/long")->status, 404);
+  for (const auto& e : std::filesystem::directory_iterator(dir_.file("data/voices")))
+    ADD_FAILURE() << "left behind: " << e.path();
+  auto made = s->client().Post("/v1/voices", form("short", "reference.wav"));
+  ASSERT_TRUE(made);
+  EXPECT_EQ(made->status, 201) << made->body;
+  test::RunResult cli;
+  with_limit([&] { cli = izwi("voices add long --audio " + dir_.file("long.wav")); });
+  EXPECT_EQ(cli.status, 1) << cli.output;
+  EXPECT_NE(cli.output.find("File too large"), std::string::npos) << cli.output;
+  std::signal(SIGXFSZ, old_handler);
 }
 
 TEST_F(ServerTest, TwoServersOnOneDatabaseShareVoices) {
