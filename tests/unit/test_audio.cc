@@ -507,7 +507,9 @@ TEST(AudioFiles, Mp3ReadsAsLibsndfileDoesAndQuietly) {
       {"noise.mp3", noise},
       {"tag-then-noise.mp3", id3 + noise},
       {"one-frame.mp3", "\xff\xfb\x90\x64"}};
-  for (const auto& [name, bytes] : broken) {
+  for (const auto& file : broken) {
+    const std::string& name = file.first;  // (clang 14 lambdas cannot capture a structured binding)
+    const std::string& bytes = file.second;
     SCOPED_TRACE(name);
     std::ofstream(d.file(name), std::ios::binary) << bytes;
     const std::string printed = printed_to(2, [&] {
