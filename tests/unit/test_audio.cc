@@ -19,6 +19,13 @@
 #include "izwi/reference.h"
 #include "test_util.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/lsan_interface.h>
+#define IZWI_TEST_LSAN 1
+#endif
+#endif
+
 namespace izwi {
 namespace {
 
@@ -376,6 +383,18 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
   }
 }
 
+// Leak checking off for the scope (ASan builds; nothing elsewhere).
+struct LeakCheckOff {
+#if IZWI_TEST_LSAN
+  LeakCheckOff() {
+    __lsan_disable();
+  }
+  ~LeakCheckOff() {
+    __lsan_enable();
+  }
+#endif
+};
+
 // A write that fails part-way (here: past a file-size limit, as a full disk
 // would) is an error naming the cause, and leaves neither the file nor its
 // temporary. The compressed encoders write their last bytes when closed, which
@@ -391,6 +410,10 @@ TEST(AudioFiles, AFailedWriteLeavesNoFileAndSaysWhy) {
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
   for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.raw"}) {
     SCOPED_TRACE(name);
+    // libsndfile's Vorbis writer, closed after its first write failed, writes
+    // its header again and loses the first one's buffers (ogg_stream_init,
+    // vorbis_block_init): its leak, on this error path only, not reported.
+    [[maybe_unused]] LeakCheckOff leaks_off;
     try {
       write_audio(d.file(name), noise, audio_format_from_path(name), SampleFormat::kPcm16, {});
       ADD_FAILURE() << "written past the limit";
