@@ -150,8 +150,13 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
 
   CLI::App* exp = voices->add_subcommand("export", "Write a voice to one self-contained file");
   exp->add_option("name", a->name, "Voice name")->required();
-  exp->add_option("file", a->file, "Output file (e.g. NAME.izwi-voice.json)")->required();
+  CLI::Option* file = exp->add_option("file", a->file, "Output file (default NAME.izwi-voice.json)")
+                          ->check(writable_output());
+  exp->add_option("-o,--output", a->file, "The output file, as an option")
+      ->check(writable_output())
+      ->excludes(file);
   exp->callback([a, ctx] {
+    if (a->file.empty()) a->file = a->name + ".izwi-voice.json";
     VoiceStore store(voice_store_options(*ctx));
     store.export_file(a->name, a->file);
     std::printf("exported voice '%s' to %s\n", a->name.c_str(), a->file.c_str());

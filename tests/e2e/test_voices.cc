@@ -392,6 +392,23 @@ TEST(CliVoices, ImportKeepsTheReferenceStateForTheModel) {
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::run_izwi_env(env, "voices export me " + dir.file("me.json"));
   ASSERT_EQ(r.status, 0) << r.output;
+  // The file as -o, or by default NAME.izwi-voice.json here: the same export.
+  r = test::run_izwi_env(env, "voices export me -o " + dir.file("me-o.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_izwi_env("cd " + dir.path().string() + " && " + env, "voices export me");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto bytes = [&](const char* name) {
+    std::ifstream in(dir.file(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(bytes("me-o.json"), bytes("me.json"));
+  EXPECT_EQ(bytes("me.izwi-voice.json"), bytes("me.json"));
+  // Both ways at once is refused before anything is written.
+  r = test::run_izwi_env("cd " + dir.path().string() + " && " + env,
+                         "voices export me x.json -o y.json");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("excludes"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("x.json")) || fs::exists(dir.file("y.json")));
   auto kept_files = [&] {
     size_t files = 0;
     if (fs::exists(kept))
