@@ -165,11 +165,15 @@ bool is_mpeg_file(const std::string& path) {
   std::string why = sf_strerror(f);
   if (why.rfind("File does not exist", 0) == 0)
     why = "no audio stream found in it (damaged, or not the format its name says?)";
-  fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: ", why,
-       " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
+  audio::unreadable_audio(name, why);
 }
 
 }  // namespace
+
+void audio::unreadable_audio(const std::string& name, const std::string& why) {
+  fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: ", why,
+       " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
+}
 
 Audio read_audio(const std::string& path) {
   std::error_code ec;

@@ -27,9 +27,7 @@ bool other_container(const unsigned char* p, size_t n) {
 }
 
 [[noreturn]] void no_stream(const std::string& name) {
-  fail(ErrorKind::kInvalidFormat, "cannot read '", name,
-       "' as audio: no audio stream found in it (damaged, or not the format its name says?) "
-       "(supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
+  unreadable_audio(name, "no audio stream found in it (damaged, or not the format its name says?)");
 }
 
 }  // namespace

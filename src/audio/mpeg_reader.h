@@ -28,6 +28,10 @@ bool starts_like_mpeg(const unsigned char* data, size_t n, bool named_mp3);
 // Bytes of an ID3v2 tag at the start of `head` (10-byte header included), 0 if none.
 size_t id3v2_length(const unsigned char* head, size_t n);
 
+// Throws the error for a file no decoder reads: `why`, and the formats izwi
+// reads (audio_file.cc; the MPEG reader says the same).
+[[noreturn]] void unreadable_audio(const std::string& name, const std::string& why);
+
 // One open MPEG stream decoding to float. Throws Error (kInvalidFormat) when
 // libmpg123 finds no frame.
 class MpegReader {
