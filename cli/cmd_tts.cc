@@ -508,7 +508,8 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->capture_default_str();
   cmd->add_option("--instruct", a->instruct,
                   "Style instruction (CustomVoice 1.7B / VoiceDesign models)");
-  cmd->add_option("--seed", a->seed, "Random seed: the same seed gives the same audio");
+  cmd->add_option("--seed", a->seed, "Random seed: the same seed gives the same audio")
+      ->check(seed_value());
   cmd->add_flag("--greedy", a->greedy, "No sampling: always the most likely code");
   // Checked here too (the library checks what it is given), so a typo fails
   // before the model loads and the reference is processed.

@@ -52,6 +52,9 @@ CLI::Validator writable_output(bool dash_is_stdout = false);
 CLI::Validator more_than_zero();
 CLI::Validator zero_or_more();
 CLI::Validator probability();
+// --seed: a whole number that fits 64 bits (a negative or too large one is
+// refused, not wrapped or clamped).
+CLI::Validator seed_value();
 
 // The format an -o path is written in: `format_flag` (--format) when given,
 // else the path's extension ("-", stdout: WAV). A --format that the path's name

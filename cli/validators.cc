@@ -2,9 +2,12 @@
 // fails before a model is loaded, with a message that says what was expected.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -42,6 +45,24 @@ CLI::Validator more_than_zero() {
 CLI::Validator zero_or_more() {
   return number_check(
       "NONNEGATIVE", [](double x) { return x >= 0; }, "0 or more");
+}
+
+CLI::Validator seed_value() {
+  // CLI11 would read "-1" into an unsigned seed as 2^64 - 1 and a too large
+  // one as the largest: a fixed seed where a user (as in other tools) may have
+  // meant "random", or a different one than typed.
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+        (void)std::strtoull(v.c_str(), &end, 10);
+        if (digits && errno != ERANGE) return "";
+        return "expected a whole number from 0 to " +
+               std::to_string(std::numeric_limits<uint64_t>::max()) + ", got " + v +
+               " (leave --seed out for a random seed; the summary prints the seed it used)";
+      },
+      "SEED");
 }
 
 CLI::Validator probability() {

@@ -1,6 +1,8 @@
 #include "server/request.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "izwi/base64.h"
@@ -76,6 +78,31 @@ std::optional<int64_t> RequestFields::integer(const std::string& name) const {
   const std::optional<double> d = number(name);
   if (*d != std::floor(*d) || std::fabs(*d) > 9.0e15) throw bad_field(name, "must be an integer");
   return static_cast<int64_t>(*d);
+}
+
+std::optional<uint64_t> RequestFields::unsigned_integer(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  const auto bad = [&](const std::string& got) {
+    return bad_field(name, "must be a whole number from 0 to " +
+                               std::to_string(std::numeric_limits<uint64_t>::max()) + ", got " +
+                               got);
+  };
+  if (multipart_) {
+    const std::string s = req_.get_file_value(name).content;
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+      throw bad("'" + s + "'");
+    errno = 0;
+    const unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
+    if (errno == ERANGE) throw bad("'" + s + "'");
+    return v;
+  }
+  const auto& v = json_[name];
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  // A whole float (1e3, 5.0) is taken while it is exact (below 2^53).
+  if (v.is_number_float() && v.get<double>() >= 0 && v.get<double>() < 9007199254740992.0 &&
+      v.get<double>() == std::floor(v.get<double>()))
+    return static_cast<uint64_t>(v.get<double>());
+  throw bad(v.dump());
 }
 
 std::optional<bool> RequestFields::boolean(const std::string& name) const {

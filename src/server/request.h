@@ -21,6 +21,9 @@ class RequestFields {
   std::optional<std::string> text(const std::string& name) const;
   std::optional<double> number(const std::string& name) const;
   std::optional<int64_t> integer(const std::string& name) const;
+  // A whole number from 0 to 2^64 - 1 (a seed): all of them, where integer()
+  // stops at +-9e15, and a negative one refused rather than wrapped.
+  std::optional<uint64_t> unsigned_integer(const std::string& name) const;
   std::optional<bool> boolean(const std::string& name) const;
   // A file part (multipart) or base64 text (JSON, data: URLs allowed).
   std::optional<std::string> bytes(const std::string& name) const;

@@ -85,9 +85,8 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
   SynthesisOptions& o = r.options;
   o.language = r.language;
   o.instruct = r.instructions;
-  if (auto seed = f.integer("seed")) {
-    if (*seed < 0) throw ApiError(400, "invalid_value", "'seed' must be 0 or more", "seed");
-    o.seed = static_cast<uint64_t>(*seed);
+  if (auto seed = f.unsigned_integer("seed")) {
+    o.seed = *seed;
   } else {
     // 53 bits: a seed must survive a JavaScript client's JSON numbers.
     o.seed = (std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32)) &

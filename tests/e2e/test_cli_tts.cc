@@ -203,6 +203,9 @@ TEST(CliTts, BadOptionsFailBeforeTheModelLoads) {
       {"-o a.wav --top-p 1.5", "--top-p: expected a number above 0 and at most 1, got 1.5"},
       {"-o a.wav --top-k -1", "--top-k: expected 0 or more, got -1"},
       {"-o a.wav --max-seconds -3", "--max-seconds: expected 0 or more, got -3"},
+      {"-o a.wav --seed -1",
+       "--seed: expected a whole number from 0 to 18446744073709551615, got -1"},
+      {"-o a.wav --seed 18446744073709551616", "got 18446744073709551616 (leave --seed out"},
       // Never over what it reads or the other file it writes (relative, absolute, a link).
       {"-o " + d.file("ref.wav"), "is the reference clip: writing there would replace it"},
       {"-o " + d.file("link.wav"), "is the reference clip"},

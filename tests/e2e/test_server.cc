@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -325,6 +326,36 @@ TEST_F(ServerTest, LongTextsAreSpokenInChunksStreamedOrWhole) {
   EXPECT_GT(pcm.size(), 2 * static_cast<size_t>(0.65 * 24000) * 2);
 }
 
+// Every 64-bit seed is taken as it is (the CLI's seeds included), from JSON and
+// from a form, and reported back in X-Izwi-Seed.
+TEST_F(ServerTest, SeedsUpTo64BitsAreTakenAsGiven) {
+  auto s = serve({"--max-audio-seconds", "0.5"});
+  httplib::Client c("127.0.0.1", s->port());
+  c.set_read_timeout(60);
+  const json body = {{"input", "Seeds."},
+                     {"reference_audio", reference_b64()},
+                     {"response_format", "pcm"},
+                     {"seed", std::numeric_limits<uint64_t>::max()}};
+  const auto big = post_json(*s, body);
+  ASSERT_TRUE(big && big->status == 200) << (big ? big->body : "no response");
+  EXPECT_EQ(big->get_header_value("X-Izwi-Seed"), "18446744073709551615");
+  httplib::MultipartFormDataItems form = {
+      {"input", "Seeds.", "", ""},
+      {"response_format", "pcm", "", ""},
+      {"seed", "18446744073709551615", "", ""},
+      {"reference_audio", slurp(dir_.file("reference.wav")), "reference.wav", "audio/wav"}};
+  const auto from_form = c.Post("/v1/audio/speech", form);
+  ASSERT_TRUE(from_form && from_form->status == 200) << (from_form ? from_form->body : "none");
+  EXPECT_EQ(from_form->get_header_value("X-Izwi-Seed"), "18446744073709551615");
+  EXPECT_EQ(from_form->body, big->body);
+  // A whole number written as a float is the same seed.
+  json as_float = body;
+  as_float["seed"] = 5.0;
+  const auto five = post_json(*s, as_float);
+  ASSERT_TRUE(five && five->status == 200) << (five ? five->body : "no response");
+  EXPECT_EQ(five->get_header_value("X-Izwi-Seed"), "5");
+}
+
 // Streamed audio: bytes arrive while the clip is generated, and equal the
 // non-streamed response.
 TEST_F(ServerTest, StreamedAudioArrivesBeforeTheEndAndEqualsTheWholeResponse) {
@@ -572,6 +603,15 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
                "invalid_value", "speed out of range");
   expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"seed", "abc"}}), 400,
                "invalid_value", "seed not a number");
+  // A seed is never wrapped or clamped: a negative, fractional or too large one is refused.
+  for (const json& seed : {json(-1), json(1.5), json(1e30)})
+    expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"seed", seed}}), 400,
+                 "invalid_value", "seed " + seed.dump());
+  for (const char* seed : {"-1", "18446744073709551616", "5x"}) {
+    httplib::MultipartFormDataItems form = {{"input", "x", "", ""}, {"seed", seed, "", ""}};
+    expect_error(c.Post("/v1/audio/speech", form), 400, "invalid_value",
+                 std::string("multipart seed ") + seed);
+  }
   expect_error(c.Post("/v1/audio/speech", "{\"input\": ", "application/json"), 400, "invalid_json",
                "bad JSON");
   expect_error(c.Post("/v1/audio/speech", "input=x", "text/plain"), 400, "unsupported_content_type",
