@@ -157,15 +157,52 @@ bool is_mpeg_file(const std::string& path) {
   return audio::starts_like_mpeg(head, n, tagged ? after_tag : nullptr, ext == ".mp3");
 }
 
+// Containers people often have (a phone's voice memo, a browser's recording)
+// that neither libsndfile nor libmpg123 reads, by their first bytes: named in
+// the error, with the way to convert them, rather than "format not recognised".
+// "" for anything else.
+std::string undecoded_container(const unsigned char* head, size_t n) {
+  const auto starts = [&](size_t at, const char* magic, size_t len) {
+    return n >= at + len && std::memcmp(head + at, magic, len) == 0;
+  };
+  if (starts(4, "ftyp", 4)) return "MP4/M4A audio (AAC or ALAC, as phones and many recorders make)";
+  if (starts(0, "\x1a\x45\xdf\xa3", 4)) return "WebM/Matroska (as browsers record)";
+  if (starts(0, "#!AMR", 5)) return "AMR (a phone recording)";
+  if (starts(0, "\x30\x26\xb2\x75\x8e\x66\xcf\x11", 8)) return "WMA (Windows Media)";
+  // ADTS: a 12-bit sync word with MPEG "layer" bits 00, which MPEG audio
+  // (and so starts_like_mpeg) never uses.
+  if (n >= 2 && head[0] == 0xff && (head[1] & 0xf6) == 0xf0) return "raw AAC (ADTS)";
+  return "";
+}
+
 // Called once the file is known to exist and to be a file (or for bytes in
-// memory): libsndfile's "File does not exist or is not a regular file" then
-// means its MPEG decoder found no frame, which would send the user looking for
-// the wrong fault.
-[[noreturn]] void unreadable(const std::string& name, SNDFILE* f) {
+// memory; `head`: its first bytes): libsndfile's "File does not exist or is not
+// a regular file" then means its MPEG decoder found no frame, which would send
+// the user looking for the wrong fault.
+[[noreturn]] void unreadable(const std::string& name, SNDFILE* f, const unsigned char* head,
+                             size_t n, bool is_file) {
+  if (const std::string kind = undecoded_container(head, n); !kind.empty()) {
+    // A file is named in the command to convert it; bytes (an upload) have
+    // only a field name.
+    const std::string convert =
+        is_file ? "ffmpeg -i '" + name + "' reference.wav" : "ffmpeg -i clip.m4a clip.wav";
+    fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: it is ", kind,
+         ", which izwi does not decode (it reads WAV, FLAC, OGG/Vorbis, Opus and MP3); convert it "
+         "first, e.g. ",
+         convert, ", or drop it into the Web UI (izwi serve), which decodes it in the browser");
+  }
   std::string why = sf_strerror(f);
   if (why.rfind("File does not exist", 0) == 0)
     why = "no audio stream found in it (damaged, or not the format its name says?)";
   audio::unreadable_audio(name, why);
+}
+
+// unreadable() for a file: its first bytes read here.
+[[noreturn]] void unreadable_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[16] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  unreadable(path, nullptr, head, static_cast<size_t>(in.gcount()), /*is_file=*/true);
 }
 
 }  // namespace
@@ -187,7 +224,7 @@ Audio read_audio(const std::string& path) {
   }
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) unreadable(path, nullptr);
+  if (!f) unreadable_file(path);
   return decode(f.get(), info, path);
 }
 
@@ -202,7 +239,8 @@ Audio read_audio_memory(const void* data, size_t size, const std::string& name) 
                    MemoryReader::write, MemoryReader::tell};
   SF_INFO info{};
   SndHandle f(sf_open_virtual(&io, SFM_READ, &info, &m));
-  if (!f) unreadable(name, nullptr);
+  if (!f)
+    unreadable(name, nullptr, static_cast<const unsigned char*>(data), size, /*is_file=*/false);
   return decode(f.get(), info, name);
 }
 
@@ -300,7 +338,7 @@ AudioTags read_audio_tags(const std::string& path) {
   if (is_mpeg_file(path)) audio::MpegReader::open_file(path);
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) unreadable(path, nullptr);
+  if (!f) unreadable_file(path);
   const auto get = [&](int id) {
     const char* v = sf_get_string(f.get(), id);
     return std::string(v ? v : "");

@@ -589,6 +589,19 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
                "invalid_audio", "undecodable audio");
   expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "%%%%"}}), 400, "invalid_base64",
                "bad base64");
+  {
+    // A phone's voice memo (M4A) is named, with how to convert it.
+    httplib::MultipartFormDataItems memo = {{"input", "x", "", ""},
+                                            {"reference_audio",
+                                             std::string("\0\0\0\x20"
+                                                         "ftypM4A \0\0\0\0M4A mp42isom",
+                                                         28) +
+                                                 std::string(4000, '\x55'),
+                                             "memo.m4a", "audio/mp4"}};
+    const auto r = c.Post("/v1/audio/speech", memo);
+    expect_error(r, 400, "invalid_audio", "an M4A upload");
+    EXPECT_NE(r->body.find("it is MP4/M4A audio"), std::string::npos) << r->body;
+  }
   Audio blip{std::vector<float>(2400, 0.1f), 24000, 1};
   write_audio(dir_.file("blip.wav"), blip);
   httplib::MultipartFormDataItems short_clip = {

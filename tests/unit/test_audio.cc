@@ -383,6 +383,67 @@ TEST(AudioFiles, BrokenFilesGiveErrorsNotCrashes) {
   }
 }
 
+// Formats people often have that izwi does not decode (a phone's voice memo, a
+// browser's recording) are named, with how to convert them, not left as
+// libsndfile's "Format not recognised". The bytes are these formats' real
+// headers (an iTunes M4A's ftyp box, a WebM EBML header, ...) before noise.
+TEST(AudioFiles, UndecodedContainersAreNamedWithTheFix) {
+  TempDir d;
+  std::string noise;
+  std::mt19937 rng(5);
+  for (int i = 0; i < 4096; ++i) noise.push_back(static_cast<char>(rng()));
+  struct Case {
+    std::string name, head, kind;
+  };
+  const std::vector<Case> files = {
+      {"memo.m4a",
+       std::string("\0\0\0\x20"
+                   "ftypM4A \0\0\0\0M4A mp42isom\0\0\0\0",
+                   32),
+       "MP4/M4A audio"},
+      {"take.webm",
+       std::string("\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04"
+                   "\x42\xf3\x81\x08\x42\x82\x84webm",
+                   28),
+       "WebM/Matroska"},
+      {"call.amr", "#!AMR\n", "AMR"},
+      {"song.wma",
+       std::string("\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c", 16), "WMA"},
+      {"raw.aac", std::string("\xff\xf1\x50\x80\x02\x1f\xfc", 7), "raw AAC (ADTS)"},
+  };
+  for (const auto& [name, head, kind] : files) {
+    SCOPED_TRACE(name);
+    const std::string bytes = head + noise;
+    const std::string path = d.file(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    for (int from_memory = 0; from_memory < 2; ++from_memory) {
+      try {
+        if (from_memory)
+          read_audio_memory(bytes.data(), bytes.size(), "reference_audio");
+        else
+          read_audio(path);
+        ADD_FAILURE() << "read as audio";
+      } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(e.kind(), ErrorKind::kInvalidFormat);
+        EXPECT_NE(what.find("it is " + kind), std::string::npos) << what;
+        EXPECT_NE(what.find(from_memory ? "ffmpeg -i clip.m4a clip.wav"
+                                        : "ffmpeg -i '" + path + "' reference.wav"),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("Web UI"), std::string::npos) << what;
+      }
+    }
+  }
+  // Noise is still "not recognised", not one of these.
+  try {
+    read_audio_memory(noise.data(), noise.size(), "noise");
+    ADD_FAILURE() << "noise read as audio";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("it is "), std::string::npos) << e.what();
+  }
+}
+
 // Leak checking off for the scope (ASan builds; nothing elsewhere).
 struct LeakCheckOff {
 #if IZWI_TEST_LSAN
