@@ -208,6 +208,12 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
     throw Error(ErrorKind::kInvalidArgument,
                 "--codes-out and -o name the same file; give each its own");
 
+  // A clip that is plainly missing fails before the model loads.
+  if (!a.speaker.empty())
+    if (std::string why = not_a_reference_file(a.speaker, /*may_be_saved_voice=*/true);
+        !why.empty())
+      throw Error(ErrorKind::kNotFound, why);
+
   const auto t_load = std::chrono::steady_clock::now();
   auto model = load_tts_model(a, *ctx);
   const Voice voice = resolve_voice(*model, a, *ctx);
@@ -338,6 +344,35 @@ std::string voice_label(const TtsArgs& a, const Voice& v) {
   return std::filesystem::is_regular_file(a.speaker, ec) ? "reference audio" : a.speaker;
 }
 
+// What is wrong with an -s value that names no file but is plainly meant as
+// one (a URL, a path with a folder, an audio file's extension): "" when it may
+// be a saved voice or a preset name instead. A saved voice's name has no '/'.
+std::string not_a_reference_file(const std::string& s, bool may_be_saved_voice) {
+  namespace fs = std::filesystem;
+  if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0)
+    return "'" + s +
+           "' is a URL: izwi clones from a local file; download it first, e.g. curl -L -o "
+           "reference.wav '" +
+           s + "'";
+  std::error_code ec;
+  if (fs::is_directory(s, ec))
+    return "'" + s + "' is a folder: give the audio file in it, e.g. -s " +
+           (fs::path(s) / "reference.wav").string();
+  const std::string ext = lower(fs::path(s).extension().string());
+  static const char* const kAudio[] = {".wav", ".flac", ".ogg",  ".opus", ".mp3", ".m4a",
+                                       ".aac", ".webm", ".aiff", ".aif",  ".wma", ".amr"};
+  const bool audio_ext = std::find(std::begin(kAudio), std::end(kAudio), ext) != std::end(kAudio);
+  // "me.wav" may be a saved voice's name (names allow '.'), which only the
+  // store can tell.
+  if (s.find('/') == std::string::npos && (!audio_ext || may_be_saved_voice)) return "";
+  if (fs::exists(s, ec)) return "";  // a file that is there (a FIFO, a device): read_audio says
+  const fs::path dir = fs::path(s).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir, ec))
+    return "no reference audio file '" + s + "': the folder '" + dir.string() + "' does not exist";
+  return "no reference audio file '" + s + "' (in " +
+         (dir.empty() ? fs::current_path(ec).string() : dir.string()) + ")";
+}
+
 // A saved voice is a real person's: say so when nobody recorded their agreement.
 Voice load_saved(VoiceStore& saved, const std::string& name, const TtsModel& model) {
   if (saved.get(name).consent.empty())
@@ -383,6 +418,9 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a, const Context& ctx)
     return model.preset_voice(a.speaker);
   }
   if (!is_file) {
+    if (std::string why = not_a_reference_file(a.speaker, /*may_be_saved_voice=*/false);
+        !why.empty())
+      throw Error(ErrorKind::kNotFound, why);
     std::string msg = "'" + a.speaker +
                       "' is not an audio file, a saved voice (izwi voices list) or a preset "
                       "speaker of this model";

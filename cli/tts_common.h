@@ -38,6 +38,10 @@ std::string lower(std::string s);
 std::unique_ptr<TtsModel> load_tts_model(const TtsArgs& a, const Context& ctx);
 // -s / --voice as a Voice (reference audio cloned, saved voice, preset, or none for VoiceDesign).
 Voice resolve_voice(const TtsModel& model, const TtsArgs& a, const Context& ctx);
+// Why an -s value that is plainly meant as a file (a URL, a path with a folder,
+// an audio extension unless it `may_be_saved_voice`) names none; "" when it is
+// a file or may be a voice name.
+std::string not_a_reference_file(const std::string& s, bool may_be_saved_voice);
 // Who speaks, for the provenance tags.
 std::string voice_label(const TtsArgs& a, const Voice& v);
 // The sampling, length and chunking flags as options (no callbacks).

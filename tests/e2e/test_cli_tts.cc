@@ -183,6 +183,47 @@ TEST(CliTts, LongTextsStreamInBoundedMemory) {
   }
 }
 
+// An -s that is plainly meant as a file but names none (a URL, a path with a
+// folder, a folder) says so before the model (here one that does not exist)
+// loads; a bare "name.wav" may be a saved voice, so it is looked up first.
+TEST(CliTts, AMissingReferenceFileIsNamedAsSuch) {
+  test::TempDir d;
+  const std::vector<std::pair<std::string, std::string>> early = {
+      {"https://example.com/ref.wav",
+       "'https://example.com/ref.wav' is a URL: izwi clones from a local file; download it "
+       "first, e.g. curl -L -o reference.wav 'https://example.com/ref.wav'"},
+      {d.file("gone/ref.wav"), "no reference audio file '" + d.file("gone/ref.wav") +
+                                   "': the folder '" + d.file("gone") + "' does not exist"},
+      {d.file("ref.wav"),
+       "no reference audio file '" + d.file("ref.wav") + "' (in " + d.path().string() + ")"},
+      {d.path().string(),
+       "' is a folder: give the audio file in it, e.g. -s " + d.file("reference.wav")},
+  };
+  for (const auto& [speaker, message] : early) {
+    SCOPED_TRACE(speaker);
+    const auto r = run_izwi("tts Hello -m " + d.file("no-model") + " -s '" + speaker + "' -o " +
+                            d.file("a.wav"));
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("no-model"), std::string::npos) << r.output;
+  }
+  // A bare name with an audio extension: a saved voice of that name is used;
+  // without one, the missing file is named (after the store was asked).
+  const std::string env = "cd " + d.path().string() + " && IZWI_DATA_DIR=" + d.file("data") + " ";
+  Audio ref{load_f32("spk_in_wav"), 24000, 1};
+  write_audio(d.file("clip.wav"), ref);
+  const std::string model = " -m " + test::golden_model();
+  auto r = test::run_izwi_env(env, "tts Hello" + model + " -s take.wav -o a.wav");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("no reference audio file 'take.wav' (in "), std::string::npos)
+      << r.output;
+  r = test::run_izwi_env(env, "voices add take.wav --audio clip.wav --text Hello" + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_izwi_env(env, "tts Hello" + model + " -s take.wav --max-new-tokens 3 -o a.wav");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::is_regular_file(d.file("a.wav")));
+}
+
 // --stream / -o -: audio written while it is generated, to a pipe or a file.
 // Wrong option values fail when the command line is read: before the model
 // (here one that does not exist) loads and before speech is made that could
