@@ -421,9 +421,13 @@ Voice resolve_voice(const TtsModel& model, const TtsArgs& a, const Context& ctx)
     if (std::string why = not_a_reference_file(a.speaker, /*may_be_saved_voice=*/false);
         !why.empty())
       throw Error(ErrorKind::kNotFound, why);
+    std::vector<std::string> names;
+    for (const auto& p : saved.list()) names.push_back(p.name);
+    names.insert(names.end(), presets.begin(), presets.end());
     std::string msg = "'" + a.speaker +
                       "' is not an audio file, a saved voice (izwi voices list) or a preset "
-                      "speaker of this model";
+                      "speaker of this model" +
+                      did_you_mean(a.speaker, names);
     if (!presets.empty()) {
       msg += "; presets: ";
       for (size_t i = 0; i < presets.size(); ++i) msg += (i ? ", " : "") + presets[i];

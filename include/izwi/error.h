@@ -7,6 +7,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace izwi {
 
@@ -27,5 +29,12 @@ class Error : public std::runtime_error {
  private:
   ErrorKind kind_;
 };
+
+// For "not found" messages: the one of `names` closest to what was typed,
+// when it is close (a case difference, or a few letters added, dropped,
+// changed or swapped); "" otherwise.
+std::string closest_name(std::string_view typed, const std::vector<std::string>& names);
+// " (did you mean 'alice'?)" with closest_name's answer, or "".
+std::string did_you_mean(std::string_view typed, const std::vector<std::string>& names);
 
 }  // namespace izwi

@@ -63,9 +63,17 @@ struct VoiceStore::Impl {
 
   store::VoiceRecord record(const std::string& name) const {
     auto r = repo().find(name);
-    if (!r)
-      fail(ErrorKind::kNotFound, "no saved voice named '", name, "' (see `izwi voices list`)");
+    if (!r) not_found(name);
     return std::move(*r);
+  }
+
+  // "No saved voice named 'alcie' (did you mean 'alice'?)".
+  [[noreturn]] void not_found(const std::string& name) const {
+    const std::string close = closest_name(name, repo().names());
+    if (!close.empty())
+      fail(ErrorKind::kNotFound, "no saved voice named '", name, "'; did you mean '", close,
+           "'? (`izwi voices list` shows them all)");
+    fail(ErrorKind::kNotFound, "no saved voice named '", name, "' (see `izwi voices list`)");
   }
 
   VoiceProfile profile(const store::VoiceRecord& r) const {
@@ -240,18 +248,18 @@ std::string VoiceStore::audio(const std::string& name) const {
 
 void VoiceStore::remove(const std::string& name) {
   const auto media = impl_->repo().remove(name);
-  if (!media) fail(ErrorKind::kNotFound, "no saved voice named '", name, "'");
+  if (!media) impl_->not_found(name);
   impl_->media().remove(*media);
 }
 
 void VoiceStore::set_consent(const std::string& name, const std::string& consent) {
-  if (!impl_->repo().set_consent(name, consent))
-    fail(ErrorKind::kNotFound, "no saved voice named '", name, "'");
+  if (!impl_->repo().set_consent(name, consent)) impl_->not_found(name);
 }
 
 void VoiceStore::rename(const std::string& name, const std::string& new_name) {
   check_name(new_name);
   if (name == new_name) return;
+  if (!impl_->repo().find(name)) impl_->not_found(name);  // with a suggestion
   impl_->repo().rename(name, new_name);
 }
 

@@ -195,10 +195,12 @@ Speaker resolve_speaker(ServerState& st, SpeechRequest& r) {
     }
     std::vector<std::string> names;
     for (const auto& p : saved.list()) names.push_back(p.name);
+    std::vector<std::string> either = names;
+    either.insert(either.end(), presets.begin(), presets.end());
     throw ApiError(400, "voice_not_found",
-                   "unknown voice '" + r.voice + "'; saved voices: " + join(names) +
-                       "; preset speakers of this model: " + join(presets) +
-                       "; or upload 'reference_audio' to clone a voice",
+                   "unknown voice '" + r.voice + "'" + did_you_mean(r.voice, either) +
+                       "; saved voices: " + join(names) + "; preset speakers of this model: " +
+                       join(presets) + "; or upload 'reference_audio' to clone a voice",
                    "voice");
   }
   Speaker s{st.models.get(r.model, false), {}};

@@ -195,10 +195,13 @@ ModelInfo ModelStore::info(const std::string& name) const {
     m.description = "Hugging Face repository " + name;
   } else {
     std::string names;
-    for (const auto& entry : kRegistry)
+    std::vector<std::string> known;
+    for (const auto& entry : kRegistry) {
       names += std::string(names.empty() ? "" : ", ") + entry.name;
-    fail(ErrorKind::kNotFound, "unknown model '", name, "'; known models: ", names,
-         " (or a Hugging Face id org/repo)");
+      known.emplace_back(entry.name);
+    }
+    fail(ErrorKind::kNotFound, "unknown model '", name, "'", did_you_mean(name, known),
+         "; known models: ", names, " (or a Hugging Face id org/repo)");
   }
   const fs::path dir = dir_of(name);
   std::error_code ec;

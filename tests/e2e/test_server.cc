@@ -1037,6 +1037,16 @@ void ServerTest::voices_api_and_the_cli_share_one_store() {
   auto del = c.Delete("/v1/voices/from-cli");
   ASSERT_TRUE(del && del->status == 200);
   EXPECT_EQ(izwi("voices list").output.find("from-cli"), std::string::npos);
+  // A typo in a voice name is answered with the closest saved voice.
+  const auto typo = c.Get("/v1/voices/renamd");
+  expect_error(typo, 404, "voice_not_found", "a misspelled voice");
+  EXPECT_NE(typo->body.find("did you mean 'renamed'?"), std::string::npos) << typo->body;
+  const auto typo_speech =
+      post_json(*s, {{"input", "Hi."}, {"voice", "Renamed2"}, {"response_format", "wav"}});
+  expect_error(typo_speech, 400, "voice_not_found", "speech with a misspelled voice");
+  EXPECT_NE(typo_speech->body.find("unknown voice 'Renamed2' (did you mean 'renamed'?)"),
+            std::string::npos)
+      << typo_speech->body;
   // Removed by the CLI, gone for the server.
   ASSERT_EQ(izwi("voices rm b64").status, 0);
   expect_error(c.Get("/v1/voices/b64"), 404, "voice_not_found", "removed by the CLI");

@@ -315,6 +315,16 @@ TEST_F(StoreFixture, UnknownRepositoryAndUnknownName) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("known models: qwen3-tts-0.6b-base"), std::string::npos)
         << e.what();
+    EXPECT_EQ(std::string(e.what()).find("did you mean"), std::string::npos) << e.what();
+  }
+  try {
+    store.info("qwen3-tts-06b-base");  // a dot dropped
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "unknown model 'qwen3-tts-06b-base' (did you mean 'qwen3-tts-0.6b-base'?)"),
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -488,6 +488,14 @@ TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::run_izwi_env(this->env("other"), "voices import " + dir.file("me.json"));
   ASSERT_EQ(r.status, 0) << r.output;
+  // A typo is answered with the closest saved voice, for --voice and -s alike.
+  r = test::run_izwi_env(env, tts + " --voice mee -o " + dir.file("x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no saved voice named 'mee'; did you mean 'me'?"), std::string::npos)
+      << r.output;
+  r = test::run_izwi_env(env, tts + " -s ME -o " + dir.file("x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("(did you mean 'me'?)"), std::string::npos) << r.output;
   r = test::run_izwi_env(env, "voices rm me");
   EXPECT_EQ(r.status, 0);
   r = test::run_izwi_env(env, tts + " --voice me -o " + dir.file("x.npy"));

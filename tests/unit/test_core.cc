@@ -280,9 +280,6 @@ TEST(Allocator, WorkerThreadsReuseFreedBlocksToo) {
   EXPECT_LT(faults, 1000) << "a worker's freed blocks were returned to the system and mapped again";
 }
 
-}  // namespace
-}  // namespace izwi
-
 // nlohmann's get<int>() casts a float to int, undefined behaviour out of range
 // (UBSan caught 1e32 in a fuzzed config.json, 1e55 in a safetensors shape).
 TEST(JsonGet, IntegersMustBeWholeAndInRange) {
@@ -308,3 +305,27 @@ TEST(JsonGet, IntegersMustBeWholeAndInRange) {
         << e.what();
   }
 }
+
+// "Did you mean" for names: the closest within one edit per three letters
+// typed (1 to 3), case folded; an exact name or a far one is no suggestion.
+// Distances by hand: alcie/alice 1 (a swap), kitten/sitting 3, kitten/sittin 2.
+TEST(DidYouMean, SuggestsOnlyACloseName) {
+  const std::vector<std::string> voices = {"bob", "alice", "serena"};
+  EXPECT_EQ(closest_name("alcie", voices), "alice");
+  EXPECT_EQ(closest_name("serna", voices), "serena");
+  EXPECT_EQ(closest_name("ALICE", voices), "alice");
+  EXPECT_EQ(closest_name("bo", voices), "bob");
+  EXPECT_EQ(closest_name("alice", voices), "");  // there: nothing to suggest
+  EXPECT_EQ(closest_name("zzzzzz", voices), "");
+  EXPECT_EQ(closest_name("x", voices), "");
+  EXPECT_EQ(closest_name("kitten", {"sitting"}), "");
+  EXPECT_EQ(closest_name("kitten", {"sitting", "sittin"}), "sittin");
+  EXPECT_EQ(closest_name("anything", {}), "");
+  EXPECT_EQ(closest_name("qwen3-tts-06b-base", {"qwen3-tts-1.7b-base", "qwen3-tts-0.6b-base"}),
+            "qwen3-tts-0.6b-base");
+  EXPECT_EQ(did_you_mean("alcie", voices), " (did you mean 'alice'?)");
+  EXPECT_EQ(did_you_mean("zzzzzz", voices), "");
+}
+
+}  // namespace
+}  // namespace izwi
