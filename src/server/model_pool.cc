@@ -48,14 +48,18 @@ std::string ModelPool::resolve(const std::string& requested, bool cloning) const
     if (configured_id(c) == value || c == value) value = c;
   const bool configured =
       std::find(configured_.begin(), configured_.end(), value) != configured_.end();
-  if (!configured && (!ModelStore::is_model_name(value) || value.find("..") != std::string::npos))
-    throw ApiError(404, "model_not_found",
-                   "unknown model '" + requested +
-                       "'; GET /v1/models lists the installed models (izwi list shows more)",
-                   "model");
   StoreOptions so = store_options_from_env();
   so.offline = so.offline || offline_;
   ModelStore store(so);
+  if (!configured && (!ModelStore::is_model_name(value) || value.find("..") != std::string::npos)) {
+    std::vector<std::string> names;
+    for (const auto& c : configured_) names.push_back(configured_id(c));
+    for (const auto& m : store.list()) names.push_back(m.name);
+    throw ApiError(404, "model_not_found",
+                   "unknown model '" + requested + "'" + did_you_mean(requested, names) +
+                       "; GET /v1/models lists the installed models (izwi list shows more)",
+                   "model");
+  }
   try {
     return store.resolve(value, cloning, allow_pull_);
   } catch (const Error& e) {

@@ -571,6 +571,11 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
   expect_error(
       post_json(*s, {{"model", "qwen3-tts-9b-base"}, {"input", "x"}, {"reference_audio", ref}}),
       404, "model_not_found", "unknown model");
+  const auto typo =
+      post_json(*s, {{"model", "qwen3-tts-0.6-base"}, {"input", "x"}, {"reference_audio", ref}});
+  expect_error(typo, 404, "model_not_found", "a misspelled model");
+  EXPECT_NE(typo->body.find("(did you mean 'qwen3-tts-0.6b-base'?)"), std::string::npos)
+      << typo->body;
   const auto missing =
       post_json(*s, {{"model", "qwen3-tts-1.7b-base"}, {"input", "x"}, {"reference_audio", ref}});
   expect_error(missing, 404, "model_not_found", "model not installed");
