@@ -6,6 +6,7 @@
 
 #include "server/api_error.h"
 #include "server/handlers.h"
+#include "server/request.h"
 
 namespace izwi::server {
 
@@ -84,7 +85,8 @@ std::vector<JobUtterance> utterances(const json& body, const std::string& langua
       if (it.is_string()) {
         out.push_back({it.get<std::string>(), "", "", "", {}});
       } else if (it.is_object()) {
-        out.push_back({text_field(it, "input", param), text_field(it, "voice", param),
+        out.push_back({text_field(it, "input", param),
+                       it.contains("voice") ? voice_name(it["voice"], "voice", param) : "",
                        text_field(it, "language", param), text_field(it, "instructions", param),
                        seed_field(it, param)});
       } else {
@@ -129,7 +131,7 @@ void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Re
   if (!body.is_object()) throw ApiError(400, "invalid_json", "a job is a JSON object");
   JobParams p;
   p.model = text_field(body, "model", "model");
-  p.voice = text_field(body, "voice", "voice");
+  p.voice = body.contains("voice") ? voice_name(body["voice"], "voice", "voice") : "";
   p.instruct = text_field(body, "instructions", "instructions");
   p.language = body.contains("language") ? text_field(body, "language", "language") : "auto";
   p.seed = seed_field(body, "seed");

@@ -45,6 +45,17 @@ J id_param() {
         {"schema", {{"type", "string"}, {"pattern", "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}}}}});
 }
 
+// A voice: its name, or the OpenAI SDKs' custom-voice object {"id": NAME}.
+J voice_field(const std::string& description) {
+  return J{{"description", description},
+           {"oneOf",
+            {{{"type", "string"}},
+             {{"type", "object"},
+              {"required", {"id"}},
+              {"properties", {{"id", {{"type", "string"}}}}},
+              {"additionalProperties", false}}}}};
+}
+
 J speech_fields() {
   const auto str = [](const std::string& d) { return J{{"type", "string"}, {"description", d}}; };
   const auto num = [](const std::string& d) { return J{{"type", "number"}, {"description", d}}; };
@@ -53,7 +64,8 @@ J speech_fields() {
                     "tts-1, tts-1-hd and gpt-4o-mini-tts mean the default")},
       {"input", str("The text to speak; a text longer than about 300 characters is spoken in "
                     "chunks of whole sentences joined with pauses (X-Izwi-Chunks says how many)")},
-      {"voice", str("A saved voice (name) or a preset speaker of the model")},
+      {"voice", voice_field("A saved voice (name) or a preset speaker of the model; in JSON also "
+                            "{\"id\": NAME}, as the OpenAI SDKs send a custom voice")},
       {"reference_audio",
        {{"type", "string"},
         {"description",
@@ -315,7 +327,7 @@ std::string openapi_document() {
                 {"batch", str("A batch file's content (izwi tts --batch formats)")},
                 {"batch_format", str("text (default), jsonl, srt or vtt")},
                 {"model", str("A model id (default: the worker's)")},
-                {"voice", str("A saved voice or a preset speaker")},
+                {"voice", voice_field("A saved voice or a preset speaker (or {\"id\": NAME})")},
                 {"language", str("auto or a language of the model")},
                 {"instructions", str("A style instruction")},
                 {"seed", {{"type", "integer"}, {"description", "Utterance i uses seed + i"}}},

@@ -117,6 +117,24 @@ std::optional<bool> RequestFields::boolean(const std::string& name) const {
   throw bad_field(name, "must be true or false, got '" + s + "'");
 }
 
+std::optional<std::string> RequestFields::voice(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  if (multipart_) return req_.get_file_value(name).content;
+  return voice_name(json_[name], name, name);
+}
+
+std::string voice_name(const nlohmann::json& v, const std::string& field,
+                       const std::string& param) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.size() == 1 && v.contains("id") && v["id"].is_string())
+    return v["id"].get<std::string>();
+  throw ApiError(400, "invalid_value",
+                 "'" + field +
+                     "' must be a voice name, or {\"id\": NAME} as the OpenAI SDKs send "
+                     "for a custom voice",
+                 param);
+}
+
 std::optional<std::string> RequestFields::bytes(const std::string& name) const {
   if (!has(name)) return std::nullopt;
   if (multipart_) return req_.get_file_value(name).content;

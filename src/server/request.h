@@ -25,6 +25,8 @@ class RequestFields {
   // stops at +-9e15, and a negative one refused rather than wrapped.
   std::optional<uint64_t> unsigned_integer(const std::string& name) const;
   std::optional<bool> boolean(const std::string& name) const;
+  // A voice: its name, or (JSON) OpenAI's custom-voice reference {"id": NAME}.
+  std::optional<std::string> voice(const std::string& name) const;
   // A file part (multipart) or base64 text (JSON, data: URLs allowed).
   std::optional<std::string> bytes(const std::string& name) const;
 
@@ -36,6 +38,10 @@ class RequestFields {
 
 // base64 or a data: URL's payload; throws ApiError 400 (code "invalid_base64",
 // param `param`) on bad or empty input.
+// A JSON voice field's name: a string, or OpenAI's custom-voice reference
+// {"id": NAME} (what the OpenAI SDKs send for a voice that is not built in).
+std::string voice_name(const nlohmann::json& v, const std::string& field, const std::string& param);
+
 std::string base64_decode(const std::string& text, const std::string& param);
 
 }  // namespace izwi::server

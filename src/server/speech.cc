@@ -64,7 +64,7 @@ SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
                    "input");
   check_input_length(characters(r.input), st.options.max_text_chars, "'input'", "--max-text-chars");
   r.model = f.text("model").value_or("");
-  r.voice = f.text("voice").value_or("");
+  r.voice = f.voice("voice").value_or("");
   r.instructions = f.text("instructions").value_or("");
   r.language = f.text("language").value_or("auto");
   r.reference_text = f.text("reference_text").value_or("");

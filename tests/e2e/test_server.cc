@@ -220,7 +220,8 @@ TEST_F(ServerTest, ProductPageCurlCommandMatchesTheCli) {
   EXPECT_EQ(read_audio(dir_.file("cli.wav")).samples, served.samples);
 }
 
-// The official OpenAI Node SDK: a saved voice as mp3, and SSE streaming.
+// The official OpenAI Node SDK: a saved voice as mp3 (by name and as the SDK's
+// custom-voice object), and SSE streaming.
 TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
   const std::string sdk_dir = std::string(IZWI_SOURCE_DIR) + "/tests/e2e/openai";
   ASSERT_TRUE(fs::exists(sdk_dir + "/node_modules/openai"))
@@ -251,6 +252,8 @@ TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
   const auto whole = pcm16(slurp(dir_.file("sdk/whole.pcm")));
   const auto sse = pcm16(slurp(dir_.file("sdk/sse.pcm")));
   EXPECT_EQ(whole.size(), wav.samples.size());
+  // The SDK's custom-voice reference {id: "narrator"} is the saved voice.
+  EXPECT_EQ(slurp(dir_.file("sdk/voice-id.pcm")), slurp(dir_.file("sdk/whole.pcm")));
   EXPECT_LE(max_abs_diff(sse, whole), 2e-3);
   const json done = json::parse(slurp(dir_.file("sdk/sse.json")));
   EXPECT_EQ(done["type"], "speech.audio.done");
@@ -588,6 +591,9 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
   expect_error(post_json(*s, {{"input", std::string(51, 'a')}, {"reference_audio", ref}}), 400,
                "input_too_long", "text over the limit");
   expect_error(post_json(*s, {{"input", "x"}}), 400, "missing_voice", "no voice at all");
+  for (const json& voice : {json(5), json{{"name", "me"}}, json{{"id", 5}}})
+    expect_error(post_json(*s, {{"input", "x"}, {"voice", voice}}), 400, "invalid_value",
+                 "voice " + voice.dump());
   expect_error(post_json(*s, {{"input", "x"}, {"voice", "alloy"}}), 400, "voice_not_found",
                "unknown voice");
   expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", "bm90IGF1ZGlv"}}), 400,
@@ -820,7 +826,11 @@ TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
             0);
   auto s = serve({"--worker", "--max-audio-seconds", "0.8"});
   auto c = s->client();
-  const json job = {{"inputs", {"Hello there.", "How are you?", {{"input", "Bye."}, {"seed", 9}}}},
+  // (The last utterance names the voice as the OpenAI SDKs' custom-voice object.)
+  const json job = {{"inputs",
+                     {"Hello there.",
+                      "How are you?",
+                      {{"input", "Bye."}, {"seed", 9}, {"voice", {{"id", "narrator"}}}}}},
                     {"voice", "narrator"},
                     {"model", "qwen3-tts-0.6b-customvoice"},
                     {"seed", 5}};

@@ -4,6 +4,7 @@
 //   voice.mp3   audio.speech.create, saved voice, response_format mp3
 //   voice.wav   the same request as wav
 //   whole.pcm   response_format pcm
+//   voice-id.pcm  the same, naming the voice as the SDK's custom voice {id: VOICE}
 //   sse.pcm     the same with stream_format "sse": the deltas' audio joined
 //   sse.json    the speech.audio.done event
 import fs from "node:fs";
@@ -25,6 +26,7 @@ async function save(name, params) {
 await save("voice.mp3", { response_format: "mp3" });
 await save("voice.wav", { response_format: "wav" });
 await save("whole.pcm", { response_format: "pcm" });
+await save("voice-id.pcm", { response_format: "pcm", voice: { id: voice } });
 
 // Server-sent events: data: {"type": "speech.audio.delta", "audio": base64} ...
 const t0 = performance.now();
