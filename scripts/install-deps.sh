@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
-  nlohmann-json3-dev libcli11-dev libopenblas-dev libsndfile1-dev libmpg123-dev libsoxr-dev libebur128-dev libfftw3-dev
+  nlohmann-json3-dev libcli11-dev libopenblas-dev libsndfile1-dev libmpg123-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libsoxr-dev libebur128-dev libfftw3-dev
   libpcre2-dev libutf8proc-dev libicu-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev libcpp-httplib-dev librubberband-dev
   libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)

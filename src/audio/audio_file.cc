@@ -1,5 +1,6 @@
 // Audio file reading and writing through libsndfile (MP3 reading through
-// libmpg123 directly: audio/mpeg_reader.h says why).
+// libmpg123 directly: audio/mpeg_reader.h says why; M4A, WebM and the like
+// through FFmpeg: audio/container_reader.h).
 #include <sndfile.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "audio/container_reader.h"
 #include "audio/mpeg_reader.h"
 #include "audio/sndfile_util.h"
 #include "core/error.h"
@@ -157,59 +159,35 @@ bool is_mpeg_file(const std::string& path) {
   return audio::starts_like_mpeg(head, n, tagged ? after_tag : nullptr, ext == ".mp3");
 }
 
-// Containers people often have (a phone's voice memo, a browser's recording)
-// that neither libsndfile nor libmpg123 reads, by their first bytes: named in
-// the error, with the way to convert them, rather than "format not recognised".
-// "" for anything else.
-std::string undecoded_container(const unsigned char* head, size_t n) {
-  const auto starts = [&](size_t at, const char* magic, size_t len) {
-    return n >= at + len && std::memcmp(head + at, magic, len) == 0;
-  };
-  if (starts(4, "ftyp", 4)) return "MP4/M4A audio (AAC or ALAC, as phones and many recorders make)";
-  if (starts(0, "\x1a\x45\xdf\xa3", 4)) return "WebM/Matroska (as browsers record)";
-  if (starts(0, "#!AMR", 5)) return "AMR (a phone recording)";
-  if (starts(0, "\x30\x26\xb2\x75\x8e\x66\xcf\x11", 8)) return "WMA (Windows Media)";
-  // ADTS: a 12-bit sync word with MPEG "layer" bits 00, which MPEG audio
-  // (and so starts_like_mpeg) never uses.
-  if (n >= 2 && head[0] == 0xff && (head[1] & 0xf6) == 0xf0) return "raw AAC (ADTS)";
-  return "";
-}
-
 // Called once the file is known to exist and to be a file (or for bytes in
-// memory; `head`: its first bytes): libsndfile's "File does not exist or is not
-// a regular file" then means its MPEG decoder found no frame, which would send
-// the user looking for the wrong fault.
-[[noreturn]] void unreadable(const std::string& name, SNDFILE* f, const unsigned char* head,
-                             size_t n, bool is_file) {
-  if (const std::string kind = undecoded_container(head, n); !kind.empty()) {
-    // A file is named in the command to convert it; bytes (an upload) have
-    // only a field name.
-    const std::string convert =
-        is_file ? "ffmpeg -i '" + name + "' reference.wav" : "ffmpeg -i clip.m4a clip.wav";
-    fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: it is ", kind,
-         ", which izwi does not decode (it reads WAV, FLAC, OGG/Vorbis, Opus and MP3); convert it "
-         "first, e.g. ",
-         convert, ", or drop it into the Web UI (izwi serve), which decodes it in the browser");
-  }
+// memory): libsndfile's "File does not exist or is not a regular file" then
+// means its MPEG decoder found no frame, which would send the user looking for
+// the wrong fault.
+[[noreturn]] void unreadable(const std::string& name, SNDFILE* f) {
   std::string why = sf_strerror(f);
   if (why.rfind("File does not exist", 0) == 0)
     why = "no audio stream found in it (damaged, or not the format its name says?)";
   audio::unreadable_audio(name, why);
 }
 
-// unreadable() for a file: its first bytes read here.
-[[noreturn]] void unreadable_file(const std::string& path) {
+Audio decode(audio::ContainerReader& r, const std::string& name) {
+  return decode(r.channels(), r.sample_rate(), name,
+                [&r](float* dst, long frames) { return r.read(dst, frames); });
+}
+
+// The container FFmpeg reads for the file at `path` (by its first bytes), or nullptr.
+const audio::Container* container_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   unsigned char head[16] = {};
   in.read(reinterpret_cast<char*>(head), sizeof head);
-  unreadable(path, nullptr, head, static_cast<size_t>(in.gcount()), /*is_file=*/true);
+  return audio::find_container(head, static_cast<size_t>(in.gcount()));
 }
 
 }  // namespace
 
 void audio::unreadable_audio(const std::string& name, const std::string& why) {
   fail(ErrorKind::kInvalidFormat, "cannot read '", name, "' as audio: ", why,
-       " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3)");
+       " (supported: WAV, FLAC, OGG/Vorbis, Opus, MP3, M4A/AAC, WebM, AMR, WMA)");
 }
 
 Audio read_audio(const std::string& path) {
@@ -222,9 +200,17 @@ Audio read_audio(const std::string& path) {
     auto r = audio::MpegReader::open_file(path);
     return decode(*r, path);
   }
+  if (const audio::Container* c = container_of(path)) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) fail(ErrorKind::kIo, "cannot read '", path, "'");
+    audio::ContainerReader r(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), *c,
+                             path);
+    return decode(r, path);
+  }
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) unreadable_file(path);
+  if (!f) unreadable(path, nullptr);
   return decode(f.get(), info, path);
 }
 
@@ -234,13 +220,17 @@ Audio read_audio_memory(const void* data, size_t size, const std::string& name) 
     auto r = audio::MpegReader::open_memory(data, size, name);
     return decode(*r, name);
   }
+  if (const audio::Container* c =
+          audio::find_container(static_cast<const unsigned char*>(data), size)) {
+    audio::ContainerReader r(static_cast<const unsigned char*>(data), size, *c, name);
+    return decode(r, name);
+  }
   MemoryReader m{static_cast<const unsigned char*>(data), static_cast<sf_count_t>(size)};
   SF_VIRTUAL_IO io{MemoryReader::get_len, MemoryReader::seek, MemoryReader::read,
                    MemoryReader::write, MemoryReader::tell};
   SF_INFO info{};
   SndHandle f(sf_open_virtual(&io, SFM_READ, &info, &m));
-  if (!f)
-    unreadable(name, nullptr, static_cast<const unsigned char*>(data), size, /*is_file=*/false);
+  if (!f) unreadable(name, nullptr);
   return decode(f.get(), info, name);
 }
 
@@ -336,9 +326,10 @@ AudioTags read_audio_tags(const std::string& path) {
   // libsndfile reads the tags; a damaged MPEG stream is refused first, by the
   // quiet decoder, as libsndfile's would print its complaints.
   if (is_mpeg_file(path)) audio::MpegReader::open_file(path);
+  if (container_of(path)) return AudioTags{};  // izwi writes none of these: no mark to find
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) unreadable_file(path);
+  if (!f) unreadable(path, nullptr);
   const auto get = [&](int id) {
     const char* v = sf_get_string(f.get(), id);
     return std::string(v ? v : "");

@@ -21,6 +21,7 @@
 
 #include "cli_run.h"
 #include "fake_hub.h"
+#include "ffmpeg_encode.h"
 #include "izwi/izwi.h"
 #include "pg_server.h"
 #include "server/server.h"
@@ -293,6 +294,44 @@ TEST_F(ServerTest, SpeakerSimilarityIsOneNumberEverywhere) {
       *s, {{"model", "qwen3-tts-0.6b-customvoice"}, {"input", "Hi."}, {"voice", "serena"}});
   ASSERT_TRUE(preset && preset->status == 200) << (preset ? preset->body : "no response");
   EXPECT_FALSE(preset->has_header("X-Izwi-Speaker-Similarity"));
+}
+
+// A phone's voice memo (AAC in M4A, written here by FFmpeg's encoder) clones
+// through the product page's multipart upload and the CLI, and reads as the
+// WAV it was made from.
+TEST_F(ServerTest, APhoneMemoInM4aClonesLikeItsWav) {
+  const Audio ref = read_audio(dir_.file("reference.wav"));
+  ASSERT_EQ(test::ffmpeg_encode(ref.samples, ref.sample_rate, "aac", "ipod", dir_.file("memo.m4a")),
+            "");
+  auto s = serve();
+  httplib::Client c("127.0.0.1", s->port());
+  c.set_read_timeout(60);
+  httplib::MultipartFormDataItems form = {
+      {"model", "qwen3-tts-0.6b-base", "", ""},
+      {"input", "From a voice memo.", "", ""},
+      {"reference_audio", slurp(dir_.file("memo.m4a")), "memo.m4a", "audio/mp4"}};
+  const auto r = c.Post("/v1/audio/speech", form);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "audio/wav");
+  EXPECT_FALSE(r->get_header_value("X-Izwi-Speaker-Similarity").empty());
+  EXPECT_GT(read_audio_memory(r->body.data(), r->body.size()).samples.size(), 0u);
+  const auto cli = izwi("tts \"From a voice memo.\" --model qwen3-tts-0.6b-base -s " +
+                        dir_.file("memo.m4a") + " -o " + dir_.file("memo-clone.wav"));
+  ASSERT_EQ(cli.status, 0) << cli.output;
+  // The binary reads the memo as the clip it was made from: the same length,
+  // level and loudness (AAC at 96 kbit/s; the encoder's padding adds < 50 ms).
+  json report[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto e = izwi("voice inspect --json " + dir_.file(i ? "memo.m4a" : "reference.wav"));
+    ASSERT_EQ(e.status, 0) << e.output;
+    report[i] = json::parse(e.output.substr(e.output.find('{')));
+  }
+  EXPECT_EQ(report[1]["sample_rate"], report[0]["sample_rate"]);
+  EXPECT_NEAR(report[1]["duration_s"].get<double>(), report[0]["duration_s"].get<double>(), 0.05);
+  EXPECT_NEAR(report[1]["rms_dbfs"].get<double>(), report[0]["rms_dbfs"].get<double>(), 0.3);
+  EXPECT_NEAR(report[1]["loudness_lufs"].get<double>(), report[0]["loudness_lufs"].get<double>(),
+              0.3);
 }
 
 // A long text: spoken in chunks, streamed over SSE with the same samples as

@@ -1,0 +1,46 @@
+// Audio in the containers libsndfile and libmpg123 do not read, through
+// FFmpeg's libavformat / libavcodec: MP4/M4A (AAC, ALAC: a phone's voice memo),
+// WebM/Matroska (Opus, Vorbis: a browser's recording), raw AAC (ADTS), AMR and
+// WMA. The demuxer is chosen from the stream's first bytes, never by FFmpeg's
+// prober (which would take a text file for a "tty" video), and FFmpeg's own
+// log lines are off.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace izwi::audio {
+
+// A container izwi reads through FFmpeg, by its first bytes.
+struct Container {
+  const char* demuxer;      // FFmpeg's name for it
+  const char* description;  // for messages: "MP4/M4A audio (AAC or ALAC, ...)"
+};
+// nullptr when `head` (the first `n` bytes) starts like none of them.
+const Container* find_container(const unsigned char* head, size_t n);
+
+// One open stream (its first audio track) decoding to interleaved float32 at
+// its own rate and channel count. Throws Error (kInvalidFormat) naming `name`
+// when FFmpeg cannot open or decode it.
+class ContainerReader {
+ public:
+  // `data` must outlive the reader.
+  ContainerReader(const unsigned char* data, size_t size, const Container& container,
+                  const std::string& name);
+  ~ContainerReader();
+  ContainerReader(const ContainerReader&) = delete;
+  ContainerReader& operator=(const ContainerReader&) = delete;
+
+  int channels() const;
+  int sample_rate() const;
+  // Up to `frames` interleaved frames into `dst`; 0 at the end.
+  long read(float* dst, long frames);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace izwi::audio
