@@ -622,11 +622,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       if (a->stream || a->min_similarity || !a->codes_out.empty())
         throw Error(ErrorKind::kInvalidArgument,
                     "--stream, --min-similarity and --codes-out are for one text, not --input");
-      if (a->speaker.empty() && a->voice.empty() && a->instruct.empty())
-        throw Error(ErrorKind::kInvalidArgument,
-                    "say whose voice to use for the batch: --speaker ref.wav, --voice NAME or a "
-                    "preset (lines of a .jsonl file may name their own \"voice\")");
-      return run_batch(*a, *ctx);
+      return run_batch(*a, *ctx);  // checks that every text has a voice
     }
     if (!a->out_dir.empty() || !a->timeline.empty() || a->overwrite)
       throw Error(ErrorKind::kInvalidArgument,

@@ -89,6 +89,14 @@ void run_batch(const TtsArgs& a, const Context& ctx) {
   const std::vector<BatchItem> items = read_batch(a.input);
   if (items.empty())
     throw Error(ErrorKind::kInvalidArgument, "'" + a.input + "' has no texts to speak");
+  // A voice for every text: the command's, or (JSONL) the line's own.
+  if (a.speaker.empty() && a.voice.empty() && a.instruct.empty())
+    for (const BatchItem& it : items)
+      if (it.error.empty() && it.voice.empty() && it.speaker.empty() && it.instruct.empty())
+        throw Error(ErrorKind::kInvalidArgument,
+                    "say whose voice to use for the batch: --speaker ref.wav, --voice NAME or a "
+                    "preset (lines of a .jsonl file may name their own \"voice\"; line " +
+                        std::to_string(it.line) + " names none)");
   if (a.format == "npy" || a.format == "raw")
     throw Error(ErrorKind::kInvalidArgument,
                 "a batch writes audio files: --format wav, flac, ogg, opus or mp3");

@@ -94,6 +94,36 @@ TEST_F(CliBatch, JsonlItemsAreTheTextsSpokenAlone) {
             read_audio(d_.file("alone.flac")).samples);
 }
 
+// A JSONL file whose every line names its speaker needs no voice on the
+// command line; a line that names none is pointed at before anything is spoken.
+TEST_F(CliBatch, JsonlLinesMayBringEveryVoice) {
+  const std::string ref = d_.file("ref.wav");
+  write("own.jsonl", R"({"text": "First.", "speaker": ")" + ref +
+                         R"("})"
+                         "\n" +
+                         R"({"text": "Second.", "speaker": ")" + ref +
+                         R"(", "seed": 4})"
+                         "\n");
+  const std::string no_voice = "tts -m " + test::golden_model() +
+                               " --language english --max-new-tokens 6 --codec f32 --seed 2 ";
+  auto r =
+      test::run_izwi(no_voice + "--input " + d_.file("own.jsonl") + " --out-dir " + d_.file("own"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("2 texts: 2 spoken"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(d_.file("own/0002.wav")));
+  write("mixed.jsonl", R"({"text": "First.", "speaker": ")" + ref +
+                           R"("})"
+                           "\n" +
+                           R"({"text": "Second."})"
+                           "\n");
+  r = test::run_izwi(no_voice + "--input " + d_.file("mixed.jsonl") + " --out-dir " +
+                     d_.file("mixed"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("say whose voice to use for the batch"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("line 2 names none"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d_.file("mixed/0001.wav")));
+}
+
 TEST_F(CliBatch, SubtitlesGetAReportAndATimeline) {
   write("subs.srt",
         "1\n00:00:00,500 --> 00:00:03,000\nFirst cue.\n\n"
