@@ -201,11 +201,7 @@ Audio read_audio(const std::string& path) {
     return decode(*r, path);
   }
   if (const audio::Container* c = container_of(path)) {
-    std::ifstream in(path, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) fail(ErrorKind::kIo, "cannot read '", path, "'");
-    audio::ContainerReader r(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), *c,
-                             path);
+    audio::ContainerReader r(path, *c);
     return decode(r, path);
   }
   SF_INFO info{};

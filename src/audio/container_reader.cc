@@ -78,6 +78,7 @@ const Container* find_container(const unsigned char* head, size_t n) {
 
 struct ContainerReader::Impl {
   std::string name;
+  std::string path;  // a file FFmpeg reads itself; "" for bytes in memory
   const Container* container = nullptr;
   Bytes bytes{nullptr, 0};
   AVIOContext* io = nullptr;
@@ -114,6 +115,11 @@ struct ContainerReader::Impl {
     // server's JSON log. Errors come back as codes, reported here.
     static std::once_flag quiet;
     std::call_once(quiet, [] { av_log_set_level(AV_LOG_QUIET); });
+    if (!path.empty()) {
+      // "file:" so that a name with a colon is never taken for a protocol.
+      open_format(("file:" + path).c_str());
+      return;
+    }
     constexpr int kIoBuffer = 1 << 16;
     auto* buffer = static_cast<unsigned char*>(av_malloc(kIoBuffer));
     if (!buffer) fail(ErrorKind::kInternal, "out of memory opening '", name, "'");
@@ -126,9 +132,14 @@ struct ContainerReader::Impl {
     if (!format) fail(ErrorKind::kInternal, "out of memory opening '", name, "'");
     format->pb = io;
     format->flags |= AVFMT_FLAG_CUSTOM_IO;
+    open_format(nullptr);
+  }
+
+  // Opens `format` (bytes through `io`, or the file at `url`) and its decoder.
+  void open_format(const char* url) {
     const AVInputFormat* demuxer = av_find_input_format(container->demuxer);
     if (!demuxer) fail_with(std::string("this FFmpeg has no '") + container->demuxer + "' reader");
-    if (int err = avformat_open_input(&format, nullptr, demuxer, nullptr); err < 0) {
+    if (int err = avformat_open_input(&format, url, demuxer, nullptr); err < 0) {
       format = nullptr;  // freed by avformat_open_input
       fail_with("FFmpeg could not open it (" + av_message(err) + "; damaged or cut short?)");
     }
@@ -225,6 +236,14 @@ ContainerReader::ContainerReader(const unsigned char* data, size_t size, const C
   impl_->name = name;
   impl_->container = &container;
   impl_->bytes = Bytes{data, static_cast<int64_t>(size)};
+  impl_->open();
+}
+
+ContainerReader::ContainerReader(const std::string& path, const Container& container)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->name = path;
+  impl_->path = path;
+  impl_->container = &container;
   impl_->open();
 }
 

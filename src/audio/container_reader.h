@@ -29,6 +29,8 @@ class ContainerReader {
   // `data` must outlive the reader.
   ContainerReader(const unsigned char* data, size_t size, const Container& container,
                   const std::string& name);
+  // A file, read by FFmpeg as it decodes (a long video is not loaded whole).
+  ContainerReader(const std::string& path, const Container& container);
   ~ContainerReader();
   ContainerReader(const ContainerReader&) = delete;
   ContainerReader& operator=(const ContainerReader&) = delete;
