@@ -54,9 +54,8 @@ CLI::Validator seed_value() {
   return CLI::Validator(
       [](std::string& v) -> std::string {
         errno = 0;
-        char* end = nullptr;
         const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-        (void)std::strtoull(v.c_str(), &end, 10);
+        (void)std::strtoull(v.c_str(), nullptr, 10);
         if (digits && errno != ERANGE) return "";
         return "expected a whole number from 0 to " +
                std::to_string(std::numeric_limits<uint64_t>::max()) + ", got " + v +

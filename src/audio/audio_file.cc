@@ -135,7 +135,10 @@ Audio decode(SNDFILE* f, const SF_INFO& info, const std::string& name) {
   });
 }
 
-Audio decode(audio::MpegReader& r, const std::string& name) {
+// A reader of our own (MpegReader, ContainerReader): channels(), sample_rate(),
+// read(dst, frames).
+template <class Reader>
+Audio decode_with(Reader& r, const std::string& name) {
   return decode(r.channels(), r.sample_rate(), name,
                 [&r](float* dst, long frames) { return r.read(dst, frames); });
 }
@@ -170,11 +173,6 @@ bool is_mpeg_file(const std::string& path) {
   audio::unreadable_audio(name, why);
 }
 
-Audio decode(audio::ContainerReader& r, const std::string& name) {
-  return decode(r.channels(), r.sample_rate(), name,
-                [&r](float* dst, long frames) { return r.read(dst, frames); });
-}
-
 // The container FFmpeg reads for the file at `path` (by its first bytes), or nullptr.
 const audio::Container* container_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -198,11 +196,11 @@ Audio read_audio(const std::string& path) {
     fail(ErrorKind::kInvalidArgument, "'", path, "' is a directory, not an audio file");
   if (is_mpeg_file(path)) {
     auto r = audio::MpegReader::open_file(path);
-    return decode(*r, path);
+    return decode_with(*r, path);
   }
   if (const audio::Container* c = container_of(path)) {
     audio::ContainerReader r(path, *c);
-    return decode(r, path);
+    return decode_with(r, path);
   }
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
@@ -214,12 +212,12 @@ Audio read_audio_memory(const void* data, size_t size, const std::string& name) 
   if (size == 0) fail(ErrorKind::kInvalidArgument, "'", name, "' is empty (0 bytes)");
   if (audio::starts_like_mpeg(static_cast<const unsigned char*>(data), size, false)) {
     auto r = audio::MpegReader::open_memory(data, size, name);
-    return decode(*r, name);
+    return decode_with(*r, name);
   }
   if (const audio::Container* c =
           audio::find_container(static_cast<const unsigned char*>(data), size)) {
     audio::ContainerReader r(static_cast<const unsigned char*>(data), size, *c, name);
-    return decode(r, name);
+    return decode_with(r, name);
   }
   MemoryReader m{static_cast<const unsigned char*>(data), static_cast<sf_count_t>(size)};
   SF_VIRTUAL_IO io{MemoryReader::get_len, MemoryReader::seek, MemoryReader::read,
