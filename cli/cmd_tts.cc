@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "commands.h"
 #include "izwi/izwi.h"
+#include "izwi/output_file.h"
 #include "izwi/provenance.h"
 #include "tts_common.h"
 
@@ -32,8 +34,9 @@ std::string fixed2(double v) {
 }
 
 // Writes audio blocks as they come: WAV (a streaming header, fixed up at the end
-// when the output is a file) or raw PCM, to stdout ("-") or a file (a temporary
-// name renamed into place at the end, so an interrupted run leaves no half file).
+// when the output is a file) or raw PCM, to stdout ("-") or an OutputFile (a
+// file appears when it is whole, so an interrupted run leaves no half file; a
+// pipe or device is written as it goes).
 class StreamWriter {
  public:
   StreamWriter(const std::string& path, AudioFormat format, SampleFormat sf, int rate,
@@ -43,22 +46,14 @@ class StreamWriter {
         sf_(sf),
         rate_(rate),
         tags_(std::move(tags)) {
+    std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error, not a kill
     if (path == "-") {
-      std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error, not a kill
       out_ = stdout;
     } else {
-      tmp_ = path + ".part";
-      out_ = std::fopen(tmp_.c_str(), "wb");
-      if (!out_)
-        throw Error(ErrorKind::kIo, "cannot write '" + path + "': " + std::strerror(errno));
+      file_.emplace(path);
+      out_ = file_->stream();
     }
     if (wav_) put(wav_stream_header(rate, sf, tags_));
-  }
-  ~StreamWriter() {
-    if (out_ && out_ != stdout) {
-      std::fclose(out_);
-      std::remove(tmp_.c_str());
-    }
   }
   bool write(const float* x, size_t n) {
     samples_ += n;
@@ -69,7 +64,7 @@ class StreamWriter {
     return ok_;
   }
   void close() {
-    if (ok_ && out_ != stdout && wav_) {
+    if (ok_ && file_ && !file_->in_place() && wav_) {
       ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_, tags_));
     }
     if (ok_ && std::fflush(out_) != 0) ok_ = false;
@@ -80,12 +75,7 @@ class StreamWriter {
           (path_ == "-" ? std::string("writing audio to stdout") : "writing '" + path_ + "'") +
               " failed: " + std::strerror(e) + (e == EPIPE ? " (the reader closed the pipe)" : ""));
     }
-    if (out_ != stdout) {
-      const bool closed = std::fclose(out_) == 0;
-      out_ = nullptr;
-      if (!closed || std::rename(tmp_.c_str(), path_.c_str()) != 0)
-        throw Error(ErrorKind::kIo, "cannot write '" + path_ + "': " + std::strerror(errno));
-    }
+    if (file_) file_->commit();
   }
 
  private:
@@ -94,11 +84,12 @@ class StreamWriter {
     if (!ok_ && !errno_) errno_ = errno;
     return ok_;
   }
-  std::string path_, tmp_;
+  std::string path_;
   bool wav_;
   SampleFormat sf_;
   int rate_;
   AudioTags tags_;
+  std::optional<OutputFile> file_;  // unset for stdout
   FILE* out_ = nullptr;
   size_t samples_ = 0;
   bool ok_ = true;

@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "izwi/output_file.h"
 #include "izwi/provenance.h"
 #include "tts_common.h"
 
@@ -68,12 +69,9 @@ void write_subtitle_report(const std::string& dir, const std::vector<Outcome>& d
     cues.push_back(c);
   }
   const std::string path = (std::filesystem::path(dir) / "report.json").string();
-  FILE* f = std::fopen((path + ".part").c_str(), "wb");
-  if (!f) throw Error(ErrorKind::kIo, "cannot write '" + path + "'");
-  const std::string text = nlohmann::json{{"cues", cues}}.dump(2) + "\n";
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok || std::rename((path + ".part").c_str(), path.c_str()) != 0)
-    throw Error(ErrorKind::kIo, "cannot write '" + path + "' (disk full?)");
+  OutputFile out(path);
+  out.write(nlohmann::json{{"cues", cues}}.dump(2) + "\n");
+  out.commit();
   std::fprintf(stderr, "report: %s (%d of %zu cues run longer than their slot)\n", path.c_str(),
                over, cues.size());
   for (const auto& c : cues)

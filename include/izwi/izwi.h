@@ -9,6 +9,7 @@
 #include "izwi/error.h"
 #include "izwi/jobs.h"
 #include "izwi/npy.h"
+#include "izwi/output_file.h"
 #include "izwi/provenance.h"
 #include "izwi/random_checkpoint.h"
 #include "izwi/reference.h"

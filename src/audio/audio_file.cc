@@ -19,6 +19,7 @@
 #include "audio/sndfile_util.h"
 #include "core/error.h"
 #include "izwi/audio.h"
+#include "izwi/output_file.h"
 
 namespace izwi {
 
@@ -335,43 +336,28 @@ AudioTags read_audio_tags(const std::string& path) {
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format, const AudioTags& tags) {
   SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
-  const std::string tmp = path + ".partial";
-  // Written under a temporary name, renamed when every byte is on disk: a
-  // failure anywhere (a full disk) removes it and says why.
-  FileWriter w{std::fopen(tmp.c_str(), "w+b")};
-  if (!w.file) fail(ErrorKind::kIo, "cannot create '", path, "': ", std::strerror(errno));
-  auto give_up = [&](const std::string& why) {
-    if (w.file) std::fclose(w.file);
-    std::remove(tmp.c_str());
-    fail(write_error_kind(w.error), "writing '", path, "' failed: ", why);
-  };
+  OutputFile out(path);
+  if (out.in_place()) {
+    // A pipe or device cannot seek back to finish a header: encoded whole first.
+    out.write(encode_audio(audio, format, sample_format, tags));
+    out.commit();
+    return;
+  }
+  FileWriter w{out.stream()};
   {
     SF_VIRTUAL_IO io{FileWriter::get_len, FileWriter::seek, FileWriter::read, FileWriter::write,
                      FileWriter::tell};
     SndHandle f(sf_open_virtual(&io, SFM_WRITE, &info, &w));
-    if (!f) give_up(sf_strerror(nullptr));
+    if (!f) fail(ErrorKind::kIo, "writing '", path, "' failed: ", sf_strerror(nullptr));
     // PCM output: clip rather than wrap values outside [-1, 1].
     sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
     if (format != AudioFormat::kRaw) audio::set_tags(f.get(), tags);
     const sf_count_t n = static_cast<sf_count_t>(audio.samples.size());
-    if (sf_writef_float(f.get(), audio.samples.data(), n) != n && !w.error) {
-      const std::string why = sf_strerror(f.get());
-      f.reset();
-      give_up(why);
-    }
+    if (sf_writef_float(f.get(), audio.samples.data(), n) != n && !w.error)
+      fail(ErrorKind::kIo, "writing '", path, "' failed: ", sf_strerror(f.get()));
   }  // sf_close: the encoder's last bytes
-  if (!w.error && std::fflush(w.file) != 0) w.failed();
-  if (!w.error && fsync(fileno(w.file)) != 0) w.failed();
-  const int closed = std::fclose(w.file);
-  w.file = nullptr;
-  if (!w.error && closed != 0) w.failed();
-  if (w.error) give_up(std::strerror(w.error));
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail(ErrorKind::kIo, "cannot write '", path, "': ", ec.message());
-  }
+  if (w.error) out.failed(w.error);
+  out.commit();
 }
 
 void write_audio(const std::string& path, const Audio& audio, SampleFormat sample_format,

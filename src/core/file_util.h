@@ -6,9 +6,9 @@
 
 namespace izwi {
 
-// Writes `bytes` to `path + ".partial"`, flushes it to disk, then renames it
-// over `path`. Throws izwi::Error (kIo) naming the file, and removes the
-// temporary file, if anything fails.
+// Writes `bytes` through an OutputFile (izwi/output_file.h): whole or not at
+// all, a link's target replaced, a pipe or device written in place. Throws
+// izwi::Error naming the file if anything fails.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
 }  // namespace izwi

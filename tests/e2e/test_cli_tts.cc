@@ -1,6 +1,7 @@
 // `izwi tts` end to end: the golden generate_text_* cases from their real
 // strings (tokenizer -> prompt -> talker -> code predictor -> codec), and the
 // same cases through the library API for the token ids.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "cli_run.h"
+#include "fifo_reader.h"
 #include "izwi/izwi.h"
 #include "test_util.h"
 
@@ -363,7 +365,7 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   auto r = test::run_izwi(base + "--stream -o " + d.file("streamed.wav"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_audio(d.file("streamed.wav")).samples, piped);
-  EXPECT_FALSE(std::filesystem::exists(d.file("streamed.wav.part")));
+  EXPECT_FALSE(std::filesystem::exists(d.file("streamed.wav.partial")));
 
   // Every file carries the mark, read back by izwi inspect-output; a file izwi
   // did not make has none (exit 3).
@@ -422,6 +424,37 @@ TEST(CliTts, AClosedPipeOrAFullDiskIsAnError) {
     std::tie(status, err) = run(" >/dev/full");
     EXPECT_EQ(status, 1) << err;
     EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+  }
+}
+
+// -o through a symbolic link replaces the file it points at and keeps the link;
+// -o naming a pipe (a player reading it) writes into the pipe, whole or
+// streamed, and leaves it a pipe: neither was replaced by a new file before.
+TEST(CliTts, ALinkOrAPipeAsOutputIsWrittenThroughNotReplaced) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  const std::string base = "tts 'Through a link.' -m " + test::golden_model() + " -s " +
+                           d.file("ref.wav") + " --language english --seed 5 --max-new-tokens 6 ";
+  std::filesystem::create_symlink("take1.wav", d.file("latest.wav"));
+  auto r =
+      test::run_izwi(base + "-o " + d.file("latest.wav") + " --codes-out " + d.file("latest.npy"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::is_symlink(d.file("latest.wav")));
+  EXPECT_EQ(read_audio(d.file("take1.wav")).samples.size(), 5u * 1920) << "five frames";
+
+  const std::string fifo = d.file("player.wav");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const char* how : {"", "--stream "}) {
+    SCOPED_TRACE(how);
+    r = test::run_izwi(base + how + "-o " + d.file("file.wav"));  // what a file would hold
+    ASSERT_EQ(r.status, 0) << r.output;
+    test::FifoReader player(fifo);
+    r = test::run_izwi(base + how + "-o " + fifo);
+    const std::string& heard = player.stop();
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+    EXPECT_EQ(read_audio_memory(heard.data(), heard.size()).samples,
+              read_audio(d.file("file.wav")).samples);
   }
 }
 

@@ -1,6 +1,7 @@
 // Checkpoint, .npy and config loading: good files load, bad files fail with an
 // error that names the problem.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "core/json_util.h"
 #include "core/safetensors.h"
 #include "core/safetensors_writer.h"
+#include "fifo_reader.h"
 #include "izwi/base64.h"
 #include "izwi/error.h"
 #include "izwi/izwi.h"
@@ -170,6 +172,66 @@ TEST(Npy, BadFilesGiveClearErrors) {
   write_bytes(dir.file("f.npy"), fortran);
   EXPECT_ERROR_CONTAINS(read_npy(dir.file("f.npy")), "Fortran order");
   EXPECT_ERROR_CONTAINS(read_npy(test::golden_vec("dec_ref_wav")).as_i64(), "integer");
+}
+
+namespace fs = std::filesystem;
+
+TEST(OutputFile, ALinkKeepsPointingAtTheFileItReplaces) {
+  TempDir dir;
+  write_bytes(dir.file("take1.wav"), "old");
+  fs::create_symlink("take1.wav", dir.file("latest.wav"));  // relative, as `ln -s` makes
+  fs::create_symlink(dir.file("later.wav"), dir.file("dangling.wav"));
+  for (const char* name : {"latest.wav", "dangling.wav"}) {
+    OutputFile out(dir.file(name));
+    out.write("new ");
+    out.write(name);
+    out.commit();
+    EXPECT_TRUE(fs::is_symlink(dir.file(name))) << name;
+  }
+  EXPECT_EQ(read_bytes(dir.file("take1.wav")), "new latest.wav");
+  EXPECT_EQ(read_bytes(dir.file("later.wav")), "new dangling.wav");
+  EXPECT_FALSE(fs::exists(dir.file("take1.wav.partial")));
+}
+
+TEST(OutputFile, APipeIsWrittenInPlaceAndStaysAPipe) {
+  TempDir dir;
+  const std::string fifo = dir.file("to-player.wav");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  {
+    test::FifoReader reader(fifo);
+    OutputFile out(fifo);
+    EXPECT_TRUE(out.in_place());
+    out.write("every byte, as it is made");
+    out.commit();  // no fsync (EINVAL on a pipe), no rename
+    EXPECT_EQ(reader.stop(), "every byte, as it is made");
+  }
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_FALSE(fs::exists(fifo + ".partial"));
+  // write_audio too, whose WAV header needs its sizes: encoded whole first.
+  test::FifoReader again(fifo);
+  const Audio tone{std::vector<float>(2400, 0.25f), 24000, 1};
+  write_audio(fifo, tone, AudioFormat::kWav);
+  EXPECT_TRUE(again.stop() == encode_audio(tone, AudioFormat::kWav));
+  EXPECT_TRUE(fs::is_fifo(fifo));
+}
+
+TEST(OutputFile, UncommittedOrFailedLeavesTheOldFile) {
+  TempDir dir;
+  write_bytes(dir.file("keep.wav"), "the good take");
+  {
+    OutputFile out(dir.file("keep.wav"));
+    out.write("half of a new one");
+  }  // destroyed uncommitted: an exception, an interrupt
+  EXPECT_EQ(read_bytes(dir.file("keep.wav")), "the good take");
+  EXPECT_FALSE(fs::exists(dir.file("keep.wav.partial")));
+  {
+    OutputFile out(dir.file("keep.wav"));
+    out.failed(ENOSPC);
+    EXPECT_ERROR_CONTAINS(out.commit(), "writing '" + dir.file("keep.wav") + "' failed: No space");
+  }
+  EXPECT_EQ(read_bytes(dir.file("keep.wav")), "the good take");
+  EXPECT_FALSE(fs::exists(dir.file("keep.wav.partial")));
+  EXPECT_ERROR_CONTAINS(OutputFile{dir.path().string()}, "is a folder");
 }
 
 TEST(CodecConfig, ParsesGoldenAndReleasedConfigs) {
