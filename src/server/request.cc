@@ -1,11 +1,13 @@
 #include "server/request.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
 #include "izwi/base64.h"
+#include "izwi/error.h"
 #include "server/api_error.h"
 
 namespace izwi::server {
@@ -18,25 +20,52 @@ ApiError bad_field(const std::string& name, const std::string& what) {
 
 }  // namespace
 
-RequestFields::RequestFields(const httplib::Request& req) : req_(req) {
+RequestFields::RequestFields(const httplib::Request& req, std::vector<std::string> known)
+    : req_(req), known_(std::move(known)) {
   const std::string type = req.get_header_value("Content-Type");
   if (req.is_multipart_form_data()) {
     multipart_ = true;
-    return;
-  }
-  if (type.rfind("application/json", 0) == 0 || (type.empty() && !req.body.empty())) {
+  } else if (type.rfind("application/json", 0) == 0 || (type.empty() && !req.body.empty())) {
     json_ = nlohmann::json::parse(req.body, nullptr, false);
     if (json_.is_discarded())
       throw ApiError(400, "invalid_json", "the request body is not valid JSON");
     if (!json_.is_object())
       throw ApiError(400, "invalid_json", "the request body must be a JSON object");
-    return;
+  } else {
+    throw ApiError(400, "unsupported_content_type",
+                   "send application/json or multipart/form-data (got '" + type + "')");
   }
-  throw ApiError(400, "unsupported_content_type",
-                 "send application/json or multipart/form-data (got '" + type + "')");
+  check_names();
+}
+
+void RequestFields::check_names() const {
+  std::vector<std::string> sent;
+  if (multipart_) {
+    for (auto it = req_.files.begin(); it != req_.files.end();
+         it = req_.files.upper_bound(it->first)) {
+      if (const size_t n = req_.files.count(it->first); n > 1)
+        throw ApiError(
+            400, "duplicate_field",
+            "'" + it->first + "' is sent " + std::to_string(n) + " times; send each field once",
+            it->first);
+      sent.push_back(it->first);
+    }
+  } else {
+    for (const auto& item : json_.items()) sent.push_back(item.key());
+  }
+  for (const std::string& name : sent) {
+    if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
+    const std::string meant = closest_name(name, known_);
+    if (!meant.empty())
+      throw ApiError(400, "unknown_field",
+                     "unknown field '" + name + "' (did you mean '" + meant + "'?)", name);
+  }
 }
 
 bool RequestFields::has(const std::string& name) const {
+  // Every field read is declared, so that a misspelling of it is caught.
+  if (std::find(known_.begin(), known_.end(), name) == known_.end())
+    throw Error(ErrorKind::kInternal, "the request field '" + name + "' is read but not declared");
   if (multipart_) return req_.has_file(name);
   return json_.contains(name) && !json_[name].is_null();
 }

@@ -7,14 +7,20 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace izwi::server {
 
 class RequestFields {
  public:
   // Parses a JSON body or takes the parts of a multipart form; anything else
-  // is a 415-style 400 naming the two accepted content types.
-  explicit RequestFields(const httplib::Request& req);
+  // is a 415-style 400 naming the two accepted content types. `known` are the
+  // fields the endpoint reads (and all it may ask for). A form part sent twice
+  // is a 400, as either could be meant; so is an unknown field that looks like
+  // a misspelt known one ('refrence_audio'), which would otherwise be dropped
+  // without a word. Other unknown fields are ignored: clients written for
+  // other OpenAI-compatible servers send extras of their own.
+  RequestFields(const httplib::Request& req, std::vector<std::string> known);
 
   bool multipart() const { return multipart_; }
   bool has(const std::string& name) const;
@@ -31,7 +37,10 @@ class RequestFields {
   std::optional<std::string> bytes(const std::string& name) const;
 
  private:
+  void check_names() const;
+
   const httplib::Request& req_;
+  std::vector<std::string> known_;
   bool multipart_ = false;
   nlohmann::json json_;
 };

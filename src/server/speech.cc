@@ -56,7 +56,10 @@ AudioFormat response_format(const std::string& name) {
 }
 
 SpeechRequest parse(const ServerState& st, const httplib::Request& req) {
-  const RequestFields f(req);
+  const RequestFields f(
+      req, {"input", "model", "voice", "instructions", "language", "reference_text",
+            "reference_audio", "response_format", "speed", "stream_format", "stream", "seed",
+            "temperature", "top_p", "top_k", "repetition_penalty", "max_seconds", "min_seconds"});
   SpeechRequest r;
   r.input = f.text("input").value_or("");
   if (r.input.find_first_not_of(" \t\r\n") == std::string::npos)

@@ -89,7 +89,8 @@ void handle_list_voices(ServerState& st, const httplib::Request&, httplib::Respo
 }
 
 void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
-  const RequestFields f(req);
+  const RequestFields f(req, {"name", "audio", "reference_audio", "transcript", "reference_text",
+                              "consent", "replace", "model"});
   const std::string name = f.text("name").value_or("");
   if (name.empty())
     throw ApiError(400, "missing_name", "'name' (the voice's name) is missing", "name");
@@ -152,7 +153,7 @@ void handle_delete_voice(ServerState& st, const httplib::Request& req, httplib::
 // PATCH /v1/voices/{id}: a new 'name', a 'consent' note, or both.
 void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
-  const RequestFields f(req);
+  const RequestFields f(req, {"name", "consent"});
   const std::optional<std::string> name = f.text("name"), consent = f.text("consent");
   if (!name && !consent)
     throw ApiError(400, "missing_name",
@@ -169,7 +170,7 @@ void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::
 }
 
 void handle_reference_report(ServerState&, const httplib::Request& req, httplib::Response& res) {
-  const RequestFields f(req);
+  const RequestFields f(req, {"audio"});
   const std::optional<std::string> bytes = f.bytes("audio");
   if (!bytes || bytes->empty())
     throw ApiError(400, "missing_audio", "'audio' (the clip to check) is missing", "audio");
@@ -314,7 +315,7 @@ void handle_models(ServerState& st, const httplib::Request& req, httplib::Respon
 namespace izwi::server {
 
 void handle_pull_model(ServerState& st, const httplib::Request& req, httplib::Response& res) {
-  const RequestFields f(req);
+  const RequestFields f(req, {"model"});
   const std::string name = f.text("model").value_or("");
   if (!ModelStore::is_model_name(name) || name.find("..") != std::string::npos)
     throw ApiError(400, "invalid_value",

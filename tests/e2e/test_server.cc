@@ -675,6 +675,27 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
     expect_error(c.Post("/v1/audio/speech", form), 400, "invalid_value",
                  std::string("multipart seed ") + seed);
   }
+  // A misspelt field is named rather than dropped; a part sent twice could be
+  // either, so it is refused; other unknown fields (another server's extras)
+  // are ignored.
+  const auto typo_field = post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"sped", 1.5}});
+  expect_error(typo_field, 400, "unknown_field", "'sped'");
+  EXPECT_NE(typo_field->body.find("unknown field 'sped' (did you mean 'speed'?)"),
+            std::string::npos)
+      << typo_field->body;
+  {
+    httplib::MultipartFormDataItems form = {
+        {"input", "x", "", ""}, {"refrence_audio", slurp(dir_.file("blip.wav")), "b.wav", ""}};
+    const auto r = c.Post("/v1/audio/speech", form);
+    expect_error(r, 400, "unknown_field", "'refrence_audio'");
+    EXPECT_NE(r->body.find("did you mean 'reference_audio'?"), std::string::npos) << r->body;
+    form = {{"input", "one", "", ""}, {"input", "two", "", ""}};
+    expect_error(c.Post("/v1/audio/speech", form), 400, "duplicate_field", "'input' twice");
+    form = {{"name", "x", "", ""}, {"audio", "a", "a.wav", ""}, {"audio", "b", "b.wav", ""}};
+    expect_error(c.Post("/v1/voices", form), 400, "duplicate_field", "a voice's 'audio' twice");
+  }
+  expect_error(post_json(*s, {{"input", "x"}, {"lang_code", "a"}, {"voice", "alloy"}}), 400,
+               "voice_not_found", "an unknown field unlike any izwi reads, ignored");
   expect_error(c.Post("/v1/audio/speech", "{\"input\": ", "application/json"), 400, "invalid_json",
                "bad JSON");
   expect_error(c.Post("/v1/audio/speech", "input=x", "text/plain"), 400, "unsupported_content_type",
