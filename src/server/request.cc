@@ -53,12 +53,19 @@ void RequestFields::check_names() const {
   } else {
     for (const auto& item : json_.items()) sent.push_back(item.key());
   }
+  reject_misspelt_fields(sent, known_, "");
+}
+
+void reject_misspelt_fields(const std::vector<std::string>& sent,
+                            const std::vector<std::string>& known, const std::string& where) {
   for (const std::string& name : sent) {
-    if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
-    const std::string meant = closest_name(name, known_);
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    const std::string meant = closest_name(name, known);
     if (!meant.empty())
       throw ApiError(400, "unknown_field",
-                     "unknown field '" + name + "' (did you mean '" + meant + "'?)", name);
+                     "unknown field '" + name + "'" + (where.empty() ? "" : " in " + where) +
+                         " (did you mean '" + meant + "'?)",
+                     where.empty() ? name : where);
   }
 }
 

@@ -45,6 +45,12 @@ class RequestFields {
   nlohmann::json json_;
 };
 
+// Throws a 400 ("unknown_field") for the first of `sent` that is not in `known`
+// but looks like a misspelling of one of them; `where` names the object in a
+// nested request ("inputs[2]"), empty for the body itself.
+void reject_misspelt_fields(const std::vector<std::string>& sent,
+                            const std::vector<std::string>& known, const std::string& where);
+
 // base64 or a data: URL's payload; throws ApiError 400 (code "invalid_base64",
 // param `param`) on bad or empty input.
 // A JSON voice field's name: a string, or OpenAI's custom-voice reference

@@ -87,6 +87,13 @@ std::vector<BatchItem> parse_jsonl(const std::vector<std::string>& lines) {
     try {
       const auto j = nlohmann::json::parse(lines[i]);
       if (!j.is_object()) fail(ErrorKind::kInvalidArgument, "expected a JSON object");
+      // Checked first: a misspelt 'text' is named as such, not as a missing text.
+      static const std::vector<std::string> kFields = {"text",     "voice", "speaker", "language",
+                                                       "instruct", "seed",  "output"};
+      for (const auto& [key, value] : j.items())
+        if (std::find(kFields.begin(), kFields.end(), key) == kFields.end())
+          fail(ErrorKind::kInvalidArgument, "unknown field '", key, "'", did_you_mean(key, kFields),
+               "; the fields are text, voice, speaker, language, instruct, seed, output");
       auto text_field = [&](const char* key) -> std::string {
         if (!j.contains(key) || j[key].is_null()) return {};
         if (!j[key].is_string()) fail(ErrorKind::kInvalidArgument, "'", key, "' must be a string");
@@ -107,11 +114,6 @@ std::vector<BatchItem> parse_jsonl(const std::vector<std::string>& lines) {
       }
       const std::string output = text_field("output");
       if (!output.empty()) it.name = checked_name(output);
-      for (const auto& [key, value] : j.items())
-        if (key != "text" && key != "voice" && key != "speaker" && key != "language" &&
-            key != "instruct" && key != "seed" && key != "output")
-          fail(ErrorKind::kInvalidArgument, "unknown field '", key,
-               "' (fields: text, voice, speaker, language, instruct, seed, output)");
     } catch (const nlohmann::json::exception& e) {
       it.error = std::string("not valid JSON: ") + e.what();
     } catch (const Error& e) {

@@ -957,6 +957,20 @@ TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
                400, "missing_input", "an empty utterance");
   expect_error(c.Post("/v1/jobs", json{{"inputs", {"a"}}}.dump(), "application/json"), 400,
                "missing_voice", "no voice");
+  const auto typo =
+      c.Post("/v1/jobs", json{{"input", "a"}, {"voices", "narrator"}}.dump(), "application/json");
+  expect_error(typo, 400, "unknown_field", "'voices'");
+  EXPECT_NE(typo->body.find("unknown field 'voices' (did you mean 'voice'?)"), std::string::npos)
+      << typo->body;
+  const auto nested = c.Post(
+      "/v1/jobs",
+      json{{"inputs", {"a", {{"input", "b"}, {"langauge", "english"}}}}, {"voice", "narrator"}}
+          .dump(),
+      "application/json");
+  expect_error(nested, 400, "unknown_field", "'langauge' in an utterance");
+  EXPECT_NE(nested->body.find("'langauge' in inputs[1] (did you mean 'language'?)"),
+            std::string::npos)
+      << nested->body;
   expect_error(c.Get("/v1/jobs/job_000000000000000000000000"), 404, "job_not_found", "no such job");
   expect_error(c.Get("/v1/jobs/%2e%2e%2fetc%2fpasswd"), 404, "route_not_found",
                "a path, not an id");

@@ -40,9 +40,11 @@ TEST(BatchInput, JsonlFieldsAndBadLines) {
       "\n"
       R"({"text": "x", "voice": "a", "speaker": "b.wav"})"
       "\n"
-      R"(["text"])",
+      R"(["text"])"
+      "\n"
+      R"({"txt": "Hi", "voice": "alice"})",
       BatchFormat::kJsonl);
-  ASSERT_EQ(items.size(), 9u);
+  ASSERT_EQ(items.size(), 10u);
   EXPECT_EQ(items[0].name, "intro");
   EXPECT_EQ(items[0].voice, "alice");
   EXPECT_EQ(items[0].language, "english");
@@ -57,6 +59,10 @@ TEST(BatchInput, JsonlFieldsAndBadLines) {
   EXPECT_NE(items[6].error.find("unknown field 'colour'"), std::string::npos);
   EXPECT_NE(items[7].error.find("not both"), std::string::npos);
   EXPECT_NE(items[8].error.find("JSON object"), std::string::npos);
+  // A misspelt field is named (with the one it resembles) before the text it
+  // left missing.
+  EXPECT_NE(items[9].error.find("unknown field 'txt' (did you mean 'text'?)"), std::string::npos)
+      << items[9].error;
 }
 
 TEST(BatchInput, SrtCuesWithTimesAndNoMarkup) {
