@@ -131,7 +131,13 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
   mv->add_option("new_name", a->new_name, "Its new name")->required();
   mv->callback([a, ctx] {
     VoiceStore store(voice_store_options(*ctx));
-    store.rename(a->name, a->new_name);
+    try {
+      store.rename(a->name, a->new_name);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kExists) throw;
+      throw Error(e.kind(), std::string(e.what()) + "; pick another name, or remove that one " +
+                                "first (izwi voices rm " + a->new_name + ")");
+    }
     std::printf("renamed voice '%s' to '%s'\n", a->name.c_str(), a->new_name.c_str());
   });
 
@@ -180,7 +186,13 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
     // A named model is found (or pulled) before anything is written.
     const std::string named =
         a->model.empty() || a->no_prepare ? "" : resolve_model(*ctx, a->model, /*cloning=*/true);
-    const std::string name = store.import_file(a->file, a->new_name, a->force);
+    std::string name;
+    try {
+      name = store.import_file(a->file, a->new_name, a->force);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kExists) throw;
+      throw Error(e.kind(), std::string(e.what()) + "; --force replaces it, --name NEW keeps both");
+    }
     std::printf("imported voice '%s'\n", name.c_str());
     if (a->no_prepare || store.get(name).transcript.empty()) return;  // x-vector: nothing to do
     // As `voices add` does: the decoder's state after the reference, kept

@@ -18,6 +18,7 @@ enum class ErrorKind {
   kInvalidFormat,    // a file that exists but is malformed or truncated
   kIo,               // the operating system refused a read or write
   kNoSpace,          // a write ran out of room (disk full, quota, file-size limit)
+  kExists,           // a name already taken (a saved voice); the front end says how to go on
   kInternal,         // a bug in izwi
 };
 

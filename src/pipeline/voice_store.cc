@@ -94,8 +94,7 @@ struct VoiceStore::Impl {
              bool replace) {
     VoiceStore::check_name(r.name);
     if (!replace && repo().find(r.name))
-      fail(ErrorKind::kInvalidArgument, "a voice named '", r.name,
-           "' already exists; use --force to replace it");
+      fail(ErrorKind::kExists, "a voice named '", r.name, "' already exists");
     r.media = media().new_key(r.name);
     r.sample_rate = audio.sample_rate;
     r.duration_s = audio.duration();
@@ -194,8 +193,7 @@ VoiceProfile VoiceStore::add(const std::string& name, const TtsModel& model, con
                              bool replace, const ReferenceOptions& reference) {
   check_name(name);
   if (contains(name) && !replace)
-    fail(ErrorKind::kInvalidArgument, "a voice named '", name,
-         "' already exists; use --force to replace it");
+    fail(ErrorKind::kExists, "a voice named '", name, "' already exists");
   return save(name, model, model.clone_voice(audio, transcript, reference), consent, replace);
 }
 

@@ -58,6 +58,8 @@ ApiError from_library_error(const Error& e, const std::string& param) {
       return ApiError(400, "invalid_request", e.what(), param);
     case ErrorKind::kNotFound:
       return ApiError(404, "not_found", e.what(), param);
+    case ErrorKind::kExists:
+      return ApiError(409, "conflict", e.what(), param);
     case ErrorKind::kNoSpace:
       // The client did nothing wrong; the server's operator has to free space.
       return ApiError(507, "insufficient_storage",

@@ -46,14 +46,13 @@ std::string voice_id(const httplib::Request& req) {
   return checked_name(req.matches[1], "id", "invalid_voice_id");
 }
 
-ApiError store_error(const Error& e, const std::string& param = "") {
+// `if_taken`: how this route's client can proceed when the name is taken.
+ApiError store_error(const Error& e, const std::string& param = "",
+                     const std::string& if_taken = "delete it first or send replace=true") {
   const std::string msg = e.what();
   if (e.kind() == ErrorKind::kNotFound) return ApiError(404, "voice_not_found", msg, param);
-  if (msg.find("already exists") != std::string::npos)
-    return ApiError(
-        409, "voice_exists",
-        msg.substr(0, msg.find("; use --force")) + "; delete it first or send replace=true",
-        "name");
+  if (e.kind() == ErrorKind::kExists)
+    return ApiError(409, "voice_exists", msg + "; " + if_taken, "name");
   return from_library_error(e, param);
 }
 
@@ -117,8 +116,7 @@ void handle_create_voice(ServerState& st, const httplib::Request& req, httplib::
   try {
     p = store.add(name, *model, clip, transcript, consent, replace);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kInvalidArgument &&
-        std::string(e.what()).find("already exists") == std::string::npos)
+    if (e.kind() == ErrorKind::kInvalidArgument)
       throw ApiError(400, "invalid_reference_audio", e.what(), audio_field);
     throw store_error(e);
   }
@@ -161,10 +159,11 @@ void handle_rename_voice(ServerState& st, const httplib::Request& req, httplib::
   if (name) checked_name(*name, "name");
   VoiceStore& store = st.voices;
   try {
-    if (consent) store.set_consent(id, *consent);
+    // The rename first: refused (a name taken), nothing has changed.
     if (name) store.rename(id, *name);
+    if (consent) store.set_consent(name ? *name : id, *consent);
   } catch (const Error& e) {
-    throw store_error(e, "id");
+    throw store_error(e, "id", "pick another name, or delete that voice first");
   }
   res.set_content(json_text(voice_json(store.get(name ? *name : id))), "application/json");
 }

@@ -144,9 +144,7 @@ class PgRepository final : public VoiceRepository {
       const PgResult old =
           t.exec("SELECT media FROM voices WHERE name = $1 FOR UPDATE", {{r.name}});
       if (old.rows() > 0) {
-        if (!replace)
-          fail(ErrorKind::kInvalidArgument, "a voice named '", r.name,
-               "' already exists; use --force to replace it");
+        if (!replace) fail(ErrorKind::kExists, "a voice named '", r.name, "' already exists");
         replaced = old.text(0, 0);
         t.exec("DELETE FROM voices WHERE name = $1", {{r.name}});
       }
@@ -186,8 +184,7 @@ class PgRepository final : public VoiceRepository {
       if (t.exec("SELECT 1 FROM voices WHERE name = $1 FOR UPDATE", {{from}}).rows() == 0)
         fail(ErrorKind::kNotFound, "no saved voice named '", from, "'");
       if (t.exec("SELECT 1 FROM voices WHERE name = $1", {{to}}).rows() > 0)
-        fail(ErrorKind::kInvalidArgument, "a voice named '", to,
-             "' already exists; use --force to replace it");
+        fail(ErrorKind::kExists, "a voice named '", to, "' already exists");
       t.exec("UPDATE voices SET name = $2 WHERE name = $1", {{from}, {to}});
     });
   }

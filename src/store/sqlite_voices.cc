@@ -122,9 +122,7 @@ class SqliteRepository final : public VoiceRepository, SqliteConnection {
     std::lock_guard<std::mutex> lock(mu_);
     return transaction([&]() -> std::optional<std::string> {
       std::optional<VoiceRecord> old = row(r.name);
-      if (old && !replace)
-        fail(ErrorKind::kInvalidArgument, "a voice named '", r.name,
-             "' already exists; use --force to replace it");
+      if (old && !replace) fail(ErrorKind::kExists, "a voice named '", r.name, "' already exists");
       Stmt del = prepare("DELETE FROM voices WHERE name = ?");
       bind_text(del.get(), 1, r.name);
       step_done(del.get());
@@ -168,9 +166,7 @@ class SqliteRepository final : public VoiceRepository, SqliteConnection {
     std::lock_guard<std::mutex> lock(mu_);
     transaction([&] {
       if (!row(from)) fail(ErrorKind::kNotFound, "no saved voice named '", from, "'");
-      if (row(to))
-        fail(ErrorKind::kInvalidArgument, "a voice named '", to,
-             "' already exists; use --force to replace it");
+      if (row(to)) fail(ErrorKind::kExists, "a voice named '", to, "' already exists");
       Stmt copy = prepare(
           "INSERT INTO voices(name, created_at, consent, transcript, transcript_ids, audio_file, "
           "sample_rate, duration_s, codes_frames, codes_codebooks, codes, report_json) "

@@ -1121,8 +1121,15 @@ void ServerTest::voices_api_and_the_cli_share_one_store() {
   ASSERT_TRUE(renamed);
   EXPECT_EQ(renamed->status, 200) << renamed->body;
   EXPECT_NE(izwi("voices list").output.find("renamed"), std::string::npos);
-  expect_error(c.Patch("/v1/voices/renamed", json{{"name", "copy"}}.dump(), "application/json"),
-               409, "voice_exists", "rename onto a taken name");
+  const auto taken =
+      c.Patch("/v1/voices/renamed", json{{"name", "copy"}, {"consent", "changed"}}.dump(),
+              "application/json");
+  expect_error(taken, 409, "voice_exists", "rename onto a taken name");
+  EXPECT_NE(taken->body.find("already exists; pick another name, or delete that voice first"),
+            std::string::npos)
+      << taken->body;
+  EXPECT_NE(json::parse(c.Get("/v1/voices/renamed")->body)["consent"], "changed")
+      << "a refused rename changes nothing";
   auto del = c.Delete("/v1/voices/from-cli");
   ASSERT_TRUE(del && del->status == 200);
   EXPECT_EQ(izwi("voices list").output.find("from-cli"), std::string::npos);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -114,7 +115,19 @@ TEST_P(BackendTest, RenameMovesTheWholeProfile) {
   store.add("before", model(), ref, kTranscript, "Ann");
   store.add("taken", model(), ref, "", "Bob");
   const auto samples = model().synthesize("Hi.", store.load("before", model()), options()).samples;
-  EXPECT_THROW(store.rename("before", "taken"), Error);    // never overwrites
+  // A taken name is never overwritten, whichever way it is reached; the
+  // error's kind lets each front end say how to go on.
+  for (const auto& taking :
+       std::vector<std::function<void()>>{[&] { store.rename("before", "taken"); },
+                                          [&] { store.add("taken", model(), ref, "", "Cy"); }}) {
+    try {
+      taking();
+      ADD_FAILURE() << "a taken name was overwritten";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kExists) << e.what();
+    }
+  }
+  EXPECT_EQ(store.get("taken").consent, "Bob");
   EXPECT_THROW(store.rename("before", "../x"), Error);     // names are checked
   EXPECT_THROW(store.rename("nobody", "someone"), Error);  // must exist
   store.rename("before", "after");
@@ -181,7 +194,9 @@ TEST_P(BackendTest, NamesAreValidatedAndNeverCollideSilently) {
     store.add("me", model(), ref, kTranscript, "");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos);
+    // The library names the clash; the CLI and the API say how to go on.
+    EXPECT_EQ(e.kind(), ErrorKind::kExists);
+    EXPECT_NE(std::string(e.what()).find("a voice named 'me' already exists"), std::string::npos);
   }
   store.add("me", model(), ref, kTranscript, "", /*replace=*/true);
   EXPECT_EQ(store.get("me").transcript, kTranscript);
@@ -488,6 +503,22 @@ TEST_P(BackendTest, CliAddListShowExportImportAndTtsWithVoice) {
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::run_izwi_env(this->env("other"), "voices import " + dir.file("me.json"));
   ASSERT_EQ(r.status, 0) << r.output;
+  // Importing or renaming onto a taken name says what each command can do about it.
+  r = test::run_izwi_env(this->env("other"), "voices import " + dir.file("me.json"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("a voice named 'me' already exists; --force replaces it, --name NEW "
+                          "keeps both"),
+            std::string::npos)
+      << r.output;
+  r = test::run_izwi_env(this->env("other"), "voices import --name me2 " + dir.file("me.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_izwi_env(this->env("other"), "voices rename me2 me");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("a voice named 'me' already exists; pick another name, or remove that "
+                          "one first (izwi voices rm me)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("--force"), std::string::npos) << "rename has no --force";
   // A typo is answered with the closest saved voice, for --voice and -s alike.
   r = test::run_izwi_env(env, tts + " --voice mee -o " + dir.file("x.npy"));
   EXPECT_EQ(r.status, 1);
