@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "izwi/izwi.h"
 #include "izwi/output_file.h"
 #include "izwi/provenance.h"
@@ -224,7 +225,16 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   };
   double first_frame_s = -1;
   double last_report = 0;
+  // Ctrl-C stops at the next frame and unwinds: no output, no temporary file.
+  const StopSignals stop_signals;
+  const auto stopped = [&] {
+    if (const int sig = StopSignals::received())
+      throw Interrupted(sig, std::string("stopped by ") + StopSignals::name(sig) + "; " +
+                                 (to_stdout ? std::string("the audio on stdout is incomplete")
+                                            : "'" + a.output + "' was not written"));
+  };
   o.on_frame = [&](const FrameProgress& p) {
+    if (StopSignals::received()) return false;
     if (first_frame_s < 0) first_frame_s = elapsed();
     if (a.quiet) return true;
     if (p.chunks > 1) {
@@ -262,6 +272,7 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   // With --min-similarity, takes below it are made again with the next seed
   // (at most --max-takes; the closest one is kept).
   SynthesisResult r = model->synthesize(text, voice, o);
+  stopped();
   std::optional<double> similarity =
       model->speaker_similarity(voice, Audio{stream ? head : r.samples, r.sample_rate, 1});
   const double seconds = stream ? static_cast<double>(streamed) / r.sample_rate : r.seconds();
@@ -274,6 +285,7 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
                    static_cast<unsigned long long>(r.seed + 1));
     o.seed = r.seed + 1;
     SynthesisResult next = model->synthesize(text, voice, o);
+    stopped();
     const auto s = model->speaker_similarity(voice, Audio{next.samples, next.sample_rate, 1});
     if (s && *s > *similarity) {
       r = std::move(next);

@@ -4,6 +4,7 @@
 // second run skips it. A text that fails is reported; the others go on.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "interrupt.h"
 #include "izwi/output_file.h"
 #include "izwi/provenance.h"
 #include "tts_common.h"
@@ -132,7 +134,14 @@ void run_batch(const TtsArgs& a, const Context& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t n = items.size();
   int failed = 0, skipped = 0, spoken = 0;
-  for (size_t i = 0; i < n; ++i) {
+  // Ctrl-C stops the text being spoken (its file is not written) and the
+  // batch; the same command later goes on from there.
+  const StopSignals stop_signals;
+  if (!a.quiet)
+    std::fprintf(stderr, "speaking %zu texts into %s (%zu there already)\n", n, a.out_dir.c_str(),
+                 static_cast<size_t>(std::count_if(outcomes.begin(), outcomes.end(),
+                                                   [](const Outcome& o) { return o.skipped; })));
+  for (size_t i = 0; i < n && !StopSignals::received(); ++i) {
     Outcome& o = outcomes[i];
     const BatchItem& it = *o.item;
     const std::string where = "[" + std::to_string(i + 1) + "/" + std::to_string(n) + "]";
@@ -156,7 +165,9 @@ void run_batch(const TtsArgs& a, const Context& ctx) {
                        ? it.seed
                        : (a.seed ? std::optional(chunk_seed(*a.seed, static_cast<size_t>(it.line)))
                                  : std::nullopt);
+        opt.on_frame = [](const FrameProgress&) { return !StopSignals::received(); };
         const SynthesisResult r = model->synthesize(it.text, voice, opt);
+        if (StopSignals::received()) break;
         const AudioTags tags = provenance_tags(synthetic_speech(model_name, voice_label(b, voice)));
         write_audio(o.file, Audio{r.samples, r.sample_rate, 1}, format, sample_format, tags);
         o.seconds = r.seconds();
@@ -181,6 +192,11 @@ void run_batch(const TtsArgs& a, const Context& ctx) {
     }
   }
 
+  if (const int sig = StopSignals::received())
+    throw Interrupted(sig, std::string("stopped by ") + StopSignals::name(sig) + ": " +
+                               std::to_string(spoken) + " texts spoken, " +
+                               std::to_string(skipped) + " already there, of " + std::to_string(n) +
+                               "; the same command goes on from there (finished files are kept)");
   const BatchFormat kind = batch_format_from_path(a.input);
   const bool subtitles = kind == BatchFormat::kSrt || kind == BatchFormat::kVtt;
   if (subtitles) write_subtitle_report(a.out_dir, outcomes);

@@ -1,6 +1,5 @@
 // `izwi worker`: drains the job queue (POST /v1/jobs) in the voice database.
 // Any number may run, on any machines sharing a PostgreSQL database.
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,16 +8,12 @@
 #include <thread>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "izwi/izwi.h"
 
 namespace izwi::cli {
 
 namespace {
-
-volatile sig_atomic_t g_stop = 0;  // set by SIGTERM/SIGINT: finish the utterance, then exit
-void on_stop(int) {
-  g_stop = 1;
-}
 
 struct WorkerArgs {
   std::string model;
@@ -75,12 +70,11 @@ void register_worker(CLI::App& app, const ContextPtr& ctx) {
       name = std::string(host) + ":" + std::to_string(getpid());
     }
     JobWorker worker(queue, model_for, name, a->lease);
-    signal(SIGTERM, on_stop);
-    signal(SIGINT, on_stop);
+    const StopSignals stop_signals;  // SIGTERM/SIGINT: finish the utterance, then exit
     if (!ctx->quiet)
       std::fprintf(stderr, "izwi worker %s: jobs in %s\n", name.c_str(), store.dir().c_str());
     int spoken = 0;
-    while (!g_stop) {
+    while (!StopSignals::received()) {
       if (worker.run_one()) {
         ++spoken;
         continue;

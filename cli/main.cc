@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "izwi/izwi.h"
 
 int main(int argc, char** argv) {
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
   } catch (const izwi::Error& e) {
     std::fprintf(stderr, "izwi: error: %s\n", e.what());
     return 1;
+  } catch (const izwi::cli::Interrupted& e) {
+    std::fprintf(stderr, "izwi: %s\n", e.what());
+    return e.exit_status();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "izwi: error: out of memory\n");
     return 1;

@@ -49,6 +49,40 @@ inline RunResult run_izwi(const std::string& args) {
   return run_izwi_env("", args);
 }
 
+// Runs `izwi args` as a terminal would (SIGINT and SIGTERM at their defaults),
+// sends it `sig` once its output (stdout + stderr) shows `cue`, and returns
+// what it printed and its exit status; a run that ends before the cue is
+// returned as it ended.
+inline RunResult run_izwi_and_signal(const std::string& args, int sig, const std::string& cue) {
+  int fds[2];
+  if (pipe(fds) != 0) return {-1, "pipe failed"};
+  const std::string cmd = "exec " + std::string(IZWI_BINARY) + " " + args;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  bool sent = false;
+  std::array<char, 4096> buf{};
+  ssize_t n;
+  while ((n = read(fds[0], buf.data(), buf.size())) > 0) {
+    out.append(buf.data(), static_cast<size_t>(n));
+    if (!sent && out.find(cue) != std::string::npos) sent = kill(pid, sig) == 0;
+  }
+  close(fds[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
 // Runs `izwi args` (through sh, which execs it: redirections work) and returns
 // its exit status and its peak resident memory in KiB (getrusage's ru_maxrss).
 struct PeakRun {

@@ -458,6 +458,44 @@ TEST(CliTts, ALinkOrAPipeAsOutputIsWrittenThroughNotReplaced) {
   }
 }
 
+// Ctrl-C (or SIGTERM) while speaking stops at the next frame: exit 130 (143),
+// a message, and neither the output nor its temporary file, while a file of
+// that name from before stays as it was. A batch stops too, and says how to
+// go on.
+TEST(CliTts, CtrlCStopsCleanlyAndLeavesTheOldFile) {
+  test::TempDir d;
+  write_audio(d.file("ref.wav"), Audio{load_f32("spk_in_wav"), 24000, 1}, SampleFormat::kFloat32);
+  const std::string base = "tts 'A long one.' -m " + test::golden_model() + " -s " +
+                           d.file("ref.wav") + " --language english --min-seconds 3000 ";
+  for (const auto& [how, sig, status] :
+       {std::tuple{"", SIGINT, 130}, std::tuple{"--stream ", SIGINT, 130},
+        std::tuple{"--stream ", SIGTERM, 143}}) {
+    SCOPED_TRACE(std::string(how) + strsignal(sig));
+    std::ofstream(d.file("take.wav")) << "an earlier take";
+    const auto r = test::run_izwi_and_signal(base + how + "-o " + d.file("take.wav"), sig,
+                                             "generating: 2.0 s");
+    EXPECT_EQ(r.status, status) << r.output;
+    EXPECT_NE(r.output.find(std::string("stopped by ") + (sig == SIGINT ? "Ctrl-C" : "SIGTERM") +
+                            "; '" + d.file("take.wav") + "' was not written"),
+              std::string::npos)
+        << r.output;
+    std::ifstream in(d.file("take.wav"));
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "an earlier take");
+    EXPECT_FALSE(std::filesystem::exists(d.file("take.wav.partial")));
+  }
+  std::ofstream(d.file("lines.txt")) << "First.\nSecond.\n";
+  const auto r = test::run_izwi_and_signal("tts --input " + d.file("lines.txt") + " --out-dir " +
+                                               d.file("out") + " -m " + test::golden_model() +
+                                               " -s " + d.file("ref.wav") + " --min-seconds 3000",
+                                           SIGINT, "speaking");
+  EXPECT_EQ(r.status, 130) << r.output;
+  EXPECT_NE(r.output.find("stopped by Ctrl-C: 0 texts spoken, 0 already there, of 2; the same "
+                          "command goes on from there"),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(std::filesystem::is_empty(d.file("out")));
+}
+
 // --min-similarity makes another take (the next seed) while the speaker
 // similarity stays below it, at most --max-takes, and keeps the closest.
 TEST(CliTts, MinSimilarityMakesMoreTakesAndKeepsTheClosest) {
