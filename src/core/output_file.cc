@@ -30,6 +30,7 @@ fs::path follow_links(fs::path path) {
 }  // namespace
 
 OutputFile::OutputFile(const std::string& path) : path_(path) {
+  if (path.empty()) fail(ErrorKind::kInvalidArgument, "no file name to write to");
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);  // through links
   if (fs::is_directory(st))

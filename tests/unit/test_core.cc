@@ -232,6 +232,7 @@ TEST(OutputFile, UncommittedOrFailedLeavesTheOldFile) {
   EXPECT_EQ(read_bytes(dir.file("keep.wav")), "the good take");
   EXPECT_FALSE(fs::exists(dir.file("keep.wav.partial")));
   EXPECT_ERROR_CONTAINS(OutputFile{dir.path().string()}, "is a folder");
+  EXPECT_ERROR_CONTAINS(OutputFile{""}, "no file name");  // not a ".partial" in the cwd
 }
 
 TEST(CodecConfig, ParsesGoldenAndReleasedConfigs) {
