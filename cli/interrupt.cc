@@ -20,7 +20,9 @@ StopSignals::StopSignals() {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   // SA_RESETHAND: the handler runs once; a second Ctrl-C ends the process.
-  sa.sa_flags = SA_RESETHAND;
+  // SA_RESTART: a read or write under way carries on rather than failing with
+  // EINTR; the work notices the flag at its next frame.
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
   sigaction(SIGINT, &sa, &old_int_);
   sigaction(SIGTERM, &sa, &old_term_);
   // Started with Ctrl-C ignored (nohup, a shell's background job): it stays so.
