@@ -2,7 +2,6 @@
 // libmpg123 directly: audio/mpeg_reader.h says why; M4A, WebM and the like
 // through FFmpeg: audio/container_reader.h).
 #include <sndfile.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -335,7 +334,6 @@ AudioTags read_audio_tags(const std::string& path) {
 
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format, const AudioTags& tags) {
-  SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   OutputFile out(path);
   if (out.in_place()) {
     // A pipe or device cannot seek back to finish a header: encoded whole first.
@@ -344,6 +342,7 @@ void write_audio(const std::string& path, const Audio& audio, AudioFormat format
     return;
   }
   FileWriter w{out.stream()};
+  SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   {
     SF_VIRTUAL_IO io{FileWriter::get_len, FileWriter::seek, FileWriter::read, FileWriter::write,
                      FileWriter::tell};

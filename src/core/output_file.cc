@@ -67,7 +67,7 @@ void OutputFile::failed(int err) {
 }
 
 void OutputFile::give_up(int err) {
-  std::fclose(file_);
+  if (file_) std::fclose(file_);
   file_ = nullptr;
   if (!tmp_.empty()) std::remove(tmp_.c_str());
   fail(write_error_kind(err), "writing '", path_, "' failed: ", std::strerror(err));
@@ -82,12 +82,8 @@ void OutputFile::commit() {
   if (!error_ && !in_place_ && ::fsync(fileno(file_)) != 0) failed(errno);
   if (error_) give_up(error_);
   const int closed = std::fclose(file_);
-  const int err = errno;
   file_ = nullptr;
-  if (closed != 0) {
-    if (!tmp_.empty()) std::remove(tmp_.c_str());
-    fail(write_error_kind(err), "writing '", path_, "' failed: ", std::strerror(err));
-  }
+  if (closed != 0) give_up(errno);
   if (in_place_) return;
   std::error_code ec;
   fs::rename(tmp_, target_, ec);

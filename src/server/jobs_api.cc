@@ -44,12 +44,6 @@ json status_json(const JobStatus& s) {
           {"items", items}};
 }
 
-std::vector<std::string> keys(const json& object) {
-  std::vector<std::string> out;
-  for (const auto& item : object.items()) out.push_back(item.key());
-  return out;
-}
-
 std::string text_field(const json& j, const char* name, const std::string& param) {
   if (!j.contains(name)) return "";
   if (!j[name].is_string())
@@ -91,8 +85,8 @@ std::vector<JobUtterance> utterances(const json& body, const std::string& langua
       if (it.is_string()) {
         out.push_back({it.get<std::string>(), "", "", "", {}});
       } else if (it.is_object()) {
-        reject_misspelt_fields(keys(it), {"input", "voice", "language", "instructions", "seed"},
-                               param);
+        reject_misspelt_fields(field_names(it),
+                               {"input", "voice", "language", "instructions", "seed"}, param);
         out.push_back({text_field(it, "input", param),
                        it.contains("voice") ? voice_name(it["voice"], "voice", param) : "",
                        text_field(it, "language", param), text_field(it, "instructions", param),
@@ -137,7 +131,7 @@ void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Re
     throw ApiError(400, "invalid_json", "a job is a JSON object (see /openapi.json)");
   }
   if (!body.is_object()) throw ApiError(400, "invalid_json", "a job is a JSON object");
-  reject_misspelt_fields(keys(body),
+  reject_misspelt_fields(field_names(body),
                          {"model", "voice", "instructions", "language", "seed", "max_seconds",
                           "input", "inputs", "batch", "batch_format"},
                          "");

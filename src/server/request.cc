@@ -51,9 +51,15 @@ void RequestFields::check_names() const {
       sent.push_back(it->first);
     }
   } else {
-    for (const auto& item : json_.items()) sent.push_back(item.key());
+    sent = field_names(json_);
   }
   reject_misspelt_fields(sent, known_, "");
+}
+
+std::vector<std::string> field_names(const nlohmann::json& object) {
+  std::vector<std::string> out;
+  for (const auto& item : object.items()) out.push_back(item.key());
+  return out;
 }
 
 void reject_misspelt_fields(const std::vector<std::string>& sent,

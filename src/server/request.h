@@ -45,6 +45,9 @@ class RequestFields {
   nlohmann::json json_;
 };
 
+// The keys of a JSON object, in its order.
+std::vector<std::string> field_names(const nlohmann::json& object);
+
 // Throws a 400 ("unknown_field") for the first of `sent` that is not in `known`
 // but looks like a misspelling of one of them; `where` names the object in a
 // nested request ("inputs[2]"), empty for the body itself.
