@@ -131,6 +131,7 @@ void handle_create_job(ServerState& st, const httplib::Request& req, httplib::Re
     throw ApiError(400, "invalid_json", "a job is a JSON object (see /openapi.json)");
   }
   if (!body.is_object()) throw ApiError(400, "invalid_json", "a job is a JSON object");
+  reject_repeated_keys(req.body);
   reject_misspelt_fields(field_names(body),
                          {"model", "voice", "instructions", "language", "seed", "max_seconds",
                           "input", "inputs", "batch", "batch_format"},

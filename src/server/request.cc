@@ -8,6 +8,7 @@
 
 #include "izwi/base64.h"
 #include "izwi/error.h"
+#include "izwi/json_keys.h"
 #include "server/api_error.h"
 
 namespace izwi::server {
@@ -31,6 +32,7 @@ RequestFields::RequestFields(const httplib::Request& req, std::vector<std::strin
       throw ApiError(400, "invalid_json", "the request body is not valid JSON");
     if (!json_.is_object())
       throw ApiError(400, "invalid_json", "the request body must be a JSON object");
+    reject_repeated_keys(req.body);
   } else {
     throw ApiError(400, "unsupported_content_type",
                    "send application/json or multipart/form-data (got '" + type + "')");
@@ -54,6 +56,12 @@ void RequestFields::check_names() const {
     sent = field_names(json_);
   }
   reject_misspelt_fields(sent, known_, "");
+}
+
+void reject_repeated_keys(const std::string& body) {
+  if (const std::string key = repeated_json_key(body); !key.empty())
+    throw ApiError(400, "duplicate_field",
+                   "'" + key + "' appears twice in one JSON object; send each field once", key);
 }
 
 std::vector<std::string> field_names(const nlohmann::json& object) {

@@ -45,6 +45,10 @@ class RequestFields {
   nlohmann::json json_;
 };
 
+// Throws a 400 ("duplicate_field") naming a key that one object of the JSON
+// `body` repeats: either value could be the one meant.
+void reject_repeated_keys(const std::string& body);
+
 // The keys of a JSON object, in its order.
 std::vector<std::string> field_names(const nlohmann::json& object);
 
@@ -54,12 +58,12 @@ std::vector<std::string> field_names(const nlohmann::json& object);
 void reject_misspelt_fields(const std::vector<std::string>& sent,
                             const std::vector<std::string>& known, const std::string& where);
 
-// base64 or a data: URL's payload; throws ApiError 400 (code "invalid_base64",
-// param `param`) on bad or empty input.
 // A JSON voice field's name: a string, or OpenAI's custom-voice reference
 // {"id": NAME} (what the OpenAI SDKs send for a voice that is not built in).
 std::string voice_name(const nlohmann::json& v, const std::string& field, const std::string& param);
 
+// base64 or a data: URL's payload; throws ApiError 400 (code "invalid_base64",
+// param `param`) on bad or empty input.
 std::string base64_decode(const std::string& text, const std::string& param);
 
 }  // namespace izwi::server

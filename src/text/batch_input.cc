@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "izwi/batch.h"
+#include "izwi/json_keys.h"
 #include "text/unicode.h"
 
 namespace izwi {
@@ -87,6 +88,8 @@ std::vector<BatchItem> parse_jsonl(const std::vector<std::string>& lines) {
     try {
       const auto j = nlohmann::json::parse(lines[i]);
       if (!j.is_object()) fail(ErrorKind::kInvalidArgument, "expected a JSON object");
+      if (const std::string key = repeated_json_key(lines[i]); !key.empty())
+        fail(ErrorKind::kInvalidArgument, "'", key, "' appears twice; give each field once");
       // Checked first: a misspelt 'text' is named as such, not as a missing text.
       static const std::vector<std::string> kFields = {"text",     "voice", "speaker", "language",
                                                        "instruct", "seed",  "output"};

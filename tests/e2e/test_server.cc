@@ -694,6 +694,13 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
     form = {{"name", "x", "", ""}, {"audio", "a", "a.wav", ""}, {"audio", "b", "b.wav", ""}};
     expect_error(c.Post("/v1/voices", form), 400, "duplicate_field", "a voice's 'audio' twice");
   }
+  // JSON parsers keep one of two values for a repeated key without a word.
+  const auto twice =
+      c.Post("/v1/audio/speech", R"({"input": "Hello.", "voice": "alloy", "input": "Goodbye."})",
+             "application/json");
+  expect_error(twice, 400, "duplicate_field", "'input' twice in JSON");
+  EXPECT_NE(twice->body.find("'input' appears twice in one JSON object"), std::string::npos)
+      << twice->body;
   expect_error(post_json(*s, {{"input", "x"}, {"lang_code", "a"}, {"voice", "alloy"}}), 400,
                "voice_not_found", "an unknown field unlike any izwi reads, ignored");
   expect_error(c.Post("/v1/audio/speech", "{\"input\": ", "application/json"), 400, "invalid_json",
@@ -971,6 +978,11 @@ TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
   EXPECT_NE(nested->body.find("'langauge' in inputs[1] (did you mean 'language'?)"),
             std::string::npos)
       << nested->body;
+  // A key sent twice in one utterance: either text could be the one meant.
+  expect_error(
+      c.Post("/v1/jobs", R"({"voice": "narrator", "inputs": [{"input": "a", "input": "b"}]})",
+             "application/json"),
+      400, "duplicate_field", "'input' twice in an utterance");
   expect_error(c.Get("/v1/jobs/job_000000000000000000000000"), 404, "job_not_found", "no such job");
   expect_error(c.Get("/v1/jobs/%2e%2e%2fetc%2fpasswd"), 404, "route_not_found",
                "a path, not an id");

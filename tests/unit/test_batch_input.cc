@@ -42,9 +42,11 @@ TEST(BatchInput, JsonlFieldsAndBadLines) {
       "\n"
       R"(["text"])"
       "\n"
-      R"({"txt": "Hi", "voice": "alice"})",
+      R"({"txt": "Hi", "voice": "alice"})"
+      "\n"
+      R"({"text": "Hi", "voice": "alice", "text": "Bye"})",
       BatchFormat::kJsonl);
-  ASSERT_EQ(items.size(), 10u);
+  ASSERT_EQ(items.size(), 11u);
   EXPECT_EQ(items[0].name, "intro");
   EXPECT_EQ(items[0].voice, "alice");
   EXPECT_EQ(items[0].language, "english");
@@ -63,6 +65,8 @@ TEST(BatchInput, JsonlFieldsAndBadLines) {
   // left missing.
   EXPECT_NE(items[9].error.find("unknown field 'txt' (did you mean 'text'?)"), std::string::npos)
       << items[9].error;
+  // A field given twice: either could be the one meant.
+  EXPECT_NE(items[10].error.find("'text' appears twice"), std::string::npos) << items[10].error;
 }
 
 TEST(BatchInput, SrtCuesWithTimesAndNoMarkup) {

@@ -17,6 +17,7 @@
 #include "izwi/base64.h"
 #include "izwi/error.h"
 #include "izwi/izwi.h"
+#include "izwi/json_keys.h"
 #include "izwi/npy.h"
 #include "models/qwen3_tts/codec_config.h"
 #include "test_util.h"
@@ -367,6 +368,19 @@ TEST(JsonGet, IntegersMustBeWholeAndInRange) {
     EXPECT_NE(std::string(e.what()).find("config.json: key 'hidden_size'"), std::string::npos)
         << e.what();
   }
+}
+
+// A key repeated in one object is found at any depth; the same key in two
+// objects, or a key repeated as a value, is not a repeat.
+TEST(JsonKeys, FindsAKeyOneObjectRepeats) {
+  EXPECT_EQ(izwi::repeated_json_key(R"({"text": "a", "voice": "v", "text": "b"})"), "text");
+  EXPECT_EQ(izwi::repeated_json_key(R"({"inputs": [{"x": 1}, {"y": 2, "y": 3}]})"), "y");
+  EXPECT_EQ(izwi::repeated_json_key(R"({"a": {"b": {"c": 1, "c": {}}}})"), "c");
+  EXPECT_EQ(izwi::repeated_json_key(R"({"a": {"k": 1}, "b": {"k": 1}, "k": "k"})"), "");
+  EXPECT_EQ(izwi::repeated_json_key(R"([{"k": 1}, {"k": 2}])"), "");
+  EXPECT_EQ(izwi::repeated_json_key(R"({"a": {"b": 1}, "b": 2})"), "");  // after a nested object
+  EXPECT_EQ(izwi::repeated_json_key(R"({"a": 1,)"), "");                 // not JSON: not ours
+  EXPECT_EQ(izwi::repeated_json_key(""), "");
 }
 
 // "Did you mean" for names: the closest within one edit per three letters
