@@ -1,8 +1,6 @@
 // `izwi tokenize`: text <-> Qwen2 token ids, as JSON.
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -51,8 +49,7 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 
 void run_tokenize(const TokenizeArgs& a) {
   std::string input = a.text;
-  if (input == "-")
-    input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (input == "-") input = read_stdin();
   auto tok = TextTokenizer::load(a.model);
   if (a.decode) {
     std::printf("%s\n", tok->decode(parse_ids(input)).c_str());

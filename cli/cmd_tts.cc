@@ -7,8 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
-#include <iterator>
 #include <optional>
 
 #include "commands.h"
@@ -158,8 +156,7 @@ class LongTextProgress {
 void run_tts(const TtsArgs& a, const Context& ctx_ref) {
   const Context* ctx = &ctx_ref;
   std::string text = a.text;
-  if (text == "-")
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (text == "-") text = read_stdin();
   if (text.find_first_not_of(" \t\r\n\f\v") == std::string::npos)
     throw Error(ErrorKind::kInvalidArgument,
                 a.text == "-" ? "stdin held no text to speak" : "there is no text to speak");

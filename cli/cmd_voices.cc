@@ -1,5 +1,7 @@
 // `izwi voices add|list|show|rm|export|import`: saved voice profiles.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "commands.h"
 #include "izwi/izwi.h"
@@ -156,22 +158,34 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
 
   CLI::App* exp = voices->add_subcommand("export", "Write a voice to one self-contained file");
   exp->add_option("name", a->name, "Voice name")->required();
-  CLI::Option* file = exp->add_option("file", a->file, "Output file (default NAME.izwi-voice.json)")
-                          ->check(writable_output());
+  CLI::Option* file =
+      exp->add_option("file", a->file, "Output file (default NAME.izwi-voice.json; - for stdout)")
+          ->check(writable_output(/*dash_is_stdout=*/true));
   exp->add_option("-o,--output", a->file, "The output file, as an option")
-      ->check(writable_output())
+      ->check(writable_output(/*dash_is_stdout=*/true))
       ->excludes(file);
   exp->callback([a, ctx] {
     if (a->file.empty()) a->file = a->name + ".izwi-voice.json";
     VoiceStore store(voice_store_options(*ctx));
-    store.export_file(a->name, a->file);
-    std::printf("exported voice '%s' to %s\n", a->name.c_str(), a->file.c_str());
+    const bool to_stdout = is_stdout(a->file);
+    if (a->file == "-") {
+      const std::string exported = store.export_voice(a->name);
+      if (std::fwrite(exported.data(), 1, exported.size(), stdout) != exported.size() ||
+          std::fflush(stdout) != 0)
+        throw Error(ErrorKind::kIo,
+                    std::string("writing the voice to stdout failed: ") + std::strerror(errno));
+    } else {
+      store.export_file(a->name, a->file);
+    }
+    std::fprintf(to_stdout ? stderr : stdout, "exported voice '%s' to %s\n", a->name.c_str(),
+                 a->file == "-" ? "stdout" : a->file.c_str());
   });
 
   CLI::App* imp = voices->add_subcommand("import", "Add a voice from an exported file");
-  imp->add_option("file", a->file, "A file written by `izwi voices export`")
+  imp->add_option("file", a->file, "A file written by `izwi voices export` (- for stdin)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::Validator(
+          [](std::string& path) { return path == "-" ? "" : CLI::ExistingFile(path); }, "FILE"));
   imp->add_option("--name", a->new_name, "Save it under another name");
   imp->add_flag("--force", a->force, "Replace a voice of the same name");
   imp->add_option("-m,--model", a->model,
@@ -188,7 +202,8 @@ void register_voices(CLI::App& app, const ContextPtr& ctx) {
         a->model.empty() || a->no_prepare ? "" : resolve_model(*ctx, a->model, /*cloning=*/true);
     std::string name;
     try {
-      name = store.import_file(a->file, a->new_name, a->force);
+      name = a->file == "-" ? store.import_voice(read_stdin(), "stdin", a->new_name, a->force)
+                            : store.import_file(a->file, a->new_name, a->force);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::kExists) throw;
       throw Error(e.kind(), std::string(e.what()) + "; --force replaces it, --name NEW keeps both");

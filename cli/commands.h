@@ -47,6 +47,12 @@ CLI::Option* add_codec_option(CLI::App* cmd, std::string& target);
 // For -o / --output options: a file path whose folder exists and can be written;
 // "-" (stdout) only where `dash_is_stdout`.
 CLI::Validator writable_output(bool dash_is_stdout = false);
+// Whether an output path is stdout: "-", /dev/stdout, or the file stdout is
+// sent to; a command's own status line then goes to stderr, so that it does
+// not end up in the file.
+bool is_stdout(const std::string& path);
+// All of stdin ("-" as an input).
+std::string read_stdin();
 // Numbers: above 0, 0 or more, in (0, 1] (errors say what was expected and
 // what arrived; CLI11's own print the double range's limits).
 CLI::Validator more_than_zero();

@@ -14,6 +14,8 @@ namespace izwi {
 // link stays. A destination that exists and is not a regular file (a pipe,
 // a terminal, /dev/null, /dev/stdout) is written in place, as there is
 // nothing to replace there: replacing it would turn a device into a file.
+// So is the file that stdout or stderr is open on (`-o /dev/stdout >> log`):
+// through that descriptor, after what the file held.
 // Throws izwi::Error naming the file: kNoSpace for a full disk, else kIo.
 class OutputFile {
  public:
@@ -24,7 +26,8 @@ class OutputFile {
 
   // Where the bytes go; writes through it must report failures with failed().
   FILE* stream() const { return file_; }
-  // True for a pipe or device: written as it goes, so no seeking back.
+  // True for a pipe, a device or stdout's file: written as it goes, so no
+  // seeking back.
   bool in_place() const { return in_place_; }
   const std::string& path() const { return path_; }
 

@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "izwi/reference.h"
@@ -101,6 +102,11 @@ class VoiceStore {
   void export_file(const std::string& name, const std::string& path) const;
   std::string import_file(const std::string& path, const std::string& new_name = "",
                           bool replace = false);
+  // The same from and to memory (an upload, a download, stdin and stdout);
+  // `what` names the file in errors ("'me.json'", "the uploaded file").
+  std::string export_voice(const std::string& name) const;
+  std::string import_voice(std::string_view file, const std::string& what,
+                           const std::string& new_name = "", bool replace = false);
 
   struct Impl;
 

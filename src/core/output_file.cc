@@ -1,5 +1,6 @@
 #include "izwi/output_file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,21 @@ fs::path follow_links(fs::path path) {
   return path;
 }
 
+// stdout or stderr when `path` names the regular file it is open on (as
+// /dev/stdout does with `>> log`), else -1. That file is written through the
+// descriptor, where the shell left it: replacing the file would drop what
+// was in it before `>>`, and reopening it would truncate or overwrite it.
+int std_stream_on(const std::string& path) {
+  struct stat file {};
+  if (::stat(path.c_str(), &file) != 0 || !S_ISREG(file.st_mode)) return -1;
+  for (const int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    struct stat open {};
+    if (::fstat(fd, &open) == 0 && open.st_dev == file.st_dev && open.st_ino == file.st_ino)
+      return fd;
+  }
+  return -1;
+}
+
 }  // namespace
 
 OutputFile::OutputFile(const std::string& path) : path_(path) {
@@ -36,7 +52,12 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
   if (fs::is_directory(st))
     fail(ErrorKind::kInvalidArgument, "'", path, "' is a folder; name a file to write");
   in_place_ = fs::exists(st) && !fs::is_regular_file(st);
-  if (in_place_) {
+  if (const int fd = std_stream_on(path); fd >= 0) {
+    in_place_ = true;
+    const int copy = ::dup(fd);
+    file_ = copy < 0 ? nullptr : ::fdopen(copy, "wb");
+    if (copy >= 0 && !file_) ::close(copy);
+  } else if (in_place_) {
     // A FIFO's open waits for its reader, as a shell's redirection does.
     file_ = std::fopen(path.c_str(), "wb");
   } else {

@@ -285,7 +285,7 @@ Voice VoiceStore::load(const std::string& name, const TtsModel& model) {
   return v;
 }
 
-void VoiceStore::export_file(const std::string& name, const std::string& path) const {
+std::string VoiceStore::export_voice(const std::string& name) const {
   const store::VoiceRecord r = impl_->record(name);
   nlohmann::ordered_json j;
   j["format"] = "izwi-voice";
@@ -309,23 +309,32 @@ void VoiceStore::export_file(const std::string& name, const std::string& path) c
                                {"dim", e->size()},
                                {"float32_le_base64", base64_encode(store::to_le_bytes(*e))}});
   }
-  write_file_atomic(path, j.dump(1));
+  return j.dump(1) + "\n";
+}
+
+void VoiceStore::export_file(const std::string& name, const std::string& path) const {
+  write_file_atomic(path, export_voice(name));
 }
 
 std::string VoiceStore::import_file(const std::string& path, const std::string& new_name,
                                     bool replace) {
+  return import_voice(read_file(path), "'" + path + "'", new_name, replace);
+}
+
+std::string VoiceStore::import_voice(std::string_view file, const std::string& what,
+                                     const std::string& new_name, bool replace) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(path));
+    j = nlohmann::json::parse(file);
   } catch (const nlohmann::json::exception&) {
-    fail(ErrorKind::kInvalidFormat, "'", path, "' is not an izwi voice file (not JSON)");
+    fail(ErrorKind::kInvalidFormat, what, " is not an izwi voice file (not JSON)");
   }
   try {
     if (j.value("format", "") != "izwi-voice")
-      fail(ErrorKind::kInvalidFormat, "'", path, "' is not an izwi voice file (format '",
+      fail(ErrorKind::kInvalidFormat, what, " is not an izwi voice file (format '",
            j.value("format", ""), "')");
     if (j.value("version", 0) != 1)
-      fail(ErrorKind::kInvalidFormat, "'", path, "' has voice file version ", j.value("version", 0),
+      fail(ErrorKind::kInvalidFormat, what, " has voice file version ", j.value("version", 0),
            "; this izwi reads 1");
     store::VoiceRecord r;
     r.name = new_name.empty() ? j.at("name").get<std::string>() : new_name;
@@ -336,7 +345,12 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
     r.report_json = j.contains("report") ? j["report"].dump() : "{}";
     const std::string wav =
         base64_decode(j.at("audio").at("data").get<std::string>(), "voice file: audio");
-    const Audio audio = read_audio_memory(wav.data(), wav.size(), path);
+    Audio audio;
+    try {
+      audio = read_audio_memory(wav.data(), wav.size(), "audio");
+    } catch (const Error& e) {
+      fail(ErrorKind::kInvalidFormat, what, ": ", e.what());
+    }
     r.frames = json_get<int64_t>(j.at("codes").at("frames"));
     r.codebooks = json_get<int>(j.at("codes").at("codebooks"));
     const std::string codes =
@@ -344,22 +358,22 @@ std::string VoiceStore::import_file(const std::string& path, const std::string& 
     r.codes = store::from_le_bytes<int32_t>(codes);
     if (r.frames < 0 || codes.size() % 4 != 0 ||
         static_cast<int64_t>(r.codes.size()) != r.frames * r.codebooks)
-      fail(ErrorKind::kInvalidFormat, "'", path, "': codes do not match their shape");
+      fail(ErrorKind::kInvalidFormat, what, ": codes do not match their shape");
     if (!r.transcript.empty() && (r.frames == 0 || r.transcript_ids.empty()))
-      fail(ErrorKind::kInvalidFormat, "'", path, "': a transcript without its codes or token ids");
+      fail(ErrorKind::kInvalidFormat, what, ": a transcript without its codes or token ids");
     store::Embeddings embeddings;
     for (const auto& e : j.value("embeddings", nlohmann::json::array())) {
       const std::string data =
           base64_decode(e.at("float32_le_base64").get<std::string>(), "voice file: embedding");
       auto v = store::from_le_bytes<float>(data);
       if (data.size() % 4 != 0 || v.size() != json_get<size_t>(e.at("dim")))
-        fail(ErrorKind::kInvalidFormat, "'", path, "': embedding size mismatch");
+        fail(ErrorKind::kInvalidFormat, what, ": embedding size mismatch");
       embeddings.emplace_back(e.at("model_size").get<std::string>(), std::move(v));
     }
     impl_->write(r, audio, embeddings, replace);
     return r.name;
   } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::kInvalidFormat, "'", path, "' is not a valid izwi voice file: ", e.what());
+    fail(ErrorKind::kInvalidFormat, what, " is not a valid izwi voice file: ", e.what());
   }
 }
 

@@ -1,11 +1,6 @@
 // /v1/voices: the saved voices of `izwi voices`, over HTTP (same store, same rules).
-#include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "server/api_error.h"
 #include "server/handlers.h"
@@ -54,28 +49,6 @@ ApiError store_error(const Error& e, const std::string& param = "",
   if (e.kind() == ErrorKind::kExists)
     return ApiError(409, "voice_exists", msg + "; " + if_taken, "name");
   return from_library_error(e, param);
-}
-
-// A temporary file removed when it goes out of scope (export/import go through files).
-struct TempFile {
-  std::string path;
-  TempFile() {
-    char tmpl[] = "/tmp/izwi-voice-XXXXXX";
-    const int fd = mkstemp(tmpl);
-    if (fd < 0) throw ApiError(500, "internal_error", "cannot create a temporary file");
-    close(fd);
-    path = tmpl;
-  }
-  ~TempFile() { std::remove(path.c_str()); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -203,14 +176,14 @@ void handle_voice_audio(ServerState& st, const httplib::Request& req, httplib::R
 
 void handle_export_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
-  TempFile tmp;
+  std::string file;
   try {
-    st.voices.export_file(id, tmp.path);
+    file = st.voices.export_voice(id);
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
   res.set_header("Content-Disposition", "attachment; filename=\"" + id + ".izwi-voice.json\"");
-  res.set_content(slurp(tmp.path), "application/json");
+  res.set_content(file, "application/json");
 }
 
 void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -231,15 +204,10 @@ void handle_import_voice(ServerState& st, const httplib::Request& req, httplib::
           : (req.has_file("replace") ? req.get_file_value("replace").content : "");
   const bool replace = replace_s == "true" || replace_s == "1";
   if (!name.empty()) checked_name(name, "name");
-  TempFile tmp;
-  {
-    std::ofstream out(tmp.path, std::ios::binary);
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-  }
   VoiceStore& store = st.voices;
   std::string imported;
   try {
-    imported = store.import_file(tmp.path, name, replace);
+    imported = store.import_voice(body, "the uploaded file", name, replace);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::kInvalidFormat)
       throw ApiError(400, "invalid_voice_file", e.what(), "file");

@@ -1103,8 +1103,13 @@ void ServerTest::voices_api_and_the_cli_share_one_store() {
   auto imported = c.Post("/v1/voices/import?name=copy", exported->body, "application/json");
   ASSERT_TRUE(imported);
   EXPECT_EQ(imported->status, 201) << imported->body;
-  expect_error(c.Post("/v1/voices/import", "{\"not\": \"a voice\"}", "application/json"), 400,
-               "invalid_voice_file", "not a voice file");
+  const auto not_a_voice =
+      c.Post("/v1/voices/import", "{\"not\": \"a voice\"}", "application/json");
+  expect_error(not_a_voice, 400, "invalid_voice_file", "not a voice file");
+  // Named as what was sent, not as a file on the server.
+  EXPECT_NE(not_a_voice->body.find("the uploaded file is not an izwi voice file"),
+            std::string::npos)
+      << not_a_voice->body;
   // Speech with the imported voice, then deleted by the API and gone for the CLI.
   const json with_copy = {
       {"input", "Hi."}, {"voice", "copy"}, {"response_format", "wav"}, {"seed", 5}};

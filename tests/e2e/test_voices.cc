@@ -418,6 +418,26 @@ TEST(CliVoices, ImportKeepsTheReferenceStateForTheModel) {
   };
   EXPECT_EQ(bytes("me-o.json"), bytes("me.json"));
   EXPECT_EQ(bytes("me.izwi-voice.json"), bytes("me.json"));
+  // "-" is stdout for export and stdin for import, so a voice can go down a
+  // pipe (to ssh, say); the status line goes to stderr, not into the file
+  // (where import would find it after the JSON and refuse the file).
+  r = test::run_izwi_env(env, "voices export me - | " + env + IZWI_BINARY +
+                                  " voices import - --name piped --no-prepare");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("imported voice 'piped'"), std::string::npos) << r.output;
+  r = test::run_izwi_env("echo '{}' | " + env, "voices import -");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("stdin is not an izwi voice file"), std::string::npos) << r.output;
+  // -o /dev/stdout with stdout appended to a file: after what it held.
+  std::ofstream(dir.file("log.txt")) << "earlier\n";
+  r = test::run_izwi_env(env, "voices export piped -o /dev/stdout 2>" + dir.file("err.txt") +
+                                  " >> " + dir.file("log.txt") + " && cat " + dir.file("err.txt"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("exported voice 'piped' to /dev/stdout"), std::string::npos) << r.output;
+  const std::string log = bytes("log.txt");
+  ASSERT_EQ(log.rfind("earlier\n{", 0), 0u) << log.substr(0, 100);
+  EXPECT_NE(log.find("\"name\": \"piped\""), std::string::npos);
+  EXPECT_EQ(log.back(), '\n');
   // Both ways at once is refused before anything is written.
   r = test::run_izwi_env("cd " + dir.path().string() + " && " + env,
                          "voices export me x.json -o y.json");

@@ -1,5 +1,6 @@
 // Checkpoint, .npy and config loading: good files load, bad files fail with an
 // error that names the problem.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -214,6 +215,31 @@ TEST(OutputFile, APipeIsWrittenInPlaceAndStaysAPipe) {
   write_audio(fifo, tone, AudioFormat::kWav);
   EXPECT_TRUE(again.stop() == encode_audio(tone, AudioFormat::kWav));
   EXPECT_TRUE(fs::is_fifo(fifo));
+}
+
+// `-o /dev/stdout >> log`: the file stdout is open on is written through
+// stdout, after what it held, not replaced (which would drop the earlier
+// lines) nor reopened (which would overwrite them).
+TEST(OutputFile, TheFileStdoutIsOnIsAppendedToThroughStdout) {
+  TempDir dir;
+  write_bytes(dir.file("log.txt"), "earlier\n");
+  std::fflush(stdout);
+  const int saved = dup(STDOUT_FILENO);
+  const int log = open(dir.file("log.txt").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(log, 0);
+  ASSERT_EQ(dup2(log, STDOUT_FILENO), STDOUT_FILENO);
+  close(log);
+  for (const std::string& name : {std::string("/dev/stdout"), dir.file("log.txt")}) {
+    OutputFile out(name);
+    EXPECT_TRUE(out.in_place()) << name;
+    out.write("written to " + name + "\n");
+    out.commit();
+  }
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  EXPECT_EQ(read_bytes(dir.file("log.txt")),
+            "earlier\nwritten to /dev/stdout\nwritten to " + dir.file("log.txt") + "\n");
+  EXPECT_FALSE(fs::exists(dir.file("log.txt.partial")));
 }
 
 TEST(OutputFile, UncommittedOrFailedLeavesTheOldFile) {
