@@ -103,7 +103,7 @@ PgPool::~PgPool() {
   for (PGconn* c : idle_) PQfinish(c);
 }
 
-PGconn* PgPool::connect() const {
+PGconn* PgPool::connect() {
   // Our defaults first: what the URL says overrides them.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
   const char* vals[] = {"5", "izwi", url_.c_str(), nullptr};
@@ -117,6 +117,8 @@ PGconn* PgPool::connect() const {
   // Fail rather than hang on a lock another client holds for long.
   PGresult* r = PQexec(c, "SET lock_timeout = '10s'");
   if (r) PQclear(r);
+  std::lock_guard<std::mutex> lock(mu_);
+  connected_once_ = true;
   return c;
 }
 
@@ -175,7 +177,7 @@ void PgPool::check_connection() {
 }
 
 void PgPool::transaction(const std::function<void(PgTransaction&)>& body) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  const auto start = std::chrono::steady_clock::now();
   int delay_ms = 50;
   for (int attempt = 1;; ++attempt) {
     PGconn* c = nullptr;
@@ -202,7 +204,11 @@ void PgPool::transaction(const std::function<void(PgTransaction&)>& body) {
       // A COMMIT whose answer was lost may have been applied: never run it twice.
       const bool unknown_outcome = committing && f.connection_lost;
       // 53100 disk_full: the database server's disk.
-      if (unknown_outcome || !retryable(f) || std::chrono::steady_clock::now() > deadline)
+      const auto patience = [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return std::chrono::seconds(connected_once_ ? 15 : 2);
+      }();
+      if (unknown_outcome || !retryable(f) || std::chrono::steady_clock::now() > start + patience)
         fail(f.sqlstate == "53100" ? ErrorKind::kNoSpace : ErrorKind::kIo,
              "voice store (PostgreSQL ", redact_url(url_), "): ", f.message,
              unknown_outcome ? " (the connection dropped during COMMIT: check whether the change "

@@ -61,7 +61,10 @@ class PgPool {
 
   const std::string& url() const { return url_; }
   // Runs `body` in a transaction (BEGIN … COMMIT), retrying as described above
-  // for up to about 15 s. Errors are izwi::Error (kIo), with the server's message.
+  // for up to about 15 s; about 2 s while no connection has ever been made,
+  // as a server that has never answered is more likely a wrong URL or one not
+  // started than a restart (and a command should not sit silent for 15 s to
+  // say so). Errors are izwi::Error (kIo), with the server's message.
   void transaction(const std::function<void(PgTransaction&)>& body);
   // One "SELECT 1", no retries: whether the server answers now.
   bool ping();
@@ -72,11 +75,12 @@ class PgPool {
  private:
   PGconn* acquire();
   void release(PGconn* c, bool broken);
-  PGconn* connect() const;
+  PGconn* connect();
 
   std::string url_;
   int max_;
   int open_ = 0;
+  bool connected_once_ = false;  // under mu_
   std::vector<PGconn*> idle_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -273,6 +273,24 @@ TEST(PostgresVoices, AStoreReconnectsAfterTheServerRestarts) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("postgresql://"), std::string::npos) << e.what();
   }
+  // A server that has never answered is given about 2 s (a wrong URL, or one
+  // not started yet), not the 15 s of a restart: 7 tries at 50 ms doubling,
+  // where a restart's patience made 20.
+  const int free_port = test::PgServer::free_port();
+  for (const std::string& bad_url :
+       {"postgresql://izwi@127.0.0.1:" + std::to_string(free_port) + "/db",
+        pg().url("no_such_database")}) {
+    SCOPED_TRACE(bad_url);
+    try {
+      VoiceStore bad(VoiceStoreOptions{"", bad_url, 1});
+      FAIL();
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      const size_t after = what.find("(after ");
+      ASSERT_NE(after, std::string::npos) << what;
+      EXPECT_LE(std::stoi(what.substr(after + 7)), 8) << what;
+    }
+  }
 }
 
 TEST_F(VoicesFixture, UnfinishedWritesAreSweptAndNeverVisible) {
