@@ -98,6 +98,38 @@ std::function<void(const PullProgress&)> progress_printer(const Context& ctx) {
   };
 }
 
+uint64_t folder_bytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+  return bytes;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// What a checkpoint's config.json says it is and can do.
+void print_checkpoint(const CheckpointInfo& c) {
+  const std::string size = c.model_size == "0b6"   ? "0.6B"
+                           : c.model_size == "1b7" ? "1.7B"
+                                                   : c.model_size;
+  const std::string kind = c.model_type == "base" ? "Base (clones a voice from reference audio)"
+                           : c.model_type == "custom_voice" ? "CustomVoice (preset speakers)"
+                           : c.model_type == "voice_design"
+                               ? "VoiceDesign (a voice from a description: --instruct)"
+                               : c.model_type;
+  std::printf("kind:        %s, %s\n", size.c_str(), kind.c_str());
+  std::printf("clones:      %s\n", c.can_clone ? "yes (has a speaker encoder: --speaker ref.wav)"
+                                               : "no (no speaker encoder; its Base model clones)");
+  if (!c.speakers.empty()) std::printf("speakers:    %s\n", joined(c.speakers).c_str());
+  std::printf("languages:   %s\n", joined(c.languages).c_str());
+}
+
 ModelStore make_store(const Context& ctx) {
   StoreOptions o = store_options_from_env();
   o.offline = o.offline || ctx.offline;
@@ -165,10 +197,22 @@ void register_models(CLI::App& app, const ContextPtr& ctx) {
     std::printf("removed %s\n", name->c_str());
   });
 
-  CLI::App* info = app.add_subcommand("info", "Details of a model");
-  info->add_option("model", *name, "Model name")->required();
+  CLI::App* info = app.add_subcommand(
+      "info", "Details of a model: its files, kind, preset speakers and languages");
+  info->add_option("model", *name, "Model name, or a checkpoint directory (as --model takes)")
+      ->required();
   info->callback([ctx, name] {
     ModelStore store = make_store(*ctx);
+    std::error_code ec;
+    if (std::filesystem::is_directory(*name, ec) || !ModelStore::is_model_name(*name)) {
+      // A directory, or an error saying why it is not one.
+      const std::string dir = store.resolve(*name);
+      const CheckpointInfo c = inspect_checkpoint(dir);
+      std::printf("path:        %s\nsize:        %s\n", dir.c_str(),
+                  human(static_cast<double>(folder_bytes(dir))).c_str());
+      print_checkpoint(c);
+      return;
+    }
     const ModelInfo m = store.info(*name);
     std::printf("name:        %s\nrepository:  %s\ndescription: %s\nstatus:      %s\n",
                 m.name.c_str(), m.repo.c_str(), m.description.c_str(),
@@ -180,6 +224,7 @@ void register_models(CLI::App& app, const ContextPtr& ctx) {
       std::printf("size:        ~%s (izwi pull %s)\n",
                   m.approx_size.empty() ? "?" : m.approx_size.c_str(), m.name.c_str());
     if (!m.companion.empty()) std::printf("clones with: %s\n", m.companion.c_str());
+    if (m.installed) print_checkpoint(inspect_checkpoint(m.path));
   });
 }
 

@@ -390,6 +390,21 @@ TEST_F(StoreFixture, CliPullListInfoRm) {
   EXPECT_NE(r.output.find("qwen3-tts-0.6b-base          installed"), std::string::npos) << r.output;
   r = izwi("info qwen3-tts-0.6b-base");
   EXPECT_NE(r.output.find("Qwen/Qwen3-TTS-12Hz-0.6B-Base"), std::string::npos) << r.output;
+  // What its config.json says (the fake hub serves the tiny checkpoint).
+  EXPECT_NE(r.output.find("Base (clones a voice from reference audio)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("languages:   auto, chinese, english, spanish"), std::string::npos)
+      << r.output;
+  // A checkpoint directory, as --model takes: its preset speakers too.
+  r = izwi("info " + test::data_path("golden-customvoice/model"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("CustomVoice (preset speakers)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("speakers:    dylan, eric, serena"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("clones:      no"), std::string::npos) << r.output;
+  r = izwi("info " + dir.path().string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("is not a model directory (no config.json)"), std::string::npos)
+      << r.output;
   r = izwi("rm qwen3-tts-0.6b-base");
   EXPECT_EQ(r.status, 0) << r.output;
   r = izwi("rm qwen3-tts-0.6b-base");
