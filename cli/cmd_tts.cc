@@ -516,7 +516,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   auto* speaker_opt =
       cmd->add_option("-s,--speaker", a->speaker,
                       "Reference audio to clone (5-30 s of clear speech), a saved voice, or a "
-                      "preset speaker name (CustomVoice)");
+                      "preset speaker name (CustomVoice: izwi info MODEL lists them)");
   auto* voice_opt =
       cmd->add_option("--voice", a->voice, "A saved voice (izwi voices add NAME --audio ref.wav)");
   speaker_opt->excludes(voice_opt);
