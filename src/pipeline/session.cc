@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/thread_scratch.h"
 #include "pipeline/audio_out.h"
 #include "pipeline/codec_prefix_cache.h"
 #include "pipeline/voice_cache.h"
@@ -61,6 +62,7 @@ codec::ChunkedStream codec_prefix(ThreadPool* pool, const pipeline::Codec& codec
 }  // namespace
 
 void TtsModel::prepare_voice(const Voice& voice) const {
+  const ThreadScratchRelease release;
   std::vector<float> tail;
   (void)codec_prefix(impl_->pool.get(), impl_->codec, voice, tail);
 }
@@ -68,10 +70,15 @@ void TtsModel::prepare_voice(const Voice& voice) const {
 SynthesisSession::SynthesisSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SynthesisSession::~SynthesisSession() {
   if (!impl_) return;  // a long text's chunk, its state moved into the long text's session
-  // A session dropped before its end no longer holds up step_batched's batches.
-  TtsModel::Impl::Batcher& b = *impl_->model.batcher;
-  std::lock_guard<std::mutex> lock(b.mu);
-  b.active.erase(this);
+  {
+    // A session dropped before its end no longer holds up step_batched's batches.
+    TtsModel::Impl::Batcher& b = *impl_->model.batcher;
+    std::lock_guard<std::mutex> lock(b.mu);
+    b.active.erase(this);
+  }
+  // The kernels' buffers this thread grew for the request (a server's
+  // connection threads would each keep the largest; core/thread_scratch.h).
+  release_thread_scratch();
 }
 
 void SynthesisSession::cancel() {

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 #include "izwi/tts.h"
 #include "models/qwen3_tts/generator.h"
 #include "pipeline/audio_out.h"
@@ -206,6 +207,7 @@ CheckpointInfo inspect_checkpoint(const std::string& dir) {
 
 std::optional<double> TtsModel::speaker_similarity(const Voice& voice, const Audio& audio) const {
   if (!impl_->speaker || voice.xvector.empty() || audio.samples.empty()) return std::nullopt;
+  const ThreadScratchRelease release;
   // The first kSimilaritySeconds: as long as a reference clip may be, and a
   // stream need only keep that much to ask.
   Audio head{{}, audio.sample_rate, audio.source_channels};
@@ -232,6 +234,7 @@ std::optional<double> TtsModel::speaker_similarity(const Voice& voice, const Aud
 Voice TtsModel::clone_voice(const Audio& reference, const std::string& transcript,
                             const ReferenceOptions& ro) const {
   if (!impl_->speaker) pipeline::require_speaker_encoder(impl_->dir, impl_->config);
+  const ThreadScratchRelease release;
   ReferenceOptions opt = ro;
   opt.target_sample_rate = impl_->speaker->config.sample_rate;
   const PreparedReference ref = prepare_reference(reference, opt);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
 
@@ -14,7 +15,8 @@ namespace izwi::ops {
 
 void rope_rotate_half(float* x, int64_t T, int64_t heads, int64_t head_dim, int64_t first_pos,
                       float theta) {
-  thread_local std::vector<int64_t> pos;  // reused: no allocation per call once grown
+  thread_local ThreadScratch<std::vector<int64_t>>
+      pos;  // reused: no allocation per call once grown
   pos.resize(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t) pos[t] = first_pos + t;
   rope_rotate_half_at(x, T, heads, head_dim, pos.data(), theta);
@@ -76,7 +78,7 @@ void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, con
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
   parallel_for(pool, n_heads, 1, [&](int64_t h0, int64_t h1) {
-    thread_local std::vector<float> scores;  // [T, S], grows only
+    thread_local ThreadScratch<std::vector<float>> scores;  // [T, S], grows only
     scores.resize(static_cast<size_t>(T * S));
     for (int64_t h = h0; h < h1; ++h) {
       const int64_t kh = h / group;
@@ -125,7 +127,7 @@ void attention_cached(ThreadPool* pool, const float* q, const float* k, const fl
   parallel_for(pool, n_heads * T, 1, [&](int64_t w0, int64_t w1) {
     // Per thread, reused; sized for a long utterance at once so a growing KV
     // cache does not reallocate it every few frames.
-    thread_local std::vector<float> score;
+    thread_local ThreadScratch<std::vector<float>> score;
     if (score.size() < static_cast<size_t>(S))
       score.resize(std::max<size_t>(static_cast<size_t>(S) * 2, 8192));
     for (int64_t w = w0; w < w1; ++w) {

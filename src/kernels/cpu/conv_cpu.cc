@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/no_zero.h"
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 #include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
@@ -26,14 +27,14 @@ constexpr int64_t kColumnBudget = 1 << 21;  // floats in one im2col tile (8 MB)
 // about kColumnBudget): a fresh multi-MB buffer per convolution came from mmap
 // and was page-faulted in anew each time.
 std::vector<float>& column_scratch(int64_t n) {
-  thread_local std::vector<float> cols;
+  thread_local ThreadScratch<std::vector<float>> cols;
   if (cols.size() < static_cast<size_t>(n)) cols.resize(static_cast<size_t>(n));
   return cols;
 }
 
 // The calling thread's buffer for a padded copy of a convolution's input (grows only).
 std::vector<float>& padded_scratch(int64_t n) {
-  thread_local std::vector<float> padded;
+  thread_local ThreadScratch<std::vector<float>> padded;
   if (padded.size() < static_cast<size_t>(n)) padded.resize(static_cast<size_t>(n));
   return padded;
 }
@@ -341,7 +342,7 @@ void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConv
   const int64_t K = W.cin, N = W.cout;
   // This thread's buffers, which only grow: nothing is allocated per call
   // (nor zeroed: both are written in full).
-  thread_local NoZeroVector<float> xt, yt;
+  thread_local ThreadScratch<NoZeroVector<float>> xt, yt;
   xt.resize(static_cast<size_t>(K * M));
   yt.resize(static_cast<size_t>(N * M));
   transpose(x, M, K, xt.data());
@@ -498,7 +499,7 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
   const int64_t halo = static_cast<int64_t>(K - 1) * p.dilation, window = window_rows(Cin, To);
-  thread_local std::vector<uint16_t> scratch;  // grows only
+  thread_local ThreadScratch<std::vector<uint16_t>> scratch;  // grows only
   scratch.resize(static_cast<size_t>((window + halo) * Cin));
   for (int64_t t0 = 0; t0 < To; t0 += window) {
     const int64_t rows = std::min(window, To - t0);
@@ -517,8 +518,8 @@ void conv_transpose1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_
   if (T <= 0 || To <= 0) return;
   fill_bias(pool, bias, Cout, To, y);
   const int64_t N = Cout * K, window = window_rows(std::max(Cin, N), T);
-  thread_local std::vector<uint16_t> scratch;
-  thread_local std::vector<float> cols;
+  thread_local ThreadScratch<std::vector<uint16_t>> scratch;
+  thread_local ThreadScratch<std::vector<float>> cols;
   scratch.resize(static_cast<size_t>(window * Cin));
   cols.resize(static_cast<size_t>(N * window));
   for (int64_t t0 = 0; t0 < T; t0 += window) {
@@ -537,8 +538,8 @@ void linear_bf16(ThreadPool* pool, const float* x, int64_t M, const Bf16ConvWeig
   const int64_t K = W.cin, N = W.cout, rows = (M + 31) / 32 * 32;
   // x is already time-major: rounded to bf16, with zero rows up to the
   // kernels' row granule. This thread's buffers, which only grow.
-  thread_local std::vector<uint16_t> xtm;
-  thread_local std::vector<float> yt;
+  thread_local ThreadScratch<std::vector<uint16_t>> xtm;
+  thread_local ThreadScratch<std::vector<float>> yt;
   xtm.resize(static_cast<size_t>(rows * K));
   yt.resize(static_cast<size_t>(N * M));
   cpu::to_bf16(x, M * K, xtm.data());

@@ -29,6 +29,7 @@
 #include "core/error.h"
 #include "core/no_zero.h"
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/ops.h"
@@ -301,14 +302,14 @@ void winograd_chunk_d(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64
   const cpu::VecKernels& vec = cpu::vec_kernels();
   // This thread's buffers, which only grow and are never zeroed (each is written
   // in full before it is read): nothing is allocated or cleared per call once warm.
-  thread_local NoZeroVector<float> v_buf, prod_buf;
+  thread_local ThreadScratch<NoZeroVector<float>> v_buf, prod_buf;
   v_buf.resize(static_cast<size_t>(n * Cin * Q));
   prod_buf.resize(static_cast<size_t>(n * Cout * Q));
   // A pool's workers have their own thread_locals: they get the pointers.
   float *v = v_buf.data(), *prod = prod_buf.data();
   // Input transform, a channel at a time: V_p[ch][q] = sum_j BT[p][j] u_j(q).
   parallel_for(pool, Cin, 4, [&](int64_t c0, int64_t c1) {
-    thread_local NoZeroVector<float> phase;
+    thread_local ThreadScratch<NoZeroVector<float>> phase;
     const int64_t plen = (nb + c.extra) * d;  // one phase array: blocks b0 .. b0 + nb + extra
     phase.resize(static_cast<size_t>(m * plen));
     for (int64_t ch = c0; ch < c1; ++ch) {
@@ -335,7 +336,7 @@ void winograd_chunk_d(ThreadPool* pool, const WinogradCall& c, int64_t b0, int64
   // Output transform: phase r of tile q = sum_p AT[r][p] M_p[o][q] + bias,
   // written to output row m b + r (lanes past To dropped).
   parallel_for(pool, Cout, 4, [&](int64_t o0, int64_t o1) {
-    thread_local NoZeroVector<float> acc;
+    thread_local ThreadScratch<NoZeroVector<float>> acc;
     acc.resize(static_cast<size_t>(m * Q));
     for (int64_t o = o0; o < o1; ++o) {
       const float b = c.bias ? c.bias[o] : 0.0f;
@@ -467,7 +468,7 @@ void conv_transpose1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, in
   p.pad_right = std::max<int64_t>(0, Tc - T);
   const int64_t Tp = T + p.pad_right;  // >= Tc
   // This thread's buffer, which only grows: [Cout * s, Tp], phase rows.
-  thread_local NoZeroVector<float> phases_buf;
+  thread_local ThreadScratch<NoZeroVector<float>> phases_buf;
   phases_buf.resize(static_cast<size_t>(Cout * s * Tp));
   float* phases = phases_buf.data();
   conv1d_winograd(pool, x, Cin, T, W, Cout * s, nullptr, p, phases);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 #include "kernels/cpu/gemm.h"
 
 namespace izwi::cpu {
@@ -211,7 +212,7 @@ void bf16_rows_block(const uint16_t* W, int64_t K, int64_t n0, const float* pane
 void linear_bf16_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, const uint16_t* W,
                       int64_t N, const float* bias, float* y) {
   // The activations in panels of 16 rows (this thread's buffer, which only grows).
-  thread_local std::vector<float> panels_scratch;
+  thread_local ThreadScratch<std::vector<float>> panels_scratch;
   const int64_t n_panels = (M + kPanelRows - 1) / kPanelRows;
   panels_scratch.resize(static_cast<size_t>(n_panels * kPanelRows * K));
   float* panels = panels_scratch.data();

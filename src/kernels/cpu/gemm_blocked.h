@@ -59,7 +59,7 @@ struct BlockedGemm {
   static void block(const Matrix& a, const Matrix& b, int64_t K, float* c, int64_t ldc,
                     int64_t m_begin, int64_t m_end, int64_t n_begin, int64_t n_end,
                     bool accumulate) {
-    thread_local std::vector<float> pa, pb;
+    thread_local ThreadScratch<std::vector<float>> pa, pb;
     if (!a.packed) pa.resize(static_cast<size_t>(kMc * kKc));
     pb.resize(static_cast<size_t>(kKc * (kNc + kNr)));
     for (int64_t n0 = n_begin; n0 < n_end; n0 += kNc) {

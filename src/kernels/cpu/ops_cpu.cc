@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_acts.h"
@@ -50,7 +51,7 @@ void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, co
   // scatters are ~10 % of a 100-row prompt's time on one core.
   thread_local std::vector<int32_t> perm;
   thread_local DType perm_format = DType::kF32;
-  thread_local std::vector<uint16_t> packed_scratch;
+  thread_local ThreadScratch<std::vector<uint16_t>> packed_scratch;
   if (perm_format != W.dtype || static_cast<int64_t>(perm.size()) != K) {
     perm = cpu::amx_quant_permutation(W.dtype, K);
     perm_format = W.dtype;
@@ -69,7 +70,7 @@ void linear_quant_amx(ThreadPool* pool, const float* x, int64_t M, int64_t K, co
   // Weight rows per dequantized block: AMX tiles take 16 or 32.
   constexpr int64_t block_rows = 32;
   parallel_for_dynamic(pool, (N + block_rows - 1) / block_rows, 1, [&](int64_t b0, int64_t b1) {
-    thread_local std::vector<uint16_t> rows;  // each worker's dequantized block
+    thread_local ThreadScratch<std::vector<uint16_t>> rows;  // each worker's dequantized block
     rows.resize(static_cast<size_t>(block_rows * K));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block_rows, n = std::min(block_rows, N - n0);
@@ -167,7 +168,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
     // thread's buffers, which only grow), then every weight row is read once
     // for up to kMaxQuantRows activation rows at a time; tiles of 16 weight
     // rows stay in cache while larger M passes over them.
-    thread_local cpu::QuantizedActs scratch;
+    thread_local ThreadScratch<cpu::QuantizedActs> scratch;
     cpu::QuantizedActs& acts = scratch;  // the workers must see this thread's, not their own
     cpu::quantize_acts(wk.dtype, x, M, K, acts, pool);
     constexpr int64_t kTile = 16;
@@ -195,7 +196,7 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
   // weights: 17.9 -> 16.3 ms over 528 MB, bench_kernels).
   int64_t ldx = K;
   if (M > 1 && (reinterpret_cast<uintptr_t>(x) % 64 != 0 || K % 16 != 0)) {
-    thread_local AlignedVector<float> aligned;
+    thread_local ThreadScratch<AlignedVector<float>> aligned;
     ldx = (K + 15) / 16 * 16;
     aligned.resize(static_cast<size_t>(M * ldx));
     for (int64_t m = 0; m < M; ++m) std::copy_n(x + m * K, K, aligned.data() + m * ldx);
@@ -307,7 +308,7 @@ void linear_stacked(ThreadPool* pool, const float* x, int64_t M, int64_t K,
   }
   // Prompts: each part through its own path into this thread's buffer (which
   // only grows), then into its columns of y.
-  thread_local std::vector<float> part_out;
+  thread_local ThreadScratch<std::vector<float>> part_out;
   int64_t col = 0;
   for (int i = 0; i < count; ++i) {
     const int64_t n = parts[i]->shape[0];
