@@ -382,13 +382,23 @@ await step("keyboard only: the clone flow with Tab, Enter and Space", async () =
   await page.context().close();
 });
 
-// No page may be wider than the window (a phone would scroll it sideways).
+// No page may be wider than the window (a phone would scroll it sideways),
+// nor hide a control past its edge inside a box that scrolls on its own.
 async function fitsTheWindow(page, what) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
+  const { scroll, client, outside } = await page.evaluate(() => {
+    const client = document.documentElement.clientWidth;
+    const outside = [...document.querySelectorAll("button, a[href], input, select, textarea")]
+      .filter((e) => e.getClientRects().length > 0)
+      .filter((e) => {
+        const r = e.getBoundingClientRect();
+        // (A skip link waits off the left edge until it is focused.)
+        return r.width > 1 && r.right > client + 0.5;
+      })
+      .map((e) => e.getAttribute("aria-label") ?? e.textContent.trim());
+    return { scroll: document.documentElement.scrollWidth, client, outside };
+  });
   assert.ok(scroll <= client, `${what}: the page is ${scroll} px wide in a ${client} px window`);
+  assert.deepEqual(outside, [], `${what}: controls past the window's edge`);
 }
 
 await step("accessibility (axe-core), no sideways scrolling, and screenshots of every page, desktop and phone, light and dark", async () => {

@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { clearError, errorBox, h, showError } from "./dom.js";
 export async function modelsPage() {
-    const table = h("tbody");
+    const table = h("tbody", { role: "rowgroup" });
     const error = errorBox();
     const render = async () => {
         let models;
@@ -17,18 +17,21 @@ export async function modelsPage() {
     };
     await render();
     return h("section", { class: "page", "aria-labelledby": "models-title" }, h("h1", { id: "models-title" }, "Models"), h("section", { class: "card" }, error, 
-    // Scrolls sideways on its own when a phone is narrower than the table.
-    h("div", { class: "table-scroll", role: "region", "aria-label": "Models", tabindex: 0 }, h("table", {}, h("caption", {}, "Installed and available models"), h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Model"), h("th", { scope: "col" }, "What it does"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Action"))), table))));
+    // On a phone the rows become blocks (styles.css, table.stacked); the
+    // explicit roles keep it a table for screen readers when CSS changes
+    // its display, as some browsers then drop the implicit ones.
+    h("table", { class: "stacked", role: "table" }, h("caption", {}, "Installed and available models"), h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, ...["Model", "What it does", "State", "Action"].map((c) => h("th", { scope: "col", role: "columnheader" }, c)))), table)));
 }
 function row(m, render, error) {
     const state = m.installed
         ? [m.default ? "in use (default)" : "installed", m.loaded ? "loaded" : ""].filter(Boolean).join(", ")
         : `not installed (${m.approx_size ?? "size unknown"})`;
     const does = m.description ?? [m.can_clone ? "clones voices" : "", m.has_presets ? `presets: ${(m.speakers ?? []).join(", ")}` : ""].filter(Boolean).join("; ");
-    const action = h("td");
+    const action = h("td", { role: "cell" });
     if (!m.installed) {
         const bar = h("progress", { max: 1, value: 0, hidden: true, "aria-label": `Download of ${m.id}` });
-        const button = h("button", { type: "button", class: "secondary" }, `Pull ${m.id}`);
+        // "Pull" on the button (the row names the model); its accessible name says which.
+        const button = h("button", { type: "button", class: "secondary", "aria-label": `Pull ${m.id}` }, "Pull");
         button.addEventListener("click", async () => {
             clearError(error);
             button.disabled = true;
@@ -47,5 +50,5 @@ function row(m, render, error) {
         });
         action.append(button, bar);
     }
-    return h("tr", {}, h("th", { scope: "row" }, m.id), h("td", {}, does), h("td", {}, state), action);
+    return h("tr", { role: "row" }, h("th", { scope: "row", role: "rowheader" }, m.id), h("td", { role: "cell" }, does), h("td", { role: "cell" }, state), action);
 }
