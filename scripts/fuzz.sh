@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   log="$out/logs/$t.log"
   set +e
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp \
     "build/asan/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 \
     -max_len=65536 -print_final_stats=1 -close_fd_mask=2 -artifact_prefix="$out/artifacts/$t-" \
     "$work" "tests/fuzz/corpus/$t" > "$log" 2>&1
