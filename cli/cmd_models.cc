@@ -98,15 +98,6 @@ std::function<void(const PullProgress&)> progress_printer(const Context& ctx) {
   };
 }
 
-uint64_t folder_bytes(const std::string& dir) {
-  uint64_t bytes = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
-  return bytes;
-}
-
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -209,7 +200,7 @@ void register_models(CLI::App& app, const ContextPtr& ctx) {
       const std::string dir = store.resolve(*name);
       const CheckpointInfo c = inspect_checkpoint(dir);
       std::printf("path:        %s\nsize:        %s\n", dir.c_str(),
-                  human(static_cast<double>(folder_bytes(dir))).c_str());
+                  human(static_cast<double>(checkpoint_bytes(dir))).c_str());
       print_checkpoint(c);
       return;
     }

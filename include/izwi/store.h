@@ -92,6 +92,10 @@ class ModelStore {
   std::string root_;
 };
 
+// Bytes on disk of a checkpoint directory (every file under it), as
+// ModelInfo::size_bytes counts an installed model.
+uint64_t checkpoint_bytes(const std::string& dir);
+
 // The model used when none is given: IZWI_DEFAULT_MODEL, else qwen3-tts-0.6b-base.
 std::string default_model_name();
 

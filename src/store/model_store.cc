@@ -368,6 +368,10 @@ void ModelStore::remove(const std::string& name) {
   fs::remove_all(staging, ec);
 }
 
+uint64_t checkpoint_bytes(const std::string& dir) {
+  return dir_size(dir);
+}
+
 std::string ModelStore::resolve(const std::string& value, bool cloning, bool pull_if_missing,
                                 const std::function<void(const PullProgress&)>& progress) {
   std::error_code ec;
