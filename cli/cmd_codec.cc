@@ -132,13 +132,13 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
                   "Model name or checkpoint directory (default: the default model)");
   dec->add_option(
          "-o,--output", args->output,
-         "Output audio (.wav .flac .ogg .opus .mp3 .raw, 24 kHz) or .npy (float32 samples)")
+         "Output audio (.wav .flac .ogg .opus .mp3 .aac .raw, 24 kHz) or .npy (float32 samples)")
       ->required()
       ->check(writable_output());
   dec->add_option("--format", args->format,
                   "Output format (default: the -o name's extension, which --format overrides)")
-      ->transform(
-          CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}, CLI::ignore_case));
+      ->transform(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "aac", "raw", "npy"},
+                                CLI::ignore_case));
   dec->add_option("--sample-format", args->sample_format,
                   "WAV/raw sample format: 16-bit PCM or 32-bit float")
       ->check(CLI::IsMember({"pcm16", "f32"}))

@@ -520,9 +520,10 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   auto* voice_opt =
       cmd->add_option("--voice", a->voice, "A saved voice (izwi voices add NAME --audio ref.wav)");
   speaker_opt->excludes(voice_opt);
-  cmd->add_option("-o,--output", a->output,
-                  "Output audio (.wav .flac .ogg .opus .mp3 .raw) or .npy (float32); '-' streams "
-                  "WAV to stdout")
+  cmd->add_option(
+         "-o,--output", a->output,
+         "Output audio (.wav .flac .ogg .opus .mp3 .aac .raw) or .npy (float32); '-' streams "
+         "WAV to stdout")
       ->check(writable_output(/*dash_is_stdout=*/true));
   cmd->add_option("--input", a->input,
                   "A batch: a file of texts, each spoken to a file of its own in --out-dir: .txt "
@@ -601,8 +602,8 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(writable_output());
   cmd->add_option("--format", a->format,
                   "Output format (default: the -o name's extension, which --format overrides)")
-      ->transform(
-          CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "raw", "npy"}, CLI::ignore_case));
+      ->transform(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "aac", "raw", "npy"},
+                                CLI::ignore_case));
   cmd->add_option("--sample-format", a->sample_format, "WAV/raw samples: pcm16 or f32")
       ->check(CLI::IsMember({"pcm16", "f32"}))
       ->capture_default_str();

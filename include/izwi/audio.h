@@ -1,8 +1,9 @@
 // izwi — audio files and resampling.
 //
 // Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC,
-// OGG/Vorbis, Opus, MP3, ...), from a path or from bytes in memory; channels
-// are mixed to mono. Resampling uses libsoxr at high quality.
+// OGG/Vorbis, Opus), libmpg123 (MP3) and FFmpeg (M4A, WebM, AAC, AMR, WMA),
+// from a path or from bytes in memory; channels are mixed to mono. Writing:
+// libsndfile, and FFmpeg for AAC. Resampling uses libsoxr at high quality.
 #pragma once
 
 #include <cstddef>
@@ -21,12 +22,14 @@ struct Audio {
   }
 };
 
-enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw };
+// kAac: AAC-LC in ADTS frames (a .aac file, OpenAI's response_format "aac").
+enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw, kAac };
 enum class SampleFormat { kPcm16, kFloat32 };
 
 // Text a file carries about itself: WAV LIST/INFO (INAM, IART, ICMT, ISFT,
 // ICRD), FLAC and Ogg (Vorbis, Opus) comments, MP3 ID3v2 (MP3 keeps the
-// encoder's name as its software). Empty fields are not written; raw PCM has none.
+// encoder's name as its software), an ID3v2 tag before AAC's frames. Empty
+// fields are not written; raw PCM has none.
 struct AudioTags {
   std::string title, artist, comment, software, date;
   bool empty() const {
@@ -41,15 +44,17 @@ Audio read_audio(const std::string& path);
 // Same, from the bytes of a file (e.g. an HTTP upload); `name` is used in errors.
 Audio read_audio_memory(const void* data, size_t size, const std::string& name = "<memory>");
 
-// The format for a file name: .wav .flac .ogg .opus .mp3 .raw/.pcm; throws for others.
+// The format for a file name: .wav .flac .ogg .opus .mp3 .aac .raw/.pcm; throws for others.
 AudioFormat audio_format_from_path(const std::string& path);
-// "wav", "flac", "ogg", "opus", "mp3", "raw"; throws for others.
+// "wav", "flac", "ogg", "opus", "mp3", "aac", "raw"; throws for others.
 AudioFormat parse_audio_format(const std::string& name);
 const char* audio_format_name(AudioFormat format);
 
 // Writes mono audio through a temporary file renamed into place. `sample_format`
 // applies to WAV and raw (16-bit PCM or 32-bit float little endian); FLAC is
-// 16-bit; OGG/Vorbis, Opus and MP3 are lossy. Opus needs 8/12/16/24/48 kHz.
+// 16-bit; OGG/Vorbis, Opus, MP3 and AAC are lossy. Opus needs 8/12/16/24/48 kHz.
+// AAC (64 kbit/s, FFmpeg's encoder) decodes with 1024 samples of encoder delay
+// in front, as any ADTS stream (src/audio/adts_encoder.h).
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format = SampleFormat::kPcm16, const AudioTags& tags = {});
 // Format chosen from the extension.
@@ -79,7 +84,8 @@ const char* audio_content_type(AudioFormat format);
 // the rest. WAV gets a streaming header (see wav_stream_header); the compressed
 // formats go through libsndfile, whose end-of-stream header rewrites (FLAC's
 // total length, MP3's LAME tag) are dropped, as for any non-seekable output:
-// decoders read such streams as "length unknown".
+// decoders read such streams as "length unknown"; AAC through FFmpeg (ADTS
+// needs no rewrite).
 class AudioEncoder {
  public:
   AudioEncoder(AudioFormat format, int sample_rate,

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "audio/adts_encoder.h"
 #include "audio/sndfile_util.h"
 #include "core/error.h"
 #include "izwi/audio.h"
@@ -103,7 +104,8 @@ struct AudioEncoder::Impl {
   AudioTags tags;
   bool header_sent = false;
   MemoryWriter memory;
-  audio::SndHandle file;  // compressed formats (and whole WAV files)
+  audio::SndHandle file;                    // libsndfile's compressed formats
+  std::unique_ptr<audio::AdtsEncoder> aac;  // AAC, through FFmpeg
 
   // WAV and raw streams are written by hand: libsndfile would need the length.
   bool by_hand() const { return format == AudioFormat::kWav || format == AudioFormat::kRaw; }
@@ -116,6 +118,10 @@ AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sam
   impl_->sample_format = sample_format;
   impl_->sample_rate = sample_rate;
   impl_->tags = tags;
+  if (format == AudioFormat::kAac) {
+    impl_->aac = std::make_unique<audio::AdtsEncoder>(sample_rate, tags);
+    return;
+  }
   SF_INFO info = audio::write_info(format, sample_format, sample_rate);  // checks the combination
   if (impl_->by_hand()) return;
   SF_VIRTUAL_IO io{MemoryWriter::get_len, MemoryWriter::seek, MemoryWriter::read,
@@ -145,6 +151,7 @@ std::string AudioEncoder::write(const float* samples, size_t n) {
     m.header_sent = true;
     return out + encode_samples(samples, n, m.sample_format);
   }
+  if (m.aac) return m.aac->write(samples, n);
   if (!m.file) fail(ErrorKind::kInvalidArgument, "audio encoder used after finish()");
   const auto count = static_cast<sf_count_t>(n);
   if (sf_writef_float(m.file.get(), samples, count) != count)
@@ -174,13 +181,19 @@ std::string AudioEncoder::finish() {
     }
     return {};
   }
+  if (m.aac) return m.aac->finish();
   m.file.reset();  // flushes the encoder
   return m.memory.take();
 }
 
 std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sample_format,
                          const AudioTags& tags) {
-  // Every format through libsndfile, as write_audio: the same bytes as a file.
+  if (format == AudioFormat::kAac) {
+    audio::AdtsEncoder aac(audio.sample_rate, tags);
+    std::string out = aac.write(audio.samples.data(), audio.samples.size());
+    return out + aac.finish();
+  }
+  // The other formats through libsndfile, as write_audio: the same bytes as a file.
   const size_t n = audio.samples.size();
   SF_INFO info = audio::write_info(format, sample_format, audio.sample_rate);
   MemoryWriter memory;
@@ -215,6 +228,8 @@ const char* audio_content_type(AudioFormat format) {
       return "audio/mpeg";
     case AudioFormat::kRaw:
       return "audio/pcm";
+    case AudioFormat::kAac:
+      return "audio/aac";
   }
   return "application/octet-stream";
 }

@@ -143,23 +143,36 @@ Audio decode_with(Reader& r, const std::string& name) {
                 [&r](float* dst, long frames) { return r.read(dst, frames); });
 }
 
-// Whether the file at `path` is MPEG audio, by its first bytes (and name).
-bool is_mpeg_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+// A file's first bytes, and the 4 after an ID3v2 tag it starts with: what
+// decides which reader takes it.
+struct FileHead {
   unsigned char head[16] = {}, after_tag[4] = {};
-  in.read(reinterpret_cast<char*>(head), sizeof head);
-  const size_t n = static_cast<size_t>(in.gcount());
+  size_t n = 0;
   bool tagged = false;  // an ID3v2 tag with 4 bytes after it
-  if (const size_t tag = audio::id3v2_length(head, n); tag > 0) {
+  const unsigned char* after() const { return tagged ? after_tag : nullptr; }
+};
+
+FileHead read_head(const std::string& path) {
+  FileHead h;
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(h.head), sizeof h.head);
+  h.n = static_cast<size_t>(in.gcount());
+  if (const size_t tag = audio::id3v2_length(h.head, h.n); tag > 0) {
     in.clear();
     in.seekg(static_cast<std::streamoff>(tag));
-    in.read(reinterpret_cast<char*>(after_tag), sizeof after_tag);
-    tagged = in.gcount() == sizeof after_tag;
+    in.read(reinterpret_cast<char*>(h.after_tag), sizeof h.after_tag);
+    h.tagged = in.gcount() == sizeof h.after_tag;
   }
+  return h;
+}
+
+// Whether the file at `path` is MPEG audio, by its first bytes (and name).
+bool is_mpeg_file(const std::string& path) {
+  const FileHead h = read_head(path);
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return audio::starts_like_mpeg(head, n, tagged ? after_tag : nullptr, ext == ".mp3");
+  return audio::starts_like_mpeg(h.head, h.n, h.after(), ext == ".mp3");
 }
 
 // Called once the file is known to exist and to be a file (or for bytes in
@@ -175,10 +188,8 @@ bool is_mpeg_file(const std::string& path) {
 
 // The container FFmpeg reads for the file at `path` (by its first bytes), or nullptr.
 const audio::Container* container_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char head[16] = {};
-  in.read(reinterpret_cast<char*>(head), sizeof head);
-  return audio::find_container(head, static_cast<size_t>(in.gcount()));
+  const FileHead h = read_head(path);
+  return audio::find_container(h.head, h.n, h.after());
 }
 
 }  // namespace
@@ -237,16 +248,17 @@ AudioFormat parse_audio_format(const std::string& name) {
   if (n == "ogg" || n == "vorbis") return AudioFormat::kOgg;
   if (n == "opus") return AudioFormat::kOpus;
   if (n == "mp3") return AudioFormat::kMp3;
+  if (n == "aac") return AudioFormat::kAac;
   if (n == "raw" || n == "pcm") return AudioFormat::kRaw;
   fail(ErrorKind::kInvalidArgument, "unknown audio format '", name,
-       "' (use wav, flac, ogg, opus, mp3 or raw)");
+       "' (use wav, flac, ogg, opus, mp3, aac or raw)");
 }
 
 AudioFormat audio_format_from_path(const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
   if (ext.empty())
     fail(ErrorKind::kInvalidArgument, "'", path,
-         "' has no extension; name it .wav, .flac, .ogg, .opus, .mp3 or .raw");
+         "' has no extension; name it .wav, .flac, .ogg, .opus, .mp3, .aac or .raw");
   return parse_audio_format(ext);
 }
 
@@ -264,6 +276,8 @@ const char* audio_format_name(AudioFormat format) {
       return "mp3";
     case AudioFormat::kRaw:
       return "raw";
+    case AudioFormat::kAac:
+      return "aac";
   }
   return "?";
 }
@@ -294,6 +308,8 @@ SF_INFO audio::write_info(AudioFormat format, SampleFormat sample_format, int sa
     case AudioFormat::kRaw:
       info.format = SF_FORMAT_RAW | pcm | SF_ENDIAN_LITTLE;
       break;
+    case AudioFormat::kAac:
+      fail(ErrorKind::kInternal, "AAC is written by FFmpeg, not libsndfile");
   }
   if (!sf_format_check(&info))
     fail(ErrorKind::kInvalidArgument, "cannot write ", audio_format_name(format), " at ",
@@ -320,7 +336,8 @@ AudioTags read_audio_tags(const std::string& path) {
   // libsndfile reads the tags; a damaged MPEG stream is refused first, by the
   // quiet decoder, as libsndfile's would print its complaints.
   if (is_mpeg_file(path)) audio::MpegReader::open_file(path);
-  if (container_of(path)) return AudioTags{};  // izwi writes none of these: no mark to find
+  if (const audio::Container* c = container_of(path))
+    return audio::ContainerReader(path, *c).tags();
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) unreadable(path, nullptr);
@@ -335,8 +352,9 @@ AudioTags read_audio_tags(const std::string& path) {
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format, const AudioTags& tags) {
   OutputFile out(path);
-  if (out.in_place()) {
+  if (out.in_place() || format == AudioFormat::kAac) {
     // A pipe or device cannot seek back to finish a header: encoded whole first.
+    // AAC is encoded in memory by FFmpeg (audio_encoder.cc).
     out.write(encode_audio(audio, format, sample_format, tags));
     out.commit();
     return;

@@ -62,7 +62,19 @@ struct Bytes {
 
 }  // namespace
 
-const Container* find_container(const unsigned char* head, size_t n) {
+bool starts_like_adts(const unsigned char* p, size_t n) {
+  // A 12-bit sync word with MPEG "layer" bits 00, which MPEG audio (and so
+  // starts_like_mpeg) never uses.
+  return n >= 2 && p[0] == 0xff && (p[1] & 0xf6) == 0xf0;
+}
+
+const Container* find_container(const unsigned char* data, size_t n) {
+  const size_t tag = id3v2_length(data, n);
+  return find_container(data, n, tag > 0 && n >= tag + 4 ? data + tag : nullptr);
+}
+
+const Container* find_container(const unsigned char* head, size_t n,
+                                const unsigned char* after_tag) {
   const auto starts = [&](size_t at, const char* magic, size_t len) {
     return n >= at + len && std::memcmp(head + at, magic, len) == 0;
   };
@@ -70,9 +82,9 @@ const Container* find_container(const unsigned char* head, size_t n) {
   if (starts(0, "\x1a\x45\xdf\xa3", 4)) return &kMatroska;
   if (starts(0, "#!AMR", 5)) return &kAmr;
   if (starts(0, "\x30\x26\xb2\x75\x8e\x66\xcf\x11", 8)) return &kAsf;
-  // ADTS: a 12-bit sync word with MPEG "layer" bits 00, which MPEG audio (and
-  // so starts_like_mpeg) never uses.
-  if (n >= 2 && head[0] == 0xff && (head[1] & 0xf6) == 0xf0) return &kAdts;
+  if (starts_like_adts(head, n)) return &kAdts;
+  // FFmpeg skips an ID3v2 tag before any stream; izwi tags its AAC that way.
+  if (after_tag && id3v2_length(head, n) > 0 && starts_like_adts(after_tag, 4)) return &kAdts;
   return nullptr;
 }
 
@@ -254,6 +266,14 @@ int ContainerReader::channels() const {
 }
 int ContainerReader::sample_rate() const {
   return impl_->codec->sample_rate;
+}
+
+AudioTags ContainerReader::tags() const {
+  const auto get = [this](const char* key) {
+    const AVDictionaryEntry* e = av_dict_get(impl_->format->metadata, key, nullptr, 0);
+    return std::string(e && e->value ? e->value : "");
+  };
+  return AudioTags{get("title"), get("artist"), get("comment"), get("encoder"), get("date")};
 }
 
 long ContainerReader::read(float* dst, long frames) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "izwi/audio.h"
+
 namespace izwi::audio {
 
 // A container izwi reads through FFmpeg, by its first bytes.
@@ -19,7 +21,14 @@ struct Container {
   const char* description;  // for messages: "MP4/M4A audio (AAC or ALAC, ...)"
 };
 // nullptr when `head` (the first `n` bytes) starts like none of them.
-const Container* find_container(const unsigned char* head, size_t n);
+// `after_tag`: the 4 bytes after an ID3v2 tag that `head` starts with (nullptr:
+// none), where an AAC stream (izwi's own among them) may begin.
+const Container* find_container(const unsigned char* head, size_t n,
+                                const unsigned char* after_tag);
+// The same for a whole stream in memory.
+const Container* find_container(const unsigned char* data, size_t n);
+// Whether `p` starts with an ADTS frame's sync word.
+bool starts_like_adts(const unsigned char* p, size_t n);
 
 // One open stream (its first audio track) decoding to interleaved float32 at
 // its own rate and channel count. Throws Error (kInvalidFormat) naming `name`
@@ -37,6 +46,9 @@ class ContainerReader {
 
   int channels() const;
   int sample_rate() const;
+  // The container's tags (ID3v2 before AAC, MP4 and Matroska tags; FFmpeg's
+  // "encoder" is the software); empty fields where it has none.
+  AudioTags tags() const;
   // Up to `frames` interleaved frames into `dst`; 0 at the end.
   long read(float* dst, long frames);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "audio/container_reader.h"
 #include "core/error.h"
 
 namespace izwi::audio {
@@ -46,7 +47,8 @@ bool starts_like_mpeg(const unsigned char* head, size_t n, const unsigned char* 
   if (n >= 4 && frame_header(head)) return true;
   // After an ID3v2 tag, what follows decides; a tag with nothing after it is
   // MPEG's to refuse.
-  if (id3v2_length(head, n) > 0) return !(after_tag && other_container(after_tag, 4));
+  if (id3v2_length(head, n) > 0)
+    return !(after_tag && (other_container(after_tag, 4) || starts_like_adts(after_tag, 4)));
   return named_mp3 && !other_container(head, n);
 }
 

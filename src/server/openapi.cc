@@ -77,7 +77,7 @@ J speech_fields() {
       {"language", str("auto (default) or a language the model lists")},
       {"response_format",
        {{"type", "string"},
-        {"enum", {"wav", "mp3", "flac", "opus", "pcm"}},
+        {"enum", {"wav", "mp3", "flac", "opus", "aac", "pcm"}},
         {"description",
          "wav by default for multipart, mp3 for JSON; pcm is "
          "16-bit little-endian mono at 24 kHz"}}},

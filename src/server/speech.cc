@@ -47,10 +47,11 @@ AudioFormat response_format(const std::string& name) {
   if (name == "mp3") return AudioFormat::kMp3;
   if (name == "flac") return AudioFormat::kFlac;
   if (name == "opus") return AudioFormat::kOpus;
+  if (name == "aac") return AudioFormat::kAac;
   if (name == "pcm") return AudioFormat::kRaw;
   throw ApiError(400, "unsupported_response_format",
                  "izwi cannot write '" + name +
-                     "' audio; response_format must be wav, mp3, flac, opus or pcm "
+                     "' audio; response_format must be wav, mp3, flac, opus, aac or pcm "
                      "(16-bit little-endian mono PCM at 24 kHz)",
                  "response_format");
 }

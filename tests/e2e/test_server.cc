@@ -239,15 +239,19 @@ TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
   std::printf("OpenAI SDK %s", r.output.c_str());
   const Audio wav = read_audio(dir_.file("sdk/voice.wav"));
   const Audio mp3 = read_audio(dir_.file("sdk/voice.mp3"));
+  const Audio aac = read_audio(dir_.file("sdk/voice.aac"));
   ASSERT_GT(wav.samples.size(), 0u);
   EXPECT_EQ(mp3.sample_rate, 24000);
   EXPECT_NEAR(mp3.duration(), wav.duration(), 0.1);
-  for (const char* f : {"sdk/voice.wav", "sdk/voice.mp3"}) {
+  EXPECT_EQ(aac.sample_rate, 24000);
+  EXPECT_NEAR(aac.duration(), wav.duration(), 0.1);
+  for (const char* f : {"sdk/voice.wav", "sdk/voice.mp3", "sdk/voice.aac"}) {
     const auto mark = parse_provenance(read_audio_tags(dir_.file(f)));
     ASSERT_TRUE(mark.has_value()) << f;
     EXPECT_EQ(mark->voice, "narrator") << f;
   }
   EXPECT_GT(similarity(mp3.samples, wav.samples), 0.8) << "mp3 decodes to the same speech";
+  EXPECT_GT(similarity(aac.samples, wav.samples), 0.8) << "aac decodes to the same speech";
   // SSE deltas joined are the non-streamed PCM (streamed decoding agrees with
   // the whole-clip decode within the golden tolerance, here after 16-bit rounding).
   const auto whole = pcm16(slurp(dir_.file("sdk/whole.pcm")));
@@ -449,8 +453,10 @@ TEST_F(ServerTest, EveryResponseFormatDecodesToTheSameSpeech) {
   const auto wav = post_json(*s, body);
   ASSERT_TRUE(wav && wav->status == 200);
   const Audio ref = read_audio_memory(wav->body.data(), wav->body.size());
-  const std::map<std::string, std::string> types = {
-      {"mp3", "audio/mpeg"}, {"flac", "audio/flac"}, {"opus", "audio/ogg; codecs=opus"}};
+  const std::map<std::string, std::string> types = {{"mp3", "audio/mpeg"},
+                                                    {"flac", "audio/flac"},
+                                                    {"opus", "audio/ogg; codecs=opus"},
+                                                    {"aac", "audio/aac"}};
   for (const auto& [fmt, type] : types) {
     for (const bool stream : {false, true}) {
       json b = body;

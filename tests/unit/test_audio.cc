@@ -124,7 +124,7 @@ TEST(AudioFiles, WritesEveryOutputFormat) {
   a.sample_rate = 24000;
   for (int i = 0; i < 24000; ++i)
     a.samples.push_back(0.4f * std::sin(2 * M_PI * 440 * i / 24000.0));
-  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3"}) {
+  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.aac"}) {
     SCOPED_TRACE(name);
     write_audio(d.file(name), a);
     const Audio back = read_audio(d.file(name));
@@ -523,7 +523,7 @@ TEST(AudioFiles, AFailedWriteLeavesNoFileAndSaysWhy) {
   struct rlimit small = old;
   small.rlim_cur = 16 * 1024;
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.raw"}) {
+  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.aac", "a.raw"}) {
     SCOPED_TRACE(name);
     // libsndfile's Vorbis writer, closed after its first write failed, writes
     // its header again and loses the first one's buffers (ogg_stream_init,
@@ -543,7 +543,7 @@ TEST(AudioFiles, AFailedWriteLeavesNoFileAndSaysWhy) {
   // Under the limit again, each file holds what libsndfile encodes in memory:
   // the same bytes, or for Ogg (whose streams get random serial numbers) the
   // same decoded samples.
-  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.raw"}) {
+  for (const char* name : {"a.wav", "a.flac", "a.ogg", "a.opus", "a.mp3", "a.aac", "a.raw"}) {
     SCOPED_TRACE(name);
     const AudioFormat format = audio_format_from_path(name);
     write_audio(d.file(name), noise, format, SampleFormat::kPcm16, {});
@@ -672,6 +672,91 @@ TEST(AudioEncoding, EncodeSamplesMatchesLibsndfile) {
   EXPECT_EQ(ours, file.substr(0, ours.size()));
 }
 
+// What mediainfo (an independent reader) prints for `inform` ("Audio;%Format%",
+// "General;%Comment%"); empty if it found nothing or is not installed.
+std::string mediainfo(const std::string& path, const std::string& inform) {
+  const std::string cmd = "mediainfo --Inform='" + inform + "' '" + path + "' 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {};
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// AAC (response_format "aac") is ADTS: it starts with a frame's sync word, or
+// with the ID3v2 tag that carries the tags; it decodes to the clip after the
+// encoder's 1024 samples of delay, at any AAC rate, and other rates are refused.
+TEST(AudioEncoding, AacIsAdtsWithTheEncodersDelayInFront) {
+  std::vector<float> x(24000);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.5f * static_cast<float>(std::sin(2 * M_PI * 330.0 * i / 24000.0) *
+                                     std::sin(M_PI * i / 24000.0));  // one swell: lag is clear
+  const std::string plain = encode_audio(Audio{x, 24000, 1}, AudioFormat::kAac);
+  ASSERT_GT(plain.size(), 7u);
+  EXPECT_EQ(static_cast<unsigned char>(plain[0]), 0xFF);
+  EXPECT_EQ(static_cast<unsigned char>(plain[1]) & 0xF6, 0xF0);  // ADTS sync, layer 00
+  // 64 kbit/s: about 8 kB for a second.
+  EXPECT_NEAR(static_cast<double>(plain.size()), 8000.0, 2500.0);
+  const std::string tagged = encode_audio(Audio{x, 24000, 1}, AudioFormat::kAac,
+                                          SampleFormat::kPcm16, AudioTags{"title", "", "", "", ""});
+  EXPECT_EQ(tagged.compare(0, 3, "ID3"), 0);
+  TempDir d;
+  std::ofstream(d.file("tagged.aac"), std::ios::binary) << tagged;
+  // Named .mp3, as a download might be: the bytes still decide.
+  std::ofstream(d.file("tagged-named.mp3"), std::ios::binary) << tagged;
+  for (const Audio& a :
+       {read_audio_memory(plain.data(), plain.size(), "plain.aac"),
+        read_audio_memory(tagged.data(), tagged.size(), "tagged.aac"),
+        read_audio(d.file("tagged.aac")), read_audio(d.file("tagged-named.mp3"))}) {
+    EXPECT_EQ(a.sample_rate, 24000);
+    // The delay in front, the last frame padded out to 1024.
+    ASSERT_GE(a.samples.size(), x.size() + 1024);
+    EXPECT_LE(a.samples.size(), x.size() + 3 * 1024);
+    size_t best_lag = 0;
+    double best = -1;
+    for (size_t lag = 0; lag <= 2048; ++lag) {
+      double c = 0;
+      for (size_t i = 0; i < x.size(); i += 3) c += static_cast<double>(x[i]) * a.samples[i + lag];
+      if (c > best) best = c, best_lag = lag;
+    }
+    EXPECT_EQ(best_lag, 1024u);
+    double err = 0, power = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double e = a.samples[i + 1024] - x[i];
+      err += e * e;
+      power += static_cast<double>(x[i]) * x[i];
+    }
+    EXPECT_GT(10 * std::log10(power / err), 20.0);  // dB: a faithful copy
+  }
+  EXPECT_EQ(read_audio_tags(d.file("tagged.aac")).title, "title");
+  if (have("mediainfo")) {
+    EXPECT_EQ(mediainfo(d.file("tagged.aac"), "Audio;%Format%"), "AAC");
+    EXPECT_EQ(mediainfo(d.file("tagged.aac"), "Audio;%SamplingRate%"), "24000");
+  }
+  // Full scale is the limit, as for the PCM formats.
+  const std::vector<float> loud(4096, 1.5f);
+  const std::string clipped = encode_audio(Audio{loud, 24000, 1}, AudioFormat::kAac);
+  const Audio back = read_audio_memory(clipped.data(), clipped.size(), "clipped.aac");
+  float peak = 0;
+  for (float v : back.samples) peak = std::max(peak, std::abs(v));
+  EXPECT_LT(peak, 1.25f);
+  // Other AAC rates work; a rate AAC has no code for is refused, naming those it has.
+  const std::string k16 = encode_audio(Audio{x, 16000, 1}, AudioFormat::kAac);
+  EXPECT_EQ(read_audio_memory(k16.data(), k16.size(), "16k.aac").sample_rate, 16000);
+  try {
+    AudioEncoder(AudioFormat::kAac, 23000);
+    ADD_FAILURE() << "23 kHz AAC was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("AAC supports"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("24000"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(audio_format_from_path("out.AAC"), AudioFormat::kAac);
+  EXPECT_EQ(std::string(audio_content_type(AudioFormat::kAac)), "audio/aac");
+}
+
 // Whole files in memory are the bytes write_audio writes; streamed encodings
 // decode to the same audio, for every format.
 TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
@@ -681,14 +766,14 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
   const Audio clip{x, 24000, 1};
   TempDir dir;
   for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg,
-                        AudioFormat::kOpus, AudioFormat::kMp3}) {
+                        AudioFormat::kOpus, AudioFormat::kMp3, AudioFormat::kAac}) {
     SCOPED_TRACE(audio_format_name(f));
     const std::string whole = encode_audio(clip, f);
     const std::string path = dir.file(std::string("x.") + audio_format_name(f));
     write_audio(path, clip, f);
     std::ifstream in(path, std::ios::binary);
     const std::string file((std::istreambuf_iterator<char>(in)), {});
-    if (f == AudioFormat::kWav || f == AudioFormat::kFlac) {
+    if (f == AudioFormat::kWav || f == AudioFormat::kFlac || f == AudioFormat::kAac) {
       EXPECT_EQ(whole, file);
     }
     // Streamed in uneven blocks.
@@ -702,6 +787,10 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
     }
     streamed += enc.write(x.data() + pos, x.size() - pos);
     streamed += enc.finish();
+    // AAC is encoded in whole 1024-sample frames however the samples arrive.
+    if (f == AudioFormat::kAac) {
+      EXPECT_TRUE(streamed == whole);
+    }
     const Audio a = read_audio_memory(whole.data(), whole.size(), "whole");
     const Audio b = read_audio_memory(streamed.data(), streamed.size(), "streamed");
     EXPECT_EQ(a.sample_rate, 24000);
@@ -714,20 +803,6 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
   }
   EXPECT_EQ(std::string(audio_content_type(AudioFormat::kMp3)), "audio/mpeg");
   EXPECT_THROW(AudioEncoder(AudioFormat::kOpus, 22050), Error);  // Opus has no 22.05 kHz
-}
-
-// What an independent reader (Debian's mediainfo) says a file's comment is;
-// empty if it found none or is not installed.
-std::string mediainfo_comment(const std::string& path) {
-  const std::string cmd = "mediainfo --Inform='General;%Comment%' '" + path + "' 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {};
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
 }
 
 // Every file izwi writes says it is synthetic speech: whole files, in-memory
@@ -746,7 +821,7 @@ TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
   if (!have_mediainfo) std::printf("mediainfo is not installed: skipping its checks\n");
   TempDir dir;
   for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg,
-                        AudioFormat::kOpus, AudioFormat::kMp3}) {
+                        AudioFormat::kOpus, AudioFormat::kMp3, AudioFormat::kAac}) {
     SCOPED_TRACE(audio_format_name(f));
     const std::string ext = audio_format_name(f);
     const std::string file = dir.file("file." + ext), memory = dir.file("memory." + ext),
@@ -781,7 +856,7 @@ TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
       const size_t mid = a.samples.size() / 2;
       EXPECT_NEAR(tone_amplitude(a.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
       if (have_mediainfo) {
-        EXPECT_EQ(mediainfo_comment(path), tags.comment);
+        EXPECT_EQ(mediainfo(path, "General;%Comment%"), tags.comment);
       }
     }
   }

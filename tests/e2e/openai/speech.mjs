@@ -3,6 +3,7 @@
 //   node speech.mjs BASE_URL OUT_DIR MODEL VOICE
 //   voice.mp3   audio.speech.create, saved voice, response_format mp3
 //   voice.wav   the same request as wav
+//   voice.aac   the same request as aac (ADTS)
 //   whole.pcm   response_format pcm
 //   voice-id.pcm  the same, naming the voice as the SDK's custom voice {id: VOICE}
 //   sse.pcm     the same with stream_format "sse": the deltas' audio joined
@@ -25,6 +26,7 @@ async function save(name, params) {
 
 await save("voice.mp3", { response_format: "mp3" });
 await save("voice.wav", { response_format: "wav" });
+await save("voice.aac", { response_format: "aac" });
 await save("whole.pcm", { response_format: "pcm" });
 await save("voice-id.pcm", { response_format: "pcm", voice: { id: voice } });
 
