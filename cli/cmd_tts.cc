@@ -33,9 +33,10 @@ std::string fixed2(double v) {
 }
 
 // Writes audio blocks as they come: WAV (a streaming header, fixed up at the end
-// when the output is a file) or raw PCM, to stdout ("-") or an OutputFile (a
-// file appears when it is whole, so an interrupted run leaves no half file; a
-// pipe or device is written as it goes).
+// when the output is a file), raw PCM, or a compressed format through the
+// library's AudioEncoder (as the server streams it), to stdout ("-") or an
+// OutputFile (a file appears when it is whole, so an interrupted run leaves no
+// half file; a pipe or device is written as it goes).
 class StreamWriter {
  public:
   StreamWriter(const std::string& path, AudioFormat format, SampleFormat sf, int rate,
@@ -53,16 +54,20 @@ class StreamWriter {
       out_ = file_->stream();
     }
     if (wav_) put(wav_stream_header(rate, sf, tags_));
+    if (format != AudioFormat::kWav && format != AudioFormat::kRaw)
+      encoder_.emplace(format, rate, sf, tags_);
   }
   bool write(const float* x, size_t n) {
     samples_ += n;
     // A failed flush is a failed write too: glibc drops the buffer, so a later
     // flush would succeed and the loss go unreported.
-    ok_ = put(encode_samples(x, n, sf_)) && std::fflush(out_) == 0;
+    ok_ =
+        put(encoder_ ? encoder_->write(x, n) : encode_samples(x, n, sf_)) && std::fflush(out_) == 0;
     if (!ok_ && !errno_) errno_ = errno;
     return ok_;
   }
   void close() {
+    if (encoder_) put(encoder_->finish());
     if (ok_ && file_ && !file_->in_place() && wav_) {
       ok_ = std::fseek(out_, 0, SEEK_SET) == 0 && put(wav_header(rate_, sf_, samples_, tags_));
     }
@@ -88,7 +93,8 @@ class StreamWriter {
   SampleFormat sf_;
   int rate_;
   AudioTags tags_;
-  std::optional<OutputFile> file_;  // unset for stdout
+  std::optional<AudioEncoder> encoder_;  // compressed formats
+  std::optional<OutputFile> file_;       // unset for stdout
   FILE* out_ = nullptr;
   size_t samples_ = 0;
   bool ok_ = true;
@@ -169,10 +175,11 @@ void run_tts(const TtsArgs& a, const Context& ctx_ref) {
     throw Error(ErrorKind::kInvalidArgument,
                 "--min-similarity may make several takes and keeps the closest; a stream has "
                 "already played the first: drop --stream (or --min-similarity)");
-  if (stream && (to_npy || (format != AudioFormat::kWav && format != AudioFormat::kRaw)))
+  if (stream && to_npy)
     throw Error(ErrorKind::kInvalidArgument,
-                "--stream (and -o -) write WAV or raw PCM as the audio is made; use --format wav "
-                "or --format raw (or write a whole file without --stream)");
+                "--stream (and -o -) write audio as it is made, and .npy needs the whole clip: "
+                "use an audio format (--format wav, raw, mp3, ...) or write the .npy without "
+                "--stream");
   const SampleFormat sample_format =
       a.sample_format == "f32" ? SampleFormat::kFloat32 : SampleFormat::kPcm16;
   if (a.non_streaming && a.streaming_text)
@@ -538,8 +545,8 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(writable_output());
   cmd->add_flag("--overwrite", a->overwrite, "A batch speaks files that are there again");
   cmd->add_flag("--stream", a->stream,
-                "Write the audio while it is generated (WAV with a streaming header, or raw "
-                "PCM): izwi tts ... --stream -o - | aplay");
+                "Write the audio while it is generated (WAV with a streaming header, raw PCM, "
+                "or mp3/aac/opus/ogg/flac): izwi tts ... --stream -o - | aplay");
   cmd->add_option(
       "--reference-text", a->reference_text,
       "Transcript of the reference audio: clones from audio + text (ICL), closer to the voice");

@@ -72,6 +72,26 @@ inline ::testing::AssertionResult within_golden_tolerance(const std::vector<floa
          << ours[worst] << ", ref " << ref[worst] << ")";
 }
 
+// The largest normalised correlation of `a` against `b` shifted by up to
+// `max_lag` samples either way: lossy codecs delay and reshape the wave.
+inline double best_correlation(const std::vector<float>& a, const std::vector<float>& b,
+                               int max_lag) {
+  double best = -1;
+  for (int lag = -max_lag; lag <= max_lag; ++lag) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const long j = static_cast<long>(i) + lag;
+      if (j < 0 || j >= static_cast<long>(b.size())) continue;
+      const double y = b[static_cast<size_t>(j)];
+      ab += a[i] * y;
+      aa += static_cast<double>(a[i]) * a[i];
+      bb += y * y;
+    }
+    if (aa > 0 && bb > 0) best = std::max(best, ab / std::sqrt(aa * bb));
+  }
+  return best;
+}
+
 inline std::vector<float> random_vector(size_t n, uint32_t seed, float lo = -1.0f,
                                         float hi = 1.0f) {
   std::mt19937 rng(seed);

@@ -68,19 +68,7 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 // Best normalised cross-correlation of two clips over small lags (lossy codecs
 // shift and smear the waveform a little).
 double similarity(const std::vector<float>& a, const std::vector<float>& b, int max_lag = 2400) {
-  double best = -1;
-  for (int lag = -max_lag; lag <= max_lag; lag += 1) {
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-      const long j = static_cast<long>(i) + lag;
-      if (j < 0 || j >= static_cast<long>(b.size())) continue;
-      ab += a[i] * b[j];
-      aa += a[i] * a[i];
-      bb += double(b[j]) * b[j];
-    }
-    if (aa > 0 && bb > 0) best = std::max(best, ab / std::sqrt(aa * bb));
-  }
-  return best;
+  return test::best_correlation(a, b, max_lag);
 }
 
 // Runs a shell command; returns {exit status, stdout+stderr}.
