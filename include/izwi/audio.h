@@ -1,9 +1,9 @@
 // izwi — audio files and resampling.
 //
-// Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC,
-// OGG/Vorbis, Opus), libmpg123 (MP3) and FFmpeg (M4A, WebM, AAC, AMR, WMA),
-// from a path or from bytes in memory; channels are mixed to mono. Writing:
-// libsndfile, and FFmpeg for AAC. Resampling uses libsoxr at high quality.
+// Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC, Opus),
+// libmpg123 (MP3) and FFmpeg (OGG/Vorbis, M4A, WebM, AAC, AMR, WMA), from a
+// path or from bytes in memory; channels are mixed to mono. Writing: libsndfile,
+// and FFmpeg for AAC. Resampling uses libsoxr at high quality.
 #pragma once
 
 #include <cstddef>

@@ -146,7 +146,7 @@ Audio decode_with(Reader& r, const std::string& name) {
 // A file's first bytes, and the 4 after an ID3v2 tag it starts with: what
 // decides which reader takes it.
 struct FileHead {
-  unsigned char head[16] = {}, after_tag[4] = {};
+  unsigned char head[audio::kHeadBytes] = {}, after_tag[4] = {};
   size_t n = 0;
   bool tagged = false;  // an ID3v2 tag with 4 bytes after it
   const unsigned char* after() const { return tagged ? after_tag : nullptr; }

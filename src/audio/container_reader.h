@@ -1,9 +1,9 @@
 // Audio in the containers libsndfile and libmpg123 do not read, through
 // FFmpeg's libavformat / libavcodec: MP4/M4A (AAC, ALAC: a phone's voice memo),
-// WebM/Matroska (Opus, Vorbis: a browser's recording), raw AAC (ADTS), AMR and
-// WMA. The demuxer is chosen from the stream's first bytes, never by FFmpeg's
-// prober (which would take a text file for a "tty" video), and FFmpeg's own
-// log lines are off.
+// WebM/Matroska (Opus, Vorbis: a browser's recording), raw AAC (ADTS), AMR,
+// WMA, and Ogg other than Opus (libsndfile leaks on damaged Ogg Vorbis). The demuxer is chosen from
+// the stream's first bytes, never by FFmpeg's prober (which would take a text file for a "tty"
+// video), and FFmpeg's own log lines are off.
 #pragma once
 
 #include <cstddef>
@@ -15,12 +15,17 @@
 
 namespace izwi::audio {
 
+// Bytes that tell every container apart: an Ogg page header with a full
+// segment table, and the first 8 bytes of its packet.
+constexpr size_t kHeadBytes = 300;
+
 // A container izwi reads through FFmpeg, by its first bytes.
 struct Container {
   const char* demuxer;      // FFmpeg's name for it
   const char* description;  // for messages: "MP4/M4A audio (AAC or ALAC, ...)"
 };
-// nullptr when `head` (the first `n` bytes) starts like none of them.
+// nullptr when `head` (the first `n` bytes; kHeadBytes tell every case) starts
+// like none of them.
 // `after_tag`: the 4 bytes after an ID3v2 tag that `head` starts with (nullptr:
 // none), where an AAC stream (izwi's own among them) may begin.
 const Container* find_container(const unsigned char* head, size_t n,

@@ -437,6 +437,39 @@ TEST(AudioFiles, PhoneAndBrowserContainersDecodeThroughFfmpeg) {
 // A container's header with nothing decodable after it, or a file cut short,
 // is an error that names the container, never a crash or FFmpeg's printout.
 // (Not AMR: its frames carry no check, so noise after "#!AMR" decodes to noise.)
+// Ogg Vorbis is read by FFmpeg: libsndfile 1.2.0 leaks about 5.7 KB for each
+// Ogg Vorbis stream whose headers are damaged (here one byte of the setup
+// header, as fuzzing found it), which a server taking uploads cannot afford.
+// Under AddressSanitizer a leak fails this test's run. The file is an error that
+// names Ogg, from disk and from memory, and behind an ID3v2 tag too; Ogg Opus
+// stays with libsndfile, which decodes it at the stream's own rate.
+TEST(AudioFiles, DamagedOggVorbisIsAnErrorWithoutALeak) {
+  const std::string path = test::data_path("audio/vorbis-bad-setup-header.ogg");
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(bytes.size(), 1000u);
+  const std::string tagged =
+      std::string("ID3\x04\0\0\0\0\0\x10", 10) + std::string(16, '\0') + bytes;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    try {
+      if (i == 0) read_audio(path);
+      if (i == 1) read_audio_memory(bytes.data(), bytes.size(), "upload.ogg");
+      if (i == 2) read_audio_memory(tagged.data(), tagged.size(), "tagged.ogg");
+      ADD_FAILURE() << "read as audio";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidFormat);
+      EXPECT_NE(std::string(e.what()).find("it is Ogg"), std::string::npos) << e.what();
+    }
+  }
+  // The same stream undamaged decodes, and Opus keeps its 24 kHz.
+  const Audio x{test::random_vector(24000, 3, -0.3f, 0.3f), 24000, 1};
+  const std::string vorbis = encode_audio(x, AudioFormat::kOgg);
+  EXPECT_NEAR(read_audio_memory(vorbis.data(), vorbis.size(), "v.ogg").duration(), 1.0, 0.01);
+  const std::string opus = encode_audio(x, AudioFormat::kOpus);
+  EXPECT_EQ(read_audio_memory(opus.data(), opus.size(), "o.opus").sample_rate, 24000);
+}
+
 TEST(AudioFiles, DamagedContainersAreNamedInTheError) {
   TempDir d;
   std::string noise;
