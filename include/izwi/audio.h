@@ -38,6 +38,9 @@ struct AudioTags {
 };
 // The tags of an audio file (empty fields where it has none).
 AudioTags read_audio_tags(const std::string& path);
+// The same for a file's bytes in memory; `name` is used in errors.
+AudioTags read_audio_tags_memory(const void* data, size_t size,
+                                 const std::string& name = "<memory>");
 
 // Throws izwi::Error naming the file and what is wrong (not audio, truncated, empty, ...).
 Audio read_audio(const std::string& path);

@@ -186,6 +186,15 @@ bool is_mpeg_file(const std::string& path) {
   audio::unreadable_audio(name, why);
 }
 
+// libsndfile reading the bytes `m` covers (`m` outlives the handle).
+SndHandle open_memory(MemoryReader& m, SF_INFO& info, const std::string& name) {
+  SF_VIRTUAL_IO io{MemoryReader::get_len, MemoryReader::seek, MemoryReader::read,
+                   MemoryReader::write, MemoryReader::tell};  // copied by libsndfile
+  SndHandle f(sf_open_virtual(&io, SFM_READ, &info, &m));
+  if (!f) unreadable(name, nullptr);
+  return f;
+}
+
 // The container FFmpeg reads for the file at `path` (by its first bytes), or nullptr.
 const audio::Container* container_of(const std::string& path) {
   const FileHead h = read_head(path);
@@ -231,11 +240,8 @@ Audio read_audio_memory(const void* data, size_t size, const std::string& name) 
     return decode_with(r, name);
   }
   MemoryReader m{static_cast<const unsigned char*>(data), static_cast<sf_count_t>(size)};
-  SF_VIRTUAL_IO io{MemoryReader::get_len, MemoryReader::seek, MemoryReader::read,
-                   MemoryReader::write, MemoryReader::tell};
   SF_INFO info{};
-  SndHandle f(sf_open_virtual(&io, SFM_READ, &info, &m));
-  if (!f) unreadable(name, nullptr);
+  SndHandle f = open_memory(m, info, name);
   return decode(f.get(), info, name);
 }
 
@@ -329,6 +335,20 @@ void audio::set_tags(SNDFILE* f, const AudioTags& tags) {
       fail(ErrorKind::kInternal, "cannot tag the audio: ", sf_strerror(f));
 }
 
+namespace {
+
+// The tags libsndfile reads from an open file.
+AudioTags sndfile_tags(SNDFILE* f) {
+  const auto get = [f](int id) {
+    const char* v = sf_get_string(f, id);
+    return std::string(v ? v : "");
+  };
+  return AudioTags{get(SF_STR_TITLE), get(SF_STR_ARTIST), get(SF_STR_COMMENT), get(SF_STR_SOFTWARE),
+                   get(SF_STR_DATE)};
+}
+
+}  // namespace
+
 AudioTags read_audio_tags(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
@@ -341,12 +361,18 @@ AudioTags read_audio_tags(const std::string& path) {
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
   if (!f) unreadable(path, nullptr);
-  const auto get = [&](int id) {
-    const char* v = sf_get_string(f.get(), id);
-    return std::string(v ? v : "");
-  };
-  return AudioTags{get(SF_STR_TITLE), get(SF_STR_ARTIST), get(SF_STR_COMMENT), get(SF_STR_SOFTWARE),
-                   get(SF_STR_DATE)};
+  return sndfile_tags(f.get());
+}
+
+AudioTags read_audio_tags_memory(const void* data, size_t size, const std::string& name) {
+  if (size == 0) fail(ErrorKind::kInvalidArgument, "'", name, "' is empty (0 bytes)");
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  if (audio::starts_like_mpeg(bytes, size, false)) audio::MpegReader::open_memory(data, size, name);
+  if (const audio::Container* c = audio::find_container(bytes, size))
+    return audio::ContainerReader(bytes, size, *c, name).tags();
+  MemoryReader m{bytes, static_cast<sf_count_t>(size)};
+  SF_INFO info{};
+  return sndfile_tags(open_memory(m, info, name).get());
 }
 
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,

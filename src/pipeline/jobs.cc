@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "izwi/provenance.h"
 #include "store/job_backend.h"
 
 namespace izwi {
@@ -139,7 +140,12 @@ bool JobWorker::run_one() {
     }
     const SynthesisResult r = session->finish();
     const Audio a{r.samples, r.sample_rate, 1};
-    repo.finish(*c, encode_audio(a, AudioFormat::kWav), a.duration());
+    // Marked as every file izwi writes is (the speech API's labels: the model
+    // asked for, the voice or "default").
+    const std::string model_name = p.value("model", "");
+    const AudioTags tags = provenance_tags(synthetic_speech(
+        model_name.empty() ? "default" : model_name, voice_name.empty() ? "default" : voice_name));
+    repo.finish(*c, encode_audio(a, AudioFormat::kWav, SampleFormat::kPcm16, tags), a.duration());
   } catch (const Error& e) {
     repo.fail(*c, e.what());
   } catch (const json::exception& e) {

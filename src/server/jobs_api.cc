@@ -211,13 +211,15 @@ void handle_job_audio(ServerState& st, const httplib::Request& req, httplib::Res
                        std::to_string(s->total) + " done); fetch finished utterances with ?index=",
                    "id");
   Audio all{{}, 24000, 1};
+  AudioTags tags;  // the first utterance's provenance mark
   for (int i = 0; i < s->total; ++i) {
     const std::string wav = *st.jobs.audio(id, i);
     const Audio a = read_audio_memory(wav.data(), wav.size());
+    if (i == 0) tags = read_audio_tags_memory(wav.data(), wav.size());
     all.sample_rate = a.sample_rate;
     all.samples.insert(all.samples.end(), a.samples.begin(), a.samples.end());
   }
-  res.set_content(encode_audio(all, AudioFormat::kWav), "audio/wav");
+  res.set_content(encode_audio(all, AudioFormat::kWav, SampleFormat::kPcm16, tags), "audio/wav");
 }
 
 void handle_cancel_job(ServerState& st, const httplib::Request& req, httplib::Response& res) {

@@ -932,6 +932,20 @@ TEST_F(ServerTest, AJobIsSpokenInTheBackgroundLikeSpeechRequests) {
   auto whole = c.Get("/v1/jobs/" + id + "/audio");
   ASSERT_TRUE(whole && whole->status == 200);
   EXPECT_EQ(read_audio_memory(whole->body.data(), whole->body.size()).samples, joined);
+  // Each utterance and the whole job say they are synthetic speech, in what
+  // voice, as the speech API's files do (read back from disk, as a user would).
+  const auto last = c.Get("/v1/jobs/" + id + "/audio?index=2");
+  ASSERT_TRUE(last && last->status == 200);
+  for (const auto& [name, body] :
+       {std::pair{"utterance.wav", last->body}, std::pair{"job.wav", whole->body}}) {
+    std::ofstream(dir_.file(name), std::ios::binary) << body;
+    const auto mark = parse_provenance(read_audio_tags(dir_.file(name)));
+    ASSERT_TRUE(mark.has_value()) << name;
+    EXPECT_EQ(mark->voice, "narrator") << name;
+    EXPECT_EQ(mark->model, "qwen3-tts-0.6b-customvoice") << name;
+    EXPECT_EQ(parse_provenance(read_audio_tags_memory(body.data(), body.size()))->created,
+              mark->created);
+  }
   auto spoken = c.Get("/metrics");  // this replica's worker spoke the three
   ASSERT_TRUE(spoken);
   EXPECT_NE(spoken->body.find("izwi_job_utterance_seconds_count 3"), std::string::npos)
