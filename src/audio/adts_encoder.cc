@@ -80,23 +80,21 @@ struct AdtsEncoder::Impl {
     }
   }
 
-  // Encodes samples [0, n) of `pending` as one frame (n <= frame_size; short
-  // only for the last).
-  void encode(size_t n) {
+  // Encodes `n` samples as one frame (n <= frame_size; short only for the last).
+  void encode(const float* samples, size_t n) {
     frame->nb_samples = static_cast<int>(n);
     frame->format = codec->sample_fmt;
     frame->sample_rate = codec->sample_rate;
     if (int err = av_channel_layout_copy(&frame->ch_layout, &codec->ch_layout); err < 0)
       failed("no frame", err);
     if (int err = av_frame_get_buffer(frame, 0); err < 0) failed("no frame buffer", err);
-    std::memcpy(frame->data[0], pending.data(), n * sizeof(float));  // mono: one plane
+    std::memcpy(frame->data[0], samples, n * sizeof(float));  // mono: one plane
     frame->pts = next_pts;
     next_pts += static_cast<int64_t>(n);
     const int err = avcodec_send_frame(codec, frame);
     av_frame_unref(frame);
     if (err < 0) failed("the encoder refused a frame", err);
     drain();
-    pending.erase(pending.begin(), pending.begin() + static_cast<long>(n));
   }
 
   std::string take() {
@@ -169,8 +167,11 @@ std::string AdtsEncoder::write(const float* samples, size_t n) {
   // was given, peaks past full scale included.
   for (size_t i = 0; i < n; ++i)
     m.pending.push_back(std::isfinite(samples[i]) ? std::clamp(samples[i], -1.0f, 1.0f) : 0.0f);
+  // Whole frames go; the rest waits (removed once: a whole clip is one call).
   const auto frame = static_cast<size_t>(m.codec->frame_size);
-  while (m.pending.size() >= frame) m.encode(frame);
+  size_t at = 0;
+  for (; m.pending.size() - at >= frame; at += frame) m.encode(m.pending.data() + at, frame);
+  m.pending.erase(m.pending.begin(), m.pending.begin() + static_cast<long>(at));
   return m.take();
 }
 
@@ -178,7 +179,7 @@ std::string AdtsEncoder::finish() {
   Impl& m = *impl_;
   if (m.finished) return {};
   m.finished = true;
-  if (!m.pending.empty()) m.encode(m.pending.size());
+  if (!m.pending.empty()) m.encode(m.pending.data(), m.pending.size());
   if (int err = avcodec_send_frame(m.codec, nullptr); err < 0) Impl::failed("flush", err);
   m.drain();
   if (int err = av_write_trailer(m.muxer); err < 0) Impl::failed("trailer", err);
