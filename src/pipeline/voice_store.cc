@@ -10,7 +10,6 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
 #include "core/error.h"
@@ -23,6 +22,7 @@
 #include "pipeline/voice_cache.h"
 #include "store/blob.h"
 #include "store/voice_backend.h"
+#include "text/unicode.h"
 
 namespace izwi {
 
@@ -164,10 +164,31 @@ int VoiceStore::schema_version() const {
 }
 
 void VoiceStore::check_name(const std::string& name) {
-  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
-  if (!std::regex_match(name, re) || name.find("..") != std::string::npos)
-    fail(ErrorKind::kInvalidArgument, "invalid voice name '", name,
-         "': use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit");
+  // Letters and digits of any script ("grandma", "José", "小明", "Анна"), so a
+  // voice can be named in its speaker's language; no spaces, slashes or other
+  // punctuation, so a name is safe in a URL path, a shell and a file name.
+  const auto invalid = [&name](const std::string& why) {
+    fail(ErrorKind::kInvalidArgument, "invalid voice name '", name, "': ", why,
+         "; use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit");
+  };
+  std::u32string cps;
+  try {
+    cps = text::code_points(name);
+  } catch (const Error&) {
+    invalid("it is not valid UTF-8");
+  }
+  if (cps.empty() || cps.size() > 64) invalid(cps.empty() ? "it is empty" : "it is too long");
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const text::CharClass c = text::char_class(cps[i]);
+    const bool alnum = c == text::CharClass::kLetter || c == text::CharClass::kDigit;
+    if (i == 0 && !alnum) invalid("it must start with a letter or digit");
+    if (!alnum && c != text::CharClass::kMark && cps[i] != U'_' && cps[i] != U'-' && cps[i] != U'.')
+      invalid("it holds a character that is not allowed");
+  }
+  if (name.find("..") != std::string::npos) invalid("it holds '..'");
+  // One spelling per name: "é" typed as e + a combining accent would be
+  // another voice that looks the same.
+  if (text::nfc(name) != name) invalid("its accents are not composed (Unicode NFC)");
 }
 
 VoiceProfile VoiceStore::save(const std::string& name, const TtsModel& model, const Voice& voice,

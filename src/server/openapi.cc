@@ -42,7 +42,8 @@ J id_param() {
         {"in", "path"},
         {"required", true},
         {"description", "The voice's name (1-64 letters, digits, '_', '-', '.')"},
-        {"schema", {{"type", "string"}, {"pattern", "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}}}}});
+        {"schema",
+         {{"type", "string"}, {"pattern", "^[\\p{L}\\p{Nd}][\\p{L}\\p{M}\\p{Nd}_.-]{0,63}$"}}}}});
 }
 
 // A voice: its name, or the OpenAI SDKs' custom-voice object {"id": NAME}.

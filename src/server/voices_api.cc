@@ -1,5 +1,7 @@
 // /v1/voices: the saved voices of `izwi voices`, over HTTP (same store, same rules).
 
+#include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "server/api_error.h"
@@ -174,6 +176,35 @@ void handle_voice_audio(ServerState& st, const httplib::Request& req, httplib::R
   }
 }
 
+namespace {
+
+// The Content-Disposition of voice `id`'s export: "<id>.izwi-voice.json" as it
+// is when it is ASCII; else an ASCII stand-in and the UTF-8 name
+// percent-encoded (RFC 6266, RFC 5987), which browsers use (a voice may be
+// named "小明").
+std::string export_disposition(const std::string& id) {
+  const std::string file = id + ".izwi-voice.json";
+  const bool ascii = std::all_of(file.begin(), file.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F;
+  });
+  if (ascii) return "attachment; filename=\"" + file + "\"";
+  std::string encoded;
+  for (unsigned char c : file) {
+    // ASCII only: std::isalnum follows the locale, where 0xE5 may be a letter.
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.' ||
+        c == '-' || c == '_') {
+      encoded += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      encoded += hex;
+    }
+  }
+  return "attachment; filename=\"voice.izwi-voice.json\"; filename*=UTF-8''" + encoded;
+}
+
+}  // namespace
+
 void handle_export_voice(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const std::string id = voice_id(req);
   std::string file;
@@ -182,7 +213,7 @@ void handle_export_voice(ServerState& st, const httplib::Request& req, httplib::
   } catch (const Error& e) {
     throw store_error(e, "id");
   }
-  res.set_header("Content-Disposition", "attachment; filename=\"" + id + ".izwi-voice.json\"");
+  res.set_header("Content-Disposition", export_disposition(id));
   res.set_content(file, "application/json");
 }
 

@@ -106,6 +106,40 @@ std::string nfc(std::string_view s) {
   return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
 }
 
+std::u32string code_points(std::string_view s) {
+  check_utf8(s);
+  std::u32string out;
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n =
+        utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(s.size() - i), &cp);
+    if (n <= 0) fail(ErrorKind::kInvalidArgument, "text is not valid UTF-8 at byte offset ", i);
+    out.push_back(static_cast<char32_t>(cp));
+    i += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+CharClass char_class(uint32_t code_point) {
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(code_point))) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+      return CharClass::kLetter;
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+      return CharClass::kMark;
+    case UTF8PROC_CATEGORY_ND:
+      return CharClass::kDigit;
+    default:
+      return CharClass::kOther;
+  }
+}
+
 namespace {
 
 struct ByteTables {

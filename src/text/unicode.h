@@ -15,6 +15,13 @@ void check_utf8(std::string_view s);
 // Unicode canonical composition (NFC), via utf8proc. Input must be valid UTF-8.
 std::string nfc(std::string_view s);
 
+// The code points of valid UTF-8 (throws as check_utf8 for invalid input).
+std::u32string code_points(std::string_view s);
+// A code point's general category, coarsely: a letter (L*), a combining mark
+// (M*), a decimal digit (Nd) or anything else.
+enum class CharClass { kLetter, kMark, kDigit, kOther };
+CharClass char_class(uint32_t code_point);
+
 // The byte-level alphabet: each byte 0..255 as one printable code point
 // (printable Latin-1 bytes map to themselves, the other 68 to U+0100..U+0143),
 // UTF-8 encoded. `byte_of_symbol` is the inverse (-1 for other code points).

@@ -1100,6 +1100,35 @@ void ServerTest::voices_api_and_the_cli_share_one_store() {
                   "application/json");
   ASSERT_TRUE(j);
   EXPECT_EQ(j->status, 201) << j->body;
+  // A name in another script: made over HTTP, found by its percent-encoded URL,
+  // spoken with, exported under its own name (RFC 5987), listed by the CLI.
+  const std::string xiaoming = "\xe5\xb0\x8f\xe6\x98\x8e";  // 小明
+  auto cjk = c.Post(
+      "/v1/voices",
+      json{{"name", xiaoming}, {"audio", reference_b64()}, {"consent", "the speaker"}}.dump(),
+      "application/json");
+  ASSERT_TRUE(cjk);
+  ASSERT_EQ(cjk->status, 201) << cjk->body;
+  EXPECT_EQ(json::parse(cjk->body)["id"], xiaoming);
+  auto by_url = c.Get("/v1/voices/%E5%B0%8F%E6%98%8E");
+  ASSERT_TRUE(by_url);
+  EXPECT_EQ(by_url->status, 200) << by_url->body;
+  auto cjk_speech =
+      post_json(*s, {{"input", "Hi."}, {"voice", xiaoming}, {"response_format", "wav"}});
+  ASSERT_TRUE(cjk_speech);
+  EXPECT_EQ(cjk_speech->status, 200) << cjk_speech->body;
+  // (curl: cpp-httplib's client decodes percent escapes in header values.)
+  const auto headers =
+      shell("curl -s -D - -o /dev/null " + s->url() + "/v1/voices/%E5%B0%8F%E6%98%8E/export");
+  EXPECT_NE(headers.output.find("Content-Disposition: attachment; "
+                                "filename=\"voice.izwi-voice.json\"; "
+                                "filename*=UTF-8''%E5%B0%8F%E6%98%8E.izwi-voice.json\r\n"),
+            std::string::npos)
+      << headers.output;
+  EXPECT_NE(izwi("voices list").output.find(xiaoming), std::string::npos);
+  expect_error(c.Post("/v1/voices", json{{"name", "two words"}, {"audio", reference_b64()}}.dump(),
+                      "application/json"),
+               400, "invalid_value", "a space in a name");
   // One voice, its audio, export, import under a new name.
   auto one = c.Get("/v1/voices/from-api");
   ASSERT_TRUE(one && one->status == 200);

@@ -186,8 +186,35 @@ TEST_P(BackendTest, ExportImportRoundTripsExactly) {
 
 TEST_P(BackendTest, NamesAreValidatedAndNeverCollideSilently) {
   VoiceStore store(where("data"));
-  for (const char* bad : {"", "../etc", "a/b", ".hidden", "x y", "..", "\xc3\xa9"})
+  // Letters and digits of any script; no spaces, slashes, symbols or a second
+  // spelling of the same name (an accent as a separate combining mark).
+  const std::string too_long(65, 'a');
+  for (const std::string bad :
+       {"", "../etc", "a/b", ".hidden", "x y", "..", "_x", "\xff\xfe", "smile\xf0\x9f\x98\x80",
+        "Jose\xcc\x81", "\xcc\x81" "a", too_long.c_str()})
     EXPECT_THROW(VoiceStore::check_name(bad), Error) << bad;
+  for (const char* good :
+       {"grandma", "\xc3\xa9", "Jos\xc3\xa9", "\xe5\xb0\x8f\xe6\x98\x8e",
+        "\xd0\x90\xd0\xbd\xd0\xbd\xd0\xb0",
+        "\xe0\xa4\xb9\xe0\xa4\xbf\xe0\xa4\x82\xe0\xa4\xa6\xe0\xa5\x80", "v2.final-take_3"})
+    EXPECT_NO_THROW(VoiceStore::check_name(good)) << good;
+  try {
+    VoiceStore::check_name("Jose\xcc\x81");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Unicode NFC"), std::string::npos) << e.what();
+  }
+  // A name in another script is stored, found, spoken with and renamed like any
+  // other (SQLite and PostgreSQL).
+  const std::string xiaoming = "\xe5\xb0\x8f\xe6\x98\x8e";  // 小明
+  store.add(xiaoming, model(), ref, "", "");
+  EXPECT_TRUE(store.contains(xiaoming));
+  EXPECT_EQ(store.get(xiaoming).name, xiaoming);
+  EXPECT_EQ(model().synthesize("Hi.", store.load(xiaoming, model()), options()).samples.empty(),
+            false);
+  store.rename(xiaoming, "Jos\xc3\xa9");
+  EXPECT_FALSE(store.contains(xiaoming));
+  EXPECT_TRUE(store.contains("Jos\xc3\xa9"));
+  store.remove("Jos\xc3\xa9");
   store.add("me", model(), ref, "", "");
   const std::string first_revision = store.get("me").revision;
   try {

@@ -107,7 +107,7 @@ export function clonePage(models: Model[]): HTMLElement {
   const panel = new GeneratePanel(reference, () => "cloned from a clip");
 
   // Step 3: save the voice (consent asked for; the ethics guidance in view).
-  const name = h("input", { type: "text", pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}", placeholder: "e.g. grandma" });
+  const name = h("input", { type: "text", pattern: "[\\p{L}\\p{Nd}][\\p{L}\\p{M}\\p{Nd}_.\\-]{0,63}", placeholder: "e.g. grandma" });
   const consent = h("input", { type: "text", placeholder: "Who agreed to this, and when" });
   const saveError = errorBox();
   const saved = h("p", { class: "status", role: "status" });
