@@ -27,9 +27,8 @@ enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw, kAac };
 enum class SampleFormat { kPcm16, kFloat32 };
 
 // Text a file carries about itself: WAV LIST/INFO (INAM, IART, ICMT, ISFT,
-// ICRD), FLAC and Ogg (Vorbis, Opus) comments, MP3 ID3v2 (MP3 keeps the
-// encoder's name as its software), an ID3v2 tag before AAC's frames. Empty
-// fields are not written; raw PCM has none.
+// ICRD), FLAC and Ogg (Vorbis, Opus) comments, an ID3v2.4 tag (UTF-8) before
+// MP3 and AAC. Empty fields are not written; raw PCM has none.
 struct AudioTags {
   std::string title, artist, comment, software, date;
   bool empty() const {

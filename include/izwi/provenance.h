@@ -1,12 +1,12 @@
 // izwi — provenance: every file izwi writes says it is synthetic speech.
 //
 // The mark travels in the file's own tags (izwi/audio.h, AudioTags): WAV
-// LIST/INFO, FLAC and Ogg comments, MP3 ID3v2, so any player or tag reader
+// LIST/INFO, FLAC and Ogg comments, an ID3v2 tag before MP3 and AAC, so any player or tag reader
 // shows it, and `izwi inspect-output FILE` reads it back:
 //   title    Synthetic speech
 //   artist   Synthetic voice (<voice>)
 //   comment  Synthetic speech made by izwi 0.1.0 | model: <model> | voice: <voice> | created: <UTC>
-//   software izwi 0.1.0 (MP3: the encoder's name)
+//   software izwi 0.1.0
 //   date     <UTC, ISO 8601>
 #pragma once
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "audio/adts_encoder.h"
+#include "audio/id3_tag.h"
 #include "audio/sndfile_util.h"
 #include "core/error.h"
 #include "izwi/audio.h"
@@ -89,20 +90,13 @@ size_t blank_frame_length(const std::string& head) {
 
 }  // namespace
 
-// Bytes of the ID3v2 tag that `data` starts with (header, syncsafe size), or 0.
-size_t id3_length(const std::string& data) {
-  if (data.size() < 10 || data.compare(0, 3, "ID3") != 0) return 0;
-  size_t size = 0;
-  for (int i = 6; i < 10; ++i) size = (size << 7) | (static_cast<unsigned char>(data[i]) & 0x7F);
-  return 10 + size;
-}
-
 struct AudioEncoder::Impl {
   AudioFormat format;
   SampleFormat sample_format;
   int sample_rate;
   AudioTags tags;
   bool header_sent = false;
+  std::string id3;  // MP3: the tag that goes out first (audio/id3_tag.h)
   MemoryWriter memory;
   audio::SndHandle file;                    // libsndfile's compressed formats
   std::unique_ptr<audio::AdtsEncoder> aac;  // AAC, through FFmpeg
@@ -131,7 +125,10 @@ AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sam
     fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
          " encoder: ", sf_strerror(nullptr));
   sf_command(impl_->file.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
-  audio::set_tags(impl_->file.get(), tags);
+  if (format == AudioFormat::kMp3)
+    impl_->id3 = audio::id3v2_tag(tags);  // LAME's own writes UTF-8 as Latin-1
+  else
+    audio::set_tags(impl_->file.get(), tags);
   if (format == AudioFormat::kMp3) {
     // A stream has no VBR header, and decoders size a header-less MP3 from its
     // first frame: only a constant bitrate makes that right.
@@ -157,17 +154,11 @@ std::string AudioEncoder::write(const float* samples, size_t n) {
   if (sf_writef_float(m.file.get(), samples, count) != count)
     fail(ErrorKind::kIo, "encoding ", audio_format_name(m.format),
          " failed: ", sf_strerror(m.file.get()));
-  if (m.format == AudioFormat::kMp3 && !m.header_sent && m.memory.sent == 0) {
-    // The ID3 tag (if any) goes out; the blank frame after it does not.
+  if (m.format == AudioFormat::kMp3 && !m.header_sent) {
+    // The ID3 tag goes out first; LAME's blank first frame does not go at all.
     m.header_sent = true;
-    const size_t id3 = id3_length(m.memory.data);
-    const size_t blank =
-        id3 <= m.memory.data.size() ? blank_frame_length(m.memory.data.substr(id3)) : 0;
-    if (blank > 0) {
-      std::string out = m.memory.data.substr(0, id3) + m.memory.data.substr(id3 + blank);
-      m.memory.sent = m.memory.data.size();
-      return out;
-    }
+    m.memory.sent = blank_frame_length(m.memory.data);
+    return m.id3 + m.memory.take();
   }
   return m.memory.take();
 }
@@ -183,6 +174,10 @@ std::string AudioEncoder::finish() {
   }
   if (m.aac) return m.aac->finish();
   m.file.reset();  // flushes the encoder
+  if (m.format == AudioFormat::kMp3 && !m.header_sent) {
+    m.header_sent = true;  // nothing written: the tag and a complete (empty) stream
+    return m.id3 + m.memory.take();
+  }
   return m.memory.take();
 }
 
@@ -205,12 +200,14 @@ std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sa
       fail(ErrorKind::kIo, "cannot start a ", audio_format_name(format),
            " encoder: ", sf_strerror(nullptr));
     sf_command(f.get(), SFC_SET_CLIPPING, nullptr, SF_TRUE);
-    if (format != AudioFormat::kRaw) audio::set_tags(f.get(), tags);
+    if (format != AudioFormat::kRaw && format != AudioFormat::kMp3) audio::set_tags(f.get(), tags);
     const auto count = static_cast<sf_count_t>(n);
     if (sf_writef_float(f.get(), audio.samples.data(), count) != count)
       fail(ErrorKind::kIo, "encoding ", audio_format_name(format),
            " failed: ", sf_strerror(f.get()));
   }
+  // MP3's tag is ours: LAME's writes UTF-8 text as Latin-1 ("小明" came back as "å°æ").
+  if (format == AudioFormat::kMp3) return audio::id3v2_tag(tags) + memory.data;
   return std::move(memory.data);
 }
 

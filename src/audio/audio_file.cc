@@ -378,9 +378,10 @@ AudioTags read_audio_tags_memory(const void* data, size_t size, const std::strin
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format, const AudioTags& tags) {
   OutputFile out(path);
-  if (out.in_place() || format == AudioFormat::kAac) {
+  if (out.in_place() || format == AudioFormat::kAac || format == AudioFormat::kMp3) {
     // A pipe or device cannot seek back to finish a header: encoded whole first.
-    // AAC is encoded in memory by FFmpeg (audio_encoder.cc).
+    // AAC (FFmpeg) and MP3 (its ID3 tag in front) are put together in memory
+    // (audio_encoder.cc).
     out.write(encode_audio(audio, format, sample_format, tags));
     out.commit();
     return;

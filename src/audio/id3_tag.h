@@ -1,8 +1,10 @@
-// An ID3v2.4 tag for the front of an AAC (ADTS) stream.
+// An ID3v2.4 tag for the front of an MP3 or AAC (ADTS) stream.
 //
-// FFmpeg's ID3v2 writer (5.1) puts a "comment" in a TXXX frame, which players
-// and mediainfo show as a custom field rather than the comment, so izwi's
-// provenance would be out of sight. The tag is five UTF-8 frames, written here:
+// The libraries' own writers fall short for izwi's provenance: FFmpeg's (5.1)
+// puts a "comment" in a TXXX frame, which players and mediainfo show as a
+// custom field rather than the comment, and LAME's (through libsndfile) writes
+// UTF-8 text as Latin-1, so a voice named "小明" read back as "å°æ". The tag
+// is five UTF-8 frames, written here:
 //   TIT2 title, TPE1 artist, COMM comment (language "eng", no description),
 //   TSSE software, TDRC date
 // FFmpeg reads them back as title, artist, comment, encoder and date.

@@ -654,8 +654,8 @@ TEST_F(ServerTest, ErrorsHaveTheirStatusAndTheOpenAiShape) {
   expect_error(c.Post("/v1/audio/speech", short_clip), 400, "invalid_reference_audio",
                "clip too short");
   expect_error(
-      post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"response_format", "aac"}}), 400,
-      "unsupported_response_format", "aac");
+      post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"response_format", "m4a"}}), 400,
+      "unsupported_response_format", "m4a");
   expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"speed", 9}}), 400,
                "invalid_value", "speed out of range");
   expect_error(post_json(*s, {{"input", "x"}, {"reference_audio", ref}, {"seed", "abc"}}), 400,
