@@ -166,9 +166,8 @@ FileHead read_head(const std::string& path) {
   return h;
 }
 
-// Whether the file at `path` is MPEG audio, by its first bytes (and name).
-bool is_mpeg_file(const std::string& path) {
-  const FileHead h = read_head(path);
+// Whether the file at `path` is MPEG audio, by its first bytes `h` (and name).
+bool is_mpeg_file(const std::string& path, const FileHead& h) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -195,9 +194,8 @@ SndHandle open_memory(MemoryReader& m, SF_INFO& info, const std::string& name) {
   return f;
 }
 
-// The container FFmpeg reads for the file at `path` (by its first bytes), or nullptr.
-const audio::Container* container_of(const std::string& path) {
-  const FileHead h = read_head(path);
+// The container FFmpeg reads for a file with first bytes `h`, or nullptr.
+const audio::Container* container_of(const FileHead& h) {
   return audio::find_container(h.head, h.n, h.after());
 }
 
@@ -214,11 +212,12 @@ Audio read_audio(const std::string& path) {
     fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist");
   if (std::filesystem::is_directory(path, ec))
     fail(ErrorKind::kInvalidArgument, "'", path, "' is a directory, not an audio file");
-  if (is_mpeg_file(path)) {
+  const FileHead head = read_head(path);
+  if (is_mpeg_file(path, head)) {
     auto r = audio::MpegReader::open_file(path);
     return decode_with(*r, path);
   }
-  if (const audio::Container* c = container_of(path)) {
+  if (const audio::Container* c = container_of(head)) {
     audio::ContainerReader r(path, *c);
     return decode_with(r, path);
   }
@@ -355,8 +354,9 @@ AudioTags read_audio_tags(const std::string& path) {
     fail(ErrorKind::kNotFound, "audio file '", path, "' does not exist or is not a file");
   // libsndfile reads the tags; a damaged MPEG stream is refused first, by the
   // quiet decoder, as libsndfile's would print its complaints.
-  if (is_mpeg_file(path)) audio::MpegReader::open_file(path);
-  if (const audio::Container* c = container_of(path))
+  const FileHead head = read_head(path);
+  if (is_mpeg_file(path, head)) audio::MpegReader::open_file(path);
+  if (const audio::Container* c = container_of(head))
     return audio::ContainerReader(path, *c).tags();
   SF_INFO info{};
   SndHandle f(sf_open(path.c_str(), SFM_READ, &info));
