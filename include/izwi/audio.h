@@ -1,7 +1,7 @@
 // izwi — audio files and resampling.
 //
-// Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC, Opus),
-// libmpg123 (MP3) and FFmpeg (OGG/Vorbis, M4A, WebM, AAC, AMR, WMA), from a
+// Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC),
+// libmpg123 (MP3) and FFmpeg (Ogg Opus/Vorbis, M4A, WebM, AAC, AMR, WMA), from a
 // path or from bytes in memory; channels are mixed to mono. Writing: libsndfile,
 // and FFmpeg for AAC. Resampling uses libsoxr at high quality.
 #pragma once

@@ -29,15 +29,7 @@ constexpr Container kMatroska{"matroska,webm", "WebM/Matroska (as browsers recor
 constexpr Container kAmr{"amr", "AMR (a phone recording)"};
 constexpr Container kAsf{"asf", "WMA (Windows Media)"};
 constexpr Container kAdts{"aac", "raw AAC (ADTS)"};
-constexpr Container kOgg{"ogg", "Ogg (Vorbis or FLAC)"};
-
-// Whether the Ogg page `head` starts with carries an Opus stream's first
-// packet ("OpusHead" after the 27-byte page header and its segment table).
-bool ogg_opus(const unsigned char* head, size_t n) {
-  if (n < 27) return false;
-  const size_t packet = 27 + size_t{head[26]};
-  return n >= packet + 8 && std::memcmp(head + packet, "OpusHead", 8) == 0;
-}
+constexpr Container kOgg{"ogg", "Ogg (Opus, Vorbis or FLAC)"};
 
 std::string av_message(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
@@ -92,10 +84,12 @@ const Container* find_container(const unsigned char* head, size_t n,
   if (starts(0, "#!AMR", 5)) return &kAmr;
   if (starts(0, "\x30\x26\xb2\x75\x8e\x66\xcf\x11", 8)) return &kAsf;
   if (starts_like_adts(head, n)) return &kAdts;
-  // Ogg, but for Opus (which libsndfile decodes at the stream's own rate):
-  // libsndfile 1.2.0 leaks its vorbis_info on an Ogg Vorbis stream with
-  // damaged headers (about 5.7 KB per crafted upload), FFmpeg does not.
-  if (starts(0, "OggS", 4) && !ogg_opus(head, n)) return &kOgg;
+  // Every Ogg stream: libsndfile 1.2.0 leaks its vorbis_info on an Ogg Vorbis
+  // stream with damaged headers (about 5.7 KB per crafted upload), and the
+  // first page cannot tell which reader a stream will reach (libogg skips a
+  // damaged page, so a page saying Opus can be followed by Vorbis). FFmpeg
+  // does not leak; it decodes Opus at 48 kHz, whatever rate was encoded.
+  if (starts(0, "OggS", 4)) return &kOgg;
   // FFmpeg skips an ID3v2 tag before any stream; izwi tags its AAC that way.
   if (after_tag && id3v2_length(head, n) > 0) {
     if (starts_like_adts(after_tag, 4)) return &kAdts;

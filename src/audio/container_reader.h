@@ -1,8 +1,9 @@
 // Audio in the containers libsndfile and libmpg123 do not read, through
 // FFmpeg's libavformat / libavcodec: MP4/M4A (AAC, ALAC: a phone's voice memo),
 // WebM/Matroska (Opus, Vorbis: a browser's recording), raw AAC (ADTS), AMR,
-// WMA, and Ogg other than Opus (libsndfile leaks on damaged Ogg Vorbis). The demuxer is chosen from
-// the stream's first bytes, never by FFmpeg's prober (which would take a text file for a "tty"
+// WMA, and all Ogg (libsndfile leaks on damaged Ogg Vorbis, and a stream's
+// first page cannot promise what follows). The demuxer is chosen from the
+// stream's first bytes, never by FFmpeg's prober (which would take a text file for a "tty"
 // video), and FFmpeg's own log lines are off.
 #pragma once
 

@@ -441,8 +441,9 @@ TEST(AudioFiles, PhoneAndBrowserContainersDecodeThroughFfmpeg) {
 // Ogg Vorbis stream whose headers are damaged (here one byte of the setup
 // header, as fuzzing found it), which a server taking uploads cannot afford.
 // Under AddressSanitizer a leak fails this test's run. The file is an error that
-// names Ogg, from disk and from memory, and behind an ID3v2 tag too; Ogg Opus
-// stays with libsndfile, which decodes it at the stream's own rate.
+// names Ogg, from disk and from memory, and behind an ID3v2 tag too. Ogg Opus
+// goes to FFmpeg as well (a damaged first page saying Opus can hide a Vorbis
+// stream behind it: tests/fuzz/corpus/audio/ogg-opus-page-then-vorbis).
 TEST(AudioFiles, DamagedOggVorbisIsAnErrorWithoutALeak) {
   const std::string path = test::data_path("audio/vorbis-bad-setup-header.ogg");
   std::ifstream in(path, std::ios::binary);
@@ -462,12 +463,14 @@ TEST(AudioFiles, DamagedOggVorbisIsAnErrorWithoutALeak) {
       EXPECT_NE(std::string(e.what()).find("it is Ogg"), std::string::npos) << e.what();
     }
   }
-  // The same stream undamaged decodes, and Opus keeps its 24 kHz.
+  // The same streams undamaged decode; FFmpeg decodes Opus at 48 kHz.
   const Audio x{test::random_vector(24000, 3, -0.3f, 0.3f), 24000, 1};
   const std::string vorbis = encode_audio(x, AudioFormat::kOgg);
   EXPECT_NEAR(read_audio_memory(vorbis.data(), vorbis.size(), "v.ogg").duration(), 1.0, 0.01);
   const std::string opus = encode_audio(x, AudioFormat::kOpus);
-  EXPECT_EQ(read_audio_memory(opus.data(), opus.size(), "o.opus").sample_rate, 24000);
+  const Audio o = read_audio_memory(opus.data(), opus.size(), "o.opus");
+  EXPECT_EQ(o.sample_rate, 48000);
+  EXPECT_NEAR(o.duration(), 1.0, 0.01);
 }
 
 TEST(AudioFiles, DamagedContainersAreNamedInTheError) {
@@ -826,13 +829,16 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
     }
     const Audio a = read_audio_memory(whole.data(), whole.size(), "whole");
     const Audio b = read_audio_memory(streamed.data(), streamed.size(), "streamed");
-    EXPECT_EQ(a.sample_rate, 24000);
-    EXPECT_EQ(b.sample_rate, 24000);
+    // Opus decodes at 48 kHz (FFmpeg's decoder), the others at the rate written.
+    const int rate = f == AudioFormat::kOpus ? 48000 : 24000;
+    EXPECT_EQ(a.sample_rate, rate);
+    EXPECT_EQ(b.sample_rate, rate);
     EXPECT_NEAR(b.duration(), a.duration(), 0.1);
+    EXPECT_NEAR(a.duration(), 2.0, 0.1);
     // The tone survives both (lossy codecs included) at the same level.
     const size_t mid = std::min(a.samples.size(), b.samples.size()) / 2;
-    EXPECT_NEAR(tone_amplitude(a.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
-    EXPECT_NEAR(tone_amplitude(b.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
+    EXPECT_NEAR(tone_amplitude(a.samples, rate, 330, mid - 4800, mid + 4800), 0.4, 0.05);
+    EXPECT_NEAR(tone_amplitude(b.samples, rate, 330, mid - 4800, mid + 4800), 0.4, 0.05);
   }
   EXPECT_EQ(std::string(audio_content_type(AudioFormat::kMp3)), "audio/mpeg");
   EXPECT_THROW(AudioEncoder(AudioFormat::kOpus, 22050), Error);  // Opus has no 22.05 kHz
@@ -888,7 +894,7 @@ TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
       const Audio a = read_audio(path);
       EXPECT_NEAR(a.duration(), 2.0, 0.1);
       const size_t mid = a.samples.size() / 2;
-      EXPECT_NEAR(tone_amplitude(a.samples, 24000, 330, mid - 4800, mid + 4800), 0.4, 0.05);
+      EXPECT_NEAR(tone_amplitude(a.samples, a.sample_rate, 330, mid - 4800, mid + 4800), 0.4, 0.05);
       // RIFF INFO names no character set: mediainfo reads it as Latin-1 (izwi,
       // libsndfile and FFmpeg as the UTF-8 it is), so there only the ASCII part.
       if (have_mediainfo && f != AudioFormat::kWav) {
