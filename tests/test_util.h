@@ -72,6 +72,14 @@ inline ::testing::AssertionResult within_golden_tolerance(const std::vector<floa
          << ours[worst] << ", ref " << ref[worst] << ")";
 }
 
+// Largest |a[i] - b[i]|; infinity when the sizes differ (so any bound fails).
+inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
+  return m;
+}
+
 // The largest normalised correlation of `a` against `b` shifted by up to
 // `max_lag` samples either way: lossy codecs delay and reshape the wave.
 inline double best_correlation(const std::vector<float>& a, const std::vector<float>& b,

@@ -112,8 +112,8 @@ void linear_packed(ThreadPool* pool, const float* x, int64_t M, const PackedConv
 
 // ---- Winograd convolutions (f32, AVX-512 or AVX2) ---------------------------------
 // The codec decoder's fast mode where there are no bf16 products: a stride-1
-// convolution of kernel K computed by Winograd's F(4, K) (kernels/cpu/
-// conv_winograd.cc), K + 3 GEMMs over a quarter of the time axis instead of K
+// convolution of kernel K computed by Winograd's F(6, K) (kernels/cpu/
+// conv_winograd.cc), K + 5 GEMMs over a sixth of the time axis instead of K
 // over all of it. Not exact: the transforms round differently from the direct
 // sums (about 1e-5 of the output's scale for K = 7).
 
@@ -125,7 +125,7 @@ struct WinogradTransforms {
 };
 WinogradTransforms winograd_transforms(int m, int K);
 
-// Whether conv1d_winograd takes this convolution (our GEMM on this CPU, K in 3..9).
+// Whether conv1d_winograd takes this convolution (our GEMM on this CPU, K in 2..7).
 bool winograd_conv_supported(int64_t Cout, int K);
 
 struct WinogradConvWeights {
@@ -149,8 +149,8 @@ void conv1d_winograd(ThreadPool* pool, const float* x, int64_t Cin, int64_t T,
 // codec decoder's upsamplers: K = 2 * stride) is `stride` interleaved J-tap
 // convolutions of x, one per output phase p: y[t * stride + p] = sum_j
 // W[:, :, p + j * stride]^T x[t - j]. Stacked, the phases are one stride-1
-// convolution Cin -> Cout * stride of kernel J, run by F(4, J): (J + 3) / 4
-// products per input sample where the GEMM form makes J (F(4, 2): 1.25 vs 2).
+// convolution Cin -> Cout * stride of kernel J, run by F(6, J): (J + 5) / 6
+// products per input sample where the GEMM form makes J (F(6, 2): 1.17 vs 2).
 bool winograd_conv_transpose_supported(int64_t Cout, int K, int stride);
 // From conv_transpose1d weights W: [Cin, Cout, K]; the result's cout is
 // Cout * stride (row co * stride + p: output phase p of channel co), its kernel J.

@@ -23,6 +23,7 @@ namespace {
 
 using test::load_f32;
 using test::load_i64;
+using test::max_abs_diff;
 using test::run_izwi;
 using test::within_golden_tolerance;
 
@@ -323,7 +324,7 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   const std::string base = "tts 'Streaming to a pipe.' -m " + test::golden_model() + " -s " +
                            d.file("ref.wav") +
                            " --reference-text 'A reference.' --language english --seed 3 "
-                           "--max-new-tokens 14 --sample-format f32 ";
+                           "--max-new-tokens 14 --sample-format f32 --codec f32 ";
   auto whole = test::run_izwi(base + "-o " + d.file("whole.wav"));
   ASSERT_EQ(whole.status, 0) << whole.output;
   // stdout through a pipe (cat), as `| aplay` would read it.
@@ -354,9 +355,13 @@ TEST(CliTts, StreamsWavToStdoutAndToAFile) {
   // The stream starts at the frame boundary; the official ICL cut may keep one
   // more leading sample.
   ASSERT_LE(ref.samples.size() - piped.size(), 1u);
-  EXPECT_TRUE(within_golden_tolerance(
-      piped, std::vector<float>(ref.samples.end() - static_cast<std::ptrdiff_t>(piped.size()),
-                                ref.samples.end())));
+  const std::vector<float> tail(ref.samples.end() - static_cast<std::ptrdiff_t>(piped.size()),
+                                ref.samples.end());
+  // The exact decoder (--codec f32), so the stream must carry the same audio:
+  // the Winograd one's sums depend on where blocks are cut (each stream within
+  // the golden tolerance of the official audio: CodecGolden.Winograd*), so two
+  // of its decodes may differ by up to twice that.
+  EXPECT_LE(max_abs_diff(piped, tail), 1e-5);
   std::ifstream err(d.file("err.txt"));
   const std::string log((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
   EXPECT_NE(log.find("first audio"), std::string::npos) << log;

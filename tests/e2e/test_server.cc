@@ -33,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::max_abs_diff;
 using test::ServerProcess;
 
 std::string fixed3(double v) {
@@ -56,13 +57,6 @@ std::vector<float> pcm16(const std::string& bytes) {
     out[i] = v / 32767.0f;
   }
   return out;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return INFINITY;
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
-  return m;
 }
 
 // Best normalised cross-correlation of two clips over small lags (lossy codecs

@@ -25,14 +25,8 @@
 namespace izwi {
 namespace {
 
+using test::max_abs_diff;
 using test::random_vector;
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
-  return m;
-}
 
 class VecKernelTest : public ::testing::TestWithParam<cpu::Isa> {};
 

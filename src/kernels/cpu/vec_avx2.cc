@@ -415,7 +415,8 @@ void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* ou
   masked_steps(n, step);
 }
 
-// mix_rows for an exact shape NO x NI (Winograd F(4, 7)'s 10 x 10 and 4 x 10):
+// mix_rows for an exact shape NO x NI (Winograd F(6, 7)'s 12 x 12 and 6 x 12;
+// at most 12 outputs, so the accumulators and the input fit the 16 registers):
 // the loops the other way round, one input at a time into NO accumulators held
 // in registers. Each output's sum is the same chain in the same order as in
 // mix_rows_dense, but the NO chains are independent, where mix_rows_dense's
@@ -446,7 +447,12 @@ void mix_rows_fixed(const MixMatrix& m, const float* const* in, float* const* ou
 }
 
 void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
-  if (m.n_in == 10 && m.n_out == 10)
+  // Winograd F(6, 7)'s transforms (F(4, 7)'s 10 x 10 and 4 x 10 for other tile sizes).
+  if (m.n_in == 12 && m.n_out == 12)
+    mix_rows_fixed<12, 12>(m, in, out, n);
+  else if (m.n_in == 12 && m.n_out == 6)
+    mix_rows_fixed<12, 6>(m, in, out, n);
+  else if (m.n_in == 10 && m.n_out == 10)
     mix_rows_fixed<10, 10>(m, in, out, n);
   else if (m.n_in == 10 && m.n_out == 4)
     mix_rows_fixed<10, 4>(m, in, out, n);

@@ -303,10 +303,10 @@ void ConvTranspose1d::use_packed(WeightSource& from) {
 }
 
 void ConvTranspose1d::use_winograd(WeightSource& from) {
-  // The transformed weights are (J + 3) / J times the stored ones (2.5x for
-  // the decoder's J = 2). The first upsampler (1536 -> 768, 75 MB in f32) would
-  // hold 113 MB more for no measured gain: a 12-frame block gives it only 12
-  // tiles, too few columns for the GEMM to gain on. The others add 25 MB.
+  // The transformed weights are (J + 5) / J times the stored ones (F(6, J):
+  // 3.5x for the decoder's J = 2). The first upsampler (1536 -> 768, 75 MB in
+  // f32) would hold 188 MB more for no measured gain: a 12-frame block gives it
+  // only 8 tiles, too few columns for the GEMM to gain on. The others add 36 MB.
   constexpr int64_t kMaxWeights = int64_t{4} << 20;
   if (weight.empty() || int64_t{in} * out * kernel > kMaxWeights ||
       !ops::winograd_conv_transpose_supported(out, kernel, stride)) {
