@@ -33,6 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::best_correlation;
 using test::max_abs_diff;
 using test::ServerProcess;
 
@@ -57,12 +58,6 @@ std::vector<float> pcm16(const std::string& bytes) {
     out[i] = v / 32767.0f;
   }
   return out;
-}
-
-// Best normalised cross-correlation of two clips over small lags (lossy codecs
-// shift and smear the waveform a little).
-double similarity(const std::vector<float>& a, const std::vector<float>& b, int max_lag = 2400) {
-  return test::best_correlation(a, b, max_lag);
 }
 
 // Runs a shell command; returns {exit status, stdout+stderr}.
@@ -232,8 +227,10 @@ TEST_F(ServerTest, OpenAiNodeSdkSpeaksWithASavedVoice) {
     ASSERT_TRUE(mark.has_value()) << f;
     EXPECT_EQ(mark->voice, "narrator") << f;
   }
-  EXPECT_GT(similarity(mp3.samples, wav.samples), 0.8) << "mp3 decodes to the same speech";
-  EXPECT_GT(similarity(aac.samples, wav.samples), 0.8) << "aac decodes to the same speech";
+  EXPECT_GT(best_correlation(mp3.samples, wav.samples, 2400), 0.8)
+      << "mp3 decodes to the same speech";
+  EXPECT_GT(best_correlation(aac.samples, wav.samples, 2400), 0.8)
+      << "aac decodes to the same speech";
   // SSE deltas joined are the non-streamed PCM (streamed decoding agrees with
   // the whole-clip decode within the golden tolerance, here after 16-bit rounding).
   const auto whole = pcm16(slurp(dir_.file("sdk/whole.pcm")));
@@ -455,7 +452,7 @@ TEST_F(ServerTest, EveryResponseFormatDecodesToTheSameSpeech) {
         EXPECT_LE(max_abs_diff(a.samples, ref.samples), stream ? 2e-3 : 1e-4) << fmt;
       } else {
         EXPECT_NEAR(a.duration(), ref.duration(), 0.1) << fmt << (stream ? " streamed" : "");
-        EXPECT_GT(similarity(a.samples, ref.samples), 0.7)
+        EXPECT_GT(best_correlation(a.samples, ref.samples, 2400), 0.7)
             << fmt << (stream ? " streamed" : "") << " " << a.samples.size() << " vs "
             << ref.samples.size();
       }
