@@ -143,9 +143,9 @@ TEST_P(VecKernelTest, AxpyMatchesReference) {
 // values after each output row; the same sums in the same order as the scalar one.
 TEST_P(VecKernelTest, MixRowsMatchesReferenceAndSkipsZeros) {
   ISA_KERNELS(v);
-  for (int n_in : {1, 8, 9, 10, 12, 16})  // each register-held size
-    for (int n_out :
-         {1, 2, 4, 6, 8, 10, 12, 16})  // and Winograd's 6 x 12, 12 x 12, 4 x 10, 10 x 10
+  // Each register-held size, and Winograd's fixed 6 x 12, 12 x 12, 4 x 10 and 10 x 10.
+  for (int n_in : {1, 8, 9, 10, 12, 16})
+    for (int n_out : {1, 2, 4, 6, 8, 10, 12, 16})
       for (int64_t n : {1, 7, 8, 33, 100}) {
         auto coef = random_vector(static_cast<size_t>(n_out * n_in), 8 + n_in);
         for (size_t i = 0; i < coef.size(); i += 3) coef[i] = 0.0f;
