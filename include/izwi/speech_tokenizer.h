@@ -24,7 +24,7 @@ enum class CodecPrecision {
   kBf16,      // bf16 weights and inputs, f32 sums, on AMX tiles or AVX512-BF16: about
               // 2-3x faster. Other CPUs with AVX2 or AVX-512 run kWinograd instead,
               // the rest f32 (see decode_precision()).
-  kWinograd,  // f32, the kernel-7 convolutions by Winograd's F(4, 7): about 1.5x
+  kWinograd,  // f32, the kernel-7 convolutions by Winograd's F(6, 7): about 1.5x
               // faster, within 1e-4 of f32 (AVX2 or AVX-512; else f32).
 };
 const char* codec_precision_name(CodecPrecision precision);  // "f32", "bf16", "winograd"
