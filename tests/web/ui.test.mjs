@@ -164,6 +164,8 @@ await step("clone: upload, report, generate while streaming, download equals the
   await report.waitFor();
   assert.match(await report.locator(".verdict").textContent(), /Good|Usable/);
   assert.match(await report.textContent(), /Duration/);
+  // This clip peaks a hair under full scale: its peak reads 0.0 dBFS, not -0.0.
+  assert.match(await report.textContent(), /Peak0\.0 dBFS/);
   // Trim: the end handle at 80 % -> the report is of the shorter clip.
   const full = Number((await report.textContent()).match(/Duration([0-9.]+) s/)[1]);
   await page.getByRole("slider", { name: "End" }).fill("800");

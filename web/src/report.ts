@@ -2,15 +2,22 @@
 import { ReferenceReport } from "./api.js";
 import { h } from "./dom.js";
 
+// v with `digits` decimals; a value that rounds to zero is "0.0", never "-0.0"
+// (a peak a hair under full scale is -0.004 dBFS).
+function fixed(v: number, digits: number): string {
+  const s = v.toFixed(digits);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
 export function renderReport(r: ReferenceReport): HTMLElement {
   const rows: [string, string][] = [
-    ["Duration", `${r.duration_s.toFixed(1)} s`],
-    ["Speech", `${r.speech_s.toFixed(1)} s`],
-    ["Silence at start / end", `${r.leading_silence_s.toFixed(1)} s / ${r.trailing_silence_s.toFixed(1)} s`],
-    ["Longest pause", `${r.longest_pause_s.toFixed(1)} s`],
-    ["Clipping", `${(r.clipping_ratio * 100).toFixed(2)} % of samples`],
-    ["Noise (speech over background)", `${r.snr_db.toFixed(0)} dB`],
-    ["Peak", `${r.peak_dbfs.toFixed(1)} dBFS`],
+    ["Duration", `${fixed(r.duration_s, 1)} s`],
+    ["Speech", `${fixed(r.speech_s, 1)} s`],
+    ["Silence at start / end", `${fixed(r.leading_silence_s, 1)} s / ${fixed(r.trailing_silence_s, 1)} s`],
+    ["Longest pause", `${fixed(r.longest_pause_s, 1)} s`],
+    ["Clipping", `${fixed(r.clipping_ratio * 100, 2)} % of samples`],
+    ["Noise (speech over background)", `${fixed(r.snr_db, 0)} dB`],
+    ["Peak", `${fixed(r.peak_dbfs, 1)} dBFS`],
   ];
   const verdict = r.usable
     ? r.issues.length
