@@ -1,10 +1,39 @@
 // izwi command-line front end.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "commands.h"
 #include "interrupt.h"
 #include "izwi/izwi.h"
+
+namespace {
+
+// CLI11 answers `izwi voices bogus` and `izwi voice` alike with "A subcommand
+// is required": name the command, the word that is not one of its commands,
+// and the commands it has.
+int command_required(CLI::App& app, const CLI::RequiredError& e) {
+  CLI::App* cur = &app;
+  std::string path = "izwi";
+  for (auto subs = cur->get_subcommands(); !subs.empty(); subs = cur->get_subcommands()) {
+    cur = subs.front();
+    path += " " + cur->get_name();
+  }
+  std::string names;
+  for (const CLI::App* sub : cur->get_subcommands([](const CLI::App*) { return true; }))
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  if (names.empty()) return app.exit(e);  // another requirement: CLI11's own message
+  const std::vector<std::string> rest = app.remaining(true);
+  if (!rest.empty() && !rest.front().empty() && rest.front()[0] != '-')
+    std::fprintf(stderr, "izwi: error: '%s' is not a command of `%s`; its commands: %s\n",
+                 rest.front().c_str(), path.c_str(), names.c_str());
+  else
+    std::fprintf(stderr, "izwi: error: `%s` needs a command: %s\n", path.c_str(), names.c_str());
+  std::fprintf(stderr, "Run `%s --help` for what each does.\n", path.c_str());
+  return e.get_exit_code();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Before anything is allocated: freed audio buffers stay for reuse (izwi.h).
@@ -55,6 +84,8 @@ int main(int argc, char** argv) {
   izwi::cli::register_inspect(app, ctx);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    return command_required(app, e);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const izwi::Error& e) {

@@ -130,5 +130,28 @@ TEST(CliCodec, HelpDescribesCommands) {
   EXPECT_NE(r.output.find("izwi 0.1.0"), std::string::npos);
 }
 
+// A missing or mistyped command names the command, the word and the commands
+// there are (CLI11 alone said "A subcommand is required" to both).
+TEST(CliCodec, AMistypedCommandIsNamedWithTheCommandsThereAre) {
+  auto r = run("voices bogus");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("'bogus' is not a command of `izwi voices`"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("add, list, show, rm"), std::string::npos) << r.output;
+  r = run("codec");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("`izwi codec` needs a command: encode, decode"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("Run `izwi codec --help`"), std::string::npos) << r.output;
+  r = run("tokenise 'hello'");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("'tokenise' is not a command of `izwi`"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tokenize"), std::string::npos) << r.output;
+  // Other requirements keep CLI11's message (a missing positional).
+  r = run("voices add");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("name is required"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace izwi
