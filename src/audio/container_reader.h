@@ -3,8 +3,8 @@
 // WebM/Matroska (Opus, Vorbis: a browser's recording), raw AAC (ADTS), AMR,
 // WMA, and all Ogg (libsndfile leaks on damaged Ogg Vorbis, and a stream's
 // first page cannot promise what follows). The demuxer is chosen from the
-// stream's first bytes, never by FFmpeg's prober (which would take a text file for a "tty"
-// video), and FFmpeg's own log lines are off.
+// stream's first bytes, never by FFmpeg's prober (which would take a text file
+// for a "tty" video), and FFmpeg's own log lines are off.
 #pragma once
 
 #include <cstddef>
