@@ -447,18 +447,14 @@ void mix_rows_fixed(const MixMatrix& m, const float* const* in, float* const* ou
 }
 
 void mix_rows(const MixMatrix& m, const float* const* in, float* const* out, int64_t n) {
-  // Winograd F(6, 7)'s transforms (F(4, 7)'s 10 x 10 and 4 x 10 for other tile sizes).
+  // Winograd F(6, 7)'s transforms, the ones the codec runs.
   if (m.n_in == 12 && m.n_out == 12)
     mix_rows_fixed<12, 12>(m, in, out, n);
   else if (m.n_in == 12 && m.n_out == 6)
     mix_rows_fixed<12, 6>(m, in, out, n);
-  else if (m.n_in == 10 && m.n_out == 10)
-    mix_rows_fixed<10, 10>(m, in, out, n);
-  else if (m.n_in == 10 && m.n_out == 4)
-    mix_rows_fixed<10, 4>(m, in, out, n);
   else if (m.n_in <= 8)
     mix_rows_dense<8>(m, in, out, n);
-  else if (m.n_in <= 10)  // F(4, 7)'s 10 rows, with no product by a padding zero
+  else if (m.n_in <= 10)  // 9-10 rows, with no product by a padding zero
     mix_rows_dense<10>(m, in, out, n);
   else if (m.n_in <= 12)  // 12 inputs still fit in registers
     mix_rows_dense<12>(m, in, out, n);
