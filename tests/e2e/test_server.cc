@@ -1544,10 +1544,12 @@ TEST_F(ServerTest, OversizedHeadersAre431AndTheConnectionCloses) {
 // is a 504, a stream ends with an error event carrying the same code.
 TEST_F(ServerTest, ARequestPastItsTimeLimitStopsWith504) {
   auto s = serve({"--max-request-seconds", "0.5", "--threads", "1", "--max-audio-seconds", "0"});
+  // 20 minutes of audio: the tiny test model speaks 120 s in under half a
+  // second on one Zen 5 core, so a shorter request could finish in time.
   const json body = {{"input", "This takes longer than half a second."},
                      {"reference_audio", reference_b64()},
-                     {"min_seconds", 120},
-                     {"max_seconds", 120}};
+                     {"min_seconds", 1200},
+                     {"max_seconds", 1200}};
   const auto t0 = std::chrono::steady_clock::now();
   const auto whole = post_json(*s, body);
   expect_error(whole, 504, "request_timeout", "a whole response past its time");
