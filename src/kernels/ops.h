@@ -260,6 +260,21 @@ void attention_cached_ref(const float* q, const float* k, const float* v, int64_
                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                           const uint8_t* key_valid, float* out, int64_t window = 0);
 
+// attention_cached for several sequences at once (a batch of streams, each
+// with its own KV cache): run r's T queries against its S keys, as one loop
+// over all of them, each run's output as attention_cached gives it alone.
+struct AttentionRun {
+  const float* q;  // [T, n_heads * head_dim]
+  const float* k;  // [S, n_kv_heads * head_dim], the new keys at rows S - T .. S - 1
+  const float* v;  // likewise
+  int64_t S;
+  const uint8_t* key_valid;  // [S] or null
+  float* out;                // [T, n_heads * head_dim]
+};
+void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t count, int64_t T,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                           int64_t window = 0);
+
 // Causal self-attention with grouped KV heads and an optional sliding window
 // (query i sees keys max(0, i - window + 1) .. i; window <= 0: all of 0 .. i).
 // q: [T, n_heads * head_dim], k, v: [T, n_kv_heads * head_dim], out: [T, n_heads * head_dim].

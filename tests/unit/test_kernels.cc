@@ -968,6 +968,48 @@ TEST(Attention, CachedMatchesReferenceWithMaskAndGroups) {
   }
 }
 
+// Several streams' queries in one call (a batched step): each run's output is,
+// bit for bit, what attention_cached gives it alone, whatever the other runs'
+// lengths and masks, and a run with no visible key gets zeros.
+TEST(Attention, CachedRunsEqualEachRunAlone) {
+  ThreadPool pool(2);
+  const int64_t H = 8, KV = 2, D = 32;
+  const int64_t lengths[] = {5, 37, 2, 19};
+  for (int64_t T : {1, 2, 16}) {  // 16: each run through the GEMMs
+    std::vector<std::vector<float>> q, k, v, out, alone;
+    std::vector<std::vector<uint8_t>> valid;
+    std::vector<ops::AttentionRun> runs;
+    for (int r = 0; r < 4; ++r) {
+      const int64_t S = std::max(lengths[r], T);
+      q.push_back(random_vector(static_cast<size_t>(T * H * D), 80 + r));
+      k.push_back(random_vector(static_cast<size_t>(S * KV * D), 90 + r));
+      v.push_back(random_vector(static_cast<size_t>(S * KV * D), 100 + r));
+      valid.emplace_back(S, 1);
+      if (r == 1) valid.back()[0] = valid.back()[1] = 0;                   // left padding
+      if (r == 2) std::fill(valid.back().begin(), valid.back().end(), 0);  // nothing visible
+      out.emplace_back(T * H * D, 7.0f);
+      alone.emplace_back(T * H * D, 3.0f);
+    }
+    for (int r = 0; r < 4; ++r) {
+      const int64_t S = std::max(lengths[r], T);
+      runs.push_back({q[r].data(), k[r].data(), v[r].data(), S, valid[r].data(), out[r].data()});
+      ops::attention_cached(&pool, q[r].data(), k[r].data(), v[r].data(), T, S, H, KV, D,
+                            valid[r].data(), alone[r].data());
+    }
+    ops::attention_cached_runs(&pool, runs.data(), 4, T, H, KV, D);
+    for (int r = 0; r < 4; ++r) {
+      EXPECT_EQ(out[r], alone[r]) << "T=" << T << " run " << r;
+      if (r == 2) {
+        EXPECT_EQ(out[r], std::vector<float>(T * H * D, 0.0f));
+      }
+    }
+  }
+  // A run shorter than its queries is refused, as attention_cached refuses it.
+  std::vector<float> q1(H * D * 2), kv(KV * D), o(H * D * 2);
+  const ops::AttentionRun short_run{q1.data(), kv.data(), kv.data(), 1, nullptr, o.data()};
+  EXPECT_THROW(ops::attention_cached_runs(&pool, &short_run, 1, 2, H, KV, D), Error);
+}
+
 TEST(Attention, WindowOfOneReturnsOwnValue) {
   const int64_t T = 5, D = 4;
   auto q = random_vector(T * D, 1), k = random_vector(T * D, 2), v = random_vector(T * D, 3);

@@ -112,30 +112,49 @@ void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, con
 void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
                       int64_t S, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                       const uint8_t* key_valid, float* out, int64_t window) {
+  const AttentionRun run{q, k, v, S, key_valid, out};
+  attention_cached_runs(pool, &run, 1, T, n_heads, n_kv_heads, head_dim, window);
+}
+
+void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t count, int64_t T,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t window) {
   check_heads(n_heads, n_kv_heads);
-  if (T > S)
-    fail(ErrorKind::kInvalidArgument, "attention: ", T, " queries but only ", S, " cached keys");
-  if (T >= kGemmQueries) {
-    attention_cached_gemm(pool, q, k, v, T, S, n_heads, n_kv_heads, head_dim, key_valid, out,
-                          window);
+  int64_t max_s = 0;
+  for (int64_t r = 0; r < count; ++r) {
+    if (T > runs[r].S)
+      fail(ErrorKind::kInvalidArgument, "attention: ", T, " queries but only ", runs[r].S,
+           " cached keys");
+    max_s = std::max(max_s, runs[r].S);
+  }
+  if (T >= kGemmQueries) {  // prompts: each run through the GEMMs
+    for (int64_t r = 0; r < count; ++r)
+      attention_cached_gemm(pool, runs[r].q, runs[r].k, runs[r].v, T, runs[r].S, n_heads,
+                            n_kv_heads, head_dim, runs[r].key_valid, runs[r].out, window);
     return;
   }
   const auto& vk = cpu::vec_kernels();
   const int64_t group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
-  parallel_for(pool, n_heads * T, 1, [&](int64_t w0, int64_t w1) {
+  // One loop over every run's (query, head) pairs: a frame's rows of several
+  // streams are a few microseconds of work each, less than a loop's start.
+  // Each pair is computed as attention_cached computes it alone.
+  parallel_for(pool, count * n_heads * T, 1, [&](int64_t w0, int64_t w1) {
     // Per thread, reused; sized for a long utterance at once so a growing KV
     // cache does not reallocate it every few frames.
     thread_local ThreadScratch<std::vector<float>> score;
-    if (score.size() < static_cast<size_t>(S))
-      score.resize(std::max<size_t>(static_cast<size_t>(S) * 2, 8192));
+    if (score.size() < static_cast<size_t>(max_s))
+      score.resize(std::max<size_t>(static_cast<size_t>(max_s) * 2, 8192));
     for (int64_t w = w0; w < w1; ++w) {
-      const int64_t h = w % n_heads, t = w / n_heads, kh = h / group;
-      const int64_t last = S - T + t;
+      const AttentionRun& run = runs[w / (n_heads * T)];
+      const int64_t rest = w % (n_heads * T);
+      const int64_t h = rest % n_heads, t = rest / n_heads, kh = h / group;
+      const float *k = run.k, *v = run.v;
+      const uint8_t* key_valid = run.key_valid;
+      const int64_t last = run.S - T + t;
       const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
-      const float* qi = q + t * qs + h * head_dim;
-      float* o = out + t * qs + h * head_dim;
+      const float* qi = run.q + t * qs + h * head_dim;
+      float* o = run.out + t * qs + h * head_dim;
       float mx = -std::numeric_limits<float>::infinity();
       for (int64_t j = first; j <= last; ++j) {
         if (key_valid && !key_valid[j]) continue;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "core/thread_scratch.h"
 
 namespace izwi::tts {
 
@@ -118,6 +119,8 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
       fn(int64_t{0}, T);
   };
   const float eps = cfg_.rms_norm_eps;
+  thread_local ThreadScratch<std::vector<ops::AttentionRun>> runs;  // grows once
+  runs.resize(static_cast<size_t>(segments));
 
   for (size_t l = 0; l < layers_.size(); ++l) {
     const DecoderLayer& L = layers_[l];
@@ -145,9 +148,11 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
       const int64_t kv = R * nkv * D, qs = R * nq * D;
       std::copy_n(kn + r * kv, kv, st.k[l].data() + st.length * nkv * D);
       std::copy_n(vn + r * kv, kv, st.v[l].data() + st.length * nkv * D);
-      ops::attention_cached(pool, q + r * qs, st.k[l].data(), st.v[l].data(), R, st.length + R, nq,
-                            nkv, D, st.valid.data(), ctx + r * qs);
+      runs[r] = {q + r * qs,    st.k[l].data(),  st.v[l].data(),
+                 st.length + R, st.valid.data(), ctx + r * qs};
     }
+    // The runs (streams) together: one loop, not one per stream.
+    ops::attention_cached_runs(pool, runs.data(), segments, R, nq, nkv, D);
     L.o_proj.apply(pool, ctx, T, tmp);
     by_rows([&](int64_t t0, int64_t t1) {
       for (int64_t i = t0 * H; i < t1 * H; ++i) h[i] += tmp[i];
