@@ -130,14 +130,14 @@ void register_codec(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::ExistingFile);
   dec->add_option("-m,--model", args->model,
                   "Model name or checkpoint directory (default: the default model)");
-  dec->add_option(
-         "-o,--output", args->output,
-         "Output audio (.wav .flac .ogg .opus .mp3 .aac .raw, 24 kHz) or .npy (float32 samples)")
+  dec->add_option("-o,--output", args->output,
+                  "Output audio (.wav .flac .ogg .opus .mp3 .aac .m4a .raw, 24 kHz) or .npy "
+                  "(float32 samples)")
       ->required()
       ->check(writable_output());
   dec->add_option("--format", args->format,
                   "Output format (default: the -o name's extension, which --format overrides)")
-      ->transform(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "aac", "raw", "npy"},
+      ->transform(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "aac", "m4a", "raw", "npy"},
                                 CLI::ignore_case));
   dec->add_option("--sample-format", args->sample_format,
                   "WAV/raw sample format: 16-bit PCM or 32-bit float")

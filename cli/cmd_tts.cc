@@ -529,7 +529,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
   speaker_opt->excludes(voice_opt);
   cmd->add_option(
          "-o,--output", a->output,
-         "Output audio (.wav .flac .ogg .opus .mp3 .aac .raw) or .npy (float32); '-' streams "
+         "Output audio (.wav .flac .ogg .opus .mp3 .aac .m4a .raw) or .npy (float32); '-' streams "
          "WAV to stdout")
       ->check(writable_output(/*dash_is_stdout=*/true));
   cmd->add_option("--input", a->input,
@@ -609,7 +609,7 @@ void register_tts(CLI::App& app, const ContextPtr& ctx) {
       ->check(writable_output());
   cmd->add_option("--format", a->format,
                   "Output format (default: the -o name's extension, which --format overrides)")
-      ->transform(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "aac", "raw", "npy"},
+      ->transform(CLI::IsMember({"wav", "flac", "ogg", "opus", "mp3", "aac", "m4a", "raw", "npy"},
                                 CLI::ignore_case));
   cmd->add_option("--sample-format", a->sample_format, "WAV/raw samples: pcm16 or f32")
       ->check(CLI::IsMember({"pcm16", "f32"}))

@@ -99,7 +99,7 @@ void run_batch(const TtsArgs& a, const Context& ctx) {
                         std::to_string(it.line) + " names none)");
   if (a.format == "npy" || a.format == "raw")
     throw Error(ErrorKind::kInvalidArgument,
-                "a batch writes audio files: --format wav, flac, ogg, opus, mp3 or aac");
+                "a batch writes audio files: --format wav, flac, ogg, opus, mp3, aac or m4a");
   const std::string ext = a.format.empty() ? "wav" : a.format;
   const AudioFormat format = parse_audio_format(ext);
   const SampleFormat sample_format =

@@ -52,6 +52,11 @@ OutputFormat output_format(const std::string& path, const std::string& format_fl
   }
   out.npy = flag == "npy";
   out.audio = out.npy ? AudioFormat::kWav : parse_audio_format(flag);
+  // M4A's index follows the audio: a pipe gets the file only when it is whole.
+  if (!quiet && to_stdout && out.audio == AudioFormat::kM4a)
+    std::fprintf(stderr,
+                 "note: M4A cannot stream (its index comes after the audio), so stdout gets the "
+                 "whole file at the end; --format aac or mp3 streams\n");
   // An explicit --format is obeyed (`--format raw -o take.pcm16` is a fair
   // wish), but a name that says otherwise is worth a line: players trust it.
   const std::string given = out.npy ? "npy" : audio_format_name(out.audio);

@@ -3,7 +3,7 @@
 // Reading goes through libsndfile (WAV PCM 8/16/24/32 and float, FLAC),
 // libmpg123 (MP3) and FFmpeg (Ogg Opus/Vorbis, M4A, WebM, AAC, AMR, WMA), from a
 // path or from bytes in memory; channels are mixed to mono. Writing: libsndfile,
-// and FFmpeg for AAC. Resampling uses libsoxr at high quality.
+// and FFmpeg for AAC and M4A. Resampling uses libsoxr at high quality.
 #pragma once
 
 #include <cstddef>
@@ -23,12 +23,14 @@ struct Audio {
 };
 
 // kAac: AAC-LC in ADTS frames (a .aac file, OpenAI's response_format "aac").
-enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw, kAac };
+// kM4a: the same AAC-LC in an MP4 file (.m4a, what phones make); not a stream.
+enum class AudioFormat { kWav, kFlac, kOgg, kOpus, kMp3, kRaw, kAac, kM4a };
 enum class SampleFormat { kPcm16, kFloat32 };
 
 // Text a file carries about itself: WAV LIST/INFO (INAM, IART, ICMT, ISFT,
 // ICRD), FLAC and Ogg (Vorbis, Opus) comments, an ID3v2.4 tag (UTF-8) before
-// MP3 and AAC. Empty fields are not written; raw PCM has none.
+// MP3 and AAC, iTunes-style tags in M4A. Empty fields are not written; raw PCM
+// has none.
 struct AudioTags {
   std::string title, artist, comment, software, date;
   bool empty() const {
@@ -46,17 +48,18 @@ Audio read_audio(const std::string& path);
 // Same, from the bytes of a file (e.g. an HTTP upload); `name` is used in errors.
 Audio read_audio_memory(const void* data, size_t size, const std::string& name = "<memory>");
 
-// The format for a file name: .wav .flac .ogg .opus .mp3 .aac .raw/.pcm; throws for others.
+// The format for a file name: .wav .flac .ogg .opus .mp3 .aac .m4a .raw/.pcm; throws for others.
 AudioFormat audio_format_from_path(const std::string& path);
-// "wav", "flac", "ogg", "opus", "mp3", "aac", "raw"; throws for others.
+// "wav", "flac", "ogg", "opus", "mp3", "aac", "m4a", "raw"; throws for others.
 AudioFormat parse_audio_format(const std::string& name);
 const char* audio_format_name(AudioFormat format);
 
 // Writes mono audio through a temporary file renamed into place. `sample_format`
 // applies to WAV and raw (16-bit PCM or 32-bit float little endian); FLAC is
-// 16-bit; OGG/Vorbis, Opus, MP3 and AAC are lossy. Opus needs 8/12/16/24/48 kHz.
+// 16-bit; OGG/Vorbis, Opus, MP3, AAC and M4A are lossy. Opus needs 8/12/16/24/48 kHz.
 // AAC (64 kbit/s, FFmpeg's encoder) decodes with 1024 samples of encoder delay
-// in front, as any ADTS stream (src/audio/adts_encoder.h).
+// in front, as any ADTS stream; M4A, the same AAC in MP4, decodes to exactly the
+// clip (its edit list gives the delay; src/audio/aac_encoder.h).
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format = SampleFormat::kPcm16, const AudioTags& tags = {});
 // Format chosen from the extension.
@@ -87,7 +90,8 @@ const char* audio_content_type(AudioFormat format);
 // formats go through libsndfile, whose end-of-stream header rewrites (FLAC's
 // total length, MP3's LAME tag) are dropped, as for any non-seekable output:
 // decoders read such streams as "length unknown"; AAC through FFmpeg (ADTS
-// needs no rewrite).
+// needs no rewrite). M4A cannot stream: write() returns nothing and finish()
+// the whole file (its index follows the audio).
 class AudioEncoder {
  public:
   AudioEncoder(AudioFormat format, int sample_rate,

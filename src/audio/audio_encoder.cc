@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "audio/adts_encoder.h"
+#include "audio/aac_encoder.h"
 #include "audio/id3_tag.h"
 #include "audio/sndfile_util.h"
 #include "core/error.h"
@@ -88,6 +88,10 @@ size_t blank_frame_length(const std::string& head) {
   return len;
 }
 
+audio::AacContainer aac_container(AudioFormat format) {
+  return format == AudioFormat::kM4a ? audio::AacContainer::kM4a : audio::AacContainer::kAdts;
+}
+
 }  // namespace
 
 struct AudioEncoder::Impl {
@@ -98,8 +102,8 @@ struct AudioEncoder::Impl {
   bool header_sent = false;
   std::string id3;  // MP3: the tag that goes out first (audio/id3_tag.h)
   MemoryWriter memory;
-  audio::SndHandle file;                    // libsndfile's compressed formats
-  std::unique_ptr<audio::AdtsEncoder> aac;  // AAC, through FFmpeg
+  audio::SndHandle file;                   // libsndfile's compressed formats
+  std::unique_ptr<audio::AacEncoder> aac;  // AAC (ADTS or M4A), through FFmpeg
 
   // WAV and raw streams are written by hand: libsndfile would need the length.
   bool by_hand() const { return format == AudioFormat::kWav || format == AudioFormat::kRaw; }
@@ -112,8 +116,8 @@ AudioEncoder::AudioEncoder(AudioFormat format, int sample_rate, SampleFormat sam
   impl_->sample_format = sample_format;
   impl_->sample_rate = sample_rate;
   impl_->tags = tags;
-  if (format == AudioFormat::kAac) {
-    impl_->aac = std::make_unique<audio::AdtsEncoder>(sample_rate, tags);
+  if (format == AudioFormat::kAac || format == AudioFormat::kM4a) {
+    impl_->aac = std::make_unique<audio::AacEncoder>(sample_rate, tags, aac_container(format));
     return;
   }
   SF_INFO info = audio::write_info(format, sample_format, sample_rate);  // checks the combination
@@ -183,8 +187,8 @@ std::string AudioEncoder::finish() {
 
 std::string encode_audio(const Audio& audio, AudioFormat format, SampleFormat sample_format,
                          const AudioTags& tags) {
-  if (format == AudioFormat::kAac) {
-    audio::AdtsEncoder aac(audio.sample_rate, tags);
+  if (format == AudioFormat::kAac || format == AudioFormat::kM4a) {
+    audio::AacEncoder aac(audio.sample_rate, tags, aac_container(format));
     std::string out = aac.write(audio.samples.data(), audio.samples.size());
     return out + aac.finish();
   }
@@ -227,6 +231,8 @@ const char* audio_content_type(AudioFormat format) {
       return "audio/pcm";
     case AudioFormat::kAac:
       return "audio/aac";
+    case AudioFormat::kM4a:
+      return "audio/mp4";
   }
   return "application/octet-stream";
 }

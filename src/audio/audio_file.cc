@@ -254,16 +254,17 @@ AudioFormat parse_audio_format(const std::string& name) {
   if (n == "opus") return AudioFormat::kOpus;
   if (n == "mp3") return AudioFormat::kMp3;
   if (n == "aac") return AudioFormat::kAac;
+  if (n == "m4a") return AudioFormat::kM4a;
   if (n == "raw" || n == "pcm") return AudioFormat::kRaw;
   fail(ErrorKind::kInvalidArgument, "unknown audio format '", name,
-       "' (use wav, flac, ogg, opus, mp3, aac or raw)");
+       "' (use wav, flac, ogg, opus, mp3, aac, m4a or raw)");
 }
 
 AudioFormat audio_format_from_path(const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
   if (ext.empty())
     fail(ErrorKind::kInvalidArgument, "'", path,
-         "' has no extension; name it .wav, .flac, .ogg, .opus, .mp3, .aac or .raw");
+         "' has no extension; name it .wav, .flac, .ogg, .opus, .mp3, .aac, .m4a or .raw");
   return parse_audio_format(ext);
 }
 
@@ -283,6 +284,8 @@ const char* audio_format_name(AudioFormat format) {
       return "raw";
     case AudioFormat::kAac:
       return "aac";
+    case AudioFormat::kM4a:
+      return "m4a";
   }
   return "?";
 }
@@ -314,6 +317,7 @@ SF_INFO audio::write_info(AudioFormat format, SampleFormat sample_format, int sa
       info.format = SF_FORMAT_RAW | pcm | SF_ENDIAN_LITTLE;
       break;
     case AudioFormat::kAac:
+    case AudioFormat::kM4a:
       fail(ErrorKind::kInternal, "AAC is written by FFmpeg, not libsndfile");
   }
   if (!sf_format_check(&info))
@@ -378,10 +382,11 @@ AudioTags read_audio_tags_memory(const void* data, size_t size, const std::strin
 void write_audio(const std::string& path, const Audio& audio, AudioFormat format,
                  SampleFormat sample_format, const AudioTags& tags) {
   OutputFile out(path);
-  if (out.in_place() || format == AudioFormat::kAac || format == AudioFormat::kMp3) {
+  if (out.in_place() || format == AudioFormat::kAac || format == AudioFormat::kM4a ||
+      format == AudioFormat::kMp3) {
     // A pipe or device cannot seek back to finish a header: encoded whole first.
-    // AAC (FFmpeg) and MP3 (its ID3 tag in front) are put together in memory
-    // (audio_encoder.cc).
+    // AAC and M4A (FFmpeg) and MP3 (its ID3 tag in front) are put together in
+    // memory (audio_encoder.cc).
     out.write(encode_audio(audio, format, sample_format, tags));
     out.commit();
     return;

@@ -117,6 +117,11 @@ struct ContainerReader::Impl {
   bool demuxed_all = false, decoded_all = false;
   std::vector<float> pending;  // decoded, interleaved, not yet handed out
   size_t pending_at = 0;
+  // MP4 keeps the clip's true length (its edit list: AAC's priming before it,
+  // the last frame's padding after it). FFmpeg skips the priming but hands out
+  // the padding, so reading stops at the length (-1: no such limit).
+  int64_t length = -1;
+  int64_t handed = 0;  // frames read so far
 
   ~Impl() {
     av_frame_free(&frame);
@@ -185,9 +190,21 @@ struct ContainerReader::Impl {
                 ")");
     channels = codec->ch_layout.nb_channels;
     sample_rate = codec->sample_rate;
+    if (container == &kMp4) length = mp4_length(*format->streams[stream]);
     packet = av_packet_alloc();
     frame = av_frame_alloc();
     if (!packet || !frame) fail(ErrorKind::kInternal, "out of memory opening '", name, "'");
+  }
+
+  // The track's length in samples where its packets agree with it (they hold
+  // at most three frames more: priming and padding), so that a damaged index
+  // cuts nothing; else -1.
+  int64_t mp4_length(const AVStream& st) const {
+    const int64_t frame = st.codecpar->frame_size;
+    if (st.duration <= 0 || st.nb_frames <= 0 || frame <= 0 || sample_rate <= 0) return -1;
+    const int64_t samples = av_rescale_q(st.duration, st.time_base, AVRational{1, sample_rate});
+    const int64_t coded = st.nb_frames * frame;
+    return samples <= coded && coded - samples <= 3 * frame ? samples : -1;
   }
 
   // Appends one decoded frame to `pending` as interleaved float.
@@ -300,10 +317,13 @@ long ContainerReader::read(float* dst, long frames) {
     m.pending_at = 0;
     m.decode_more();
   }
-  const size_t available = (m.pending.size() - m.pending_at) / ch;
+  size_t available = (m.pending.size() - m.pending_at) / ch;
+  if (m.length >= 0)
+    available = std::min(available, static_cast<size_t>(std::max<int64_t>(0, m.length - m.handed)));
   const size_t n = std::min(available, static_cast<size_t>(frames));
   std::copy_n(m.pending.begin() + static_cast<long>(m.pending_at), n * ch, dst);
   m.pending_at += n * ch;
+  m.handed += static_cast<int64_t>(n);
   return static_cast<long>(n);
 }
 

@@ -793,6 +793,63 @@ TEST(AudioEncoding, AacIsAdtsWithTheEncodersDelayInFront) {
   EXPECT_EQ(std::string(audio_content_type(AudioFormat::kAac)), "audio/aac");
 }
 
+// M4A is the same AAC in an MP4 file (what phones make): an "M4A " file whose
+// edit list hides the encoder's delay and the last frame's padding, so it
+// decodes to exactly the clip, in place; its tags are iTunes-style (the
+// software too). It cannot stream: an encoder hands out nothing before finish().
+TEST(AudioEncoding, M4aDecodesToExactlyTheClipWithItsTags) {
+  std::vector<float> x(24000 + 333);  // not a whole number of AAC frames
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.5f * static_cast<float>(std::sin(2 * M_PI * 330.0 * i / 24000.0) *
+                                     std::sin(M_PI * i / x.size()));  // one swell: lag is clear
+  const AudioTags tags{"title", "artist", "comment", "izwi 0.1.0", "2026-12-05"};
+  const std::string m4a =
+      encode_audio(Audio{x, 24000, 1}, AudioFormat::kM4a, SampleFormat::kPcm16, tags);
+  ASSERT_GT(m4a.size(), 12u);
+  EXPECT_EQ(m4a.substr(4, 8), "ftypM4A ");
+  EXPECT_NEAR(static_cast<double>(m4a.size()), 8000.0, 3000.0);  // 64 kbit/s
+  const Audio a = read_audio_memory(m4a.data(), m4a.size(), "clip.m4a");
+  EXPECT_EQ(a.sample_rate, 24000);
+  ASSERT_EQ(a.samples.size(), x.size());
+  size_t best_lag = 0;
+  double best = -1;
+  for (size_t lag = 0; lag <= 2048; ++lag) {
+    double c = 0;
+    for (size_t i = 0; i + lag < x.size(); i += 3)
+      c += static_cast<double>(x[i]) * a.samples[i + lag];
+    if (c > best) best = c, best_lag = lag;
+  }
+  EXPECT_EQ(best_lag, 0u);
+  double err = 0, power = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    err += (a.samples[i] - x[i]) * (a.samples[i] - x[i]);
+    power += static_cast<double>(x[i]) * x[i];
+  }
+  EXPECT_GT(10 * std::log10(power / err), 20.0);  // dB: a faithful copy
+  TempDir d;
+  write_audio(d.file("clip.m4a"), Audio{x, 24000, 1}, SampleFormat::kPcm16, tags);
+  const AudioTags got = read_audio_tags(d.file("clip.m4a"));
+  EXPECT_EQ(got.title, "title");
+  EXPECT_EQ(got.artist, "artist");
+  EXPECT_EQ(got.comment, "comment");
+  EXPECT_EQ(got.software, "izwi 0.1.0");
+  EXPECT_EQ(got.date, "2026-12-05");
+  EXPECT_EQ(read_audio(d.file("clip.m4a")).samples.size(), x.size());
+  if (have("mediainfo")) {
+    EXPECT_EQ(mediainfo(d.file("clip.m4a"), "General;%Format%"), "MPEG-4");
+    EXPECT_EQ(mediainfo(d.file("clip.m4a"), "Audio;%Format%"), "AAC");
+    EXPECT_EQ(mediainfo(d.file("clip.m4a"), "General;%Encoded_Application%"), "izwi 0.1.0");
+  }
+  AudioEncoder enc(AudioFormat::kM4a, 24000);
+  EXPECT_EQ(enc.write(x.data(), x.size()), "");
+  EXPECT_FALSE(enc.finish().empty());
+  EXPECT_EQ(audio_format_from_path("take.M4A"), AudioFormat::kM4a);
+  EXPECT_EQ(parse_audio_format("m4a"), AudioFormat::kM4a);
+  EXPECT_EQ(std::string(audio_format_name(AudioFormat::kM4a)), "m4a");
+  EXPECT_EQ(std::string(audio_content_type(AudioFormat::kM4a)), "audio/mp4");
+  EXPECT_THROW(AudioEncoder(AudioFormat::kM4a, 23000), Error);  // no AAC code for 23 kHz
+}
+
 // Whole files in memory are the bytes write_audio writes; streamed encodings
 // decode to the same audio, for every format.
 TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
@@ -801,15 +858,17 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
     x[i] = 0.4f * static_cast<float>(std::sin(2 * M_PI * 330.0 * i / 24000.0));
   const Audio clip{x, 24000, 1};
   TempDir dir;
-  for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg,
-                        AudioFormat::kOpus, AudioFormat::kMp3, AudioFormat::kAac}) {
+  for (AudioFormat f :
+       {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg, AudioFormat::kOpus,
+        AudioFormat::kMp3, AudioFormat::kAac, AudioFormat::kM4a}) {
     SCOPED_TRACE(audio_format_name(f));
     const std::string whole = encode_audio(clip, f);
     const std::string path = dir.file(std::string("x.") + audio_format_name(f));
     write_audio(path, clip, f);
     std::ifstream in(path, std::ios::binary);
     const std::string file((std::istreambuf_iterator<char>(in)), {});
-    if (f == AudioFormat::kWav || f == AudioFormat::kFlac || f == AudioFormat::kAac) {
+    if (f == AudioFormat::kWav || f == AudioFormat::kFlac || f == AudioFormat::kAac ||
+        f == AudioFormat::kM4a) {
       EXPECT_EQ(whole, file);
     }
     // Streamed in uneven blocks.
@@ -824,7 +883,7 @@ TEST(AudioEncoding, WholeAndStreamedEncodingsDecodeToTheSameAudio) {
     streamed += enc.write(x.data() + pos, x.size() - pos);
     streamed += enc.finish();
     // AAC is encoded in whole 1024-sample frames however the samples arrive.
-    if (f == AudioFormat::kAac) {
+    if (f == AudioFormat::kAac || f == AudioFormat::kM4a) {
       EXPECT_TRUE(streamed == whole);
     }
     const Audio a = read_audio_memory(whole.data(), whole.size(), "whole");
@@ -862,8 +921,9 @@ TEST(Provenance, EveryFormatCarriesTheMarkWholeAndStreamed) {
   const bool have_mediainfo = std::system("command -v mediainfo >/dev/null 2>&1") == 0;
   if (!have_mediainfo) std::printf("mediainfo is not installed: skipping its checks\n");
   TempDir dir;
-  for (AudioFormat f : {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg,
-                        AudioFormat::kOpus, AudioFormat::kMp3, AudioFormat::kAac}) {
+  for (AudioFormat f :
+       {AudioFormat::kWav, AudioFormat::kFlac, AudioFormat::kOgg, AudioFormat::kOpus,
+        AudioFormat::kMp3, AudioFormat::kAac, AudioFormat::kM4a}) {
     SCOPED_TRACE(audio_format_name(f));
     const std::string ext = audio_format_name(f);
     const std::string file = dir.file("file." + ext), memory = dir.file("memory." + ext),

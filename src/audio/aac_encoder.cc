@@ -1,9 +1,10 @@
-#include "audio/adts_encoder.h"
+#include "audio/aac_encoder.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/dict.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
 #include <libavutil/mem.h>
@@ -35,14 +36,16 @@ std::string av_message(int err) {
 
 }  // namespace
 
-struct AdtsEncoder::Impl {
+struct AacEncoder::Impl {
+  AacContainer container = AacContainer::kAdts;
   AVCodecContext* codec = nullptr;
   AVFormatContext* muxer = nullptr;
   AVIOContext* io = nullptr;
   AVStream* stream = nullptr;
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
-  std::string out;             // muxed bytes not yet handed out
+  std::string out;             // muxed bytes not yet handed out (M4A: the whole file)
+  int64_t at = 0;              // M4A: where the muxer writes next (it seeks back)
   std::vector<float> pending;  // samples short of a whole frame
   int64_t next_pts = 0;        // in samples
   bool finished = false;
@@ -57,9 +60,40 @@ struct AdtsEncoder::Impl {
   }
 
   static int write_bytes(void* self, uint8_t* data, int size) {
-    static_cast<Impl*>(self)->out.append(reinterpret_cast<const char*>(data),
-                                         static_cast<size_t>(size));
+    Impl& m = *static_cast<Impl*>(self);
+    const auto n = static_cast<size_t>(size);
+    if (m.container == AacContainer::kAdts) {
+      m.out.append(reinterpret_cast<const char*>(data), n);
+      return size;
+    }
+    const auto at = static_cast<size_t>(m.at);
+    if (m.out.size() < at + n) m.out.resize(at + n);
+    m.out.replace(at, n, reinterpret_cast<const char*>(data), n);
+    m.at += size;
     return size;
+  }
+
+  // M4A only: the MP4 muxer goes back to write the sizes of what it wrote.
+  static int64_t seek(void* self, int64_t offset, int whence) {
+    Impl& m = *static_cast<Impl*>(self);
+    const auto size = static_cast<int64_t>(m.out.size());
+    switch (whence & ~AVSEEK_FORCE) {
+      case AVSEEK_SIZE:
+        return size;
+      case SEEK_SET:
+        break;
+      case SEEK_CUR:
+        offset += m.at;
+        break;
+      case SEEK_END:
+        offset += size;
+        break;
+      default:
+        return AVERROR(EINVAL);
+    }
+    if (offset < 0) return AVERROR(EINVAL);
+    m.at = offset;
+    return offset;
   }
 
   [[noreturn]] static void failed(const char* what, int err) {
@@ -76,7 +110,7 @@ struct AdtsEncoder::Impl {
       packet->stream_index = 0;
       const int w = av_write_frame(muxer, packet);
       av_packet_unref(packet);
-      if (w < 0) failed("the ADTS muxer refused a packet", w);
+      if (w < 0) failed("the muxer refused a packet", w);
     }
   }
 
@@ -97,16 +131,21 @@ struct AdtsEncoder::Impl {
     drain();
   }
 
+  // What is ready to hand out: ADTS as it comes, M4A only when finished.
   std::string take() {
     avio_flush(io);
+    if (container == AacContainer::kM4a && !finished) return {};
     return std::exchange(out, {});
   }
 };
 
-AdtsEncoder::AdtsEncoder(int sample_rate, const AudioTags& tags) : impl_(std::make_unique<Impl>()) {
+AacEncoder::AacEncoder(int sample_rate, const AudioTags& tags, AacContainer container)
+    : impl_(std::make_unique<Impl>()) {
   static std::once_flag quiet;  // the encoder's statistics lines would reach the server's log
   std::call_once(quiet, [] { av_log_set_level(AV_LOG_QUIET); });
   Impl& m = *impl_;
+  m.container = container;
+  const bool m4a = container == AacContainer::kM4a;
   const AVCodec* aac = avcodec_find_encoder_by_name("aac");
   if (!aac) fail(ErrorKind::kInternal, "this FFmpeg has no AAC encoder");
   bool rate_ok = false;
@@ -131,16 +170,19 @@ AdtsEncoder::AdtsEncoder(int sample_rate, const AudioTags& tags) : impl_(std::ma
   m.codec->time_base = AVRational{1, sample_rate};
   m.codec->thread_count = 1;  // the engine owns the cores
   m.codec->flags |= AV_CODEC_FLAG_BITEXACT;
+  if (m4a) m.codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // MP4 keeps the config in its index
   if (int err = avcodec_open2(m.codec, aac, nullptr); err < 0)
     Impl::failed("the encoder refused mono AAC-LC", err);
 
-  if (int err = avformat_alloc_output_context2(&m.muxer, nullptr, "adts", nullptr); err < 0)
-    Impl::failed("no ADTS muxer", err);
+  const char* muxer = m4a ? "ipod" : "adts";
+  if (int err = avformat_alloc_output_context2(&m.muxer, nullptr, muxer, nullptr); err < 0)
+    Impl::failed(m4a ? "no M4A (ipod) muxer" : "no ADTS muxer", err);
   m.muxer->flags |= AVFMT_FLAG_BITEXACT;  // no "Lavf" encoder tag of its own
   constexpr int kIoBuffer = 1 << 12;
   auto* buffer = static_cast<unsigned char*>(av_malloc(kIoBuffer));
   if (!buffer) fail(ErrorKind::kInternal, "out of memory");
-  m.io = avio_alloc_context(buffer, kIoBuffer, 1, &m, nullptr, &Impl::write_bytes, nullptr);
+  m.io = avio_alloc_context(buffer, kIoBuffer, 1, &m, nullptr, &Impl::write_bytes,
+                            m4a ? &Impl::seek : nullptr);
   if (!m.io) {
     av_free(buffer);
     fail(ErrorKind::kInternal, "out of memory");
@@ -153,14 +195,32 @@ AdtsEncoder::AdtsEncoder(int sample_rate, const AudioTags& tags) : impl_(std::ma
     Impl::failed("no stream parameters", err);
   m.stream->time_base = m.codec->time_base;
 
-  m.out = id3v2_tag(tags);  // the tag goes first (audio/id3_tag.h says why not FFmpeg's)
-  if (int err = avformat_write_header(m.muxer, nullptr); err < 0)
-    Impl::failed("the ADTS muxer refused the stream", err);
+  if (m4a) {
+    // iTunes-style tags, UTF-8 as MP4 has them.
+    const std::pair<const char*, const std::string*> fields[] = {{"title", &tags.title},
+                                                                 {"artist", &tags.artist},
+                                                                 {"comment", &tags.comment},
+                                                                 {"encoding_tool", &tags.software},
+                                                                 {"date", &tags.date}};
+    for (const auto& [key, value] : fields)
+      if (!value->empty()) av_dict_set(&m.muxer->metadata, key, value->c_str(), 0);
+  } else {
+    m.out = id3v2_tag(tags);  // the tag goes first (audio/id3_tag.h says why not FFmpeg's)
+  }
+  // M4A: the edit list counts in the movie's timescale, 1000 by default: in
+  // samples instead, so the clip's length comes back to the sample.
+  AVDictionary* options = nullptr;
+  if (m4a) av_dict_set_int(&options, "movie_timescale", sample_rate, 0);
+  const int err = avformat_write_header(m.muxer, &options);
+  av_dict_free(&options);
+  if (err < 0)
+    Impl::failed(m4a ? "the M4A muxer refused the stream" : "the ADTS muxer refused the stream",
+                 err);
 }
 
-AdtsEncoder::~AdtsEncoder() = default;
+AacEncoder::~AacEncoder() = default;
 
-std::string AdtsEncoder::write(const float* samples, size_t n) {
+std::string AacEncoder::write(const float* samples, size_t n) {
   Impl& m = *impl_;
   if (m.finished) fail(ErrorKind::kInvalidArgument, "audio encoder used after finish()");
   // Clipped as the PCM formats are: the decoder would return what the encoder
@@ -175,7 +235,7 @@ std::string AdtsEncoder::write(const float* samples, size_t n) {
   return m.take();
 }
 
-std::string AdtsEncoder::finish() {
+std::string AacEncoder::finish() {
   Impl& m = *impl_;
   if (m.finished) return {};
   m.finished = true;
