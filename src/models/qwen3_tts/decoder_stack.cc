@@ -1,7 +1,6 @@
 #include "models/qwen3_tts/decoder_stack.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/error.h"
@@ -153,13 +152,7 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
                  st.length + R, st.valid.data(), ctx + r * qs};
     }
     // The runs (streams) together: one loop, not one per stream.
-    static const bool old_way = getenv("IZWI_OLD_ATTN") != nullptr;
-    if (old_way)
-      for (int64_t r = 0; r < segments; ++r)
-        ops::attention_cached(pool, runs[r].q, runs[r].k, runs[r].v, R, runs[r].S, nq, nkv, D,
-                              runs[r].key_valid, runs[r].out);
-    else
-      ops::attention_cached_runs(pool, runs.data(), segments, R, nq, nkv, D);
+    ops::attention_cached_runs(pool, runs.data(), segments, R, nq, nkv, D);
     L.o_proj.apply(pool, ctx, T, tmp);
     by_rows([&](int64_t t0, int64_t t1) {
       for (int64_t i = t0 * H; i < t1 * H; ++i) h[i] += tmp[i];
