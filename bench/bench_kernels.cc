@@ -137,12 +137,38 @@ void BM_ReadLoop(benchmark::State& state) {
 
 // Rows 1, 2, 3, 4, 8: one stream, and 2-8 stepped together; 100: a prompt (these
 // shapes are also the 0.6B talker's MLP, so this is its 100-token prefill's MLPs).
+// One-token attention of the talker (16 query heads, 8 KV heads of 128) over a
+// cache of state.range(0) positions (a frame every 80 ms: 750 is a minute of
+// speech), for each of its 28 layers: what a long utterance adds per frame.
+void BM_AttentionCached(benchmark::State& state) {
+  const int64_t S = state.range(0), H = 16, KV = 8, D = 128;
+  std::vector<float> q(static_cast<size_t>(H * D), 0.1f), out(static_cast<size_t>(H * D));
+  std::vector<std::vector<float>> k, v;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int l = 0; l < kLayers; ++l) {
+    k.emplace_back(static_cast<size_t>(S * KV * D));
+    v.emplace_back(static_cast<size_t>(S * KV * D));
+    for (float& x : k.back()) x = dist(rng);
+    for (float& x : v.back()) x = dist(rng);
+  }
+  for (auto _ : state)
+    for (int l = 0; l < kLayers; ++l) {
+      izwi::ops::attention_cached(&pool(), q.data(), k[l].data(), v[l].data(), 1, S, H, KV, D,
+                                  nullptr, out.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+  state.SetBytesProcessed(static_cast<int64_t>(2 * S * KV * D * sizeof(float) * kLayers) *
+                          state.iterations());
+}
+
 void rows(benchmark::internal::Benchmark* b) {
   for (int r : {1, 2, 3, 4, 8, 100}) b->Arg(r);
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
 BENCHMARK(BM_ReadLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AttentionCached)->Arg(100)->Arg(750)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Linear_BF16)->Apply(rows);
 BENCHMARK(BM_Linear_Q8)->Apply(rows);
 BENCHMARK(BM_Linear_Q4)->Apply(rows);

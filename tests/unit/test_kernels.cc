@@ -139,6 +139,33 @@ TEST_P(VecKernelTest, AxpyMatchesReference) {
   }
 }
 
+// One query's attention loops in one call: every key's score and every value's
+// weighted add are, bit for bit, this ISA's dot_f32 and axpy per key in turn;
+// keys marked invalid are skipped (their scores left as they were).
+TEST_P(VecKernelTest, AttentionRowsAreDotAndAxpyPerKey) {
+  ISA_KERNELS(v);
+  for (int64_t n : {int64_t{1}, int64_t{20}, int64_t{64}, int64_t{128}, int64_t{200}}) {
+    const int64_t rows = 37, ld = 2 * n + 3;  // keys of one head inside wider rows
+    auto q = random_vector(static_cast<size_t>(n), 11), kv = random_vector(rows * ld, 12),
+         a = random_vector(rows, 13);
+    std::vector<uint8_t> valid(rows, 1);
+    valid[0] = valid[5] = valid[36] = 0;
+    const uint8_t* masks[] = {nullptr, valid.data()};
+    for (const uint8_t* mask : masks) {
+      std::vector<float> scores(rows, -7.0f), want(rows, -7.0f);
+      v->dot_keys(q.data(), kv.data() + 1, ld, rows, n, mask, 0.125f, scores.data());
+      for (int64_t j = 0; j < rows; ++j)
+        if (!mask || mask[j]) want[j] = v->dot_f32(q.data(), kv.data() + 1 + j * ld, n) * 0.125f;
+      EXPECT_EQ(scores, want) << "n=" << n;
+      auto y = random_vector(static_cast<size_t>(n), 14), y_want = y;
+      v->axpy_values(y.data(), kv.data() + 2, ld, a.data(), 0.3f, rows, n, mask);
+      for (int64_t j = 0; j < rows; ++j)
+        if (!mask || mask[j]) v->axpy(y_want.data(), kv.data() + 2 + j * ld, a[j] * 0.3f, n);
+      EXPECT_EQ(y, y_want) << "n=" << n;
+    }
+  }
+}
+
 // mix_rows against the matrix product in double, with zero entries and guard
 // values after each output row; the same sums in the same order as the scalar one.
 TEST_P(VecKernelTest, MixRowsMatchesReferenceAndSkipsZeros) {

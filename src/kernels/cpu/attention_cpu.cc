@@ -155,12 +155,13 @@ void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t c
       const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
       const float* qi = run.q + t * qs + h * head_dim;
       float* o = run.out + t * qs + h * head_dim;
+      const int64_t rows = last - first + 1;
+      const uint8_t* valid = key_valid ? key_valid + first : nullptr;
+      vk.dot_keys(qi, k + first * ks + kh * head_dim, ks, rows, head_dim, valid, scale,
+                  score.data() + first);
       float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = first; j <= last; ++j) {
-        if (key_valid && !key_valid[j]) continue;
-        score[j] = vk.dot_f32(qi, k + j * ks + kh * head_dim, head_dim) * scale;
-        mx = std::max(mx, score[j]);
-      }
+      for (int64_t j = first; j <= last; ++j)
+        if (!key_valid || key_valid[j]) mx = std::max(mx, score[j]);
       std::fill_n(o, head_dim, 0.0f);
       if (mx == -std::numeric_limits<float>::infinity()) continue;  // no visible key
       float sum = 0;
@@ -168,11 +169,8 @@ void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t c
         if (key_valid && !key_valid[j]) continue;
         sum += (score[j] = std::exp(score[j] - mx));
       }
-      const float inv = 1.0f / sum;
-      for (int64_t j = first; j <= last; ++j) {
-        if (key_valid && !key_valid[j]) continue;
-        vk.axpy(o, v + j * ks + kh * head_dim, score[j] * inv, head_dim);
-      }
+      vk.axpy_values(o, v + first * ks + kh * head_dim, ks, score.data() + first, 1.0f / sum, rows,
+                     head_dim, valid);
     }
   });
 }

@@ -27,6 +27,15 @@ struct VecKernels {
   void (*snake)(float* x, int64_t n, float alpha, float inv_beta);
   // y[i] += a * x[i]
   void (*axpy)(float* y, const float* x, float a, int64_t n);
+  // One query against a run of cached keys and the values they weigh
+  // (kernels/cpu/attention_rows.h): the sums of dot_f32 and axpy per key, in
+  // one call. Rows with valid[j] == 0 are skipped (valid may be null).
+  // out[j] = dot_f32(q, k + j * ldk, n) * scale
+  void (*dot_keys)(const float* q, const float* k, int64_t ldk, int64_t rows, int64_t n,
+                   const uint8_t* valid, float scale, float* out);
+  // y += (a[j] * scale) * v[j * ldv ..], j in order
+  void (*axpy_values)(float* y, const float* v, int64_t ldv, const float* a, float scale,
+                      int64_t rows, int64_t n, const uint8_t* valid);
   // SiLU in place: x[i] / (1 + exp(-x[i])). The SIMD ones use a polynomial exp
   // (simd_exp.h), within a few ulp of the scalar std::exp one.
   void (*silu)(float* x, int64_t n);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/quant.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/simd_sin.h"
@@ -471,6 +472,8 @@ const VecKernels& vec_kernels_avx2() {
                             dot_f16,
                             snake,
                             axpy,
+                            dot_keys<dot_f32>,
+                            axpy_values<axpy>,
                             silu,
                             dot_rows<w8_f32, f32_scalar, 4>,
                             dot_rows<w8_bf16, bf16_at, 2>,

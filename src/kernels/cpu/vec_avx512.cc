@@ -337,6 +337,72 @@ inline __attribute__((always_inline)) void reduce8(const __m512 (&v)[8], float* 
   });
 }
 
+// dot_f32's sum for one key, before its final reduction: the same two chains
+// over 32-float steps, joined, then the masked tail.
+inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const float* b,
+                                                           int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  acc0 = _mm512_add_ps(acc0, acc1);
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+  }
+  return acc0;
+}
+
+// Eight keys at a time, their chains interleaved and reduced together
+// (reduce8 adds lanes as _mm512_reduce_add_ps does): each score is bit for
+// bit dot_f32's, without waiting on one key's chain and reduction at a time.
+void dot_keys_avx512(const float* q, const float* k, int64_t ldk, int64_t rows, int64_t n,
+                     const uint8_t* valid, float scale, float* out) {
+  int64_t j = 0;
+  for (; j + 8 <= rows; j += 8) {
+    __m512 lanes[8];
+    each<8>([&](auto r) { lanes[r] = dot_f32_lanes(q, k + (j + r) * ldk, n); });
+    float sums[8];
+    reduce8(lanes, sums);
+    for (int r = 0; r < 8; ++r)
+      if (!valid || valid[j + r]) out[j + r] = sums[r] * scale;
+  }
+  for (; j < rows; ++j)
+    if (!valid || valid[j]) out[j] = _mm512_reduce_add_ps(dot_f32_lanes(q, k + j * ldk, n)) * scale;
+}
+
+// The output row stays in registers across the keys (up to 128 floats at a
+// time): the same fused multiply-adds in the same order as axpy per key, with
+// no load and store of y for each.
+void axpy_values_avx512(float* y, const float* v, int64_t ldv, const float* a, float scale,
+                        int64_t rows, int64_t n, const uint8_t* valid) {
+  constexpr int64_t kBlock = 128;
+  for (int64_t c = 0; c < n; c += kBlock) {
+    const int64_t width = std::min(kBlock, n - c);
+    __m512 acc[8];
+    __mmask16 mask[8];
+    each<8>([&](auto b) {
+      const int64_t left = width - b * 16;
+      mask[b] = left >= 16 ? static_cast<__mmask16>(0xffff)
+                : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
+                           : static_cast<__mmask16>(0);
+      acc[b] = _mm512_maskz_loadu_ps(mask[b], y + c + b * 16);
+    });
+    for (int64_t j = 0; j < rows; ++j) {
+      if (valid && !valid[j]) continue;
+      const __m512 va = _mm512_set1_ps(a[j] * scale);
+      const float* vj = v + j * ldv + c;
+      each<8>([&](auto b) {
+        if (mask[b])
+          acc[b] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(mask[b], vj + b * 16), acc[b]);
+      });
+    }
+    each<8>([&](auto b) { _mm512_mask_storeu_ps(y + c + b * 16, mask[b], acc[b]); });
+  }
+}
+
 // W weight rows from `row` against R activation rows: their full chunks, then
 // a partial last chunk if the rows have one, then W * R horizontal sums.
 template <DType F, int R, int W>
@@ -436,6 +502,8 @@ const VecKernels& vec_kernels_avx512() {
                             dot_f16,
                             snake,
                             axpy,
+                            dot_keys_avx512,
+                            axpy_values_avx512,
                             silu,
                             dot_rows<w16_f32, 4>,
                             dot_rows<w16_bf16, 2>,

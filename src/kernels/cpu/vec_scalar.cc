@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "core/tensor.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/vec.h"
 
@@ -109,6 +110,8 @@ const VecKernels& vec_kernels_scalar() {
                             dot_f16,
                             snake,
                             axpy,
+                            dot_keys<dot_f32>,
+                            axpy_values<axpy>,
                             silu,
                             dot_rows<float, f32_id>,
                             dot_rows<uint16_t, bf16_to_f32>,

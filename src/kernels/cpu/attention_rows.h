@@ -1,0 +1,30 @@
+// The two loops of one-query attention over a run of cached keys, as vector
+// kernel entries (VecKernels::dot_keys, VecKernels::axpy_values): each ISA's
+// vec_*.cc instantiates them with its own dot_f32 / axpy, which the compiler
+// inlines, so a key costs no indirect call (a frame's attention made two per
+// key and head: ~0.5 M calls per step of four streams). The sums are those of
+// calling dot_f32 / axpy for each key in turn.
+#pragma once
+
+#include <cstdint>
+
+namespace izwi::cpu {
+
+// out[j] = Dot(q, k + j * ldk, n) * scale for j < rows with valid[j] != 0
+// (valid may be null); other out[j] are left as they are.
+template <float (*Dot)(const float*, const float*, int64_t)>
+void dot_keys(const float* q, const float* k, int64_t ldk, int64_t rows, int64_t n,
+              const uint8_t* valid, float scale, float* out) {
+  for (int64_t j = 0; j < rows; ++j)
+    if (!valid || valid[j]) out[j] = Dot(q, k + j * ldk, n) * scale;
+}
+
+// For j < rows with valid[j] != 0, in order: Axpy(y, v + j * ldv, a[j] * scale, n).
+template <void (*Axpy)(float*, const float*, float, int64_t)>
+void axpy_values(float* y, const float* v, int64_t ldv, const float* a, float scale, int64_t rows,
+                 int64_t n, const uint8_t* valid) {
+  for (int64_t j = 0; j < rows; ++j)
+    if (!valid || valid[j]) Axpy(y, v + j * ldv, a[j] * scale, n);
+}
+
+}  // namespace izwi::cpu
