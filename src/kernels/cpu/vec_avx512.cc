@@ -24,7 +24,10 @@ inline __m512 load_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
+// a . b before the final horizontal sum: two chains over 32-float steps,
+// joined, then the masked tail (no scalar loop).
+inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const float* b,
+                                                           int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -32,14 +35,15 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
   }
   acc0 = _mm512_add_ps(acc0, acc1);
-  if (i < n) {  // masked tail: no scalar loop
-    for (; i < n; i += 16) {
-      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-      acc0 =
-          _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
-    }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
   }
-  return _mm512_reduce_add_ps(acc0);
+  return acc0;
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  return _mm512_reduce_add_ps(dot_f32_lanes(a, b, n));
 }
 
 float bf16_scalar(uint16_t v) {
@@ -335,24 +339,6 @@ inline __attribute__((always_inline)) void reduce8(const __m512 (&v)[8], float* 
     out[j] = lanes[4 * j];
     out[4 + j] = lanes[4 * j + 1];
   });
-}
-
-// dot_f32's sum for one key, before its final reduction: the same two chains
-// over 32-float steps, joined, then the masked tail.
-inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const float* b,
-                                                           int64_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
-  }
-  acc0 = _mm512_add_ps(acc0, acc1);
-  for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
-  }
-  return acc0;
 }
 
 // Eight keys at a time, their chains interleaved and reduced together
