@@ -242,6 +242,7 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   while (model->tokenizer().encode(words).size() < 100) words += "one more word, ";
   SynthesisOptions p = o;
   p.non_streaming = true;
+  p.chunking.max_chars = 0;  // one prompt: a long text's first chunk is shorter
   auto session = model->start(words, voice, p);
   session->step();
   session->cancel();
