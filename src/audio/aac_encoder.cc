@@ -68,7 +68,7 @@ struct AacEncoder::Impl {
     }
     const auto at = static_cast<size_t>(m.at);
     if (m.out.size() < at + n) m.out.resize(at + n);
-    m.out.replace(at, n, reinterpret_cast<const char*>(data), n);
+    std::memcpy(m.out.data() + at, data, n);
     m.at += size;
     return size;
   }

@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "core/thread_scratch.h"
 
 namespace izwi::tts {
 
@@ -119,8 +118,8 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
       fn(int64_t{0}, T);
   };
   const float eps = cfg_.rms_norm_eps;
-  thread_local ThreadScratch<std::vector<ops::AttentionRun>> runs;  // grows once
-  runs.resize(static_cast<size_t>(segments));
+  if (static_cast<int64_t>(s.runs.size()) < segments) s.runs.resize(static_cast<size_t>(segments));
+  ops::AttentionRun* runs = s.runs.data();
 
   for (size_t l = 0; l < layers_.size(); ++l) {
     const DecoderLayer& L = layers_[l];
@@ -152,7 +151,7 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
                  st.length + R, st.valid.data(), ctx + r * qs};
     }
     // The runs (streams) together: one loop, not one per stream.
-    ops::attention_cached_runs(pool, runs.data(), segments, R, nq, nkv, D);
+    ops::attention_cached_runs(pool, runs, segments, R, nq, nkv, D);
     L.o_proj.apply(pool, ctx, T, tmp);
     by_rows([&](int64_t t0, int64_t t1) {
       for (int64_t i = t0 * H; i < t1 * H; ++i) h[i] += tmp[i];

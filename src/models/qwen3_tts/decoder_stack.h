@@ -52,6 +52,7 @@ struct DecoderState {
   std::vector<uint8_t> valid;  // per position: attendable (left padding is not)
   // Scratch, reused across steps; `stacked` holds a stacked projection's output.
   std::vector<float> h, normed, q, kn, vn, ctx, gate, stacked, tmp;
+  std::vector<ops::AttentionRun> runs;  // one per run (stream) of a batched step
 
   void clear() { length = 0; }
 };
