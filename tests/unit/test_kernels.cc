@@ -1060,6 +1060,32 @@ TEST(Norms, LayerNormAndRmsNormMatchDefinitions) {
   EXPECT_NEAR(y[2], 6 / rms, 1e-6);
 }
 
+// The sum of squares is split into partial sums (8 lanes, a tail): every
+// element of every row must count once, whatever the width.
+TEST(Norms, RmsNormOfEveryWidthMatchesALongDoubleSum) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  for (int64_t dim : {1, 7, 8, 9, 15, 128, 1023, 1024, 3072}) {
+    const int64_t rows = 3;
+    std::vector<float> x(static_cast<size_t>(rows * dim)), w(static_cast<size_t>(dim));
+    for (float& v : x) v = nd(rng);
+    for (float& v : w) v = 1.0f + 0.1f * nd(rng);
+    std::vector<float> y(x.size(), -7.0f);
+    ops::rms_norm(x.data(), rows, dim, w.data(), 1e-6f, y.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      long double ss = 0;
+      for (int64_t i = 0; i < dim; ++i)
+        ss += static_cast<long double>(x[r * dim + i]) * x[r * dim + i];
+      const long double inv = 1.0L / std::sqrt(ss / dim + 1e-6L);
+      for (int64_t i = 0; i < dim; ++i) {
+        const double want = static_cast<double>(w[i] * static_cast<float>(x[r * dim + i] * inv));
+        ASSERT_NEAR(y[r * dim + i], want, 1e-6 * std::abs(want) + 1e-30)
+            << "dim " << dim << " row " << r << " element " << i;
+      }
+    }
+  }
+}
+
 TEST(Activations, MatchClosedForms) {
   std::vector<float> x = {-2.0f, -0.5f, 0.0f, 1.5f};
   auto g = x, s = x, e = x;

@@ -359,8 +359,18 @@ void rms_norm(const float* x, int64_t rows, int64_t dim, const float* weight, fl
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
-    double ss = 0;
-    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    // Eight partial sums (lane j takes i = j mod 8), added pairwise at the
+    // end: one chain of 1024 dependent double adds was ~1 us a row, and a
+    // batched step of four streams normalises ~1400 rows (3 % of its time,
+    // on one thread while the other waited). The two orders differ by ~1e-16
+    // relative in double, far below the float the scale is rounded to.
+    double part[8] = {};
+    int64_t k = 0;
+    for (; k + 8 <= dim; k += 8)
+      for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(xr[k + j]) * xr[k + j];
+    for (; k < dim; ++k) part[k % 8] += static_cast<double>(xr[k]) * xr[k];
+    const double ss =
+        ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
     const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
     for (int64_t i = 0; i < dim; ++i) yr[i] = (weight ? weight[i] : 1.0f) * (xr[i] * inv);
   }
