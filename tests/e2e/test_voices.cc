@@ -189,9 +189,11 @@ TEST_P(BackendTest, NamesAreValidatedAndNeverCollideSilently) {
   // Letters and digits of any script; no spaces, slashes, symbols or a second
   // spelling of the same name (an accent as a separate combining mark).
   const std::string too_long(65, 'a');
-  for (const std::string bad :
-       {"", "../etc", "a/b", ".hidden", "x y", "..", "_x", "\xff\xfe", "smile\xf0\x9f\x98\x80",
-        "Jose\xcc\x81", "\xcc\x81" "a", too_long.c_str()})
+  for (const std::string bad : {"", "../etc", "a/b", ".hidden", "x y", "..", "_x", "\xff\xfe",
+                                "smile\xf0\x9f\x98\x80", "Jose\xcc\x81",
+                                "\xcc\x81"
+                                "a",
+                                too_long.c_str()})
     EXPECT_THROW(VoiceStore::check_name(bad), Error) << bad;
   for (const char* good :
        {"grandma", "\xc3\xa9", "Jos\xc3\xa9", "\xe5\xb0\x8f\xe6\x98\x8e",
@@ -367,10 +369,13 @@ TEST_P(BackendTest, AnotherProcessOpeningTheStoreNeverSweepsAWriteInProgress) {
       opened.fetch_add(1);
     }
   });
-  const int n = 40;
-  for (int i = 0; i < n; ++i) {
+  // At least 40 writes, and on until the other process has opened the store
+  // five times (a loaded machine starts processes slowly; a fixed count of
+  // writes could end before it had opened the store at all).
+  int n = 0;
+  for (; n < 40 || (opened.load() < 5 && n < 2000); ++n) {
     std::string name = "voice-";
-    name += std::to_string(i);
+    name += std::to_string(n);
     store.add(name, model(), ref, "", "consent");
   }
   stop.store(true);
