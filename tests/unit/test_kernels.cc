@@ -162,6 +162,26 @@ TEST_P(VecKernelTest, AttentionRowsAreDotAndAxpyPerKey) {
       for (int64_t j = 0; j < rows; ++j)
         if (!mask || mask[j]) v->axpy(y_want.data(), kv.data() + 2 + j * ld, a[j] * 0.3f, n);
       EXPECT_EQ(y, y_want) << "n=" << n;
+
+      // Two queries at once (grouped-query attention): each the single call's
+      // sums bit for bit, and nothing written past its row or skipped key.
+      auto q2 = random_vector(static_cast<size_t>(2 * n), 15);
+      const int64_t ldo = rows + 5;
+      std::vector<float> pair(static_cast<size_t>(2 * ldo), -7.0f), alone(pair);
+      v->dot_keys2(q2.data(), n, kv.data() + 1, ld, rows, n, mask, 0.125f, pair.data(), ldo);
+      for (int g = 0; g < 2; ++g)
+        v->dot_keys(q2.data() + g * n, kv.data() + 1, ld, rows, n, mask, 0.125f,
+                    alone.data() + g * ldo);
+      EXPECT_EQ(pair, alone) << "n=" << n;
+      const int64_t ldy = n + 3;
+      auto y2 = random_vector(static_cast<size_t>(2 * ldy), 16), y2_want = y2;
+      const auto a2 = random_vector(static_cast<size_t>(2 * ldo), 17);
+      const float scales[2] = {0.3f, -1.7f};
+      v->axpy_values2(y2.data(), ldy, kv.data() + 2, ld, a2.data(), ldo, scales, rows, n, mask);
+      for (int g = 0; g < 2; ++g)
+        v->axpy_values(y2_want.data() + g * ldy, kv.data() + 2, ld, a2.data() + g * ldo, scales[g],
+                       rows, n, mask);
+      EXPECT_EQ(y2, y2_want) << "n=" << n;
     }
   }
 }

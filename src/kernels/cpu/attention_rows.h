@@ -27,4 +27,20 @@ void axpy_values(float* y, const float* v, int64_t ldv, const float* a, float sc
     if (!valid || valid[j]) Axpy(y, v + j * ldv, a[j] * scale, n);
 }
 
+// Two queries as two calls (VecKernels::dot_keys2, axpy_values2): where no
+// kernel shares the rows between them, the same sums by construction.
+template <float (*Dot)(const float*, const float*, int64_t)>
+void dot_keys2(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows, int64_t n,
+               const uint8_t* valid, float scale, float* out, int64_t ldo) {
+  for (int g = 0; g < 2; ++g)
+    dot_keys<Dot>(q + g * ldq, k, ldk, rows, n, valid, scale, out + g * ldo);
+}
+
+template <void (*Axpy)(float*, const float*, float, int64_t)>
+void axpy_values2(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a, int64_t lda,
+                  const float* scale, int64_t rows, int64_t n, const uint8_t* valid) {
+  for (int g = 0; g < 2; ++g)
+    axpy_values<Axpy>(y + g * ldy, v, ldv, a + g * lda, scale[g], rows, n, valid);
+}
+
 }  // namespace izwi::cpu

@@ -36,6 +36,15 @@ struct VecKernels {
   // y += (a[j] * scale) * v[j * ldv ..], j in order
   void (*axpy_values)(float* y, const float* v, int64_t ldv, const float* a, float scale,
                       int64_t rows, int64_t n, const uint8_t* valid);
+  // Two queries of one key head (grouped-query attention) at once, each key and
+  // value row read once for both: query g at q + g * ldq scores into
+  // out + g * ldo, and output g at y + g * ldy weighs by a + g * lda and
+  // scale[g]. Each is bit for bit what dot_keys / axpy_values give it alone.
+  void (*dot_keys2)(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
+                    int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo);
+  void (*axpy_values2)(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
+                       int64_t lda, const float* scale, int64_t rows, int64_t n,
+                       const uint8_t* valid);
   // SiLU in place: x[i] / (1 + exp(-x[i])). The SIMD ones use a polynomial exp
   // (simd_exp.h), within a few ulp of the scalar std::exp one.
   void (*silu)(float* x, int64_t n);

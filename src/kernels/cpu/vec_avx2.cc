@@ -474,6 +474,8 @@ const VecKernels& vec_kernels_avx2() {
                             axpy,
                             dot_keys<dot_f32>,
                             axpy_values<axpy>,
+                            dot_keys2<dot_f32>,
+                            axpy_values2<axpy>,
                             silu,
                             dot_rows<w8_f32, f32_scalar, 4>,
                             dot_rows<w8_bf16, bf16_at, 2>,

@@ -389,6 +389,100 @@ void axpy_values_avx512(float* y, const float* v, int64_t ldv, const float* a, f
   }
 }
 
+// Two queries against four keys at a time: each key row is loaded once for
+// both. Per (query, key) the same fused multiply-adds in the same order as
+// dot_f32_lanes (two chains over 32-float steps, joined, then the masked
+// tail), reduced by reduce8 in _mm512_reduce_add_ps's lane order: each score
+// is bit for bit dot_keys_avx512's for that query alone.
+void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
+                      int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo) {
+  const float *q0 = q, *q1 = q + ldq;
+  int64_t j = 0;
+  for (; j + 4 <= rows; j += 4) {
+    __m512 a0[4], a1[4], b0[4], b1[4];  // query 0's two chains, query 1's, per key
+    each<4>([&](auto r) { a0[r] = a1[r] = b0[r] = b1[r] = _mm512_setzero_ps(); });
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      const __m512 x00 = _mm512_loadu_ps(q0 + i), x01 = _mm512_loadu_ps(q0 + i + 16);
+      const __m512 x10 = _mm512_loadu_ps(q1 + i), x11 = _mm512_loadu_ps(q1 + i + 16);
+      each<4>([&](auto r) {
+        const float* kr = k + (j + r) * ldk + i;
+        const __m512 k0 = _mm512_loadu_ps(kr), k1 = _mm512_loadu_ps(kr + 16);
+        a0[r] = _mm512_fmadd_ps(x00, k0, a0[r]);
+        a1[r] = _mm512_fmadd_ps(x01, k1, a1[r]);
+        b0[r] = _mm512_fmadd_ps(x10, k0, b0[r]);
+        b1[r] = _mm512_fmadd_ps(x11, k1, b1[r]);
+      });
+    }
+    each<4>([&](auto r) {
+      a0[r] = _mm512_add_ps(a0[r], a1[r]);
+      b0[r] = _mm512_add_ps(b0[r], b1[r]);
+    });
+    for (; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __m512 x0 = _mm512_maskz_loadu_ps(m, q0 + i), x1 = _mm512_maskz_loadu_ps(m, q1 + i);
+      each<4>([&](auto r) {
+        const __m512 kv = _mm512_maskz_loadu_ps(m, k + (j + r) * ldk + i);
+        a0[r] = _mm512_fmadd_ps(x0, kv, a0[r]);
+        b0[r] = _mm512_fmadd_ps(x1, kv, b0[r]);
+      });
+    }
+    const __m512 lanes[8] = {a0[0], a0[1], a0[2], a0[3], b0[0], b0[1], b0[2], b0[3]};
+    float sums[8];
+    reduce8(lanes, sums);
+    for (int r = 0; r < 4; ++r)
+      if (!valid || valid[j + r]) {
+        out[j + r] = sums[r] * scale;
+        out[ldo + j + r] = sums[4 + r] * scale;
+      }
+  }
+  for (; j < rows; ++j)
+    if (!valid || valid[j]) {
+      out[j] = _mm512_reduce_add_ps(dot_f32_lanes(q0, k + j * ldk, n)) * scale;
+      out[ldo + j] = _mm512_reduce_add_ps(dot_f32_lanes(q1, k + j * ldk, n)) * scale;
+    }
+}
+
+// Two outputs from the same value rows, 128 floats of each at a time in
+// registers (16 accumulators), each value row loaded once for both: per output
+// the same fused multiply-adds in the same order as axpy_values_avx512.
+void axpy_values2_avx512(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
+                         int64_t lda, const float* scale, int64_t rows, int64_t n,
+                         const uint8_t* valid) {
+  constexpr int64_t kBlock = 128;
+  float* y1 = y + ldy;
+  const float* a1 = a + lda;
+  for (int64_t c = 0; c < n; c += kBlock) {
+    const int64_t width = std::min(kBlock, n - c);
+    __m512 acc0[8], acc1[8];
+    __mmask16 mask[8];
+    each<8>([&](auto b) {
+      const int64_t left = width - b * 16;
+      mask[b] = left >= 16 ? static_cast<__mmask16>(0xffff)
+                : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
+                           : static_cast<__mmask16>(0);
+      acc0[b] = _mm512_maskz_loadu_ps(mask[b], y + c + b * 16);
+      acc1[b] = _mm512_maskz_loadu_ps(mask[b], y1 + c + b * 16);
+    });
+    for (int64_t j = 0; j < rows; ++j) {
+      if (valid && !valid[j]) continue;
+      const __m512 va0 = _mm512_set1_ps(a[j] * scale[0]), va1 = _mm512_set1_ps(a1[j] * scale[1]);
+      const float* vj = v + j * ldv + c;
+      each<8>([&](auto b) {
+        if (mask[b]) {
+          const __m512 x = _mm512_maskz_loadu_ps(mask[b], vj + b * 16);
+          acc0[b] = _mm512_fmadd_ps(va0, x, acc0[b]);
+          acc1[b] = _mm512_fmadd_ps(va1, x, acc1[b]);
+        }
+      });
+    }
+    each<8>([&](auto b) {
+      _mm512_mask_storeu_ps(y + c + b * 16, mask[b], acc0[b]);
+      _mm512_mask_storeu_ps(y1 + c + b * 16, mask[b], acc1[b]);
+    });
+  }
+}
+
 // W weight rows from `row` against R activation rows: their full chunks, then
 // a partial last chunk if the rows have one, then W * R horizontal sums.
 template <DType F, int R, int W>
@@ -490,6 +584,8 @@ const VecKernels& vec_kernels_avx512() {
                             axpy,
                             dot_keys_avx512,
                             axpy_values_avx512,
+                            dot_keys2_avx512,
+                            axpy_values2_avx512,
                             silu,
                             dot_rows<w16_f32, 4>,
                             dot_rows<w16_bf16, 2>,

@@ -112,6 +112,8 @@ const VecKernels& vec_kernels_scalar() {
                             axpy,
                             dot_keys<dot_f32>,
                             axpy_values<axpy>,
+                            dot_keys2<dot_f32>,
+                            axpy_values2<axpy>,
                             silu,
                             dot_rows<float, f32_id>,
                             dot_rows<uint16_t, bf16_to_f32>,
