@@ -359,6 +359,14 @@ void dot_keys_avx512(const float* q, const float* k, int64_t ldk, int64_t rows, 
     if (!valid || valid[j]) out[j] = _mm512_reduce_add_ps(dot_f32_lanes(q, k + j * ldk, n)) * scale;
 }
 
+// The mask of a 16-float part with `left` floats of the row remaining (none
+// when left <= 0).
+inline __mmask16 part_mask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xffff)
+         : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
+                    : static_cast<__mmask16>(0);
+}
+
 // The output row stays in registers across the keys (up to 128 floats at a
 // time): the same fused multiply-adds in the same order as axpy per key, with
 // no load and store of y for each.
@@ -370,10 +378,7 @@ void axpy_values_avx512(float* y, const float* v, int64_t ldv, const float* a, f
     __m512 acc[8];
     __mmask16 mask[8];
     each<8>([&](auto b) {
-      const int64_t left = width - b * 16;
-      mask[b] = left >= 16 ? static_cast<__mmask16>(0xffff)
-                : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
-                           : static_cast<__mmask16>(0);
+      mask[b] = part_mask(width - b * 16);
       acc[b] = _mm512_maskz_loadu_ps(mask[b], y + c + b * 16);
     });
     for (int64_t j = 0; j < rows; ++j) {
@@ -457,10 +462,7 @@ void axpy_values2_avx512(float* y, int64_t ldy, const float* v, int64_t ldv, con
     __m512 acc0[8], acc1[8];
     __mmask16 mask[8];
     each<8>([&](auto b) {
-      const int64_t left = width - b * 16;
-      mask[b] = left >= 16 ? static_cast<__mmask16>(0xffff)
-                : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
-                           : static_cast<__mmask16>(0);
+      mask[b] = part_mask(width - b * 16);
       acc0[b] = _mm512_maskz_loadu_ps(mask[b], y + c + b * 16);
       acc1[b] = _mm512_maskz_loadu_ps(mask[b], y1 + c + b * 16);
     });
