@@ -24,6 +24,14 @@ inline __m512 load_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
+// The mask of a 16-float part with `left` floats of the row remaining (none
+// when left <= 0).
+inline __mmask16 part_mask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xffff)
+         : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
+                    : static_cast<__mmask16>(0);
+}
+
 // a . b before the final horizontal sum: two chains over 32-float steps,
 // joined, then the masked tail (no scalar loop).
 inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const float* b,
@@ -36,7 +44,7 @@ inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const
   }
   acc0 = _mm512_add_ps(acc0, acc1);
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = part_mask(n - i);
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
   }
   return acc0;
@@ -83,7 +91,7 @@ void snake(float* x, int64_t n, float alpha, float inv_beta) {
   const __m512 limit = _mm512_set1_ps(simd_sin::kMaxArg);
   int64_t i = 0;
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = part_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512 arg = _mm512_mul_ps(v, va);
     // Outside the polynomial's range (or NaN): exact libm on those lanes.
@@ -120,7 +128,7 @@ inline __m512 exp16(__m512 x) {
 
 void silu(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = part_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
     _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e)));
@@ -130,7 +138,7 @@ void silu(float* x, int64_t n) {
 void axpy(float* y, const float* x, float a, int64_t n) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = part_mask(n - i);
     _mm512_mask_storeu_ps(
         y + i, m,
         _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
@@ -184,7 +192,7 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
     });
   }
   for (; i < n; i += 16) {
-    const auto mask = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    const __mmask16 mask = part_mask(n - i);
     const __m512 wv = Load(w, i, mask);
     each<R>([&](auto m) {
       acc0[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, xs[m] + i), acc0[m]);
@@ -359,41 +367,6 @@ void dot_keys_avx512(const float* q, const float* k, int64_t ldk, int64_t rows, 
     if (!valid || valid[j]) out[j] = _mm512_reduce_add_ps(dot_f32_lanes(q, k + j * ldk, n)) * scale;
 }
 
-// The mask of a 16-float part with `left` floats of the row remaining (none
-// when left <= 0).
-inline __mmask16 part_mask(int64_t left) {
-  return left >= 16 ? static_cast<__mmask16>(0xffff)
-         : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
-                    : static_cast<__mmask16>(0);
-}
-
-// The output row stays in registers across the keys (up to 128 floats at a
-// time): the same fused multiply-adds in the same order as axpy per key, with
-// no load and store of y for each.
-void axpy_values_avx512(float* y, const float* v, int64_t ldv, const float* a, float scale,
-                        int64_t rows, int64_t n, const uint8_t* valid) {
-  constexpr int64_t kBlock = 128;
-  for (int64_t c = 0; c < n; c += kBlock) {
-    const int64_t width = std::min(kBlock, n - c);
-    __m512 acc[8];
-    __mmask16 mask[8];
-    each<8>([&](auto b) {
-      mask[b] = part_mask(width - b * 16);
-      acc[b] = _mm512_maskz_loadu_ps(mask[b], y + c + b * 16);
-    });
-    for (int64_t j = 0; j < rows; ++j) {
-      if (valid && !valid[j]) continue;
-      const __m512 va = _mm512_set1_ps(a[j] * scale);
-      const float* vj = v + j * ldv + c;
-      each<8>([&](auto b) {
-        if (mask[b])
-          acc[b] = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(mask[b], vj + b * 16), acc[b]);
-      });
-    }
-    each<8>([&](auto b) { _mm512_mask_storeu_ps(y + c + b * 16, mask[b], acc[b]); });
-  }
-}
-
 // Two queries against four keys at a time: each key row is loaded once for
 // both. Per (query, key) the same fused multiply-adds in the same order as
 // dot_f32_lanes (two chains over 32-float steps, joined, then the masked
@@ -424,7 +397,7 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
       b0[r] = _mm512_add_ps(b0[r], b1[r]);
     });
     for (; i < n; i += 16) {
-      const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+      const __mmask16 m = part_mask(n - i);
       const __m512 x0 = _mm512_maskz_loadu_ps(m, q0 + i), x1 = _mm512_maskz_loadu_ps(m, q1 + i);
       each<4>([&](auto r) {
         const __m512 kv = _mm512_maskz_loadu_ps(m, k + (j + r) * ldk + i);
@@ -448,41 +421,53 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
     }
 }
 
-// Two outputs from the same value rows, 128 floats of each at a time in
-// registers (16 accumulators), each value row loaded once for both: per output
-// the same fused multiply-adds in the same order as axpy_values_avx512.
-void axpy_values2_avx512(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
-                         int64_t lda, const float* scale, int64_t rows, int64_t n,
-                         const uint8_t* valid) {
+// G outputs (1, or 2: two query heads of one key head) from the same value
+// rows. 128 floats of each output stay in registers across the keys (8 or 16
+// accumulators), each value row is loaded once for all of them, and each
+// output gets the same fused multiply-adds in the same order as axpy per key,
+// with no load and store of y per key.
+template <int G>
+inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, const float* v,
+                                                         int64_t ldv, const float* a, int64_t lda,
+                                                         const float* scale, int64_t rows,
+                                                         int64_t n, const uint8_t* valid) {
   constexpr int64_t kBlock = 128;
-  float* y1 = y + ldy;
-  const float* a1 = a + lda;
   for (int64_t c = 0; c < n; c += kBlock) {
     const int64_t width = std::min(kBlock, n - c);
-    __m512 acc0[8], acc1[8];
+    __m512 acc[G][8];
     __mmask16 mask[8];
     each<8>([&](auto b) {
       mask[b] = part_mask(width - b * 16);
-      acc0[b] = _mm512_maskz_loadu_ps(mask[b], y + c + b * 16);
-      acc1[b] = _mm512_maskz_loadu_ps(mask[b], y1 + c + b * 16);
+      each<G>(
+          [&](auto g) { acc[g][b] = _mm512_maskz_loadu_ps(mask[b], y + g * ldy + c + b * 16); });
     });
     for (int64_t j = 0; j < rows; ++j) {
       if (valid && !valid[j]) continue;
-      const __m512 va0 = _mm512_set1_ps(a[j] * scale[0]), va1 = _mm512_set1_ps(a1[j] * scale[1]);
+      __m512 va[G];
+      each<G>([&](auto g) { va[g] = _mm512_set1_ps(a[g * lda + j] * scale[g]); });
       const float* vj = v + j * ldv + c;
       each<8>([&](auto b) {
         if (mask[b]) {
           const __m512 x = _mm512_maskz_loadu_ps(mask[b], vj + b * 16);
-          acc0[b] = _mm512_fmadd_ps(va0, x, acc0[b]);
-          acc1[b] = _mm512_fmadd_ps(va1, x, acc1[b]);
+          each<G>([&](auto g) { acc[g][b] = _mm512_fmadd_ps(va[g], x, acc[g][b]); });
         }
       });
     }
     each<8>([&](auto b) {
-      _mm512_mask_storeu_ps(y + c + b * 16, mask[b], acc0[b]);
-      _mm512_mask_storeu_ps(y1 + c + b * 16, mask[b], acc1[b]);
+      each<G>([&](auto g) { _mm512_mask_storeu_ps(y + g * ldy + c + b * 16, mask[b], acc[g][b]); });
     });
   }
+}
+
+void axpy_values_avx512(float* y, const float* v, int64_t ldv, const float* a, float scale,
+                        int64_t rows, int64_t n, const uint8_t* valid) {
+  axpy_values_g<1>(y, 0, v, ldv, a, 0, &scale, rows, n, valid);
+}
+
+void axpy_values2_avx512(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
+                         int64_t lda, const float* scale, int64_t rows, int64_t n,
+                         const uint8_t* valid) {
+  axpy_values_g<2>(y, ldy, v, ldv, a, lda, scale, rows, n, valid);
 }
 
 // W weight rows from `row` against R activation rows: their full chunks, then
@@ -550,7 +535,7 @@ void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* ou
     for (int k = 0; k < m.count[p]; ++k, ++e) coef[p][m.col[e]] = _mm512_set1_ps(m.value[e]);
   }
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 k16 = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 k16 = part_mask(n - i);
     __m512 u[NI];
 #pragma GCC unroll 16
     for (int j = 0; j < NI; ++j)
