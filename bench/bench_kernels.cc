@@ -162,6 +162,35 @@ void BM_AttentionCached(benchmark::State& state) {
                           state.iterations());
 }
 
+// The codec decoder's residual-unit convolution (kernel 7) on one thread, in
+// its bf16 mode: args channels and time rows (a 12-frame block: 768 x 384,
+// 384 x 1920, 192 x 7680, 96 x 23040). GMAC/s against vdpbf16ps' peak (32
+// multiply-adds per instruction) is how near the tile loop comes to compute.
+void BM_ConvBf16(benchmark::State& state) {
+  if (!izwi::ops::bf16_convolutions_available()) {
+    state.SkipWithError("no AMX-BF16 or AVX512-BF16 here");
+    return;
+  }
+  const int64_t C = state.range(0), T = state.range(1);
+  constexpr int K = 7;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 0.05f);
+  std::vector<float> w(static_cast<size_t>(C * C * K)), x(static_cast<size_t>(C * T)),
+      y(static_cast<size_t>(C * T));
+  for (float& v : w) v = dist(rng);
+  for (float& v : x) v = dist(rng);
+  const auto packed = izwi::ops::pack_conv1d_bf16(w.data(), C, C, K);
+  izwi::ops::Conv1dParams p;
+  p.pad_left = K - 1;
+  for (auto _ : state) {
+    izwi::ops::conv1d_bf16(nullptr, x.data(), C, T, packed, C, K, nullptr, p, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(
+      static_cast<double>(C * C * K * T) * 1e-9 * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
 void rows(benchmark::internal::Benchmark* b) {
   for (int r : {1, 2, 3, 4, 8, 100}) b->Arg(r);
   b->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -169,6 +198,13 @@ void rows(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_ReadLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AttentionCached)->Arg(100)->Arg(750)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ConvBf16)
+    ->Args({768, 384})
+    ->Args({384, 1920})
+    ->Args({192, 7680})
+    ->Args({96, 23040})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Linear_BF16)->Apply(rows);
 BENCHMARK(BM_Linear_Q8)->Apply(rows);
 BENCHMARK(BM_Linear_Q4)->Apply(rows);
