@@ -323,6 +323,28 @@ TEST(QuantLinear, MatchesExactProductWithinActivationRounding) {
       }
 }
 
+// Many rows (a prompt, or 5-8 streams) go over the weights in L2-sized tiles of
+// rows, several per thread's share: every row's outputs are still bit for bit
+// those of the row alone, with the bias, whatever tile and row group it fell in.
+TEST(QuantLinear, ManyRowsInTilesEqualEachRowAlone) {
+  ThreadPool pool(2);
+  const int64_t K = 3072, N = 1040;  // Q8 rows of 3.3 KB: tiles of 80 rows, shares of 144
+  for (DType f : kFormats) {
+    Tensor W = quantize(Tensor::owned_f32({N, K}, random_vector(N * K, 41)), f, &pool);
+    for (int64_t M : {5, 8, 11}) {
+      auto x = random_vector(M * K, 42 + M), bias = random_vector(N, 43);
+      std::vector<float> y(M * N), alone(N);
+      ops::linear(&pool, x.data(), M, K, W, bias.data(), y.data());
+      for (int64_t m = 0; m < M; ++m) {
+        ops::linear(&pool, x.data() + m * K, 1, K, W, bias.data(), alone.data());
+        for (int64_t n = 0; n < N; ++n)
+          ASSERT_EQ(y[m * N + n], alone[n])
+              << dtype_name(f) << " M=" << M << " m=" << m << " n=" << n;
+      }
+    }
+  }
+}
+
 // A bf16 copy of an f32 weight.
 Tensor to_bf16_tensor(const Tensor& w) {
   auto half = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(w.numel()));
