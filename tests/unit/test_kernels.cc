@@ -93,6 +93,33 @@ TEST_P(VecKernelTest, DotRowsMatchesReferenceForEveryDtypeAndRowCount) {
   }
 }
 
+// A row's sums do not depend on how many rows share the weight row's pass
+// (ops::linear sizes the groups by K to keep them in L1): each of 1..8 rows is
+// bit for bit what it gives alone, on every ISA.
+TEST_P(VecKernelTest, DotRowsGiveEachRowItsSumsAlone) {
+  ISA_KERNELS(v);
+  for (int n : {17, 1024, 3072}) {
+    auto wf = random_vector(n, 21 + n), x = random_vector(cpu::kMaxDotRows * n, 22 + n);
+    std::vector<uint16_t> wb(n), wh(n);
+    for (int i = 0; i < n; ++i) {
+      wb[i] = f32_to_bf16(wf[i]);
+      wh[i] = f32_to_f16(wf[i]);
+    }
+    const std::pair<const void*, cpu::VecKernels::DotRows> cases[] = {
+        {wf.data(), v->dot_rows_f32}, {wb.data(), v->dot_rows_bf16}, {wh.data(), v->dot_rows_f16}};
+    for (const auto& [w, dot] : cases)
+      for (int rows = 2; rows <= cpu::kMaxDotRows; ++rows) {
+        std::vector<float> together(rows);
+        dot(w, x.data(), n, rows, n, together.data());
+        for (int m = 0; m < rows; ++m) {
+          float alone = 0;
+          dot(w, x.data() + m * n, n, 1, n, &alone);
+          EXPECT_EQ(together[m], alone) << "n=" << n << " rows=" << rows << " m=" << m;
+        }
+      }
+  }
+}
+
 TEST_P(VecKernelTest, SnakeMatchesReferenceIncludingLargeArguments) {
   ISA_KERNELS(v);
   for (int n : {1, 5, 16, 37, 1000}) {
