@@ -94,8 +94,8 @@ TEST_P(VecKernelTest, DotRowsMatchesReferenceForEveryDtypeAndRowCount) {
 }
 
 // A row's sums do not depend on how many rows share the weight row's pass
-// (ops::linear sizes the groups by K to keep them in L1): each of 1..8 rows is
-// bit for bit what it gives alone, on every ISA.
+// (ops::linear sizes the groups by K to keep them in L1): in a group of 2..8,
+// each row's sum is bit for bit what the row gives alone, on every ISA.
 TEST_P(VecKernelTest, DotRowsGiveEachRowItsSumsAlone) {
   ISA_KERNELS(v);
   for (int n : {17, 1024, 3072}) {

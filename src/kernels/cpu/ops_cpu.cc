@@ -161,9 +161,10 @@ int64_t row_chunk(ThreadPool* pool, int64_t N, int64_t tile) {
 // Weight bytes per tile of the 8/4-bit path for more than kMaxQuantRows rows.
 // The kernel reads a run as two forward streams (rows n and n + count / 2);
 // tiles of 16 rows cut those to 8 rows each, too short for the hardware
-// prefetchers to follow from memory. With 256 KB (in the 1 MB L2 beside the activations),
-// bench_kernels' MLPs on the Zen 5 VM: 8 rows Q4 6.47 -> 4.59 ms, Q8 8.00 -> 6.47; 100 rows Q4 51.0
-// -> 44.1, Q8 56.9 -> 53.8 (64 KB was between; 512 KB and whole chunks the same).
+// prefetchers to follow from memory. With 256 KB (in the 1 MB L2, beside the
+// activations), bench_kernels' MLPs on the Zen 5 VM: 8 rows Q4 6.47 -> 4.59
+// ms, Q8 8.00 -> 6.47; 100 rows Q4 51.0 -> 44.1, Q8 56.9 -> 53.8 (64 KB was
+// between; 512 KB and whole chunks the same).
 constexpr int64_t kQuantTileBytes = int64_t{256} << 10;
 
 // Activation bytes per row group of the f32/bf16/f16 row path: every weight
