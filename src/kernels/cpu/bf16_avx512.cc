@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/lanes_avx512.h"
 #include "kernels/cpu/transpose_avx512.h"
 #include "kernels/cpu/vec.h"
 
@@ -137,7 +138,7 @@ void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t 
 
 void to_bf16(const float* x, int64_t n, uint16_t* out) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    const __mmask16 m = first_lanes(n - i);
     const __m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
     _mm256_mask_storeu_epi16(out + i, m, h);
   }

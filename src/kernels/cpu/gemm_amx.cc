@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "core/quant.h"
+#include "kernels/cpu/lanes_avx512.h"
 #include "kernels/cpu/sin_avx512.h"
 #include "kernels/cpu/transpose_avx512.h"
 
@@ -122,11 +123,6 @@ inline void store_pairs(__m512 r0, __m512 r1, uint16_t* out) {
   _mm512_storeu_si512(out, _mm512_or_si512(lo, hi));
 }
 
-inline __mmask16 lanes(int64_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xffff)
-                 : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
-}
-
 // Packs B row by row: `row(k, n0, mask)` gives 16 f32 values of row k from
 // column n0 (zero outside mask, and for k >= K).
 template <class Row>
@@ -134,7 +130,7 @@ void pack_b(int64_t K, int64_t N, uint16_t* out, const Row& row) {
   const int64_t Kp = amx_round_k(K);
   for (int64_t n0 = 0; n0 < N; n0 += kAmxN) {
     uint16_t* panel = out + n0 * Kp;
-    const __mmask16 m = lanes(N - n0);
+    const __mmask16 m = first_lanes(N - n0);
     for (int64_t k = 0; k < Kp; k += 2) {
       const __m512 r0 = k < K ? row(k, n0, m) : _mm512_setzero_ps();
       const __m512 r1 = k + 1 < K ? row(k + 1, n0, m) : _mm512_setzero_ps();
@@ -149,7 +145,7 @@ void store_tile(const float* tile, int64_t m0, int64_t n0, int64_t N, const floa
   const int64_t cols = std::min<int64_t>(16, N - n0);
   if (cols <= 0) return;
   if (!transpose_c) {
-    const __mmask16 mask = lanes(cols);
+    const __mmask16 mask = first_lanes(cols);
     for (int r = 0; r < 16; ++r) {
       __m512 v = _mm512_loadu_ps(tile + r * 16);
       if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[m0 + r]));
@@ -382,7 +378,7 @@ void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation
   const auto store = [&](int64_t tr, int64_t nc) {
     const int64_t nrows = std::min<int64_t>(16, t0 + rows - tr);
     const int64_t ncols = std::min<int64_t>(16, n0 + cols - nc);
-    const __mmask16 mask = lanes(nrows);
+    const __mmask16 mask = first_lanes(nrows);
     const __m512i down =
         _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32(16));

@@ -12,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "core/thread_scratch.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/lanes_avx512.h"
 
 namespace izwi::cpu {
 
@@ -34,11 +35,6 @@ inline __m512 load16(const Matrix& m, int64_t i, __mmask16 mask) {
     default:
       return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(m.p) + i);
   }
-}
-
-inline __mmask16 first_lanes(int64_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xffff)
-                 : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
 }
 
 // B[k0 .. k0+kc, n0 .. n0+nc] -> panels of kNr columns: out[(panel * kc + k) * kNr + c],

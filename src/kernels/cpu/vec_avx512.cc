@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/quant.h"
+#include "kernels/cpu/lanes_avx512.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/sin_avx512.h"
@@ -24,14 +25,6 @@ inline __m512 load_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// The mask of a 16-float part with `left` floats of the row remaining (none
-// when left <= 0).
-inline __mmask16 part_mask(int64_t left) {
-  return left >= 16 ? static_cast<__mmask16>(0xffff)
-         : left > 0 ? static_cast<__mmask16>((1u << left) - 1)
-                    : static_cast<__mmask16>(0);
-}
-
 // a . b before the final horizontal sum: two chains over 32-float steps,
 // joined, then the masked tail (no scalar loop).
 inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const float* b,
@@ -44,7 +37,7 @@ inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const
   }
   acc0 = _mm512_add_ps(acc0, acc1);
   for (; i < n; i += 16) {
-    const __mmask16 m = part_mask(n - i);
+    const __mmask16 m = first_lanes(n - i);
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
   }
   return acc0;
@@ -91,7 +84,7 @@ void snake(float* x, int64_t n, float alpha, float inv_beta) {
   const __m512 limit = _mm512_set1_ps(simd_sin::kMaxArg);
   int64_t i = 0;
   for (; i < n; i += 16) {
-    const __mmask16 m = part_mask(n - i);
+    const __mmask16 m = first_lanes(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512 arg = _mm512_mul_ps(v, va);
     // Outside the polynomial's range (or NaN): exact libm on those lanes.
@@ -128,7 +121,7 @@ inline __m512 exp16(__m512 x) {
 
 void silu(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = part_mask(n - i);
+    const __mmask16 m = first_lanes(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
     _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e)));
@@ -138,7 +131,7 @@ void silu(float* x, int64_t n) {
 void axpy(float* y, const float* x, float a, int64_t n) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = part_mask(n - i);
+    const __mmask16 m = first_lanes(n - i);
     _mm512_mask_storeu_ps(
         y + i, m,
         _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
@@ -192,7 +185,7 @@ void dot_rows_n(const void* w, const float* x, int64_t ldx, int64_t n, float* ou
     });
   }
   for (; i < n; i += 16) {
-    const __mmask16 mask = part_mask(n - i);
+    const __mmask16 mask = first_lanes(n - i);
     const __m512 wv = Load(w, i, mask);
     each<R>([&](auto m) {
       acc0[m] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, xs[m] + i), acc0[m]);
@@ -397,7 +390,7 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
       b0[r] = _mm512_add_ps(b0[r], b1[r]);
     });
     for (; i < n; i += 16) {
-      const __mmask16 m = part_mask(n - i);
+      const __mmask16 m = first_lanes(n - i);
       const __m512 x0 = _mm512_maskz_loadu_ps(m, q0 + i), x1 = _mm512_maskz_loadu_ps(m, q1 + i);
       each<4>([&](auto r) {
         const __m512 kv = _mm512_maskz_loadu_ps(m, k + (j + r) * ldk + i);
@@ -437,7 +430,7 @@ inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, 
     __m512 acc[G][8];
     __mmask16 mask[8];
     each<8>([&](auto b) {
-      mask[b] = part_mask(width - b * 16);
+      mask[b] = first_lanes(width - b * 16);
       each<G>(
           [&](auto g) { acc[g][b] = _mm512_maskz_loadu_ps(mask[b], y + g * ldy + c + b * 16); });
     });
@@ -535,7 +528,7 @@ void mix_rows_dense(const MixMatrix& m, const float* const* in, float* const* ou
     for (int k = 0; k < m.count[p]; ++k, ++e) coef[p][m.col[e]] = _mm512_set1_ps(m.value[e]);
   }
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 k16 = part_mask(n - i);
+    const __mmask16 k16 = first_lanes(n - i);
     __m512 u[NI];
 #pragma GCC unroll 16
     for (int j = 0; j < NI; ++j)

@@ -105,18 +105,15 @@ void CodePredictor::predict_batch(ThreadPool* pool, int64_t B, const float* talk
     heads_[j].apply(pool, last, B, logits);
     // Each stream samples with its own sampler, so a batch's picks run side by
     // side: one after another they kept the other cores waiting for ~2 % of a
-    // four-stream step.
-    const auto pick_rows = [&](int64_t b0, int64_t b1) {
+    // four-stream step. (One stream's pick runs inline: a one-item loop starts
+    // no workers.)
+    parallel_for(pool, B, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         float* l = logits + b * V;
         if (logits_out && logits_out[b]) std::copy_n(l, V, logits_out[b] + j * V);
         codes[b * G1 + j] = (*picks[b])(static_cast<int>(j + 1), l);
       }
-    };
-    if (B > 1)
-      parallel_for(pool, B, 1, pick_rows);
-    else
-      pick_rows(0, B);
+    });
     if (j + 1 == G1) break;  // the last code needs no further step
     for (int64_t b = 0; b < B; ++b) {
       embedding_row(embeddings_[j], codes[b * G1 + j], in + b * TH);
