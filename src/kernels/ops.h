@@ -209,7 +209,8 @@ void conv1d_direct(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, con
                    float* y);
 
 // conv1d with packed weights: stride 1, groups 1, zero padding (or `left` for
-// the first p.pad_left <= left.length of it). Same shapes as conv1d.
+// the first p.pad_left <= left.length of it). Same shapes as conv1d; with
+// p.accumulate each output is added to y where it is stored.
 void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const Bf16ConvWeights& W,
                  int64_t Cout, int K, const float* bias, const Conv1dParams& p, float* y,
                  InputSnake act = {}, LeftContext left = {});

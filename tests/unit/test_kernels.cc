@@ -817,6 +817,37 @@ TEST(Bf16Conv1d, LeftContextEqualsTheConcatenatedSignal) {
                Error);
 }
 
+// p.accumulate adds each output to y as it is stored: bit for bit what adding
+// the written outputs afterwards gives (the codec's residual units did that in
+// a second pass), over several work items and threads, with a stream's left
+// context and a fused SnakeBeta.
+TEST(Bf16Conv1d, AccumulateEqualsAddingTheOutputAfterwards) {
+  NEED_BF16_CONVOLUTIONS();
+  ThreadPool pool(2);
+  const int64_t cin = 64, cout = 112, K = 7, dilation = 3, H = (K - 1) * dilation;
+  auto w = random_vector(static_cast<size_t>(cout * cin * K), 62);
+  auto b = random_vector(static_cast<size_t>(cout), 63);
+  const auto wb = ops::pack_conv1d_bf16(w.data(), cout, cin, K);
+  auto alpha = random_vector(static_cast<size_t>(cin), 64), inv_beta = random_vector(cin, 65);
+  for (float& a : alpha) a = std::exp(a);
+  const ops::InputSnake snake{alpha.data(), inv_beta.data()};
+  for (int64_t T : {5, 300}) {
+    auto x = random_vector(static_cast<size_t>(cin * T), 66);
+    auto hist = random_vector(static_cast<size_t>(cin * H), 67);
+    const auto before = random_vector(static_cast<size_t>(cout * T), 68);
+    ops::Conv1dParams p{1, dilation, 1, H, 0, ops::PadMode::kZeros};
+    std::vector<float> out(static_cast<size_t>(cout * T));
+    ops::conv1d_bf16(&pool, x.data(), cin, T, wb, cout, K, b.data(), p, out.data(), snake,
+                     {hist.data(), H});
+    std::vector<float> y = before;
+    p.accumulate = true;
+    ops::conv1d_bf16(&pool, x.data(), cin, T, wb, cout, K, b.data(), p, y.data(), snake,
+                     {hist.data(), H});
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(y[i], before[i] + out[i]) << "T=" << T << " i=" << i;
+  }
+}
+
 TEST(Bf16Conv1d, RejectsWhatItCannotRun) {
   NEED_BF16_CONVOLUTIONS();
   std::vector<float> w(16 * 32 * 3), x(32 * 10), y(16 * 10);
@@ -929,8 +960,8 @@ TEST(Bf16TimeMajor, MatchesReferenceIncludingPaddingAndSnake) {
 
 // The AVX512-BF16 block itself (the ops above run AMX instead where a CPU has
 // both): every edge of its 12- and 4-row tiles and of its two 16-channel
-// panels, taps and dilation, a block starting inside the signal, and guard
-// values around the block it writes.
+// panels, taps and dilation, a block starting inside the signal, guard values
+// around the block it writes, and outputs written or added to what is there.
 TEST(Avx512Bf16ConvBlock, MatchesReferenceAtEveryEdge) {
   if (!cpu::avx512_bf16_available()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (or IZWI_ISA)";
   const int64_t Cin = 64, Cout = 48, T = 96;
@@ -948,30 +979,33 @@ TEST(Avx512Bf16ConvBlock, MatchesReferenceAtEveryEdge) {
       for (int64_t t0 : {0, 5})
         for (int64_t rows : {1, 4, 11, 12, 13, 27, 64})
           for (int64_t n0 : {0, 16, 32})
-            for (int64_t cols : {1, 15, 16, 17, 32}) {
-              if (n0 + cols > Cout || t0 + rows > T) continue;
-              std::vector<float> y(static_cast<size_t>(Cout * T), 9.0f);
-              cpu::avx512_bf16_conv_block(xtm.data(), Cin, taps, dilation, t0, rows, packed.data(),
-                                          n0, cols, bias.data(), y.data(), T);
-              double worst = 0;
-              for (int64_t n = 0; n < Cout; ++n)
-                for (int64_t t = 0; t < T; ++t) {
-                  const float got = y[n * T + t];
-                  if (n < n0 || n >= n0 + cols || t < t0 || t >= t0 + rows) {
-                    ASSERT_EQ(got, 9.0f) << "wrote outside the block at n=" << n << " t=" << t;
-                    continue;
+            for (int64_t cols : {1, 15, 16, 17, 32})
+              for (bool accumulate : {false, true}) {
+                if (n0 + cols > Cout || t0 + rows > T) continue;
+                std::vector<float> y(static_cast<size_t>(Cout * T), 9.0f);
+                cpu::avx512_bf16_conv_block(xtm.data(), Cin, taps, dilation, t0, rows,
+                                            packed.data(), n0, cols, bias.data(), y.data(), T,
+                                            accumulate);
+                double worst = 0;
+                for (int64_t n = 0; n < Cout; ++n)
+                  for (int64_t t = 0; t < T; ++t) {
+                    const float got = y[n * T + t];
+                    if (n < n0 || n >= n0 + cols || t < t0 || t >= t0 + rows) {
+                      ASSERT_EQ(got, 9.0f) << "wrote outside the block at n=" << n << " t=" << t;
+                      continue;
+                    }
+                    double s = bias[n] + (accumulate ? 9.0 : 0.0);
+                    for (int j = 0; j < taps; ++j)
+                      for (int64_t ci = 0; ci < Cin; ++ci)
+                        s += static_cast<double>(w[(n * Cin + ci) * taps + j]) *
+                             xf[(t + j * dilation) * Cin + ci];
+                    worst = std::max(worst, std::abs(s - got));
                   }
-                  double s = bias[n];
-                  for (int j = 0; j < taps; ++j)
-                    for (int64_t ci = 0; ci < Cin; ++ci)
-                      s += static_cast<double>(w[(n * Cin + ci) * taps + j]) *
-                           xf[(t + j * dilation) * Cin + ci];
-                  worst = std::max(worst, std::abs(s - got));
-                }
-              EXPECT_LT(worst, 2e-5 * std::sqrt(Cin * taps))
-                  << "taps=" << taps << " dilation=" << dilation << " t0=" << t0 << " rows=" << rows
-                  << " n0=" << n0 << " cols=" << cols;
-            }
+                EXPECT_LT(worst, 2e-5 * std::sqrt(Cin * taps))
+                    << "taps=" << taps << " dilation=" << dilation << " t0=" << t0
+                    << " rows=" << rows << " n0=" << n0 << " cols=" << cols
+                    << " accumulate=" << accumulate;
+              }
     }
 }
 

@@ -67,14 +67,15 @@ void tile_rows(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int
     for (int p = 0; p < P; ++p) _mm512_storeu_ps(tile + r * kTileStride + p * kPanel, acc[r][p]);
 }
 
-// Writes rows 0 .. nr of the tile (time tr ..) channel-major with the bias.
-// Each 16 channels' R rows (and zeros up to 16) are transposed in registers,
-// then stored with one masked store per channel. A gather per channel did the
-// same: it cost a quarter of the short products (kernel-1 and transposed
-// convolutions of the small-channel decoder blocks).
+// Writes rows 0 .. nr of the tile (time tr ..) channel-major with the bias,
+// or adds them to y's (accumulate). Each 16 channels' R rows (and zeros up to
+// 16) are transposed in registers, then stored with one masked store per
+// channel. A gather per channel did the same: it cost a quarter of the short
+// products (kernel-1 and transposed convolutions of the small-channel decoder
+// blocks).
 template <int R>
 void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols, const float* bias,
-                float* y, int64_t ldy) {
+                float* y, int64_t ldy, bool accumulate) {
   const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
   for (int64_t c0 = 0; c0 < cols; c0 += kPanel) {
     __m512 v[16];
@@ -85,7 +86,9 @@ void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols,
     for (int64_t c = 0; c < nc; ++c) {
       __m512 o = v[c];
       if (bias) o = _mm512_add_ps(o, _mm512_set1_ps(bias[n0 + c0 + c]));
-      _mm512_mask_storeu_ps(y + (n0 + c0 + c) * ldy + tr, mask, o);
+      float* out = y + (n0 + c0 + c) * ldy + tr;
+      if (accumulate) o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(mask, out));
+      _mm512_mask_storeu_ps(out, mask, o);
     }
   }
 }
@@ -97,18 +100,18 @@ void store_tile(const float* tile, int nr, int64_t tr, int64_t n0, int64_t cols,
 template <int P>
 void block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0, int64_t rows,
            const uint16_t* B0, int64_t kp, int64_t n0, int64_t cols, const float* bias, float* y,
-           int64_t ldy) {
+           int64_t ldy, bool accumulate) {
   constexpr int R = P == 3 ? 8 : 12;
   alignas(64) float tile[R * kTileStride];
   int64_t tr = t0;
   for (; tr + R <= t0 + rows; tr += R) {
     tile_rows<R, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
-    store_tile<R>(tile, R, tr, n0, cols, bias, y, ldy);
+    store_tile<R>(tile, R, tr, n0, cols, bias, y, ldy, accumulate);
   }
   for (; tr < t0 + rows; tr += 4) {
     tile_rows<4, P>(xtm, Cin, taps, dilation, tr, B0, kp, tile);
     store_tile<4>(tile, static_cast<int>(std::min<int64_t>(4, t0 + rows - tr)), tr, n0, cols, bias,
-                  y, ldy);
+                  y, ldy, accumulate);
   }
 }
 
@@ -125,15 +128,15 @@ bool bf16_products_available() {
 
 void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
                             int64_t t0, int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols,
-                            const float* bias, float* y, int64_t ldy) {
+                            const float* bias, float* y, int64_t ldy, bool accumulate) {
   const int64_t kp = Cin * taps;  // K of the packed weights (Cin is a multiple of 32)
   const uint16_t* B0 = Bp + n0 * kp;
   if (cols > 2 * kPanel)
-    block<3>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
+    block<3>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy, accumulate);
   else if (cols > kPanel)
-    block<2>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
+    block<2>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy, accumulate);
   else
-    block<1>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy);
+    block<1>(xtm, Cin, taps, dilation, t0, rows, B0, kp, n0, cols, bias, y, ldy, accumulate);
 }
 
 void to_bf16(const float* x, int64_t n, uint16_t* out) {

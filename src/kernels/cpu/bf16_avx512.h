@@ -24,10 +24,11 @@ constexpr int64_t kAvx512Bf16MaxCols = 48;
 // The contract of amx_conv_block, with up to 48 channels: output rows (time)
 // t0 .. t0 + rows and channels n0 .. n0 + cols (cols <= 48, n0 a multiple of 16) of
 // y[n, t] = sum_j sum_ci W[n, ci, j] xtm[t + j * dilation, ci] (+ bias[n]),
-// written channel-major at y[n * ldy + t].
+// written channel-major at y[n * ldy + t], or added to what is there with
+// `accumulate` (a residual added in place).
 void avx512_bf16_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
                             int64_t t0, int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols,
-                            const float* bias, float* y, int64_t ldy);
+                            const float* bias, float* y, int64_t ldy, bool accumulate);
 
 // bf16 products of either back end: AMX-BF16 tiles or AVX512-BF16.
 bool bf16_products_available();

@@ -442,12 +442,12 @@ int64_t window_rows(int64_t Cin, int64_t total) {
   return std::min(fit, (total + 31) / 32 * 32);
 }
 
-// Rows [t0, t0 + rows) of the product over the pool, work items of 32 (AMX) or
-// 48 output channels x 128 time rows, on AMX tiles where the CPU has them, else with
-// AVX512-BF16 (same operands, kernels/cpu/bf16_avx512.h).
+// Rows [t0, t0 + rows) of the product over the pool (added to y's with
+// `accumulate`), work items of 32 (AMX) or 48 output channels x 128 time rows, on AMX tiles where
+// the CPU has them, else with AVX512-BF16 (same operands, kernels/cpu/bf16_avx512.h).
 void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation,
                  int64_t rows, const Bf16ConvWeights& W, int64_t N, const float* bias, float* y,
-                 int64_t ldy) {
+                 int64_t ldy, bool accumulate = false) {
   constexpr int64_t kChunk = 128;
   const bool amx = cpu::amx_available();
   const auto block = amx ? cpu::amx_conv_block : cpu::avx512_bf16_conv_block;
@@ -457,7 +457,7 @@ void conv_blocks(ThreadPool* pool, const uint16_t* xtm, int64_t Cin, int taps, i
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n0 = (i / chunks) * width, t0 = (i % chunks) * kChunk;
       block(xtm, Cin, taps, dilation, t0, std::min(kChunk, rows - t0), W.packed.data(), n0,
-            std::min(width, N - n0), bias, y, ldy);
+            std::min(width, N - n0), bias, y, ldy, accumulate);
     }
   });
 }
@@ -493,9 +493,8 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
   if (left.x && left.length < p.pad_left)
     fail(ErrorKind::kInvalidArgument, "conv1d_bf16: a left context of ", left.length,
          " samples for a left padding of ", p.pad_left);
-  if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros || p.accumulate)
-    fail(ErrorKind::kInvalidArgument,
-         "conv1d_bf16: only stride 1, groups 1 with zero padding, not accumulating");
+  if (p.groups != 1 || p.stride != 1 || p.pad_mode != PadMode::kZeros)
+    fail(ErrorKind::kInvalidArgument, "conv1d_bf16: only stride 1, groups 1 with zero padding");
   const int64_t To = conv1d_out_len(T, K, p);
   if (To == 0) return;
   const int64_t halo = static_cast<int64_t>(K - 1) * p.dilation, window = window_rows(Cin, To);
@@ -506,7 +505,8 @@ void conv1d_bf16(ThreadPool* pool, const float* x, int64_t Cin, int64_t T, const
     // Output t reads padded inputs t .. t + halo, i.e. x positions t - pad_left ...
     time_major(pool, x, Cin, T, t0 - p.pad_left, (rows + 31) / 32 * 32 + halo, act, scratch.data(),
                left);
-    conv_blocks(pool, scratch.data(), Cin, K, p.dilation, rows, W, Cout, bias, y + t0, To);
+    conv_blocks(pool, scratch.data(), Cin, K, p.dilation, rows, W, Cout, bias, y + t0, To,
+                p.accumulate);
   }
 }
 

@@ -367,14 +367,15 @@ void amx_pack_rows_bf16(const float* W, int64_t Cin, int64_t N, uint16_t* out) {
 
 void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0,
                     int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols, const float* bias,
-                    float* y, int64_t ldy) {
+                    float* y, int64_t ldy, bool accumulate) {
   configure_tiles();
   alignas(64) float tile[16 * 16];
   const int64_t Kp = Cin * taps, a_stride = Cin * static_cast<int64_t>(sizeof(uint16_t));
   const uint16_t* B0 = Bp + n0 * Kp;
   const uint16_t* B1 = B0 + kAmxN * Kp;
   const bool two_cols = cols > 16;
-  // Writes tile (t rows from tr, 16 channels from nc) channel-major with the bias.
+  // Writes tile (t rows from tr, 16 channels from nc) channel-major with the
+  // bias, or adds it to y's (accumulate).
   const auto store = [&](int64_t tr, int64_t nc) {
     const int64_t nrows = std::min<int64_t>(16, t0 + rows - tr);
     const int64_t ncols = std::min<int64_t>(16, n0 + cols - nc);
@@ -385,7 +386,9 @@ void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation
     for (int64_t n = 0; n < ncols; ++n) {
       __m512 v = _mm512_i32gather_ps(down, tile + n, 4);
       if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[nc + n]));
-      _mm512_mask_storeu_ps(y + (nc + n) * ldy + tr, mask, v);
+      float* out = y + (nc + n) * ldy + tr;
+      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
+      _mm512_mask_storeu_ps(out, mask, v);
     }
   };
   for (int64_t tr = t0; tr < t0 + rows; tr += 32) {

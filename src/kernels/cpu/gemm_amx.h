@@ -77,11 +77,12 @@ void amx_pack_rows_bf16(const float* W, int64_t Cin, int64_t N, uint16_t* out);
 
 // Output rows (time) t0 .. t0 + rows and columns (channels) n0 .. n0 + cols
 // (cols <= 32, n0 a multiple of 16) of the tap sum above, written channel-major:
-// y[n * ldy + t] (+ bias[n]). xtm: [>= t0 + rows rounded up to 16 + (taps-1) * dilation
-// rows, Cin] time-major; Bp: packed weights with K = taps * Cin.
+// y[n * ldy + t] (+ bias[n]), or added to y there with `accumulate`. xtm: [>= t0 + rows
+// rounded up to 16 + (taps-1) * dilation rows, Cin] time-major; Bp: packed weights with
+// K = taps * Cin.
 void amx_conv_block(const uint16_t* xtm, int64_t Cin, int taps, int64_t dilation, int64_t t0,
                     int64_t rows, const uint16_t* Bp, int64_t n0, int64_t cols, const float* bias,
-                    float* y, int64_t ldy);
+                    float* y, int64_t ldy, bool accumulate);
 
 // Rows m0 .. m0 + rows of C (rows a multiple of 16, at most 32) over all N:
 // C = A · B (+ bias[m]), A [rows, Kp] bf16 with leading dimension lda (columns

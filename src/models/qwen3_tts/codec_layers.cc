@@ -153,17 +153,14 @@ void Conv1d::causal_add(ThreadPool* pool, Signal& x, const SnakeBeta* act, Signa
   IZWI_ASSERT(x.channels == in && y.channels == out);
   ops::Conv1dParams p = causal_params(*this, x.frames, ops::PadMode::kZeros);
   IZWI_ASSERT(ops::conv1d_out_len(x.frames, kernel, p) == y.frames);
-  if (!weight_bf16.empty()) {  // the bf16 kernels write their output: add it afterwards
-    const Signal h = causal(pool, x, ops::PadMode::kZeros, act);
-    float* yd = y.data.data();
-    const float* hd = h.data.data();
-    parallel_for(pool, static_cast<int64_t>(y.data.size()), 1 << 14, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) yd[i] += hd[i];
-    });
+  p.accumulate = true;
+  // The bf16 kernels add each output as they store it (act fused into their
+  // packing); before, they wrote a new signal that a second pass added to y.
+  if (!weight_bf16.empty()) {
+    conv(pool, *this, x, p, act, y.data.data());
     return;
   }
   if (act) act->apply(pool, x);  // in place: x is the caller's to overwrite
-  p.accumulate = true;
   conv(pool, *this, x, p, nullptr, y.data.data());
 }
 
