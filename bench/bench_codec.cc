@@ -69,7 +69,8 @@ void BM_Decode10s(benchmark::State& state) {
 // blocks of arg 1 frames on one decoder stream (each frame decoded once):
 // 12 is the default block; 1 and 4 show what small blocks cost per frame, 48
 // what one block for four streams would (measured here: no cheaper than 4 or 12,
-// the larger signals leave the caches).
+// the larger signals leave the caches). Arg 2: threads, 0 for all cores; 1 is
+// how batched streams decode their blocks (one per core, side by side).
 void BM_DecodeStreamed10s(benchmark::State& state) {
   static const auto f32 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kF32);
   static const auto bf16 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kBf16);
@@ -79,7 +80,7 @@ void BM_DecodeStreamed10s(benchmark::State& state) {
   const int64_t block = state.range(1);
   std::vector<int32_t> codes(kFrames * kGroups);
   for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int32_t>((i * 7919) % 2048);
-  izwi::ThreadPool pool;
+  izwi::ThreadPool pool(static_cast<int>(state.range(2)));
   std::vector<float> audio;
   for (auto _ : state) {
     audio.clear();
@@ -110,11 +111,12 @@ BENCHMARK(BM_Decode10s)
     ->Iterations(2)
     ->UseRealTime();
 BENCHMARK(BM_DecodeStreamed10s)
-    ->Args({0, 12})
-    ->Args({1, 1})
-    ->Args({1, 4})
-    ->Args({1, 12})
-    ->Args({1, 48})
+    ->Args({0, 12, 0})
+    ->Args({1, 1, 0})
+    ->Args({1, 4, 0})
+    ->Args({1, 12, 0})
+    ->Args({1, 48, 0})
+    ->Args({1, 12, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3)
     ->UseRealTime();
