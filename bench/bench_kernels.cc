@@ -162,17 +162,19 @@ void BM_AttentionCached(benchmark::State& state) {
                           state.iterations());
 }
 
-// The codec decoder's residual-unit convolution (kernel 7) on one thread, in
-// its bf16 mode: args channels and time rows (a 12-frame block: 768 x 384,
-// 384 x 1920, 192 x 7680, 96 x 23040). GMAC/s against vdpbf16ps' peak (32
-// multiply-adds per instruction) is how near the tile loop comes to compute.
+// The codec decoder's residual-unit convolutions on one thread, in its bf16
+// mode (the time-major copy of the input included): args channels, time rows
+// (a 12-frame block: 768 x 384, 384 x 1920, 192 x 7680, 96 x 23040) and kernel
+// (7, or 1 for the unit's second convolution). GMAC/s against vdpbf16ps' peak
+// (32 multiply-adds per instruction) is how near the tile loop comes to
+// compute; a kernel-1 convolution has 7x fewer products per copied sample.
 void BM_ConvBf16(benchmark::State& state) {
   if (!izwi::ops::bf16_convolutions_available()) {
     state.SkipWithError("no AMX-BF16 or AVX512-BF16 here");
     return;
   }
   const int64_t C = state.range(0), T = state.range(1);
-  constexpr int K = 7;
+  const int K = static_cast<int>(state.range(2));
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 0.05f);
   std::vector<float> w(static_cast<size_t>(C * C * K)), x(static_cast<size_t>(C * T)),
@@ -199,10 +201,14 @@ void rows(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_ReadLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AttentionCached)->Arg(100)->Arg(750)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvBf16)
-    ->Args({768, 384})
-    ->Args({384, 1920})
-    ->Args({192, 7680})
-    ->Args({96, 23040})
+    ->Args({768, 384, 7})
+    ->Args({384, 1920, 7})
+    ->Args({192, 7680, 7})
+    ->Args({96, 23040, 7})
+    ->Args({768, 384, 1})
+    ->Args({384, 1920, 1})
+    ->Args({192, 7680, 1})
+    ->Args({96, 23040, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Linear_BF16)->Apply(rows);
