@@ -773,6 +773,25 @@ TEST(Bf16Conv1d, RoundsUnroundedInputsToBf16) {
   EXPECT_LT(d, 0.05);
 }
 
+// A random kernel-K convolution packed for bf16, with a bias and the SnakeBeta
+// of its input (alpha > 0, as exp of the checkpoint's log scale).
+struct RandomBf16Conv {
+  std::vector<float> w, b, alpha, inv_beta;
+  ops::Bf16ConvWeights packed;
+  ops::InputSnake snake() const { return {alpha.data(), inv_beta.data()}; }
+};
+
+RandomBf16Conv random_bf16_conv(int64_t cin, int64_t cout, int K, uint32_t seed) {
+  RandomBf16Conv c;
+  c.w = random_vector(static_cast<size_t>(cout * cin * K), seed);
+  c.b = random_vector(static_cast<size_t>(cout), seed + 1);
+  c.packed = ops::pack_conv1d_bf16(c.w.data(), cout, cin, K);
+  c.alpha = random_vector(static_cast<size_t>(cin), seed + 2);
+  for (float& a : c.alpha) a = std::exp(a);
+  c.inv_beta = random_vector(static_cast<size_t>(cin), seed + 3);
+  return c;
+}
+
 // A stream's history read in place of the left padding (LeftContext) gives the
 // convolution of [history | x] without padding, bit for bit: the same bf16
 // inputs in the same time-major rows. History longer than the padding, equal
@@ -781,11 +800,9 @@ TEST(Bf16Conv1d, LeftContextEqualsTheConcatenatedSignal) {
   NEED_BF16_CONVOLUTIONS();
   ThreadPool pool(2);
   const int64_t cin = 64, cout = 48, K = 7, dilation = 3, H = (K - 1) * dilation;
-  auto w = random_vector(static_cast<size_t>(cout * cin * K), 56);
-  auto b = random_vector(static_cast<size_t>(cout), 57);
-  const auto wb = ops::pack_conv1d_bf16(w.data(), cout, cin, K);
-  auto alpha = random_vector(static_cast<size_t>(cin), 58), inv_beta = random_vector(cin, 59);
-  for (float& a : alpha) a = std::exp(a);
+  const RandomBf16Conv conv = random_bf16_conv(cin, cout, K, 56);
+  const auto& wb = conv.packed;
+  const auto& b = conv.b;
   for (int64_t extra : {0, 5})
     for (int64_t T : {4, 40, 333}) {
       const int64_t L = H + extra;
@@ -797,7 +814,7 @@ TEST(Bf16Conv1d, LeftContextEqualsTheConcatenatedSignal) {
       }
       ops::Conv1dParams in_place{1, dilation, 1, H, 0, ops::PadMode::kZeros};
       ops::Conv1dParams unpadded{1, dilation, 1, 0, 0, ops::PadMode::kZeros};
-      const ops::InputSnake snake{alpha.data(), inv_beta.data()};
+      const ops::InputSnake snake = conv.snake();
       std::vector<float> got(cout * T, 7.0f), whole(cout * (L + T - H));
       ops::conv1d_bf16(&pool, x.data(), cin, T, wb, cout, K, b.data(), in_place, got.data(), snake,
                        {hist.data(), L});
@@ -825,12 +842,10 @@ TEST(Bf16Conv1d, AccumulateEqualsAddingTheOutputAfterwards) {
   NEED_BF16_CONVOLUTIONS();
   ThreadPool pool(2);
   const int64_t cin = 64, cout = 112, K = 7, dilation = 3, H = (K - 1) * dilation;
-  auto w = random_vector(static_cast<size_t>(cout * cin * K), 62);
-  auto b = random_vector(static_cast<size_t>(cout), 63);
-  const auto wb = ops::pack_conv1d_bf16(w.data(), cout, cin, K);
-  auto alpha = random_vector(static_cast<size_t>(cin), 64), inv_beta = random_vector(cin, 65);
-  for (float& a : alpha) a = std::exp(a);
-  const ops::InputSnake snake{alpha.data(), inv_beta.data()};
+  const RandomBf16Conv conv = random_bf16_conv(cin, cout, K, 62);
+  const auto& wb = conv.packed;
+  const auto& b = conv.b;
+  const ops::InputSnake snake = conv.snake();
   for (int64_t T : {5, 300}) {
     auto x = random_vector(static_cast<size_t>(cin * T), 66);
     auto hist = random_vector(static_cast<size_t>(cin * H), 67);
