@@ -776,16 +776,16 @@ TEST(Bf16Conv1d, RoundsUnroundedInputsToBf16) {
 // A random kernel-K convolution packed for bf16, with a bias and the SnakeBeta
 // of its input (alpha > 0, as exp of the checkpoint's log scale).
 struct RandomBf16Conv {
-  std::vector<float> w, b, alpha, inv_beta;
+  std::vector<float> b, alpha, inv_beta;
   ops::Bf16ConvWeights packed;
   ops::InputSnake snake() const { return {alpha.data(), inv_beta.data()}; }
 };
 
 RandomBf16Conv random_bf16_conv(int64_t cin, int64_t cout, int K, uint32_t seed) {
   RandomBf16Conv c;
-  c.w = random_vector(static_cast<size_t>(cout * cin * K), seed);
+  const auto w = random_vector(static_cast<size_t>(cout * cin * K), seed);
   c.b = random_vector(static_cast<size_t>(cout), seed + 1);
-  c.packed = ops::pack_conv1d_bf16(c.w.data(), cout, cin, K);
+  c.packed = ops::pack_conv1d_bf16(w.data(), cout, cin, K);
   c.alpha = random_vector(static_cast<size_t>(cin), seed + 2);
   for (float& a : c.alpha) a = std::exp(a);
   c.inv_beta = random_vector(static_cast<size_t>(cin), seed + 3);

@@ -239,10 +239,10 @@ void linear_by_rows(ThreadPool* pool, const float* x, int64_t M, int64_t K, cons
   // memory once. No widened copy, no allocation.
   const cpu::VecKernels::DotRows dot = wk.dot_rows;
   constexpr int64_t kTile = 16;
+  const int64_t group = std::clamp<int64_t>(
+      kDotRowsBytes / (ldx * static_cast<int64_t>(sizeof(float))), 1, cpu::kMaxDotRows);
   parallel_for_dynamic(pool, N, row_chunk(pool, N, kTile), [&](int64_t n0, int64_t n1) {
     float r[cpu::kMaxDotRows];
-    const int64_t group = std::clamp<int64_t>(
-        kDotRowsBytes / (ldx * static_cast<int64_t>(sizeof(float))), 1, cpu::kMaxDotRows);
     for (int64_t t0 = n0; t0 < n1; t0 += kTile) {
       const int64_t t1 = std::min(n1, t0 + kTile);
       for (int64_t m0 = 0; m0 < M; m0 += group) {
