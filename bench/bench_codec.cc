@@ -65,16 +65,18 @@ void BM_Decode10s(benchmark::State& state) {
   report_rss(state);
 }
 
-// Arg 0 / 1 as above: 10 s decoded as a synthesis session streams it, in
-// blocks of arg 1 frames on one decoder stream (each frame decoded once):
-// 12 is the default block; 1 and 4 show what small blocks cost per frame, 48
-// what one block for four streams would (measured here: no cheaper than 4 or 12,
-// the larger signals leave the caches). Arg 2: threads, 0 for all cores; 1 is
-// how batched streams decode their blocks (one per core, side by side).
+// Arg 0 as above, or 2: Winograd f32 even where bf16 products exist. 10 s decoded as a synthesis
+// session streams it, in blocks of arg 1 frames on one decoder stream (each frame decoded once): 12
+// is the default block; 1 and 4 show what small blocks cost per frame, 48 what one block for four
+// streams would (measured here: no cheaper than 4 or 12, the larger signals leave the caches). Arg
+// 2: threads, 0 for all cores; 1 is how batched streams decode their blocks (one per core, side by
+// side).
 void BM_DecodeStreamed10s(benchmark::State& state) {
   static const auto f32 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kF32);
   static const auto bf16 = izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kBf16);
-  const auto& decoder = *(state.range(0) ? bf16 : f32).decoder;
+  static const auto winograd =
+      izwi::pipeline::load_codec(model_dir(), izwi::CodecPrecision::kWinograd);
+  const auto& decoder = *(state.range(0) == 2 ? winograd : state.range(0) ? bf16 : f32).decoder;
   state.SetLabel(decoder.bf16() ? "bf16" : decoder.winograd() ? "winograd" : "f32");
   constexpr int64_t kFrames = 125, kGroups = 16;
   const int64_t block = state.range(1);
@@ -117,6 +119,8 @@ BENCHMARK(BM_DecodeStreamed10s)
     ->Args({1, 12, 0})
     ->Args({1, 48, 0})
     ->Args({1, 12, 1})
+    ->Args({2, 12, 0})
+    ->Args({2, 12, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3)
     ->UseRealTime();
