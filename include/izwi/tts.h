@@ -273,9 +273,11 @@ class TtsModel {
   WeightFormat weight_format() const;
   CodecPrecision codec_precision() const;  // as decoded (f32 where bf16 was asked but is missing)
   // Frames made together (SynthesisSession::step_all / step_batched) so far:
-  // batched steps, the frames they made, and the most frames in one step.
+  // batched steps, the frames they made, the most frames in one step, and the
+  // audio blocks handed to the model's codec thread (decoded there while the
+  // frames are made, or by the stepping thread when that thread falls behind).
   struct BatchStats {
-    int64_t steps = 0, frames = 0, largest = 0;
+    int64_t steps = 0, frames = 0, largest = 0, codec_thread_blocks = 0;
   };
   BatchStats batch_stats() const;
 

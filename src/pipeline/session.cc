@@ -3,6 +3,7 @@
 #include "pipeline/session.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 #include "core/thread_scratch.h"
@@ -122,6 +123,10 @@ using Clock = std::chrono::steady_clock;
 // How long a step_batched leader waits for the other running sessions to ask
 // for their next step: a few ms against steps of tens to hundreds of ms.
 constexpr auto kGatherWait = std::chrono::milliseconds(5);
+// From this many streaming sessions in one step, their later audio blocks are
+// decoded on the model's codec thread while the frames run on the stepping
+// thread alone (pipeline/codec_thread.h).
+constexpr int64_t kCodecThreadStreams = 2;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -167,6 +172,7 @@ bool SynthesisSession::Impl::begin_step() {
   if (s.done) return false;
   if (s.cancel_requested.load()) {
     s.cancelled = s.done = true;
+    s.drop_codec_jobs();
     return false;
   }
   const TtsModel::Impl& m = s.model;
@@ -214,10 +220,22 @@ void SynthesisSession::step_frames(const std::vector<SynthesisSession*>& session
       fail(ErrorKind::kInvalidArgument, "step_all: the sessions belong to different models");
     gens.push_back(p->impl_->generation.get());
   }
+  // Later audio blocks go to the codec thread when enough streams step
+  // together; the frames then run on this thread alone while it decodes.
+  pipeline::CodecThread* codec_thread = m.codec_thread.get();
+  int64_t streams = 0, block_frames = 0;
+  for (SynthesisSession* p : going)
+    if (p->impl_->streaming()) {
+      ++streams;
+      block_frames += p->impl_->options.block_frames;
+    }
+  const bool to_thread = codec_thread && streams >= kCodecThreadStreams;
+  ThreadPool* frames_pool = codec_thread && codec_thread->busy() ? nullptr : m.pool.get();
   std::unique_ptr<bool[]> produced(new bool[gens.size()]);
   {
     std::lock_guard<std::mutex> lock(m.batch_mu);  // the model's one batch scratch
-    tts::step_together(gens.data(), static_cast<int64_t>(gens.size()), *m.batch, produced.get());
+    tts::step_together(gens.data(), static_cast<int64_t>(gens.size()), *m.batch, produced.get(),
+                       frames_pool);
     int64_t frames = 0;
     for (size_t i = 0; i < gens.size(); ++i) frames += produced[i];
     if (frames > 0) {
@@ -227,12 +245,31 @@ void SynthesisSession::step_frames(const std::vector<SynthesisSession*>& session
     }
   }
   std::vector<Impl*> due;  // sessions with an audio block to decode now
+  int64_t handed = 0;      // blocks handed to the codec thread
   for (size_t i = 0; i < going.size(); ++i) {
-    going[i]->impl_->after_frame(produced[i]);
-    if (going[i]->impl_->block_now > 0) due.push_back(going[i]->impl_.get());
+    Impl& s = *going[i]->impl_;
+    s.to_codec_thread = to_thread;
+    const size_t jobs = s.codec_jobs.size();
+    s.after_frame(produced[i]);
+    handed += s.codec_jobs.size() > jobs;
+    if (s.stop_now)
+      s.drop_codec_jobs();
+    else if (s.block_now > 0 || s.over_now)
+      s.collect_codec_jobs(true);  // their audio comes before this block's, and before the end
+    if (s.block_now > 0) due.push_back(&s);
   }
+  // Keep up with the codec thread: when more than a round of blocks waits
+  // there, this thread decodes some of them (the frames wait meanwhile).
+  if (handed > 0) {
+    std::lock_guard<std::mutex> lock(m.batch_mu);
+    m.batch_stats.codec_thread_blocks += handed;
+  }
+  if (to_thread) codec_thread->take_behind(block_frames);
   decode_blocks(m.pool.get(), due);
-  for (SynthesisSession* p : going) p->impl_->finish_step();
+  for (SynthesisSession* p : going) {
+    p->impl_->collect_codec_jobs(false);
+    p->impl_->finish_step();
+  }
 }
 
 bool SynthesisSession::step_batched() {
@@ -296,6 +333,7 @@ void SynthesisSession::Impl::after_frame(bool produced) {
   tts::Generation& gen = *s.generation;
   s.stop_now = false;
   s.block_now = 0;
+  const bool to_thread = std::exchange(s.to_codec_thread, false);
   if (produced && s.options.on_frame) {
     const int64_t frame = gen.result().frames - 1;
     s.stop_now =
@@ -319,6 +357,19 @@ void SynthesisSession::Impl::after_frame(bool produced) {
     if (!deliver(before)) s.stop_now = true;
   }
   if (s.stop_now || !block_due) return;
+  if (to_thread && s.decoded_frames > 0) {
+    // The first block stays on the stepping thread (time to first audio).
+    auto job = std::make_shared<pipeline::CodecThread::Job>();
+    job->owner = &s;
+    job->stream = &*s.codec;
+    const int32_t* codes = gen.result().codes.data() + s.decoded_frames * G;
+    job->codes.assign(codes, codes + pending * G);
+    job->frames = pending;
+    s.codec_jobs.push_back(job);
+    m.codec_thread->submit(std::move(job));
+    s.block_decoded(pending);
+    return;
+  }
   if (s.options.overlap_codec && s.decoded_frames > 0 && !s.over_now) {
     // The first block stays on this thread (time to first audio); later
     // ones decode serially on their own thread, the pool left to the frames.
@@ -371,7 +422,10 @@ bool SynthesisSession::Impl::finish_step() {
     s.block_decoded(s.block_now);
     s.block_now = 0;
   }
-  if (s.stop_now) s.cancelled = true;
+  if (s.stop_now) {
+    s.cancelled = true;
+    s.drop_codec_jobs();
+  }
   if (s.over_now || s.stop_now) s.done = true;
   s.total_s = seconds_since(s.started);
   return !s.done;
@@ -383,8 +437,40 @@ bool SynthesisSession::Impl::deliver(size_t before) {
          options.on_audio(audio.data() + before, static_cast<int64_t>(audio.size() - before));
 }
 
+void SynthesisSession::Impl::collect_codec_jobs(bool all) {
+  pipeline::CodecThread* thread = model.codec_thread.get();
+  while (!codec_jobs.empty()) {
+    const std::shared_ptr<pipeline::CodecThread::Job> job = codec_jobs.front();
+    if (all)
+      thread->finish(*job);
+    else if (!thread->done(*job))
+      return;
+    codec_jobs.pop_front();
+    if (job->error) std::rethrow_exception(job->error);
+    codec_side_s += job->seconds;
+    const size_t before = audio.size();
+    audio.insert(audio.end(), job->audio.begin(), job->audio.end());
+    if (!deliver(before)) {
+      stop_now = true;
+      drop_codec_jobs();
+      return;
+    }
+  }
+}
+
+void SynthesisSession::Impl::drop_codec_jobs() {
+  if (codec_jobs.empty()) return;
+  model.codec_thread->cancel(this);
+  codec_jobs.clear();
+}
+
 bool SynthesisSession::Impl::end_step(bool produced) {
   after_frame(produced);
+  // Blocks a batched step left on the codec thread come before this one.
+  if (stop_now)
+    drop_codec_jobs();
+  else if (block_now > 0 || over_now)
+    collect_codec_jobs(true);
   if (block_now > 0) codec_s += decode_block(model.pool.get());
   return finish_step();
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <future>
 #include <memory>
 #include <optional>
@@ -19,6 +20,9 @@ namespace izwi {
 struct SynthesisSession::Impl {
   Impl(const TtsModel::Impl& model_, const Voice& voice_, const SynthesisOptions& options_)
       : model(model_), voice(conditioning(voice_)), options(options_) {}
+  ~Impl() { drop_codec_jobs(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   // What of a voice a request uses (the prepared clip and its report are left
   // behind: they can be seconds of audio and are not needed to speak).
@@ -48,6 +52,10 @@ struct SynthesisSession::Impl {
   std::vector<int32_t> job_codes;
   std::vector<float> job_audio;
   std::future<void> codec_job;
+  // Blocks handed to the model's codec thread by batched steps (step_frames),
+  // oldest first; to_codec_thread: this step's block goes there too.
+  std::deque<std::shared_ptr<pipeline::CodecThread::Job>> codec_jobs;
+  bool to_codec_thread = false;
   int64_t decoded_frames = 0;         // frames whose audio is out
   int64_t next_block = 0;             // frames in the next block (after the first)
   std::vector<float> audio;           // all streamed audio
@@ -72,6 +80,11 @@ struct SynthesisSession::Impl {
   void block_decoded(int64_t frames);
   bool finish_step();
   bool deliver(size_t before);
+  // Appends and hands out the audio of the codec thread's blocks that are done,
+  // in order (all: waits for every one, or decodes it here); drop: forgets
+  // them (the session stopped).
+  void collect_codec_jobs(bool all);
+  void drop_codec_jobs();
   // The step in progress: its stop and end, the frames of the block to decode
   // on the stepping thread, and where that block's audio starts.
   bool stop_now = false, over_now = false;

@@ -102,6 +102,7 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   m->config = ModelConfig::load((fs::path(dir) / "config.json").string());
   m->generation = GenerationConfig::load((fs::path(dir) / "generation_config.json").string());
   m->pool = std::make_unique<ThreadPool>(options.n_threads);
+  if (m->pool->size() >= 2) m->codec_thread = std::make_unique<pipeline::CodecThread>();
   m->tokenizer = TextTokenizer::load(dir);
   CheckpointWeights checkpoint(Checkpoint::open(dir, "model"));
   // The talker's and code predictor's linears in the chosen format; embeddings

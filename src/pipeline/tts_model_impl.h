@@ -16,6 +16,7 @@
 #include "models/qwen3_tts/generator.h"
 #include "models/qwen3_tts/model_config.h"
 #include "models/qwen3_tts/talker.h"
+#include "pipeline/codec_thread.h"
 #include "pipeline/loading.h"
 
 namespace izwi {
@@ -45,6 +46,9 @@ struct TtsModel::Impl {
   pipeline::Codec codec;
   WeightFormat weight_format = WeightFormat::kBf16;
   TtsModel::WeightBytes weight_bytes;  // of the tensors as loaded (after any quantization)
+  // Decodes batched sessions' audio blocks while the frames are made (two or
+  // more threads only; session.cc). Last, so it stops before anything it reads goes.
+  std::unique_ptr<pipeline::CodecThread> codec_thread;
 };
 
 }  // namespace izwi

@@ -125,6 +125,12 @@ std::string Metrics::render(const Gauges& g) const {
   o += "# TYPE izwi_batch_largest gauge\n";
   for (const auto& [m, b] : g.batches)
     o += "izwi_batch_largest{model=\"" + m + "\"} " + std::to_string(b.largest) + "\n";
+  o += "# HELP izwi_codec_thread_blocks_total Audio blocks of concurrent requests decoded beside "
+       "their frames (on the model's codec thread).\n";
+  o += "# TYPE izwi_codec_thread_blocks_total counter\n";
+  for (const auto& [m, b] : g.batches)
+    o += "izwi_codec_thread_blocks_total{model=\"" + m + "\"} " +
+         std::to_string(b.codec_thread_blocks) + "\n";
   return o;
 }
 

@@ -1335,7 +1335,8 @@ TEST_F(ServerTest, ModelsListInstalledModelsWithPresetsAndCloning) {
 
 // With --max-concurrent 3, requests that run at the same time have their frames
 // made together (one weight read for all): each still gets exactly the audio
-// it gets alone, streamed or whole, and /metrics shows the batches.
+// it gets alone, streamed or whole, and /metrics shows the batches and the
+// streamed ones' audio blocks decoded on the codec thread.
 TEST_F(ServerTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnAudio) {
   auto s = serve({"--max-concurrent", "3", "--threads", "2", "--max-audio-seconds", "5"});
   std::vector<json> bodies;
@@ -1346,7 +1347,7 @@ TEST_F(ServerTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnAudio) {
               {"response_format", "pcm"},
               {"min_seconds", 4},  // long enough to overlap however the requests start
               {"seed", 40 + i}};
-    if (i == 1) b["stream_format"] = "audio";
+    if (i != 2) b["stream_format"] = "audio";  // two streamed: their blocks use the codec thread
     bodies.push_back(b);
   }
   std::string alone[3], together[3];
@@ -1372,6 +1373,12 @@ TEST_F(ServerTest, ConcurrentRequestsAreBatchedAndEachGetsItsOwnAudio) {
       m, largest, std::regex(R"(izwi_batch_largest\{model="qwen3-tts-0.6b-base"\} ([0-9]+))")))
       << m;
   EXPECT_GE(std::stoi(largest[1]), 2) << m;
+  std::smatch blocks;
+  ASSERT_TRUE(std::regex_search(
+      m, blocks,
+      std::regex(R"(izwi_codec_thread_blocks_total\{model="qwen3-tts-0.6b-base"\} ([0-9]+))")))
+      << m;
+  EXPECT_GE(std::stoi(blocks[1]), 1) << m;
 }
 
 TEST_F(ServerTest, HealthReadinessAndMetrics) {

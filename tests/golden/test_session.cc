@@ -280,10 +280,11 @@ TEST(Session, SessionsSteppedTogetherGiveWhatTheyGiveAlone) {
   }
 }
 
-// Sessions started together stream audio blocks due at the same steps, which
-// step_all decodes side by side, each block on one of the pool's threads (3
-// sessions on 2 threads: two side by side, the third on the whole pool). Each
-// gets the audio it gets alone, with the f32 and the bf16 codec.
+// Sessions started together stream audio blocks due at the same steps: the
+// first blocks step_all decodes itself, the later ones go to the model's codec
+// thread (decoded there while the frames are made, or taken back by the
+// stepping thread when it falls behind, and at the end). Each gets the audio
+// it gets alone, with the f32 and the bf16 codec.
 TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
   for (CodecPrecision codec : {CodecPrecision::kF32, CodecPrecision::kBf16}) {
     SCOPED_TRACE(codec_precision_name(codec));
@@ -323,7 +324,69 @@ TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
       EXPECT_EQ(together[i].codes.values, alone[i].codes.values) << i;
       EXPECT_EQ(together[i].samples, alone[i].samples) << i;
     }
+    EXPECT_GT(model->batch_stats().codec_thread_blocks, 3);
   }
+}
+
+// Sessions that end early while their blocks wait on the codec thread: one
+// stops from its audio callback, one is cancelled, one is destroyed between
+// steps. Each stops where it should, and the one left gets what it gets alone.
+TEST(Session, SessionsEndingWithBlocksOnTheCodecThreadLeaveTheOthersAlone) {
+  ModelOptions mo;
+  mo.n_threads = 2;
+  mo.weights = WeightFormat::kQ8;
+  mo.weight_cache = false;
+  auto model = TtsModel::load(test::golden_model(), mo);
+  const Voice voice = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1});
+  constexpr int kSessions = 4;
+  SynthesisOptions o[kSessions];
+  SynthesisResult alone[kSessions];
+  for (int i = 0; i < kSessions; ++i) {
+    o[i] = fixed(30);
+    o[i].seed = 60 + i;
+    o[i].stream_audio = true;
+    o[i].first_block_frames = 1;
+    o[i].block_frames = 4;
+    alone[i] = model->synthesize("Ending early on purpose.", voice, o[i]);
+  }
+  std::vector<float> heard;  // session 0's audio, until its callback says stop
+  int calls = 0;
+  SynthesisOptions stopping = o[0];
+  stopping.on_audio = [&](const float* x, int64_t n) {
+    heard.insert(heard.end(), x, x + n);
+    return ++calls < 4;
+  };
+  std::unique_ptr<SynthesisSession> s[kSessions];
+  std::vector<SynthesisSession*> active;
+  for (int i = 0; i < kSessions; ++i) {
+    s[i] = model->start("Ending early on purpose.", voice, i == 0 ? stopping : o[i]);
+    active.push_back(s[i].get());
+  }
+  for (int step = 0; !active.empty(); ++step) {
+    ASSERT_LT(step, 100);
+    if (step == 10) s[1]->cancel();
+    if (step == 12) {
+      active.erase(std::find(active.begin(), active.end(), s[2].get()));
+      s[2].reset();  // mid-run: its blocks may be waiting or decoding
+    }
+    SynthesisSession::step_all(active);
+    std::vector<SynthesisSession*> still;
+    for (SynthesisSession* a : active)
+      if (!a->done()) still.push_back(a);
+    active = still;
+  }
+  EXPECT_EQ(calls, 4);
+  ASSERT_FALSE(heard.empty());
+  ASSERT_LT(heard.size(), alone[0].samples.size());
+  EXPECT_TRUE(std::equal(heard.begin(), heard.end(), alone[0].samples.begin()));
+  EXPECT_TRUE(s[0]->finish().cancelled);
+  const SynthesisResult cancelled = s[1]->finish();
+  EXPECT_TRUE(cancelled.cancelled);
+  EXPECT_LT(cancelled.codes.frames, alone[1].codes.frames);
+  const SynthesisResult last = s[3]->finish();
+  EXPECT_EQ(last.codes.values, alone[3].codes.values);
+  EXPECT_EQ(last.samples, alone[3].samples);
+  EXPECT_GT(model->batch_stats().codec_thread_blocks, 0);
 }
 
 // step_batched: one thread per session, as a server runs them; whichever

@@ -56,10 +56,10 @@ void Generation::prefill() {
 
 // Code 0 from the talker logits: repetition penalty over this run's tokens,
 // special ids suppressed (except EOS), EOS forbidden before min_new_tokens.
-int32_t Generation::next_code0() {
+int32_t Generation::next_code0(ThreadPool* pool) {
   const TalkerConfig& tc = talker_.config();
   const int64_t V = talker_.vocab();
-  talker_.logits(pool_, last_.data(), 1, logits_.data());
+  talker_.logits(pool, last_.data(), 1, logits_.data());
   if (trace_) {
     trace_->talker_logits.insert(trace_->talker_logits.end(), logits_.begin(), logits_.end());
     trace_->talker_last_hidden.insert(trace_->talker_last_hidden.end(), last_.begin(), last_.end());
@@ -72,9 +72,9 @@ int32_t Generation::next_code0() {
   return sampler_.pick(logits_.data(), V, opt_.talker);
 }
 
-bool Generation::begin_frame() {
+bool Generation::begin_frame(ThreadPool* pool) {
   const auto t0 = std::chrono::steady_clock::now();
-  const int32_t code0 = next_code0();
+  const int32_t code0 = next_code0(pool);
   out_.talker_sequence.push_back(code0);
   const int64_t n = n_++;
   out_.timings.talker += since(t0);
@@ -113,7 +113,7 @@ void Generation::end_frame(const int32_t* residual) {
 bool Generation::step() {
   if (finished_) return false;
   if (!prefilled_) prefill();
-  if (!begin_frame()) return false;
+  if (!begin_frame(pool_)) return false;
   auto t0 = std::chrono::steady_clock::now();
   int32_t residual[64];
   IZWI_ASSERT(cp_.groups() - 1 <= 64);
@@ -128,7 +128,8 @@ bool Generation::step() {
   return true;
 }
 
-void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produced) {
+void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produced,
+                   ThreadPool* pool) {
   b.going.clear();
   for (int64_t i = 0; i < n; ++i) {
     Generation& g = *gens[i];
@@ -136,7 +137,7 @@ void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produ
     if (g.finished_) continue;
     if (!g.prefilled_)
       g.prefill();  // a joining request: its prompt alone is this step
-    else if (g.begin_frame())
+    else if (g.begin_frame(pool))
       produced[i] = true;
     if (produced[i]) b.going.push_back(&g);
   }
@@ -145,7 +146,6 @@ void step_together(Generation* const* gens, int64_t n, StepBatch& b, bool* produ
   const Generation& first = *b.going[0];
   const Talker& talker = first.talker_;
   const CodePredictor& cp = first.cp_;
-  ThreadPool* pool = first.pool_;
   const int64_t H = talker.hidden(), G1 = cp.groups() - 1;
   auto sized = [](auto& v, int64_t n_) {
     if (static_cast<int64_t>(v.size()) < n_) v.resize(static_cast<size_t>(n_));

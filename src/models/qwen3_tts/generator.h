@@ -66,8 +66,11 @@ struct StepBatch {
 // generation i added a frame. A generation not prefilled yet is prefilled
 // alone first (that is its step). Same codes as stepping each alone where the
 // kernels sum each row the same way for any row count (Q8/Q4 weights: exactly;
-// bf16: the one-row and multi-row kernels differ in the last bits).
-void step_together(Generation* const* gens, int64_t n, StepBatch& batch, bool* produced);
+// bf16: the one-row and multi-row kernels differ in the last bits). The frames
+// run on `pool` (null: on the calling thread alone, while the other cores decode
+// audio); a prompt on the generation's own pool.
+void step_together(Generation* const* gens, int64_t n, StepBatch& batch, bool* produced,
+                   ThreadPool* pool);
 
 // The loop as an object with explicit steps, so a caller can interleave frames
 // with other work (decoding audio, other requests) and stop between frames.
@@ -92,10 +95,10 @@ class Generation {
   Generated take() { return std::move(out_); }
 
  private:
-  friend void step_together(Generation* const*, int64_t, StepBatch&, bool*);
-  int32_t next_code0();
+  friend void step_together(Generation* const*, int64_t, StepBatch&, bool*, ThreadPool*);
+  int32_t next_code0(ThreadPool* pool);
   // The frame's code 0, or false when the run ends here (EOS or the limit).
-  bool begin_frame();
+  bool begin_frame(ThreadPool* pool);
   // Records the frame (code 0 + residual codes [15]) and builds the talker's next input.
   void end_frame(const int32_t* residual);
 
