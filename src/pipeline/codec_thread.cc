@@ -51,7 +51,7 @@ std::shared_ptr<CodecThread::Job> CodecThread::take_locked() {
   return nullptr;
 }
 
-void CodecThread::run(Job& job) {
+void CodecThread::run(Job& job, bool here) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     // One thread alone: the other core makes frames (or decodes another block).
@@ -64,6 +64,7 @@ void CodecThread::run(Job& job) {
     std::lock_guard<std::mutex> lock(mu_);
     job.state = Job::State::kDone;
     running_.erase(std::find(running_.begin(), running_.end(), job.owner));
+    if (here) thread_busy_ = false;  // with the job's end: busy() never outlasts it
   }
   done_cv_.notify_all();
   work_cv_.notify_all();  // the owner's next job may start now
@@ -77,9 +78,8 @@ void CodecThread::loop() {
     if (!job) return;  // stopping
     thread_busy_ = true;
     lock.unlock();
-    run(*job);
+    run(*job, true);
     lock.lock();
-    thread_busy_ = false;
   }
 }
 
@@ -90,7 +90,7 @@ void CodecThread::take_behind(int64_t frames) {
       std::lock_guard<std::mutex> lock(mu_);
       if (queued_frames_ <= frames || !(job = take_locked())) return;
     }
-    run(*job);
+    run(*job, false);
   }
 }
 
@@ -102,7 +102,7 @@ void CodecThread::finish(Job& job) {
     // orders hold.
     if (std::shared_ptr<Job> next = take_locked()) {
       lock.unlock();
-      run(*next);
+      run(*next, false);
       lock.lock();
     } else {
       done_cv_.wait(lock);

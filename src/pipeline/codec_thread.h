@@ -62,7 +62,8 @@ class CodecThread {
   // The oldest queued job whose owner has none running (null: none), taken
   // out of the queue and marked running. Under mu_.
   std::shared_ptr<Job> take_locked();
-  void run(Job& job);  // without the lock; marks it done under it
+  // Without the lock; marks it done under it (here: on this thread).
+  void run(Job& job, bool here);
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // a job queued, or stopping

@@ -258,12 +258,12 @@ void SynthesisSession::step_frames(const std::vector<SynthesisSession*>& session
       s.collect_codec_jobs(true);  // their audio comes before this block's, and before the end
     if (s.block_now > 0) due.push_back(&s);
   }
-  // Keep up with the codec thread: when more than a round of blocks waits
-  // there, this thread decodes some of them (the frames wait meanwhile).
   if (handed > 0) {
     std::lock_guard<std::mutex> lock(m.batch_mu);
     m.batch_stats.codec_thread_blocks += handed;
   }
+  // Keep up with the codec thread: when more than a round of blocks waits
+  // there, this thread decodes some of them (the frames wait meanwhile).
   if (to_thread) codec_thread->take_behind(block_frames);
   decode_blocks(m.pool.get(), due);
   for (SynthesisSession* p : going) {
