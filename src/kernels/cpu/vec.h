@@ -84,7 +84,12 @@ MixMatrix mix_matrix(const float* coef, int n_out, int n_in);
 // hardware prefetcher alone left them waiting on their loads: the code
 // predictor's q4 layers (44 MB, held in L3 between its 15 passes) went from
 // 14-20 to 21-30 GB/s with it. Prefetching past a buffer's end never faults.
-constexpr int64_t kPrefetchBytes = 2048;
+// 4096 since the frames of batched streams run on one thread while the codec
+// thread decodes (pipeline/codec_thread.h): one core alone needs more loads in
+// flight to read DRAM as fast (four q4 streams' step on one thread 38.8-39.7 ->
+// 36.3-36.6 ms; one stream on one thread 27.1 -> 24.1 ms; 2048 was as fast on
+// two threads, where each core reads half).
+constexpr int64_t kPrefetchBytes = 4096;
 
 // AVX-512 here means F, BW, VL, DQ and VNNI (the int8 dot products of the
 // quantized formats); a CPU without VNNI gets the AVX2 kernels.
