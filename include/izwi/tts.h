@@ -167,6 +167,8 @@ struct SynthesisTimings {
   double talker = 0;          // talker steps (one per frame) and sampling code 0
   double code_predictor = 0;  // the 15 residual codes per frame
   double codec = 0;           // decoding codes to audio (incl. an ICL reference's state)
+  double codec_beside = 0;    // of `codec`, what another thread decoded while frames were
+                              // made (overlap_codec; batched streams' codec thread)
   double first_audio = 0;     // from the first step to the first audio block (streaming)
   double total = 0;           // from the first step to the end
 };

@@ -60,6 +60,7 @@ void CodecThread::run(Job& job, bool here) {
     job.error = std::current_exception();
   }
   job.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  job.on_thread = here;
   {
     std::lock_guard<std::mutex> lock(mu_);
     job.state = Job::State::kDone;

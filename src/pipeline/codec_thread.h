@@ -35,6 +35,7 @@ class CodecThread {
     std::vector<float> audio;  // the block's samples, once done
     std::exception_ptr error;  // what the decoder threw
     double seconds = 0;        // decoding time
+    bool on_thread = false;    // decoded on this thread (else by a caller, frames waiting)
     enum class State { kQueued, kRunning, kDone } state = State::kQueued;  // under the mutex
   };
 

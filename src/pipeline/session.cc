@@ -447,7 +447,7 @@ void SynthesisSession::Impl::collect_codec_jobs(bool all) {
       return;
     codec_jobs.pop_front();
     if (job->error) std::rethrow_exception(job->error);
-    codec_side_s += job->seconds;
+    (job->on_thread ? codec_side_s : codec_s) += job->seconds;  // beside the frames, or not
     const size_t before = audio.size();
     audio.insert(audio.end(), job->audio.begin(), job->audio.end());
     if (!deliver(before)) {
@@ -543,6 +543,7 @@ SynthesisResult SynthesisSession::Impl::result() {
     s.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   }
   r.timings.codec = s.codec_s + s.codec_side_s;
+  r.timings.codec_beside = s.codec_side_s;
   r.timings.total = s.total_s;
   return r;
 }
@@ -610,6 +611,7 @@ void SynthesisSession::advance() {
   all.timings.talker += r.timings.talker;
   all.timings.code_predictor += r.timings.code_predictor;
   all.timings.codec += r.timings.codec;
+  all.timings.codec_beside += r.timings.codec_beside;
   if (c.index == 0) all.timings.first_audio = r.timings.first_audio;
   c.frames_done += r.codes.frames;
   c.done_length += text_length(chunk.text);

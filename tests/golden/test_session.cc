@@ -43,6 +43,16 @@ Tiny& tiny() {
   return t;
 }
 
+// Options of the golden model on two threads (batched steps, the codec thread)
+// with `f` weights and no quantized copy written beside it.
+ModelOptions two_threads(WeightFormat f) {
+  ModelOptions mo;
+  mo.n_threads = 2;
+  mo.weights = f;
+  mo.weight_cache = false;
+  return mo;
+}
+
 SynthesisOptions fixed(int max_new_tokens) {
   SynthesisOptions o;
   o.language = "english";
@@ -230,11 +240,7 @@ TEST(Session, ConcurrentStreamingSessionsAgreeWithSequentialOnes) {
 TEST(Session, SessionsSteppedTogetherGiveWhatTheyGiveAlone) {
   for (WeightFormat f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBf16}) {
     SCOPED_TRACE(weight_format_name(f));
-    ModelOptions mo;
-    mo.n_threads = 2;
-    mo.weights = f;
-    mo.weight_cache = false;
-    auto model = TtsModel::load(test::golden_model(), mo);
+    auto model = TtsModel::load(test::golden_model(), two_threads(f));
     const Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
     const Voice xvec = model->clone_voice(ref), icl = model->clone_voice(ref, "A transcript.");
     const char* texts[3] = {"The first of three.", "Second, a little longer than that.", "Third."};
@@ -288,10 +294,7 @@ TEST(Session, SessionsSteppedTogetherGiveWhatTheyGiveAlone) {
 TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
   for (CodecPrecision codec : {CodecPrecision::kF32, CodecPrecision::kBf16}) {
     SCOPED_TRACE(codec_precision_name(codec));
-    ModelOptions mo;
-    mo.n_threads = 2;
-    mo.weights = WeightFormat::kQ8;
-    mo.weight_cache = false;
+    ModelOptions mo = two_threads(WeightFormat::kQ8);
     mo.codec = codec;
     auto model = TtsModel::load(test::golden_model(), mo);
     const Audio ref{test::load_f32("spk_in_wav"), 24000, 1};
@@ -332,11 +335,7 @@ TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
 // stops from its audio callback, one is cancelled, one is destroyed between
 // steps. Each stops where it should, and the one left gets what it gets alone.
 TEST(Session, SessionsEndingWithBlocksOnTheCodecThreadLeaveTheOthersAlone) {
-  ModelOptions mo;
-  mo.n_threads = 2;
-  mo.weights = WeightFormat::kQ8;
-  mo.weight_cache = false;
-  auto model = TtsModel::load(test::golden_model(), mo);
+  auto model = TtsModel::load(test::golden_model(), two_threads(WeightFormat::kQ8));
   const Voice voice = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1});
   constexpr int kSessions = 4;
   SynthesisOptions o[kSessions];
@@ -393,11 +392,7 @@ TEST(Session, SessionsEndingWithBlocksOnTheCodecThreadLeaveTheOthersAlone) {
 // thread leads a batch steps the others' sessions too. Each gets what it gets
 // alone, and sessions that start later join the running ones.
 TEST(Session, SessionsOnTheirOwnThreadsAreBatchedAndGetWhatTheyGetAlone) {
-  ModelOptions mo;
-  mo.n_threads = 2;
-  mo.weights = WeightFormat::kQ8;
-  mo.weight_cache = false;
-  auto model = TtsModel::load(test::golden_model(), mo);
+  auto model = TtsModel::load(test::golden_model(), two_threads(WeightFormat::kQ8));
   const Voice voice = model->clone_voice(Audio{test::load_f32("spk_in_wav"), 24000, 1});
   constexpr int kSessions = 4;
   SynthesisOptions o[kSessions];
