@@ -248,14 +248,10 @@ void SynthesisSession::step_frames(const std::vector<SynthesisSession*>& session
   int64_t handed = 0;      // blocks handed to the codec thread
   for (size_t i = 0; i < going.size(); ++i) {
     Impl& s = *going[i]->impl_;
-    s.to_codec_thread = to_thread;
     const size_t jobs = s.codec_jobs.size();
-    s.after_frame(produced[i]);
+    s.after_frame(produced[i], to_thread);
     handed += s.codec_jobs.size() > jobs;
-    if (s.stop_now)
-      s.drop_codec_jobs();
-    else if (s.block_now > 0 || s.over_now)
-      s.collect_codec_jobs(true);  // their audio comes before this block's, and before the end
+    s.settle_codec_jobs();
     if (s.block_now > 0) due.push_back(&s);
   }
   if (handed > 0) {
@@ -327,13 +323,12 @@ bool SynthesisSession::step_batched() {
 // The part of a step after its frame, up to the audio block due now: progress,
 // a block decoded on the side that is ready, a block for the side thread.
 // Leaves in `block_now` the frames of a block to decode on this thread (0: none).
-void SynthesisSession::Impl::after_frame(bool produced) {
+void SynthesisSession::Impl::after_frame(bool produced, bool to_codec_thread) {
   Impl& s = *this;
   const TtsModel::Impl& m = s.model;
   tts::Generation& gen = *s.generation;
   s.stop_now = false;
   s.block_now = 0;
-  const bool to_thread = std::exchange(s.to_codec_thread, false);
   if (produced && s.options.on_frame) {
     const int64_t frame = gen.result().frames - 1;
     s.stop_now =
@@ -357,7 +352,7 @@ void SynthesisSession::Impl::after_frame(bool produced) {
     if (!deliver(before)) s.stop_now = true;
   }
   if (s.stop_now || !block_due) return;
-  if (to_thread && s.decoded_frames > 0) {
+  if (to_codec_thread && s.decoded_frames > 0) {
     // The first block stays on the stepping thread (time to first audio).
     auto job = std::make_shared<pipeline::CodecThread::Job>();
     job->owner = &s;
@@ -458,6 +453,13 @@ void SynthesisSession::Impl::collect_codec_jobs(bool all) {
   }
 }
 
+void SynthesisSession::Impl::settle_codec_jobs() {
+  if (stop_now)
+    drop_codec_jobs();
+  else if (block_now > 0 || over_now)
+    collect_codec_jobs(true);
+}
+
 void SynthesisSession::Impl::drop_codec_jobs() {
   if (codec_jobs.empty()) return;
   model.codec_thread->cancel(this);
@@ -466,11 +468,7 @@ void SynthesisSession::Impl::drop_codec_jobs() {
 
 bool SynthesisSession::Impl::end_step(bool produced) {
   after_frame(produced);
-  // Blocks a batched step left on the codec thread come before this one.
-  if (stop_now)
-    drop_codec_jobs();
-  else if (block_now > 0 || over_now)
-    collect_codec_jobs(true);
+  settle_codec_jobs();  // blocks a batched step left on the codec thread come first
   if (block_now > 0) codec_s += decode_block(model.pool.get());
   return finish_step();
 }

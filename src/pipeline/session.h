@@ -53,9 +53,8 @@ struct SynthesisSession::Impl {
   std::vector<float> job_audio;
   std::future<void> codec_job;
   // Blocks handed to the model's codec thread by batched steps (step_frames),
-  // oldest first; to_codec_thread: this step's block goes there too.
+  // oldest first.
   std::deque<std::shared_ptr<pipeline::CodecThread::Job>> codec_jobs;
-  bool to_codec_thread = false;
   int64_t decoded_frames = 0;         // frames whose audio is out
   int64_t next_block = 0;             // frames in the next block (after the first)
   std::vector<float> audio;           // all streamed audio
@@ -74,7 +73,8 @@ struct SynthesisSession::Impl {
   bool end_step(bool produced);
   // end_step in three parts, so that step_frames can decode the audio blocks
   // of several sessions at once (decode_blocks in session.cc).
-  void after_frame(bool produced);
+  // to_codec_thread: a later block due now goes to the model's codec thread.
+  void after_frame(bool produced, bool to_codec_thread = false);
   double decode_block(ThreadPool* pool);
   int64_t due_frames() const;
   void block_decoded(int64_t frames);
@@ -85,6 +85,9 @@ struct SynthesisSession::Impl {
   // them (the session stopped).
   void collect_codec_jobs(bool all);
   void drop_codec_jobs();
+  // After after_frame: the codec thread's blocks dropped if the session stops,
+  // all collected if a block is due here or the session ends (their audio first).
+  void settle_codec_jobs();
   // The step in progress: its stop and end, the frames of the block to decode
   // on the stepping thread, and where that block's audio starts.
   bool stop_now = false, over_now = false;
