@@ -11,8 +11,11 @@
 // the limit, as for the code predictor's layers stepped for several streams.
 //
 //   build/release/bench/bench_kernels [--benchmark_filter=Q4]
+//   IZWI_BENCH_THREADS=1 build/release/bench/bench_kernels   # one core, as batched frames run
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -32,8 +35,12 @@ using izwi::Tensor;
 constexpr int64_t kHidden = 1024, kInter = 3072;
 constexpr int kLayers = 28;  // x (gate + up: 6.3 M, down: 3.1 M weights)
 
+// The pool: every core, or IZWI_BENCH_THREADS of them.
 izwi::ThreadPool& pool() {
-  static izwi::ThreadPool p(0);
+  static izwi::ThreadPool p([] {
+    const char* n = std::getenv("IZWI_BENCH_THREADS");
+    return n ? std::max(1, std::atoi(n)) : 0;
+  }());
   return p;
 }
 
