@@ -34,6 +34,7 @@ struct BenchArgs {
   bool json = false, overlap = false;
   std::vector<std::string> weights = {"bf16", "q8", "q4"};
   std::string codec = kDefaultCodec;
+  std::string codec_thread = "auto";
   std::vector<int> streams = {1};
 };
 
@@ -122,6 +123,7 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   mo.n_threads = a.threads;
   mo.weights = format;
   mo.codec = parse_codec_precision(a.codec);
+  mo.codec_thread = parse_codec_thread_use(a.codec_thread);
   auto model = TtsModel::load(dir, mo);
   const double load_s = seconds_since(t_load);
 
@@ -258,6 +260,7 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   nlohmann::ordered_json j;
   j["weights"] = weight_format_name(format);
   j["codec"] = codec_precision_name(model->codec_precision());
+  j["codec_thread"] = a.codec_thread;  // auto, on or off (ModelOptions::codec_thread)
   j["threads"] = model->threads();
   j["load_s"] = load_s;
   j["first_request_s"] = first_request_s;
@@ -435,6 +438,7 @@ void register_bench(CLI::App& app, const ContextPtr& ctx) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   add_codec_option(cmd, a->codec);
+  add_codec_thread_option(cmd, a->codec_thread);
   cmd->add_option("--streams", a->streams,
                   "Also run this many streams at once, stepped together (e.g. 4 or 2,4)")
       ->delimiter(',')

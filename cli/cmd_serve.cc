@@ -11,6 +11,7 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
   auto o = std::make_shared<server::ServerOptions>();
   auto weights = std::make_shared<std::string>(kDefaultWeights);
   auto codec = std::make_shared<std::string>(kDefaultCodec);
+  auto codec_thread = std::make_shared<std::string>("auto");
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "Serve the Web UI (open http://localhost:8080) and the HTTP API: POST /v1/audio/speech "
@@ -71,6 +72,7 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       ->check(zero_or_more());
   add_weights_option(cmd, *weights);
   add_codec_option(cmd, *codec);
+  add_codec_thread_option(cmd, *codec_thread);
   cmd->add_option("--log-format", o->log_format, "One line per request: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -111,10 +113,11 @@ void register_serve(CLI::App& app, const ContextPtr& ctx) {
       "\\\n"
       "    -F \"input=Hello, this is my cloned voice\" -F reference_audio=@reference.wav "
       "--output cloned.wav");
-  cmd->callback([o, weights, codec, ctx] {
+  cmd->callback([o, weights, codec, codec_thread, ctx] {
     server::ServerOptions opts = *o;
     opts.weights = parse_weight_format(*weights);
     opts.codec = parse_codec_precision(*codec);
+    opts.codec_thread = parse_codec_thread_use(*codec_thread);
     if (opts.api_key.empty())
       if (const char* k = std::getenv("IZWI_API_KEY")) opts.api_key = k;
     opts.offline = ctx->offline;

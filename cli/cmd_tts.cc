@@ -505,6 +505,15 @@ CLI::Option* add_codec_option(CLI::App* cmd, std::string& target) {
       ->capture_default_str();
 }
 
+CLI::Option* add_codec_thread_option(CLI::App* cmd, std::string& target) {
+  return cmd
+      ->add_option("--codec-thread", target,
+                   "Decode concurrent streams' audio on a thread of its own while one thread "
+                   "makes their frames: auto (with q8/q4 weights, where it is faster), on or off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+}
+
 void print_reference_notes(const Voice& voice) {
   for (const auto& issue : voice.report.issues)
     std::fprintf(stderr, "warning: %s: %s\n", issue.message.c_str(), issue.fix.c_str());

@@ -43,6 +43,8 @@ CLI::Option* add_weights_option(CLI::App* cmd, std::string& target);
 // where it has AVX2 or AVX-512, else f32 (docs/ARCHITECTURE.md, "The codec decoder").
 constexpr const char* kDefaultCodec = "bf16";
 CLI::Option* add_codec_option(CLI::App* cmd, std::string& target);
+// --codec-thread auto|on|off (ModelOptions::codec_thread).
+CLI::Option* add_codec_thread_option(CLI::App* cmd, std::string& target);
 
 // For -o / --output options: a file path whose folder exists and can be written;
 // "-" (stdout) only where `dash_is_stdout`.

@@ -46,6 +46,19 @@ const char* weight_format_name(WeightFormat format);  // "bf16", "q8", "q4"
 // Parses a name as above; throws kInvalidArgument naming the choices.
 WeightFormat parse_weight_format(const std::string& name);
 
+// Whether concurrent streams' later audio blocks are decoded on a thread of
+// their own while the frames run on one thread (docs/ARCHITECTURE.md,
+// "Batching"). It pays where the frames are cheap next to the audio, and costs
+// where one core reads the weights slower than two.
+enum class CodecThreadUse {
+  kAuto,  // with 8/4-bit weights and two or more threads (measured: bf16 4 streams 3-5 % slower)
+  kOn,    // with two or more threads, whatever the weights
+  kOff,   // never: every block is decoded on the stepping thread's pool
+};
+const char* codec_thread_use_name(CodecThreadUse use);  // "auto", "on", "off"
+// Parses a name as above; throws kInvalidArgument naming the choices.
+CodecThreadUse parse_codec_thread_use(const std::string& name);
+
 struct ModelOptions {
   int n_threads = 0;  // 0 = one per hardware thread
   // The library's default is the exact format; the CLI and server choose their own.
@@ -55,6 +68,7 @@ struct ModelOptions {
   bool weight_cache = true;
   // The codec decoder's convolutions (izwi/speech_tokenizer.h); the CLI and server choose bf16.
   CodecPrecision codec = CodecPrecision::kF32;
+  CodecThreadUse codec_thread = CodecThreadUse::kAuto;
 };
 
 // What the talker is conditioned on. Plain data, so it can be stored and reused.

@@ -90,6 +90,25 @@ WeightFormat parse_weight_format(const std::string& name) {
        "': expected bf16 (exact), q8 or q4");
 }
 
+const char* codec_thread_use_name(CodecThreadUse use) {
+  switch (use) {
+    case CodecThreadUse::kAuto:
+      return "auto";
+    case CodecThreadUse::kOn:
+      return "on";
+    case CodecThreadUse::kOff:
+      return "off";
+  }
+  return "?";
+}
+
+CodecThreadUse parse_codec_thread_use(const std::string& name) {
+  for (CodecThreadUse u : {CodecThreadUse::kAuto, CodecThreadUse::kOn, CodecThreadUse::kOff})
+    if (name == codec_thread_use_name(u)) return u;
+  fail(ErrorKind::kInvalidArgument, "unknown codec thread use '", name,
+       "': expected auto, on or off");
+}
+
 TtsModel::TtsModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TtsModel::~TtsModel() = default;
 
@@ -102,7 +121,17 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   m->config = ModelConfig::load((fs::path(dir) / "config.json").string());
   m->generation = GenerationConfig::load((fs::path(dir) / "generation_config.json").string());
   m->pool = std::make_unique<ThreadPool>(options.n_threads);
-  if (m->pool->size() >= 2) m->codec_thread = std::make_unique<pipeline::CodecThread>();
+  // A codec thread for batched streams' audio (Batching in docs/ARCHITECTURE.md).
+  // Auto: with 8/4-bit weights only. Four streams on the Zen 5 VM, audio seconds
+  // per second with it and without: 0.6B q4 6.4-7.3 against 6.0-6.5, q8 5.3-5.6
+  // against 4.7-5.0, 1.7B q8 3.3-3.5 against 3.2-3.4; but bf16 0.6B 2.87-2.94
+  // against 3.04-3.09 and 1.7B about even to 4 % slower: its frames, bound by
+  // memory, lose more on one core than the second core gains on the audio.
+  const bool want_codec_thread =
+      options.codec_thread == CodecThreadUse::kOn ||
+      (options.codec_thread == CodecThreadUse::kAuto && options.weights != WeightFormat::kBf16);
+  if (want_codec_thread && m->pool->size() >= 2)
+    m->codec_thread = std::make_unique<pipeline::CodecThread>();
   m->tokenizer = TextTokenizer::load(dir);
   CheckpointWeights checkpoint(Checkpoint::open(dir, "model"));
   // The talker's and code predictor's linears in the chosen format; embeddings

@@ -23,10 +23,11 @@ struct ServerOptions {
   double max_audio_seconds = 3600;  // audio one request may generate (0: no limit)
   std::string cors_origin;          // empty: no CORS headers
   int threads = 0;                  // model worker threads (0: all cores)
-  WeightFormat weights = WeightFormat::kQ8;      // --weights (see ModelOptions)
-  CodecPrecision codec = CodecPrecision::kBf16;  // --codec
-  std::string log_format = "text";               // "text" or "json"
-  bool allow_pull = false;                       // download a missing model on first use
+  WeightFormat weights = WeightFormat::kQ8;             // --weights (see ModelOptions)
+  CodecPrecision codec = CodecPrecision::kBf16;         // --codec
+  CodecThreadUse codec_thread = CodecThreadUse::kAuto;  // --codec-thread
+  std::string log_format = "text";                      // "text" or "json"
+  bool allow_pull = false;                              // download a missing model on first use
   bool allow_unconsented_voices = false;  // speak with saved voices that have no consent note
   int max_loaded_models = 2;              // least recently used ones beyond this are unloaded
   double grace_seconds = 10;              // on SIGTERM/SIGINT: time for in-flight requests

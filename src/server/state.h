@@ -19,8 +19,8 @@ namespace izwi::server {
 struct ServerState {
   explicit ServerState(const ServerOptions& o)
       : options(o),
-        models(o.models, ModelOptions{o.threads, o.weights, true, o.codec}, o.max_loaded_models,
-               o.allow_pull, o.offline),
+        models(o.models, ModelOptions{o.threads, o.weights, true, o.codec, o.codec_thread},
+               o.max_loaded_models, o.allow_pull, o.offline),
         admission(o.max_concurrent, o.queue, memory_budget_bytes(o.memory_budget_mb)),
         voices(VoiceStoreOptions{"", o.database, o.database_connections}),
         jobs(voices) {}

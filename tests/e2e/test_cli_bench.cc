@@ -23,6 +23,9 @@ TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
   const auto& q8 = j["runs"][1];
   EXPECT_EQ(bf16["weights"], "bf16");
   EXPECT_EQ(q8["weights"], "q8");
+  // --codec-thread auto: none for bf16 weights, so nothing is decoded beside its frames.
+  EXPECT_EQ(bf16["codec_thread"], "auto");
+  EXPECT_EQ(bf16["streams"][0]["codec_beside_s"].get<double>(), 0.0);
   for (const auto& run : j["runs"]) {
     EXPECT_EQ(run["frames"].get<int64_t>(), 4);
     EXPECT_DOUBLE_EQ(run["audio_s"].get<double>(), 4 * 0.08);
@@ -59,6 +62,20 @@ TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
             0.75 * bf16["weights_gb_per_frame"].get<double>());
   EXPECT_NEAR(q8["rtf_vs_bf16"].get<double>(), q8["rtf"].get<double>() / bf16["rtf"].get<double>(),
               1e-9);
+}
+
+// --codec-thread on gives the bf16 model a codec thread; a value it does not
+// know is refused with the choices.
+TEST(CliBench, CodecThreadOption) {
+  const auto r = run_izwi("bench " + test::golden_model() +
+                          " --frames 6 --streams 2 --weights bf16 --codec-thread on --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.output;
+  EXPECT_EQ(j["runs"][0]["codec_thread"], "on");
+  const auto bad = run_izwi("bench " + test::golden_model() + " --codec-thread sometimes");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("--codec-thread"), std::string::npos) << bad.output;
 }
 
 TEST(CliBench, TextReportSaysWhatItMeasured) {

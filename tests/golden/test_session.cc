@@ -331,6 +331,66 @@ TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
   }
 }
 
+// ModelOptions::codec_thread: auto gives 8/4-bit models a codec thread and bf16
+// ones none (measured: bf16 streams were slower with it); on and off override
+// that. Two streams stepped together hear the same audio either way.
+TEST(Session, CodecThreadUseDecidesWhereLaterBlocksAreDecoded) {
+  struct Case {
+    WeightFormat weights;
+    CodecThreadUse use;
+    bool handed_over;
+  };
+  std::vector<float> heard[2][2];  // q8 with the thread off / on, per stream
+  for (const Case& c : {Case{WeightFormat::kQ8, CodecThreadUse::kAuto, true},
+                        Case{WeightFormat::kQ8, CodecThreadUse::kOff, false},
+                        Case{WeightFormat::kQ8, CodecThreadUse::kOn, true},
+                        Case{WeightFormat::kBf16, CodecThreadUse::kAuto, false},
+                        Case{WeightFormat::kBf16, CodecThreadUse::kOn, true}}) {
+    SCOPED_TRACE(std::string(weight_format_name(c.weights)) + " " + codec_thread_use_name(c.use));
+    ModelOptions mo = two_threads(c.weights);
+    mo.codec_thread = c.use;
+    auto model = TtsModel::load(test::golden_model(), mo);
+    const Voice voice = model->clone_voice({test::load_f32("spk_in_wav"), 24000, 1});
+    std::unique_ptr<SynthesisSession> s[2];
+    std::vector<SynthesisSession*> active;
+    for (int i = 0; i < 2; ++i) {
+      SynthesisOptions o = fixed(12 + 4 * i);
+      o.seed = 5 + i;
+      o.stream_audio = true;
+      o.first_block_frames = 2;
+      o.block_frames = 3;
+      s[i] = model->start("Two at once.", voice, o);
+      active.push_back(s[i].get());
+    }
+    while (!active.empty()) {
+      SynthesisSession::step_all(active);
+      std::vector<SynthesisSession*> still;
+      for (SynthesisSession* a : active)
+        if (!a->done()) still.push_back(a);
+      active = still;
+    }
+    EXPECT_EQ(model->batch_stats().codec_thread_blocks > 0, c.handed_over);
+    if (c.weights == WeightFormat::kQ8 && c.use != CodecThreadUse::kAuto)
+      for (int i = 0; i < 2; ++i) heard[c.use == CodecThreadUse::kOn][i] = s[i]->finish().samples;
+  }
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_GT(heard[0][i].size(), 10u * 1920u) << i;
+    EXPECT_EQ(heard[0][i], heard[1][i]) << i;
+  }
+}
+
+TEST(Session, CodecThreadUseNamesParse) {
+  for (CodecThreadUse u : {CodecThreadUse::kAuto, CodecThreadUse::kOn, CodecThreadUse::kOff})
+    EXPECT_EQ(parse_codec_thread_use(codec_thread_use_name(u)), u);
+  try {
+    parse_codec_thread_use("sometimes");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("auto, on or off"), std::string::npos) << e.what();
+  }
+}
+
 // Sessions that end early while their blocks wait on the codec thread: one
 // stops from its audio callback, one is cancelled, one is destroyed between
 // steps. Each stops where it should, and the one left gets what it gets alone.
