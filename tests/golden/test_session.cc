@@ -53,6 +53,17 @@ ModelOptions two_threads(WeightFormat f) {
   return mo;
 }
 
+// Steps the sessions together (SynthesisSession::step_all), each until it is done.
+void step_all_until_done(std::vector<SynthesisSession*> active) {
+  while (!active.empty()) {
+    SynthesisSession::step_all(active);
+    std::vector<SynthesisSession*> still;
+    for (SynthesisSession* a : active)
+      if (!a->done()) still.push_back(a);
+    active = still;
+  }
+}
+
 SynthesisOptions fixed(int max_new_tokens) {
   SynthesisOptions o;
   o.language = "english";
@@ -314,13 +325,7 @@ TEST(Session, AudioBlocksDecodedSideBySideGiveWhatTheyGiveAlone) {
       s[i] = model->start("Spoken side by side.", *voices[i], o[i]);
       active.push_back(s[i].get());
     }
-    while (!active.empty()) {
-      SynthesisSession::step_all(active);
-      std::vector<SynthesisSession*> still;
-      for (SynthesisSession* a : active)
-        if (!a->done()) still.push_back(a);
-      active = still;
-    }
+    step_all_until_done(active);
     for (int i = 0; i < 3; ++i) {
       together[i] = s[i]->finish();
       ASSERT_GT(together[i].codes.frames, 4) << i;
@@ -362,13 +367,7 @@ TEST(Session, CodecThreadUseDecidesWhereLaterBlocksAreDecoded) {
       s[i] = model->start("Two at once.", voice, o);
       active.push_back(s[i].get());
     }
-    while (!active.empty()) {
-      SynthesisSession::step_all(active);
-      std::vector<SynthesisSession*> still;
-      for (SynthesisSession* a : active)
-        if (!a->done()) still.push_back(a);
-      active = still;
-    }
+    step_all_until_done(active);
     EXPECT_EQ(model->batch_stats().codec_thread_blocks > 0, c.handed_over);
     if (c.weights == WeightFormat::kQ8 && c.use != CodecThreadUse::kAuto)
       for (int i = 0; i < 2; ++i) heard[c.use == CodecThreadUse::kOn][i] = s[i]->finish().samples;
