@@ -11,12 +11,22 @@ namespace {
 
 using test::run_izwi;
 
+// `izwi bench <golden model> <args> --json` (with `env` before it) parsed; a
+// discarded value, and a failure, where it exits non-zero or prints no JSON.
+nlohmann::json bench_json(const std::string& env, const std::string& args) {
+  const auto r = test::run_izwi_env(env, "bench " + test::golden_model() + " " + args + " --json");
+  if (r.status != 0) {
+    ADD_FAILURE() << "exit status " << r.status << "\n" << r.output;
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  if (j.is_discarded()) ADD_FAILURE() << "no JSON:\n" << r.output;
+  return j;
+}
+
 TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
-  const auto r = run_izwi("bench " + test::golden_model() +
-                          " --frames 4 --repeat 3 --streams 2 --weights bf16,q8 --json");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const auto j = nlohmann::json::parse(r.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << r.output;
+  const auto j = bench_json("", "--frames 4 --repeat 3 --streams 2 --weights bf16,q8");
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_GT(j["read_loop_gbps"].get<double>(), 0.0);
   ASSERT_EQ(j["runs"].size(), 2u);
   const auto& bf16 = j["runs"][0];
@@ -67,11 +77,8 @@ TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
 // --codec-thread on gives the bf16 model a codec thread; a value it does not
 // know is refused with the choices.
 TEST(CliBench, CodecThreadOption) {
-  const auto r = run_izwi("bench " + test::golden_model() +
-                          " --frames 6 --streams 2 --weights bf16 --codec-thread on --json");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const auto j = nlohmann::json::parse(r.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << r.output;
+  const auto j = bench_json("", "--frames 6 --streams 2 --weights bf16 --codec-thread on");
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["runs"][0]["codec_thread"], "on");
   const auto bad = run_izwi("bench " + test::golden_model() + " --codec-thread sometimes");
   EXPECT_NE(bad.status, 0);
@@ -89,11 +96,8 @@ TEST(CliBench, TextReportSaysWhatItMeasured) {
 // The kernels line names what ran: capped to plain C++ by IZWI_ISA, the
 // scalar kernels and the f32 codec (no bf16 products without AVX-512).
 TEST(CliBench, ReportsTheKernelsItRan) {
-  const auto r = test::run_izwi_env(
-      "IZWI_ISA=scalar ", "bench " + test::golden_model() + " --frames 2 --weights q8 --json");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const auto j = nlohmann::json::parse(r.output, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << r.output;
+  const auto j = bench_json("IZWI_ISA=scalar ", "--frames 2 --weights q8");
+  ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j["cpu_kernels"], "scalar, f32 codec");
   const auto text = run_izwi("bench " + test::golden_model() + " --frames 2 --weights q8");
   ASSERT_EQ(text.status, 0) << text.output;
