@@ -162,6 +162,7 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
   auto run_streams = [&](int n) {
     std::vector<std::unique_ptr<SynthesisSession>> sessions;
     std::vector<SynthesisSession*> active;
+    const int64_t handed_before = model->batch_stats().codec_thread_blocks;
     const auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
       SynthesisOptions si = o;
@@ -207,6 +208,8 @@ nlohmann::ordered_json bench_format(const BenchArgs& a, const std::string& dir, 
     sj["code_predictor_s"] = predictor;
     sj["codec_s"] = codec;
     sj["codec_beside_s"] = beside;
+    // Audio blocks handed to the model's codec thread (--codec-thread).
+    sj["codec_thread_blocks"] = model->batch_stats().codec_thread_blocks - handed_before;
     sj["steps"] = frames_made;
     return sj;
   };
@@ -331,12 +334,13 @@ void print_run(const nlohmann::ordered_json& j) {
       const double steps = std::max<double>(1, s["steps"].get<double>());
       std::printf(
           "  %d streams    of %.2f s: prompts %.2f s, per step (a frame of each) talker %.1f ms, "
-          "code predictor %.1f ms, codec %.1f ms (%.1f of it beside the frames)\n",
+          "code predictor %.1f ms, codec %.1f ms (%.1f of it beside the frames; %lld blocks handed "
+          "to the codec thread)\n",
           s["streams"].get<int>(), s["wall_s"].get<double>(), s["prefill_s"].get<double>(),
           s["talker_s"].get<double>() / steps * 1e3,
           s["code_predictor_s"].get<double>() / steps * 1e3,
-          s["codec_s"].get<double>() / steps * 1e3,
-          s["codec_beside_s"].get<double>() / steps * 1e3);
+          s["codec_s"].get<double>() / steps * 1e3, s["codec_beside_s"].get<double>() / steps * 1e3,
+          static_cast<long long>(s["codec_thread_blocks"].get<int64_t>()));
     }
 }
 

@@ -25,7 +25,7 @@ nlohmann::json bench_json(const std::string& env, const std::string& args) {
 }
 
 TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
-  const auto j = bench_json("", "--frames 4 --repeat 3 --streams 2 --weights bf16,q8");
+  const auto j = bench_json("", "-t 2 --frames 4 --repeat 3 --streams 2 --weights bf16,q8");
   ASSERT_FALSE(j.is_discarded());
   EXPECT_GT(j["read_loop_gbps"].get<double>(), 0.0);
   ASSERT_EQ(j["runs"].size(), 2u);
@@ -33,9 +33,13 @@ TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
   const auto& q8 = j["runs"][1];
   EXPECT_EQ(bf16["weights"], "bf16");
   EXPECT_EQ(q8["weights"], "q8");
-  // --codec-thread auto: none for bf16 weights, so nothing is decoded beside its frames.
+  // --codec-thread auto: none for bf16 weights, so nothing is decoded beside
+  // its frames; 8-bit weights get one, and the two streams' blocks after
+  // the first go to it.
   EXPECT_EQ(bf16["codec_thread"], "auto");
+  EXPECT_EQ(bf16["streams"][0]["codec_thread_blocks"].get<int64_t>(), 0);
   EXPECT_EQ(bf16["streams"][0]["codec_beside_s"].get<double>(), 0.0);
+  EXPECT_GT(q8["streams"][0]["codec_thread_blocks"].get<int64_t>(), 0);
   for (const auto& run : j["runs"]) {
     EXPECT_EQ(run["frames"].get<int64_t>(), 4);
     EXPECT_DOUBLE_EQ(run["audio_s"].get<double>(), 4 * 0.08);
@@ -74,12 +78,19 @@ TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
               1e-9);
 }
 
-// --codec-thread on gives the bf16 model a codec thread; a value it does not
-// know is refused with the choices.
+// --codec-thread on gives the bf16 model a codec thread, which decodes the
+// two streams' later blocks, and off takes the 8-bit model's away; a value it
+// does not know is refused with the choices. Two threads: the codec thread
+// needs a pool of two.
 TEST(CliBench, CodecThreadOption) {
-  const auto j = bench_json("", "--frames 6 --streams 2 --weights bf16 --codec-thread on");
-  ASSERT_FALSE(j.is_discarded());
-  EXPECT_EQ(j["runs"][0]["codec_thread"], "on");
+  const auto on = bench_json("", "-t 2 --frames 6 --streams 2 --weights bf16 --codec-thread on");
+  ASSERT_FALSE(on.is_discarded());
+  EXPECT_EQ(on["runs"][0]["codec_thread"], "on");
+  EXPECT_GT(on["runs"][0]["streams"][0]["codec_thread_blocks"].get<int64_t>(), 0);
+  const auto off = bench_json("", "-t 2 --frames 6 --streams 2 --weights q8 --codec-thread off");
+  ASSERT_FALSE(off.is_discarded());
+  EXPECT_EQ(off["runs"][0]["streams"][0]["codec_thread_blocks"].get<int64_t>(), 0);
+  EXPECT_EQ(off["runs"][0]["streams"][0]["codec_beside_s"].get<double>(), 0.0);
   const auto bad = run_izwi("bench " + test::golden_model() + " --codec-thread sometimes");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("--codec-thread"), std::string::npos) << bad.output;
