@@ -26,6 +26,7 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/ops.h"
+#include "models/qwen3_tts/sampler.h"
 
 namespace {
 
@@ -200,12 +201,30 @@ void BM_ConvBf16(benchmark::State& state) {
       benchmark::Counter::kIsRate);
 }
 
+// One draw from a code group's logits with the official defaults (T 0.9,
+// top-k 50): a frame of one stream draws 16 times (the talker's 3072 codes
+// once, the code predictor's 2048 fifteen times), on the stepping thread.
+void BM_SamplerPick(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  std::vector<float> logits(static_cast<size_t>(n)), work(logits.size());
+  for (float& v : logits) v = dist(rng);
+  izwi::tts::Sampler sampler(1);
+  const izwi::tts::SamplingParams params;
+  for (auto _ : state) {
+    work = logits;
+    benchmark::DoNotOptimize(sampler.pick(work.data(), n, params));
+  }
+}
+
 void rows(benchmark::internal::Benchmark* b) {
   for (int r : {1, 2, 3, 4, 8, 100}) b->Arg(r);
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
 BENCHMARK(BM_ReadLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SamplerPick)->Arg(2048)->Arg(3072)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AttentionCached)->Arg(100)->Arg(750)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvBf16)
     ->Args({768, 384, 7})

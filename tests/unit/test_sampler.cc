@@ -1,6 +1,10 @@
 // Sampling: the warpers keep exactly the tokens they should, draws follow the
 // filtered distribution, and seeds make generation reproducible.
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
 #include <thread>
 
 #include "izwi/izwi.h"
@@ -71,6 +75,83 @@ TEST(Sampler, FrequenciesFollowTheFilteredDistribution) {
           << "id " << i << " T=" << c.p.temperature << " k=" << c.p.top_k << " p=" << c.p.top_p;
     }
   }
+}
+
+// The warpers and the draw written plainly over the whole vocabulary (as
+// Sampler::pick was until it looked only at the tokens top-k leaves): the
+// same generator, the same sums in the same order.
+int32_t whole_vocabulary_pick(std::mt19937_64& rng, float* logits, int64_t n,
+                              const SamplingParams& p) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) logits[i] /= p.temperature;
+  if (p.top_k > 0 && p.top_k < n) {
+    std::vector<float> sorted(logits, logits + n);
+    std::nth_element(sorted.begin(), sorted.begin() + (p.top_k - 1), sorted.end(),
+                     std::greater<float>());
+    for (int64_t i = 0; i < n; ++i)
+      if (logits[i] < sorted[p.top_k - 1]) logits[i] = kNegInf;
+  }
+  const float mx = *std::max_element(logits, logits + n);
+  std::vector<double> prob(static_cast<size_t>(n), 0.0);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += (prob[i] = logits[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(logits[i] - mx)));
+  for (double& q : prob) q /= sum;
+  if (p.top_p < 1.0f) {
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return logits[a] < logits[b]; });
+    double cum = 0;
+    for (int64_t r = 0; r + 1 < n; ++r) {
+      cum += prob[order[r]];
+      if (cum > 1.0 - p.top_p) break;
+      prob[order[r]] = 0.0;
+    }
+    sum = std::accumulate(prob.begin(), prob.end(), 0.0);
+    for (double& q : prob) q /= sum;
+  }
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  double r = u(rng), acc = 0;
+  int64_t last = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (prob[i] <= 0) continue;
+    last = i;
+    acc += prob[i];
+    if (r < acc) return static_cast<int32_t>(i);
+  }
+  return static_cast<int32_t>(last);
+}
+
+// Every draw, and the warped logits left behind, equal the whole-vocabulary
+// reference's: vocabularies of the talker and code predictor and small ones,
+// top-k off, inside and past the vocabulary, top-p on and off, logits with
+// ties (rounded to quarters) and suppressed ids (-inf).
+TEST(Sampler, DrawsWhatTheWholeVocabularyReferenceDraws) {
+  std::mt19937 gen(11);
+  int draws = 0;
+  for (int64_t n : {8, 300, 2048, 3072})
+    for (int k : {0, 1, 5, 50, 299, 3072, 5000})
+      for (float top_p : {1.0f, 0.95f, 0.5f})
+        for (bool ties : {false, true}) {
+          const SamplingParams params{true, 0.9f, k, top_p};
+          SCOPED_TRACE(testing::Message() << "n " << n << " k " << k << " p " << top_p);
+          tts::Sampler sampler(77);
+          std::mt19937_64 rng(77);
+          std::normal_distribution<float> dist(0.0f, 3.0f);
+          for (int round = 0; round < 8; ++round) {
+            std::vector<float> logits(static_cast<size_t>(n));
+            for (float& v : logits) v = ties ? std::round(4 * dist(gen)) / 4 : dist(gen);
+            for (int64_t i = round; i < n; i += 7)  // suppressed, as the processors do
+              logits[static_cast<size_t>(i)] = -std::numeric_limits<float>::infinity();
+            auto ours = logits, theirs = logits;
+            ASSERT_EQ(sampler.pick(ours.data(), n, params),
+                      whole_vocabulary_pick(rng, theirs.data(), n, params));
+            ASSERT_EQ(ours, theirs);
+            ++draws;
+          }
+        }
+  EXPECT_EQ(draws, 4 * 7 * 3 * 2 * 8);
 }
 
 struct Tiny {

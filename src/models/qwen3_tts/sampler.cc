@@ -25,6 +25,22 @@ void apply_repetition_penalty(float* logits, int64_t n, const std::vector<int32_
     if (id >= 0 && id < n) seen[id] = 0;
 }
 
+namespace {
+// The k-th largest of v[0 .. n) (ties counted), n > k > 0: a min-heap of the k
+// largest seen so far, which most values pass with one comparison.
+float kth_largest(const float* v, int64_t n, int k, std::vector<float>& heap) {
+  heap.assign(v, v + k);
+  std::make_heap(heap.begin(), heap.end(), std::greater<float>());
+  for (int64_t i = k; i < n; ++i)
+    if (v[i] > heap.front()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<float>());
+      heap.back() = v[i];
+      std::push_heap(heap.begin(), heap.end(), std::greater<float>());
+    }
+  return heap.front();
+}
+}  // namespace
+
 int32_t argmax(const float* logits, int64_t n) {
   int64_t best = 0;
   for (int64_t i = 1; i < n; ++i)
@@ -38,34 +54,41 @@ int32_t Sampler::pick(float* logits, int64_t n, const SamplingParams& p) {
   if (!(p.temperature > 0))
     fail(ErrorKind::kInvalidArgument, "temperature must be positive, got ", p.temperature);
   for (int64_t i = 0; i < n; ++i) logits[i] /= p.temperature;
-  if (p.top_k > 0 && p.top_k < n) {
-    // Keep the k largest (and anything tied with the k-th).
-    std::vector<float>& sorted = sorted_;
-    sorted.assign(logits, logits + n);
-    std::nth_element(sorted.begin(), sorted.begin() + (p.top_k - 1), sorted.end(),
-                     std::greater<float>());
-    const float kth = sorted[p.top_k - 1];
-    for (int64_t i = 0; i < n; ++i)
-      if (logits[i] < kth) logits[i] = kNegInf;
+  // Keep the k largest (and anything tied with the k-th); the rest become
+  // -inf. The draw then only looks at the tokens left (`live_`, in index
+  // order): a code predictor's 2048 logits with k = 50 were 6.3 us a draw over
+  // the whole vocabulary, 16 draws per stream and frame. Sums and draws run
+  // over the same values in the same order as over the whole vocabulary,
+  // whose other entries are exact zeros.
+  const bool top_k = p.top_k > 0 && p.top_k < n;
+  const float kth = top_k ? kth_largest(logits, n, p.top_k, heap_) : kNegInf;
+  std::vector<int32_t>& live = live_;
+  live.clear();
+  float mx = kNegInf;
+  for (int64_t i = 0; i < n; ++i) {
+    if (logits[i] < kth) logits[i] = kNegInf;
+    if (logits[i] == kNegInf) continue;
+    live.push_back(static_cast<int32_t>(i));
+    mx = std::max(mx, logits[i]);
   }
-  const float mx = *std::max_element(logits, logits + n);
-  if (mx == kNegInf) fail(ErrorKind::kInternal, "every token was filtered out before sampling");
-  std::vector<double>& prob = prob_;
-  prob.assign(static_cast<size_t>(n), 0.0);
+  if (live.empty()) fail(ErrorKind::kInternal, "every token was filtered out before sampling");
+  const size_t m = live.size();
+  std::vector<double>& prob = prob_;  // of live[j]
+  prob.resize(m);
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i)
-    sum += (prob[i] = logits[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(logits[i] - mx)));
+  for (size_t j = 0; j < m; ++j)
+    sum += (prob[j] = std::exp(static_cast<double>(logits[live[j]] - mx)));
   for (double& q : prob) q /= sum;
   if (p.top_p < 1.0f) {
     // Drop the least likely tokens whose cumulative probability stays <= 1 - top_p
     // (ascending order, as the reference warper does); the most likely always stays.
-    std::vector<int64_t>& order = order_;
-    order.resize(static_cast<size_t>(n));
+    std::vector<int32_t>& order = order_;  // positions in live
+    order.resize(m);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return logits[a] < logits[b]; });
+                     [&](int32_t a, int32_t b) { return logits[live[a]] < logits[live[b]]; });
     double cum = 0;
-    for (int64_t r = 0; r + 1 < n; ++r) {
+    for (size_t r = 0; r + 1 < m; ++r) {
       cum += prob[order[r]];
       if (cum <= 1.0 - p.top_p)
         prob[order[r]] = 0.0;
@@ -77,14 +100,14 @@ int32_t Sampler::pick(float* logits, int64_t n, const SamplingParams& p) {
   }
   std::uniform_real_distribution<double> u(0.0, 1.0);
   double r = u(rng_), acc = 0;
-  int64_t last_nonzero = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (prob[i] <= 0) continue;
-    last_nonzero = i;
-    acc += prob[i];
-    if (r < acc) return static_cast<int32_t>(i);
+  int32_t last_nonzero = 0;
+  for (size_t j = 0; j < m; ++j) {
+    if (prob[j] <= 0) continue;
+    last_nonzero = live[j];
+    acc += prob[j];
+    if (r < acc) return live[j];
   }
-  return static_cast<int32_t>(last_nonzero);
+  return last_nonzero;
 }
 
 }  // namespace izwi::tts

@@ -28,9 +28,11 @@ class Sampler {
 
  private:
   std::mt19937_64 rng_;
-  std::vector<float> sorted_;  // scratch, reused across picks
-  std::vector<double> prob_;
-  std::vector<int64_t> order_;
+  // Scratch, reused across picks.
+  std::vector<float> heap_;     // the k largest logits
+  std::vector<int32_t> live_;   // ids left after top-k (and not -inf), ascending
+  std::vector<double> prob_;    // their probabilities
+  std::vector<int32_t> order_;  // positions in live_ by ascending logit (top-p)
 };
 
 int32_t argmax(const float* logits, int64_t n);
