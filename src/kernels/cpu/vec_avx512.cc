@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/quant.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/lanes_avx512.h"
 #include "kernels/cpu/quant_acts.h"
 #include "kernels/cpu/simd_exp.h"
@@ -342,21 +343,6 @@ inline __attribute__((always_inline)) void reduce8(const __m512 (&v)[8], float* 
   });
 }
 
-// Cached keys and values are rows of one head among all heads' (ldk floats
-// apart, 4 KB in the talker), read once per step from memory when several
-// streams' caches outgrow L3. Prefetching rows kKeysAhead ahead (Zen 5 VM,
-// bench_kernels' AttentionCached, the talker's 28 layers): at 750 positions
-// one thread 10.9-11.1 -> 9.3-9.5 ms, two 6.5-6.8 -> 5.8-6.1; four q4
-// streams' talker at 250 frames 14.8 -> 13.9-14.2 ms a step. 4 and 8 rows
-// ahead gained less, 32 no more.
-constexpr int64_t kKeysAhead = 16;
-
-// Prefetches the n floats from p (one line at a time) into L1.
-inline __attribute__((always_inline)) void prefetch_floats(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16)
-    _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
-}
-
 // Eight keys at a time, their chains interleaved and reduced together
 // (reduce8 adds lanes as _mm512_reduce_add_ps does): each score is bit for
 // bit dot_f32's, without waiting on one key's chain and reduction at a time.
@@ -364,8 +350,8 @@ void dot_keys_avx512(const float* q, const float* k, int64_t ldk, int64_t rows, 
                      const uint8_t* valid, float scale, float* out) {
   int64_t j = 0;
   for (; j + 8 <= rows; j += 8) {
-    for (int64_t r = j + kKeysAhead; r < std::min(rows, j + kKeysAhead + 8); ++r)
-      prefetch_floats(k + r * ldk, n);
+    for (int64_t r = j + kRowsAhead; r < std::min(rows, j + kRowsAhead + 8); ++r)
+      prefetch_row(k + r * ldk, n);
     __m512 lanes[8];
     each<8>([&](auto r) { lanes[r] = dot_f32_lanes(q, k + (j + r) * ldk, n); });
     float sums[8];
@@ -387,8 +373,8 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
   const float *q0 = q, *q1 = q + ldq;
   int64_t j = 0;
   for (; j + 4 <= rows; j += 4) {
-    for (int64_t r = j + kKeysAhead; r < std::min(rows, j + kKeysAhead + 4); ++r)
-      prefetch_floats(k + r * ldk, n);
+    for (int64_t r = j + kRowsAhead; r < std::min(rows, j + kRowsAhead + 4); ++r)
+      prefetch_row(k + r * ldk, n);
     __m512 a0[4], a1[4], b0[4], b1[4];  // query 0's two chains, query 1's, per key
     each<4>([&](auto r) { a0[r] = a1[r] = b0[r] = b1[r] = _mm512_setzero_ps(); });
     int64_t i = 0;
@@ -454,7 +440,7 @@ inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, 
           [&](auto g) { acc[g][b] = _mm512_maskz_loadu_ps(mask[b], y + g * ldy + c + b * 16); });
     });
     for (int64_t j = 0; j < rows; ++j) {
-      if (j + kKeysAhead < rows) prefetch_floats(v + (j + kKeysAhead) * ldv + c, width);
+      if (j + kRowsAhead < rows) prefetch_row(v + (j + kRowsAhead) * ldv + c, width);
       if (valid && !valid[j]) continue;
       __m512 va[G];
       each<G>([&](auto g) { va[g] = _mm512_set1_ps(a[g * lda + j] * scale[g]); });
