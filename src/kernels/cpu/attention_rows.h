@@ -14,7 +14,7 @@ namespace izwi::cpu {
 // the one they read. Cached keys and values are one head's rows among all
 // heads' (4 KB apart in the talker), read from memory when several streams'
 // caches outgrow L3. Zen 5 VM, bench_kernels' AttentionCached (the talker's
-// 28 layers) at 750 positions: AVX-512 one thread 10.9-11.1 -> 9.3-9.5 ms, two
+// 28 layers) at 750 positions: AVX-512 one thread 10.7-11.1 -> 9.1-9.5 ms, two
 // 6.5-6.8 -> 5.8-6.1; AVX2 one thread 14.2-14.6 -> 12.7-13.1; four q4 streams'
 // talker at 250 frames 14.8 -> 13.9-14.2 ms a step. 4 and 8 rows ahead gained
 // less, 32 no more.
