@@ -123,10 +123,11 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   m->pool = std::make_unique<ThreadPool>(options.n_threads);
   // A codec thread for batched streams' audio (Batching in docs/ARCHITECTURE.md).
   // Auto: with 8/4-bit weights only. Four streams on the Zen 5 VM, audio seconds
-  // per second with it and without: 0.6B q4 6.4-7.3 against 6.0-6.5, q8 5.3-5.6
-  // against 4.7-5.0, 1.7B q8 3.3-3.5 against 3.2-3.4; but bf16 0.6B 2.87-2.94
-  // against 3.04-3.09 and 1.7B about even to 4 % slower: its frames, bound by
-  // memory, lose more on one core than the second core gains on the audio.
+  // per second with it and without (alternated pairs, "Where time goes"): 0.6B
+  // q4 6.39-7.30 against 6.05-6.52, q8 5.28-5.59 against 4.68-4.97, 1.7B q8
+  // 3.34-3.75 against 3.16-3.43; but bf16 0.6B 2.80-2.94 against 2.95-3.09 and
+  // 1.7B slower in four pairs of five: its frames, bound by memory, lose more on
+  // one core than the second core gains on the audio.
   const bool want_codec_thread =
       options.codec_thread == CodecThreadUse::kOn ||
       (options.codec_thread == CodecThreadUse::kAuto && options.weights != WeightFormat::kBf16);
