@@ -24,6 +24,19 @@ nlohmann::json bench_json(const std::string& env, const std::string& args) {
   return j;
 }
 
+// Every run makes the frames asked for: on the tiny model's random weights
+// one of two streams (seed 2) samples the end of speech before 60 frames,
+// and a stream that stops early would not be the same measurement as the
+// single-stream run it is compared with.
+TEST(CliBench, EveryRunMakesAllItsFrames) {
+  const auto j = bench_json("", "-t 2 --frames 60 --streams 2 --weights q8");
+  ASSERT_FALSE(j.is_discarded());
+  const auto& run = j["runs"][0];
+  EXPECT_EQ(run["frames"].get<int64_t>(), 60);
+  EXPECT_EQ(run["streams"][0]["steps"].get<int64_t>(), 60);
+  EXPECT_DOUBLE_EQ(run["streams"][0]["audio_s"].get<double>(), 2 * 60 * 0.08);
+}
+
 TEST(CliBench, JsonReportsEveryFormatRepeatsAndStreams) {
   const auto j = bench_json("", "-t 2 --frames 4 --repeat 3 --streams 2 --weights bf16,q8");
   ASSERT_FALSE(j.is_discarded());
