@@ -148,10 +148,13 @@ void BM_ReadLoop(benchmark::State& state) {
 // One-token attention of the talker (16 query heads, 8 KV heads of 128) over a
 // cache of state.range(0) positions (a frame every 80 ms: 750 is a minute of
 // speech), for each of its 28 layers: what a long utterance adds per frame.
+// state.range(1): the cache in f32 (0) or f16 (1, as with 8/4-bit weights).
 void BM_AttentionCached(benchmark::State& state) {
   const int64_t S = state.range(0), H = 16, KV = 8, D = 128;
+  const bool half = state.range(1) != 0;
   std::vector<float> q(static_cast<size_t>(H * D), 0.1f), out(static_cast<size_t>(H * D));
   std::vector<std::vector<float>> k, v;
+  std::vector<std::vector<uint16_t>> k16, v16;
   std::mt19937 rng(5);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (int l = 0; l < kLayers; ++l) {
@@ -159,14 +162,22 @@ void BM_AttentionCached(benchmark::State& state) {
     v.emplace_back(static_cast<size_t>(S * KV * D));
     for (float& x : k.back()) x = dist(rng);
     for (float& x : v.back()) x = dist(rng);
+    k16.emplace_back(k.back().size());
+    v16.emplace_back(v.back().size());
+    izwi::ops::to_f16(k.back().data(), S * KV * D, k16.back().data());
+    izwi::ops::to_f16(v.back().data(), S * KV * D, v16.back().data());
   }
   for (auto _ : state)
     for (int l = 0; l < kLayers; ++l) {
-      izwi::ops::attention_cached(&pool(), q.data(), k[l].data(), v[l].data(), 1, S, H, KV, D,
-                                  nullptr, out.data());
+      const izwi::ops::AttentionRun run =
+          half
+              ? izwi::ops::AttentionRun{q.data(), k16[l].data(), v16[l].data(),    S,
+                                        nullptr,  out.data(),    izwi::DType::kF16}
+              : izwi::ops::AttentionRun{q.data(), k[l].data(), v[l].data(), S, nullptr, out.data()};
+      izwi::ops::attention_cached_runs(&pool(), &run, 1, 1, H, KV, D);
       benchmark::DoNotOptimize(out.data());
     }
-  state.SetBytesProcessed(static_cast<int64_t>(2 * S * KV * D * sizeof(float) * kLayers) *
+  state.SetBytesProcessed(static_cast<int64_t>(2 * S * KV * D * (half ? 2 : 4) * kLayers) *
                           state.iterations());
 }
 
@@ -225,7 +236,13 @@ void rows(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_ReadLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SamplerPick)->Arg(2048)->Arg(3072)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_AttentionCached)->Arg(100)->Arg(750)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AttentionCached)
+    ->Args({100, 0})
+    ->Args({750, 0})
+    ->Args({100, 1})
+    ->Args({750, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConvBf16)
     ->Args({768, 384, 7})
     ->Args({384, 1920, 7})

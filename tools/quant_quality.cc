@@ -38,7 +38,7 @@ struct Parts {
 Parts load_parts(const ModelConfig& config, CheckpointWeights& ck, DType format, ThreadPool* pool) {
   QuantizingWeights w(ck, format, is_talker_linear, pool);
   Parts p;
-  p.talker = std::make_unique<tts::Talker>(config, w);
+  p.talker = std::make_unique<tts::Talker>(config, w, tts::kv_cache_for(format));  // as loaded
   p.cp = std::make_unique<tts::CodePredictor>(config.code_predictor,
                                               config.talker.stack.hidden_size, w);
   return p;

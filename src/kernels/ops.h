@@ -266,15 +266,22 @@ void attention_cached_ref(const float* q, const float* k, const float* v, int64_
 // over all of them, each run's output as attention_cached gives it alone.
 struct AttentionRun {
   const float* q;  // [T, n_heads * head_dim]
-  const float* k;  // [S, n_kv_heads * head_dim], the new keys at rows S - T .. S - 1
-  const float* v;  // likewise
+  const void* k;   // [S, n_kv_heads * head_dim] of `kv`, the new keys at rows S - T .. S - 1
+  const void* v;   // likewise
   int64_t S;
   const uint8_t* key_valid;  // [S] or null
   float* out;                // [T, n_heads * head_dim]
+  // The cache's elements: kF32, or kF16 (bits widened exactly as they are
+  // read; the results are attention_cached's over the widened cache).
+  DType kv = DType::kF32;
 };
 void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t count, int64_t T,
                            int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                            int64_t window = 0);
+
+// out[i] = x[i] as f16 bits (rounded to nearest even, clamped to +-65504):
+// rows appended to a half-precision KV cache.
+void to_f16(const float* x, int64_t n, uint16_t* out);
 
 // Causal self-attention with grouped KV heads and an optional sliding window
 // (query i sees keys max(0, i - window + 1) .. i; window <= 0: all of 0 .. i).

@@ -144,7 +144,8 @@ std::unique_ptr<TtsModel> TtsModel::load(const std::string& dir, const ModelOpti
   QuantizingWeights weights(checkpoint, to_dtype(options.weights), is_talker_linear, m->pool.get(),
                             cache ? &*cache : nullptr);
   m->weight_format = options.weights;
-  m->talker = std::make_unique<tts::Talker>(m->config, weights);
+  m->talker = std::make_unique<tts::Talker>(m->config, weights,
+                                            tts::kv_cache_for(to_dtype(options.weights)));
   m->code_predictor = std::make_unique<tts::CodePredictor>(
       m->config.code_predictor, m->config.talker.stack.hidden_size, weights);
   if (quantized && options.weight_cache && !cache && !weights.converted().empty())
@@ -504,8 +505,9 @@ size_t TtsModel::memory_estimate(const std::string& text, const Voice& voice,
   int64_t longest_chunk = 0, total_frames = 0;
   size_t kv_peak = 0;
   const DecoderStackConfig& ts = tc.stack;
-  const size_t kv_per_position =
-      2 * static_cast<size_t>(ts.num_hidden_layers) * ts.num_key_value_heads * ts.head_dim * 4;
+  const size_t kv_per_position = 2 * static_cast<size_t>(ts.num_hidden_layers) *
+                                 ts.num_key_value_heads * ts.head_dim *
+                                 dtype_traits(m.talker->kv_cache()).size;  // f32, or f16 (q8/q4)
   for (const std::string& piece : pieces) {
     // A BPE token covers at least one byte of text.
     const int64_t prompt = fixed_prompt + static_cast<int64_t>(piece.size());

@@ -213,6 +213,16 @@ TEST(LongText, TheMemoryEstimateCountsTheClipOnlyWhenItIsKept) {
   one.chunking.max_chars = 0;
   EXPECT_GT(t.model->memory_estimate(text, t.voice, one), stream);
 
+  // 8/4-bit weights keep the talker's cache in f16: the same request needs
+  // less, by half the cache (here most of a whole text's estimate).
+  ModelOptions q8;
+  q8.weights = WeightFormat::kQ8;
+  const auto quantized = TtsModel::load(test::golden_model(), q8);
+  const size_t one_q8 = quantized->memory_estimate(text, t.voice, one);
+  const size_t one_bf16 = t.model->memory_estimate(text, t.voice, one);
+  EXPECT_LT(one_q8, one_bf16 - (one_bf16 - stream) / 4);
+  EXPECT_GT(one_q8, one_bf16 / 2);
+
   // A clip decoded whole at the end is decoded in the codec's 12-frame pieces
   // (ChunkedStream::kMaxBlock), so it costs what the same clip kept while
   // streamed in 12-frame blocks does.

@@ -10,10 +10,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/bf16_avx512.h"
 #include "kernels/cpu/gemm.h"
@@ -211,6 +213,98 @@ TEST_P(VecKernelTest, AttentionRowsAreDotAndAxpyPerKey) {
       EXPECT_EQ(y2, y2_want) << "n=" << n;
     }
   }
+}
+
+// The attention rows over a half-precision cache (f16 bits) are, bit for bit,
+// this ISA's f32 rows over the same cache widened: the loads widen exactly and
+// the sums are the same. Random values of a few thousand (f16's 11 bits
+// round them) and rows inside wider ones, as a cache's heads are.
+TEST_P(VecKernelTest, HalfCacheRowsAreTheF32RowsOnTheWidenedCache) {
+  ISA_KERNELS(v);
+  for (int64_t n : {int64_t{1}, int64_t{20}, int64_t{64}, int64_t{128}, int64_t{200}}) {
+    const int64_t rows = 37, ld = 2 * n + 3;
+    auto q = random_vector(static_cast<size_t>(2 * n), 21), a = random_vector(2 * rows + 10, 23);
+    auto values = random_vector(rows * ld, 22);
+    for (float& x : values) x *= 3000.0f;
+    std::vector<uint16_t> half(values.size());
+    cpu::vec_kernels_scalar().to_f16(values.data(), static_cast<int64_t>(values.size()),
+                                     half.data());
+    std::vector<float> wide(half.size());
+    for (size_t i = 0; i < half.size(); ++i) wide[i] = f16_to_f32(half[i]);
+    std::vector<uint8_t> valid(rows, 1);
+    valid[0] = valid[5] = valid[36] = 0;
+    const uint8_t* masks[] = {nullptr, valid.data()};
+    for (const uint8_t* mask : masks) {
+      const int64_t ldo = rows + 5;
+      std::vector<float> got(static_cast<size_t>(2 * ldo), -7.0f), want(got);
+      v->dot_keys_f16(q.data(), half.data() + 1, ld, rows, n, mask, 0.125f, got.data());
+      v->dot_keys(q.data(), wide.data() + 1, ld, rows, n, mask, 0.125f, want.data());
+      EXPECT_EQ(got, want) << "dot_keys, n=" << n;
+      v->dot_keys2_f16(q.data(), n, half.data() + 1, ld, rows, n, mask, 0.125f, got.data(), ldo);
+      v->dot_keys2(q.data(), n, wide.data() + 1, ld, rows, n, mask, 0.125f, want.data(), ldo);
+      EXPECT_EQ(got, want) << "dot_keys2, n=" << n;
+      const int64_t ldy = n + 3;
+      auto y = random_vector(static_cast<size_t>(2 * ldy), 24), y_want = y;
+      v->axpy_values_f16(y.data(), half.data() + 2, ld, a.data(), 0.3f, rows, n, mask);
+      v->axpy_values(y_want.data(), wide.data() + 2, ld, a.data(), 0.3f, rows, n, mask);
+      EXPECT_EQ(y, y_want) << "axpy_values, n=" << n;
+      const float scales[2] = {0.3f, -1.7f};
+      v->axpy_values2_f16(y.data(), ldy, half.data() + 2, ld, a.data(), rows + 5, scales, rows, n,
+                          mask);
+      v->axpy_values2(y_want.data(), ldy, wide.data() + 2, ld, a.data(), rows + 5, scales, rows, n,
+                      mask);
+      EXPECT_EQ(y, y_want) << "axpy_values2, n=" << n;
+    }
+  }
+}
+
+// to_f16 rounds to nearest even as core's f32_to_f16 does (subnormals
+// included), clamps what would overflow to +-65504, keeps NaN a NaN, and
+// writes nothing past n.
+TEST_P(VecKernelTest, ToF16RoundsToNearestEvenAndClampsOverflow) {
+  ISA_KERNELS(v);
+  std::vector<float> x = random_vector(1000, 31);
+  for (size_t i = 0; i < x.size(); ++i) x[i] *= std::pow(10.0f, static_cast<float>(i % 13) - 7.0f);
+  const float edges[] = {0.0f,
+                         -0.0f,
+                         1.0f,
+                         65504.0f,
+                         65519.0f,
+                         65520.0f,
+                         -65536.0f,
+                         1e10f,
+                         -1e30f,
+                         6e-8f,
+                         -3e-8f,
+                         2.98e-8f,
+                         1e-5f,
+                         0.33333f,
+                         1.00048828125f,
+                         1.00146484375f,
+                         std::numeric_limits<float>::infinity(),
+                         -std::numeric_limits<float>::infinity()};
+  x.insert(x.begin(), std::begin(edges), std::end(edges));
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{15}, int64_t{17},
+                    static_cast<int64_t>(x.size())}) {
+    std::vector<uint16_t> got(static_cast<size_t>(n) + 3, 0xabcd);
+    v->to_f16(x.data(), n, got.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const float c = std::min(65504.0f, std::max(-65504.0f, x[i]));
+      EXPECT_EQ(got[i], f32_to_f16(c)) << "x=" << x[i];
+    }
+    for (size_t i = static_cast<size_t>(n); i < got.size(); ++i) EXPECT_EQ(got[i], 0xabcd);
+  }
+  EXPECT_EQ(f16_to_f32([&] {
+              uint16_t h;
+              const float big = 1e10f;
+              v->to_f16(&big, 1, &h);
+              return h;
+            }()),
+            65504.0f);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  uint16_t h = 0;
+  v->to_f16(&nan, 1, &h);
+  EXPECT_TRUE(std::isnan(f16_to_f32(h)));
 }
 
 // mix_rows against the matrix product in double, with zero entries and guard
@@ -1131,6 +1225,58 @@ TEST(Attention, CachedRunsEqualEachRunAlone) {
   std::vector<float> q1(H * D * 2), kv(KV * D), o(H * D * 2);
   const ops::AttentionRun short_run{q1.data(), kv.data(), kv.data(), 1, nullptr, o.data()};
   EXPECT_THROW(ops::attention_cached_runs(&pool, &short_run, 1, 2, H, KV, D), Error);
+}
+
+// Runs over a half-precision cache (f16 bits), beside f32 ones in the same
+// call: each is, bit for bit, attention_cached over its cache widened to f32,
+// for a frame's rows and a prompt's (the GEMM path). Other element types are
+// refused.
+TEST(Attention, HalfCacheRunsAreTheWidenedCachesRuns) {
+  ThreadPool pool(2);
+  const int64_t H = 8, KV = 2, D = 32;
+  const int64_t lengths[] = {5, 37, 2, 19};
+  for (int64_t T : {1, 2, 16}) {
+    std::vector<std::vector<float>> q, k, v, out, want;
+    std::vector<std::vector<uint16_t>> k16, v16;
+    std::vector<std::vector<uint8_t>> valid;
+    std::vector<ops::AttentionRun> runs;
+    for (int r = 0; r < 4; ++r) {
+      const int64_t S = std::max(lengths[r], T);
+      q.push_back(random_vector(static_cast<size_t>(T * H * D), 110 + r));
+      k.push_back(random_vector(static_cast<size_t>(S * KV * D), 120 + r));
+      v.push_back(random_vector(static_cast<size_t>(S * KV * D), 130 + r));
+      k16.emplace_back(k.back().size());
+      v16.emplace_back(v.back().size());
+      ops::to_f16(k.back().data(), S * KV * D, k16.back().data());
+      ops::to_f16(v.back().data(), S * KV * D, v16.back().data());
+      if (r % 2 == 0)  // the f16 runs' reference: their caches widened
+        for (size_t i = 0; i < k.back().size(); ++i) {
+          k.back()[i] = f16_to_f32(k16.back()[i]);
+          v.back()[i] = f16_to_f32(v16.back()[i]);
+        }
+      valid.emplace_back(S, 1);
+      if (r == 2) valid.back()[0] = 0;
+      out.emplace_back(T * H * D, 7.0f);
+      want.emplace_back(T * H * D, 3.0f);
+    }
+    for (int r = 0; r < 4; ++r) {
+      const int64_t S = std::max(lengths[r], T);
+      if (r % 2 == 0)
+        runs.push_back({q[r].data(), k16[r].data(), v16[r].data(), S, valid[r].data(),
+                        out[r].data(), DType::kF16});
+      else
+        runs.push_back({q[r].data(), k[r].data(), v[r].data(), S, valid[r].data(), out[r].data()});
+      ops::attention_cached(&pool, q[r].data(), k[r].data(), v[r].data(), T, S, H, KV, D,
+                            valid[r].data(), want[r].data());
+    }
+    ops::attention_cached_runs(&pool, runs.data(), 4, T, H, KV, D);
+    for (int r = 0; r < 4; ++r) EXPECT_EQ(out[r], want[r]) << "T=" << T << " run " << r;
+  }
+  std::vector<float> q1(H * D), o(H * D);
+  std::vector<uint16_t> kv(KV * D);
+  const ops::AttentionRun bf16_run{q1.data(), kv.data(), kv.data(),   1,
+                                   nullptr,   o.data(),  DType::kBF16};
+  EXPECT_THROW(ops::attention_cached_runs(&pool, &bf16_run, 1, 1, H, KV, D), Error);
 }
 
 TEST(Attention, WindowOfOneReturnsOwnValue) {

@@ -107,6 +107,74 @@ void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, con
   });
 }
 
+// The four row kernels of one cache element type, picked from VecKernels.
+template <typename T>
+struct RowKernels {
+  void (*dot_keys)(const float*, const T*, int64_t, int64_t, int64_t, const uint8_t*, float,
+                   float*);
+  void (*axpy_values)(float*, const T*, int64_t, const float*, float, int64_t, int64_t,
+                      const uint8_t*);
+  void (*dot_keys2)(const float*, int64_t, const T*, int64_t, int64_t, int64_t, const uint8_t*,
+                    float, float*, int64_t);
+  void (*axpy_values2)(float*, int64_t, const T*, int64_t, const float*, int64_t, const float*,
+                       int64_t, int64_t, const uint8_t*);
+};
+
+// One query row's heads h0 .. h0 + heads (1 or 2, of key head kh) against
+// the run's keys first .. last: scores into sc (row g at sc + g * lds), the
+// softmax there, the weighted values into o.
+template <typename T>
+void attend(const RowKernels<T>& kk, const float* qi, const T* k, const T* v, int64_t ks,
+            const uint8_t* key_valid, int64_t first, int64_t last, int64_t heads, int64_t head_dim,
+            float scale, float* sc, int64_t lds, float* o) {
+  const int64_t rows = last - first + 1;
+  const uint8_t* valid = key_valid ? key_valid + first : nullptr;
+  if (heads == 2)
+    kk.dot_keys2(qi, head_dim, k + first * ks, ks, rows, head_dim, valid, scale, sc + first, lds);
+  else
+    kk.dot_keys(qi, k + first * ks, ks, rows, head_dim, valid, scale, sc + first);
+  std::fill_n(o, heads * head_dim, 0.0f);
+  float inv[2];
+  bool seen[2] = {false, false};  // whether head g sees any key
+  for (int64_t g = 0; g < heads; ++g) {
+    float* s = sc + g * lds;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = first; j <= last; ++j)
+      if (!key_valid || key_valid[j]) mx = std::max(mx, s[j]);
+    if (mx == -std::numeric_limits<float>::infinity()) continue;  // no visible key: zeros
+    seen[g] = true;
+    float sum = 0;
+    for (int64_t j = first; j <= last; ++j) {
+      if (key_valid && !key_valid[j]) continue;
+      sum += (s[j] = std::exp(s[j] - mx));
+    }
+    inv[g] = 1.0f / sum;
+  }
+  if (heads == 2 && seen[0] && seen[1]) {
+    kk.axpy_values2(o, head_dim, v + first * ks, ks, sc + first, lds, inv, rows, head_dim, valid);
+    return;
+  }
+  for (int64_t g = 0; g < heads; ++g)
+    if (seen[g])
+      kk.axpy_values(o + g * head_dim, v + first * ks, ks, sc + g * lds + first, inv[g], rows,
+                     head_dim, valid);
+}
+
+// A prompt's run over an f16 cache: its S rows of keys and values widened
+// into per-thread buffers (exactly), then the GEMM path as for an f32 cache.
+void attention_gemm_f16(ThreadPool* pool, const AttentionRun& run, int64_t T, int64_t n_heads,
+                        int64_t n_kv_heads, int64_t head_dim, int64_t window) {
+  thread_local ThreadScratch<std::vector<float>> k32, v32;  // grow only
+  const int64_t n = run.S * n_kv_heads * head_dim;
+  k32.resize(static_cast<size_t>(n));
+  v32.resize(static_cast<size_t>(n));
+  const DTypeTraits& f16 = dtype_traits(DType::kF16);
+  f16.to_f32(run.k, n, k32.data());
+  f16.to_f32(run.v, n, v32.data());
+  attention_cached_gemm(pool, run.q, k32.data(), v32.data(), T, run.S, n_heads, n_kv_heads,
+                        head_dim, run.key_valid, run.out, window);
+}
+
 }  // namespace
 
 void attention_cached(ThreadPool* pool, const float* q, const float* k, const float* v, int64_t T,
@@ -124,15 +192,27 @@ void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t c
     if (T > runs[r].S)
       fail(ErrorKind::kInvalidArgument, "attention: ", T, " queries but only ", runs[r].S,
            " cached keys");
+    if (runs[r].kv != DType::kF32 && runs[r].kv != DType::kF16)
+      fail(ErrorKind::kInvalidArgument, "attention: a KV cache of ", dtype_traits(runs[r].kv).name,
+           "; expected F32 or F16");
     max_s = std::max(max_s, runs[r].S);
   }
   if (T >= kGemmQueries) {  // prompts: each run through the GEMMs
-    for (int64_t r = 0; r < count; ++r)
-      attention_cached_gemm(pool, runs[r].q, runs[r].k, runs[r].v, T, runs[r].S, n_heads,
-                            n_kv_heads, head_dim, runs[r].key_valid, runs[r].out, window);
+    for (int64_t r = 0; r < count; ++r) {
+      const AttentionRun& run = runs[r];
+      if (run.kv == DType::kF16)
+        attention_gemm_f16(pool, run, T, n_heads, n_kv_heads, head_dim, window);
+      else
+        attention_cached_gemm(pool, run.q, static_cast<const float*>(run.k),
+                              static_cast<const float*>(run.v), T, run.S, n_heads, n_kv_heads,
+                              head_dim, run.key_valid, run.out, window);
+    }
     return;
   }
   const auto& vk = cpu::vec_kernels();
+  const RowKernels<float> f32{vk.dot_keys, vk.axpy_values, vk.dot_keys2, vk.axpy_values2};
+  const RowKernels<uint16_t> f16{vk.dot_keys_f16, vk.axpy_values_f16, vk.dot_keys2_f16,
+                                 vk.axpy_values2_f16};
   const int64_t group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t qs = n_heads * head_dim, ks = n_kv_heads * head_dim;
@@ -156,48 +236,24 @@ void attention_cached_runs(ThreadPool* pool, const AttentionRun* runs, int64_t c
       const int64_t t = rest / (n_kv_heads * pairs), kh = rest / pairs % n_kv_heads;
       const int64_t h0 = kh * group + rest % pairs * 2;
       const int64_t heads = std::min<int64_t>(2, kh * group + group - h0);  // 2, or 1 left
-      const float *k = run.k + kh * head_dim, *v = run.v + kh * head_dim;
-      const uint8_t* key_valid = run.key_valid;
       const int64_t last = run.S - T + t;
       const int64_t first = window > 0 ? std::max<int64_t>(0, last - window + 1) : 0;
       const float* qi = run.q + t * qs + h0 * head_dim;
       float* o = run.out + t * qs + h0 * head_dim;
-      const int64_t rows = last - first + 1;
-      const uint8_t* valid = key_valid ? key_valid + first : nullptr;
-      float* sc = score.data();
-      if (heads == 2)
-        vk.dot_keys2(qi, head_dim, k + first * ks, ks, rows, head_dim, valid, scale, sc + first,
-                     lds);
+      if (run.kv == DType::kF16)
+        attend(f16, qi, static_cast<const uint16_t*>(run.k) + kh * head_dim,
+               static_cast<const uint16_t*>(run.v) + kh * head_dim, ks, run.key_valid, first, last,
+               heads, head_dim, scale, score.data(), lds, o);
       else
-        vk.dot_keys(qi, k + first * ks, ks, rows, head_dim, valid, scale, sc + first);
-      std::fill_n(o, heads * head_dim, 0.0f);
-      float inv[2];
-      bool seen[2] = {false, false};  // whether head g sees any key
-      for (int64_t g = 0; g < heads; ++g) {
-        float* s = sc + g * lds;
-        float mx = -std::numeric_limits<float>::infinity();
-        for (int64_t j = first; j <= last; ++j)
-          if (!key_valid || key_valid[j]) mx = std::max(mx, s[j]);
-        if (mx == -std::numeric_limits<float>::infinity()) continue;  // no visible key: zeros
-        seen[g] = true;
-        float sum = 0;
-        for (int64_t j = first; j <= last; ++j) {
-          if (key_valid && !key_valid[j]) continue;
-          sum += (s[j] = std::exp(s[j] - mx));
-        }
-        inv[g] = 1.0f / sum;
-      }
-      if (heads == 2 && seen[0] && seen[1]) {
-        vk.axpy_values2(o, head_dim, v + first * ks, ks, sc + first, lds, inv, rows, head_dim,
-                        valid);
-        continue;
-      }
-      for (int64_t g = 0; g < heads; ++g)
-        if (seen[g])
-          vk.axpy_values(o + g * head_dim, v + first * ks, ks, sc + g * lds + first, inv[g], rows,
-                         head_dim, valid);
+        attend(f32, qi, static_cast<const float*>(run.k) + kh * head_dim,
+               static_cast<const float*>(run.v) + kh * head_dim, ks, run.key_valid, first, last,
+               heads, head_dim, scale, score.data(), lds, o);
     }
   });
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* out) {
+  cpu::vec_kernels().to_f16(x, n, out);
 }
 
 void attention_cached_ref(const float* q, const float* k, const float* v, int64_t T, int64_t S,

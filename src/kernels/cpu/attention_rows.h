@@ -20,46 +20,60 @@ namespace izwi::cpu {
 // less, 32 no more.
 constexpr int64_t kRowsAhead = 16;
 
-// Prefetches n floats from p, a cache line at a time.
-inline __attribute__((always_inline)) void prefetch_row(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+// The same distance in bytes for rows of T: an f16 cache's rows are half as
+// long, so twice as many ahead.
+template <typename T>
+constexpr int64_t rows_ahead() {
+  return kRowsAhead * static_cast<int64_t>(sizeof(float) / sizeof(T));
 }
+
+// Prefetches a row of n elements from p, a cache line at a time.
+template <typename T>
+inline __attribute__((always_inline)) void prefetch_row(const T* p, int64_t n) {
+  for (int64_t i = 0; i < n; i += 64 / static_cast<int64_t>(sizeof(T))) __builtin_prefetch(p + i);
+}
+
+// The templates take the cache's element type T (float, or uint16_t for f16
+// bits) with a Dot / Axpy that reads rows of it.
 
 // out[j] = Dot(q, k + j * ldk, n) * scale for j < rows with valid[j] != 0
 // (valid may be null); other out[j] are left as they are.
-template <float (*Dot)(const float*, const float*, int64_t)>
-void dot_keys(const float* q, const float* k, int64_t ldk, int64_t rows, int64_t n,
+template <typename T, float (*Dot)(const float*, const T*, int64_t)>
+void dot_keys(const float* q, const T* k, int64_t ldk, int64_t rows, int64_t n,
               const uint8_t* valid, float scale, float* out) {
   for (int64_t j = 0; j < rows; ++j) {
-    if (j + kRowsAhead < rows) prefetch_row(k + (j + kRowsAhead) * ldk, n);
+    if (j + rows_ahead<T>() < rows) prefetch_row(k + (j + rows_ahead<T>()) * ldk, n);
     if (!valid || valid[j]) out[j] = Dot(q, k + j * ldk, n) * scale;
   }
 }
 
 // For j < rows with valid[j] != 0, in order: Axpy(y, v + j * ldv, a[j] * scale, n).
-template <void (*Axpy)(float*, const float*, float, int64_t)>
-void axpy_values(float* y, const float* v, int64_t ldv, const float* a, float scale, int64_t rows,
+template <typename T, void (*Axpy)(float*, const T*, float, int64_t)>
+void axpy_values(float* y, const T* v, int64_t ldv, const float* a, float scale, int64_t rows,
                  int64_t n, const uint8_t* valid) {
   for (int64_t j = 0; j < rows; ++j) {
-    if (j + kRowsAhead < rows) prefetch_row(v + (j + kRowsAhead) * ldv, n);
+    if (j + rows_ahead<T>() < rows) prefetch_row(v + (j + rows_ahead<T>()) * ldv, n);
     if (!valid || valid[j]) Axpy(y, v + j * ldv, a[j] * scale, n);
   }
 }
 
 // Two queries as two calls (VecKernels::dot_keys2, axpy_values2): where no
 // kernel shares the rows between them, the same sums by construction.
-template <float (*Dot)(const float*, const float*, int64_t)>
-void dot_keys2(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows, int64_t n,
+template <typename T, float (*Dot)(const float*, const T*, int64_t)>
+void dot_keys2(const float* q, int64_t ldq, const T* k, int64_t ldk, int64_t rows, int64_t n,
                const uint8_t* valid, float scale, float* out, int64_t ldo) {
   for (int g = 0; g < 2; ++g)
-    dot_keys<Dot>(q + g * ldq, k, ldk, rows, n, valid, scale, out + g * ldo);
+    dot_keys<T, Dot>(q + g * ldq, k, ldk, rows, n, valid, scale, out + g * ldo);
 }
 
-template <void (*Axpy)(float*, const float*, float, int64_t)>
-void axpy_values2(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a, int64_t lda,
+template <typename T, void (*Axpy)(float*, const T*, float, int64_t)>
+void axpy_values2(float* y, int64_t ldy, const T* v, int64_t ldv, const float* a, int64_t lda,
                   const float* scale, int64_t rows, int64_t n, const uint8_t* valid) {
   for (int g = 0; g < 2; ++g)
-    axpy_values<Axpy>(y + g * ldy, v, ldv, a + g * lda, scale[g], rows, n, valid);
+    axpy_values<T, Axpy>(y + g * ldy, v, ldv, a + g * lda, scale[g], rows, n, valid);
 }
+
+// The largest finite f16: VecKernels::to_f16 clamps to it.
+constexpr float kF16Max = 65504.0f;
 
 }  // namespace izwi::cpu

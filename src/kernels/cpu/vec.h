@@ -45,6 +45,21 @@ struct VecKernels {
   void (*axpy_values2)(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
                        int64_t lda, const float* scale, int64_t rows, int64_t n,
                        const uint8_t* valid);
+  // The same four over a half-precision cache (DecoderStack keeps one for
+  // 8/4-bit weights): k and v rows of f16 bits, widened exactly as they are
+  // loaded, so each result is bit for bit the f32 entry's on the widened rows.
+  void (*dot_keys_f16)(const float* q, const uint16_t* k, int64_t ldk, int64_t rows, int64_t n,
+                       const uint8_t* valid, float scale, float* out);
+  void (*axpy_values_f16)(float* y, const uint16_t* v, int64_t ldv, const float* a, float scale,
+                          int64_t rows, int64_t n, const uint8_t* valid);
+  void (*dot_keys2_f16)(const float* q, int64_t ldq, const uint16_t* k, int64_t ldk, int64_t rows,
+                        int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo);
+  void (*axpy_values2_f16)(float* y, int64_t ldy, const uint16_t* v, int64_t ldv, const float* a,
+                           int64_t lda, const float* scale, int64_t rows, int64_t n,
+                           const uint8_t* valid);
+  // out[i] = x[i] as f16 bits, rounded to nearest even; beyond +-65504 (the
+  // largest finite f16) clamped to it rather than made infinite. NaN stays NaN.
+  void (*to_f16)(const float* x, int64_t n, uint16_t* out);
   // SiLU in place: x[i] / (1 + exp(-x[i])). The SIMD ones use a polynomial exp
   // (simd_exp.h), within a few ulp of the scalar std::exp one.
   void (*silu)(float* x, int64_t n);

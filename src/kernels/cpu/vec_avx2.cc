@@ -35,18 +35,40 @@ inline __m256 load_f16(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
+// Eight elements of a cached row (f32, or f16 bits widened exactly), and one.
+inline __m256 load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline __m256 load8(const uint16_t* p) {
+  return load_f16(p);
+}
+inline float widen(float v) {
+  return v;
+}
+inline float widen(uint16_t v) {
+  return _cvtsh_ss(v);
+}
+
+// a . b with b's elements of type T: the f32 dot product, and the attention
+// kernels' over an f16 cache (the same sums on the widened row).
+template <typename T>
+float dot_row(const float* a, const T* b, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load8(b + i + 8), acc1);
   }
-  for (; i + 8 <= n; i += 8)
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), acc0);
   float s = hsum(_mm256_add_ps(acc0, acc1));
-  for (; i < n; ++i) s += a[i] * b[i];
+  // Fused, as the vector loop is: GCC contracted a * b + s for one element
+  // type and not the other, and the two must give the same sums.
+  for (; i < n; ++i) s = std::fma(a[i], widen(b[i]), s);
   return s;
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  return dot_row<float>(a, b, n);
 }
 
 template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
@@ -164,12 +186,33 @@ void snake(float* x, int64_t n, float alpha, float inv_beta) {
   }
 }
 
-void axpy(float* y, const float* x, float a, int64_t n) {
+// y += a * x with x's elements of type T (as dot_row).
+template <typename T>
+void axpy_row(float* y, const T* x, float a, int64_t n) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] += a * x[i];
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load8(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] = std::fma(a, widen(x[i]), y[i]);
+}
+
+void axpy(float* y, const float* x, float a, int64_t n) {
+  axpy_row<float>(y, x, a, n);
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* out) {
+  const __m256 hi = _mm256_set1_ps(kF16Max), lo = _mm256_set1_ps(-kF16Max);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // min / max return their second operand when either is NaN: NaN stays.
+    const __m256 v = _mm256_max_ps(lo, _mm256_min_ps(hi, _mm256_loadu_ps(x + i)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  for (; i < n; ++i) {
+    const float v = x[i] > kF16Max ? kF16Max : x[i] < -kF16Max ? -kF16Max : x[i];
+    out[i] = _cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
 }
 
 inline __m256 w8_f32(const void* w, int64_t i) {
@@ -472,10 +515,15 @@ const VecKernels& vec_kernels_avx2() {
                             dot_f16,
                             snake,
                             axpy,
-                            dot_keys<dot_f32>,
-                            axpy_values<axpy>,
-                            dot_keys2<dot_f32>,
-                            axpy_values2<axpy>,
+                            dot_keys<float, dot_f32>,
+                            axpy_values<float, axpy>,
+                            dot_keys2<float, dot_f32>,
+                            axpy_values2<float, axpy>,
+                            dot_keys<uint16_t, dot_row<uint16_t>>,
+                            axpy_values<uint16_t, axpy_row<uint16_t>>,
+                            dot_keys2<uint16_t, dot_row<uint16_t>>,
+                            axpy_values2<uint16_t, axpy_row<uint16_t>>,
+                            to_f16,
                             silu,
                             dot_rows<w8_f32, f32_scalar, 4>,
                             dot_rows<w8_bf16, bf16_at, 2>,

@@ -26,20 +26,35 @@ inline __m512 load_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
+// 16 elements of a cached key or value row as f32: f32, or f16 bits widened
+// exactly (the half-precision cache), all lanes or the first of mask m.
+inline __m512 load16(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+inline __m512 load16(const uint16_t* p) {
+  return load_f16(p);
+}
+inline __m512 load16(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+inline __m512 load16(const uint16_t* p, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
 // a . b before the final horizontal sum: two chains over 32-float steps,
-// joined, then the masked tail (no scalar loop).
-inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const float* b,
-                                                           int64_t n) {
+// joined, then the masked tail (no scalar loop). b's elements of type T.
+template <typename T>
+inline __attribute__((always_inline)) __m512 dot_f32_lanes(const float* a, const T* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load16(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), load16(b + i + 16), acc1);
   }
   acc0 = _mm512_add_ps(acc0, acc1);
   for (; i < n; i += 16) {
     const __mmask16 m = first_lanes(n - i);
-    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), load16(b + i, m), acc0);
   }
   return acc0;
 }
@@ -346,11 +361,12 @@ inline __attribute__((always_inline)) void reduce8(const __m512 (&v)[8], float* 
 // Eight keys at a time, their chains interleaved and reduced together
 // (reduce8 adds lanes as _mm512_reduce_add_ps does): each score is bit for
 // bit dot_f32's, without waiting on one key's chain and reduction at a time.
-void dot_keys_avx512(const float* q, const float* k, int64_t ldk, int64_t rows, int64_t n,
+template <typename T>
+void dot_keys_avx512(const float* q, const T* k, int64_t ldk, int64_t rows, int64_t n,
                      const uint8_t* valid, float scale, float* out) {
   int64_t j = 0;
   for (; j + 8 <= rows; j += 8) {
-    for (int64_t r = j + kRowsAhead; r < std::min(rows, j + kRowsAhead + 8); ++r)
+    for (int64_t r = j + rows_ahead<T>(); r < std::min(rows, j + rows_ahead<T>() + 8); ++r)
       prefetch_row(k + r * ldk, n);
     __m512 lanes[8];
     each<8>([&](auto r) { lanes[r] = dot_f32_lanes(q, k + (j + r) * ldk, n); });
@@ -368,12 +384,13 @@ void dot_keys_avx512(const float* q, const float* k, int64_t ldk, int64_t rows, 
 // dot_f32_lanes (two chains over 32-float steps, joined, then the masked
 // tail), reduced by reduce8 in _mm512_reduce_add_ps's lane order: each score
 // is bit for bit dot_keys_avx512's for that query alone.
-void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
-                      int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo) {
+template <typename T>
+void dot_keys2_avx512(const float* q, int64_t ldq, const T* k, int64_t ldk, int64_t rows, int64_t n,
+                      const uint8_t* valid, float scale, float* out, int64_t ldo) {
   const float *q0 = q, *q1 = q + ldq;
   int64_t j = 0;
   for (; j + 4 <= rows; j += 4) {
-    for (int64_t r = j + kRowsAhead; r < std::min(rows, j + kRowsAhead + 4); ++r)
+    for (int64_t r = j + rows_ahead<T>(); r < std::min(rows, j + rows_ahead<T>() + 4); ++r)
       prefetch_row(k + r * ldk, n);
     __m512 a0[4], a1[4], b0[4], b1[4];  // query 0's two chains, query 1's, per key
     each<4>([&](auto r) { a0[r] = a1[r] = b0[r] = b1[r] = _mm512_setzero_ps(); });
@@ -382,8 +399,8 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
       const __m512 x00 = _mm512_loadu_ps(q0 + i), x01 = _mm512_loadu_ps(q0 + i + 16);
       const __m512 x10 = _mm512_loadu_ps(q1 + i), x11 = _mm512_loadu_ps(q1 + i + 16);
       each<4>([&](auto r) {
-        const float* kr = k + (j + r) * ldk + i;
-        const __m512 k0 = _mm512_loadu_ps(kr), k1 = _mm512_loadu_ps(kr + 16);
+        const T* kr = k + (j + r) * ldk + i;
+        const __m512 k0 = load16(kr), k1 = load16(kr + 16);
         a0[r] = _mm512_fmadd_ps(x00, k0, a0[r]);
         a1[r] = _mm512_fmadd_ps(x01, k1, a1[r]);
         b0[r] = _mm512_fmadd_ps(x10, k0, b0[r]);
@@ -398,7 +415,7 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
       const __mmask16 m = first_lanes(n - i);
       const __m512 x0 = _mm512_maskz_loadu_ps(m, q0 + i), x1 = _mm512_maskz_loadu_ps(m, q1 + i);
       each<4>([&](auto r) {
-        const __m512 kv = _mm512_maskz_loadu_ps(m, k + (j + r) * ldk + i);
+        const __m512 kv = load16(k + (j + r) * ldk + i, m);
         a0[r] = _mm512_fmadd_ps(x0, kv, a0[r]);
         b0[r] = _mm512_fmadd_ps(x1, kv, b0[r]);
       });
@@ -424,8 +441,8 @@ void dot_keys2_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, 
 // accumulators), each value row is loaded once for all of them, and each
 // output gets the same fused multiply-adds in the same order as axpy per key,
 // with no load and store of y per key.
-template <int G>
-inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, const float* v,
+template <int G, typename T>
+inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, const T* v,
                                                          int64_t ldv, const float* a, int64_t lda,
                                                          const float* scale, int64_t rows,
                                                          int64_t n, const uint8_t* valid) {
@@ -440,14 +457,14 @@ inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, 
           [&](auto g) { acc[g][b] = _mm512_maskz_loadu_ps(mask[b], y + g * ldy + c + b * 16); });
     });
     for (int64_t j = 0; j < rows; ++j) {
-      if (j + kRowsAhead < rows) prefetch_row(v + (j + kRowsAhead) * ldv + c, width);
+      if (j + rows_ahead<T>() < rows) prefetch_row(v + (j + rows_ahead<T>()) * ldv + c, width);
       if (valid && !valid[j]) continue;
       __m512 va[G];
       each<G>([&](auto g) { va[g] = _mm512_set1_ps(a[g * lda + j] * scale[g]); });
-      const float* vj = v + j * ldv + c;
+      const T* vj = v + j * ldv + c;
       each<8>([&](auto b) {
         if (mask[b]) {
-          const __m512 x = _mm512_maskz_loadu_ps(mask[b], vj + b * 16);
+          const __m512 x = load16(vj + b * 16, mask[b]);
           each<G>([&](auto g) { acc[g][b] = _mm512_fmadd_ps(va[g], x, acc[g][b]); });
         }
       });
@@ -458,15 +475,28 @@ inline __attribute__((always_inline)) void axpy_values_g(float* y, int64_t ldy, 
   }
 }
 
-void axpy_values_avx512(float* y, const float* v, int64_t ldv, const float* a, float scale,
+template <typename T>
+void axpy_values_avx512(float* y, const T* v, int64_t ldv, const float* a, float scale,
                         int64_t rows, int64_t n, const uint8_t* valid) {
   axpy_values_g<1>(y, 0, v, ldv, a, 0, &scale, rows, n, valid);
 }
 
-void axpy_values2_avx512(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
+template <typename T>
+void axpy_values2_avx512(float* y, int64_t ldy, const T* v, int64_t ldv, const float* a,
                          int64_t lda, const float* scale, int64_t rows, int64_t n,
                          const uint8_t* valid) {
   axpy_values_g<2>(y, ldy, v, ldv, a, lda, scale, rows, n, valid);
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* out) {
+  const __m512 hi = _mm512_set1_ps(kF16Max), lo = _mm512_set1_ps(-kF16Max);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = first_lanes(n - i);
+    // min / max return their second operand when either is NaN: NaN stays.
+    const __m512 v = _mm512_max_ps(lo, _mm512_min_ps(hi, _mm512_maskz_loadu_ps(m, x + i)));
+    _mm256_mask_storeu_epi16(out + i, m,
+                             _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
 }
 
 // W weight rows from `row` against R activation rows: their full chunks, then
@@ -568,10 +598,15 @@ const VecKernels& vec_kernels_avx512() {
                             dot_f16,
                             snake,
                             axpy,
-                            dot_keys_avx512,
-                            axpy_values_avx512,
-                            dot_keys2_avx512,
-                            axpy_values2_avx512,
+                            dot_keys_avx512<float>,
+                            axpy_values_avx512<float>,
+                            dot_keys2_avx512<float>,
+                            axpy_values2_avx512<float>,
+                            dot_keys_avx512<uint16_t>,
+                            axpy_values_avx512<uint16_t>,
+                            dot_keys2_avx512<uint16_t>,
+                            axpy_values2_avx512<uint16_t>,
+                            to_f16,
                             silu,
                             dot_rows<w16_f32, 4>,
                             dot_rows<w16_bf16, 2>,

@@ -48,6 +48,25 @@ void axpy(float* y, const float* x, float a, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+// A query against a key of f16 bits, and a value row of them added: as
+// dot_f32 and axpy on the widened row.
+float dot_f32_f16(const float* q, const uint16_t* k, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(q[i]) * f16_to_f32(k[i]);
+  return static_cast<float>(s);
+}
+
+void axpy_f16(float* y, const uint16_t* x, float a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * f16_to_f32(x[i]);
+}
+
+void to_f16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i] > kF16Max ? kF16Max : x[i] < -kF16Max ? -kF16Max : x[i];  // NaN stays
+    out[i] = f32_to_f16(v);
+  }
+}
+
 template <typename W, float (*ToF32)(W)>
 void dot_rows(const void* wv, const float* x, int64_t ldx, int rows, int64_t n, float* out) {
   const W* w = static_cast<const W*>(wv);
@@ -110,10 +129,15 @@ const VecKernels& vec_kernels_scalar() {
                             dot_f16,
                             snake,
                             axpy,
-                            dot_keys<dot_f32>,
-                            axpy_values<axpy>,
-                            dot_keys2<dot_f32>,
-                            axpy_values2<axpy>,
+                            dot_keys<float, dot_f32>,
+                            axpy_values<float, axpy>,
+                            dot_keys2<float, dot_f32>,
+                            axpy_values2<float, axpy>,
+                            dot_keys<uint16_t, dot_f32_f16>,
+                            axpy_values<uint16_t, axpy_f16>,
+                            dot_keys2<uint16_t, dot_f32_f16>,
+                            axpy_values2<uint16_t, axpy_f16>,
+                            to_f16,
                             silu,
                             dot_rows<float, f32_id>,
                             dot_rows<uint16_t, bf16_to_f32>,

@@ -25,8 +25,12 @@ void StackedLinear::apply(ThreadPool* pool, const float* x, int64_t rows, float*
   ops::linear_stacked(pool, x, rows, in, p, static_cast<int>(parts.size()), y);
 }
 
-DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const std::string& prefix)
-    : cfg_(c) {
+DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const std::string& prefix,
+                           DType kv_cache)
+    : cfg_(c), kv_cache_(kv_cache) {
+  if (kv_cache != DType::kF32 && kv_cache != DType::kF16)
+    fail(ErrorKind::kInvalidArgument, "a KV cache of ", dtype_traits(kv_cache).name,
+         "; expected F32 or F16");
   const int H = c.hidden_size, D = c.head_dim;
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = prefix + ".layers." + std::to_string(l) + ".";
@@ -52,8 +56,13 @@ DecoderStack::DecoderStack(const DecoderStackConfig& c, WeightSource& w, const s
 
 DecoderState DecoderStack::new_state(int64_t capacity) const {
   DecoderState s;
-  s.k.resize(layers_.size());
-  s.v.resize(layers_.size());
+  if (kv_cache_ == DType::kF16) {
+    s.k16.resize(layers_.size());
+    s.v16.resize(layers_.size());
+  } else {
+    s.k.resize(layers_.size());
+    s.v.resize(layers_.size());
+  }
   reserve(s, std::max<int64_t>(capacity, 1));
   return s;
 }
@@ -62,9 +71,15 @@ void DecoderStack::reserve(DecoderState& s, int64_t needed) const {
   if (needed <= s.capacity) return;
   const int64_t cap = std::max(needed, s.capacity * 2);
   const size_t width = static_cast<size_t>(cfg_.num_key_value_heads) * cfg_.head_dim;
+  const size_t size = static_cast<size_t>(cap) * width;
   for (size_t l = 0; l < layers_.size(); ++l) {
-    s.k[l].resize(static_cast<size_t>(cap) * width);
-    s.v[l].resize(static_cast<size_t>(cap) * width);
+    if (kv_cache_ == DType::kF16) {
+      s.k16[l].resize(size);
+      s.v16[l].resize(size);
+    } else {
+      s.k[l].resize(size);
+      s.v[l].resize(size);
+    }
   }
   s.valid.resize(static_cast<size_t>(cap), 1);
   s.capacity = cap;
@@ -144,11 +159,18 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
     });
     for (int64_t r = 0; r < segments; ++r) {
       DecoderState& st = *states[r];
-      const int64_t kv = R * nkv * D, qs = R * nq * D;
-      std::copy_n(kn + r * kv, kv, st.k[l].data() + st.length * nkv * D);
-      std::copy_n(vn + r * kv, kv, st.v[l].data() + st.length * nkv * D);
-      runs[r] = {q + r * qs,    st.k[l].data(),  st.v[l].data(),
-                 st.length + R, st.valid.data(), ctx + r * qs};
+      const int64_t kv = R * nkv * D, qs = R * nq * D, at = st.length * nkv * D;
+      if (kv_cache_ == DType::kF16) {
+        ops::to_f16(kn + r * kv, kv, st.k16[l].data() + at);
+        ops::to_f16(vn + r * kv, kv, st.v16[l].data() + at);
+        runs[r] = {q + r * qs,      st.k16[l].data(), st.v16[l].data(), st.length + R,
+                   st.valid.data(), ctx + r * qs,     DType::kF16};
+      } else {
+        std::copy_n(kn + r * kv, kv, st.k[l].data() + at);
+        std::copy_n(vn + r * kv, kv, st.v[l].data() + at);
+        runs[r] = {q + r * qs,    st.k[l].data(),  st.v[l].data(),
+                   st.length + R, st.valid.data(), ctx + r * qs};
+      }
     }
     // The runs (streams) together: one loop, not one per stream.
     ops::attention_cached_runs(pool, runs, segments, R, nq, nkv, D);

@@ -40,15 +40,18 @@ struct DecoderLayer {
   codec::Linear down_proj;                      // .mlp.down_proj [hidden, inter]
 };
 
-// Per-request state: the KV cache (f32, grows by doubling) and scratch buffers.
+// Per-request state: the KV cache (grows by doubling) and scratch buffers.
 struct DecoderState {
   int64_t length = 0;  // cached positions
   int64_t capacity = 0;
-  // Per layer [capacity, kv_heads * head_dim]. Positions past `length` are
-  // never read, so they are left unwritten: zeroing a talker's cache (~80 MB
-  // for a 100-token prompt and 256 frames) cost every session a pass over it,
-  // and a fresh process the page faults of rows it may never reach.
+  // Per layer [capacity, kv_heads * head_dim]: k, v for an f32 cache, k16, v16
+  // (f16 bits) for a half-precision one (DecoderStack's kv_cache); the other
+  // pair stays empty. Positions past `length` are never read, so they are left
+  // unwritten: zeroing a talker's cache (~80 MB for a 100-token prompt and 256
+  // frames) cost every session a pass over it, and a fresh process the page
+  // faults of rows it may never reach.
   std::vector<NoZeroVector<float>> k, v;
+  std::vector<NoZeroVector<uint16_t>> k16, v16;
   std::vector<uint8_t> valid;  // per position: attendable (left padding is not)
   // Scratch, reused across steps; `stacked` holds a stacked projection's output.
   std::vector<float> h, normed, q, kn, vn, ctx, gate, stacked, tmp;
@@ -59,9 +62,14 @@ struct DecoderState {
 
 class DecoderStack {
  public:
-  DecoderStack(const DecoderStackConfig& config, WeightSource& weights, const std::string& prefix);
+  // kv_cache: the element type of the states' KV caches, DType::kF32 (exact)
+  // or DType::kF16 (half the bytes each step reads; see "Weight formats" in
+  // docs/ARCHITECTURE.md for where izwi uses it).
+  DecoderStack(const DecoderStackConfig& config, WeightSource& weights, const std::string& prefix,
+               DType kv_cache = DType::kF32);
 
   const DecoderStackConfig& config() const { return cfg_; }
+  DType kv_cache() const { return kv_cache_; }
   DecoderState new_state(int64_t capacity) const;
 
   // x: [T, hidden] input embeddings at `positions` [T]; `valid` [T] marks padded
@@ -92,6 +100,7 @@ class DecoderStack {
   void reserve(DecoderState& state, int64_t needed) const;
 
   DecoderStackConfig cfg_;
+  DType kv_cache_;
   std::vector<DecoderLayer> layers_;
   std::vector<float> final_norm_;  // <prefix>.norm.weight
 };

@@ -4,8 +4,8 @@
 
 namespace izwi::tts {
 
-Talker::Talker(const ModelConfig& config, WeightSource& w)
-    : cfg_(config.talker), stack_(config.talker.stack, w, "talker.model") {
+Talker::Talker(const ModelConfig& config, WeightSource& w, DType kv_cache)
+    : cfg_(config.talker), stack_(config.talker.stack, w, "talker.model", kv_cache) {
   const int H = cfg_.stack.hidden_size, TH = cfg_.text_hidden_size;
   codec_embedding_ = w.get("talker.model.codec_embedding.weight", {cfg_.vocab_size, H});
   text_embedding_ = w.get("talker.model.text_embedding.weight", {cfg_.text_vocab_size, TH});

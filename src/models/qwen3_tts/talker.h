@@ -9,14 +9,24 @@
 
 namespace izwi::tts {
 
+// The KV cache a talker with linears of `weights` keeps: f32 with exact
+// weights (bf16, f32), f16 with 8/4-bit ones, which are inexact already: half
+// the bytes each step reads from the cache ("Weight formats" in
+// docs/ARCHITECTURE.md).
+inline DType kv_cache_for(DType weights) {
+  return weights == DType::kQ8 || weights == DType::kQ4 ? DType::kF16 : DType::kF32;
+}
+
 class Talker {
  public:
-  Talker(const ModelConfig& config, WeightSource& weights);
+  // kv_cache: the KV cache's element type (DecoderStack), kF32 or kF16.
+  Talker(const ModelConfig& config, WeightSource& weights, DType kv_cache = DType::kF32);
 
   const TalkerConfig& config() const { return cfg_; }
   int hidden() const { return cfg_.stack.hidden_size; }
   int vocab() const { return cfg_.vocab_size; }
   DecoderState new_state(int64_t capacity) const { return stack_.new_state(capacity); }
+  DType kv_cache() const { return stack_.kv_cache(); }  // its states' cache elements
 
   // text_projection(text_embedding(ids)): out [n, hidden]
   void embed_text(ThreadPool* pool, const int32_t* ids, int64_t n, float* out) const;
