@@ -110,14 +110,10 @@ void attention_cached_gemm(ThreadPool* pool, const float* q, const float* k, con
 // The four row kernels of one cache element type, picked from VecKernels.
 template <typename T>
 struct RowKernels {
-  void (*dot_keys)(const float*, const T*, int64_t, int64_t, int64_t, const uint8_t*, float,
-                   float*);
-  void (*axpy_values)(float*, const T*, int64_t, const float*, float, int64_t, int64_t,
-                      const uint8_t*);
-  void (*dot_keys2)(const float*, int64_t, const T*, int64_t, int64_t, int64_t, const uint8_t*,
-                    float, float*, int64_t);
-  void (*axpy_values2)(float*, int64_t, const T*, int64_t, const float*, int64_t, const float*,
-                       int64_t, int64_t, const uint8_t*);
+  cpu::DotKeys<T> dot_keys;
+  cpu::AxpyValues<T> axpy_values;
+  cpu::DotKeys2<T> dot_keys2;
+  cpu::AxpyValues2<T> axpy_values2;
 };
 
 // One query row's heads h0 .. h0 + heads (1 or 2, of key head kh) against

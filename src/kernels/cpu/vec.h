@@ -16,6 +16,22 @@ struct MixMatrix;
 enum class Isa { kScalar, kAvx2, kAvx512 };
 const char* isa_name(Isa isa);
 
+// The attention row kernels (VecKernels::dot_keys and the others) for a KV
+// cache whose rows are of T: float, or uint16_t holding f16 bits.
+template <typename T>
+using DotKeys = void (*)(const float* q, const T* k, int64_t ldk, int64_t rows, int64_t n,
+                         const uint8_t* valid, float scale, float* out);
+template <typename T>
+using AxpyValues = void (*)(float* y, const T* v, int64_t ldv, const float* a, float scale,
+                            int64_t rows, int64_t n, const uint8_t* valid);
+template <typename T>
+using DotKeys2 = void (*)(const float* q, int64_t ldq, const T* k, int64_t ldk, int64_t rows,
+                          int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo);
+template <typename T>
+using AxpyValues2 = void (*)(float* y, int64_t ldy, const T* v, int64_t ldv, const float* a,
+                             int64_t lda, const float* scale, int64_t rows, int64_t n,
+                             const uint8_t* valid);
+
 struct VecKernels {
   Isa isa;
   // sum_i a[i] * b[i]
@@ -30,33 +46,24 @@ struct VecKernels {
   // One query against a run of cached keys and the values they weigh
   // (kernels/cpu/attention_rows.h): the sums of dot_f32 and axpy per key, in
   // one call. Rows with valid[j] == 0 are skipped (valid may be null).
-  // out[j] = dot_f32(q, k + j * ldk, n) * scale
-  void (*dot_keys)(const float* q, const float* k, int64_t ldk, int64_t rows, int64_t n,
-                   const uint8_t* valid, float scale, float* out);
-  // y += (a[j] * scale) * v[j * ldv ..], j in order
-  void (*axpy_values)(float* y, const float* v, int64_t ldv, const float* a, float scale,
-                      int64_t rows, int64_t n, const uint8_t* valid);
-  // Two queries of one key head (grouped-query attention) at once, each key and
-  // value row read once for both: query g at q + g * ldq scores into
-  // out + g * ldo, and output g at y + g * ldy weighs by a + g * lda and
-  // scale[g]. Each is bit for bit what dot_keys / axpy_values give it alone.
-  void (*dot_keys2)(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t rows,
-                    int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo);
-  void (*axpy_values2)(float* y, int64_t ldy, const float* v, int64_t ldv, const float* a,
-                       int64_t lda, const float* scale, int64_t rows, int64_t n,
-                       const uint8_t* valid);
+  // dot_keys: out[j] = dot_f32(q, k + j * ldk, n) * scale
+  // axpy_values: y += (a[j] * scale) * v[j * ldv ..], j in order
+  // dot_keys2, axpy_values2: two queries of one key head (grouped-query
+  // attention) at once, each key and value row read once for both: query g at
+  // q + g * ldq scores into out + g * ldo, and output g at y + g * ldy weighs
+  // by a + g * lda and scale[g]. Each is bit for bit what dot_keys /
+  // axpy_values give it alone.
+  DotKeys<float> dot_keys;
+  AxpyValues<float> axpy_values;
+  DotKeys2<float> dot_keys2;
+  AxpyValues2<float> axpy_values2;
   // The same four over a half-precision cache (DecoderStack keeps one for
   // 8/4-bit weights): k and v rows of f16 bits, widened exactly as they are
   // loaded, so each result is bit for bit the f32 entry's on the widened rows.
-  void (*dot_keys_f16)(const float* q, const uint16_t* k, int64_t ldk, int64_t rows, int64_t n,
-                       const uint8_t* valid, float scale, float* out);
-  void (*axpy_values_f16)(float* y, const uint16_t* v, int64_t ldv, const float* a, float scale,
-                          int64_t rows, int64_t n, const uint8_t* valid);
-  void (*dot_keys2_f16)(const float* q, int64_t ldq, const uint16_t* k, int64_t ldk, int64_t rows,
-                        int64_t n, const uint8_t* valid, float scale, float* out, int64_t ldo);
-  void (*axpy_values2_f16)(float* y, int64_t ldy, const uint16_t* v, int64_t ldv, const float* a,
-                           int64_t lda, const float* scale, int64_t rows, int64_t n,
-                           const uint8_t* valid);
+  DotKeys<uint16_t> dot_keys_f16;
+  AxpyValues<uint16_t> axpy_values_f16;
+  DotKeys2<uint16_t> dot_keys2_f16;
+  AxpyValues2<uint16_t> axpy_values2_f16;
   // out[i] = x[i] as f16 bits, rounded to nearest even; beyond +-65504 (the
   // largest finite f16) clamped to it rather than made infinite. NaN stays NaN.
   void (*to_f16)(const float* x, int64_t n, uint16_t* out);

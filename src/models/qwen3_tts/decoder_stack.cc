@@ -102,6 +102,8 @@ void DecoderStack::forward_runs(ThreadPool* pool, const float* x, int64_t T,
   const int64_t R = T / segments;  // rows per run
   for (int64_t r = 0; r < segments; ++r) {
     DecoderState& st = *states[r];
+    // A state from this stack's new_state holds the cache type it keeps.
+    IZWI_ASSERT((kv_cache_ == DType::kF16 ? st.k16.size() : st.k.size()) == layers_.size());
     reserve(st, st.length + R);
     for (int64_t t = 0; t < R; ++t) st.valid[st.length + t] = valid ? valid[r * R + t] : 1;
   }
