@@ -76,4 +76,10 @@ void axpy_values2(float* y, int64_t ldy, const T* v, int64_t ldv, const float* a
 // The largest finite f16: VecKernels::to_f16 clamps to it.
 constexpr float kF16Max = 65504.0f;
 
+// v clamped to +-kF16Max, as to_f16 stores it (comparisons with NaN are
+// false, so NaN stays NaN): the scalar kernel and the SIMD ones' tails.
+inline float clamp_to_f16_range(float v) {
+  return v > kF16Max ? kF16Max : v < -kF16Max ? -kF16Max : v;
+}
+
 }  // namespace izwi::cpu

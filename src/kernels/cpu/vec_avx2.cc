@@ -210,8 +210,7 @@ void to_f16(const float* x, int64_t n, uint16_t* out) {
                      _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
   for (; i < n; ++i) {
-    const float v = x[i] > kF16Max ? kF16Max : x[i] < -kF16Max ? -kF16Max : x[i];
-    out[i] = _cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    out[i] = _cvtss_sh(clamp_to_f16_range(x[i]), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }
 }
 

@@ -61,10 +61,7 @@ void axpy_f16(float* y, const uint16_t* x, float a, int64_t n) {
 }
 
 void to_f16(const float* x, int64_t n, uint16_t* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i] > kF16Max ? kF16Max : x[i] < -kF16Max ? -kF16Max : x[i];  // NaN stays
-    out[i] = f32_to_f16(v);
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_f16(clamp_to_f16_range(x[i]));
 }
 
 template <typename W, float (*ToF32)(W)>
