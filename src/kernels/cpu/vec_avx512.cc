@@ -245,6 +245,27 @@ struct ActRows {
   int64_t q_stride, d_stride, corr_stride;
 };
 
+// Q4's weight stream, kPrefetchBytes ahead: blocks c .. c + n's share of their
+// row (18 bytes a block: its scale and 16 bytes of quants) in each of the W rows' streams. A run's
+// rows are contiguous ([scales][quants] each), so the shares tile each stream and the prefetches
+// walk it in order with no gap, the scales ahead with the quants (the line holding a share's end is
+// touched here or by the next share's first prefetch). The chunk's quants alone left a line in
+// nine, and four rows from DRAM on one core took 4.3-4.8 ms against 3.9-4.1 now (bench_kernels,
+// IZWI_BENCH_THREADS=1); adding a prefetch of the missing spans out of order
+// (the scales' own) gained nothing. Q8 keeps its quants' prefetches: one more a
+// chunk made GCC spill in its four-row kernel (in L3 0.30 -> 0.38 ms), and it
+// already reads DRAM near the read loop's speed. A plain loop: GCC dropped
+// prefetches written in an each<W> lambda.
+template <int W, bool Full>
+inline __attribute__((always_inline)) void prefetch_q4_stream(const uint8_t* row, size_t apart,
+                                                              int64_t c, int64_t n) {
+  constexpr int64_t kBlockBytes = 2 + kQuantBlock / 2;
+  const int64_t bytes = (Full ? kChunkBlocks : n) * kBlockBytes;
+  const char* p = reinterpret_cast<const char*>(row + kPrefetchBytes + c * kBlockBytes);
+  for (int w = 0; w < W; ++w)
+    for (int64_t l = 0; l < bytes; l += 64) _mm_prefetch(p + w * apart + l, _MM_HINT_T0);
+}
+
 // Adds chunk c (blocks c .. c + n) of W weight rows (`apart` bytes apart) into
 // acc[w * R + i]. Full chunks (Full: n = 16, 64 bytes per group) load without
 // masks at constant offsets. Two weight rows share each activation load: with
@@ -290,10 +311,7 @@ inline __attribute__((always_inline)) void q_chunk(const uint8_t* row, size_t ap
     });
   } else {
     const uint8_t* wq = row + nb * 2 + c * 16;
-    for (int w = 0; w < W; ++w)
-      for (int64_t l = 0; l < 256; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + w * apart + kPrefetchBytes + l),
-                     _MM_HINT_T0);
+    prefetch_q4_stream<W, Full>(row, apart, c, n);
     each<4>([&](auto h) {
       __m512i lo[W], hi[W];
       each<W>([&](auto w) {
