@@ -245,17 +245,18 @@ struct ActRows {
   int64_t q_stride, d_stride, corr_stride;
 };
 
-// Q4's weight stream, kPrefetchBytes ahead: blocks c .. c + n's share of their
-// row (18 bytes a block: its scale and 16 bytes of quants) in each of the W rows' streams. A run's
-// rows are contiguous ([scales][quants] each), so the shares tile each stream and the prefetches
-// walk it in order with no gap, the scales ahead with the quants (the line holding a share's end is
-// touched here or by the next share's first prefetch). The chunk's quants alone left a line in
-// nine, and four rows from DRAM on one core took 4.3-4.8 ms against 3.9-4.1 now (bench_kernels,
-// IZWI_BENCH_THREADS=1); adding a prefetch of the missing spans out of order
-// (the scales' own) gained nothing. Q8 keeps its quants' prefetches: one more a
-// chunk made GCC spill in its four-row kernel (in L3 0.30 -> 0.38 ms), and it
-// already reads DRAM near the read loop's speed. A plain loop: GCC dropped
-// prefetches written in an each<W> lambda.
+// Q4's weight stream, kPrefetchBytes ahead: blocks c .. c + n's share of
+// their row (18 bytes a block: its scale and 16 bytes of quants) in each of the
+// W rows' streams. A run's rows are contiguous ([scales][quants] each), so the
+// shares tile each stream and the prefetches walk it in order with no gap, the
+// scales ahead with the quants (the line holding a share's end is touched here
+// or by the next share's first prefetch). The chunk's quants alone left a line
+// in nine: four rows from DRAM on one core took 4.3-5.2 ms against 3.9-4.4 now
+// (bench_kernels, IZWI_BENCH_THREADS=1). Prefetching the missing lines out of
+// order (a chunk's scales) gained nothing. Q8 keeps its quants' prefetches: one
+// more a chunk made GCC spill in its four-row kernel (in L3 0.30 -> 0.38-0.41
+// ms), and it already reads DRAM near the read loop's speed. A plain loop: GCC
+// dropped prefetches written in an each<W> lambda.
 template <int W, bool Full>
 inline __attribute__((always_inline)) void prefetch_q4_stream(const uint8_t* row, size_t apart,
                                                               int64_t c, int64_t n) {
