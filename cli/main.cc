@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
       "  HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)\n"
       "  HF_TOKEN            token for gated or private repositories\n"
       "  IZWI_API_KEY        API key izwi serve requires (same as --api-key)\n"
-      "  IZWI_ISA            cap the CPU kernels: scalar, avx2 or avx512\n\n"
+      "  IZWI_ISA            cap the CPU kernels: scalar, avx2, avx512-noamx (AVX-512 without AMX\n"
+      "                      tiles) or avx512\n\n"
       "Run `izwi COMMAND --help` for the options of a command.");
   app.require_subcommand(1);
   app.fallthrough();

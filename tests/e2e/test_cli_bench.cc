@@ -128,6 +128,20 @@ TEST(CliBench, ReportsTheKernelsItRan) {
   EXPECT_NE(text.output.find("kernels      "), std::string::npos) << text.output;
 }
 
+// IZWI_ISA=avx512-noamx keeps every kernel but AMX's: where the CPU's bf16
+// products are AMX tiles, they become AVX512-BF16 (every AMX CPU has it), and
+// nothing else in the line changes.
+TEST(CliBench, AvxNoAmxTurnsOnlyTheTilesOff) {
+  const auto plain = bench_json("", "--frames 2 --weights q8");
+  const auto noamx = bench_json("IZWI_ISA=avx512-noamx ", "--frames 2 --weights q8");
+  ASSERT_FALSE(plain.is_discarded());
+  ASSERT_FALSE(noamx.is_discarded());
+  std::string expected = plain["cpu_kernels"].get<std::string>();
+  if (const size_t at = expected.find("by amx"); at != std::string::npos)
+    expected.replace(at, 6, "by avx512-bf16");
+  EXPECT_EQ(noamx["cpu_kernels"], expected);
+}
+
 TEST(CliBench, BadArgumentsAreRefusedWithAReason) {
   for (const char* args : {"--repeat 0", "--frames 1", "--weights q3", "--streams 0"}) {
     const auto r = run_izwi("bench " + test::golden_model() + " " + args);

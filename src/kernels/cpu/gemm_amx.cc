@@ -30,6 +30,8 @@ namespace {
 constexpr long kArchReqXcompPerm = 0x1023;  // arch_prctl: ask for an XSAVE feature
 constexpr long kXfeatureXtiledata = 18;
 
+// AMX unless IZWI_ISA asks for less than "avx512" (e.g. "avx512-noamx": the
+// AVX-512 kernels, bf16 products by AVX512-BF16).
 bool detect() {
   if (const char* env = std::getenv("IZWI_ISA"))
     if (std::strcmp(env, "avx512") != 0) return false;
