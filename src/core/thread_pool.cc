@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace izwi {
 
 namespace {
@@ -142,7 +144,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int64_t parts = std::min<int64_t>(size(), (n + grain - 1) / grain);
-  if (parts <= 1 || workers_.empty()) {
+  if (parts <= 1 || workers_.empty() || solo()) {
     fn(0, n);
     return;
   }
@@ -161,7 +163,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, Body fn) {
 void ThreadPool::parallel_for_dynamic(int64_t n, int64_t chunk, Body fn) {
   if (n <= 0) return;
   chunk = std::max<int64_t>(chunk, 1);
-  if (n <= chunk || workers_.empty()) {
+  if (n <= chunk || workers_.empty() || solo()) {
     fn(0, n);
     return;
   }
@@ -172,6 +174,24 @@ void ThreadPool::parallel_for_dynamic(int64_t n, int64_t chunk, Body fn) {
   start(fn);
   run_chunks(fn);
   finish();
+}
+
+bool ThreadPool::solo() const {
+  const std::atomic<bool>* busy = solo_while_.load(std::memory_order_acquire);
+  return busy && busy->load(std::memory_order_acquire);
+}
+
+ThreadPool::SoloWhile::SoloWhile(ThreadPool* pool, const std::atomic<bool>& busy) : pool_(pool) {
+  if (!pool_) return;
+  const std::atomic<bool>* none = nullptr;
+  // One at a time: a second would silently replace the first one's flag.
+  const bool first =
+      pool_->solo_while_.compare_exchange_strong(none, &busy, std::memory_order_acq_rel);
+  IZWI_ASSERT(first);
+}
+
+ThreadPool::SoloWhile::~SoloWhile() {
+  if (pool_) pool_->solo_while_.store(nullptr, std::memory_order_release);
 }
 
 void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, ThreadPool::Body fn) {

@@ -51,7 +51,24 @@ class ThreadPool {
   // a fixed split would. For bodies that cost little per call (a GEMV's rows).
   void parallel_for_dynamic(int64_t n, int64_t chunk, Body fn);
 
+  // While one lives, this pool's loops run on the calling thread alone
+  // whenever `busy` is true, checked as each loop starts. Batched streams'
+  // frames hold one on the codec thread's flag: they leave the other core to
+  // it while it decodes, and take that core back at their next loop once it is
+  // idle rather than at their next step. A null pool: nothing to do.
+  class SoloWhile {
+   public:
+    SoloWhile(ThreadPool* pool, const std::atomic<bool>& busy);
+    ~SoloWhile();
+    SoloWhile(const SoloWhile&) = delete;
+    SoloWhile& operator=(const SoloWhile&) = delete;
+
+   private:
+    ThreadPool* pool_;
+  };
+
  private:
+  bool solo() const;
   void worker_loop(int index);
   bool join(uint64_t generation);
   void run_range(Body fn, int64_t begin, int64_t end);
@@ -79,6 +96,7 @@ class ThreadPool {
   std::exception_ptr error_;  // the first exception of the current loop
   std::mutex error_mu_;
   std::mutex run_mu_;  // one parallel_for at a time per pool
+  std::atomic<const std::atomic<bool>*> solo_while_{nullptr};  // a SoloWhile's flag
 };
 
 // Runs on `pool` if given, else inline on the calling thread.

@@ -22,13 +22,13 @@ void CodecThread::submit(std::shared_ptr<Job> job) {
     job->state = Job::State::kQueued;
     queued_frames_ += job->frames;
     queue_.push_back(std::move(job));
+    update_busy_locked();
   }
   work_cv_.notify_one();
 }
 
 bool CodecThread::busy() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return thread_busy_ || !queue_.empty();
+  return busy_.load();
 }
 
 bool CodecThread::done(const Job& job) const {
@@ -43,6 +43,7 @@ std::shared_ptr<CodecThread::Job> CodecThread::take_locked() {
     if (std::find(running_.begin(), running_.end(), owner) != running_.end()) continue;
     std::shared_ptr<Job> job = std::move(*it);
     queue_.erase(it);
+    update_busy_locked();
     queued_frames_ -= job->frames;
     job->state = Job::State::kRunning;
     running_.push_back(owner);
@@ -66,6 +67,7 @@ void CodecThread::run(Job& job, bool here) {
     job.state = Job::State::kDone;
     running_.erase(std::find(running_.begin(), running_.end(), job.owner));
     if (here) thread_busy_ = false;  // with the job's end: busy() never outlasts it
+    update_busy_locked();
   }
   done_cv_.notify_all();
   work_cv_.notify_all();  // the owner's next job may start now
@@ -78,6 +80,7 @@ void CodecThread::loop() {
     work_cv_.wait(lock, [&] { return stop_ || (job = take_locked()) != nullptr; });
     if (!job) return;  // stopping
     thread_busy_ = true;
+    update_busy_locked();
     lock.unlock();
     run(*job, true);
     lock.lock();
@@ -117,6 +120,7 @@ void CodecThread::cancel(const void* owner) {
     if ((*it)->owner == owner) {
       queued_frames_ -= (*it)->frames;
       it = queue_.erase(it);
+      update_busy_locked();
     } else {
       ++it;
     }

@@ -6,9 +6,11 @@
 // decoding their audio. With the blocks decoded here while one thread makes
 // the frames, the two cores' work is what each does best alone, and the
 // stepping thread takes a queued block itself whenever this thread falls
-// behind (see `take_behind`), so the two stay balanced.
+// behind (see `take_behind`), so the two stay balanced. While this thread is
+// idle the frames' loops use both cores (busy_flag, ThreadPool::SoloWhile).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -45,8 +47,11 @@ class CodecThread {
   CodecThread& operator=(const CodecThread&) = delete;
 
   void submit(std::shared_ptr<Job> job);
-  // True while a job runs or waits here: the frames should leave this core alone.
+  // True while a job runs or waits here: the frames should leave this core
+  // alone. busy_flag() is the same as a flag to read without the lock
+  // (ThreadPool::SoloWhile).
   bool busy() const;
+  const std::atomic<bool>& busy_flag() const { return busy_; }
   bool done(const Job& job) const;
   // While more than `frames` frames wait here (not counting the running job),
   // decodes the oldest waiting job it may start on the calling thread.
@@ -65,6 +70,8 @@ class CodecThread {
   std::shared_ptr<Job> take_locked();
   // Without the lock; marks it done under it (here: on this thread).
   void run(Job& job, bool here);
+  // busy_ from thread_busy_ and the queue, after either changed. Under mu_.
+  void update_busy_locked() { busy_.store(thread_busy_ || !queue_.empty()); }
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // a job queued, or stopping
@@ -74,6 +81,7 @@ class CodecThread {
   int64_t queued_frames_ = 0;
   bool thread_busy_ = false;  // this thread is decoding
   bool stop_ = false;
+  std::atomic<bool> busy_{false};  // busy(), for readers without the lock
   std::thread thread_;
 };
 

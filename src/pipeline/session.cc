@@ -3,6 +3,7 @@
 #include "pipeline/session.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "core/error.h"
@@ -230,12 +231,15 @@ void SynthesisSession::step_frames(const std::vector<SynthesisSession*>& session
       block_frames += p->impl_->options.block_frames;
     }
   const bool to_thread = codec_thread && streams >= kCodecThreadStreams;
-  ThreadPool* frames_pool = codec_thread && codec_thread->busy() ? nullptr : m.pool.get();
   std::unique_ptr<bool[]> produced(new bool[gens.size()]);
   {
     std::lock_guard<std::mutex> lock(m.batch_mu);  // the model's one batch scratch
+    // The frames' loops run on this thread alone while the codec thread
+    // decodes, and on the whole pool from the loop after it falls idle.
+    std::optional<ThreadPool::SoloWhile> solo;
+    if (codec_thread) solo.emplace(m.pool.get(), codec_thread->busy_flag());
     tts::step_together(gens.data(), static_cast<int64_t>(gens.size()), *m.batch, produced.get(),
-                       frames_pool);
+                       m.pool.get());
     int64_t frames = 0;
     for (size_t i = 0; i < gens.size(); ++i) frames += produced[i];
     if (frames > 0) {

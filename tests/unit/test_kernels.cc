@@ -1370,6 +1370,41 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
   }
 }
 
+// SoloWhile: while its flag is set, both kinds of loop run every index on the
+// calling thread; once it is cleared (the codec thread idle) the workers join
+// the next loop again, and after the guard ends the flag no longer matters.
+// A loop of eight 10 ms ranges is long enough for a free worker to take some,
+// even on a loaded machine.
+TEST(ThreadPool, SoloWhileKeepsLoopsOnTheCallerWhileTheFlagIsSet) {
+  ThreadPool pool(2);
+  std::atomic<bool> busy{true};
+  const std::thread::id caller = std::this_thread::get_id();
+  // Indices run on a thread other than the caller, over both kinds of loop.
+  auto elsewhere = [&] {
+    std::atomic<int> others{0}, covered{0};
+    auto body = [&](int64_t a, int64_t b) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      covered += static_cast<int>(b - a);
+      if (std::this_thread::get_id() != caller) others += static_cast<int>(b - a);
+    };
+    pool.parallel_for(8, 1, body);
+    pool.parallel_for_dynamic(8, 1, body);
+    EXPECT_EQ(covered.load(), 16);
+    return others.load();
+  };
+  {
+    ThreadPool::SoloWhile solo(&pool, busy);
+    EXPECT_EQ(elsewhere(), 0);
+    EXPECT_THROW(ThreadPool::SoloWhile(&pool, busy), Error);  // one at a time
+    busy = false;
+    EXPECT_GT(elsewhere(), 0);
+    busy = true;
+    EXPECT_EQ(elsewhere(), 0);
+  }
+  EXPECT_GT(elsewhere(), 0);                     // the guard is gone, the flag with it
+  ThreadPool::SoloWhile nothing(nullptr, busy);  // no pool: nothing to do
+}
+
 // Claimed chunks: every index once, in ranges no longer than the chunk that
 // start on its multiples, mixed with fixed splits on the same pool; a slow
 // range leaves the rest to the other threads.
