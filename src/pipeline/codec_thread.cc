@@ -36,13 +36,16 @@ bool CodecThread::done(const Job& job) const {
   return job.state == Job::State::kDone;
 }
 
-std::shared_ptr<CodecThread::Job> CodecThread::take_locked() {
+std::shared_ptr<CodecThread::Job> CodecThread::take_locked(bool here) {
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const void* owner = (*it)->owner;
     // (The first queued job of an owner is its oldest: owners' jobs queue in order.)
     if (std::find(running_.begin(), running_.end(), owner) != running_.end()) continue;
     std::shared_ptr<Job> job = std::move(*it);
     queue_.erase(it);
+    // This thread's job marks it busy in the same update: busy_ never reads
+    // false between the queue emptying and the job starting.
+    if (here) thread_busy_ = true;
     update_busy_locked();
     queued_frames_ -= job->frames;
     job->state = Job::State::kRunning;
@@ -77,10 +80,8 @@ void CodecThread::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     std::shared_ptr<Job> job;
-    work_cv_.wait(lock, [&] { return stop_ || (job = take_locked()) != nullptr; });
+    work_cv_.wait(lock, [&] { return stop_ || (job = take_locked(true)) != nullptr; });
     if (!job) return;  // stopping
-    thread_busy_ = true;
-    update_busy_locked();
     lock.unlock();
     run(*job, true);
     lock.lock();
@@ -92,7 +93,7 @@ void CodecThread::take_behind(int64_t frames) {
     std::shared_ptr<Job> job;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (queued_frames_ <= frames || !(job = take_locked())) return;
+      if (queued_frames_ <= frames || !(job = take_locked(false))) return;
     }
     run(*job, false);
   }
@@ -104,7 +105,7 @@ void CodecThread::finish(Job& job) {
     // Any job that may start (this one, one of its owner's before it, or
     // another's): the calling thread works rather than waits, and the owners'
     // orders hold.
-    if (std::shared_ptr<Job> next = take_locked()) {
+    if (std::shared_ptr<Job> next = take_locked(false)) {
       lock.unlock();
       run(*next, false);
       lock.lock();

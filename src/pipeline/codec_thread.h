@@ -66,8 +66,9 @@ class CodecThread {
  private:
   void loop();
   // The oldest queued job whose owner has none running (null: none), taken
-  // out of the queue and marked running. Under mu_.
-  std::shared_ptr<Job> take_locked();
+  // out of the queue and marked running; `here`: by this thread, which is
+  // then busy. Under mu_.
+  std::shared_ptr<Job> take_locked(bool here);
   // Without the lock; marks it done under it (here: on this thread).
   void run(Job& job, bool here);
   // busy_ from thread_busy_ and the queue, after either changed. Under mu_.
